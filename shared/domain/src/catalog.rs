@@ -1,0 +1,86 @@
+//! The event catalog: which event types a stack accepts, and their optional JSON Schemas.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::ValidationError;
+
+/// One event type of the catalog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventType {
+    /// Type name (`LotDispatched`).
+    pub name: String,
+    /// What the event means.
+    #[serde(default)]
+    pub description: String,
+    /// JSON Schema the `data` of such events must satisfy, if any.
+    #[serde(default)]
+    pub schema: Option<Value>,
+}
+
+/// A catalog file: `{"event_types": [...]}`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Catalog {
+    /// The types.
+    pub event_types: Vec<EventType>,
+}
+
+impl Catalog {
+    /// Parses and validates a catalog file's contents.
+    pub fn from_json(text: &str) -> Result<Catalog, String> {
+        let c: Catalog = serde_json::from_str(text).map_err(|e| format!("catalog: {e}"))?;
+        for t in &c.event_types {
+            validate_type_name(&t.name).map_err(|e| format!("catalog: {}: {}", t.name, e.detail))?;
+            if let Some(s) = &t.schema {
+                compile_schema(s).map_err(|e| format!("catalog: {}: {}", t.name, e.detail))?;
+            }
+        }
+        Ok(c)
+    }
+}
+
+/// Validates an event type name: 1–100 characters of letters, digits, `.`, `_`, `-`.
+pub fn validate_type_name(name: &str) -> Result<(), ValidationError> {
+    if !name.is_empty()
+        && name.len() <= 100
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    {
+        Ok(())
+    } else {
+        Err(ValidationError::invalid(
+            "name",
+            "1-100 characters: letters, digits, '.', '_' or '-'",
+        ))
+    }
+}
+
+/// Compiles a JSON Schema, refusing invalid ones.
+pub fn compile_schema(schema: &Value) -> Result<jsonschema::Validator, ValidationError> {
+    jsonschema::validator_for(schema)
+        .map_err(|e| ValidationError::invalid("schema", format!("not a valid JSON Schema: {e}")))
+}
+
+/// Validates `data` against a compiled schema; every violation becomes a field error.
+pub fn check_schema(
+    validator: &jsonschema::Validator,
+    data: &Value,
+) -> Result<(), ValidationError> {
+    let errors: Vec<_> = validator
+        .iter_errors(data)
+        .take(20)
+        .map(|e| {
+            crate::FieldError::new(format!("data{}", e.instance_path()), e.to_string())
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ValidationError {
+            code: "schema_mismatch",
+            detail: "data does not match the event type's schema".into(),
+            errors,
+        })
+    }
+}

@@ -1,0 +1,143 @@
+//! API clients: who may call Hookline, with which scopes, for which states.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::error::ValidationError;
+
+/// An OAuth scope of the v1 API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+pub enum Scope {
+    /// Publish events.
+    #[serde(rename = "events:write")]
+    EventsWrite,
+    /// Read events of the client's states.
+    #[serde(rename = "events:read")]
+    EventsRead,
+    /// Read own subscriptions and their deliveries.
+    #[serde(rename = "subscriptions:read")]
+    SubscriptionsRead,
+    /// Manage own subscriptions and their deliveries.
+    #[serde(rename = "subscriptions:write")]
+    SubscriptionsWrite,
+    /// Everything, for every client.
+    #[serde(rename = "admin")]
+    Admin,
+}
+
+impl Scope {
+    /// Every scope, in a stable order.
+    pub const ALL: [Scope; 5] = [
+        Scope::EventsWrite,
+        Scope::EventsRead,
+        Scope::SubscriptionsRead,
+        Scope::SubscriptionsWrite,
+        Scope::Admin,
+    ];
+
+    /// The scope's wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::EventsWrite => "events:write",
+            Scope::EventsRead => "events:read",
+            Scope::SubscriptionsRead => "subscriptions:read",
+            Scope::SubscriptionsWrite => "subscriptions:write",
+            Scope::Admin => "admin",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|sc| sc.as_str() == s)
+    }
+}
+
+/// A registered client (portal, partner tool, admin).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Client {
+    /// `cl_…`
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Scopes the client may request.
+    pub scopes: Vec<Scope>,
+    /// State codes the client may publish for and receive (`*` = all).
+    pub states: Vec<String>,
+    /// `sha256:` hash of the current secret; the secret itself is never stored.
+    pub secret_hash: String,
+    /// Creation time.
+    #[serde(with = "crate::time_fmt::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// A disabled client can get no tokens, and its tokens stop working.
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+impl Client {
+    /// Whether the client may act for `state`.
+    pub fn allows_state(&self, state: &str) -> bool {
+        self.states.iter().any(|s| s == "*" || s == state)
+    }
+
+    /// Whether the client holds `scope` (admin holds every scope).
+    pub fn has_scope(&self, scope: Scope) -> bool {
+        self.scopes.contains(&scope) || self.scopes.contains(&Scope::Admin)
+    }
+}
+
+/// Validates a state code: `*` or 2–8 upper-case letters/digits (`AP`, `TG`, `GRP1`).
+pub fn validate_state_code(field: &str, s: &str) -> Result<(), ValidationError> {
+    let ok = s == "*"
+        || ((2..=8).contains(&s.len())
+            && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+    if ok {
+        Ok(())
+    } else {
+        Err(ValidationError::invalid(
+            field,
+            "a state code is 2-8 upper-case letters or digits (e.g. AP), or *",
+        ))
+    }
+}
+
+/// Validates a client registration and returns its normalised scopes and states.
+pub fn validate_new_client(
+    name: &str,
+    scopes: &[String],
+    states: &[String],
+) -> Result<(Vec<Scope>, Vec<String>), ValidationError> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 200 {
+        return Err(ValidationError::invalid("name", "must be 1-200 characters"));
+    }
+    if scopes.is_empty() {
+        return Err(ValidationError::invalid("scopes", "at least one scope is required"));
+    }
+    let mut out = Vec::new();
+    for (i, s) in scopes.iter().enumerate() {
+        match Scope::parse(s) {
+            Some(sc) if !out.contains(&sc) => out.push(sc),
+            Some(_) => {}
+            None => {
+                return Err(ValidationError::invalid(
+                    format!("scopes[{i}]"),
+                    format!("unknown scope; one of {}", Scope::ALL.map(|s| s.as_str()).join(", ")),
+                ));
+            }
+        }
+    }
+    if states.is_empty() {
+        return Err(ValidationError::invalid("states", "at least one state (or *) is required"));
+    }
+    let mut st = Vec::new();
+    for (i, s) in states.iter().enumerate() {
+        validate_state_code(&format!("states[{i}]"), s)?;
+        if !st.contains(s) {
+            st.push(s.clone());
+        }
+    }
+    if st.iter().any(|s| s == "*") {
+        st = vec!["*".to_string()];
+    }
+    Ok((out, st))
+}

@@ -1,0 +1,27 @@
+//! Hookline's domain: the things a webhook hub is made of, and the rules they obey.
+//!
+//! Nothing here performs I/O or knows about AWS, HTTP frameworks or SQLite; the handlers
+//! crate drives these types through the ports, and both backends store them unchanged.
+
+pub mod catalog;
+pub mod client;
+pub mod delivery;
+pub mod destination;
+pub mod error;
+pub mod event;
+pub mod filter;
+pub mod ids;
+pub mod retry;
+pub mod secret;
+pub mod signature;
+pub mod subscription;
+pub mod time_fmt;
+
+pub use catalog::{Catalog, EventType};
+pub use client::{Client, Scope};
+pub use delivery::{Attempt, Delivery, DeliveryStatus};
+pub use error::{FieldError, ValidationError};
+pub use event::{Envelope, Event};
+pub use filter::Filter;
+pub use retry::RetrySchedule;
+pub use subscription::{Subscription, TypeSelector};

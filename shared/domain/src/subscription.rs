@@ -1,0 +1,402 @@
+//! Subscriptions: which events a client wants, where, and how they are delivered.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::client::{Client, validate_state_code};
+use crate::destination::{DestinationPolicy, validate_url};
+use crate::error::ValidationError;
+use crate::event::Event;
+use crate::filter::Filter;
+
+/// Default per-attempt timeout.
+pub const DEFAULT_TIMEOUT_MS: u32 = 10_000;
+/// Largest per-attempt timeout.
+pub const MAX_TIMEOUT_MS: u32 = 30_000;
+/// Default number of attempts before a delivery fails.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 12;
+/// Largest `max_attempts`.
+pub const MAX_MAX_ATTEMPTS: u32 = 50;
+/// How long a rotated-out secret keeps signing alongside the new one.
+pub const ROTATION_OVERLAP_SECS: i64 = 24 * 3600;
+
+/// One signing secret; a rotated-out one carries the time it stops signing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SigningSecret {
+    /// `whsec_…`
+    pub secret: String,
+    /// `None` for the current secret.
+    #[serde(default, with = "crate::time_fmt::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+/// A webhook subscription, as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Subscription {
+    /// `sub_…`
+    pub id: String,
+    /// Owner (`cl_…`).
+    pub client_id: String,
+    /// Destination URL.
+    pub url: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
+    /// Exact names, `Prefix*`, or `*`.
+    pub event_types: Vec<String>,
+    /// State codes (`*` = every state).
+    pub states: Vec<String>,
+    /// EventBridge-style pattern over the envelope.
+    #[serde(default)]
+    pub filter: Option<Value>,
+    /// Extra request headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Per-attempt timeout.
+    pub timeout_ms: u32,
+    /// Attempts before the delivery fails.
+    pub max_attempts: u32,
+    /// Disabled subscriptions match nothing.
+    pub enabled: bool,
+    /// Why it was disabled by the system (`gone`), if it was.
+    #[serde(default)]
+    pub disabled_reason: Option<String>,
+    /// Deliver events this client published itself.
+    #[serde(default)]
+    pub include_own_events: bool,
+    /// Current secret first, then rotated-out ones still inside their overlap.
+    pub secrets: Vec<SigningSecret>,
+    /// Creation time.
+    #[serde(with = "crate::time_fmt::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last change.
+    #[serde(with = "crate::time_fmt::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// How a subscription names event types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TypeSelector {
+    /// `*`
+    All,
+    /// `LotTest*`
+    Prefix(String),
+    /// `LotDispatched`
+    Exact(String),
+}
+
+impl TypeSelector {
+    /// Parses one `event_types` entry.
+    pub fn parse(s: &str) -> TypeSelector {
+        if s == "*" {
+            TypeSelector::All
+        } else if let Some(p) = s.strip_suffix('*') {
+            TypeSelector::Prefix(p.to_string())
+        } else {
+            TypeSelector::Exact(s.to_string())
+        }
+    }
+
+    /// Whether the selector names `event_type`.
+    pub fn matches(&self, event_type: &str) -> bool {
+        match self {
+            TypeSelector::All => true,
+            TypeSelector::Prefix(p) => event_type.starts_with(p.as_str()),
+            TypeSelector::Exact(e) => e == event_type,
+        }
+    }
+}
+
+impl Subscription {
+    /// Whether the subscription covers the event's state.
+    pub fn covers_state(&self, state: &str) -> bool {
+        self.states.iter().any(|s| s == "*" || s == state)
+    }
+
+    /// Whether the subscription names the event's type.
+    pub fn covers_type(&self, event_type: &str) -> bool {
+        self.event_types
+            .iter()
+            .any(|t| TypeSelector::parse(t).matches(event_type))
+    }
+
+    /// Whether the event should be delivered here: enabled, state, type, own-event rule and
+    /// filter. `filter` is this subscription's compiled filter (callers cache it).
+    pub fn matches(&self, event: &Event, filter: Option<&Filter>, envelope: &[u8]) -> bool {
+        self.enabled
+            && self.covers_state(&event.state)
+            && self.covers_type(&event.event_type)
+            && (self.include_own_events || event.source != self.client_id)
+            && filter.is_none_or(|f| f.matches(envelope))
+    }
+
+    /// The secrets that sign a request sent at `now`: the current one and those still
+    /// inside their rotation overlap.
+    pub fn signing_secrets(&self, now: OffsetDateTime) -> Vec<&str> {
+        self.secrets
+            .iter()
+            .filter(|s| s.expires_at.is_none_or(|e| e > now))
+            .map(|s| s.secret.as_str())
+            .collect()
+    }
+
+    /// Makes `secret` current; the previous current one signs for 24 more hours, older
+    /// ones are dropped.
+    pub fn rotate_secret(&mut self, secret: String, now: OffsetDateTime) {
+        let mut kept: Vec<SigningSecret> = Vec::with_capacity(2);
+        kept.push(SigningSecret {
+            secret,
+            expires_at: None,
+        });
+        if let Some(cur) = self.secrets.iter().find(|s| s.expires_at.is_none()) {
+            kept.push(SigningSecret {
+                secret: cur.secret.clone(),
+                expires_at: Some(now + time::Duration::seconds(ROTATION_OVERLAP_SECS)),
+            });
+        }
+        self.secrets = kept;
+        self.updated_at = now;
+    }
+
+    /// The current secret.
+    pub fn current_secret(&self) -> Option<&str> {
+        self.secrets
+            .iter()
+            .find(|s| s.expires_at.is_none())
+            .map(|s| s.secret.as_str())
+    }
+}
+
+/// The fields a client may set on create or patch; `None` = not given.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionInput {
+    /// Destination.
+    pub url: Option<String>,
+    /// Free text.
+    pub description: Option<String>,
+    /// Type selectors.
+    pub event_types: Option<Vec<String>>,
+    /// State codes.
+    pub states: Option<Vec<String>>,
+    /// Pattern; JSON null clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    pub filter: Option<Option<Value>>,
+    /// Extra headers.
+    pub headers: Option<BTreeMap<String, String>>,
+    /// Timeout per attempt.
+    pub timeout_ms: Option<u32>,
+    /// Attempts before giving up.
+    pub max_attempts: Option<u32>,
+    /// Enabled flag.
+    pub enabled: Option<bool>,
+    /// Loop-prevention opt-out.
+    pub include_own_events: Option<bool>,
+}
+
+fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Value>>, D::Error> {
+    Ok(Some(Option::<Value>::deserialize(d)?))
+}
+
+/// What the deployment allows and knows, needed to validate a subscription.
+pub struct SubscriptionRules<'a> {
+    /// Destination policy.
+    pub destinations: DestinationPolicy,
+    /// Is this an exact event type name of the catalog?
+    pub is_known_type: &'a dyn Fn(&str) -> bool,
+}
+
+const FORBIDDEN_HEADERS: [&str; 6] = [
+    "host",
+    "content-length",
+    "content-type",
+    "transfer-encoding",
+    "connection",
+    "user-agent",
+];
+
+/// Applies `input` to `sub` (a new subscription holds defaults), validating every field.
+/// `owner` is the owning client, whose allowed states bound `states`.
+pub fn apply_input(
+    sub: &mut Subscription,
+    input: SubscriptionInput,
+    owner: &Client,
+    rules: &SubscriptionRules<'_>,
+    creating: bool,
+) -> Result<(), ValidationError> {
+    if let Some(url) = input.url {
+        validate_url(&url, &rules.destinations)?;
+        sub.url = url;
+    } else if creating {
+        return Err(ValidationError::invalid("url", "is required"));
+    }
+    if let Some(d) = input.description {
+        if d.len() > 1000 {
+            return Err(ValidationError::invalid("description", "at most 1000 characters"));
+        }
+        sub.description = d;
+    }
+    if let Some(types) = input.event_types {
+        if types.is_empty() || types.len() > 100 {
+            return Err(ValidationError::invalid("event_types", "1-100 entries are required"));
+        }
+        for (i, t) in types.iter().enumerate() {
+            let field = format!("event_types[{i}]");
+            match TypeSelector::parse(t) {
+                TypeSelector::All => {}
+                TypeSelector::Prefix(p) => {
+                    if p.contains('*') || p.len() > 100 {
+                        return Err(ValidationError::invalid(field, "a prefix ends in one '*'"));
+                    }
+                }
+                TypeSelector::Exact(name) => {
+                    if !(rules.is_known_type)(&name) {
+                        return Err(ValidationError::with_code(
+                            "unknown_event_type",
+                            field,
+                            format!("'{name}' is not in this stack's event catalog"),
+                        ));
+                    }
+                }
+            }
+        }
+        sub.event_types = types;
+    } else if creating {
+        return Err(ValidationError::invalid("event_types", "is required"));
+    }
+    if let Some(states) = input.states {
+        if states.is_empty() {
+            return Err(ValidationError::invalid("states", "omit it for every allowed state"));
+        }
+        let mut out: Vec<String> = Vec::new();
+        for (i, s) in states.iter().enumerate() {
+            let field = format!("states[{i}]");
+            validate_state_code(&field, s)?;
+            if !(owner.allows_state(s) && (s != "*" || owner.states.iter().any(|o| o == "*"))) {
+                return Err(ValidationError::with_code(
+                    "forbidden",
+                    field,
+                    format!("state '{s}' is not allowed for this client"),
+                ));
+            }
+            if !out.contains(s) {
+                out.push(s.clone());
+            }
+        }
+        sub.states = out;
+    } else if creating {
+        sub.states = owner.states.clone();
+    }
+    if let Some(filter) = input.filter {
+        if let Some(f) = &filter {
+            Filter::compile(f)?;
+        }
+        sub.filter = filter;
+    }
+    if let Some(headers) = input.headers {
+        if headers.len() > 20 {
+            return Err(ValidationError::invalid("headers", "at most 20 headers"));
+        }
+        for (k, v) in &headers {
+            let field = format!("headers.{k}");
+            let lower = k.to_ascii_lowercase();
+            let valid_name = !k.is_empty()
+                && k.len() <= 100
+                && k.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+            if !valid_name {
+                return Err(ValidationError::invalid(field, "not a valid header name"));
+            }
+            if FORBIDDEN_HEADERS.contains(&lower.as_str())
+                || lower.starts_with("webhook-")
+                || lower.starts_with("hookline-")
+            {
+                return Err(ValidationError::invalid(field, "this header is set by Hookline"));
+            }
+            if v.len() > 4096 || v.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+                return Err(ValidationError::invalid(field, "not a valid header value"));
+            }
+        }
+        sub.headers = headers;
+    }
+    if let Some(t) = input.timeout_ms {
+        if !(100..=MAX_TIMEOUT_MS).contains(&t) {
+            return Err(ValidationError::invalid(
+                "timeout_ms",
+                format!("must be between 100 and {MAX_TIMEOUT_MS}"),
+            ));
+        }
+        sub.timeout_ms = t;
+    }
+    if let Some(m) = input.max_attempts {
+        if !(1..=MAX_MAX_ATTEMPTS).contains(&m) {
+            return Err(ValidationError::invalid(
+                "max_attempts",
+                format!("must be between 1 and {MAX_MAX_ATTEMPTS}"),
+            ));
+        }
+        sub.max_attempts = m;
+    }
+    if let Some(e) = input.enabled {
+        sub.enabled = e;
+        if e {
+            sub.disabled_reason = None;
+        }
+    }
+    if let Some(o) = input.include_own_events {
+        sub.include_own_events = o;
+    }
+    Ok(())
+}
+
+/// A new subscription with defaults, before `apply_input`.
+pub fn new_subscription(id: String, client_id: String, secret: String, now: OffsetDateTime) -> Subscription {
+    Subscription {
+        id,
+        client_id,
+        url: String::new(),
+        description: String::new(),
+        event_types: Vec::new(),
+        states: Vec::new(),
+        filter: None,
+        headers: BTreeMap::new(),
+        timeout_ms: DEFAULT_TIMEOUT_MS,
+        max_attempts: DEFAULT_MAX_ATTEMPTS,
+        enabled: true,
+        disabled_reason: None,
+        include_own_events: false,
+        secrets: vec![SigningSecret {
+            secret,
+            expires_at: None,
+        }],
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_selectors_match_exact_prefix_and_all() {
+        assert!(TypeSelector::parse("*").matches("LotDispatched"));
+        assert!(TypeSelector::parse("LotTest*").matches("LotTestPassed"));
+        assert!(!TypeSelector::parse("LotTest*").matches("LotDispatched"));
+        assert!(TypeSelector::parse("LotDispatched").matches("LotDispatched"));
+        assert!(!TypeSelector::parse("LotDispatched").matches("LotDispatchedX"));
+    }
+
+    #[test]
+    fn rotation_keeps_previous_secret_for_a_day() {
+        let now = OffsetDateTime::UNIX_EPOCH + time::Duration::days(10_000);
+        let mut s = new_subscription("sub_1".into(), "cl_1".into(), "whsec_old".into(), now);
+        s.rotate_secret("whsec_new".into(), now);
+        assert_eq!(s.signing_secrets(now), vec!["whsec_new", "whsec_old"]);
+        assert_eq!(s.current_secret(), Some("whsec_new"));
+        let later = now + time::Duration::hours(25);
+        assert_eq!(s.signing_secrets(later), vec!["whsec_new"]);
+    }
+}

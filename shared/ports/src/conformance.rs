@@ -1,0 +1,1 @@
+//! Port conformance suite (filled in with the embedded backend).

@@ -1,0 +1,16 @@
+//! Hookline's ports: the traits through which every handler reaches storage, queues, keys
+//! and the clock. The embedded backend (SQLite) and the AWS backend (DynamoDB, SQS, Secrets
+//! Manager) implement them; `conformance` is the one test suite both must pass.
+
+pub mod clock;
+pub mod conformance;
+pub mod error;
+pub mod keys;
+pub mod queue;
+pub mod store;
+
+pub use clock::{Clock, SystemClock};
+pub use error::PortError;
+pub use keys::{KeyStore, SigningKey};
+pub use queue::{Queue, QueueMessage, QueueName, ReceivedMessage};
+pub use store::{DeliveryKey, EventInsert, Page, Store};

@@ -1,0 +1,155 @@
+//! The store: clients, event types, events, subscriptions and deliveries.
+//!
+//! Every method is one of three DynamoDB-cheap operations, so that the same handler code runs
+//! on SQLite and on DynamoDB without a scan anywhere:
+//!
+//! | method | access pattern (DynamoDB shape) |
+//! |---|---|
+//! | `insert_client` | conditional put `CLIENT#id` (attribute_not_exists) |
+//! | `get_client` | key lookup `CLIENT#id` |
+//! | `put_client` | put `CLIENT#id` (must exist) |
+//! | `delete_client` | delete `CLIENT#id` |
+//! | `list_clients` | query partition `CLIENTS`, sorted by id |
+//! | `list_event_types` | query partition `EVENT_TYPES` |
+//! | `put_event_type` | put `EVENT_TYPE#name` |
+//! | `insert_event` | transaction: conditional put `IDEM#client#key` + conditional put `EVENT#id` |
+//! | `mark_event_enqueued` | update `EVENT#id` |
+//! | `get_event` | key lookup `EVENT#id` |
+//! | `list_events` | query partition `EVENTS#state` (or the all-states index), sort key range `received_at` |
+//! | `insert_subscription` | transaction: conditional put `SUB#id` + increment `SUBS_GENERATION` |
+//! | `get_subscription` | key lookup `SUB#id` |
+//! | `put_subscription` | transaction: put `SUB#id` (must exist) + increment `SUBS_GENERATION` |
+//! | `delete_subscription` | transaction: delete `SUB#id` + increment `SUBS_GENERATION` |
+//! | `list_subscriptions` | query partition `CLIENT#id#SUBS`, or partition `SUBS` for all |
+//! | `subscriptions_generation` | key lookup `SUBS_GENERATION` |
+//! | `insert_delivery` | conditional put `DELIVERY#id` (attribute_not_exists) |
+//! | `get_delivery` | key lookup `DELIVERY#id` |
+//! | `put_delivery` | put `DELIVERY#id` |
+//! | `list_deliveries` | query partition `SUB#id`, `EVENT#id`, `CLIENT#id` or `DELIVERIES`, newest first, status as a filter |
+//!
+//! Lists return pages: `limit` items at most and an opaque `next_cursor` (None at the end).
+
+use async_trait::async_trait;
+use hookline_domain::{Client, Delivery, DeliveryStatus, Event, EventType, Subscription};
+use time::OffsetDateTime;
+
+use crate::error::PortError;
+
+/// One page of a list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// The items, in the list's order.
+    pub items: Vec<T>,
+    /// Cursor for the next page; `None` when this is the last.
+    pub next_cursor: Option<String>,
+}
+
+/// Outcome of `insert_event`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventInsert {
+    /// Stored as new.
+    Created,
+    /// The same publisher already sent this key: the original event id, and whether it was
+    /// already handed to the events queue.
+    Existing {
+        /// Original event id.
+        event_id: String,
+        /// Whether `mark_event_enqueued` was called for it.
+        enqueued: bool,
+    },
+}
+
+/// What `list_deliveries` lists by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryKey {
+    /// Deliveries of one subscription.
+    Subscription(String),
+    /// Deliveries of one event.
+    Event(String),
+    /// Deliveries of every subscription of one client.
+    Client(String),
+    /// Every delivery (admin).
+    All,
+}
+
+/// The store port.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // --- clients ---
+
+    /// Stores a new client; `Conflict` if the id exists.
+    async fn insert_client(&self, client: &Client) -> Result<(), PortError>;
+    /// A client by id.
+    async fn get_client(&self, id: &str) -> Result<Option<Client>, PortError>;
+    /// Replaces an existing client; `NotFound` if it does not exist.
+    async fn put_client(&self, client: &Client) -> Result<(), PortError>;
+    /// Deletes a client; `NotFound` if it does not exist.
+    async fn delete_client(&self, id: &str) -> Result<(), PortError>;
+    /// Clients sorted by id.
+    async fn list_clients(&self, cursor: Option<&str>, limit: usize) -> Result<Page<Client>, PortError>;
+
+    // --- event types ---
+
+    /// Every event type, sorted by name.
+    async fn list_event_types(&self) -> Result<Vec<EventType>, PortError>;
+    /// Creates or replaces an event type.
+    async fn put_event_type(&self, event_type: &EventType) -> Result<(), PortError>;
+
+    // --- events ---
+
+    /// Stores an accepted event. When `idempotency_key` is given, the pair
+    /// (`event.source`, key) is claimed atomically with the event: if it was claimed before,
+    /// nothing is written and the original is returned.
+    async fn insert_event(&self, event: &Event, idempotency_key: Option<&str>) -> Result<EventInsert, PortError>;
+    /// Records that the event was handed to the events queue.
+    async fn mark_event_enqueued(&self, event_id: &str) -> Result<(), PortError>;
+    /// An event by id.
+    async fn get_event(&self, id: &str) -> Result<Option<Event>, PortError>;
+    /// Events accepted in `[since, until)`, oldest first, of one state (or of all states).
+    async fn list_events(
+        &self,
+        state: Option<&str>,
+        since: OffsetDateTime,
+        until: OffsetDateTime,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Event>, PortError>;
+
+    // --- subscriptions ---
+
+    /// Stores a new subscription; `Conflict` if the id exists. Bumps the generation.
+    async fn insert_subscription(&self, sub: &Subscription) -> Result<(), PortError>;
+    /// A subscription by id.
+    async fn get_subscription(&self, id: &str) -> Result<Option<Subscription>, PortError>;
+    /// Replaces an existing subscription; `NotFound` if gone. Bumps the generation.
+    async fn put_subscription(&self, sub: &Subscription) -> Result<(), PortError>;
+    /// Deletes a subscription; `NotFound` if gone. Bumps the generation.
+    async fn delete_subscription(&self, id: &str) -> Result<(), PortError>;
+    /// Subscriptions of one client (or all, for `None`), sorted by id.
+    async fn list_subscriptions(
+        &self,
+        client_id: Option<&str>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Subscription>, PortError>;
+    /// A counter that changes whenever any subscription is written; fan-out reloads its
+    /// in-memory index only when it moved.
+    async fn subscriptions_generation(&self) -> Result<u64, PortError>;
+
+    // --- deliveries ---
+
+    /// Stores a new delivery; returns false (and writes nothing) if the id exists.
+    async fn insert_delivery(&self, delivery: &Delivery) -> Result<bool, PortError>;
+    /// A delivery by id.
+    async fn get_delivery(&self, id: &str) -> Result<Option<Delivery>, PortError>;
+    /// Replaces a delivery.
+    async fn put_delivery(&self, delivery: &Delivery) -> Result<(), PortError>;
+    /// Deliveries by subscription, event, client or all, newest first, optionally of one status.
+    async fn list_deliveries(
+        &self,
+        key: &DeliveryKey,
+        status: Option<DeliveryStatus>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Delivery>, PortError>;
+}
