@@ -1,6 +1,240 @@
-//! The local runner (being written).
+//! The local runner: every Hookline router and both queue workers in one process, on the
+//! embedded backend (SQLite in a data directory). It is what `cargo run` starts, what the
+//! end-to-end tests drive as a real process, and the benchmark's system under test.
 
-/// Runs the local runner from the environment; the binary's whole `main`.
-pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::FAILURE
+pub mod bootstrap;
+pub mod config;
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hookline_domain::Catalog;
+use hookline_domain::destination::DestinationPolicy;
+use hookline_embedded::{EmbeddedBackend, QueueOptions};
+use hookline_handlers::worker::{PollerConfig, run_poller};
+use hookline_handlers::{AppContext, HandlerConfig, app, catalog, delivery, fanout};
+use hookline_ports::{Clock, QueueName, SystemClock};
+use tokio::sync::watch;
+
+pub use config::Config;
+
+/// The built-in event catalog (`infra/catalogs/fortification.json`).
+pub const DEFAULT_CATALOG: &str = include_str!("../../../infra/catalogs/fortification.json");
+
+/// How long shutdown waits for in-flight batches before leaving them to the queue.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(35);
+
+/// Why the runner stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Bad configuration.
+    #[error("configuration: {0}")]
+    Config(#[from] config::ConfigError),
+    /// The data directory or the backend could not be opened.
+    #[error("storage: {0}")]
+    Storage(String),
+    /// The catalog file is unreadable or invalid.
+    #[error("{0}")]
+    Catalog(String),
+    /// The address could not be bound.
+    #[error("listening on {0}: {1}")]
+    Bind(std::net::SocketAddr, std::io::Error),
+}
+
+/// The binary's `main`: configuration from the environment, logs, runtime, run.
+pub fn main() -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("hookline-local: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logs(config.json_logs);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("hookline-local: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "hookline-local stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logs(json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if json {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.init();
+    }
+}
+
+fn load_catalog(path: Option<&Path>) -> Result<Catalog, RunError> {
+    let text = match path {
+        None => DEFAULT_CATALOG.to_string(),
+        Some(p) => std::fs::read_to_string(p)
+            .map_err(|e| RunError::Catalog(format!("reading {}: {e}", p.display())))?,
+    };
+    Catalog::from_json(&text).map_err(RunError::Catalog)
+}
+
+/// Runs until SIGINT or SIGTERM, then shuts down gracefully: the listener stops accepting,
+/// the workers finish the batches they hold (or leave them to the queue), then it returns.
+pub async fn run(config: Config) -> Result<(), RunError> {
+    let catalog = load_catalog(config.catalog.as_deref())?;
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| RunError::Storage(format!("{}: {e}", config.data_dir.display())))?;
+    let backend = EmbeddedBackend::open(
+        &config.data_dir,
+        QueueOptions {
+            max_receives_deliveries: config.max_receives,
+            ..QueueOptions::default()
+        },
+    )
+    .map_err(|e| RunError::Storage(e.to_string()))?;
+    let store = backend.store();
+    let queue = backend.queue();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|e| RunError::Bind(config.addr, e))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| RunError::Bind(config.addr, e))?;
+
+    let mut hc = HandlerConfig::new(
+        config.issuer.clone().unwrap_or_else(|| format!("http://{local}")),
+        "embedded",
+    );
+    hc.token_ttl = config.token_ttl;
+    hc.retry_schedule = config.retry_schedule.clone();
+    hc.destinations = DestinationPolicy {
+        allow_http: config.allow_http,
+        allow_private: config.allow_private,
+    };
+    let storage = |e: hookline_ports::PortError| RunError::Storage(e.to_string());
+    let added = catalog::seed(store.as_ref(), &catalog.event_types).await.map_err(storage)?;
+    if let Some((id, secret)) =
+        bootstrap::ensure_admin(store.as_ref(), clock.as_ref(), &config.data_dir, config.admin.as_ref())
+            .await
+            .map_err(storage)?
+    {
+        // Printed once, on the terminal only: it is the one way to learn the secret.
+        println!(
+            "\nBootstrap admin client created (shown once, store it now):\n  HOOKLINE_ADMIN_CLIENT_ID={id}\n  HOOKLINE_ADMIN_CLIENT_SECRET={secret}\n"
+        );
+    }
+    let ctx = AppContext::new(store.clone(), queue.clone(), backend.keys(), clock, hc)
+        .await
+        .map_err(storage)?;
+
+    if config.allow_private {
+        tracing::warn!("HOOKLINE_ALLOW_PRIVATE_DESTINATIONS=true: webhooks may reach private and loopback addresses (fine on a laptop, never in production)");
+    }
+    if config.allow_http {
+        tracing::warn!("HOOKLINE_ALLOW_HTTP=true: webhooks may use plain http");
+    }
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let fanout_ctx = ctx.clone();
+    let fanout_worker = tokio::spawn(run_poller(
+        queue.clone(),
+        PollerConfig {
+            queue: QueueName::Events,
+            batch_size: 10,
+            wait: Duration::from_secs(1),
+            visibility: Duration::from_secs(60),
+            concurrency: 2,
+        },
+        move |event| fanout::handle_events(fanout_ctx.clone(), event),
+        stop_rx.clone(),
+    ));
+    let deliver_ctx = ctx.clone();
+    let deliver_worker = tokio::spawn(run_poller(
+        queue.clone(),
+        PollerConfig {
+            queue: QueueName::Deliveries,
+            batch_size: 10,
+            wait: Duration::from_secs(1),
+            visibility: config.visibility,
+            concurrency: config.delivery_workers,
+        },
+        move |event| delivery::handle_deliveries(deliver_ctx.clone(), event),
+        stop_rx.clone(),
+    ));
+
+    write_addr_file(&config.data_dir, &local.to_string());
+    tracing::info!(
+        addr = %local,
+        data_dir = %config.data_dir.display(),
+        event_types_added = added,
+        "hookline-local listening on http://{local} (docs at http://{local}/docs)"
+    );
+
+    let mut server_stop = stop_rx.clone();
+    let served = axum::serve(listener, app(ctx))
+        .with_graceful_shutdown(async move {
+            let _ = server_stop.wait_for(|s| *s).await;
+        });
+    let signals = async {
+        wait_for_signal().await;
+        tracing::info!("shutting down: finishing in-flight work");
+        let _ = stop_tx.send(true);
+    };
+    let (served, ()) = tokio::join!(served, signals);
+    if let Err(e) = served {
+        tracing::error!(error = %e, "server error");
+    }
+    let workers = async {
+        let _ = fanout_worker.await;
+        let _ = deliver_worker.await;
+    };
+    if tokio::time::timeout(SHUTDOWN_GRACE, workers).await.is_err() {
+        tracing::warn!("shutdown grace expired; unfinished messages return to the queue");
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Writes the bound address to `DATA_DIR/addr` atomically, for scripts and tests.
+fn write_addr_file(dir: &Path, addr: &str) {
+    let tmp = dir.join("addr.tmp");
+    let res = std::fs::write(&tmp, addr).and_then(|()| std::fs::rename(&tmp, dir.join("addr")));
+    if let Err(e) = res {
+        tracing::warn!(error = %e, "could not write the addr file");
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {},
+                    _ = int.recv() => {},
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

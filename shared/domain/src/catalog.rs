@@ -56,6 +56,9 @@ pub fn validate_type_name(name: &str) -> Result<(), ValidationError> {
     }
 }
 
+/// A compiled JSON Schema.
+pub type SchemaValidator = jsonschema::Validator;
+
 /// Compiles a JSON Schema, refusing invalid ones.
 pub fn compile_schema(schema: &Value) -> Result<jsonschema::Validator, ValidationError> {
     jsonschema::validator_for(schema)

@@ -1,1 +1,21 @@
-//! placeholder
+//! Hookline's handlers, written once against the ports and run unchanged on Lambda and in
+//! the local runner: the HTTP routers (token, ingest, manage) and the SQS handlers (fan-out,
+//! delivery) that take `aws_lambda_events` SQS batches and answer with partial failures.
+
+pub mod api;
+pub mod auth;
+pub mod catalog;
+pub mod config;
+pub mod context;
+pub mod delivery;
+pub mod fanout;
+pub mod index;
+pub mod messages;
+pub mod openapi;
+pub mod problem;
+pub mod router;
+pub mod worker;
+
+pub use config::HandlerConfig;
+pub use context::AppContext;
+pub use router::{app, ingest_router, manage_router, token_router};

@@ -1,0 +1,135 @@
+//! `/v1/clients`: client registration and secret reset (admin only).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use hookline_domain::client::validate_new_client;
+use hookline_domain::{Client, Scope, ids, secret};
+use hookline_ports::PortError;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::api::extract::{JsonBody, PageParams, QueryParams};
+use crate::api::views::{ClientView, ListView};
+use crate::auth::Caller;
+use crate::context::AppContext;
+use crate::problem::{ApiError, ApiResult};
+
+/// Body of `POST /v1/clients`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewClient {
+    /// Display name.
+    pub name: String,
+    /// Scopes (`events:write`, `events:read`, `subscriptions:read`, `subscriptions:write`, `admin`).
+    pub scopes: Vec<String>,
+    /// State codes, or `*`.
+    pub states: Vec<String>,
+}
+
+/// Creates a client and returns its secret once.
+#[utoipa::path(post, path = "/v1/clients", tag = "clients", request_body = NewClient,
+    responses((status = 201, body = ClientView), (status = 400), (status = 401), (status = 403)),
+    security(("bearer" = ["admin"])))]
+pub async fn create(
+    State(ctx): State<Arc<AppContext>>,
+    caller: Caller,
+    JsonBody(body): JsonBody<NewClient>,
+) -> ApiResult<(StatusCode, Json<ClientView>)> {
+    caller.require(Scope::Admin)?;
+    let (scopes, states) = validate_new_client(&body.name, &body.scopes, &body.states)?;
+    let now = ctx.clock.now();
+    let secret = secret::new_client_secret();
+    let client = Client {
+        id: ids::new_id(ids::CLIENT, now.unix_timestamp_nanos() / 1_000_000),
+        name: body.name.trim().to_string(),
+        scopes,
+        states,
+        secret_hash: secret::hash_client_secret(&secret),
+        created_at: now,
+        disabled: false,
+    };
+    ctx.store.insert_client(&client).await?;
+    tracing::info!(client_id = %client.id, by = %caller.client.id, "client created");
+    Ok((StatusCode::CREATED, Json(ClientView::of(&client, Some(secret)))))
+}
+
+/// Lists clients.
+#[utoipa::path(get, path = "/v1/clients", tag = "clients",
+    params(("cursor" = Option<String>, Query), ("limit" = Option<u32>, Query)),
+    responses((status = 200, description = "`{data, next_cursor}`")), security(("bearer" = ["admin"])))]
+pub async fn list(
+    State(ctx): State<Arc<AppContext>>,
+    caller: Caller,
+    QueryParams(page): QueryParams<PageParams>,
+) -> ApiResult<Json<ListView<ClientView>>> {
+    caller.require(Scope::Admin)?;
+    let p = ctx
+        .store
+        .list_clients(page.cursor.as_deref(), page.limit()?)
+        .await?;
+    Ok(Json(ListView {
+        data: p.items.iter().map(|c| ClientView::of(c, None)).collect(),
+        next_cursor: p.next_cursor,
+    }))
+}
+
+/// Gets a client.
+#[utoipa::path(get, path = "/v1/clients/{id}", tag = "clients",
+    responses((status = 200, body = ClientView), (status = 404)), security(("bearer" = ["admin"])))]
+pub async fn get(
+    State(ctx): State<Arc<AppContext>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ClientView>> {
+    caller.require(Scope::Admin)?;
+    let c = ctx
+        .store
+        .get_client(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("client"))?;
+    Ok(Json(ClientView::of(&c, None)))
+}
+
+/// Deletes a client; its tokens stop working.
+#[utoipa::path(delete, path = "/v1/clients/{id}", tag = "clients",
+    responses((status = 204), (status = 404)), security(("bearer" = ["admin"])))]
+pub async fn delete(
+    State(ctx): State<Arc<AppContext>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    caller.require(Scope::Admin)?;
+    match ctx.store.delete_client(&id).await {
+        Ok(()) => {}
+        Err(PortError::NotFound) => return Err(ApiError::not_found("client")),
+        Err(e) => return Err(e.into()),
+    }
+    ctx.forget_client(&id);
+    tracing::info!(client_id = %id, by = %caller.client.id, "client deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Issues a new secret; the old one stops working.
+#[utoipa::path(post, path = "/v1/clients/{id}/secret", tag = "clients",
+    responses((status = 200, body = ClientView), (status = 404)), security(("bearer" = ["admin"])))]
+pub async fn reset_secret(
+    State(ctx): State<Arc<AppContext>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ClientView>> {
+    caller.require(Scope::Admin)?;
+    let mut c = ctx
+        .store
+        .get_client(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("client"))?;
+    let secret = secret::new_client_secret();
+    c.secret_hash = secret::hash_client_secret(&secret);
+    ctx.store.put_client(&c).await?;
+    ctx.forget_client(&id);
+    tracing::info!(client_id = %id, by = %caller.client.id, "client secret reset");
+    Ok(Json(ClientView::of(&c, Some(secret))))
+}

@@ -1,0 +1,132 @@
+//! `/v1/deliveries`: what happened to each delivery, attempt by attempt, and manual retry.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use hookline_domain::{DeliveryStatus, Scope};
+use hookline_ports::DeliveryKey;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::api::extract::{PageParams, QueryParams};
+use crate::api::subscriptions::owned;
+use crate::api::views::{DeliveryView, ListView};
+use crate::auth::Caller;
+use crate::context::AppContext;
+use crate::delivery::handler::enqueue;
+use crate::problem::{ApiError, ApiResult};
+
+/// Filters of `GET /v1/deliveries`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListParams {
+    /// One subscription's deliveries.
+    pub subscription_id: Option<String>,
+    /// One event's deliveries.
+    pub event_id: Option<String>,
+    /// Only this status.
+    pub status: Option<String>,
+    /// Cursor.
+    pub cursor: Option<String>,
+    /// Page size.
+    pub limit: Option<String>,
+}
+
+fn can_read(caller: &Caller) -> ApiResult<()> {
+    caller
+        .require(Scope::SubscriptionsRead)
+        .or_else(|_| caller.require(Scope::SubscriptionsWrite))
+}
+
+/// Lists deliveries of the caller's subscriptions, newest first.
+#[utoipa::path(get, path = "/v1/deliveries", tag = "deliveries",
+    params(("subscription_id" = Option<String>, Query), ("event_id" = Option<String>, Query),
+        ("status" = Option<String>, Query), ("cursor" = Option<String>, Query), ("limit" = Option<u32>, Query)),
+    responses((status = 200, description = "`{data, next_cursor}`"), (status = 400)),
+    security(("bearer" = ["subscriptions:read"])))]
+pub async fn list(
+    State(ctx): State<Arc<AppContext>>,
+    caller: Caller,
+    QueryParams(q): QueryParams<ListParams>,
+) -> ApiResult<Json<ListView<DeliveryView>>> {
+    can_read(&caller)?;
+    let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(DeliveryStatus::parse(s).ok_or_else(|| {
+            ApiError::bad_request("status: one of pending, succeeded, retrying, failed")
+        })?),
+    };
+    let page = PageParams {
+        cursor: q.cursor,
+        limit: q.limit,
+    };
+    let limit = page.limit()?;
+    let (key, post_filter) = match (q.subscription_id, q.event_id) {
+        (Some(sub), event) => {
+            owned(&ctx, &caller, &sub).await?;
+            (DeliveryKey::Subscription(sub), event)
+        }
+        (None, Some(event)) => (DeliveryKey::Event(event), None),
+        (None, None) if caller.is_admin() => (DeliveryKey::All, None),
+        (None, None) => (DeliveryKey::Client(caller.client.id.clone()), None),
+    };
+    let p = ctx
+        .store
+        .list_deliveries(&key, status, page.cursor.as_deref(), limit)
+        .await?;
+    let data = p
+        .items
+        .iter()
+        .filter(|d| caller.owns(&d.client_id))
+        .filter(|d| post_filter.as_deref().is_none_or(|e| d.event_id == e))
+        .map(DeliveryView::of)
+        .collect();
+    Ok(Json(ListView {
+        data,
+        next_cursor: p.next_cursor,
+    }))
+}
+
+/// Gets a delivery and its attempts.
+#[utoipa::path(get, path = "/v1/deliveries/{id}", tag = "deliveries",
+    responses((status = 200, body = DeliveryView), (status = 404)), security(("bearer" = ["subscriptions:read"])))]
+pub async fn get(State(ctx): State<Arc<AppContext>>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<DeliveryView>> {
+    can_read(&caller)?;
+    match ctx.store.get_delivery(&id).await? {
+        Some(d) if caller.owns(&d.client_id) => Ok(Json(DeliveryView::of(&d))),
+        _ => Err(ApiError::not_found("delivery")),
+    }
+}
+
+/// Re-enqueues a finished (succeeded or failed) delivery for an attempt now; a new cycle of
+/// `max_attempts` begins.
+#[utoipa::path(post, path = "/v1/deliveries/{id}/retry", tag = "deliveries",
+    responses((status = 202, description = "`{id, status}`"), (status = 404), (status = 409)),
+    security(("bearer" = ["subscriptions:write"])))]
+pub async fn retry(State(ctx): State<Arc<AppContext>>, caller: Caller, Path(id): Path<String>) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require(Scope::SubscriptionsWrite)?;
+    let mut d = match ctx.store.get_delivery(&id).await? {
+        Some(d) if caller.owns(&d.client_id) => d,
+        _ => return Err(ApiError::not_found("delivery")),
+    };
+    if !d.status.is_terminal() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "the delivery is already scheduled; retry it once it has succeeded or failed",
+        ));
+    }
+    match ctx.store.get_subscription(&d.subscription_id).await? {
+        Some(s) if s.enabled => {}
+        Some(_) => {
+            return Err(ApiError::new(StatusCode::CONFLICT, "conflict", "the subscription is disabled; enable it first"));
+        }
+        None => return Err(ApiError::new(StatusCode::CONFLICT, "conflict", "the subscription was deleted")),
+    }
+    d.restart(ctx.clock.now());
+    ctx.store.put_delivery(&d).await?;
+    enqueue(&ctx, std::slice::from_ref(&d.id)).await?;
+    tracing::info!(delivery_id = %d.id, "delivery retry queued");
+    Ok((StatusCode::ACCEPTED, Json(json!({"id": d.id, "status": "pending"}))))
+}

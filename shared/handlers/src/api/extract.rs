@@ -1,0 +1,95 @@
+//! Request extractors that answer with problem+json instead of axum's plain-text rejections.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::problem::ApiError;
+
+/// Largest JSON body of the management routes.
+pub const MAX_JSON_BODY: usize = 64 * 1024;
+
+/// Reads the body up to `limit` bytes; larger bodies are 413 `payload_too_large`.
+pub async fn read_body(req: Request, limit: usize) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the request body exceeds {limit} bytes"),
+        )
+    })
+}
+
+/// Parses JSON, mapping the parser's message into a 400 `invalid_request`.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.is_empty() {
+        return Err(ApiError::bad_request("a JSON request body is required"));
+    }
+    serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(format!("request body: {e}")))
+}
+
+/// A JSON body of at most `MAX_JSON_BODY` bytes.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = read_body(req, MAX_JSON_BODY).await?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// An optional JSON body (empty body = default).
+pub struct OptionalJsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = read_body(req, MAX_JSON_BODY).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJsonBody(T::default()));
+        }
+        parse_json(&bytes).map(OptionalJsonBody)
+    }
+}
+
+/// Query parameters, with a problem+json rejection.
+pub struct QueryParams<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let q = parts.uri.query().unwrap_or("");
+        serde_urlencoded::from_str(q)
+            .map(QueryParams)
+            .map_err(|e| ApiError::bad_request(format!("query: {e}")))
+    }
+}
+
+/// `cursor` and `limit` of a list call.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageParams {
+    /// Opaque cursor from the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1–100 (default 50).
+    pub limit: Option<String>,
+}
+
+impl PageParams {
+    /// The validated page size.
+    pub fn limit(&self) -> Result<usize, ApiError> {
+        match self.limit.as_deref() {
+            None | Some("") => Ok(50),
+            Some(s) => match s.parse::<usize>() {
+                Ok(n) if (1..=100).contains(&n) => Ok(n),
+                _ => Err(ApiError::bad_request("limit: must be an integer between 1 and 100")),
+            },
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! The v1 HTTP API, one file per resource, plus the extractors and views they share.
+
+pub mod clients;
+pub mod deliveries;
+pub mod event_types;
+pub mod events;
+pub mod extract;
+pub mod service;
+pub mod subscriptions;
+pub mod views;

@@ -1,0 +1,346 @@
+//! `/v1/subscriptions`: a client's webhook subscriptions, their secrets, test pings and
+//! replays. Another client's subscription is answered with 404, as if it did not exist.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use hookline_domain::subscription::{SubscriptionInput, SubscriptionRules, apply_input, new_subscription};
+use hookline_domain::{Client, Delivery, DeliveryStatus, Event, Scope, Subscription, ValidationError, ids, secret, time_fmt};
+use hookline_ports::PortError;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use crate::api::extract::{JsonBody, OptionalJsonBody, PageParams, QueryParams};
+use crate::api::views::{ListView, SubscriptionView};
+use crate::auth::Caller;
+use crate::context::AppContext;
+use crate::delivery::handler::enqueue;
+use crate::problem::{ApiError, ApiResult};
+
+/// Loads a subscription the caller may see, or 404.
+pub async fn owned(ctx: &AppContext, caller: &Caller, id: &str) -> ApiResult<Subscription> {
+    match ctx.store.get_subscription(id).await? {
+        Some(s) if caller.owns(&s.client_id) => Ok(s),
+        _ => Err(ApiError::not_found("subscription")),
+    }
+}
+
+fn can_read(caller: &Caller) -> ApiResult<()> {
+    caller
+        .require(Scope::SubscriptionsRead)
+        .or_else(|_| caller.require(Scope::SubscriptionsWrite))
+}
+
+async fn validate(ctx: &AppContext, sub: &mut Subscription, input: SubscriptionInput, owner: &Client, creating: bool) -> ApiResult<()> {
+    let catalog = ctx.catalog.get(ctx.store.as_ref()).await?;
+    let url_changed = input.url.is_some();
+    {
+        // The rules borrow a non-Send closure: keep them out of the awaits below.
+        let known = |name: &str| catalog.contains_key(name);
+        let rules = SubscriptionRules {
+            destinations: ctx.config.destinations,
+            is_known_type: &known,
+        };
+        apply_input(sub, input, owner, &rules, creating)?;
+    }
+    if url_changed {
+        check_resolved(ctx, &sub.url).await?;
+    }
+    Ok(())
+}
+
+/// Registration-time check of where the host name resolves now (it is checked again at every
+/// send). A name that does not resolve yet is accepted.
+async fn check_resolved(ctx: &AppContext, raw: &str) -> ApiResult<()> {
+    if ctx.config.destinations.allow_private {
+        return Ok(());
+    }
+    let Ok(url) = url::Url::parse(raw) else {
+        return Ok(());
+    };
+    let Some(url::Host::Domain(host)) = url.host() else {
+        return Ok(());
+    };
+    let lookup = tokio::time::timeout(
+        std::time::Duration::from_secs(3),
+        tokio::net::lookup_host((host, url.port_or_known_default().unwrap_or(443))),
+    )
+    .await;
+    if let Ok(Ok(addrs)) = lookup {
+        let addrs: Vec<_> = addrs.collect();
+        if !addrs.is_empty() && addrs.iter().all(|a| hookline_domain::destination::is_forbidden(a.ip())) {
+            return Err(ValidationError::with_code(
+                "invalid_destination",
+                "url",
+                "the host resolves to a private, loopback, link-local or metadata address",
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// Creates a subscription; the response carries its signing secret.
+#[utoipa::path(post, path = "/v1/subscriptions", tag = "subscriptions",
+    request_body(content = Object, description = "url, description, event_types, states, filter, headers, timeout_ms, max_attempts, enabled, include_own_events"),
+    responses((status = 201, body = SubscriptionView), (status = 400), (status = 403)),
+    security(("bearer" = ["subscriptions:write"])))]
+pub async fn create(
+    State(ctx): State<Arc<AppContext>>,
+    caller: Caller,
+    JsonBody(input): JsonBody<SubscriptionInput>,
+) -> ApiResult<(StatusCode, Json<SubscriptionView>)> {
+    caller.require(Scope::SubscriptionsWrite)?;
+    let now = ctx.clock.now();
+    let id = ids::new_id(ids::SUBSCRIPTION, now.unix_timestamp_nanos() / 1_000_000);
+    let mut sub = new_subscription(id, caller.client.id.clone(), secret::new_webhook_secret(), now);
+    let owner = caller.client.clone();
+    validate(&ctx, &mut sub, input, &owner, true).await?;
+    ctx.store.insert_subscription(&sub).await?;
+    tracing::info!(subscription_id = %sub.id, client_id = %sub.client_id, "subscription created");
+    Ok((StatusCode::CREATED, Json(SubscriptionView::of(&sub, true))))
+}
+
+/// `?client_id=` (admin) plus paging.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListParams {
+    /// Admin only: one client's subscriptions.
+    pub client_id: Option<String>,
+    /// Cursor.
+    pub cursor: Option<String>,
+    /// Page size.
+    pub limit: Option<String>,
+}
+
+/// Lists own subscriptions (admin: all, or one client's).
+#[utoipa::path(get, path = "/v1/subscriptions", tag = "subscriptions",
+    params(("client_id" = Option<String>, Query), ("cursor" = Option<String>, Query), ("limit" = Option<u32>, Query)),
+    responses((status = 200, description = "`{data, next_cursor}`")), security(("bearer" = ["subscriptions:read"])))]
+pub async fn list(
+    State(ctx): State<Arc<AppContext>>,
+    caller: Caller,
+    QueryParams(q): QueryParams<ListParams>,
+) -> ApiResult<Json<ListView<SubscriptionView>>> {
+    can_read(&caller)?;
+    let page = PageParams {
+        cursor: q.cursor,
+        limit: q.limit,
+    };
+    let client = if caller.is_admin() {
+        q.client_id
+    } else {
+        Some(caller.client.id.clone())
+    };
+    let p = ctx
+        .store
+        .list_subscriptions(client.as_deref(), page.cursor.as_deref(), page.limit()?)
+        .await?;
+    Ok(Json(ListView {
+        data: p.items.iter().map(|s| SubscriptionView::of(s, false)).collect(),
+        next_cursor: p.next_cursor,
+    }))
+}
+
+/// Gets a subscription.
+#[utoipa::path(get, path = "/v1/subscriptions/{id}", tag = "subscriptions",
+    responses((status = 200, body = SubscriptionView), (status = 404)), security(("bearer" = ["subscriptions:read"])))]
+pub async fn get(State(ctx): State<Arc<AppContext>>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<SubscriptionView>> {
+    can_read(&caller)?;
+    let s = owned(&ctx, &caller, &id).await?;
+    Ok(Json(SubscriptionView::of(&s, false)))
+}
+
+/// Changes any creatable field, or `enabled`.
+#[utoipa::path(patch, path = "/v1/subscriptions/{id}", tag = "subscriptions", request_body(content = Object),
+    responses((status = 200, body = SubscriptionView), (status = 400), (status = 404)),
+    security(("bearer" = ["subscriptions:write"])))]
+pub async fn patch(
+    State(ctx): State<Arc<AppContext>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<SubscriptionInput>,
+) -> ApiResult<Json<SubscriptionView>> {
+    caller.require(Scope::SubscriptionsWrite)?;
+    let mut sub = owned(&ctx, &caller, &id).await?;
+    let owner = if sub.client_id == caller.client.id {
+        caller.client.clone()
+    } else {
+        ctx.store
+            .get_client(&sub.client_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("subscription"))?
+    };
+    validate(&ctx, &mut sub, input, &owner, false).await?;
+    sub.updated_at = ctx.clock.now();
+    put(&ctx, &sub).await?;
+    Ok(Json(SubscriptionView::of(&sub, false)))
+}
+
+async fn put(ctx: &AppContext, sub: &Subscription) -> ApiResult<()> {
+    match ctx.store.put_subscription(sub).await {
+        Ok(()) => Ok(()),
+        Err(PortError::NotFound) => Err(ApiError::not_found("subscription")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Deletes a subscription.
+#[utoipa::path(delete, path = "/v1/subscriptions/{id}", tag = "subscriptions",
+    responses((status = 204), (status = 404)), security(("bearer" = ["subscriptions:write"])))]
+pub async fn delete(State(ctx): State<Arc<AppContext>>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    caller.require(Scope::SubscriptionsWrite)?;
+    owned(&ctx, &caller, &id).await?;
+    match ctx.store.delete_subscription(&id).await {
+        Ok(()) | Err(PortError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(subscription_id = %id, "subscription deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The current signing secret.
+#[utoipa::path(get, path = "/v1/subscriptions/{id}/secret", tag = "subscriptions",
+    responses((status = 200, description = "`{secret}`"), (status = 404)), security(("bearer" = ["subscriptions:read"])))]
+pub async fn get_secret(State(ctx): State<Arc<AppContext>>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    can_read(&caller)?;
+    let s = owned(&ctx, &caller, &id).await?;
+    Ok(Json(json!({ "secret": s.current_secret() })))
+}
+
+/// Rotates the signing secret; the previous one keeps signing alongside for 24 hours.
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/secret/rotate", tag = "subscriptions",
+    responses((status = 200, description = "`{secret}` (the new one)"), (status = 404)),
+    security(("bearer" = ["subscriptions:write"])))]
+pub async fn rotate_secret(State(ctx): State<Arc<AppContext>>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    caller.require(Scope::SubscriptionsWrite)?;
+    let mut sub = owned(&ctx, &caller, &id).await?;
+    let new = secret::new_webhook_secret();
+    sub.rotate_secret(new.clone(), ctx.clock.now());
+    put(&ctx, &sub).await?;
+    tracing::info!(subscription_id = %id, "subscription secret rotated");
+    Ok(Json(json!({ "secret": new })))
+}
+
+/// Sends a `hookline.ping` event to this subscription only.
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/test", tag = "subscriptions",
+    responses((status = 202, description = "`{delivery_id}`"), (status = 404)),
+    security(("bearer" = ["subscriptions:write"])))]
+pub async fn test(State(ctx): State<Arc<AppContext>>, caller: Caller, Path(id): Path<String>) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require(Scope::SubscriptionsWrite)?;
+    let sub = owned(&ctx, &caller, &id).await?;
+    let now = ctx.clock.now();
+    let ms = now.unix_timestamp_nanos() / 1_000_000;
+    let event = Event {
+        id: ids::new_id(ids::EVENT, ms),
+        event_type: hookline_domain::event::PING_TYPE.to_string(),
+        state: sub.states.first().cloned().unwrap_or_else(|| "*".into()),
+        occurred_at: now,
+        received_at: now,
+        source: "hookline".into(),
+        publisher_key: None,
+        data: json!({"message": "ping", "subscription_id": sub.id}),
+    };
+    ctx.store.insert_event(&event, None).await?;
+    let delivery = Delivery::new(ids::manual_delivery_id(ms), &event.id, &sub.id, &sub.client_id, now);
+    ctx.store.insert_delivery(&delivery).await?;
+    enqueue(&ctx, std::slice::from_ref(&delivery.id)).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "delivery_id": delivery.id }))))
+}
+
+/// Body of a replay request.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayRequest {
+    /// Start of the window (RFC 3339; default 7 days ago).
+    pub since: Option<String>,
+    /// End of the window (RFC 3339; default now).
+    pub until: Option<String>,
+    /// Only events whose delivery to this subscription failed.
+    #[serde(default)]
+    pub only_failed: bool,
+}
+
+/// Most events one replay call re-delivers.
+const MAX_REPLAY: u64 = 10_000;
+
+/// Re-delivers the events accepted in the window that match this subscription.
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/replay", tag = "subscriptions", request_body = ReplayRequest,
+    responses((status = 202, description = "`{count}`"), (status = 400), (status = 404), (status = 409)),
+    security(("bearer" = ["subscriptions:write"])))]
+pub async fn replay(
+    State(ctx): State<Arc<AppContext>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    OptionalJsonBody(body): OptionalJsonBody<ReplayRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require(Scope::SubscriptionsWrite)?;
+    let sub = owned(&ctx, &caller, &id).await?;
+    if !sub.enabled {
+        return Err(ApiError::new(StatusCode::CONFLICT, "conflict", "the subscription is disabled; enable it first"));
+    }
+    let now = ctx.clock.now();
+    let parse = |field: &str, v: &Option<String>, default| match v {
+        None => Ok(default),
+        Some(s) => time_fmt::parse(s).ok_or_else(|| ApiError::from(ValidationError::invalid(field, "must be an RFC 3339 timestamp"))),
+    };
+    let since = parse("since", &body.since, now - time::Duration::days(7))?;
+    let until = parse("until", &body.until, now)?;
+    if since >= until {
+        return Err(ValidationError::invalid("since", "must be before until").into());
+    }
+    let filter = sub.filter.as_ref().and_then(|f| hookline_domain::Filter::compile(f).ok());
+    let states: Vec<Option<&str>> = if sub.states.iter().any(|s| s == "*") {
+        vec![None]
+    } else {
+        sub.states.iter().map(|s| Some(s.as_str())).collect()
+    };
+    let mut count = 0u64;
+    let mut queued = Vec::new();
+    'states: for state in states {
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = ctx.store.list_events(state, since, until, cursor.as_deref(), 100).await?;
+            for event in &page.items {
+                if event.event_type == hookline_domain::event::PING_TYPE
+                    || !sub.matches(event, filter.as_ref(), &event.envelope_bytes())
+                {
+                    continue;
+                }
+                let did = ids::delivery_id(&event.id, &sub.id);
+                let existing = ctx.store.get_delivery(&did).await?;
+                let delivery = match existing {
+                    Some(d) if !d.status.is_terminal() => continue,
+                    Some(d) if body.only_failed && d.status != DeliveryStatus::Failed => continue,
+                    Some(mut d) => {
+                        d.restart(now);
+                        ctx.store.put_delivery(&d).await?;
+                        d
+                    }
+                    None if body.only_failed => continue,
+                    None => {
+                        let d = Delivery::new(did, &event.id, &sub.id, &sub.client_id, now);
+                        ctx.store.insert_delivery(&d).await?;
+                        d
+                    }
+                };
+                queued.push(delivery.id);
+                count += 1;
+                if count >= MAX_REPLAY {
+                    break 'states;
+                }
+            }
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+    }
+    for chunk in queued.chunks(100) {
+        enqueue(&ctx, chunk).await?;
+    }
+    tracing::info!(subscription_id = %sub.id, count, "replay queued");
+    Ok((StatusCode::ACCEPTED, Json(json!({ "count": count }))))
+}

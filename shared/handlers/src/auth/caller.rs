@@ -1,0 +1,101 @@
+//! The authenticated caller of a `/v1` route: bearer token verified, client still enabled.
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use hookline_domain::{Client, Scope};
+use jsonwebtoken::{Algorithm, Validation};
+
+use crate::auth::token::{AUDIENCE, Claims};
+use crate::context::AppContext;
+use crate::problem::{ApiError, ApiResult};
+
+/// Who is calling, and with which granted scopes.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The client, as currently stored (cached for at most the client cache TTL).
+    pub client: Client,
+    /// Scopes granted to this token.
+    pub scopes: Vec<Scope>,
+}
+
+impl Caller {
+    /// Whether the token carries admin scope.
+    pub fn is_admin(&self) -> bool {
+        self.scopes.contains(&Scope::Admin)
+    }
+
+    /// 403 unless the token carries `scope` (admin carries every scope).
+    pub fn require(&self, scope: Scope) -> ApiResult<()> {
+        if self.is_admin() || self.scopes.contains(&scope) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "this token lacks the '{}' scope",
+                scope.as_str()
+            )))
+        }
+    }
+
+    /// Whether the caller may see or act on something owned by `client_id`.
+    pub fn owns(&self, client_id: &str) -> bool {
+        self.is_admin() || self.client.id == client_id
+    }
+
+    /// Whether the caller may publish or read events of `state`.
+    pub fn allows_state(&self, state: &str) -> bool {
+        self.is_admin() || self.client.allows_state(state)
+    }
+}
+
+impl FromRequestParts<Arc<AppContext>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, ctx: &Arc<AppContext>) -> Result<Self, Self::Rejection> {
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| ApiError::unauthorized("a bearer token is required"))?;
+        let token = match value.split_once(' ') {
+            Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim(),
+            _ => return Err(ApiError::unauthorized("a bearer token is required")),
+        };
+        let claims = verify(ctx, token)?;
+        let client = match ctx.client(&claims.sub).await {
+            Ok(Some(c)) if !c.disabled => c,
+            Ok(_) => return Err(ApiError::unauthorized("the token's client is disabled or deleted")),
+            Err(e) => return Err(ApiError::unavailable(&e)),
+        };
+        let scopes = claims
+            .scope
+            .split_ascii_whitespace()
+            .filter_map(Scope::parse)
+            .filter(|s| client.scopes.contains(s))
+            .collect();
+        Ok(Caller { client, scopes })
+    }
+}
+
+/// Verifies signature, issuer, audience and expiry of an access token.
+fn verify(ctx: &AppContext, token: &str) -> ApiResult<Claims> {
+    let invalid = || ApiError::unauthorized("the bearer token is invalid or expired");
+    let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
+    if header.alg != Algorithm::ES256 {
+        return Err(invalid());
+    }
+    let key = header
+        .kid
+        .as_deref()
+        .and_then(|kid| ctx.jwt.decoding_key(kid))
+        .ok_or_else(invalid)?;
+    let mut v = Validation::new(Algorithm::ES256);
+    v.set_issuer(&[ctx.config.issuer.as_str()]);
+    v.set_audience(&[AUDIENCE]);
+    v.leeway = 5;
+    jsonwebtoken::decode::<Claims>(token, key, &v)
+        .map(|d| d.claims)
+        .map_err(|_| invalid())
+}

@@ -1,0 +1,288 @@
+//! `POST /oauth/token` (client credentials, RFC 6749 §4.4), the JWKS and the RFC 8414
+//! authorization-server metadata. Errors here use the OAuth error body, not problem+json.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use hookline_domain::{Scope, secret};
+use jsonwebtoken::{Algorithm, Header};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::context::AppContext;
+
+/// Audience of every access token.
+pub const AUDIENCE: &str = "hookline";
+
+/// Claims of an access token (RFC 9068).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// Issuer.
+    pub iss: String,
+    /// Subject: the client id.
+    pub sub: String,
+    /// Audience.
+    pub aud: String,
+    /// The client id (RFC 9068).
+    pub client_id: String,
+    /// Space-separated granted scopes.
+    pub scope: String,
+    /// Issued at.
+    pub iat: i64,
+    /// Expiry.
+    pub exp: i64,
+    /// Token id.
+    pub jti: String,
+}
+
+/// An RFC 6749 §5.2 error.
+pub struct OAuthError {
+    status: StatusCode,
+    error: &'static str,
+    description: &'static str,
+    basic: bool,
+}
+
+impl OAuthError {
+    fn new(status: StatusCode, error: &'static str, description: &'static str) -> Self {
+        OAuthError {
+            status,
+            error,
+            description,
+            basic: false,
+        }
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let mut resp = (
+            self.status,
+            Json(json!({"error": self.error, "error_description": self.description})),
+        )
+            .into_response();
+        let h = resp.headers_mut();
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if self.basic && self.status == StatusCode::UNAUTHORIZED {
+            h.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"hookline\""),
+            );
+        }
+        resp
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct TokenRequest {
+    grant_type: Option<String>,
+    scope: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// Extracts `client_secret_basic` credentials, if an `Authorization: Basic` header is present.
+fn basic_credentials(headers: &HeaderMap) -> Option<Result<(String, String), ()>> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, rest) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = match STANDARD.decode(rest.trim()) {
+        Ok(d) => d,
+        Err(_) => return Some(Err(())),
+    };
+    let Ok(text) = String::from_utf8(decoded) else {
+        return Some(Err(()));
+    };
+    let Some((id, secret)) = text.split_once(':') else {
+        return Some(Err(()));
+    };
+    // RFC 6749 §2.3.1: both parts are form-urlencoded before being joined.
+    let dec = |s: &str| {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("v={s}"))
+            .ok()
+            .and_then(|mut v| v.pop())
+            .map(|(_, v)| v)
+    };
+    match (dec(id), dec(secret)) {
+        (Some(i), Some(s)) => Some(Ok((i, s))),
+        _ => Some(Err(())),
+    }
+}
+
+fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<TokenRequest, OAuthError> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let bad = || OAuthError::new(StatusCode::BAD_REQUEST, "invalid_request", "the request body is malformed");
+    if body.is_empty() {
+        return Ok(TokenRequest::default());
+    }
+    if ct.starts_with("application/json") {
+        serde_json::from_slice(body).map_err(|_| bad())
+    } else {
+        serde_urlencoded::from_bytes(body).map_err(|_| bad())
+    }
+}
+
+/// `POST /oauth/token`.
+#[utoipa::path(post, path = "/oauth/token", tag = "oauth",
+    request_body(content_type = "application/x-www-form-urlencoded", content = String,
+        description = "grant_type=client_credentials, scope?, client_id + client_secret (or HTTP Basic); JSON with the same fields is accepted"),
+    responses((status = 200, description = "`{access_token, token_type, expires_in, scope}`"),
+        (status = 400, description = "RFC 6749 error"), (status = 401, description = "invalid_client")))]
+pub async fn token(State(ctx): State<Arc<AppContext>>, headers: HeaderMap, body: Bytes) -> Response {
+    match issue(&ctx, &headers, &body).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn issue(ctx: &AppContext, headers: &HeaderMap, body: &Bytes) -> Result<Response, OAuthError> {
+    let req = parse_body(headers, body)?;
+    let basic = basic_credentials(headers);
+    let used_basic = basic.is_some();
+    let (client_id, client_secret) = match (basic, &req.client_id, &req.client_secret) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+            return Err(OAuthError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "use one client authentication method, not two",
+            ));
+        }
+        (Some(Ok(pair)), None, None) => pair,
+        (Some(Err(())), _, _) => {
+            return Err(OAuthError {
+                basic: true,
+                ..OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_client", "malformed Basic credentials")
+            });
+        }
+        (None, Some(id), Some(secret)) => (id.clone(), secret.clone()),
+        (None, _, _) => {
+            return Err(OAuthError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "client authentication is required",
+            ));
+        }
+    };
+    match req.grant_type.as_deref() {
+        Some("client_credentials") => {}
+        Some(_) => {
+            return Err(OAuthError::new(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "only client_credentials is supported",
+            ));
+        }
+        None => {
+            return Err(OAuthError::new(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is required"));
+        }
+    }
+    let invalid_client = OAuthError {
+        basic: used_basic,
+        ..OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication failed")
+    };
+    let client = match ctx.fresh_client(&client_id).await {
+        Ok(Some(c)) if !c.disabled && secret::verify_client_secret(&client_secret, &c.secret_hash) => c,
+        Ok(_) => return Err(invalid_client),
+        Err(e) => {
+            tracing::error!(error = %e, "token: client lookup failed");
+            return Err(OAuthError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "retry later",
+            ));
+        }
+    };
+    let granted: Vec<Scope> = match req.scope.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => client.scopes.clone(),
+        Some(s) => {
+            let mut out = Vec::new();
+            for word in s.split_ascii_whitespace() {
+                match Scope::parse(word) {
+                    Some(sc) if client.scopes.contains(&sc) => {
+                        if !out.contains(&sc) {
+                            out.push(sc);
+                        }
+                    }
+                    _ => {
+                        return Err(OAuthError::new(
+                            StatusCode::BAD_REQUEST,
+                            "invalid_scope",
+                            "a requested scope is unknown or not granted to this client",
+                        ));
+                    }
+                }
+            }
+            out
+        }
+    };
+    let scope = granted.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ");
+    let now = ctx.clock.now().unix_timestamp();
+    let ttl = ctx.config.token_ttl.as_secs() as i64;
+    let claims = Claims {
+        iss: ctx.config.issuer.clone(),
+        sub: client.id.clone(),
+        aud: AUDIENCE.to_string(),
+        client_id: client.id.clone(),
+        scope: scope.clone(),
+        iat: now,
+        exp: now + ttl,
+        jti: hookline_domain::ids::new_id("tok_", now as i128 * 1000),
+    };
+    let mut header = Header::new(Algorithm::ES256);
+    header.kid = Some(ctx.jwt.signing_kid().to_string());
+    header.typ = Some("at+jwt".into());
+    let token = jsonwebtoken::encode(&header, &claims, ctx.jwt.encoding_key()).map_err(|e| {
+        tracing::error!(error = %e, "token: signing failed");
+        OAuthError::new(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "retry later")
+    })?;
+    tracing::info!(client_id = %client.id, scope = %scope, "token issued");
+    let mut resp = Json(json!({
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": ttl,
+        "scope": scope,
+    }))
+    .into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    Ok(resp)
+}
+
+/// `GET /.well-known/jwks.json`.
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "oauth", responses((status = 200, description = "JWKS")))]
+pub async fn jwks(State(ctx): State<Arc<AppContext>>) -> Response {
+    let mut resp = Json(ctx.jwt.jwks().clone()).into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    resp
+}
+
+/// `GET /.well-known/oauth-authorization-server`.
+#[utoipa::path(get, path = "/.well-known/oauth-authorization-server", tag = "oauth", responses((status = 200, description = "RFC 8414 metadata")))]
+pub async fn metadata(State(ctx): State<Arc<AppContext>>) -> Json<serde_json::Value> {
+    let iss = &ctx.config.issuer;
+    Json(json!({
+        "issuer": iss,
+        "token_endpoint": format!("{iss}/oauth/token"),
+        "jwks_uri": format!("{iss}/.well-known/jwks.json"),
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": Scope::ALL.map(|s| s.as_str()),
+        "response_types_supported": ["token"],
+        "service_documentation": format!("{iss}/docs"),
+    }))
+}

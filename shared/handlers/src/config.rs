@@ -1,0 +1,43 @@
+//! Configuration shared by every handler; each binary fills it from its environment.
+
+use std::time::Duration;
+
+use hookline_domain::RetrySchedule;
+use hookline_domain::destination::DestinationPolicy;
+
+/// Handler configuration.
+#[derive(Debug, Clone)]
+pub struct HandlerConfig {
+    /// `iss` of issued tokens and base of the metadata URLs (`http://127.0.0.1:3000`).
+    pub issuer: String,
+    /// Lifetime of access tokens.
+    pub token_ttl: Duration,
+    /// Where webhooks may go.
+    pub destinations: DestinationPolicy,
+    /// Delays between attempts.
+    pub retry_schedule: RetrySchedule,
+    /// How long a cached client (and so a disabled client's token) may stay valid.
+    pub client_cache_ttl: Duration,
+    /// Version string reported by `/health` and in `user-agent`.
+    pub version: String,
+    /// `embedded` or `aws`.
+    pub backend: &'static str,
+}
+
+impl HandlerConfig {
+    /// Defaults for a backend, with `issuer` as given.
+    pub fn new(issuer: impl Into<String>, backend: &'static str) -> Self {
+        HandlerConfig {
+            issuer: issuer.into(),
+            token_ttl: Duration::from_secs(900),
+            destinations: DestinationPolicy {
+                allow_http: false,
+                allow_private: false,
+            },
+            retry_schedule: RetrySchedule::default(),
+            client_cache_ttl: Duration::from_secs(30),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            backend,
+        }
+    }
+}

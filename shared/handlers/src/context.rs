@@ -1,0 +1,94 @@
+//! Everything a handler needs, built once per process (per Lambda instance, or once in the
+//! local runner): the ports, the configuration, the JWT keys, the outbound client, and the
+//! caches that keep hot paths off the store.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use hookline_domain::Client;
+use hookline_ports::{Clock, KeyStore, PortError, Queue, Store};
+
+use crate::auth::JwtKeys;
+use crate::catalog::CatalogCache;
+use crate::config::HandlerConfig;
+use crate::delivery::client::WebhookClient;
+use crate::index::IndexCache;
+
+/// Shared state of every handler.
+pub struct AppContext {
+    /// Storage.
+    pub store: Arc<dyn Store>,
+    /// Work queues.
+    pub queue: Arc<dyn Queue>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Configuration.
+    pub config: HandlerConfig,
+    /// Token keys.
+    pub jwt: JwtKeys,
+    /// Outbound webhook client (SSRF-guarded).
+    pub http: WebhookClient,
+    /// Event types.
+    pub catalog: CatalogCache,
+    /// Subscriptions by (state, type), for fan-out and delivery.
+    pub index: IndexCache,
+    clients: Mutex<HashMap<String, (Instant, Option<Client>)>>,
+}
+
+impl AppContext {
+    /// Builds the context, creating the JWT signing key on first start.
+    pub async fn new(
+        store: Arc<dyn Store>,
+        queue: Arc<dyn Queue>,
+        keys: Arc<dyn KeyStore>,
+        clock: Arc<dyn Clock>,
+        config: HandlerConfig,
+    ) -> Result<Arc<AppContext>, PortError> {
+        let jwt = JwtKeys::load_or_init(keys.as_ref(), clock.now().unix_timestamp()).await?;
+        let http = WebhookClient::new(&config)?;
+        Ok(Arc::new(AppContext {
+            store,
+            queue,
+            clock,
+            jwt,
+            http,
+            catalog: CatalogCache::new(config.client_cache_ttl),
+            index: IndexCache::default(),
+            config,
+            clients: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// A client, from a cache that is at most `client_cache_ttl` old: a disabled or deleted
+    /// client's tokens stop working within that time on every instance.
+    pub async fn client(&self, id: &str) -> Result<Option<Client>, PortError> {
+        let ttl = self.config.client_cache_ttl;
+        if let Ok(map) = self.clients.lock()
+            && let Some((at, c)) = map.get(id)
+            && at.elapsed() < ttl
+        {
+            return Ok(c.clone());
+        }
+        self.fresh_client(id).await
+    }
+
+    /// A client read from the store (and the cache refreshed).
+    pub async fn fresh_client(&self, id: &str) -> Result<Option<Client>, PortError> {
+        let c = self.store.get_client(id).await?;
+        if let Ok(mut map) = self.clients.lock() {
+            if map.len() > 10_000 {
+                map.clear();
+            }
+            map.insert(id.to_string(), (Instant::now(), c.clone()));
+        }
+        Ok(c)
+    }
+
+    /// Drops a client from this instance's cache after a write.
+    pub fn forget_client(&self, id: &str) {
+        if let Ok(mut map) = self.clients.lock() {
+            map.remove(id);
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! The delivery handler: one SQS batch of delivery messages in, partial batch failures out.
+//! A failed attempt is reported as a batch-item failure after its visibility timeout was set
+//! to the retry delay, so SQS itself (or the embedded queue) schedules the next attempt.
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use hookline_domain::{Attempt, Delivery, DeliveryStatus, ids};
+use hookline_ports::{PortError, QueueMessage, QueueName};
+use tokio::task::JoinSet;
+
+use crate::context::AppContext;
+use crate::delivery::outcome::{Outcome, decide};
+use crate::delivery::request::render;
+use crate::index::SubscriptionIndex;
+use crate::messages::{DeliveryMessage, to_body};
+
+/// Attempts every delivery of the batch concurrently; returns the items to retry.
+pub async fn handle_deliveries(ctx: Arc<AppContext>, event: SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    let index = match ctx.index.get(ctx.store.as_ref()).await {
+        Ok(i) => i,
+        Err(e) => {
+            tracing::error!(error = %e, "deliver: could not load subscriptions; retrying the batch");
+            response.batch_item_failures = event.records.iter().filter_map(failure).collect();
+            return response;
+        }
+    };
+    let mut tasks = JoinSet::new();
+    for record in event.records {
+        let ctx = ctx.clone();
+        let index = index.clone();
+        tasks.spawn(async move {
+            let ok = deliver_one(&ctx, &index, &record).await;
+            (record, ok)
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((record, Ok(()))) => drop(record),
+            Ok((record, Err(()))) => response.batch_item_failures.extend(failure(&record)),
+            Err(e) => tracing::error!(error = %e, "deliver: task failed"),
+        }
+    }
+    response
+}
+
+fn failure(record: &SqsMessage) -> Option<BatchItemFailure> {
+    let mut f = BatchItemFailure::default();
+    f.item_identifier = record.message_id.clone()?;
+    Some(f)
+}
+
+/// `Ok` = done with this message (delete it); `Err` = leave it for a later attempt.
+async fn deliver_one(ctx: &AppContext, index: &SubscriptionIndex, record: &SqsMessage) -> Result<(), ()> {
+    let body = record.body.as_deref().unwrap_or("");
+    let msg: DeliveryMessage = match serde_json::from_str(body) {
+        Ok(m) => m,
+        Err(_) => {
+            tracing::warn!(message_id = ?record.message_id, "deliver: malformed message; dead-lettering it");
+            return dead_letter(ctx, body).await;
+        }
+    };
+    let backend = |e: PortError| tracing::error!(error = %e, delivery_id = %msg.delivery_id, "deliver: store failed");
+    let Some(mut delivery) = ctx.store.get_delivery(&msg.delivery_id).await.map_err(backend)? else {
+        tracing::warn!(delivery_id = %msg.delivery_id, "deliver: unknown delivery; dropping the message");
+        return Ok(());
+    };
+    if delivery.status.is_terminal() {
+        return Ok(());
+    }
+    let now = ctx.clock.now();
+    let Some(entry) = index.get(&delivery.subscription_id) else {
+        return abandon(ctx, delivery, "subscription deleted").await;
+    };
+    let sub = &entry.sub;
+    if !sub.enabled {
+        return abandon(ctx, delivery, "subscription disabled").await;
+    }
+    let Some(event) = ctx.store.get_event(&delivery.event_id).await.map_err(backend)? else {
+        return abandon(ctx, delivery, "event no longer stored").await;
+    };
+    let attempt_no = delivery.next_attempt_number();
+    let request = match render(sub, &event, attempt_no, now, ctx.http.user_agent()) {
+        Ok(r) => r,
+        Err(e) => return abandon(ctx, delivery, &e).await,
+    };
+    let result = ctx.http.send(request).await;
+    delivery.attempts.push(Attempt {
+        attempt: attempt_no,
+        at: now,
+        status_code: result.status,
+        duration_ms: result.duration_ms,
+        error: result.error.clone(),
+        response_excerpt: result.excerpt.clone(),
+    });
+    let outcome = decide(
+        &result,
+        delivery.attempts_in_cycle(),
+        sub.max_attempts,
+        &ctx.config.retry_schedule,
+        now.unix_timestamp(),
+        ids::random_unit(),
+    );
+    tracing::info!(
+        delivery_id = %delivery.id,
+        subscription_id = %sub.id,
+        event_id = %event.id,
+        attempt = attempt_no,
+        status = ?result.status,
+        error = ?result.error,
+        duration_ms = result.duration_ms,
+        outcome = ?outcome,
+        "delivery attempt"
+    );
+    let after = ctx.clock.now();
+    delivery.updated_at = after;
+    match outcome {
+        Outcome::Succeeded => {
+            delivery.status = DeliveryStatus::Succeeded;
+            delivery.next_attempt_at = None;
+            ctx.store.put_delivery(&delivery).await.map_err(backend)?;
+            Ok(())
+        }
+        Outcome::Gone => {
+            disable_gone(ctx, &sub.id).await;
+            give_up(ctx, delivery, body).await
+        }
+        Outcome::GiveUp => give_up(ctx, delivery, body).await,
+        Outcome::Retry(delay) => {
+            delivery.status = DeliveryStatus::Retrying;
+            delivery.next_attempt_at = Some(after + delay);
+            ctx.store.put_delivery(&delivery).await.map_err(backend)?;
+            if let Some(handle) = record.receipt_handle.as_deref()
+                && let Err(e) = ctx
+                    .queue
+                    .change_visibility(QueueName::Deliveries, handle, delay)
+                    .await
+            {
+                tracing::warn!(error = %e, "deliver: could not set the retry delay; the queue's visibility timeout applies");
+            }
+            Err(())
+        }
+    }
+}
+
+/// Marks the delivery failed and moves its message to the dead-letter queue, from which it
+/// can be replayed; then the source message is deleted.
+async fn give_up(ctx: &AppContext, mut delivery: Delivery, body: &str) -> Result<(), ()> {
+    dead_letter(ctx, body).await?;
+    delivery.status = DeliveryStatus::Failed;
+    delivery.next_attempt_at = None;
+    ctx.store.put_delivery(&delivery).await.map_err(|e| {
+        tracing::error!(error = %e, "deliver: could not record the failure");
+    })
+}
+
+async fn dead_letter(ctx: &AppContext, body: &str) -> Result<(), ()> {
+    ctx.queue
+        .send(QueueName::DeliveriesDlq, vec![QueueMessage::now(body.to_string())])
+        .await
+        .map_err(|e| tracing::error!(error = %e, "deliver: could not dead-letter a message"))
+}
+
+/// Ends a delivery that can no longer be attempted (subscription gone or disabled).
+async fn abandon(ctx: &AppContext, mut delivery: Delivery, why: &str) -> Result<(), ()> {
+    tracing::info!(delivery_id = %delivery.id, reason = why, "delivery abandoned");
+    delivery.status = DeliveryStatus::Failed;
+    delivery.next_attempt_at = None;
+    delivery.updated_at = ctx.clock.now();
+    ctx.store
+        .put_delivery(&delivery)
+        .await
+        .map_err(|e| tracing::error!(error = %e, "deliver: could not record the failure"))
+}
+
+/// Disables a subscription whose endpoint answered 410 Gone.
+async fn disable_gone(ctx: &AppContext, subscription_id: &str) {
+    match ctx.store.get_subscription(subscription_id).await {
+        Ok(Some(mut sub)) => {
+            sub.enabled = false;
+            sub.disabled_reason = Some("gone".into());
+            sub.updated_at = ctx.clock.now();
+            if let Err(e) = ctx.store.put_subscription(&sub).await {
+                tracing::error!(error = %e, "deliver: could not disable a gone subscription");
+            } else {
+                tracing::info!(subscription_id, "subscription disabled: endpoint answered 410 Gone");
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::error!(error = %e, "deliver: could not load a gone subscription"),
+    }
+}
+
+/// Queues a delivery for an attempt now (fan-out, manual retry, replay, test ping).
+pub async fn enqueue(ctx: &AppContext, delivery_ids: &[String]) -> Result<(), PortError> {
+    if delivery_ids.is_empty() {
+        return Ok(());
+    }
+    let msgs = delivery_ids
+        .iter()
+        .map(|id| {
+            QueueMessage::now(to_body(&DeliveryMessage {
+                delivery_id: id.clone(),
+            }))
+        })
+        .collect();
+    ctx.queue.send(QueueName::Deliveries, msgs).await
+}

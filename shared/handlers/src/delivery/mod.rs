@@ -1,0 +1,9 @@
+//! Webhook delivery, one step per function: render the request, sign it, send it, record the
+//! attempt, and decide what happens next (done, retry later, or give up).
+
+pub mod client;
+pub mod handler;
+pub mod outcome;
+pub mod request;
+
+pub use handler::handle_deliveries;

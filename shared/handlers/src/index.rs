@@ -1,0 +1,139 @@
+//! The subscription index: every subscription of the stack in memory, keyed so that finding
+//! the subscriptions of an event costs in proportion to the matches, not to the number of
+//! subscriptions. It is rebuilt only when the store's subscription generation moves, which
+//! costs one key lookup per fan-out batch.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+
+use hookline_domain::{Filter, Subscription, TypeSelector};
+use hookline_ports::{PortError, Store};
+
+/// A subscription with its compiled filter.
+pub struct IndexedSubscription {
+    /// The subscription.
+    pub sub: Subscription,
+    /// Its filter, compiled.
+    pub filter: Option<Filter>,
+}
+
+/// An immutable snapshot of the index.
+#[derive(Default)]
+pub struct SubscriptionIndex {
+    generation: u64,
+    subs: Vec<Arc<IndexedSubscription>>,
+    by_id: HashMap<String, usize>,
+    /// (state or `*`, exact type) → subscriptions.
+    exact: HashMap<(String, String), Vec<usize>>,
+    /// state or `*` → subscriptions with a prefix or `*` selector.
+    wildcard: HashMap<String, Vec<usize>>,
+}
+
+impl SubscriptionIndex {
+    /// Builds an index of `subs`.
+    pub fn build(generation: u64, subs: Vec<Subscription>) -> Self {
+        let mut idx = SubscriptionIndex {
+            generation,
+            ..Default::default()
+        };
+        for sub in subs {
+            let i = idx.subs.len();
+            let filter = sub.filter.as_ref().and_then(|f| Filter::compile(f).ok());
+            for state in &sub.states {
+                for sel in &sub.event_types {
+                    match TypeSelector::parse(sel) {
+                        TypeSelector::Exact(t) => idx.exact.entry((state.clone(), t)).or_default().push(i),
+                        _ => idx.wildcard.entry(state.clone()).or_default().push(i),
+                    }
+                }
+            }
+            idx.by_id.insert(sub.id.clone(), i);
+            idx.subs.push(Arc::new(IndexedSubscription { sub, filter }));
+        }
+        idx
+    }
+
+    /// Subscriptions whose state and type selectors cover the event (enabled or not; the
+    /// caller applies `Subscription::matches` for the rest).
+    pub fn candidates(&self, state: &str, event_type: &str) -> Vec<Arc<IndexedSubscription>> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for st in [state, "*"] {
+            if let Some(list) = self.exact.get(&(st.to_string(), event_type.to_string())) {
+                for &i in list {
+                    if seen.insert(i) {
+                        out.push(self.subs[i].clone());
+                    }
+                }
+            }
+            if let Some(list) = self.wildcard.get(st) {
+                for &i in list {
+                    if !seen.contains(&i) && self.subs[i].sub.covers_type(event_type) {
+                        seen.insert(i);
+                        out.push(self.subs[i].clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// A subscription by id.
+    pub fn get(&self, id: &str) -> Option<Arc<IndexedSubscription>> {
+        self.by_id.get(id).map(|&i| self.subs[i].clone())
+    }
+
+    /// Number of subscriptions.
+    pub fn len(&self) -> usize {
+        self.subs.len()
+    }
+
+    /// Whether the index is empty.
+    pub fn is_empty(&self) -> bool {
+        self.subs.is_empty()
+    }
+}
+
+/// The per-process cache of the index.
+#[derive(Default)]
+pub struct IndexCache {
+    current: RwLock<Option<Arc<SubscriptionIndex>>>,
+    rebuild: tokio::sync::Mutex<()>,
+}
+
+impl IndexCache {
+    /// The index, rebuilt first if the store's generation moved.
+    pub async fn get(&self, store: &dyn Store) -> Result<Arc<SubscriptionIndex>, PortError> {
+        let generation = store.subscriptions_generation().await?;
+        if let Some(idx) = self.cached(generation) {
+            return Ok(idx);
+        }
+        // One rebuild at a time; whoever waited re-checks before rebuilding again.
+        let _guard = self.rebuild.lock().await;
+        if let Some(idx) = self.cached(generation) {
+            return Ok(idx);
+        }
+        let mut subs = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = store.list_subscriptions(None, cursor.as_deref(), 1000).await?;
+            subs.extend(page.items);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        // The generation read before listing: if a write raced the listing, the next call
+        // sees a newer generation and rebuilds again.
+        let idx = Arc::new(SubscriptionIndex::build(generation, subs));
+        if let Ok(mut g) = self.current.write() {
+            *g = Some(idx.clone());
+        }
+        Ok(idx)
+    }
+
+    fn cached(&self, generation: u64) -> Option<Arc<SubscriptionIndex>> {
+        let g = self.current.read().ok()?;
+        g.as_ref().filter(|i| i.generation == generation).cloned()
+    }
+}

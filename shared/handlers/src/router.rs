@@ -1,0 +1,160 @@
+//! The HTTP routers: one per Lambda function (token, ingest, manage) and `app`, all of them
+//! together for the local runner. Each comes with the same middleware: request ids, problem
+//! bodies for every error, and access logs without headers (which carry credentials).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post, put};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::api::{clients, deliveries, event_types, events, service, subscriptions};
+use crate::auth::token;
+use crate::context::AppContext;
+use crate::problem::{PROBLEM_JSON, problem_response};
+
+type Routes = Router<Arc<AppContext>>;
+
+fn token_routes() -> Routes {
+    Router::new()
+        .route("/oauth/token", post(token::token))
+        .route("/.well-known/jwks.json", get(token::jwks))
+        .route("/.well-known/oauth-authorization-server", get(token::metadata))
+}
+
+fn ingest_routes() -> Routes {
+    Router::new()
+        .route("/v1/events", post(events::publish))
+        .route("/v1/events/{id}", get(events::get))
+}
+
+fn manage_routes(ctx: &AppContext) -> Routes {
+    Router::new()
+        .route("/v1/clients", post(clients::create).get(clients::list))
+        .route("/v1/clients/{id}", get(clients::get).delete(clients::delete))
+        .route("/v1/clients/{id}/secret", post(clients::reset_secret))
+        .route("/v1/event-types", get(event_types::list))
+        .route("/v1/event-types/{name}", put(event_types::put))
+        .route("/v1/subscriptions", post(subscriptions::create).get(subscriptions::list))
+        .route(
+            "/v1/subscriptions/{id}",
+            get(subscriptions::get)
+                .patch(subscriptions::patch)
+                .delete(subscriptions::delete),
+        )
+        .route("/v1/subscriptions/{id}/secret", get(subscriptions::get_secret))
+        .route("/v1/subscriptions/{id}/secret/rotate", post(subscriptions::rotate_secret))
+        .route("/v1/subscriptions/{id}/test", post(subscriptions::test))
+        .route("/v1/subscriptions/{id}/replay", post(subscriptions::replay))
+        .route("/v1/deliveries", get(deliveries::list))
+        .route("/v1/deliveries/{id}", get(deliveries::get))
+        .route("/v1/deliveries/{id}/retry", post(deliveries::retry))
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", crate::openapi::document(&ctx.config.version)))
+}
+
+fn finish(routes: Routes, ctx: Arc<AppContext>) -> Router {
+    routes
+        .route("/health", get(service::health))
+        .fallback(not_found)
+        .layer(middleware::from_fn(problem_bodies))
+        .layer(middleware::from_fn(request_id))
+        .with_state(ctx)
+}
+
+/// The token function's router.
+pub fn token_router(ctx: Arc<AppContext>) -> Router {
+    finish(token_routes(), ctx)
+}
+
+/// The ingest function's router.
+pub fn ingest_router(ctx: Arc<AppContext>) -> Router {
+    finish(ingest_routes(), ctx)
+}
+
+/// The manage function's router.
+pub fn manage_router(ctx: Arc<AppContext>) -> Router {
+    let routes = manage_routes(&ctx);
+    finish(routes, ctx)
+}
+
+/// Every route in one router (local runner).
+pub fn app(ctx: Arc<AppContext>) -> Router {
+    let routes = token_routes()
+        .merge(ingest_routes())
+        .merge(manage_routes(&ctx));
+    finish(routes, ctx)
+}
+
+async fn not_found() -> Response {
+    problem_response(StatusCode::NOT_FOUND, "not_found", "no such route", &[])
+}
+
+/// Turns framework rejections (405, 415, …) that have no problem body into one.
+async fn problem_bodies(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let has_body_type = resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        v.to_str()
+            .is_ok_and(|s| s.starts_with(PROBLEM_JSON) || s.starts_with("application/json"))
+    });
+    if has_body_type {
+        return resp;
+    }
+    let code = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::NOT_FOUND => "not_found",
+        s if s.is_server_error() => "internal_error",
+        _ => "invalid_request",
+    };
+    let detail = status.canonical_reason().unwrap_or("request failed");
+    let mut out = problem_response(status, code, detail, &[]);
+    if let Some(allow) = resp.headers().get(header::ALLOW) {
+        out.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    out
+}
+
+/// Echoes a caller's `x-request-id` (when sane) or assigns one; logs the request.
+async fn request_id(mut req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_string)
+        .unwrap_or_else(new_request_id);
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        req.headers_mut().insert("x-request-id", v);
+    }
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let started = Instant::now();
+    let mut resp = next.run(req).await;
+    tracing::info!(
+        request_id = %id,
+        method = %method,
+        path = %path,
+        status = resp.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
+}
+
+fn new_request_id() -> String {
+    let ms = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+    hookline_domain::ids::new_id("req_", ms)
+}
