@@ -5,7 +5,9 @@
 //! address is never contacted; literal IP URLs are checked before sending. Redirects are not
 //! followed, and no proxy is used (a proxy would resolve names where we cannot check them).
 
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,23 +31,38 @@ impl std::fmt::Display for BlockedDestination {
 
 impl std::error::Error for BlockedDestination {}
 
-/// Resolves with the system resolver, then drops forbidden addresses.
+/// A name lookup: the system resolver in production, a fixed table in tests.
+pub type Lookup = Arc<
+    dyn Fn(String) -> Pin<Box<dyn Future<Output = std::io::Result<Vec<SocketAddr>>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// The system resolver.
+fn system_lookup() -> Lookup {
+    Arc::new(|host: String| {
+        Box::pin(async move { Ok(tokio::net::lookup_host((host.as_str(), 0)).await?.collect()) })
+    })
+}
+
+/// Resolves names, then drops forbidden addresses.
 struct GuardedResolver {
     allow_private: bool,
+    lookup: Lookup,
 }
 
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let allow_private = self.allow_private;
+        let lookup = self.lookup.clone();
         Box::pin(async move {
             let host = name.as_str().to_string();
             if !allow_private && is_local_name(&host) {
                 return Err(Box::new(BlockedDestination) as Box<dyn std::error::Error + Send + Sync>);
             }
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+            let addrs: Vec<SocketAddr> = lookup(host)
                 .await
-                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?
-                .collect();
+                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
             let allowed: Vec<SocketAddr> = addrs
                 .into_iter()
                 .filter(|a| allow_private || !is_forbidden(a.ip()))
@@ -97,11 +114,17 @@ pub struct WebhookClient {
 impl WebhookClient {
     /// Builds the client from the handler configuration.
     pub fn new(config: &HandlerConfig) -> Result<WebhookClient, PortError> {
+        Self::with_lookup(config, system_lookup())
+    }
+
+    /// Builds the client with a given name lookup (tests map names to chosen addresses).
+    pub fn with_lookup(config: &HandlerConfig, lookup: Lookup) -> Result<WebhookClient, PortError> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .dns_resolver(Arc::new(GuardedResolver {
                 allow_private: config.destinations.allow_private,
+                lookup,
             }))
             .connect_timeout(Duration::from_secs(10))
             .pool_idle_timeout(Duration::from_secs(30))
@@ -231,5 +254,97 @@ fn describe(e: &reqwest::Error) -> String {
         "connection failed".into()
     } else {
         "request failed".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// A lookup that maps every name to `addr`.
+    fn fixed(addr: SocketAddr) -> Lookup {
+        Arc::new(move |_host: String| Box::pin(async move { Ok(vec![addr]) }))
+    }
+
+    /// A real HTTP server on loopback that counts the requests it gets.
+    async fn counting_server() -> (SocketAddr, Arc<AtomicUsize>) {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let h = hits.clone();
+        let app = axum::Router::new().fallback(move || {
+            let h = h.clone();
+            async move {
+                h.fetch_add(1, Ordering::SeqCst);
+                "ok"
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (addr, hits)
+    }
+
+    fn config(allow_private: bool) -> HandlerConfig {
+        let mut c = HandlerConfig::new("http://test", "embedded");
+        c.destinations = DestinationPolicy { allow_http: true, allow_private };
+        c
+    }
+
+    fn request(url: &str) -> OutboundRequest<'_> {
+        OutboundRequest { url, headers: vec![], body: b"{}".to_vec(), timeout: Duration::from_secs(5) }
+    }
+
+    #[tokio::test]
+    async fn name_resolving_to_loopback_is_blocked_at_send_time() {
+        let (addr, hits) = counting_server().await;
+        let client = WebhookClient::with_lookup(&config(false), fixed(addr)).expect("client");
+        let url = format!("http://hooks.example.org:{}/hook", addr.port());
+        let r = client.send(request(&url)).await;
+        assert_eq!(r.status, None);
+        assert_eq!(r.error.as_deref(), Some("blocked destination: resolves to a forbidden address"));
+        assert_eq!(hits.load(Ordering::SeqCst), 0, "the private address must not be contacted");
+    }
+
+    #[tokio::test]
+    async fn same_name_is_delivered_when_private_destinations_are_allowed() {
+        let (addr, hits) = counting_server().await;
+        let client = WebhookClient::with_lookup(&config(true), fixed(addr)).expect("client");
+        let url = format!("http://hooks.example.org:{}/hook", addr.port());
+        let r = client.send(request(&url)).await;
+        assert_eq!(r.status, Some(200));
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn literal_private_and_mapped_addresses_are_blocked() {
+        let (addr, hits) = counting_server().await;
+        let client = WebhookClient::with_lookup(&config(false), fixed(addr)).expect("client");
+        for url in [
+            format!("http://127.0.0.1:{}/", addr.port()),
+            format!("http://[::ffff:127.0.0.1]:{}/", addr.port()),
+            "http://169.254.169.254/latest/meta-data/".to_string(),
+            format!("http://localhost:{}/", addr.port()),
+        ] {
+            let r = client.send(request(&url)).await;
+            assert!(r.error.as_deref().is_some_and(|e| e.starts_with("blocked destination")), "{url}: {r:?}");
+        }
+        assert_eq!(hits.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn redirects_are_not_followed() {
+        let (target, hits) = counting_server().await;
+        let app = axum::Router::new().fallback(move || async move {
+            (axum::http::StatusCode::FOUND, [("location", format!("http://{target}/"))])
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let client = WebhookClient::new(&config(true)).expect("client");
+        let r = client.send(request(&format!("http://{addr}/"))).await;
+        assert_eq!(r.status, Some(302));
+        assert_eq!(r.error.as_deref(), Some("HTTP 302"));
+        assert_eq!(hits.load(Ordering::SeqCst), 0);
     }
 }
