@@ -30,7 +30,8 @@ impl Catalog {
     pub fn from_json(text: &str) -> Result<Catalog, String> {
         let c: Catalog = serde_json::from_str(text).map_err(|e| format!("catalog: {e}"))?;
         for t in &c.event_types {
-            validate_type_name(&t.name).map_err(|e| format!("catalog: {}: {}", t.name, e.detail))?;
+            validate_type_name(&t.name)
+                .map_err(|e| format!("catalog: {}: {}", t.name, e.detail))?;
             if let Some(s) = &t.schema {
                 compile_schema(s).map_err(|e| format!("catalog: {}: {}", t.name, e.detail))?;
             }
@@ -73,9 +74,7 @@ pub fn check_schema(
     let errors: Vec<_> = validator
         .iter_errors(data)
         .take(20)
-        .map(|e| {
-            crate::FieldError::new(format!("data{}", e.instance_path()), e.to_string())
-        })
+        .map(|e| crate::FieldError::new(format!("data{}", e.instance_path()), e.to_string()))
         .collect();
     if errors.is_empty() {
         Ok(())

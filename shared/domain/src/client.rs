@@ -89,7 +89,8 @@ impl Client {
 pub fn validate_state_code(field: &str, s: &str) -> Result<(), ValidationError> {
     let ok = s == "*"
         || ((2..=8).contains(&s.len())
-            && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+            && s.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
     if ok {
         Ok(())
     } else {
@@ -111,7 +112,10 @@ pub fn validate_new_client(
         return Err(ValidationError::invalid("name", "must be 1-200 characters"));
     }
     if scopes.is_empty() {
-        return Err(ValidationError::invalid("scopes", "at least one scope is required"));
+        return Err(ValidationError::invalid(
+            "scopes",
+            "at least one scope is required",
+        ));
     }
     let mut out = Vec::new();
     for (i, s) in scopes.iter().enumerate() {
@@ -121,13 +125,19 @@ pub fn validate_new_client(
             None => {
                 return Err(ValidationError::invalid(
                     format!("scopes[{i}]"),
-                    format!("unknown scope; one of {}", Scope::ALL.map(|s| s.as_str()).join(", ")),
+                    format!(
+                        "unknown scope; one of {}",
+                        Scope::ALL.map(|s| s.as_str()).join(", ")
+                    ),
                 ));
             }
         }
     }
     if states.is_empty() {
-        return Err(ValidationError::invalid("states", "at least one state (or *) is required"));
+        return Err(ValidationError::invalid(
+            "states",
+            "at least one state (or *) is required",
+        ));
     }
     let mut st = Vec::new();
     for (i, s) in states.iter().enumerate() {

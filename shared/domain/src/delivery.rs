@@ -94,7 +94,13 @@ pub struct Delivery {
 
 impl Delivery {
     /// A new pending delivery.
-    pub fn new(id: String, event_id: &str, subscription_id: &str, client_id: &str, now: OffsetDateTime) -> Self {
+    pub fn new(
+        id: String,
+        event_id: &str,
+        subscription_id: &str,
+        client_id: &str,
+        now: OffsetDateTime,
+    ) -> Self {
         Delivery {
             id,
             event_id: event_id.to_string(),

@@ -45,7 +45,9 @@ pub fn validate_url(raw: &str, policy: &DestinationPolicy) -> Result<Url, Valida
             Host::Domain(d) => is_local_name(d),
         };
         if forbidden {
-            return Err(bad("private, loopback, link-local and metadata destinations are not allowed"));
+            return Err(bad(
+                "private, loopback, link-local and metadata destinations are not allowed",
+            ));
         }
     }
     Ok(url)
@@ -120,11 +122,31 @@ mod tests {
     #[test]
     fn non_public_ranges_are_forbidden() {
         for ip in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254",
-            "100.64.0.1", "0.0.0.0", "192.0.2.1", "198.51.100.7", "203.0.113.9",
-            "224.0.0.1", "255.255.255.255", "240.0.0.1", "198.18.0.1", "::1", "::",
-            "fe80::1", "fd00:ec2::254", "fc00::1", "ff02::1", "2001:db8::1",
-            "::ffff:127.0.0.1", "::ffff:169.254.169.254", "64:ff9b::a00:1", "2002::1",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "192.0.2.1",
+            "198.51.100.7",
+            "203.0.113.9",
+            "224.0.0.1",
+            "255.255.255.255",
+            "240.0.0.1",
+            "198.18.0.1",
+            "::1",
+            "::",
+            "fe80::1",
+            "fd00:ec2::254",
+            "fc00::1",
+            "ff02::1",
+            "2001:db8::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "64:ff9b::a00:1",
+            "2002::1",
         ] {
             assert!(f(ip), "{ip} should be forbidden");
         }
@@ -132,15 +154,27 @@ mod tests {
 
     #[test]
     fn public_addresses_are_allowed() {
-        for ip in ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808"] {
+        for ip in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "2606:4700:4700::1111",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+        ] {
             assert!(!f(ip), "{ip} should be allowed");
         }
     }
 
     #[test]
     fn registration_refuses_local_urls_unless_allowed() {
-        let strict = DestinationPolicy { allow_http: false, allow_private: false };
-        let open = DestinationPolicy { allow_http: true, allow_private: true };
+        let strict = DestinationPolicy {
+            allow_http: false,
+            allow_private: false,
+        };
+        let open = DestinationPolicy {
+            allow_http: true,
+            allow_private: true,
+        };
         assert!(validate_url("https://portal.example.org/hook", &strict).is_ok());
         assert!(validate_url("http://portal.example.org/hook", &strict).is_err());
         assert!(validate_url("https://127.0.0.1/hook", &strict).is_err());

@@ -45,7 +45,11 @@ impl ValidationError {
     }
 
     /// An error with a given code about one field.
-    pub fn with_code(code: &'static str, field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn with_code(
+        code: &'static str,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         let e = FieldError::new(field, message);
         Self {
             code,

@@ -38,7 +38,9 @@ impl Filter {
             return Err(bad("a pattern is a JSON object".into()));
         };
         if obj.is_empty() {
-            return Err(bad("an empty pattern matches everything; omit the filter instead".into()));
+            return Err(bad(
+                "an empty pattern matches everything; omit the filter instead".into(),
+            ));
         }
         let alternatives = expand(obj).map_err(bad)?;
         let mut matcher = Quamina::new();
@@ -100,7 +102,9 @@ fn product(
     right: &[Map<String, Value>],
 ) -> Result<Vec<Map<String, Value>>, String> {
     if left.len() * right.len() > MAX_ALTERNATIVES {
-        return Err(format!("$or expands to more than {MAX_ALTERNATIVES} alternatives"));
+        return Err(format!(
+            "$or expands to more than {MAX_ALTERNATIVES} alternatives"
+        ));
     }
     let mut out = Vec::with_capacity(left.len() * right.len());
     for l in left {
@@ -130,7 +134,9 @@ mod tests {
     use serde_json::json;
 
     fn m(p: Value, e: Value) -> bool {
-        Filter::compile(&p).expect("pattern").matches(e.to_string().as_bytes())
+        Filter::compile(&p)
+            .expect("pattern")
+            .matches(e.to_string().as_bytes())
     }
 
     #[test]
@@ -139,19 +145,40 @@ mod tests {
         assert!(m(json!({"data": {"status": ["dispatched"]}}), e.clone()));
         assert!(!m(json!({"data": {"status": ["received"]}}), e.clone()));
         assert!(m(json!({"data": {"lotNo": [{"prefix": "L-"}]}}), e.clone()));
-        assert!(m(json!({"data": {"qty": [{"numeric": [">", 10, "<=", 40]}]}}), e.clone()));
-        assert!(!m(json!({"data": {"qty": [{"numeric": [">", 40]}]}}), e.clone()));
+        assert!(m(
+            json!({"data": {"qty": [{"numeric": [">", 10, "<=", 40]}]}}),
+            e.clone()
+        ));
+        assert!(!m(
+            json!({"data": {"qty": [{"numeric": [">", 40]}]}}),
+            e.clone()
+        ));
         assert!(m(json!({"state": [{"anything-but": ["TG"]}]}), e.clone()));
-        assert!(m(json!({"data": {"missing": [{"exists": false}]}}), e.clone()));
+        assert!(m(
+            json!({"data": {"missing": [{"exists": false}]}}),
+            e.clone()
+        ));
     }
 
     #[test]
     fn or_matches_when_any_branch_matches() {
         let p = json!({"type": ["LotDispatched"], "$or": [{"data": {"qty": [{"numeric": [">", 100]}]}}, {"data": {"status": ["dispatched"]}}]});
-        assert!(m(p.clone(), json!({"type": "LotDispatched", "data": {"qty": 1, "status": "dispatched"}})));
-        assert!(m(p.clone(), json!({"type": "LotDispatched", "data": {"qty": 500, "status": "x"}})));
-        assert!(!m(p.clone(), json!({"type": "LotDispatched", "data": {"qty": 1, "status": "x"}})));
-        assert!(!m(p, json!({"type": "LotReceived", "data": {"qty": 500, "status": "dispatched"}})));
+        assert!(m(
+            p.clone(),
+            json!({"type": "LotDispatched", "data": {"qty": 1, "status": "dispatched"}})
+        ));
+        assert!(m(
+            p.clone(),
+            json!({"type": "LotDispatched", "data": {"qty": 500, "status": "x"}})
+        ));
+        assert!(!m(
+            p.clone(),
+            json!({"type": "LotDispatched", "data": {"qty": 1, "status": "x"}})
+        ));
+        assert!(!m(
+            p,
+            json!({"type": "LotReceived", "data": {"qty": 500, "status": "dispatched"}})
+        ));
     }
 
     #[test]

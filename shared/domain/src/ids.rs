@@ -73,6 +73,13 @@ pub fn has_prefix(id: &str, prefix: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
+/// A uniform random number in [0, 1), for retry jitter.
+pub fn random_unit() -> f64 {
+    let mut b = [0u8; 4];
+    random_bytes(&mut b);
+    u32::from_le_bytes(b) as f64 / (u32::MAX as f64 + 1.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,11 +98,4 @@ mod tests {
         assert_ne!(delivery_id("evt_1", "sub_1"), delivery_id("evt_1", "sub_2"));
         assert_ne!(delivery_id("evt_1", "sub_1"), delivery_id("evt_1s", "ub_1"));
     }
-}
-
-/// A uniform random number in [0, 1), for retry jitter.
-pub fn random_unit() -> f64 {
-    let mut b = [0u8; 4];
-    random_bytes(&mut b);
-    u32::from_le_bytes(b) as f64 / (u32::MAX as f64 + 1.0)
 }

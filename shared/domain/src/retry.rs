@@ -14,7 +14,9 @@ pub struct RetrySchedule {
 impl Default for RetrySchedule {
     /// 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, 4 h, 8 h, 12 h, 12 h (about 40 hours).
     fn default() -> Self {
-        let s = [5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200, 43200];
+        let s = [
+            5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200, 43200,
+        ];
         RetrySchedule {
             delays: s.into_iter().map(Duration::from_secs).collect(),
         }
@@ -97,7 +99,10 @@ mod tests {
     fn default_schedule_spans_about_forty_hours() {
         let s = RetrySchedule::default();
         let total: u64 = (1..=11).map(|a| s.delay_after(a, 0.5).as_secs()).sum();
-        assert_eq!(total, 5 + 30 + 120 + 600 + 1800 + 3600 + 7200 + 14400 + 28800 + 43200 + 43200);
+        assert_eq!(
+            total,
+            5 + 30 + 120 + 600 + 1800 + 3600 + 7200 + 14400 + 28800 + 43200 + 43200
+        );
         assert_eq!(s.delay_after(40, 0.5), Duration::from_secs(43200));
     }
 

@@ -197,7 +197,9 @@ pub struct SubscriptionInput {
     pub include_own_events: Option<bool>,
 }
 
-fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Value>>, D::Error> {
+fn double_option<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<Value>>, D::Error> {
     Ok(Some(Option::<Value>::deserialize(d)?))
 }
 
@@ -235,13 +237,19 @@ pub fn apply_input(
     }
     if let Some(d) = input.description {
         if d.len() > 1000 {
-            return Err(ValidationError::invalid("description", "at most 1000 characters"));
+            return Err(ValidationError::invalid(
+                "description",
+                "at most 1000 characters",
+            ));
         }
         sub.description = d;
     }
     if let Some(types) = input.event_types {
         if types.is_empty() || types.len() > 100 {
-            return Err(ValidationError::invalid("event_types", "1-100 entries are required"));
+            return Err(ValidationError::invalid(
+                "event_types",
+                "1-100 entries are required",
+            ));
         }
         for (i, t) in types.iter().enumerate() {
             let field = format!("event_types[{i}]");
@@ -269,7 +277,10 @@ pub fn apply_input(
     }
     if let Some(states) = input.states {
         if states.is_empty() {
-            return Err(ValidationError::invalid("states", "omit it for every allowed state"));
+            return Err(ValidationError::invalid(
+                "states",
+                "omit it for every allowed state",
+            ));
         }
         let mut out: Vec<String> = Vec::new();
         for (i, s) in states.iter().enumerate() {
@@ -305,7 +316,8 @@ pub fn apply_input(
             let lower = k.to_ascii_lowercase();
             let valid_name = !k.is_empty()
                 && k.len() <= 100
-                && k.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+                && k.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
             if !valid_name {
                 return Err(ValidationError::invalid(field, "not a valid header name"));
             }
@@ -313,7 +325,10 @@ pub fn apply_input(
                 || lower.starts_with("webhook-")
                 || lower.starts_with("hookline-")
             {
-                return Err(ValidationError::invalid(field, "this header is set by Hookline"));
+                return Err(ValidationError::invalid(
+                    field,
+                    "this header is set by Hookline",
+                ));
             }
             if v.len() > 4096 || v.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
                 return Err(ValidationError::invalid(field, "not a valid header value"));
@@ -352,7 +367,12 @@ pub fn apply_input(
 }
 
 /// A new subscription with defaults, before `apply_input`.
-pub fn new_subscription(id: String, client_id: String, secret: String, now: OffsetDateTime) -> Subscription {
+pub fn new_subscription(
+    id: String,
+    client_id: String,
+    secret: String,
+    now: OffsetDateTime,
+) -> Subscription {
     Subscription {
         id,
         client_id,

@@ -1,1 +1,101 @@
-//! placeholder
+//! Hookline's embedded backend: the store, the queues and the signing keys in one SQLite file
+//! (`hookline.db`, WAL mode) inside a data directory, so that `cargo run` on a fresh machine
+//! needs no cloud service and a restart, even a `kill -9`, loses nothing.
+//!
+//! [`EmbeddedBackend`] implements the `Store`, `Queue` and `KeyStore` ports of
+//! `hookline-ports`; it is cheap to clone, and every clone shares the same connections. SQLite
+//! work runs on tokio's blocking pool, never on the runtime's worker threads.
+
+#![warn(missing_docs)]
+
+mod clients;
+mod codec;
+mod cursor;
+mod db;
+mod deliveries;
+mod error;
+mod event_types;
+mod events;
+mod keys;
+mod messages;
+mod queue;
+mod schema;
+mod store;
+mod subscriptions;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hookline_ports::{KeyStore, Queue, Store};
+
+pub use error::EmbeddedError;
+pub use queue::{MAX_BATCH, MAX_DELAY, MAX_VISIBILITY, MAX_WAIT, QueueOptions};
+pub use schema::{DB_FILE, SCHEMA_VERSION};
+
+use db::Db;
+use queue::Signals;
+
+/// The embedded backend of one data directory; implements `Store`, `Queue` and `KeyStore`.
+#[derive(Clone)]
+pub struct EmbeddedBackend {
+    db: Arc<Db>,
+    signals: Arc<Signals>,
+    opts: QueueOptions,
+    path: Arc<PathBuf>,
+}
+
+impl std::fmt::Debug for EmbeddedBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedBackend")
+            .field("path", &self.path)
+            .field("opts", &self.opts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EmbeddedBackend {
+    /// Opens the backend in `data_dir` (created if missing), creating or migrating the schema.
+    ///
+    /// This blocks for as long as SQLite takes to open and migrate the file; call it at
+    /// start-up (or inside `spawn_blocking`), not from a busy async task.
+    pub fn open(data_dir: &Path, opts: QueueOptions) -> Result<EmbeddedBackend, EmbeddedError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| EmbeddedError::DataDir {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let path = data_dir.join(DB_FILE);
+        let db = Db::open(&path)?;
+        tracing::info!(path = %path.display(), "opened the embedded database");
+        Ok(EmbeddedBackend {
+            db: Arc::new(db),
+            signals: Arc::new(Signals::default()),
+            opts,
+            path: Arc::new(path),
+        })
+    }
+
+    /// Path of the database file.
+    pub fn db_path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The queue options this backend was opened with.
+    pub fn queue_options(&self) -> QueueOptions {
+        self.opts
+    }
+
+    /// This backend as the store port.
+    pub fn store(&self) -> Arc<dyn Store> {
+        Arc::new(self.clone())
+    }
+
+    /// This backend as the queue port.
+    pub fn queue(&self) -> Arc<dyn Queue> {
+        Arc::new(self.clone())
+    }
+
+    /// This backend as the key-store port.
+    pub fn keys(&self) -> Arc<dyn KeyStore> {
+        Arc::new(self.clone())
+    }
+}

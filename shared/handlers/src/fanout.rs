@@ -39,9 +39,14 @@ fn failure(record: &SqsMessage) -> Option<BatchItemFailure> {
     Some(f)
 }
 
-async fn fan_out_one(ctx: &AppContext, index: &SubscriptionIndex, record: &SqsMessage) -> Result<(), String> {
+async fn fan_out_one(
+    ctx: &AppContext,
+    index: &SubscriptionIndex,
+    record: &SqsMessage,
+) -> Result<(), String> {
     let body = record.body.as_deref().unwrap_or("");
-    let msg: EventMessage = serde_json::from_str(body).map_err(|_| "malformed message".to_string())?;
+    let msg: EventMessage =
+        serde_json::from_str(body).map_err(|_| "malformed message".to_string())?;
     let event = ctx
         .store
         .get_event(&msg.event_id)
@@ -56,8 +61,19 @@ async fn fan_out_one(ctx: &AppContext, index: &SubscriptionIndex, record: &SqsMe
             continue;
         }
         let id = ids::delivery_id(&event.id, &entry.sub.id);
-        let delivery = Delivery::new(id.clone(), &event.id, &entry.sub.id, &entry.sub.client_id, now);
-        if ctx.store.insert_delivery(&delivery).await.map_err(|e| e.to_string())? {
+        let delivery = Delivery::new(
+            id.clone(),
+            &event.id,
+            &entry.sub.id,
+            &entry.sub.client_id,
+            now,
+        );
+        if ctx
+            .store
+            .insert_delivery(&delivery)
+            .await
+            .map_err(|e| e.to_string())?
+        {
             to_send.push(id);
         } else if needs_requeue(ctx, &id).await.map_err(|e| e.to_string())? {
             // Created by an earlier run of this message that stopped before queueing it.

@@ -42,7 +42,9 @@ impl SubscriptionIndex {
             for state in &sub.states {
                 for sel in &sub.event_types {
                     match TypeSelector::parse(sel) {
-                        TypeSelector::Exact(t) => idx.exact.entry((state.clone(), t)).or_default().push(i),
+                        TypeSelector::Exact(t) => {
+                            idx.exact.entry((state.clone(), t)).or_default().push(i)
+                        }
                         _ => idx.wildcard.entry(state.clone()).or_default().push(i),
                     }
                 }
@@ -116,7 +118,9 @@ impl IndexCache {
         let mut subs = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let page = store.list_subscriptions(None, cursor.as_deref(), 1000).await?;
+            let page = store
+                .list_subscriptions(None, cursor.as_deref(), 1000)
+                .await?;
             subs.extend(page.items);
             match page.next_cursor {
                 Some(c) => cursor = Some(c),
@@ -135,5 +139,62 @@ impl IndexCache {
     fn cached(&self, generation: u64) -> Option<Arc<SubscriptionIndex>> {
         let g = self.current.read().ok()?;
         g.as_ref().filter(|i| i.generation == generation).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hookline_domain::subscription::new_subscription;
+    use time::OffsetDateTime;
+
+    use super::*;
+
+    fn sub(id: &str, states: &[&str], types: &[&str]) -> Subscription {
+        let mut s = new_subscription(
+            id.into(),
+            "cl_1".into(),
+            "whsec_x".into(),
+            OffsetDateTime::UNIX_EPOCH,
+        );
+        s.states = states.iter().map(|s| s.to_string()).collect();
+        s.event_types = types.iter().map(|s| s.to_string()).collect();
+        s
+    }
+
+    fn ids(v: Vec<Arc<IndexedSubscription>>) -> Vec<String> {
+        let mut ids: Vec<String> = v.iter().map(|e| e.sub.id.clone()).collect();
+        ids.sort();
+        ids
+    }
+
+    #[test]
+    fn candidates_cover_exact_prefix_all_and_star_states_once_each() {
+        let idx = SubscriptionIndex::build(
+            1,
+            vec![
+                sub("sub_exact", &["AP"], &["LotDispatched"]),
+                sub("sub_prefix", &["AP"], &["Lot*", "LotDispatched"]),
+                sub("sub_all", &["*"], &["*"]),
+                sub("sub_other_state", &["TG"], &["LotDispatched"]),
+                sub("sub_other_type", &["AP"], &["BatchCreated"]),
+            ],
+        );
+        assert_eq!(
+            ids(idx.candidates("AP", "LotDispatched")),
+            vec!["sub_all", "sub_exact", "sub_prefix"]
+        );
+        assert_eq!(ids(idx.candidates("TG", "LotReceived")), vec!["sub_all"]);
+    }
+
+    #[test]
+    fn non_matching_subscriptions_are_never_visited() {
+        // 10,000 subscriptions on other types: the exact-type lookup skips them entirely.
+        let mut subs: Vec<Subscription> = (0..10_000)
+            .map(|i| sub(&format!("sub_n{i}"), &["AP"], &["BatchCreated"]))
+            .collect();
+        subs.extend((0..3).map(|i| sub(&format!("sub_m{i}"), &["AP"], &["LotDispatched"])));
+        let idx = SubscriptionIndex::build(1, subs);
+        assert_eq!(idx.candidates("AP", "LotDispatched").len(), 3);
+        assert_eq!(idx.len(), 10_003);
     }
 }

@@ -63,7 +63,11 @@ impl ApiError {
 
     /// 404 not_found.
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
     }
 
     /// 503 for a backend failure; the cause is logged, not returned.
@@ -83,7 +87,12 @@ fn title(status: StatusCode) -> &'static str {
 }
 
 /// Renders a problem body for any status and code (also used for framework rejections).
-pub fn problem_response(status: StatusCode, code: &str, detail: &str, errors: &[FieldError]) -> Response {
+pub fn problem_response(
+    status: StatusCode,
+    code: &str,
+    detail: &str,
+    errors: &[FieldError],
+) -> Response {
     let body = Body {
         kind: format!("urn:hookline:problem:{code}"),
         title: title(status),

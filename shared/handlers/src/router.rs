@@ -24,7 +24,10 @@ fn token_routes() -> Routes {
     Router::new()
         .route("/oauth/token", post(token::token))
         .route("/.well-known/jwks.json", get(token::jwks))
-        .route("/.well-known/oauth-authorization-server", get(token::metadata))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(token::metadata),
+        )
 }
 
 fn ingest_routes() -> Routes {
@@ -36,25 +39,40 @@ fn ingest_routes() -> Routes {
 fn manage_routes(ctx: &AppContext) -> Routes {
     Router::new()
         .route("/v1/clients", post(clients::create).get(clients::list))
-        .route("/v1/clients/{id}", get(clients::get).delete(clients::delete))
+        .route(
+            "/v1/clients/{id}",
+            get(clients::get).delete(clients::delete),
+        )
         .route("/v1/clients/{id}/secret", post(clients::reset_secret))
         .route("/v1/event-types", get(event_types::list))
         .route("/v1/event-types/{name}", put(event_types::put))
-        .route("/v1/subscriptions", post(subscriptions::create).get(subscriptions::list))
+        .route(
+            "/v1/subscriptions",
+            post(subscriptions::create).get(subscriptions::list),
+        )
         .route(
             "/v1/subscriptions/{id}",
             get(subscriptions::get)
                 .patch(subscriptions::patch)
                 .delete(subscriptions::delete),
         )
-        .route("/v1/subscriptions/{id}/secret", get(subscriptions::get_secret))
-        .route("/v1/subscriptions/{id}/secret/rotate", post(subscriptions::rotate_secret))
+        .route(
+            "/v1/subscriptions/{id}/secret",
+            get(subscriptions::get_secret),
+        )
+        .route(
+            "/v1/subscriptions/{id}/secret/rotate",
+            post(subscriptions::rotate_secret),
+        )
         .route("/v1/subscriptions/{id}/test", post(subscriptions::test))
         .route("/v1/subscriptions/{id}/replay", post(subscriptions::replay))
         .route("/v1/deliveries", get(deliveries::list))
         .route("/v1/deliveries/{id}", get(deliveries::get))
         .route("/v1/deliveries/{id}/retry", post(deliveries::retry))
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", crate::openapi::document(&ctx.config.version)))
+        .merge(SwaggerUi::new("/docs").url(
+            "/openapi.json",
+            crate::openapi::document(&ctx.config.version),
+        ))
 }
 
 fn finish(routes: Routes, ctx: Arc<AppContext>) -> Router {

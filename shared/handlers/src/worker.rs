@@ -38,7 +38,10 @@ pub fn to_sqs_event(queue: QueueName, messages: &[ReceivedMessage]) -> SqsEvent 
             r.receipt_handle = Some(m.receipt_handle.clone());
             r.body = Some(m.body.clone());
             let mut attrs = HashMap::new();
-            attrs.insert("ApproximateReceiveCount".to_string(), m.receive_count.to_string());
+            attrs.insert(
+                "ApproximateReceiveCount".to_string(),
+                m.receive_count.to_string(),
+            );
             attrs.insert("SentTimestamp".to_string(), m.sent_at_ms.to_string());
             r.attributes = attrs;
             r.event_source = Some("aws:sqs".into());

@@ -102,7 +102,8 @@ pub trait Queue: Send + Sync + 'static {
     ) -> Result<Vec<ReceivedMessage>, PortError>;
 
     /// Deletes received messages (stale handles are ignored).
-    async fn delete(&self, queue: QueueName, receipt_handles: Vec<String>) -> Result<(), PortError>;
+    async fn delete(&self, queue: QueueName, receipt_handles: Vec<String>)
+    -> Result<(), PortError>;
 
     /// Makes a received message visible again after `visibility` from now.
     async fn change_visibility(

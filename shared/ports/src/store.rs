@@ -86,7 +86,11 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes a client; `NotFound` if it does not exist.
     async fn delete_client(&self, id: &str) -> Result<(), PortError>;
     /// Clients sorted by id.
-    async fn list_clients(&self, cursor: Option<&str>, limit: usize) -> Result<Page<Client>, PortError>;
+    async fn list_clients(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Client>, PortError>;
 
     // --- event types ---
 
@@ -100,7 +104,11 @@ pub trait Store: Send + Sync + 'static {
     /// Stores an accepted event. When `idempotency_key` is given, the pair
     /// (`event.source`, key) is claimed atomically with the event: if it was claimed before,
     /// nothing is written and the original is returned.
-    async fn insert_event(&self, event: &Event, idempotency_key: Option<&str>) -> Result<EventInsert, PortError>;
+    async fn insert_event(
+        &self,
+        event: &Event,
+        idempotency_key: Option<&str>,
+    ) -> Result<EventInsert, PortError>;
     /// Records that the event was handed to the events queue.
     async fn mark_event_enqueued(&self, event_id: &str) -> Result<(), PortError>;
     /// An event by id.

@@ -53,7 +53,10 @@ pub async fn create(
     };
     ctx.store.insert_client(&client).await?;
     tracing::info!(client_id = %client.id, by = %caller.client.id, "client created");
-    Ok((StatusCode::CREATED, Json(ClientView::of(&client, Some(secret)))))
+    Ok((
+        StatusCode::CREATED,
+        Json(ClientView::of(&client, Some(secret))),
+    ))
 }
 
 /// Lists clients.

@@ -91,7 +91,11 @@ pub async fn list(
 /// Gets a delivery and its attempts.
 #[utoipa::path(get, path = "/v1/deliveries/{id}", tag = "deliveries",
     responses((status = 200, body = DeliveryView), (status = 404)), security(("bearer" = ["subscriptions:read"])))]
-pub async fn get(State(ctx): State<Arc<AppContext>>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<DeliveryView>> {
+pub async fn get(
+    State(ctx): State<Arc<AppContext>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<DeliveryView>> {
     can_read(&caller)?;
     match ctx.store.get_delivery(&id).await? {
         Some(d) if caller.owns(&d.client_id) => Ok(Json(DeliveryView::of(&d))),
@@ -104,7 +108,11 @@ pub async fn get(State(ctx): State<Arc<AppContext>>, caller: Caller, Path(id): P
 #[utoipa::path(post, path = "/v1/deliveries/{id}/retry", tag = "deliveries",
     responses((status = 202, description = "`{id, status}`"), (status = 404), (status = 409)),
     security(("bearer" = ["subscriptions:write"])))]
-pub async fn retry(State(ctx): State<Arc<AppContext>>, caller: Caller, Path(id): Path<String>) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn retry(
+    State(ctx): State<Arc<AppContext>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require(Scope::SubscriptionsWrite)?;
     let mut d = match ctx.store.get_delivery(&id).await? {
         Some(d) if caller.owns(&d.client_id) => d,
@@ -120,13 +128,26 @@ pub async fn retry(State(ctx): State<Arc<AppContext>>, caller: Caller, Path(id):
     match ctx.store.get_subscription(&d.subscription_id).await? {
         Some(s) if s.enabled => {}
         Some(_) => {
-            return Err(ApiError::new(StatusCode::CONFLICT, "conflict", "the subscription is disabled; enable it first"));
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "the subscription is disabled; enable it first",
+            ));
         }
-        None => return Err(ApiError::new(StatusCode::CONFLICT, "conflict", "the subscription was deleted")),
+        None => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "the subscription was deleted",
+            ));
+        }
     }
     d.restart(ctx.clock.now());
     ctx.store.put_delivery(&d).await?;
     enqueue(&ctx, std::slice::from_ref(&d.id)).await?;
     tracing::info!(delivery_id = %d.id, "delivery retry queued");
-    Ok((StatusCode::ACCEPTED, Json(json!({"id": d.id, "status": "pending"}))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"id": d.id, "status": "pending"})),
+    ))
 }

@@ -20,7 +20,10 @@ use crate::problem::ApiResult;
 /// Lists event types (any authenticated client).
 #[utoipa::path(get, path = "/v1/event-types", tag = "event-types",
     responses((status = 200, description = "`{data: [EventType]}`")), security(("bearer" = [])))]
-pub async fn list(State(ctx): State<Arc<AppContext>>, _caller: Caller) -> ApiResult<Json<ListView<EventTypeView>>> {
+pub async fn list(
+    State(ctx): State<Arc<AppContext>>,
+    _caller: Caller,
+) -> ApiResult<Json<ListView<EventTypeView>>> {
     let mut types = ctx.store.list_event_types().await?;
     types.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(Json(ListView {
@@ -55,7 +58,11 @@ pub async fn put(
     caller.require(Scope::Admin)?;
     validate_type_name(&name)?;
     if body.description.len() > 2000 {
-        return Err(hookline_domain::ValidationError::invalid("description", "at most 2000 characters").into());
+        return Err(hookline_domain::ValidationError::invalid(
+            "description",
+            "at most 2000 characters",
+        )
+        .into());
     }
     if let Some(s) = &body.schema {
         compile_schema(s)?;
@@ -74,6 +81,10 @@ pub async fn put(
     ctx.store.put_event_type(&t).await?;
     ctx.catalog.reload(ctx.store.as_ref()).await?;
     tracing::info!(event_type = %t.name, by = %caller.client.id, "event type saved");
-    let status = if existed { StatusCode::OK } else { StatusCode::CREATED };
+    let status = if existed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
     Ok((status, Json(EventTypeView::of(&t))))
 }

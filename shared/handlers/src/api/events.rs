@@ -40,7 +40,12 @@ struct Incoming {
     responses((status = 202, description = "accepted"), (status = 200, description = "duplicate of an earlier request"),
         (status = 400), (status = 403), (status = 413), (status = 422)),
     security(("bearer" = ["events:write"])))]
-pub async fn publish(State(ctx): State<Arc<AppContext>>, caller: Caller, headers: HeaderMap, req: Request) -> ApiResult<Response> {
+pub async fn publish(
+    State(ctx): State<Arc<AppContext>>,
+    caller: Caller,
+    headers: HeaderMap,
+    req: Request,
+) -> ApiResult<Response> {
     caller.require(Scope::EventsWrite)?;
     let bytes = read_body(req, MAX_EVENT_BODY_BYTES).await?;
     let body: Value = parse_json(&bytes)?;
@@ -48,20 +53,33 @@ pub async fn publish(State(ctx): State<Arc<AppContext>>, caller: Caller, headers
         None => None,
         Some(v) => match v.to_str() {
             Ok(s) if !s.is_empty() && s.len() <= MAX_KEY_LEN => Some(s.to_string()),
-            _ => return Err(ApiError::bad_request(format!("Idempotency-Key: 1-{MAX_KEY_LEN} visible characters"))),
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "Idempotency-Key: 1-{MAX_KEY_LEN} visible characters"
+                )));
+            }
         },
     };
     let catalog = ctx.catalog.get(ctx.store.as_ref()).await?;
     let now = ctx.clock.now();
     if let Some(items) = body.get("events") {
         if body.as_object().is_some_and(|o| o.len() > 1) {
-            return Err(ApiError::bad_request("a batch body has only the 'events' field"));
+            return Err(ApiError::bad_request(
+                "a batch body has only the 'events' field",
+            ));
         }
         if header_key.is_some() {
-            return Err(ApiError::bad_request("Idempotency-Key applies to single events; give each batch item an 'id'"));
+            return Err(ApiError::bad_request(
+                "Idempotency-Key applies to single events; give each batch item an 'id'",
+            ));
         }
-        let Some(items) = items.as_array().filter(|a| !a.is_empty() && a.len() <= MAX_BATCH) else {
-            return Err(ApiError::bad_request(format!("events: an array of 1-{MAX_BATCH} events")));
+        let Some(items) = items
+            .as_array()
+            .filter(|a| !a.is_empty() && a.len() <= MAX_BATCH)
+        else {
+            return Err(ApiError::bad_request(format!(
+                "events: an array of 1-{MAX_BATCH} events"
+            )));
         };
         let mut valid = Vec::with_capacity(items.len());
         let mut errors: Vec<ValidationError> = Vec::new();
@@ -74,7 +92,11 @@ pub async fn publish(State(ctx): State<Arc<AppContext>>, caller: Caller, headers
         if let Some(first) = errors.first() {
             let all: Vec<FieldError> = errors.iter().flat_map(|e| e.errors.clone()).collect();
             let mut err: ApiError = first.clone().into();
-            err.detail = format!("{} of {} events are invalid; nothing was accepted", errors.len(), items.len());
+            err.detail = format!(
+                "{} of {} events are invalid; nothing was accepted",
+                errors.len(),
+                items.len()
+            );
             err.errors = all;
             return Err(err);
         }
@@ -92,9 +114,17 @@ pub async fn publish(State(ctx): State<Arc<AppContext>>, caller: Caller, headers
         .next()
         .ok_or_else(|| ApiError::bad_request("no event"))?;
     if dup {
-        Ok((StatusCode::OK, Json(json!({"id": id, "status": "duplicate"}))).into_response())
+        Ok((
+            StatusCode::OK,
+            Json(json!({"id": id, "status": "duplicate"})),
+        )
+            .into_response())
     } else {
-        Ok((StatusCode::ACCEPTED, Json(json!({"id": id, "status": "accepted"}))).into_response())
+        Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({"id": id, "status": "accepted"})),
+        )
+            .into_response())
     }
 }
 
@@ -121,7 +151,8 @@ fn validate(
             Some(_) => Err(ValidationError::invalid(name, "must be a string")),
         }
     };
-    let event_type = text("type")?.ok_or_else(|| ValidationError::invalid("type", "is required"))?;
+    let event_type =
+        text("type")?.ok_or_else(|| ValidationError::invalid("type", "is required"))?;
     let state = text("state")?.ok_or_else(|| ValidationError::invalid("state", "is required"))?;
     let data = match obj.get("data") {
         None | Some(Value::Null) => return Err(ValidationError::invalid("data", "is required")),
@@ -129,17 +160,27 @@ fn validate(
     };
     hookline_domain::client::validate_state_code("state", state)?;
     if state == "*" {
-        return Err(ValidationError::invalid("state", "an event belongs to one state"));
+        return Err(ValidationError::invalid(
+            "state",
+            "an event belongs to one state",
+        ));
     }
     let key = match (header_key, text("id")?) {
         (Some(h), _) => Some(h),
         (None, Some(id)) if !id.is_empty() && id.len() <= MAX_KEY_LEN => Some(id.to_string()),
-        (None, Some(_)) => return Err(ValidationError::invalid("id", format!("1-{MAX_KEY_LEN} characters"))),
+        (None, Some(_)) => {
+            return Err(ValidationError::invalid(
+                "id",
+                format!("1-{MAX_KEY_LEN} characters"),
+            ));
+        }
         (None, None) => None,
     };
     let occurred_at = match text("occurred_at")? {
         None => now,
-        Some(s) => time_fmt::parse(s).ok_or_else(|| ValidationError::invalid("occurred_at", "must be an RFC 3339 timestamp"))?,
+        Some(s) => time_fmt::parse(s).ok_or_else(|| {
+            ValidationError::invalid("occurred_at", "must be an RFC 3339 timestamp")
+        })?,
     };
     let Some(entry) = catalog.get(event_type) else {
         return Err(ValidationError::with_code(
@@ -178,7 +219,11 @@ async fn accept(ctx: &AppContext, items: Vec<Incoming>) -> ApiResult<Vec<(String
     let mut out = Vec::with_capacity(items.len());
     let mut to_queue = Vec::new();
     for inc in items {
-        match ctx.store.insert_event(&inc.event, inc.key.as_deref()).await? {
+        match ctx
+            .store
+            .insert_event(&inc.event, inc.key.as_deref())
+            .await?
+        {
             EventInsert::Created => {
                 to_queue.push(inc.event.id.clone());
                 out.push((inc.event.id, false));
@@ -194,21 +239,33 @@ async fn accept(ctx: &AppContext, items: Vec<Incoming>) -> ApiResult<Vec<(String
     if !to_queue.is_empty() {
         let msgs = to_queue
             .iter()
-            .map(|id| QueueMessage::now(to_body(&EventMessage { event_id: id.clone() })))
+            .map(|id| {
+                QueueMessage::now(to_body(&EventMessage {
+                    event_id: id.clone(),
+                }))
+            })
             .collect();
         ctx.queue.send(QueueName::Events, msgs).await?;
         for id in &to_queue {
             ctx.store.mark_event_enqueued(id).await?;
         }
     }
-    tracing::debug!(accepted = out.len(), queued = to_queue.len(), "events accepted");
+    tracing::debug!(
+        accepted = out.len(),
+        queued = to_queue.len(),
+        "events accepted"
+    );
     Ok(out)
 }
 
 /// Gets an event with its delivery counts (its publisher, or `events:read` for its state).
 #[utoipa::path(get, path = "/v1/events/{id}", tag = "events",
     responses((status = 200, body = EventView), (status = 404)), security(("bearer" = ["events:read"])))]
-pub async fn get(State(ctx): State<Arc<AppContext>>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<EventView>> {
+pub async fn get(
+    State(ctx): State<Arc<AppContext>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<EventView>> {
     let event = ctx
         .store
         .get_event(&id)
@@ -225,7 +282,12 @@ pub async fn get(State(ctx): State<Arc<AppContext>>, caller: Caller, Path(id): P
     loop {
         let page = ctx
             .store
-            .list_deliveries(&DeliveryKey::Event(event.id.clone()), None, cursor.as_deref(), 100)
+            .list_deliveries(
+                &DeliveryKey::Event(event.id.clone()),
+                None,
+                cursor.as_deref(),
+                100,
+            )
             .await?;
         for d in &page.items {
             match d.status {

@@ -14,13 +14,15 @@ pub const MAX_JSON_BODY: usize = 64 * 1024;
 
 /// Reads the body up to `limit` bytes; larger bodies are 413 `payload_too_large`.
 pub async fn read_body(req: Request, limit: usize) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("the request body exceeds {limit} bytes"),
-        )
-    })
+    axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the request body exceeds {limit} bytes"),
+            )
+        })
 }
 
 /// Parses JSON, mapping the parser's message into a 400 `invalid_request`.
@@ -88,7 +90,9 @@ impl PageParams {
             None | Some("") => Ok(50),
             Some(s) => match s.parse::<usize>() {
                 Ok(n) if (1..=100).contains(&n) => Ok(n),
-                _ => Err(ApiError::bad_request("limit: must be an integer between 1 and 100")),
+                _ => Err(ApiError::bad_request(
+                    "limit: must be an integer between 1 and 100",
+                )),
             },
         }
     }

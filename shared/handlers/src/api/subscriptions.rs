@@ -6,8 +6,13 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use hookline_domain::subscription::{SubscriptionInput, SubscriptionRules, apply_input, new_subscription};
-use hookline_domain::{Client, Delivery, DeliveryStatus, Event, Scope, Subscription, ValidationError, ids, secret, time_fmt};
+use hookline_domain::subscription::{
+    SubscriptionInput, SubscriptionRules, apply_input, new_subscription,
+};
+use hookline_domain::{
+    Client, Delivery, DeliveryStatus, Event, Scope, Subscription, ValidationError, ids, secret,
+    time_fmt,
+};
 use hookline_ports::PortError;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -34,7 +39,13 @@ fn can_read(caller: &Caller) -> ApiResult<()> {
         .or_else(|_| caller.require(Scope::SubscriptionsWrite))
 }
 
-async fn validate(ctx: &AppContext, sub: &mut Subscription, input: SubscriptionInput, owner: &Client, creating: bool) -> ApiResult<()> {
+async fn validate(
+    ctx: &AppContext,
+    sub: &mut Subscription,
+    input: SubscriptionInput,
+    owner: &Client,
+    creating: bool,
+) -> ApiResult<()> {
     let catalog = ctx.catalog.get(ctx.store.as_ref()).await?;
     let url_changed = input.url.is_some();
     {
@@ -71,7 +82,11 @@ async fn check_resolved(ctx: &AppContext, raw: &str) -> ApiResult<()> {
     .await;
     if let Ok(Ok(addrs)) = lookup {
         let addrs: Vec<_> = addrs.collect();
-        if !addrs.is_empty() && addrs.iter().all(|a| hookline_domain::destination::is_forbidden(a.ip())) {
+        if !addrs.is_empty()
+            && addrs
+                .iter()
+                .all(|a| hookline_domain::destination::is_forbidden(a.ip()))
+        {
             return Err(ValidationError::with_code(
                 "invalid_destination",
                 "url",
@@ -96,7 +111,12 @@ pub async fn create(
     caller.require(Scope::SubscriptionsWrite)?;
     let now = ctx.clock.now();
     let id = ids::new_id(ids::SUBSCRIPTION, now.unix_timestamp_nanos() / 1_000_000);
-    let mut sub = new_subscription(id, caller.client.id.clone(), secret::new_webhook_secret(), now);
+    let mut sub = new_subscription(
+        id,
+        caller.client.id.clone(),
+        secret::new_webhook_secret(),
+        now,
+    );
     let owner = caller.client.clone();
     validate(&ctx, &mut sub, input, &owner, true).await?;
     ctx.store.insert_subscription(&sub).await?;
@@ -139,7 +159,11 @@ pub async fn list(
         .list_subscriptions(client.as_deref(), page.cursor.as_deref(), page.limit()?)
         .await?;
     Ok(Json(ListView {
-        data: p.items.iter().map(|s| SubscriptionView::of(s, false)).collect(),
+        data: p
+            .items
+            .iter()
+            .map(|s| SubscriptionView::of(s, false))
+            .collect(),
         next_cursor: p.next_cursor,
     }))
 }
@@ -147,7 +171,11 @@ pub async fn list(
 /// Gets a subscription.
 #[utoipa::path(get, path = "/v1/subscriptions/{id}", tag = "subscriptions",
     responses((status = 200, body = SubscriptionView), (status = 404)), security(("bearer" = ["subscriptions:read"])))]
-pub async fn get(State(ctx): State<Arc<AppContext>>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<SubscriptionView>> {
+pub async fn get(
+    State(ctx): State<Arc<AppContext>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<SubscriptionView>> {
     can_read(&caller)?;
     let s = owned(&ctx, &caller, &id).await?;
     Ok(Json(SubscriptionView::of(&s, false)))
@@ -190,7 +218,11 @@ async fn put(ctx: &AppContext, sub: &Subscription) -> ApiResult<()> {
 /// Deletes a subscription.
 #[utoipa::path(delete, path = "/v1/subscriptions/{id}", tag = "subscriptions",
     responses((status = 204), (status = 404)), security(("bearer" = ["subscriptions:write"])))]
-pub async fn delete(State(ctx): State<Arc<AppContext>>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete(
+    State(ctx): State<Arc<AppContext>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     caller.require(Scope::SubscriptionsWrite)?;
     owned(&ctx, &caller, &id).await?;
     match ctx.store.delete_subscription(&id).await {
@@ -204,7 +236,11 @@ pub async fn delete(State(ctx): State<Arc<AppContext>>, caller: Caller, Path(id)
 /// The current signing secret.
 #[utoipa::path(get, path = "/v1/subscriptions/{id}/secret", tag = "subscriptions",
     responses((status = 200, description = "`{secret}`"), (status = 404)), security(("bearer" = ["subscriptions:read"])))]
-pub async fn get_secret(State(ctx): State<Arc<AppContext>>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_secret(
+    State(ctx): State<Arc<AppContext>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     can_read(&caller)?;
     let s = owned(&ctx, &caller, &id).await?;
     Ok(Json(json!({ "secret": s.current_secret() })))
@@ -214,7 +250,11 @@ pub async fn get_secret(State(ctx): State<Arc<AppContext>>, caller: Caller, Path
 #[utoipa::path(post, path = "/v1/subscriptions/{id}/secret/rotate", tag = "subscriptions",
     responses((status = 200, description = "`{secret}` (the new one)"), (status = 404)),
     security(("bearer" = ["subscriptions:write"])))]
-pub async fn rotate_secret(State(ctx): State<Arc<AppContext>>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn rotate_secret(
+    State(ctx): State<Arc<AppContext>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     caller.require(Scope::SubscriptionsWrite)?;
     let mut sub = owned(&ctx, &caller, &id).await?;
     let new = secret::new_webhook_secret();
@@ -228,7 +268,11 @@ pub async fn rotate_secret(State(ctx): State<Arc<AppContext>>, caller: Caller, P
 #[utoipa::path(post, path = "/v1/subscriptions/{id}/test", tag = "subscriptions",
     responses((status = 202, description = "`{delivery_id}`"), (status = 404)),
     security(("bearer" = ["subscriptions:write"])))]
-pub async fn test(State(ctx): State<Arc<AppContext>>, caller: Caller, Path(id): Path<String>) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn test(
+    State(ctx): State<Arc<AppContext>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require(Scope::SubscriptionsWrite)?;
     let sub = owned(&ctx, &caller, &id).await?;
     let now = ctx.clock.now();
@@ -244,10 +288,19 @@ pub async fn test(State(ctx): State<Arc<AppContext>>, caller: Caller, Path(id): 
         data: json!({"message": "ping", "subscription_id": sub.id}),
     };
     ctx.store.insert_event(&event, None).await?;
-    let delivery = Delivery::new(ids::manual_delivery_id(ms), &event.id, &sub.id, &sub.client_id, now);
+    let delivery = Delivery::new(
+        ids::manual_delivery_id(ms),
+        &event.id,
+        &sub.id,
+        &sub.client_id,
+        now,
+    );
     ctx.store.insert_delivery(&delivery).await?;
     enqueue(&ctx, std::slice::from_ref(&delivery.id)).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "delivery_id": delivery.id }))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "delivery_id": delivery.id })),
+    ))
 }
 
 /// Body of a replay request.
@@ -279,19 +332,31 @@ pub async fn replay(
     caller.require(Scope::SubscriptionsWrite)?;
     let sub = owned(&ctx, &caller, &id).await?;
     if !sub.enabled {
-        return Err(ApiError::new(StatusCode::CONFLICT, "conflict", "the subscription is disabled; enable it first"));
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "the subscription is disabled; enable it first",
+        ));
     }
     let now = ctx.clock.now();
     let parse = |field: &str, v: &Option<String>, default| match v {
         None => Ok(default),
-        Some(s) => time_fmt::parse(s).ok_or_else(|| ApiError::from(ValidationError::invalid(field, "must be an RFC 3339 timestamp"))),
+        Some(s) => time_fmt::parse(s).ok_or_else(|| {
+            ApiError::from(ValidationError::invalid(
+                field,
+                "must be an RFC 3339 timestamp",
+            ))
+        }),
     };
     let since = parse("since", &body.since, now - time::Duration::days(7))?;
     let until = parse("until", &body.until, now)?;
     if since >= until {
         return Err(ValidationError::invalid("since", "must be before until").into());
     }
-    let filter = sub.filter.as_ref().and_then(|f| hookline_domain::Filter::compile(f).ok());
+    let filter = sub
+        .filter
+        .as_ref()
+        .and_then(|f| hookline_domain::Filter::compile(f).ok());
     let states: Vec<Option<&str>> = if sub.states.iter().any(|s| s == "*") {
         vec![None]
     } else {
@@ -302,7 +367,10 @@ pub async fn replay(
     'states: for state in states {
         let mut cursor: Option<String> = None;
         loop {
-            let page = ctx.store.list_events(state, since, until, cursor.as_deref(), 100).await?;
+            let page = ctx
+                .store
+                .list_events(state, since, until, cursor.as_deref(), 100)
+                .await?;
             for event in &page.items {
                 if event.event_type == hookline_domain::event::PING_TYPE
                     || !sub.matches(event, filter.as_ref(), &event.envelope_bytes())

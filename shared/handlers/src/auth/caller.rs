@@ -53,7 +53,10 @@ impl Caller {
 impl FromRequestParts<Arc<AppContext>> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, ctx: &Arc<AppContext>) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        ctx: &Arc<AppContext>,
+    ) -> Result<Self, Self::Rejection> {
         let value = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -66,7 +69,11 @@ impl FromRequestParts<Arc<AppContext>> for Caller {
         let claims = verify(ctx, token)?;
         let client = match ctx.client(&claims.sub).await {
             Ok(Some(c)) if !c.disabled => c,
-            Ok(_) => return Err(ApiError::unauthorized("the token's client is disabled or deleted")),
+            Ok(_) => {
+                return Err(ApiError::unauthorized(
+                    "the token's client is disabled or deleted",
+                ));
+            }
             Err(e) => return Err(ApiError::unavailable(&e)),
         };
         let scopes = claims

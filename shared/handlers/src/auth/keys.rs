@@ -45,7 +45,9 @@ impl JwtKeys {
     pub async fn load_or_init(keys: &dyn KeyStore, now_unix: i64) -> Result<JwtKeys, PortError> {
         let mut set = keys.signing_keys().await?;
         if set.is_empty() {
-            set = keys.init_signing_key(generate_signing_key(now_unix)?).await?;
+            set = keys
+                .init_signing_key(generate_signing_key(now_unix)?)
+                .await?;
         }
         JwtKeys::from_keys(&set)
     }
@@ -62,7 +64,10 @@ impl JwtKeys {
                 .map_err(|_| PortError::Backend(format!("signing key {} is malformed", k.kid)))?;
             let point = pair.public_key().as_ref();
             if point.len() != 65 || point[0] != 4 {
-                return Err(PortError::Backend(format!("signing key {} is not P-256", k.kid)));
+                return Err(PortError::Backend(format!(
+                    "signing key {} is not P-256",
+                    k.kid
+                )));
             }
             let x = URL_SAFE_NO_PAD.encode(&point[1..33]);
             let y = URL_SAFE_NO_PAD.encode(&point[33..65]);

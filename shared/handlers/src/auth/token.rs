@@ -123,7 +123,13 @@ fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<TokenRequest, OAuthEr
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let bad = || OAuthError::new(StatusCode::BAD_REQUEST, "invalid_request", "the request body is malformed");
+    let bad = || {
+        OAuthError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the request body is malformed",
+        )
+    };
     if body.is_empty() {
         return Ok(TokenRequest::default());
     }
@@ -140,14 +146,22 @@ fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<TokenRequest, OAuthEr
         description = "grant_type=client_credentials, scope?, client_id + client_secret (or HTTP Basic); JSON with the same fields is accepted"),
     responses((status = 200, description = "`{access_token, token_type, expires_in, scope}`"),
         (status = 400, description = "RFC 6749 error"), (status = 401, description = "invalid_client")))]
-pub async fn token(State(ctx): State<Arc<AppContext>>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn token(
+    State(ctx): State<Arc<AppContext>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     match issue(&ctx, &headers, &body).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
 }
 
-async fn issue(ctx: &AppContext, headers: &HeaderMap, body: &Bytes) -> Result<Response, OAuthError> {
+async fn issue(
+    ctx: &AppContext,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, OAuthError> {
     let req = parse_body(headers, body)?;
     let basic = basic_credentials(headers);
     let used_basic = basic.is_some();
@@ -163,7 +177,11 @@ async fn issue(ctx: &AppContext, headers: &HeaderMap, body: &Bytes) -> Result<Re
         (Some(Err(())), _, _) => {
             return Err(OAuthError {
                 basic: true,
-                ..OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_client", "malformed Basic credentials")
+                ..OAuthError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    "malformed Basic credentials",
+                )
             });
         }
         (None, Some(id), Some(secret)) => (id.clone(), secret.clone()),
@@ -185,15 +203,27 @@ async fn issue(ctx: &AppContext, headers: &HeaderMap, body: &Bytes) -> Result<Re
             ));
         }
         None => {
-            return Err(OAuthError::new(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is required"));
+            return Err(OAuthError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "grant_type is required",
+            ));
         }
     }
     let invalid_client = OAuthError {
         basic: used_basic,
-        ..OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication failed")
+        ..OAuthError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication failed",
+        )
     };
     let client = match ctx.fresh_client(&client_id).await {
-        Ok(Some(c)) if !c.disabled && secret::verify_client_secret(&client_secret, &c.secret_hash) => c,
+        Ok(Some(c))
+            if !c.disabled && secret::verify_client_secret(&client_secret, &c.secret_hash) =>
+        {
+            c
+        }
         Ok(_) => return Err(invalid_client),
         Err(e) => {
             tracing::error!(error = %e, "token: client lookup failed");
@@ -204,7 +234,12 @@ async fn issue(ctx: &AppContext, headers: &HeaderMap, body: &Bytes) -> Result<Re
             ));
         }
     };
-    let granted: Vec<Scope> = match req.scope.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let granted: Vec<Scope> = match req
+        .scope
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         None => client.scopes.clone(),
         Some(s) => {
             let mut out = Vec::new();
@@ -227,7 +262,11 @@ async fn issue(ctx: &AppContext, headers: &HeaderMap, body: &Bytes) -> Result<Re
             out
         }
     };
-    let scope = granted.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ");
+    let scope = granted
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
     let now = ctx.clock.now().unix_timestamp();
     let ttl = ctx.config.token_ttl.as_secs() as i64;
     let claims = Claims {
@@ -245,7 +284,11 @@ async fn issue(ctx: &AppContext, headers: &HeaderMap, body: &Bytes) -> Result<Re
     header.typ = Some("at+jwt".into());
     let token = jsonwebtoken::encode(&header, &claims, ctx.jwt.encoding_key()).map_err(|e| {
         tracing::error!(error = %e, "token: signing failed");
-        OAuthError::new(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "retry later")
+        OAuthError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "retry later",
+        )
     })?;
     tracing::info!(client_id = %client.id, scope = %scope, "token issued");
     let mut resp = Json(json!({
@@ -266,8 +309,10 @@ async fn issue(ctx: &AppContext, headers: &HeaderMap, body: &Bytes) -> Result<Re
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "oauth", responses((status = 200, description = "JWKS")))]
 pub async fn jwks(State(ctx): State<Arc<AppContext>>) -> Response {
     let mut resp = Json(ctx.jwt.jwks().clone()).into_response();
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
     resp
 }
 

@@ -58,7 +58,9 @@ impl Resolve for GuardedResolver {
         Box::pin(async move {
             let host = name.as_str().to_string();
             if !allow_private && is_local_name(&host) {
-                return Err(Box::new(BlockedDestination) as Box<dyn std::error::Error + Send + Sync>);
+                return Err(
+                    Box::new(BlockedDestination) as Box<dyn std::error::Error + Send + Sync>
+                );
             }
             let addrs: Vec<SocketAddr> = lookup(host)
                 .await
@@ -68,7 +70,9 @@ impl Resolve for GuardedResolver {
                 .filter(|a| allow_private || !is_forbidden(a.ip()))
                 .collect();
             if allowed.is_empty() {
-                return Err(Box::new(BlockedDestination) as Box<dyn std::error::Error + Send + Sync>);
+                return Err(
+                    Box::new(BlockedDestination) as Box<dyn std::error::Error + Send + Sync>
+                );
             }
             let it: Addrs = Box::new(allowed.into_iter());
             Ok(it)
@@ -279,7 +283,9 @@ mod tests {
                 "ok"
             }
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move { axum::serve(listener, app).await });
         (addr, hits)
@@ -287,12 +293,20 @@ mod tests {
 
     fn config(allow_private: bool) -> HandlerConfig {
         let mut c = HandlerConfig::new("http://test", "embedded");
-        c.destinations = DestinationPolicy { allow_http: true, allow_private };
+        c.destinations = DestinationPolicy {
+            allow_http: true,
+            allow_private,
+        };
         c
     }
 
     fn request(url: &str) -> OutboundRequest<'_> {
-        OutboundRequest { url, headers: vec![], body: b"{}".to_vec(), timeout: Duration::from_secs(5) }
+        OutboundRequest {
+            url,
+            headers: vec![],
+            body: b"{}".to_vec(),
+            timeout: Duration::from_secs(5),
+        }
     }
 
     #[tokio::test]
@@ -302,8 +316,15 @@ mod tests {
         let url = format!("http://hooks.example.org:{}/hook", addr.port());
         let r = client.send(request(&url)).await;
         assert_eq!(r.status, None);
-        assert_eq!(r.error.as_deref(), Some("blocked destination: resolves to a forbidden address"));
-        assert_eq!(hits.load(Ordering::SeqCst), 0, "the private address must not be contacted");
+        assert_eq!(
+            r.error.as_deref(),
+            Some("blocked destination: resolves to a forbidden address")
+        );
+        assert_eq!(
+            hits.load(Ordering::SeqCst),
+            0,
+            "the private address must not be contacted"
+        );
     }
 
     #[tokio::test]
@@ -327,7 +348,12 @@ mod tests {
             format!("http://localhost:{}/", addr.port()),
         ] {
             let r = client.send(request(&url)).await;
-            assert!(r.error.as_deref().is_some_and(|e| e.starts_with("blocked destination")), "{url}: {r:?}");
+            assert!(
+                r.error
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with("blocked destination")),
+                "{url}: {r:?}"
+            );
         }
         assert_eq!(hits.load(Ordering::SeqCst), 0);
     }
@@ -336,9 +362,14 @@ mod tests {
     async fn redirects_are_not_followed() {
         let (target, hits) = counting_server().await;
         let app = axum::Router::new().fallback(move || async move {
-            (axum::http::StatusCode::FOUND, [("location", format!("http://{target}/"))])
+            (
+                axum::http::StatusCode::FOUND,
+                [("location", format!("http://{target}/"))],
+            )
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move { axum::serve(listener, app).await });
         let client = WebhookClient::new(&config(true)).expect("client");

@@ -52,7 +52,11 @@ fn failure(record: &SqsMessage) -> Option<BatchItemFailure> {
 }
 
 /// `Ok` = done with this message (delete it); `Err` = leave it for a later attempt.
-async fn deliver_one(ctx: &AppContext, index: &SubscriptionIndex, record: &SqsMessage) -> Result<(), ()> {
+async fn deliver_one(
+    ctx: &AppContext,
+    index: &SubscriptionIndex,
+    record: &SqsMessage,
+) -> Result<(), ()> {
     let body = record.body.as_deref().unwrap_or("");
     let msg: DeliveryMessage = match serde_json::from_str(body) {
         Ok(m) => m,
@@ -62,7 +66,12 @@ async fn deliver_one(ctx: &AppContext, index: &SubscriptionIndex, record: &SqsMe
         }
     };
     let backend = |e: PortError| tracing::error!(error = %e, delivery_id = %msg.delivery_id, "deliver: store failed");
-    let Some(mut delivery) = ctx.store.get_delivery(&msg.delivery_id).await.map_err(backend)? else {
+    let Some(mut delivery) = ctx
+        .store
+        .get_delivery(&msg.delivery_id)
+        .await
+        .map_err(backend)?
+    else {
         tracing::warn!(delivery_id = %msg.delivery_id, "deliver: unknown delivery; dropping the message");
         return Ok(());
     };
@@ -77,7 +86,12 @@ async fn deliver_one(ctx: &AppContext, index: &SubscriptionIndex, record: &SqsMe
     if !sub.enabled {
         return abandon(ctx, delivery, "subscription disabled").await;
     }
-    let Some(event) = ctx.store.get_event(&delivery.event_id).await.map_err(backend)? else {
+    let Some(event) = ctx
+        .store
+        .get_event(&delivery.event_id)
+        .await
+        .map_err(backend)?
+    else {
         return abandon(ctx, delivery, "event no longer stored").await;
     };
     let attempt_no = delivery.next_attempt_number();
@@ -157,7 +171,10 @@ async fn give_up(ctx: &AppContext, mut delivery: Delivery, body: &str) -> Result
 
 async fn dead_letter(ctx: &AppContext, body: &str) -> Result<(), ()> {
     ctx.queue
-        .send(QueueName::DeliveriesDlq, vec![QueueMessage::now(body.to_string())])
+        .send(
+            QueueName::DeliveriesDlq,
+            vec![QueueMessage::now(body.to_string())],
+        )
         .await
         .map_err(|e| tracing::error!(error = %e, "deliver: could not dead-letter a message"))
 }
@@ -184,7 +201,10 @@ async fn disable_gone(ctx: &AppContext, subscription_id: &str) {
             if let Err(e) = ctx.store.put_subscription(&sub).await {
                 tracing::error!(error = %e, "deliver: could not disable a gone subscription");
             } else {
-                tracing::info!(subscription_id, "subscription disabled: endpoint answered 410 Gone");
+                tracing::info!(
+                    subscription_id,
+                    "subscription disabled: endpoint answered 410 Gone"
+                );
             }
         }
         Ok(None) => {}

@@ -56,9 +56,14 @@ mod tests {
         SendResult {
             status,
             duration_ms: 1,
-            error: status.filter(|s| !(200..300).contains(s)).map(|s| format!("HTTP {s}")).or(
-                if status.is_none() { Some("timeout".into()) } else { None },
-            ),
+            error: status
+                .filter(|s| !(200..300).contains(s))
+                .map(|s| format!("HTTP {s}"))
+                .or(if status.is_none() {
+                    Some("timeout".into())
+                } else {
+                    None
+                }),
             excerpt: String::new(),
             retry_after: retry_after.map(str::to_string),
         }
@@ -67,18 +72,39 @@ mod tests {
     #[test]
     fn success_gone_retry_and_give_up() {
         let s = RetrySchedule::parse("1s,2s").expect("schedule");
-        assert_eq!(decide(&res(Some(204), None), 1, 3, &s, 0, 0.5), Outcome::Succeeded);
-        assert_eq!(decide(&res(Some(410), None), 1, 3, &s, 0, 0.5), Outcome::Gone);
-        assert_eq!(decide(&res(Some(500), None), 2, 3, &s, 0, 0.5), Outcome::Retry(Duration::from_secs(2)));
+        assert_eq!(
+            decide(&res(Some(204), None), 1, 3, &s, 0, 0.5),
+            Outcome::Succeeded
+        );
+        assert_eq!(
+            decide(&res(Some(410), None), 1, 3, &s, 0, 0.5),
+            Outcome::Gone
+        );
+        assert_eq!(
+            decide(&res(Some(500), None), 2, 3, &s, 0, 0.5),
+            Outcome::Retry(Duration::from_secs(2))
+        );
         assert_eq!(decide(&res(None, None), 3, 3, &s, 0, 0.5), Outcome::GiveUp);
-        assert_eq!(decide(&res(Some(302), None), 1, 3, &s, 0, 0.5), Outcome::Retry(Duration::from_secs(1)));
+        assert_eq!(
+            decide(&res(Some(302), None), 1, 3, &s, 0, 0.5),
+            Outcome::Retry(Duration::from_secs(1))
+        );
     }
 
     #[test]
     fn retry_after_is_honoured_only_on_429_and_503() {
         let s = RetrySchedule::parse("1s").expect("schedule");
-        assert_eq!(decide(&res(Some(429), Some("7")), 1, 3, &s, 0, 0.5), Outcome::Retry(Duration::from_secs(7)));
-        assert_eq!(decide(&res(Some(503), Some("99999")), 1, 3, &s, 0, 0.5), Outcome::Retry(Duration::from_secs(43200)));
-        assert_eq!(decide(&res(Some(500), Some("7")), 1, 3, &s, 0, 0.5), Outcome::Retry(Duration::from_secs(1)));
+        assert_eq!(
+            decide(&res(Some(429), Some("7")), 1, 3, &s, 0, 0.5),
+            Outcome::Retry(Duration::from_secs(7))
+        );
+        assert_eq!(
+            decide(&res(Some(503), Some("99999")), 1, 3, &s, 0, 0.5),
+            Outcome::Retry(Duration::from_secs(43200))
+        );
+        assert_eq!(
+            decide(&res(Some(500), Some("7")), 1, 3, &s, 0, 0.5),
+            Outcome::Retry(Duration::from_secs(1))
+        );
     }
 }

@@ -1,0 +1,144 @@
+//! Deliveries: one row per delivery with the columns its four list keys and the status filter
+//! need; lists run newest first (by created_at, then id).
+
+use hookline_domain::{Delivery, DeliveryStatus};
+use hookline_ports::{DeliveryKey, Page, PortError};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+
+use crate::codec::{from_json, limit_plus_one, page, query_bodies, unix_ns};
+use crate::cursor::{self, Kind};
+use crate::error::sqlite;
+
+/// A delivery ready to be written: its body and indexed columns.
+pub(crate) struct DeliveryRow {
+    id: String,
+    subscription_id: String,
+    event_id: String,
+    client_id: String,
+    status: &'static str,
+    created_at_ns: i64,
+    body: String,
+}
+
+impl DeliveryRow {
+    /// The columns of `d`, with its JSON body.
+    pub(crate) fn new(d: &Delivery, body: String) -> DeliveryRow {
+        DeliveryRow {
+            id: d.id.clone(),
+            subscription_id: d.subscription_id.clone(),
+            event_id: d.event_id.clone(),
+            client_id: d.client_id.clone(),
+            status: d.status.as_str(),
+            created_at_ns: unix_ns(d.created_at),
+            body,
+        }
+    }
+}
+
+/// Inserts a delivery; false (and nothing written) if the id exists.
+pub(crate) fn insert(conn: &Connection, d: &DeliveryRow) -> Result<bool, PortError> {
+    let n = conn
+        .prepare_cached(
+            "INSERT INTO deliveries
+                 (id, subscription_id, event_id, client_id, status, created_at_ns, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                d.id,
+                d.subscription_id,
+                d.event_id,
+                d.client_id,
+                d.status,
+                d.created_at_ns,
+                d.body
+            ])
+        })
+        .map_err(|e| sqlite("insert_delivery", e))?;
+    Ok(n == 1)
+}
+
+/// Creates or replaces a delivery.
+pub(crate) fn put(conn: &Connection, d: &DeliveryRow) -> Result<(), PortError> {
+    conn.prepare_cached(
+        "INSERT INTO deliveries
+             (id, subscription_id, event_id, client_id, status, created_at_ns, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (id) DO UPDATE SET
+             subscription_id = excluded.subscription_id, event_id = excluded.event_id,
+             client_id = excluded.client_id, status = excluded.status,
+             created_at_ns = excluded.created_at_ns, body = excluded.body",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            d.id,
+            d.subscription_id,
+            d.event_id,
+            d.client_id,
+            d.status,
+            d.created_at_ns,
+            d.body
+        ])
+    })
+    .map_err(|e| sqlite("put_delivery", e))?;
+    Ok(())
+}
+
+/// A delivery by id.
+pub(crate) fn get(conn: &Connection, id: &str) -> Result<Option<Delivery>, PortError> {
+    let body: Option<String> = conn
+        .prepare_cached("SELECT body FROM deliveries WHERE id = ?1")
+        .and_then(|mut s| s.query_row(params![id], |r| r.get(0)).optional())
+        .map_err(|e| sqlite("get_delivery", e))?;
+    body.map(|b| from_json("get_delivery", &b)).transpose()
+}
+
+/// One page of deliveries by key, newest first, optionally of one status.
+pub(crate) fn list(
+    conn: &Connection,
+    key: &DeliveryKey,
+    status: Option<DeliveryStatus>,
+    cursor: Option<&str>,
+    limit: usize,
+) -> Result<Page<Delivery>, PortError> {
+    let size = cursor::page_size(limit);
+    let mut conditions: Vec<&str> = Vec::new();
+    let mut args: Vec<Value> = Vec::new();
+    match key {
+        DeliveryKey::Subscription(id) => {
+            conditions.push("subscription_id = ?");
+            args.push(Value::Text(id.clone()));
+        }
+        DeliveryKey::Event(id) => {
+            conditions.push("event_id = ?");
+            args.push(Value::Text(id.clone()));
+        }
+        DeliveryKey::Client(id) => {
+            conditions.push("client_id = ?");
+            args.push(Value::Text(id.clone()));
+        }
+        DeliveryKey::All => {}
+    }
+    if let Some(status) = status {
+        conditions.push("status = ?");
+        args.push(Value::Text(status.as_str().to_string()));
+    }
+    if let Some(c) = cursor {
+        let (ns, id) = cursor::decode_timed(Kind::Deliveries, c)?;
+        conditions.push("(created_at_ns, id) < (?, ?)");
+        args.push(Value::Integer(ns));
+        args.push(Value::Text(id));
+    }
+    let mut sql = String::from("SELECT body FROM deliveries");
+    if !conditions.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&conditions.join(" AND "));
+    }
+    sql.push_str(" ORDER BY created_at_ns DESC, id DESC LIMIT ?");
+    args.push(Value::Integer(limit_plus_one(size)));
+    let rows: Vec<Delivery> = query_bodies("list_deliveries", conn, &sql, params_from_iter(args))?;
+    Ok(page(rows, size, |d| {
+        cursor::encode_timed(Kind::Deliveries, unix_ns(d.created_at), &d.id)
+    }))
+}

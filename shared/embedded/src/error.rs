@@ -1,0 +1,49 @@
+//! The crate's error type, for opening a data directory, and the mapping of SQLite and JSON
+//! failures into `PortError::Backend` for port calls.
+//!
+//! Messages name the operation and SQLite's own reason (which names tables and columns, never
+//! bound values), so no payload or secret can reach a log through them.
+
+use std::path::PathBuf;
+
+use hookline_ports::PortError;
+
+/// Why the embedded backend could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbeddedError {
+    /// The data directory could not be created.
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// SQLite refused to open, configure or migrate the database.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The database was written by a newer Hookline whose schema this build does not know.
+    #[error("database schema version {found} is newer than this build supports ({supported})")]
+    SchemaTooNew {
+        /// `user_version` found in the file.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
+}
+
+/// Maps a SQLite error of operation `op` to a retryable backend error.
+pub(crate) fn sqlite(op: &str, e: rusqlite::Error) -> PortError {
+    PortError::Backend(format!("sqlite {op}: {e}"))
+}
+
+/// Maps a JSON (de)serialization error of operation `op` to a backend error.
+pub(crate) fn json(op: &str, e: serde_json::Error) -> PortError {
+    // serde_json's own message can quote the offending value; keep only its class and place.
+    PortError::Backend(format!(
+        "stored JSON {op}: {:?} error at line {} column {}",
+        e.classify(),
+        e.line(),
+        e.column()
+    ))
+}

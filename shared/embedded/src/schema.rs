@@ -1,0 +1,157 @@
+//! The database file: connection settings and the schema, versioned by `user_version`.
+//!
+//! Every domain object is stored whole as a JSON text column (`body`), next to the few
+//! columns the store's access patterns filter and sort on, so the schema only changes when an
+//! access pattern does. Times that are compared are Unix nanoseconds (`*_ns`) or, in the
+//! queue, milliseconds (`*_ms`).
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use crate::error::EmbeddedError;
+
+/// File name of the database inside the data directory.
+pub const DB_FILE: &str = "hookline.db";
+
+/// The schema version this build writes; `user_version` of an up-to-date file.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// How long a statement waits for a lock held by another connection (or process).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Prepared statements kept per connection; the store and queue use fewer than this.
+const STATEMENT_CACHE: usize = 96;
+
+/// Version 1: every table of the store, the queue and the key store.
+const V1: &str = r#"
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO meta (key, value) VALUES ('subscriptions_generation', 0);
+
+CREATE TABLE IF NOT EXISTS clients (
+    id   TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS event_types (
+    name TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS events (
+    id             TEXT PRIMARY KEY,
+    state          TEXT NOT NULL,
+    received_at_ns INTEGER NOT NULL,
+    enqueued       INTEGER NOT NULL DEFAULT 0,
+    body           TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_state ON events (state, received_at_ns, id);
+CREATE INDEX IF NOT EXISTS events_by_time ON events (received_at_ns, id);
+
+CREATE TABLE IF NOT EXISTS idempotency (
+    source   TEXT NOT NULL,
+    key      TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    PRIMARY KEY (source, key)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS subscriptions (
+    id        TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    body      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS subscriptions_by_client ON subscriptions (client_id, id);
+
+CREATE TABLE IF NOT EXISTS deliveries (
+    id              TEXT PRIMARY KEY,
+    subscription_id TEXT NOT NULL,
+    event_id        TEXT NOT NULL,
+    client_id       TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    created_at_ns   INTEGER NOT NULL,
+    body            TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_by_subscription
+    ON deliveries (subscription_id, created_at_ns, id);
+CREATE INDEX IF NOT EXISTS deliveries_by_event ON deliveries (event_id, created_at_ns, id);
+CREATE INDEX IF NOT EXISTS deliveries_by_client ON deliveries (client_id, created_at_ns, id);
+CREATE INDEX IF NOT EXISTS deliveries_by_time ON deliveries (created_at_ns, id);
+
+CREATE TABLE IF NOT EXISTS messages (
+    seq            INTEGER PRIMARY KEY,
+    queue          TEXT NOT NULL,
+    message_id     TEXT NOT NULL UNIQUE,
+    body           TEXT NOT NULL,
+    visible_at_ms  INTEGER NOT NULL,
+    receive_count  INTEGER NOT NULL DEFAULT 0,
+    sent_at_ms     INTEGER NOT NULL,
+    receipt_handle TEXT
+);
+CREATE INDEX IF NOT EXISTS messages_visible ON messages (queue, visible_at_ms, seq);
+CREATE INDEX IF NOT EXISTS messages_receipt ON messages (receipt_handle)
+    WHERE receipt_handle IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS signing_keys (
+    kid        TEXT PRIMARY KEY,
+    pkcs8      BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+"#;
+
+/// Opens the writer connection, configures it and brings the schema up to date.
+pub fn open_writer(path: &Path) -> Result<Connection, EmbeddedError> {
+    let mut conn = Connection::open(path)?;
+    configure(&conn)?;
+    // WAL lets the readers run while the writer commits, and a commit is one append to the
+    // log. synchronous=NORMAL syncs the log only at checkpoints: a killed process (kill -9)
+    // loses nothing, because every committed transaction is already in the log file in the OS
+    // page cache; only a power loss or OS crash can roll back the last few commits. FULL would
+    // add an fsync to every commit, which caps the queue at a few hundred transactions per
+    // second on ordinary disks, for a guarantee the design does not ask of the local backend.
+    let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(journal_mode = %mode, "SQLite refused WAL mode; running without it");
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// Opens a reader connection (after the writer has created the schema).
+pub fn open_reader(path: &Path) -> Result<Connection, EmbeddedError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    configure(&conn)?;
+    // A reader never writes; make a bug that tries fail loudly instead of taking the lock.
+    conn.pragma_update(None, "query_only", true)?;
+    Ok(conn)
+}
+
+fn configure(conn: &Connection) -> Result<(), EmbeddedError> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(())
+}
+
+/// Applies every migration above the file's `user_version`, each in its own transaction.
+fn migrate(conn: &mut Connection) -> Result<(), EmbeddedError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(EmbeddedError::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if found < 1 {
+        tx.execute_batch(V1)?;
+        tx.pragma_update(None, "user_version", 1)?;
+        tracing::info!(version = 1, "created the embedded database schema");
+    }
+    tx.commit()?;
+    Ok(())
+}

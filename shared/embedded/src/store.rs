@@ -1,0 +1,215 @@
+//! The `Store` port: each method serializes its input on the calling task, then runs one
+//! read or one write transaction on the blocking pool.
+
+use async_trait::async_trait;
+use hookline_domain::{Client, Delivery, DeliveryStatus, Event, EventType, Subscription};
+use hookline_ports::{DeliveryKey, EventInsert, Page, PortError, Store};
+use time::OffsetDateTime;
+
+use crate::EmbeddedBackend;
+use crate::codec::{to_json, unix_ns};
+use crate::deliveries::{self, DeliveryRow};
+use crate::events::{self, EventQuery, NewEvent};
+use crate::{clients, event_types, subscriptions};
+
+#[async_trait]
+impl Store for EmbeddedBackend {
+    async fn insert_client(&self, client: &Client) -> Result<(), PortError> {
+        let (id, body) = (client.id.clone(), to_json("insert_client", client)?);
+        self.db
+            .write("insert_client", move |tx| clients::insert(tx, &id, &body))
+            .await
+    }
+
+    async fn get_client(&self, id: &str) -> Result<Option<Client>, PortError> {
+        let id = id.to_string();
+        self.db
+            .read("get_client", move |c| clients::get(c, &id))
+            .await
+    }
+
+    async fn put_client(&self, client: &Client) -> Result<(), PortError> {
+        let (id, body) = (client.id.clone(), to_json("put_client", client)?);
+        self.db
+            .write("put_client", move |tx| clients::put(tx, &id, &body))
+            .await
+    }
+
+    async fn delete_client(&self, id: &str) -> Result<(), PortError> {
+        let id = id.to_string();
+        self.db
+            .write("delete_client", move |tx| clients::delete(tx, &id))
+            .await
+    }
+
+    async fn list_clients(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Client>, PortError> {
+        let cursor = cursor.map(str::to_string);
+        self.db
+            .read("list_clients", move |c| {
+                clients::list(c, cursor.as_deref(), limit)
+            })
+            .await
+    }
+
+    async fn list_event_types(&self) -> Result<Vec<EventType>, PortError> {
+        self.db.read("list_event_types", event_types::list).await
+    }
+
+    async fn put_event_type(&self, event_type: &EventType) -> Result<(), PortError> {
+        let name = event_type.name.clone();
+        let body = to_json("put_event_type", event_type)?;
+        self.db
+            .write("put_event_type", move |tx| {
+                event_types::put(tx, &name, &body)
+            })
+            .await
+    }
+
+    async fn insert_event(
+        &self,
+        event: &Event,
+        idempotency_key: Option<&str>,
+    ) -> Result<EventInsert, PortError> {
+        let row = NewEvent::new(event, to_json("insert_event", event)?);
+        let key = idempotency_key.map(str::to_string);
+        self.db
+            .write("insert_event", move |tx| {
+                events::insert(tx, &row, key.as_deref())
+            })
+            .await
+    }
+
+    async fn mark_event_enqueued(&self, event_id: &str) -> Result<(), PortError> {
+        let id = event_id.to_string();
+        self.db
+            .write("mark_event_enqueued", move |tx| {
+                events::mark_enqueued(tx, &id)
+            })
+            .await
+    }
+
+    async fn get_event(&self, id: &str) -> Result<Option<Event>, PortError> {
+        let id = id.to_string();
+        self.db
+            .read("get_event", move |c| events::get(c, &id))
+            .await
+    }
+
+    async fn list_events(
+        &self,
+        state: Option<&str>,
+        since: OffsetDateTime,
+        until: OffsetDateTime,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Event>, PortError> {
+        let q = EventQuery {
+            state: state.map(str::to_string),
+            since_ns: unix_ns(since),
+            until_ns: unix_ns(until),
+            cursor: cursor.map(str::to_string),
+            limit,
+        };
+        self.db
+            .read("list_events", move |c| events::list(c, &q))
+            .await
+    }
+
+    async fn insert_subscription(&self, sub: &Subscription) -> Result<(), PortError> {
+        let (id, client) = (sub.id.clone(), sub.client_id.clone());
+        let body = to_json("insert_subscription", sub)?;
+        self.db
+            .write("insert_subscription", move |tx| {
+                subscriptions::insert(tx, &id, &client, &body)
+            })
+            .await
+    }
+
+    async fn get_subscription(&self, id: &str) -> Result<Option<Subscription>, PortError> {
+        let id = id.to_string();
+        self.db
+            .read("get_subscription", move |c| subscriptions::get(c, &id))
+            .await
+    }
+
+    async fn put_subscription(&self, sub: &Subscription) -> Result<(), PortError> {
+        let (id, client) = (sub.id.clone(), sub.client_id.clone());
+        let body = to_json("put_subscription", sub)?;
+        self.db
+            .write("put_subscription", move |tx| {
+                subscriptions::put(tx, &id, &client, &body)
+            })
+            .await
+    }
+
+    async fn delete_subscription(&self, id: &str) -> Result<(), PortError> {
+        let id = id.to_string();
+        self.db
+            .write("delete_subscription", move |tx| {
+                subscriptions::delete(tx, &id)
+            })
+            .await
+    }
+
+    async fn list_subscriptions(
+        &self,
+        client_id: Option<&str>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Subscription>, PortError> {
+        let client = client_id.map(str::to_string);
+        let cursor = cursor.map(str::to_string);
+        self.db
+            .read("list_subscriptions", move |c| {
+                subscriptions::list(c, client.as_deref(), cursor.as_deref(), limit)
+            })
+            .await
+    }
+
+    async fn subscriptions_generation(&self) -> Result<u64, PortError> {
+        self.db
+            .read("subscriptions_generation", subscriptions::generation)
+            .await
+    }
+
+    async fn insert_delivery(&self, delivery: &Delivery) -> Result<bool, PortError> {
+        let row = DeliveryRow::new(delivery, to_json("insert_delivery", delivery)?);
+        self.db
+            .write("insert_delivery", move |tx| deliveries::insert(tx, &row))
+            .await
+    }
+
+    async fn get_delivery(&self, id: &str) -> Result<Option<Delivery>, PortError> {
+        let id = id.to_string();
+        self.db
+            .read("get_delivery", move |c| deliveries::get(c, &id))
+            .await
+    }
+
+    async fn put_delivery(&self, delivery: &Delivery) -> Result<(), PortError> {
+        let row = DeliveryRow::new(delivery, to_json("put_delivery", delivery)?);
+        self.db
+            .write("put_delivery", move |tx| deliveries::put(tx, &row))
+            .await
+    }
+
+    async fn list_deliveries(
+        &self,
+        key: &DeliveryKey,
+        status: Option<DeliveryStatus>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Delivery>, PortError> {
+        let key = key.clone();
+        let cursor = cursor.map(str::to_string);
+        self.db
+            .read("list_deliveries", move |c| {
+                deliveries::list(c, &key, status, cursor.as_deref(), limit)
+            })
+            .await
+    }
+}
