@@ -30,7 +30,9 @@ pub async fn ensure_admin(
     if let Some((id, sec)) = configured {
         match store.get_client(id).await? {
             Some(mut c) => {
-                if !secret::verify_client_secret(sec, &c.secret_hash) || !c.scopes.contains(&Scope::Admin) {
+                if !secret::verify_client_secret(sec, &c.secret_hash)
+                    || !c.scopes.contains(&Scope::Admin)
+                {
                     c.secret_hash = secret::hash_client_secret(sec);
                     c.scopes = vec![Scope::Admin];
                     c.states = vec!["*".into()];
@@ -49,6 +51,7 @@ pub async fn ensure_admin(
     let id = ids::new_id(ids::CLIENT, now.unix_timestamp_nanos() / 1_000_000);
     let sec = secret::new_client_secret();
     store.insert_client(&admin(id.clone(), &sec)).await?;
-    std::fs::write(&marker, format!("{id}\n")).map_err(|e| PortError::Backend(format!("writing {ADMIN_FILE}: {e}")))?;
+    std::fs::write(&marker, format!("{id}\n"))
+        .map_err(|e| PortError::Backend(format!("writing {ADMIN_FILE}: {e}")))?;
     Ok(Some((id, sec)))
 }

@@ -75,7 +75,10 @@ fn flag(name: &'static str, default: bool) -> Result<bool, ConfigError> {
 impl Config {
     /// Reads the configuration from the environment.
     pub fn from_env() -> Result<Config, ConfigError> {
-        let admin = match (var("HOOKLINE_ADMIN_CLIENT_ID"), var("HOOKLINE_ADMIN_CLIENT_SECRET")) {
+        let admin = match (
+            var("HOOKLINE_ADMIN_CLIENT_ID"),
+            var("HOOKLINE_ADMIN_CLIENT_SECRET"),
+        ) {
             (Some(id), Some(secret)) => {
                 if secret.len() < 16 {
                     return Err(ConfigError {
@@ -121,8 +124,12 @@ impl Config {
             allow_private: flag("HOOKLINE_ALLOW_PRIVATE_DESTINATIONS", true)?,
             allow_http: flag("HOOKLINE_ALLOW_HTTP", true)?,
             catalog: var("HOOKLINE_CATALOG").map(PathBuf::from),
-            token_ttl: Duration::from_secs(parsed("HOOKLINE_TOKEN_TTL_SECS", 900u64)?.clamp(60, 86_400)),
-            visibility: Duration::from_secs(parsed("HOOKLINE_VISIBILITY_TIMEOUT_SECS", 60u64)?.clamp(1, 43_200)),
+            token_ttl: Duration::from_secs(
+                parsed("HOOKLINE_TOKEN_TTL_SECS", 900u64)?.clamp(60, 86_400),
+            ),
+            visibility: Duration::from_secs(
+                parsed("HOOKLINE_VISIBILITY_TIMEOUT_SECS", 60u64)?.clamp(1, 43_200),
+            ),
             max_receives: parsed("HOOKLINE_MAX_RECEIVES", 60u32)?.clamp(1, 1000),
             delivery_workers: parsed("HOOKLINE_DELIVERY_WORKERS", 16usize)?.clamp(1, 256),
             issuer: var("HOOKLINE_ISSUER").map(|s| s.trim_end_matches('/').to_string()),

@@ -53,7 +53,10 @@ pub fn main() -> ExitCode {
         }
     };
     init_logs(config.json_logs);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("hookline-local: cannot start the async runtime: {e}");
@@ -115,7 +118,10 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         .map_err(|e| RunError::Bind(config.addr, e))?;
 
     let mut hc = HandlerConfig::new(
-        config.issuer.clone().unwrap_or_else(|| format!("http://{local}")),
+        config
+            .issuer
+            .clone()
+            .unwrap_or_else(|| format!("http://{local}")),
         "embedded",
     );
     hc.token_ttl = config.token_ttl;
@@ -125,11 +131,17 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         allow_private: config.allow_private,
     };
     let storage = |e: hookline_ports::PortError| RunError::Storage(e.to_string());
-    let added = catalog::seed(store.as_ref(), &catalog.event_types).await.map_err(storage)?;
-    if let Some((id, secret)) =
-        bootstrap::ensure_admin(store.as_ref(), clock.as_ref(), &config.data_dir, config.admin.as_ref())
-            .await
-            .map_err(storage)?
+    let added = catalog::seed(store.as_ref(), &catalog.event_types)
+        .await
+        .map_err(storage)?;
+    if let Some((id, secret)) = bootstrap::ensure_admin(
+        store.as_ref(),
+        clock.as_ref(),
+        &config.data_dir,
+        config.admin.as_ref(),
+    )
+    .await
+    .map_err(storage)?
     {
         // Printed once, on the terminal only: it is the one way to learn the secret.
         println!(
@@ -141,7 +153,9 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         .map_err(storage)?;
 
     if config.allow_private {
-        tracing::warn!("HOOKLINE_ALLOW_PRIVATE_DESTINATIONS=true: webhooks may reach private and loopback addresses (fine on a laptop, never in production)");
+        tracing::warn!(
+            "HOOKLINE_ALLOW_PRIVATE_DESTINATIONS=true: webhooks may reach private and loopback addresses (fine on a laptop, never in production)"
+        );
     }
     if config.allow_http {
         tracing::warn!("HOOKLINE_ALLOW_HTTP=true: webhooks may use plain http");
@@ -155,7 +169,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             queue: QueueName::Events,
             batch_size: 10,
             wait: Duration::from_secs(1),
-            visibility: Duration::from_secs(60),
+            visibility: config.visibility,
             concurrency: 2,
         },
         move |event| fanout::handle_events(fanout_ctx.clone(), event),
@@ -184,10 +198,9 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     );
 
     let mut server_stop = stop_rx.clone();
-    let served = axum::serve(listener, app(ctx))
-        .with_graceful_shutdown(async move {
-            let _ = server_stop.wait_for(|s| *s).await;
-        });
+    let served = axum::serve(listener, app(ctx)).with_graceful_shutdown(async move {
+        let _ = server_stop.wait_for(|s| *s).await;
+    });
     let signals = async {
         wait_for_signal().await;
         tracing::info!("shutting down: finishing in-flight work");
@@ -221,7 +234,10 @@ async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
             (Ok(mut term), Ok(mut int)) => {
                 tokio::select! {
                     _ = term.recv() => {},

@@ -33,6 +33,16 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(format!("request body: {e}")))
 }
 
+/// Parses a JSON object body. Every request body of the API is an object, and serde would
+/// otherwise accept an array for a struct (`[]` as an all-defaults `EventTypeInput`).
+pub fn parse_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{') {
+        return Err(ApiError::bad_request("request body: must be a JSON object"));
+    }
+    parse_json(bytes)
+}
+
 /// A JSON body of at most `MAX_JSON_BODY` bytes.
 pub struct JsonBody<T>(pub T);
 
@@ -41,7 +51,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
         let bytes = read_body(req, MAX_JSON_BODY).await?;
-        parse_json(&bytes).map(JsonBody)
+        parse_object(&bytes).map(JsonBody)
     }
 }
 
@@ -56,7 +66,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJsonBody(T::default()));
         }
-        parse_json(&bytes).map(OptionalJsonBody)
+        parse_object(&bytes).map(OptionalJsonBody)
     }
 }
 
