@@ -1,0 +1,16 @@
+//! End-to-end tests of the local runner: the real binary as a child process on 127.0.0.1,
+//! driven over HTTP, delivering to real receivers. One test binary (one link) for all areas.
+
+mod support;
+
+mod auth;
+mod clients;
+mod delivery;
+mod durability;
+mod event_types;
+mod events;
+mod logs;
+mod replay;
+mod routing;
+mod service;
+mod subscriptions;

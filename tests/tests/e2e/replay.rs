@@ -1,0 +1,249 @@
+//! Replaying past events to a subscription: everything in a window, or only what failed.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::support::{Receiver, Reply, TestApp, event, parse_rfc3339, rfc3339};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+#[tokio::test]
+async fn replay_redelivers_past_events_once_with_their_original_webhook_ids() {
+    let app = TestApp::spawn().await;
+    let replayed = Receiver::start().await;
+    let bystander = Receiver::start().await;
+    let subscriber = app.portal(&["AP"]).await;
+    let publisher = app.client(&["events:write"], &["AP"]).await;
+    let sub = app
+        .subscribe_ok(
+            &subscriber.token,
+            &json!({"url": replayed.url("/hook"), "event_types": ["*"]}),
+        )
+        .await;
+    app.subscribe_ok(
+        &subscriber.token,
+        &json!({"url": bystander.url("/hook"), "event_types": ["*"]}),
+    )
+    .await;
+    let a = app
+        .publish_ok(
+            &publisher.token,
+            &event("LotCreated", "AP", json!({"n": 1})),
+        )
+        .await;
+    let b = app
+        .publish_ok(
+            &publisher.token,
+            &event("LotCreated", "AP", json!({"n": 2})),
+        )
+        .await;
+    replayed.wait_for(2, WAIT).await;
+    bystander.wait_for(2, WAIT).await;
+    // Replay leaves deliveries that are still in flight alone: let both finish first.
+    app.wait_until_all_succeeded(&subscriber.token, &sub.id, 2)
+        .await;
+
+    let resp = app
+        .post(
+            &format!("/v1/subscriptions/{}/replay", sub.id),
+            &subscriber.token,
+            &json!({}),
+        )
+        .await;
+
+    resp.assert_status(202);
+    assert_eq!(resp.json["count"], 2, "{}", resp.text);
+    let got = replayed.wait_for(4, WAIT).await;
+    let mut again: Vec<&str> = got[2..].iter().map(|r| r.webhook_id()).collect();
+    again.sort();
+    let mut expected = [a.as_str(), b.as_str()];
+    expected.sort();
+    assert_eq!(again, expected, "replays carry the original event ids");
+    for req in &got[2..] {
+        req.assert_signed_by(&sub.secret);
+    }
+    replayed.assert_no_more_requests(4).await;
+    assert_eq!(
+        bystander.count(),
+        2,
+        "other subscriptions are not replayed to"
+    );
+    let records = app
+        .deliveries(&subscriber.token, &format!("subscription_id={}", sub.id))
+        .await;
+    assert_eq!(
+        records.len(),
+        2,
+        "a replay reuses the deliveries, it does not add new ones"
+    );
+}
+
+#[tokio::test]
+async fn replay_only_failed_redelivers_just_the_failed_deliveries() {
+    let app = TestApp::builder().retry_schedule("100ms").spawn().await;
+    let receiver = Receiver::start().await;
+    receiver.reply_when(
+        |r| String::from_utf8_lossy(&r.body).contains("fail-me"),
+        Reply::status(500),
+    );
+    let subscriber = app.portal(&["AP"]).await;
+    let publisher = app.client(&["events:write"], &["AP"]).await;
+    let sub = app
+        .subscribe_ok(
+            &subscriber.token,
+            &json!({"url": receiver.url("/hook"), "event_types": ["*"], "max_attempts": 1}),
+        )
+        .await;
+    let failed = app
+        .publish_ok(
+            &publisher.token,
+            &event("LotCreated", "AP", json!({"note": "fail-me"})),
+        )
+        .await;
+    let fine = app
+        .publish_ok(
+            &publisher.token,
+            &event("LotCreated", "AP", json!({"note": "fine"})),
+        )
+        .await;
+    receiver.wait_for(2, WAIT).await;
+    let t = &subscriber.token;
+    let failed_dlv = app.delivery_of(t, &sub.id, &failed).await["id"]
+        .as_str()
+        .expect("an id")
+        .to_string();
+    let fine_dlv = app.delivery_of(t, &sub.id, &fine).await["id"]
+        .as_str()
+        .expect("an id")
+        .to_string();
+    app.wait_for_delivery_status(t, &failed_dlv, "failed", WAIT)
+        .await;
+    app.wait_for_delivery_status(t, &fine_dlv, "succeeded", WAIT)
+        .await;
+    receiver.clear_rules();
+
+    let resp = app
+        .post(
+            &format!("/v1/subscriptions/{}/replay", sub.id),
+            t,
+            &json!({"only_failed": true}),
+        )
+        .await;
+
+    resp.assert_status(202);
+    assert_eq!(resp.json["count"], 1, "{}", resp.text);
+    let got = receiver.wait_for(3, WAIT).await;
+    assert_eq!(got[2].webhook_id(), failed);
+    app.wait_for_delivery_status(t, &failed_dlv, "succeeded", WAIT)
+        .await;
+    receiver.assert_no_more_requests(3).await;
+}
+
+#[tokio::test]
+async fn replay_window_selects_events_by_acceptance_time() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start().await;
+    let subscriber = app.portal(&["AP"]).await;
+    let publisher = app.client(&["events:write"], &["AP"]).await;
+    let sub = app
+        .subscribe_ok(
+            &subscriber.token,
+            &json!({"url": receiver.url("/hook"), "event_types": ["*"]}),
+        )
+        .await;
+    let early = app
+        .publish_ok(
+            &publisher.token,
+            &event("LotCreated", "AP", json!({"n": 1})),
+        )
+        .await;
+    let read = app
+        .get(&format!("/v1/events/{early}"), &publisher.token)
+        .await;
+    let early_at = parse_rfc3339(read.json["received_at"].as_str().expect("received_at"));
+    // The boundary must lie strictly between the two acceptance times whatever precision
+    // the API keeps: wait for the clock itself to pass it (time is the condition here).
+    let boundary = early_at + time::Duration::milliseconds(1500);
+    let wait = boundary - time::OffsetDateTime::now_utc() + time::Duration::milliseconds(500);
+    if wait.is_positive() {
+        tokio::time::sleep(wait.unsigned_abs()).await;
+    }
+    let late = app
+        .publish_ok(
+            &publisher.token,
+            &event("LotCreated", "AP", json!({"n": 2})),
+        )
+        .await;
+    receiver.wait_for(2, WAIT).await;
+    app.wait_until_all_succeeded(&subscriber.token, &sub.id, 2)
+        .await;
+    let replay = format!("/v1/subscriptions/{}/replay", sub.id);
+
+    let since = app
+        .post(
+            &replay,
+            &subscriber.token,
+            &json!({"since": rfc3339(boundary)}),
+        )
+        .await;
+    since.assert_status(202);
+    assert_eq!(since.json["count"], 1, "{}", since.text);
+    let got = receiver.wait_for(3, WAIT).await;
+    assert_eq!(got[2].webhook_id(), late);
+    app.wait_until_all_succeeded(&subscriber.token, &sub.id, 2)
+        .await;
+
+    let until = app
+        .post(
+            &replay,
+            &subscriber.token,
+            &json!({"until": rfc3339(boundary)}),
+        )
+        .await;
+    until.assert_status(202);
+    assert_eq!(until.json["count"], 1, "{}", until.text);
+    let got = receiver.wait_for(4, WAIT).await;
+    assert_eq!(got[3].webhook_id(), early);
+
+    let empty = app
+        .post(
+            &replay,
+            &subscriber.token,
+            &json!({"since": "2020-01-01T00:00:00Z", "until": "2020-01-02T00:00:00Z"}),
+        )
+        .await;
+    empty.assert_status(202);
+    assert_eq!(empty.json["count"], 0);
+    receiver.assert_no_more_requests(4).await;
+}
+
+#[tokio::test]
+async fn replay_with_an_unreadable_window_is_400() {
+    let app = TestApp::spawn().await;
+    let subscriber = app.portal(&["AP"]).await;
+    let sub = app
+        .subscribe_ok(
+            &subscriber.token,
+            &json!({"url": "https://portal.example.org/hook", "event_types": ["*"]}),
+        )
+        .await;
+    let replay = format!("/v1/subscriptions/{}/replay", sub.id);
+
+    for body in [
+        json!({"since": "yesterday"}),
+        json!({"until": 12}),
+        json!({"only_failed": "yes"}),
+    ] {
+        app.post(&replay, &subscriber.token, &body)
+            .await
+            .assert_problem(400, "invalid_request");
+    }
+    app.post(
+        "/v1/subscriptions/sub_doesnotexist/replay",
+        &subscriber.token,
+        &json!({}),
+    )
+    .await
+    .assert_problem(404, "not_found");
+}
