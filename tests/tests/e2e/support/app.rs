@@ -188,6 +188,11 @@ impl TestApp {
         child.wait().expect("the killed runner's status");
     }
 
+    /// Changes an environment variable for the next start (after `stop` or `kill9`).
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.insert(key.to_string(), value.to_string());
+    }
+
     /// Starts a new process on the same data directory (after `stop` or `kill9`).
     pub async fn start_again(&mut self) {
         assert!(self.child.is_none(), "the runner is still running");
