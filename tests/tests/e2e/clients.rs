@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::support::app::ADMIN_ID;
-use crate::support::{TestApp, event, eventually};
+use crate::support::{Receiver, TestApp, event, eventually};
 
 #[tokio::test]
 async fn admin_registers_a_client_whose_secret_is_shown_only_once() {
@@ -249,4 +249,40 @@ async fn unknown_client_id_is_404() {
     app.post("/v1/clients/cl_doesnotexist/secret", &admin, &json!({}))
         .await
         .assert_problem(404, "not_found");
+}
+
+#[tokio::test]
+async fn deleting_a_client_removes_its_subscriptions_and_stops_its_webhooks() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let receiver = Receiver::start().await;
+    let portal = app.portal(&["AP"]).await;
+    let publisher = app.client(&["events:write"], &["AP"]).await;
+    let sub = app
+        .subscribe_ok(
+            &portal.token,
+            &json!({"url": receiver.url("/hook"), "event_types": ["*"]}),
+        )
+        .await;
+
+    app.delete(&format!("/v1/clients/{}", portal.id), &admin)
+        .await
+        .assert_status(204);
+
+    app.get(&format!("/v1/subscriptions/{}", sub.id), &admin)
+        .await
+        .assert_problem(404, "not_found");
+    let listed = app
+        .get(
+            &format!("/v1/subscriptions?client_id={}", portal.id),
+            &admin,
+        )
+        .await;
+    assert!(listed.data().is_empty(), "{}", listed.text);
+    app.publish_ok(
+        &publisher.token,
+        &event("LotDispatched", "AP", json!({"lotNo": "L-1"})),
+    )
+    .await;
+    receiver.assert_no_more_requests(0).await;
 }

@@ -96,7 +96,7 @@ pub async fn get(
     Ok(Json(ClientView::of(&c, None)))
 }
 
-/// Deletes a client; its tokens stop working.
+/// Deletes a client and its subscriptions; its tokens stop working.
 #[utoipa::path(delete, path = "/v1/clients/{id}", tag = "clients",
     responses((status = 204), (status = 404)), security(("bearer" = ["admin"])))]
 pub async fn delete(
@@ -105,14 +105,40 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     caller.require(Scope::Admin)?;
+    if ctx.store.get_client(&id).await?.is_none() {
+        return Err(ApiError::not_found("client"));
+    }
+    // Its webhooks stop with it. Subscriptions go first, so a delete interrupted half-way
+    // leaves the client in place and can simply be repeated.
+    let removed = delete_subscriptions_of(&ctx, &id).await?;
     match ctx.store.delete_client(&id).await {
         Ok(()) => {}
         Err(PortError::NotFound) => return Err(ApiError::not_found("client")),
         Err(e) => return Err(e.into()),
     }
     ctx.forget_client(&id);
-    tracing::info!(client_id = %id, by = %caller.client.id, "client deleted");
+    tracing::info!(client_id = %id, by = %caller.client.id, subscriptions = removed, "client deleted");
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete_subscriptions_of(ctx: &AppContext, client_id: &str) -> ApiResult<usize> {
+    let mut removed = 0;
+    loop {
+        // Always the first page: what was deleted is gone from the next listing.
+        let page = ctx
+            .store
+            .list_subscriptions(Some(client_id), None, 100)
+            .await?;
+        if page.items.is_empty() {
+            return Ok(removed);
+        }
+        for sub in page.items {
+            match ctx.store.delete_subscription(&sub.id).await {
+                Ok(()) | Err(PortError::NotFound) => removed += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
 }
 
 /// Issues a new secret; the old one stops working.
