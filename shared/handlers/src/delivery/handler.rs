@@ -2,6 +2,7 @@
 //! A failed attempt is reported as a batch-item failure after its visibility timeout was set
 //! to the retry delay, so SQS itself (or the embedded queue) schedules the next attempt.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
@@ -27,19 +28,28 @@ pub async fn handle_deliveries(ctx: Arc<AppContext>, event: SqsEvent) -> SqsBatc
         }
     };
     let mut tasks = JoinSet::new();
+    // A task that panics returns no record: remember which message each task holds, so that
+    // its message is reported as failed (and retried) rather than deleted as done.
+    let mut held = HashMap::new();
     for record in event.records {
         let ctx = ctx.clone();
         let index = index.clone();
-        tasks.spawn(async move {
-            let ok = deliver_one(&ctx, &index, &record).await;
-            (record, ok)
-        });
+        let message_id = record.message_id.clone();
+        let handle = tasks.spawn(async move { deliver_one(&ctx, &index, &record).await.is_ok() });
+        held.insert(handle.id(), message_id);
     }
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok((record, Ok(()))) => drop(record),
-            Ok((record, Err(()))) => response.batch_item_failures.extend(failure(&record)),
-            Err(e) => tracing::error!(error = %e, "deliver: task failed"),
+    while let Some(joined) = tasks.join_next_with_id().await {
+        let (id, ok) = match joined {
+            Ok((id, ok)) => (id, ok),
+            Err(e) => {
+                tracing::error!(error = %e, "deliver: task failed; the message will be retried");
+                (e.id(), false)
+            }
+        };
+        if !ok && let Some(Some(message_id)) = held.remove(&id) {
+            let mut f = BatchItemFailure::default();
+            f.item_identifier = message_id;
+            response.batch_item_failures.push(f);
         }
     }
     response
