@@ -90,6 +90,11 @@ pub struct Delivery {
     /// Last change.
     #[serde(with = "crate::time_fmt::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// Optimistic-concurrency version: `Store::update_delivery` writes only over the version
+    /// it read, so two workers holding the same delivery can never both send or overwrite
+    /// each other's attempt record.
+    #[serde(default)]
+    pub version: u64,
 }
 
 impl Delivery {
@@ -112,6 +117,7 @@ impl Delivery {
             next_attempt_at: Some(now),
             created_at: now,
             updated_at: now,
+            version: 0,
         }
     }
 

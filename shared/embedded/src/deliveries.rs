@@ -85,6 +85,30 @@ pub(crate) fn put(conn: &Connection, d: &DeliveryRow) -> Result<(), PortError> {
     Ok(())
 }
 
+/// Replaces a delivery whose stored version is `expected` (the new body carries the next
+/// version); false if the version moved, `NotFound` if the delivery is gone.
+pub(crate) fn update(conn: &Connection, d: &DeliveryRow, expected: u64) -> Result<bool, PortError> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE deliveries SET status = ?2, body = ?3
+             WHERE id = ?1 AND coalesce(json_extract(body, '$.version'), 0) = ?4",
+        )
+        .and_then(|mut s| s.execute(params![d.id, d.status, d.body, expected as i64]))
+        .map_err(|e| sqlite("update_delivery", e))?;
+    if n == 1 {
+        return Ok(true);
+    }
+    let exists = conn
+        .prepare_cached("SELECT 1 FROM deliveries WHERE id = ?1")
+        .and_then(|mut s| s.exists(params![d.id]))
+        .map_err(|e| sqlite("update_delivery", e))?;
+    if exists {
+        Ok(false)
+    } else {
+        Err(PortError::NotFound)
+    }
+}
+
 /// A delivery by id.
 pub(crate) fn get(conn: &Connection, id: &str) -> Result<Option<Delivery>, PortError> {
     let body: Option<String> = conn

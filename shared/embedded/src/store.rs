@@ -197,6 +197,18 @@ impl Store for EmbeddedBackend {
             .await
     }
 
+    async fn update_delivery(&self, delivery: &Delivery) -> Result<bool, PortError> {
+        let expected = delivery.version;
+        let mut next = delivery.clone();
+        next.version = expected + 1;
+        let row = DeliveryRow::new(&next, to_json("update_delivery", &next)?);
+        self.db
+            .write("update_delivery", move |tx| {
+                deliveries::update(tx, &row, expected)
+            })
+            .await
+    }
+
     async fn list_deliveries(
         &self,
         key: &DeliveryKey,

@@ -25,6 +25,7 @@
 //! | `insert_delivery` | conditional put `DELIVERY#id` (attribute_not_exists) |
 //! | `get_delivery` | key lookup `DELIVERY#id` |
 //! | `put_delivery` | put `DELIVERY#id` |
+//! | `update_delivery` | conditional put `DELIVERY#id` (version = expected) |
 //! | `list_deliveries` | query partition `SUB#id`, `EVENT#id`, `CLIENT#id` or `DELIVERIES`, newest first, status as a filter |
 //!
 //! Lists return pages: `limit` items at most and an opaque `next_cursor` (None at the end).
@@ -150,8 +151,12 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_delivery(&self, delivery: &Delivery) -> Result<bool, PortError>;
     /// A delivery by id.
     async fn get_delivery(&self, id: &str) -> Result<Option<Delivery>, PortError>;
-    /// Replaces a delivery.
+    /// Replaces a delivery (or creates it), whatever its stored version.
     async fn put_delivery(&self, delivery: &Delivery) -> Result<(), PortError>;
+    /// Replaces a delivery only if its stored `version` still equals `delivery.version`, and
+    /// stores it with `version + 1`. Returns false (writing nothing) if it changed since it
+    /// was read; `NotFound` if it does not exist.
+    async fn update_delivery(&self, delivery: &Delivery) -> Result<bool, PortError>;
     /// Deliveries by subscription, event, client or all, newest first, optionally of one status.
     async fn list_deliveries(
         &self,

@@ -143,7 +143,13 @@ pub async fn retry(
         }
     }
     d.restart(ctx.clock.now());
-    ctx.store.put_delivery(&d).await?;
+    if !ctx.store.update_delivery(&d).await? {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "the delivery changed meanwhile; try again",
+        ));
+    }
     enqueue(&ctx, std::slice::from_ref(&d.id)).await?;
     tracing::info!(delivery_id = %d.id, "delivery retry queued");
     Ok((

@@ -384,7 +384,10 @@ pub async fn replay(
                     Some(d) if body.only_failed && d.status != DeliveryStatus::Failed => continue,
                     Some(mut d) => {
                         d.restart(now);
-                        ctx.store.put_delivery(&d).await?;
+                        if !ctx.store.update_delivery(&d).await? {
+                            // Picked up by a worker meanwhile: it is being delivered anyway.
+                            continue;
+                        }
                         d
                     }
                     None if body.only_failed => continue,

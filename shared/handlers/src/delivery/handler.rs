@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use hookline_domain::{Attempt, Delivery, DeliveryStatus, ids};
@@ -61,7 +62,18 @@ fn failure(record: &SqsMessage) -> Option<BatchItemFailure> {
     Some(f)
 }
 
+/// A message arriving this much before its delivery is due counts as on time (clock skew).
+const EARLY_TOLERANCE: Duration = Duration::from_secs(1);
+/// The lease of a claimed attempt lasts the subscription's timeout plus this margin.
+const CLAIM_MARGIN: Duration = Duration::from_secs(5);
+
 /// `Ok` = done with this message (delete it); `Err` = leave it for a later attempt.
+///
+/// Several messages may name one delivery (a fan-out re-run, a manual retry racing a
+/// scheduled one). Only the worker that claims the delivery — a conditional write that sets
+/// `next_attempt_at` to the end of a lease — sends; any other message for it is postponed to
+/// when it is due, and acknowledged once the delivery has finished. Nothing is dropped while
+/// the delivery is unfinished.
 async fn deliver_one(
     ctx: &AppContext,
     index: &SubscriptionIndex,
@@ -89,6 +101,12 @@ async fn deliver_one(
         return Ok(());
     }
     let now = ctx.clock.now();
+    if let Some(due) = delivery.next_attempt_at
+        && due > now + EARLY_TOLERANCE
+    {
+        // Claimed by another worker, or a second message for a scheduled retry.
+        return postpone(ctx, record, (due - now).unsigned_abs()).await;
+    }
     let Some(entry) = index.get(&delivery.subscription_id) else {
         return abandon(ctx, delivery, "subscription deleted").await;
     };
@@ -104,6 +122,18 @@ async fn deliver_one(
     else {
         return abandon(ctx, delivery, "event no longer stored").await;
     };
+    let lease = Duration::from_millis(u64::from(sub.timeout_ms)) + CLAIM_MARGIN;
+    delivery.next_attempt_at = Some(now + lease);
+    if !ctx
+        .store
+        .update_delivery(&delivery)
+        .await
+        .map_err(backend)?
+    {
+        // Someone else claimed it between our read and our write.
+        return postpone(ctx, record, EARLY_TOLERANCE).await;
+    }
+    delivery.version += 1;
     let attempt_no = delivery.next_attempt_number();
     let request = match render(sub, &event, attempt_no, now, ctx.http.user_agent()) {
         Ok(r) => r,
@@ -143,8 +173,7 @@ async fn deliver_one(
         Outcome::Succeeded => {
             delivery.status = DeliveryStatus::Succeeded;
             delivery.next_attempt_at = None;
-            ctx.store.put_delivery(&delivery).await.map_err(backend)?;
-            Ok(())
+            record_outcome(ctx, &delivery).await
         }
         Outcome::Gone => {
             disable_gone(ctx, &sub.id).await;
@@ -154,18 +183,44 @@ async fn deliver_one(
         Outcome::Retry(delay) => {
             delivery.status = DeliveryStatus::Retrying;
             delivery.next_attempt_at = Some(after + delay);
-            ctx.store.put_delivery(&delivery).await.map_err(backend)?;
-            if let Some(handle) = record.receipt_handle.as_deref()
-                && let Err(e) = ctx
-                    .queue
-                    .change_visibility(QueueName::Deliveries, handle, delay)
-                    .await
-            {
-                tracing::warn!(error = %e, "deliver: could not set the retry delay; the queue's visibility timeout applies");
-            }
+            record_outcome(ctx, &delivery).await?;
+            postpone(ctx, record, delay).await
+        }
+    }
+}
+
+/// Writes the outcome over the version this worker claimed.
+async fn record_outcome(ctx: &AppContext, delivery: &Delivery) -> Result<(), ()> {
+    match ctx.store.update_delivery(delivery).await {
+        Ok(true) => Ok(()),
+        Ok(false) => {
+            // Only the lease holder writes a claimed delivery; this means the lease ran out
+            // (an attempt slower than its timeout) and another worker took over.
+            tracing::warn!(delivery_id = %delivery.id, "deliver: the delivery changed during the attempt; its outcome is not recorded");
+            Ok(())
+        }
+        Err(e) => {
+            tracing::error!(error = %e, delivery_id = %delivery.id, "deliver: could not record the outcome");
             Err(())
         }
     }
+}
+
+/// Leaves the message in the queue, invisible for `delay` (reported as a batch failure).
+async fn postpone(ctx: &AppContext, record: &SqsMessage, delay: Duration) -> Result<(), ()> {
+    if let Some(handle) = record.receipt_handle.as_deref()
+        && let Err(e) = ctx
+            .queue
+            .change_visibility(
+                QueueName::Deliveries,
+                handle,
+                delay.min(hookline_domain::retry::MAX_DELAY),
+            )
+            .await
+    {
+        tracing::warn!(error = %e, "deliver: could not set the retry delay; the queue's visibility timeout applies");
+    }
+    Err(())
 }
 
 /// Marks the delivery failed and moves its message to the dead-letter queue, from which it
@@ -174,9 +229,7 @@ async fn give_up(ctx: &AppContext, mut delivery: Delivery, body: &str) -> Result
     dead_letter(ctx, body).await?;
     delivery.status = DeliveryStatus::Failed;
     delivery.next_attempt_at = None;
-    ctx.store.put_delivery(&delivery).await.map_err(|e| {
-        tracing::error!(error = %e, "deliver: could not record the failure");
-    })
+    record_outcome(ctx, &delivery).await
 }
 
 async fn dead_letter(ctx: &AppContext, body: &str) -> Result<(), ()> {
@@ -195,10 +248,15 @@ async fn abandon(ctx: &AppContext, mut delivery: Delivery, why: &str) -> Result<
     delivery.status = DeliveryStatus::Failed;
     delivery.next_attempt_at = None;
     delivery.updated_at = ctx.clock.now();
-    ctx.store
-        .put_delivery(&delivery)
-        .await
-        .map_err(|e| tracing::error!(error = %e, "deliver: could not record the failure"))
+    match ctx.store.update_delivery(&delivery).await {
+        Ok(true) => Ok(()),
+        // Changed meanwhile: look again later.
+        Ok(false) => Err(()),
+        Err(e) => {
+            tracing::error!(error = %e, "deliver: could not record the failure");
+            Err(())
+        }
+    }
 }
 
 /// Disables a subscription whose endpoint answered 410 Gone.

@@ -93,6 +93,63 @@ pub(super) async fn deliveries(store: &dyn Store, run: &Run) {
             .expect("get_delivery of an unknown id"),
         None
     );
+
+    // Optimistic concurrency: two holders of the same version, only the first write wins.
+    let held = store
+        .get_delivery(&fresh.id)
+        .await
+        .expect("get_delivery")
+        .expect("the fresh delivery");
+    let mut first = held.clone();
+    first.status = DeliveryStatus::Succeeded;
+    assert!(
+        store
+            .update_delivery(&first)
+            .await
+            .expect("update_delivery"),
+        "update_delivery over the version read must succeed"
+    );
+    let stored = store
+        .get_delivery(&fresh.id)
+        .await
+        .expect("get_delivery")
+        .expect("the updated delivery");
+    assert_eq!(
+        stored.version,
+        held.version + 1,
+        "update_delivery bumps the version"
+    );
+    assert_eq!(stored.status, DeliveryStatus::Succeeded);
+    let mut second = held.clone();
+    second.status = DeliveryStatus::Failed;
+    assert!(
+        !store
+            .update_delivery(&second)
+            .await
+            .expect("update_delivery"),
+        "update_delivery over a stale version must return false"
+    );
+    assert_eq!(
+        store.get_delivery(&fresh.id).await.expect("get_delivery"),
+        Some(stored.clone()),
+        "a stale update_delivery must write nothing"
+    );
+    let mut again = stored.clone();
+    again.status = DeliveryStatus::Retrying;
+    assert!(
+        store
+            .update_delivery(&again)
+            .await
+            .expect("update_delivery")
+    );
+    let missing = delivery(&run.id(ids::EVENT), &sub, &client, run.start_ms);
+    assert!(
+        matches!(
+            store.update_delivery(&missing).await,
+            Err(PortError::NotFound)
+        ),
+        "update_delivery of an unknown id must be NotFound"
+    );
 }
 
 async fn list_exact(store: &dyn Store, key: &DeliveryKey, expected: &[Delivery], what: &str) {

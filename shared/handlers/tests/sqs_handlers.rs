@@ -1,0 +1,687 @@
+//! The SQS handlers (fan-out and delivery), driven the way Lambda's SQS event source mapping
+//! drives them: receive a batch, hand it over as an `SqsEvent`, then delete every message the
+//! partial batch response does not name. The backend is the embedded one in a temporary
+//! directory; webhook receivers are real HTTP servers on loopback.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use hookline_domain::destination::DestinationPolicy;
+use hookline_domain::secret::{hash_client_secret, new_client_secret, new_webhook_secret};
+use hookline_domain::subscription::{DEFAULT_MAX_ATTEMPTS, new_subscription};
+use hookline_domain::{
+    Client, Delivery, DeliveryStatus, Event, RetrySchedule, Scope, Subscription, ids,
+};
+use hookline_embedded::{EmbeddedBackend, QueueOptions};
+use hookline_handlers::delivery::handle_deliveries;
+use hookline_handlers::fanout::handle_events;
+use hookline_handlers::messages::{DeliveryMessage, EventMessage, to_body};
+use hookline_handlers::worker::{PollerConfig, run_poller, to_sqs_event};
+use hookline_handlers::{AppContext, HandlerConfig};
+use hookline_ports::{
+    DeliveryKey, Queue, QueueMessage, QueueName, ReceivedMessage, Store, SystemClock,
+};
+use tempfile::TempDir;
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+const STATE: &str = "AP";
+const EVENT_TYPE: &str = "LotDispatched";
+/// Visibility of what a test receives: long, so that a message shows again early only if a
+/// handler changed its visibility.
+const HELD: Duration = Duration::from_secs(30);
+/// How long any awaited condition may take.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// One stack on the embedded backend, with the handlers' context.
+struct Hub {
+    ctx: Arc<AppContext>,
+    store: Arc<dyn Store>,
+    queue: Arc<dyn Queue>,
+    _dir: TempDir,
+}
+
+async fn hub() -> Hub {
+    let dir = tempfile::tempdir().expect("temporary data directory");
+    let path = dir.path().to_path_buf();
+    let backend =
+        tokio::task::spawn_blocking(move || EmbeddedBackend::open(&path, QueueOptions::default()))
+            .await
+            .expect("open task")
+            .expect("open the embedded backend");
+    let mut config = HandlerConfig::new("http://test", "embedded");
+    config.destinations = DestinationPolicy {
+        allow_http: true,
+        allow_private: true,
+    };
+    config.retry_schedule = RetrySchedule::parse("1s").expect("retry schedule");
+    let ctx = AppContext::new(
+        backend.store(),
+        backend.queue(),
+        backend.keys(),
+        Arc::new(SystemClock),
+        config,
+    )
+    .await
+    .expect("handler context");
+    Hub {
+        ctx,
+        store: backend.store(),
+        queue: backend.queue(),
+        _dir: dir,
+    }
+}
+
+impl Hub {
+    /// A new client subscribed to `EVENT_TYPE` in `STATE` at `url`.
+    async fn subscribe(&self, url: &str, max_attempts: u32) -> Subscription {
+        let now = OffsetDateTime::now_utc();
+        let client = Client {
+            id: ids::new_id(ids::CLIENT, now_ms()),
+            name: "Receiving portal".into(),
+            scopes: vec![Scope::SubscriptionsWrite],
+            states: vec![STATE.into()],
+            secret_hash: hash_client_secret(&new_client_secret()),
+            created_at: now,
+            disabled: false,
+        };
+        self.store.insert_client(&client).await.expect("client");
+        let mut sub = new_subscription(
+            ids::new_id(ids::SUBSCRIPTION, now_ms()),
+            client.id,
+            new_webhook_secret(),
+            now,
+        );
+        sub.url = url.into();
+        sub.event_types = vec![EVENT_TYPE.into()];
+        sub.states = vec![STATE.into()];
+        sub.max_attempts = max_attempts;
+        self.store
+            .insert_subscription(&sub)
+            .await
+            .expect("subscription");
+        sub
+    }
+
+    /// A stored, accepted event of `EVENT_TYPE` in `STATE`.
+    async fn publish(&self) -> Event {
+        let now = OffsetDateTime::now_utc();
+        let event = Event {
+            id: ids::new_id(ids::EVENT, now_ms()),
+            event_type: EVENT_TYPE.into(),
+            state: STATE.into(),
+            occurred_at: now,
+            received_at: now,
+            source: "cl_publisher".into(),
+            publisher_key: None,
+            data: serde_json::json!({ "lot": "L-42", "quantity_kg": 1200 }),
+        };
+        self.store.insert_event(&event, None).await.expect("event");
+        event
+    }
+
+    /// Records a delivery of `event` to `sub` (after `adjust`) and queues it, as fan-out does.
+    async fn queue_delivery(
+        &self,
+        event: &Event,
+        sub: &Subscription,
+        adjust: impl FnOnce(&mut Delivery),
+    ) -> String {
+        let id = ids::delivery_id(&event.id, &sub.id);
+        let mut delivery = Delivery::new(
+            id.clone(),
+            &event.id,
+            &sub.id,
+            &sub.client_id,
+            OffsetDateTime::now_utc(),
+        );
+        adjust(&mut delivery);
+        assert!(self.store.insert_delivery(&delivery).await.expect("insert"));
+        let body = to_body(&DeliveryMessage {
+            delivery_id: id.clone(),
+        });
+        self.queue
+            .send(QueueName::Deliveries, vec![QueueMessage::now(body)])
+            .await
+            .expect("send");
+        id
+    }
+
+    /// Receives exactly `n` messages of `queue` (waiting for them), and checks that no more
+    /// are visible.
+    async fn receive_exactly(&self, queue: QueueName, n: usize) -> Vec<ReceivedMessage> {
+        let deadline = Instant::now() + PATIENCE;
+        let mut got = Vec::new();
+        while got.len() < n && Instant::now() < deadline {
+            let wait = Duration::from_millis(500);
+            got.extend(
+                self.queue
+                    .receive(queue, 10, wait, HELD)
+                    .await
+                    .expect("receive"),
+            );
+        }
+        let more = self.queue.receive(queue, 10, Duration::ZERO, HELD).await;
+        got.extend(more.expect("receive"));
+        let bodies: Vec<&str> = got.iter().map(|m| m.body.as_str()).collect();
+        assert_eq!(got.len(), n, "{}: {bodies:?}", queue.as_str());
+        got
+    }
+
+    /// Receives whatever is visible once at least `n` messages have arrived.
+    async fn receive_at_least(&self, queue: QueueName, n: usize) -> Vec<ReceivedMessage> {
+        let deadline = Instant::now() + PATIENCE;
+        let mut got = Vec::new();
+        while got.len() < n && Instant::now() < deadline {
+            got.extend(
+                self.queue
+                    .receive(queue, 10, Duration::from_millis(500), HELD)
+                    .await
+                    .expect("receive"),
+            );
+        }
+        got.extend(
+            self.queue
+                .receive(queue, 10, Duration::ZERO, HELD)
+                .await
+                .expect("receive"),
+        );
+        assert!(got.len() >= n, "{}: {} messages", queue.as_str(), got.len());
+        got
+    }
+
+    /// Deletes the messages the response does not report, as the event source mapping does.
+    async fn acknowledge(
+        &self,
+        queue: QueueName,
+        batch: &[ReceivedMessage],
+        response: &SqsBatchResponse,
+    ) {
+        let failed = failed_ids(response);
+        let done = batch
+            .iter()
+            .filter(|m| !failed.contains(&m.message_id))
+            .map(|m| m.receipt_handle.clone())
+            .collect();
+        self.queue.delete(queue, done).await.expect("delete");
+    }
+
+    async fn fan_out(&self, batch: &[ReceivedMessage]) -> SqsBatchResponse {
+        handle_events(self.ctx.clone(), to_sqs_event(QueueName::Events, batch)).await
+    }
+
+    async fn deliver(&self, batch: &[ReceivedMessage]) -> SqsBatchResponse {
+        handle_deliveries(self.ctx.clone(), to_sqs_event(QueueName::Deliveries, batch)).await
+    }
+
+    async fn delivery(&self, id: &str) -> Delivery {
+        self.store
+            .get_delivery(id)
+            .await
+            .expect("get delivery")
+            .expect("the delivery exists")
+    }
+
+    async fn deliveries_of(&self, event: &Event) -> Vec<Delivery> {
+        let key = DeliveryKey::Event(event.id.clone());
+        let page = self.store.list_deliveries(&key, None, None, 100).await;
+        page.expect("list deliveries").items
+    }
+
+    async fn depth(&self, queue: QueueName) -> u64 {
+        self.queue.depth(queue).await.expect("depth")
+    }
+}
+
+/// A webhook request as the receiver got it.
+struct Captured {
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+/// A webhook receiver on loopback that answers every request with one status.
+struct Receiver {
+    url: String,
+    requests: Arc<Mutex<Vec<Captured>>>,
+}
+
+impl Receiver {
+    async fn start(status: StatusCode) -> Receiver {
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let log = requests.clone();
+        let app = axum::Router::new().fallback(move |headers: HeaderMap, body: Bytes| {
+            let log = log.clone();
+            async move {
+                log.lock()
+                    .expect("request log")
+                    .push(Captured { headers, body });
+                (status, "receiver's answer")
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the receiver");
+        let addr = listener.local_addr().expect("receiver address");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Receiver {
+            url: format!("http://{addr}/hook"),
+            requests,
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.requests.lock().expect("request log").len()
+    }
+}
+
+fn now_ms() -> i128 {
+    OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000
+}
+
+fn failed_ids(response: &SqsBatchResponse) -> BTreeSet<String> {
+    response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect()
+}
+
+fn event_message(event_id: &str) -> QueueMessage {
+    QueueMessage::now(to_body(&EventMessage {
+        event_id: event_id.into(),
+    }))
+}
+
+fn delivery_id_of(message: &ReceivedMessage) -> String {
+    let msg: DeliveryMessage =
+        serde_json::from_str(&message.body).expect("a delivery message body");
+    msg.delivery_id
+}
+
+/// Polls `check` until it holds, failing the test after `PATIENCE`.
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fanout_batch_with_one_poison_message_reports_only_that_item() {
+    let hub = hub().await;
+    let sub = hub
+        .subscribe("http://127.0.0.1:9/hook", DEFAULT_MAX_ATTEMPTS)
+        .await;
+    let first = hub.publish().await;
+    let second = hub.publish().await;
+    let unknown = ids::new_id(ids::EVENT, now_ms());
+    let malformed = QueueMessage::now("{\"event_id\": ".into());
+    let messages = vec![
+        event_message(&first.id),
+        malformed.clone(),
+        event_message(&unknown),
+        event_message(&second.id),
+    ];
+    hub.queue
+        .send(QueueName::Events, messages)
+        .await
+        .expect("send");
+
+    let batch = hub.receive_exactly(QueueName::Events, 4).await;
+    let poison: BTreeSet<String> = batch
+        .iter()
+        .filter(|m| m.body == malformed.body || m.body.contains(&unknown))
+        .map(|m| m.message_id.clone())
+        .collect();
+    assert_eq!(poison.len(), 2);
+    let response = hub.fan_out(&batch).await;
+    assert_eq!(failed_ids(&response), poison);
+    hub.acknowledge(QueueName::Events, &batch, &response).await;
+    assert_eq!(
+        hub.depth(QueueName::Events).await,
+        2,
+        "only the poison messages stay, for redelivery and then the dead-letter queue"
+    );
+
+    let mut expected = BTreeSet::new();
+    for event in [&first, &second] {
+        let deliveries = hub.deliveries_of(event).await;
+        assert_eq!(deliveries.len(), 1, "deliveries of {}", event.id);
+        assert_eq!(deliveries[0].id, ids::delivery_id(&event.id, &sub.id));
+        assert_eq!(deliveries[0].status, DeliveryStatus::Pending);
+        expected.insert(deliveries[0].id.clone());
+    }
+    let queued = hub.receive_exactly(QueueName::Deliveries, 2).await;
+    let queued: BTreeSet<String> = queued.iter().map(delivery_id_of).collect();
+    assert_eq!(queued, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fanout_twice_for_the_same_event_sends_one_delivery_once() {
+    let hub = hub().await;
+    let receiver = Receiver::start(StatusCode::OK).await;
+    let sub = hub.subscribe(&receiver.url, DEFAULT_MAX_ATTEMPTS).await;
+    let event = hub.publish().await;
+
+    // The same event message handled twice (SQS redelivery, a re-run after a crash).
+    for run in 1..=2 {
+        hub.queue
+            .send(QueueName::Events, vec![event_message(&event.id)])
+            .await
+            .expect("send");
+        let batch = hub.receive_exactly(QueueName::Events, 1).await;
+        let response = hub.fan_out(&batch).await;
+        assert!(failed_ids(&response).is_empty(), "run {run}: {response:?}");
+        hub.acknowledge(QueueName::Events, &batch, &response).await;
+    }
+
+    let deliveries = hub.deliveries_of(&event).await;
+    assert_eq!(
+        deliveries.len(),
+        1,
+        "one delivery record per (event, subscription)"
+    );
+    assert_eq!(deliveries[0].id, ids::delivery_id(&event.id, &sub.id));
+
+    // A re-run may queue the delivery again (it cannot tell a crash before queueing from a
+    // normal first run); every message for it is handled, concurrently, in one batch.
+    let queued = hub.receive_at_least(QueueName::Deliveries, 1).await;
+    assert!(queued.iter().all(|m| delivery_id_of(m) == deliveries[0].id));
+    let response = hub.deliver(&queued).await;
+    hub.acknowledge(QueueName::Deliveries, &queued, &response)
+        .await;
+
+    assert_eq!(receiver.count(), 1, "the receiver gets the event once");
+    let delivery = hub.delivery(&deliveries[0].id).await;
+    assert_eq!(delivery.status, DeliveryStatus::Succeeded);
+    assert_eq!(delivery.attempts.len(), 1, "one attempt recorded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_attempt_is_reported_and_rescheduled_by_visibility() {
+    let hub = hub().await;
+    let receiver = Receiver::start(StatusCode::INTERNAL_SERVER_ERROR).await;
+    let sub = hub.subscribe(&receiver.url, DEFAULT_MAX_ATTEMPTS).await;
+    let event = hub.publish().await;
+    let id = hub.queue_delivery(&event, &sub, |_| {}).await;
+
+    let batch = hub.receive_exactly(QueueName::Deliveries, 1).await;
+    let started = Instant::now();
+    let response = hub.deliver(&batch).await;
+    let handled = Instant::now();
+    assert_eq!(
+        failed_ids(&response),
+        BTreeSet::from([batch[0].message_id.clone()])
+    );
+    hub.acknowledge(QueueName::Deliveries, &batch, &response)
+        .await;
+    assert_eq!(receiver.count(), 1);
+
+    let delivery = hub.delivery(&id).await;
+    assert_eq!(delivery.status, DeliveryStatus::Retrying);
+    assert_eq!(delivery.attempts.len(), 1);
+    let attempt = &delivery.attempts[0];
+    assert_eq!(attempt.attempt, 1);
+    assert_eq!(attempt.status_code, Some(500));
+    assert_eq!(attempt.error.as_deref(), Some("HTTP 500"));
+    let next = delivery
+        .next_attempt_at
+        .expect("the next attempt is scheduled");
+    let delay = next - delivery.updated_at;
+    assert!(
+        delay >= time::Duration::milliseconds(800) && delay <= time::Duration::milliseconds(1200),
+        "retry delay {delay}"
+    );
+
+    let now = hub
+        .queue
+        .receive(QueueName::Deliveries, 10, Duration::ZERO, HELD);
+    assert!(
+        now.await.expect("receive").is_empty(),
+        "hidden until the retry"
+    );
+    // Waits for the retry delay to pass: the receive returns as soon as the message shows.
+    let again = hub
+        .queue
+        .receive(QueueName::Deliveries, 10, Duration::from_secs(5), HELD)
+        .await
+        .expect("receive");
+    let back = Instant::now();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].message_id, batch[0].message_id);
+    assert_eq!(again[0].receive_count, 2);
+    let record = &to_sqs_event(QueueName::Deliveries, &again).records[0];
+    assert_eq!(
+        record
+            .attributes
+            .get("ApproximateReceiveCount")
+            .map(String::as_str),
+        Some("2")
+    );
+    let (earliest, latest) = (back - started, back - handled);
+    assert!(
+        earliest >= Duration::from_millis(800),
+        "back after {earliest:?}"
+    );
+    assert!(
+        latest <= Duration::from_millis(1500),
+        "back after {latest:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_past_max_attempts_is_dead_lettered_and_acknowledged() {
+    let hub = hub().await;
+    let receiver = Receiver::start(StatusCode::INTERNAL_SERVER_ERROR).await;
+    let sub = hub.subscribe(&receiver.url, 1).await;
+    let event = hub.publish().await;
+    let id = hub.queue_delivery(&event, &sub, |_| {}).await;
+
+    let batch = hub.receive_exactly(QueueName::Deliveries, 1).await;
+    let response = hub.deliver(&batch).await;
+    assert!(failed_ids(&response).is_empty(), "{response:?}");
+    hub.acknowledge(QueueName::Deliveries, &batch, &response)
+        .await;
+    assert_eq!(receiver.count(), 1);
+    assert_eq!(hub.depth(QueueName::Deliveries).await, 0);
+
+    let delivery = hub.delivery(&id).await;
+    assert_eq!(delivery.status, DeliveryStatus::Failed);
+    assert_eq!(delivery.attempts.len(), 1);
+    assert_eq!(delivery.attempts[0].status_code, Some(500));
+    assert_eq!(delivery.next_attempt_at, None);
+    let dead = hub.receive_exactly(QueueName::DeliveriesDlq, 1).await;
+    assert_eq!(delivery_id_of(&dead[0]), id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_answered_410_disables_the_subscription_and_dead_letters() {
+    let hub = hub().await;
+    let receiver = Receiver::start(StatusCode::GONE).await;
+    let sub = hub.subscribe(&receiver.url, DEFAULT_MAX_ATTEMPTS).await;
+    let event = hub.publish().await;
+    let id = hub.queue_delivery(&event, &sub, |_| {}).await;
+
+    let batch = hub.receive_exactly(QueueName::Deliveries, 1).await;
+    let response = hub.deliver(&batch).await;
+    assert!(failed_ids(&response).is_empty(), "{response:?}");
+    hub.acknowledge(QueueName::Deliveries, &batch, &response)
+        .await;
+    assert_eq!(receiver.count(), 1);
+
+    let stored = hub.store.get_subscription(&sub.id).await.expect("get");
+    let stored = stored.expect("the subscription is kept");
+    assert!(!stored.enabled);
+    assert_eq!(stored.disabled_reason.as_deref(), Some("gone"));
+    let delivery = hub.delivery(&id).await;
+    assert_eq!(delivery.status, DeliveryStatus::Failed);
+    assert_eq!(delivery.attempts.len(), 1);
+    assert_eq!(delivery.attempts[0].status_code, Some(410));
+    let dead = hub.receive_exactly(QueueName::DeliveriesDlq, 1).await;
+    assert_eq!(delivery_id_of(&dead[0]), id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn successful_delivery_is_signed_and_recorded() {
+    let hub = hub().await;
+    let receiver = Receiver::start(StatusCode::NO_CONTENT).await;
+    let sub = hub.subscribe(&receiver.url, DEFAULT_MAX_ATTEMPTS).await;
+    let event = hub.publish().await;
+    let id = hub.queue_delivery(&event, &sub, |_| {}).await;
+
+    let batch = hub.receive_exactly(QueueName::Deliveries, 1).await;
+    let response = hub.deliver(&batch).await;
+    assert!(failed_ids(&response).is_empty(), "{response:?}");
+    hub.acknowledge(QueueName::Deliveries, &batch, &response)
+        .await;
+    assert_eq!(hub.depth(QueueName::Deliveries).await, 0);
+
+    {
+        let requests = receiver.requests.lock().expect("request log");
+        assert_eq!(requests.len(), 1);
+        let request = &requests[0];
+        let webhook_id = request
+            .headers
+            .get("webhook-id")
+            .and_then(|v| v.to_str().ok());
+        assert_eq!(webhook_id, Some(event.id.as_str()));
+        let secret = sub.current_secret().expect("a signing secret");
+        let verifier = standardwebhooks::Webhook::new(secret).expect("secret");
+        let verified = verifier.verify(&request.body, &request.headers);
+        assert!(verified.is_ok(), "signature rejected: {verified:?}");
+        let envelope: serde_json::Value =
+            serde_json::from_slice(&request.body).expect("a JSON envelope");
+        assert_eq!(envelope["id"], event.id.as_str());
+        assert_eq!(envelope["type"], EVENT_TYPE);
+    }
+
+    let delivery = hub.delivery(&id).await;
+    assert_eq!(delivery.status, DeliveryStatus::Succeeded);
+    assert_eq!(delivery.attempts.len(), 1);
+    assert_eq!(delivery.attempts[0].status_code, Some(204));
+    assert_eq!(delivery.attempts[0].error, None);
+    assert_eq!(delivery.next_attempt_at, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn already_finished_delivery_message_is_acknowledged_without_sending() {
+    let hub = hub().await;
+    let receiver = Receiver::start(StatusCode::OK).await;
+    let sub = hub.subscribe(&receiver.url, DEFAULT_MAX_ATTEMPTS).await;
+    let event = hub.publish().await;
+    let id = hub
+        .queue_delivery(&event, &sub, |d| {
+            d.status = DeliveryStatus::Succeeded;
+            d.next_attempt_at = None;
+        })
+        .await;
+    let before = hub.delivery(&id).await;
+
+    let batch = hub.receive_exactly(QueueName::Deliveries, 1).await;
+    let response = hub.deliver(&batch).await;
+    assert!(failed_ids(&response).is_empty(), "{response:?}");
+    hub.acknowledge(QueueName::Deliveries, &batch, &response)
+        .await;
+
+    assert_eq!(receiver.count(), 0, "a finished delivery is not sent again");
+    assert_eq!(hub.delivery(&id).await, before);
+    assert_eq!(hub.depth(QueueName::Deliveries).await, 0);
+}
+
+/// What a poller's handler saw of each message: (receive count, when), in order.
+type Sightings = Arc<Mutex<HashMap<String, Vec<(u32, Instant)>>>>;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poller_deletes_successes_and_leaves_failures() {
+    let hub = hub().await;
+    let visibility = Duration::from_secs(1);
+    let seen: Sightings = Arc::default();
+    // Fails the odd-numbered messages until released.
+    let release = Arc::new(AtomicBool::new(false));
+    let handler = {
+        let (seen, release) = (seen.clone(), release.clone());
+        move |event: SqsEvent| {
+            let (seen, release) = (seen.clone(), release.clone());
+            async move {
+                let mut response = SqsBatchResponse::default();
+                for record in event.records {
+                    let id = record.message_id.unwrap_or_default();
+                    let count = record.attributes.get("ApproximateReceiveCount");
+                    let count = count.and_then(|c| c.parse().ok()).unwrap_or(0);
+                    let body: serde_json::Value =
+                        serde_json::from_str(record.body.as_deref().unwrap_or(""))
+                            .unwrap_or_default();
+                    let odd = body["n"].as_u64().is_some_and(|n| n % 2 == 1);
+                    let mut seen = seen.lock().expect("sightings");
+                    seen.entry(id.clone())
+                        .or_default()
+                        .push((count, Instant::now()));
+                    if odd && !release.load(Ordering::SeqCst) {
+                        let mut failure = BatchItemFailure::default();
+                        failure.item_identifier = id;
+                        response.batch_item_failures.push(failure);
+                    }
+                }
+                response
+            }
+        }
+    };
+    let (stop, shutdown) = watch::channel(false);
+    let config = PollerConfig {
+        queue: QueueName::Deliveries,
+        batch_size: 10,
+        wait: Duration::from_millis(200),
+        visibility,
+        concurrency: 2,
+    };
+    let poller = tokio::spawn(run_poller(hub.queue.clone(), config, handler, shutdown));
+
+    let messages = (0..6)
+        .map(|n| QueueMessage::now(format!("{{\"n\":{n}}}")))
+        .collect();
+    hub.queue
+        .send(QueueName::Deliveries, messages)
+        .await
+        .expect("send");
+    let count_seen = || seen.lock().expect("sightings").len();
+    eventually("every message was handled", async || count_seen() == 6).await;
+    eventually("the successes were deleted", async || {
+        hub.depth(QueueName::Deliveries).await == 3
+    })
+    .await;
+    let failed_back = || {
+        let seen = seen.lock().expect("sightings");
+        seen.values().filter(|s| s.len() >= 2).count() == 3
+    };
+    eventually("the failures came back", async || failed_back()).await;
+    {
+        let seen = seen.lock().expect("sightings");
+        for sightings in seen.values().filter(|s| s.len() >= 2) {
+            let (first, second) = (sightings[0], sightings[1]);
+            assert_eq!((first.0, second.0), (1, 2), "receive counts");
+            let gap = second.1 - first.1;
+            assert!(gap >= visibility.mul_f64(0.9), "came back after {gap:?}");
+        }
+        let once = seen.values().filter(|s| s.len() == 1).count();
+        assert_eq!(once, 3, "each success was handled once and deleted");
+    }
+
+    release.store(true, Ordering::SeqCst);
+    eventually("the failures succeeded on a later receive", async || {
+        hub.depth(QueueName::Deliveries).await == 0
+    })
+    .await;
+    stop.send(true).expect("the poller listens");
+    let finished = tokio::time::timeout(PATIENCE, poller).await;
+    finished
+        .expect("the poller stops after shutdown")
+        .expect("the poller did not panic");
+    let once = seen.lock().expect("sightings");
+    assert_eq!(once.values().filter(|s| s.len() == 1).count(), 3);
+}
