@@ -8,7 +8,9 @@ use hookline_domain::destination::DestinationPolicy;
 /// Handler configuration.
 #[derive(Debug, Clone)]
 pub struct HandlerConfig {
-    /// `iss` of issued tokens and base of the metadata URLs (`http://127.0.0.1:3000`).
+    /// `iss` of issued tokens and base of the metadata URLs (`http://127.0.0.1:3000`). Empty:
+    /// `https://` + the request's `Host`, for an API whose URL the deployment cannot know in
+    /// advance (tokens stay bound to this stack by its signing key either way).
     pub issuer: String,
     /// Lifetime of access tokens.
     pub token_ttl: Duration,

@@ -85,6 +85,24 @@ impl AppContext {
         Ok(c)
     }
 
+    /// The token issuer for a request: the configured one, or `https://` + its `Host`.
+    pub fn issuer(&self, headers: &axum::http::HeaderMap) -> String {
+        if !self.config.issuer.is_empty() {
+            return self.config.issuer.clone();
+        }
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .filter(|h| {
+                !h.is_empty()
+                    && h.len() <= 253
+                    && h.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+            })
+            .unwrap_or("localhost");
+        format!("https://{host}")
+    }
+
     /// Drops a client from this instance's cache after a write.
     pub fn forget_client(&self, id: &str) {
         if let Ok(mut map) = self.clients.lock() {

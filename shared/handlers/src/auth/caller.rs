@@ -66,7 +66,7 @@ impl FromRequestParts<Arc<AppContext>> for Caller {
             Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim(),
             _ => return Err(ApiError::unauthorized("a bearer token is required")),
         };
-        let claims = verify(ctx, token)?;
+        let claims = verify(ctx, token, &ctx.issuer(&parts.headers))?;
         let client = match ctx.client(&claims.sub).await {
             Ok(Some(c)) if !c.disabled => c,
             Ok(_) => {
@@ -87,7 +87,7 @@ impl FromRequestParts<Arc<AppContext>> for Caller {
 }
 
 /// Verifies signature, issuer, audience and expiry of an access token.
-fn verify(ctx: &AppContext, token: &str) -> ApiResult<Claims> {
+fn verify(ctx: &AppContext, token: &str, issuer: &str) -> ApiResult<Claims> {
     let invalid = || ApiError::unauthorized("the bearer token is invalid or expired");
     let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
     if header.alg != Algorithm::ES256 {
@@ -99,7 +99,7 @@ fn verify(ctx: &AppContext, token: &str) -> ApiResult<Claims> {
         .and_then(|kid| ctx.jwt.decoding_key(kid))
         .ok_or_else(invalid)?;
     let mut v = Validation::new(Algorithm::ES256);
-    v.set_issuer(&[ctx.config.issuer.as_str()]);
+    v.set_issuer(&[issuer]);
     v.set_audience(&[AUDIENCE]);
     v.leeway = 5;
     jsonwebtoken::decode::<Claims>(token, key, &v)

@@ -270,7 +270,7 @@ async fn issue(
     let now = ctx.clock.now().unix_timestamp();
     let ttl = ctx.config.token_ttl.as_secs() as i64;
     let claims = Claims {
-        iss: ctx.config.issuer.clone(),
+        iss: ctx.issuer(headers),
         sub: client.id.clone(),
         aud: AUDIENCE.to_string(),
         client_id: client.id.clone(),
@@ -318,8 +318,11 @@ pub async fn jwks(State(ctx): State<Arc<AppContext>>) -> Response {
 
 /// `GET /.well-known/oauth-authorization-server`.
 #[utoipa::path(get, path = "/.well-known/oauth-authorization-server", tag = "oauth", responses((status = 200, description = "RFC 8414 metadata")))]
-pub async fn metadata(State(ctx): State<Arc<AppContext>>) -> Json<serde_json::Value> {
-    let iss = &ctx.config.issuer;
+pub async fn metadata(
+    State(ctx): State<Arc<AppContext>>,
+    headers: HeaderMap,
+) -> Json<serde_json::Value> {
+    let iss = &ctx.issuer(&headers);
     Json(json!({
         "issuer": iss,
         "token_endpoint": format!("{iss}/oauth/token"),
