@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use hookline_domain::{Client, Scope, ids, secret};
+use hookline_domain::{ids, secret};
 use hookline_ports::{Clock, PortError, Store};
 
 /// File in the data directory that names the generated admin client.
@@ -17,40 +17,18 @@ pub async fn ensure_admin(
     data_dir: &Path,
     configured: Option<&(String, String)>,
 ) -> Result<Option<(String, String)>, PortError> {
-    let now = clock.now();
-    let admin = |id: String, secret: &str| Client {
-        id,
-        name: "bootstrap admin".into(),
-        scopes: vec![Scope::Admin],
-        states: vec!["*".into()],
-        secret_hash: secret::hash_client_secret(secret),
-        created_at: now,
-        disabled: false,
-    };
     if let Some((id, sec)) = configured {
-        match store.get_client(id).await? {
-            Some(mut c) => {
-                if !secret::verify_client_secret(sec, &c.secret_hash)
-                    || !c.scopes.contains(&Scope::Admin)
-                {
-                    c.secret_hash = secret::hash_client_secret(sec);
-                    c.scopes = vec![Scope::Admin];
-                    c.states = vec!["*".into()];
-                    c.disabled = false;
-                    store.put_client(&c).await?;
-                }
-            }
-            None => store.insert_client(&admin(id.clone(), sec)).await?,
-        }
+        hookline_handlers::bootstrap::ensure_admin(store, clock, id, sec).await?;
         return Ok(None);
     }
+    let now = clock.now();
     let marker = data_dir.join(ADMIN_FILE);
     if marker.exists() {
         return Ok(None);
     }
     let id = ids::new_id(ids::CLIENT, now.unix_timestamp_nanos() / 1_000_000);
     let sec = secret::new_client_secret();
-    store.insert_client(&admin(id.clone(), &sec)).await?;
+    hookline_handlers::bootstrap::ensure_admin(store, clock, &id, &sec).await?;
     std::fs::write(&marker, format!("{id}\n"))
         .map_err(|e| PortError::Backend(format!("writing {ADMIN_FILE}: {e}")))?;
     Ok(Some((id, sec)))

@@ -307,7 +307,7 @@ pub async fn test(
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayRequest {
-    /// Start of the window (RFC 3339; default 7 days ago).
+    /// Start of the window (RFC 3339; default 7 days ago; at most 30 days ago, the retention).
     pub since: Option<String>,
     /// End of the window (RFC 3339; default now).
     pub until: Option<String>,
@@ -315,6 +315,9 @@ pub struct ReplayRequest {
     #[serde(default)]
     pub only_failed: bool,
 }
+
+/// How far back a replay reaches: the stores keep events this long.
+const REPLAY_RETENTION_DAYS: i64 = 30;
 
 /// Most events one replay call re-delivers.
 const MAX_REPLAY: u64 = 10_000;
@@ -353,6 +356,9 @@ pub async fn replay(
     if since >= until {
         return Err(ValidationError::invalid("since", "must be before until").into());
     }
+    // Nothing older than the retention is stored; clamping also bounds the backend's work
+    // (DynamoDB walks one partition per day of an all-states window).
+    let since = since.max(now - time::Duration::days(REPLAY_RETENTION_DAYS));
     let filter = sub
         .filter
         .as_ref()
