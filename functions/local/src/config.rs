@@ -7,9 +7,20 @@ use std::time::Duration;
 
 use hookline_domain::RetrySchedule;
 
+/// Which implementation of the ports the runner uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite in the data directory.
+    Embedded,
+    /// DynamoDB, SQS and Secrets Manager (AWS, or an emulator named by `AWS_ENDPOINT_URL`).
+    Aws,
+}
+
 /// Everything the local runner reads from its environment.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// `HOOKLINE_BACKEND` (embedded): `embedded` or `aws`.
+    pub backend: Backend,
     /// `HOOKLINE_ADDR` (127.0.0.1:3000; port 0 picks a free port).
     pub addr: SocketAddr,
     /// `HOOKLINE_DATA_DIR` (./.hookline).
@@ -114,7 +125,18 @@ impl Config {
                 });
             }
         };
+        let backend = match var("HOOKLINE_BACKEND").as_deref().map(str::trim) {
+            None | Some("embedded") => Backend::Embedded,
+            Some("aws") => Backend::Aws,
+            Some(other) => {
+                return Err(ConfigError {
+                    name: "HOOKLINE_BACKEND",
+                    reason: format!("'{other}' is not embedded or aws"),
+                });
+            }
+        };
         Ok(Config {
+            backend,
             addr: parsed("HOOKLINE_ADDR", SocketAddr::from(([127, 0, 0, 1], 3000)))?,
             data_dir: var("HOOKLINE_DATA_DIR")
                 .map(PathBuf::from)

@@ -10,15 +10,16 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hookline_aws::AwsSettings;
 use hookline_domain::Catalog;
 use hookline_domain::destination::DestinationPolicy;
 use hookline_embedded::{EmbeddedBackend, QueueOptions};
 use hookline_handlers::worker::{PollerConfig, run_poller};
 use hookline_handlers::{AppContext, HandlerConfig, app, catalog, delivery, fanout};
-use hookline_ports::{Clock, QueueName, SystemClock};
+use hookline_ports::{Clock, KeyStore, Queue, QueueName, Store, SystemClock};
 use tokio::sync::watch;
 
-pub use config::Config;
+pub use config::{Backend, Config};
 
 /// The built-in event catalog (`infra/catalogs/fortification.json`).
 pub const DEFAULT_CATALOG: &str = include_str!("../../../infra/catalogs/fortification.json");
@@ -98,16 +99,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     let catalog = load_catalog(config.catalog.as_deref())?;
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| RunError::Storage(format!("{}: {e}", config.data_dir.display())))?;
-    let backend = EmbeddedBackend::open(
-        &config.data_dir,
-        QueueOptions {
-            max_receives_deliveries: config.max_receives,
-            ..QueueOptions::default()
-        },
-    )
-    .map_err(|e| RunError::Storage(e.to_string()))?;
-    let store = backend.store();
-    let queue = backend.queue();
+    let (store, queue, keys) = open_backend(&config).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
 
     let listener = tokio::net::TcpListener::bind(config.addr)
@@ -122,7 +114,10 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             .issuer
             .clone()
             .unwrap_or_else(|| format!("http://{local}")),
-        "embedded",
+        match config.backend {
+            Backend::Embedded => "embedded",
+            Backend::Aws => "aws",
+        },
     );
     hc.token_ttl = config.token_ttl;
     hc.retry_schedule = config.retry_schedule.clone();
@@ -148,7 +143,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             "\nBootstrap admin client created (shown once, store it now):\n  HOOKLINE_ADMIN_CLIENT_ID={id}\n  HOOKLINE_ADMIN_CLIENT_SECRET={secret}\n"
         );
     }
-    let ctx = AppContext::new(store.clone(), queue.clone(), backend.keys(), clock, hc)
+    let ctx = AppContext::new(store.clone(), queue.clone(), keys, clock, hc)
         .await
         .map_err(storage)?;
 
@@ -219,6 +214,34 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+type Ports = (Arc<dyn Store>, Arc<dyn Queue>, Arc<dyn KeyStore>);
+
+/// Opens the configured backend: SQLite in the data directory, or the AWS resources named
+/// by the environment that `infra/local/bootstrap` prints.
+async fn open_backend(config: &Config) -> Result<Ports, RunError> {
+    match config.backend {
+        Backend::Embedded => {
+            let dir = config.data_dir.clone();
+            let opts = QueueOptions {
+                max_receives_deliveries: config.max_receives,
+                ..QueueOptions::default()
+            };
+            let backend = tokio::task::spawn_blocking(move || EmbeddedBackend::open(&dir, opts))
+                .await
+                .map_err(|e| RunError::Storage(e.to_string()))?
+                .map_err(|e| RunError::Storage(e.to_string()))?;
+            Ok((backend.store(), backend.queue(), backend.keys()))
+        }
+        Backend::Aws => {
+            let settings = AwsSettings::from_env().map_err(|e| RunError::Storage(e.to_string()))?;
+            let sdk = hookline_aws::sdk_config().await;
+            let p = hookline_aws::runtime::ports(&sdk, &settings);
+            tracing::info!(table = %settings.table, "using the AWS backend");
+            Ok((p.store, p.queue, p.keys))
+        }
+    }
 }
 
 /// Writes the bound address to `DATA_DIR/addr` atomically, for scripts and tests.

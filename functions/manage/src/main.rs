@@ -1,0 +1,13 @@
+//! The `manage` Lambda function: configuration and AWS adapters from the environment, then the
+//! shared `manage` router behind API Gateway's HTTP API.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    hookline_aws::runtime::init_logs();
+    let ctx = hookline_aws::runtime::context_from_env()
+        .await
+        .inspect_err(|e| {
+            tracing::error!(error = %e, "hookline-manage cannot start");
+        })?;
+    lambda_http::run(hookline_handlers::manage_router(ctx)).await
+}

@@ -1,0 +1,105 @@
+//! Deliveries (`DELIVERY#id`), listed newest first by `created_at#id` in four partitions:
+//! `SUB#id#DELIVERIES`, `CLIENT#id#DELIVERIES`, `EVENT#id#DELIVERIES` and `DELIVERIES`.
+
+use hookline_domain::{Delivery, DeliveryStatus};
+use hookline_ports::{DeliveryKey, PortError};
+
+use super::DynamoStore;
+use super::error::backend;
+use super::item::{Item, body, expires_at, n, names, s, timed};
+use super::query::ListQuery;
+use super::schema::{BODY, EXPIRES_AT, GSI1, GSI2, GSI3, GSI4, PK, SK, STATUS, VERSION};
+
+/// Sort key of a delivery item.
+pub(crate) const DELIVERY_SK: &str = "DELIVERY";
+
+/// Partition key of a delivery.
+pub(crate) fn delivery_pk(id: &str) -> String {
+    format!("DELIVERY#{id}")
+}
+
+/// A status as stored in the `status` attribute (its serde name, e.g. `failed`).
+fn status_name(status: DeliveryStatus) -> Result<String, PortError> {
+    match serde_json::to_value(status) {
+        Ok(serde_json::Value::String(name)) => Ok(name),
+        _ => Err(PortError::Backend(
+            "dynamodb: delivery status has no name".to_string(),
+        )),
+    }
+}
+
+impl DynamoStore {
+    /// The item of a delivery.
+    pub(crate) fn delivery_item(&self, op: &str, d: &Delivery) -> Result<Item, PortError> {
+        let sort = timed(d.created_at, &d.id);
+        let mut item = Item::from([
+            (PK.to_string(), s(delivery_pk(&d.id))),
+            (SK.to_string(), s(DELIVERY_SK)),
+            (STATUS.to_string(), s(status_name(d.status)?)),
+            (VERSION.to_string(), n(d.version)),
+            (
+                EXPIRES_AT.to_string(),
+                expires_at(d.created_at, self.retention),
+            ),
+            (BODY.to_string(), body(op, d)?),
+        ]);
+        let partitions = [
+            (GSI1, format!("SUB#{}#DELIVERIES", d.subscription_id)),
+            (GSI2, format!("CLIENT#{}#DELIVERIES", d.client_id)),
+            (GSI3, format!("EVENT#{}#DELIVERIES", d.event_id)),
+            (GSI4, "DELIVERIES".to_string()),
+        ];
+        for (gsi, p) in partitions {
+            item.insert(gsi.partition_key.to_string(), s(p));
+            item.insert(gsi.sort_key.to_string(), s(sort.clone()));
+        }
+        Ok(item)
+    }
+
+    /// `update_delivery`: a put conditioned on the stored version; false if it moved.
+    pub(crate) async fn put_delivery_over(&self, d: &Delivery) -> Result<bool, PortError> {
+        const OP: &str = "update_delivery";
+        let expected = d.version;
+        let mut next = d.clone();
+        next.version = expected.saturating_add(1);
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(self.delivery_item(OP, &next)?))
+            .condition_expression("attribute_exists(#pk) AND #version = :expected")
+            .set_expression_attribute_names(Some(names(&[PK, VERSION])))
+            .expression_attribute_values(":expected", n(expected))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                match self.get_item(OP, delivery_pk(&d.id), DELIVERY_SK).await? {
+                    Some(_) => Ok(false),
+                    None => Err(PortError::NotFound),
+                }
+            }
+            Err(e) => Err(backend(OP, &e)),
+        }
+    }
+}
+
+/// `list_deliveries`: the key's partition, newest first, optionally of one status.
+pub(crate) fn deliveries_list(
+    key: &DeliveryKey,
+    status: Option<DeliveryStatus>,
+) -> Result<ListQuery, PortError> {
+    let (index, p) = match key {
+        DeliveryKey::Subscription(id) => (GSI1, format!("SUB#{id}#DELIVERIES")),
+        DeliveryKey::Client(id) => (GSI2, format!("CLIENT#{id}#DELIVERIES")),
+        DeliveryKey::Event(id) => (GSI3, format!("EVENT#{id}#DELIVERIES")),
+        DeliveryKey::All => (GSI4, "DELIVERIES".to_string()),
+    };
+    let mut q = ListQuery::partition("list_deliveries", index, p, false);
+    q.status = status.map(status_name).transpose()?;
+    Ok(q)
+}

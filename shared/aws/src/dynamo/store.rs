@@ -1,0 +1,182 @@
+//! The `Store` trait, each method mapped onto one access pattern of the table.
+
+use async_trait::async_trait;
+use hookline_domain::{Client, Delivery, DeliveryStatus, Event, EventType, Subscription};
+use hookline_ports::{DeliveryKey, EventInsert, Page, PortError, Store};
+use time::OffsetDateTime;
+
+use super::DynamoStore;
+use super::clients::{
+    CLIENT_SK, client_item, client_pk, clients_list, event_type_item, event_types_list,
+};
+use super::deliveries::{DELIVERY_SK, deliveries_list, delivery_pk};
+use super::events::{EVENT_SK, event_pk, events_list};
+use super::item::{Item, from_body};
+use super::ops::Must;
+use super::subscriptions::{SUB_SK, sub_pk, subscriptions_list};
+
+/// A looked-up item's domain value.
+fn decode<T: serde::de::DeserializeOwned>(
+    op: &str,
+    item: Option<Item>,
+) -> Result<Option<T>, PortError> {
+    item.map(|i| from_body(op, &i)).transpose()
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    async fn insert_client(&self, client: &Client) -> Result<(), PortError> {
+        let item = client_item("insert_client", client)?;
+        match self.put_item("insert_client", item, Must::BeAbsent).await? {
+            true => Ok(()),
+            false => Err(PortError::Conflict("client id already exists".to_string())),
+        }
+    }
+
+    async fn get_client(&self, id: &str) -> Result<Option<Client>, PortError> {
+        let item = self
+            .get_item("get_client", client_pk(id), CLIENT_SK)
+            .await?;
+        decode("get_client", item)
+    }
+
+    async fn put_client(&self, client: &Client) -> Result<(), PortError> {
+        let item = client_item("put_client", client)?;
+        match self.put_item("put_client", item, Must::Exist).await? {
+            true => Ok(()),
+            false => Err(PortError::NotFound),
+        }
+    }
+
+    async fn delete_client(&self, id: &str) -> Result<(), PortError> {
+        match self
+            .delete_item("delete_client", client_pk(id), CLIENT_SK)
+            .await?
+        {
+            true => Ok(()),
+            false => Err(PortError::NotFound),
+        }
+    }
+
+    async fn list_clients(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Client>, PortError> {
+        self.list_page(&clients_list(), cursor, limit).await
+    }
+
+    async fn list_event_types(&self) -> Result<Vec<EventType>, PortError> {
+        self.list_all(&event_types_list()).await
+    }
+
+    async fn put_event_type(&self, event_type: &EventType) -> Result<(), PortError> {
+        let item = event_type_item("put_event_type", event_type)?;
+        self.put_item("put_event_type", item, Must::Anything)
+            .await
+            .map(|_| ())
+    }
+
+    async fn insert_event(
+        &self,
+        event: &Event,
+        idempotency_key: Option<&str>,
+    ) -> Result<EventInsert, PortError> {
+        self.insert_event_items(event, idempotency_key).await
+    }
+
+    async fn mark_event_enqueued(&self, event_id: &str) -> Result<(), PortError> {
+        self.set_enqueued(event_id).await
+    }
+
+    async fn get_event(&self, id: &str) -> Result<Option<Event>, PortError> {
+        let item = self.get_item("get_event", event_pk(id), EVENT_SK).await?;
+        decode("get_event", item)
+    }
+
+    async fn list_events(
+        &self,
+        state: Option<&str>,
+        since: OffsetDateTime,
+        until: OffsetDateTime,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Event>, PortError> {
+        match events_list(state, since, until) {
+            Some(q) => self.list_page(&q, cursor, limit).await,
+            None => Ok(Page {
+                items: Vec::new(),
+                next_cursor: None,
+            }),
+        }
+    }
+
+    async fn insert_subscription(&self, sub: &Subscription) -> Result<(), PortError> {
+        self.write_subscription("insert_subscription", sub, Must::BeAbsent)
+            .await
+    }
+
+    async fn get_subscription(&self, id: &str) -> Result<Option<Subscription>, PortError> {
+        let item = self
+            .get_item("get_subscription", sub_pk(id), SUB_SK)
+            .await?;
+        decode("get_subscription", item)
+    }
+
+    async fn put_subscription(&self, sub: &Subscription) -> Result<(), PortError> {
+        self.write_subscription("put_subscription", sub, Must::Exist)
+            .await
+    }
+
+    async fn delete_subscription(&self, id: &str) -> Result<(), PortError> {
+        self.remove_subscription(id).await
+    }
+
+    async fn list_subscriptions(
+        &self,
+        client_id: Option<&str>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Subscription>, PortError> {
+        self.list_page(&subscriptions_list(client_id), cursor, limit)
+            .await
+    }
+
+    async fn subscriptions_generation(&self) -> Result<u64, PortError> {
+        self.generation().await
+    }
+
+    async fn insert_delivery(&self, delivery: &Delivery) -> Result<bool, PortError> {
+        let item = self.delivery_item("insert_delivery", delivery)?;
+        self.put_item("insert_delivery", item, Must::BeAbsent).await
+    }
+
+    async fn get_delivery(&self, id: &str) -> Result<Option<Delivery>, PortError> {
+        let item = self
+            .get_item("get_delivery", delivery_pk(id), DELIVERY_SK)
+            .await?;
+        decode("get_delivery", item)
+    }
+
+    async fn put_delivery(&self, delivery: &Delivery) -> Result<(), PortError> {
+        let item = self.delivery_item("put_delivery", delivery)?;
+        self.put_item("put_delivery", item, Must::Anything)
+            .await
+            .map(|_| ())
+    }
+
+    async fn update_delivery(&self, delivery: &Delivery) -> Result<bool, PortError> {
+        self.put_delivery_over(delivery).await
+    }
+
+    async fn list_deliveries(
+        &self,
+        key: &DeliveryKey,
+        status: Option<DeliveryStatus>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Delivery>, PortError> {
+        self.list_page(&deliveries_list(key, status)?, cursor, limit)
+            .await
+    }
+}

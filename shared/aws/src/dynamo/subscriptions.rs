@@ -1,0 +1,112 @@
+//! Subscriptions (`SUB#id`; listed by client in `CLIENT#id#SUBS` and in all in `SUBS`, both
+//! by id). Every write is a transaction with `ADD gen 1` on `META#SUBS_GENERATION`, so the
+//! generation moves exactly when a subscription changed.
+
+use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
+use hookline_domain::Subscription;
+use hookline_ports::PortError;
+
+use super::DynamoStore;
+use super::error::build;
+use super::item::{Item, body, key, names, s};
+use super::ops::{GENERATION_PK, GENERATION_SK, Must, Transaction};
+use super::query::ListQuery;
+use super::schema::{BODY, GENERATION, GSI1, GSI2, PK, SK};
+
+/// Sort key of a subscription item.
+pub(crate) const SUB_SK: &str = "SUB";
+
+/// Partition key of a subscription.
+pub(crate) fn sub_pk(id: &str) -> String {
+    format!("SUB#{id}")
+}
+
+/// The item of a subscription.
+fn sub_item(op: &str, sub: &Subscription) -> Result<Item, PortError> {
+    Ok(Item::from([
+        (PK.to_string(), s(sub_pk(&sub.id))),
+        (SK.to_string(), s(SUB_SK)),
+        (
+            GSI1.partition_key.to_string(),
+            s(format!("CLIENT#{}#SUBS", sub.client_id)),
+        ),
+        (GSI1.sort_key.to_string(), s(sub.id.clone())),
+        (GSI2.partition_key.to_string(), s("SUBS")),
+        (GSI2.sort_key.to_string(), s(sub.id.clone())),
+        (BODY.to_string(), body(op, sub)?),
+    ]))
+}
+
+/// The subscriptions of one client, or all, by id.
+pub(crate) fn subscriptions_list(client_id: Option<&str>) -> ListQuery {
+    match client_id {
+        Some(c) => {
+            ListQuery::partition("list_subscriptions", GSI1, format!("CLIENT#{c}#SUBS"), true)
+        }
+        None => ListQuery::partition("list_subscriptions", GSI2, "SUBS".to_string(), true),
+    }
+}
+
+impl DynamoStore {
+    /// Puts a subscription that must be absent (insert) or present (replace), with the bump.
+    pub(crate) async fn write_subscription(
+        &self,
+        op: &str,
+        sub: &Subscription,
+        must: Must,
+    ) -> Result<(), PortError> {
+        let items = vec![
+            self.tx_put(op, sub_item(op, sub)?, must)?,
+            self.tx_bump_generation(op)?,
+        ];
+        self.settle(op, self.transact(op, items).await?, must)
+    }
+
+    /// Deletes an existing subscription, with the bump.
+    pub(crate) async fn remove_subscription(&self, id: &str) -> Result<(), PortError> {
+        const OP: &str = "delete_subscription";
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(sub_pk(id), SUB_SK)))
+            .condition_expression("attribute_exists(#pk)")
+            .set_expression_attribute_names(Some(names(&[PK])))
+            .build()
+            .map_err(|e| build(OP, &e))?;
+        let items = vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            self.tx_bump_generation(OP)?,
+        ];
+        self.settle(OP, self.transact(OP, items).await?, Must::Exist)
+    }
+
+    /// The port's answer to a subscription transaction.
+    fn settle(&self, op: &str, outcome: Transaction, must: Must) -> Result<(), PortError> {
+        match outcome {
+            Transaction::Done => Ok(()),
+            o if o.condition_failed(0) && must == Must::BeAbsent => Err(PortError::Conflict(
+                "subscription id already exists".to_string(),
+            )),
+            o if o.condition_failed(0) => Err(PortError::NotFound),
+            // Typically `TransactionConflict`: a concurrent write on the generation counter.
+            _ => Err(PortError::Backend(format!(
+                "dynamodb {op}: transaction cancelled"
+            ))),
+        }
+    }
+
+    /// The generation counter (0 before the first subscription write).
+    pub(crate) async fn generation(&self) -> Result<u64, PortError> {
+        const OP: &str = "subscriptions_generation";
+        let item = self
+            .get_item(OP, GENERATION_PK.to_string(), GENERATION_SK)
+            .await?;
+        let Some(value) = item.as_ref().and_then(|i| i.get(GENERATION)) else {
+            return Ok(0);
+        };
+        value
+            .as_n()
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| super::error::corrupt(OP, "generation is not a number"))
+    }
+}

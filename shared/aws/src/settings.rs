@@ -1,0 +1,64 @@
+//! The names of a stack's AWS resources, read from the environment. The SAM template passes
+//! them to every function; `infra/local/bootstrap` prints them for the local runner.
+
+use std::time::Duration;
+
+/// Resource names and queue settings of one stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsSettings {
+    /// `HOOKLINE_TABLE`: the DynamoDB table.
+    pub table: String,
+    /// `HOOKLINE_EVENTS_QUEUE_URL`.
+    pub events_queue_url: String,
+    /// `HOOKLINE_EVENTS_DLQ_URL`.
+    pub events_dlq_url: String,
+    /// `HOOKLINE_DELIVERIES_QUEUE_URL`.
+    pub deliveries_queue_url: String,
+    /// `HOOKLINE_DELIVERIES_DLQ_URL`.
+    pub deliveries_dlq_url: String,
+    /// `HOOKLINE_SIGNING_KEY_SECRET`: Secrets Manager id of the JWT signing key set.
+    pub signing_key_secret: String,
+}
+
+/// The environment variables `from_env` reads; the template sets each on every function and
+/// `infra/local/bootstrap` prints each.
+pub const ENV_VARS: [&str; 6] = [
+    "HOOKLINE_TABLE",
+    "HOOKLINE_EVENTS_QUEUE_URL",
+    "HOOKLINE_EVENTS_DLQ_URL",
+    "HOOKLINE_DELIVERIES_QUEUE_URL",
+    "HOOKLINE_DELIVERIES_DLQ_URL",
+    "HOOKLINE_SIGNING_KEY_SECRET",
+];
+
+/// A required variable is missing.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} is not set")]
+pub struct MissingSetting(pub &'static str);
+
+impl AwsSettings {
+    /// Reads every name from the environment.
+    pub fn from_env() -> Result<AwsSettings, MissingSetting> {
+        let var = |name: &'static str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .ok_or(MissingSetting(name))
+        };
+        Ok(AwsSettings {
+            table: var("HOOKLINE_TABLE")?,
+            events_queue_url: var("HOOKLINE_EVENTS_QUEUE_URL")?,
+            events_dlq_url: var("HOOKLINE_EVENTS_DLQ_URL")?,
+            deliveries_queue_url: var("HOOKLINE_DELIVERIES_QUEUE_URL")?,
+            deliveries_dlq_url: var("HOOKLINE_DELIVERIES_DLQ_URL")?,
+            signing_key_secret: var("HOOKLINE_SIGNING_KEY_SECRET")?,
+        })
+    }
+}
+
+/// SQS counts whole seconds: a sub-second delay or visibility is rounded up, never down, so
+/// a retry is never earlier than scheduled.
+pub fn whole_seconds(d: Duration) -> i32 {
+    let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    secs.min(i32::MAX as u64) as i32
+}
