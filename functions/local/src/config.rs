@@ -47,6 +47,8 @@ pub struct Config {
     pub issuer: Option<String>,
     /// `HOOKLINE_LOG_FORMAT` (text): `text` or `json`.
     pub json_logs: bool,
+    /// `HOOKLINE_STATES` (*): the state codes this stack serves.
+    pub states: Vec<String>,
 }
 
 /// A variable that is set but unusable.
@@ -135,7 +137,17 @@ impl Config {
                 });
             }
         };
+        let states = match var("HOOKLINE_STATES") {
+            None => vec!["*".to_string()],
+            Some(s) => hookline_handlers::HandlerConfig::parse_states(&s).map_err(|reason| {
+                ConfigError {
+                    name: "HOOKLINE_STATES",
+                    reason,
+                }
+            })?,
+        };
         Ok(Config {
+            states,
             backend,
             addr: parsed("HOOKLINE_ADDR", SocketAddr::from(([127, 0, 0, 1], 3000)))?,
             data_dir: var("HOOKLINE_DATA_DIR")

@@ -120,6 +120,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         },
     );
     hc.token_ttl = config.token_ttl;
+    hc.states = config.states.clone();
     hc.retry_schedule = config.retry_schedule.clone();
     hc.destinations = DestinationPolicy {
         allow_http: config.allow_http,

@@ -54,6 +54,10 @@ pub fn handler_config_from_env() -> Result<HandlerConfig, StartError> {
         config.retry_schedule = RetrySchedule::parse(&s)
             .map_err(|e| StartError::Config(format!("HOOKLINE_RETRY_SCHEDULE: {e}")))?;
     }
+    if let Some(states) = var("HOOKLINE_STATES") {
+        config.states = HandlerConfig::parse_states(&states)
+            .map_err(|e| StartError::Config(format!("HOOKLINE_STATES: {e}")))?;
+    }
     config.destinations = DestinationPolicy {
         allow_private: flag("HOOKLINE_ALLOW_PRIVATE_DESTINATIONS")?,
         allow_http: flag("HOOKLINE_ALLOW_HTTP")?,

@@ -24,6 +24,9 @@ pub struct HandlerConfig {
     pub version: String,
     /// `embedded` or `aws`.
     pub backend: &'static str,
+    /// State codes this stack serves (`*` = every state): events and subscriptions for other
+    /// states belong to another state's stack and are refused.
+    pub states: Vec<String>,
 }
 
 impl HandlerConfig {
@@ -40,6 +43,25 @@ impl HandlerConfig {
             client_cache_ttl: Duration::from_secs(30),
             version: env!("CARGO_PKG_VERSION").to_string(),
             backend,
+            states: vec!["*".to_string()],
         }
+    }
+
+    /// Whether this stack serves `state`.
+    pub fn serves(&self, state: &str) -> bool {
+        self.states.iter().any(|s| s == "*" || s == state)
+    }
+
+    /// Parses a comma list of state codes (`AP,TG` or `*`).
+    pub fn parse_states(text: &str) -> Result<Vec<String>, String> {
+        let mut out = Vec::new();
+        for code in text.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+            hookline_domain::client::validate_state_code("states", code).map_err(|e| e.detail)?;
+            out.push(code.to_string());
+        }
+        if out.is_empty() {
+            return Err("at least one state code (or *) is required".into());
+        }
+        Ok(out)
     }
 }

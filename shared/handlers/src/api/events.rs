@@ -84,7 +84,7 @@ pub async fn publish(
         let mut valid = Vec::with_capacity(items.len());
         let mut errors: Vec<ValidationError> = Vec::new();
         for (i, item) in items.iter().enumerate() {
-            match validate(&caller, &catalog, item, None, now) {
+            match validate(&ctx.config.states, &caller, &catalog, item, None, now) {
                 Ok(inc) => valid.push(inc),
                 Err(e) => errors.push(e.prefixed(&format!("events[{i}]."))),
             }
@@ -107,7 +107,15 @@ pub async fn publish(
             .collect();
         return Ok((StatusCode::ACCEPTED, Json(json!({ "data": data }))).into_response());
     }
-    let inc = validate(&caller, &catalog, &body, header_key, now).map_err(ApiError::from)?;
+    let inc = validate(
+        &ctx.config.states,
+        &caller,
+        &catalog,
+        &body,
+        header_key,
+        now,
+    )
+    .map_err(ApiError::from)?;
     let outcomes = accept(&ctx, vec![inc]).await?;
     let (id, dup) = outcomes
         .into_iter()
@@ -130,6 +138,7 @@ pub async fn publish(
 
 /// Validates one event object.
 fn validate(
+    stack_states: &[String],
     caller: &Caller,
     catalog: &std::collections::HashMap<String, CatalogEntry>,
     v: &Value,
@@ -194,6 +203,16 @@ fn validate(
             "forbidden",
             "state",
             format!("this client may not publish for state '{state}'"),
+        ));
+    }
+    if !stack_states.iter().any(|s| s == "*" || s == state) {
+        return Err(ValidationError::with_code(
+            "forbidden",
+            "state",
+            format!(
+                "this stack serves {}; '{state}' belongs to another stack",
+                stack_states.join(",")
+            ),
         ));
     }
     if let Some(validator) = &entry.validator {

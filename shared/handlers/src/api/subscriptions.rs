@@ -57,6 +57,21 @@ async fn validate(
         };
         apply_input(sub, input, owner, &rules, creating)?;
     }
+    if let Some(state) = sub
+        .states
+        .iter()
+        .find(|s| s.as_str() != "*" && !ctx.config.serves(s))
+    {
+        return Err(ValidationError::with_code(
+            "forbidden",
+            "states",
+            format!(
+                "this stack serves {}; '{state}' belongs to another stack",
+                ctx.config.states.join(",")
+            ),
+        )
+        .into());
+    }
     if url_changed {
         check_resolved(ctx, &sub.url).await?;
     }
