@@ -9,14 +9,14 @@ use serde_json::json;
 use crate::support::TestApp;
 
 #[tokio::test]
-async fn health_reports_ok_the_version_and_the_embedded_backend() {
+async fn health_reports_ok_the_version_and_the_backend() {
     let app = TestApp::spawn().await;
 
     let resp = app.send(app.request(Method::GET, "/health")).await;
 
     resp.assert_status(200);
     assert_eq!(resp.json["status"], "ok");
-    assert_eq!(resp.json["backend"], "embedded");
+    assert_eq!(resp.json["backend"], app.backend().name());
     assert!(
         resp.json["version"].as_str().is_some_and(|v| !v.is_empty()),
         "{}",

@@ -4,6 +4,10 @@
 //! The runner announces its address by writing `127.0.0.1:PORT` to `$HOOKLINE_DATA_DIR/addr`;
 //! the harness waits for that file, then for `GET /health` 200. Dropping the app kills the
 //! process and scans its output for every secret the test saw.
+//!
+//! With `HOOKLINE_E2E_BACKEND=aws` the app also owns a `moto_server` and a stack on it made by
+//! `infra/local/bootstrap` (see `backend`): the runner gets the bootstrap's environment, under
+//! the harness's own settings, and the emulator stays up across restarts until the app drops.
 
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
@@ -12,6 +16,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::backend::{Backend, Moto};
 use super::secrets::{SecretRegistry, random_string};
 
 /// The bootstrap admin client's id.
@@ -22,6 +27,9 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(20);
 /// How often the address file and the child's exit are polled.
 const POLL: Duration = Duration::from_millis(20);
+/// Concurrent delivery batches on the AWS backend: each app has its own moto, and 16
+/// long-polling workers per app would swamp it on a small machine.
+const AWS_DELIVERY_WORKERS: &str = "4";
 
 /// Configures a `TestApp` before it starts.
 #[derive(Debug, Clone)]
@@ -60,7 +68,30 @@ impl TestAppBuilder {
         let data_dir = dir.path().join("data");
         std::fs::create_dir_all(&data_dir).expect("the data directory");
         let admin_secret = random_string(40);
+        let secrets = Arc::new(SecretRegistry::default());
+        let backend = Backend::from_env();
+        // The AWS backend: the app's own emulator and a stack on it. The bootstrap's variables
+        // come first so that the harness's own settings (its admin client) override them.
         let mut env = BTreeMap::new();
+        let moto = match backend {
+            Backend::Embedded => None,
+            Backend::Aws => {
+                let moto = Moto::start(&dir.path().join("moto.log")).await;
+                let vars = moto.bootstrap().await;
+                if let Some(secret) = vars.get("HOOKLINE_ADMIN_CLIENT_SECRET") {
+                    secrets.remember("bootstrap admin client secret", secret);
+                    if let Some(id) = vars.get("HOOKLINE_ADMIN_CLIENT_ID") {
+                        secrets.remember_basic(id, secret);
+                    }
+                }
+                env.extend(vars);
+                env.insert(
+                    "HOOKLINE_DELIVERY_WORKERS".to_string(),
+                    AWS_DELIVERY_WORKERS.to_string(),
+                );
+                Some(moto)
+            }
+        };
         for (k, v) in [
             ("HOOKLINE_ADDR", "127.0.0.1:0"),
             ("HOOKLINE_ADMIN_CLIENT_ID", ADMIN_ID),
@@ -78,7 +109,6 @@ impl TestAppBuilder {
         env.insert("HOOKLINE_ADMIN_CLIENT_SECRET".into(), admin_secret.clone());
         env.extend(self.env);
 
-        let secrets = Arc::new(SecretRegistry::default());
         secrets.remember("admin client secret", &admin_secret);
         secrets.remember_basic(ADMIN_ID, &admin_secret);
         let http = reqwest::Client::builder()
@@ -95,6 +125,8 @@ impl TestAppBuilder {
             http,
             admin_secret,
             secrets,
+            backend,
+            moto,
         };
         app.start_process().await;
         app
@@ -113,6 +145,9 @@ pub struct TestApp {
     pub http: reqwest::Client,
     admin_secret: String,
     pub(crate) secrets: Arc<SecretRegistry>,
+    backend: Backend,
+    /// The emulated AWS of the `aws` backend: survives the runner's restarts, goes with the app.
+    moto: Option<Moto>,
 }
 
 impl TestApp {
@@ -131,6 +166,11 @@ impl TestApp {
     /// `http://127.0.0.1:PORT{path}`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// The backend the runner uses (`HOOKLINE_E2E_BACKEND`).
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// The bootstrap admin client's secret.
@@ -319,7 +359,7 @@ impl TestApp {
             .join("hookline-e2e-failures")
             .join(name);
         if std::fs::create_dir_all(&dest).is_ok() {
-            for file in ["runner.stdout.log", "runner.stderr.log"] {
+            for file in ["runner.stdout.log", "runner.stderr.log", "moto.log"] {
                 let _ = std::fs::copy(self.dir.path().join(file), dest.join(file));
             }
             eprintln!("the runner's whole output is kept in {}", dest.display());
@@ -345,6 +385,8 @@ impl Drop for TestApp {
             let _ = child.kill();
             let _ = child.wait();
         }
+        // The emulated AWS goes after the runner that used it.
+        drop(self.moto.take());
         if std::thread::panicking() {
             // The test failed: show what the runner said, and keep all of it for reading.
             eprintln!("{}", self.output_tail(40));

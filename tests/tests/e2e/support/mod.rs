@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod app;
+pub mod backend;
 pub mod receiver;
 pub mod secrets;
 pub mod wait;
@@ -14,7 +15,7 @@ pub mod wait;
 pub use api::{Sub, TestClient, event};
 pub use app::TestApp;
 pub use receiver::{Receiver, Recorded, Reply};
-pub use wait::{QUIET_WINDOW, eventually};
+pub use wait::eventually;
 
 /// Every scope a portal (a non-admin integration) may hold.
 pub const PORTAL_SCOPES: [&str; 4] = [

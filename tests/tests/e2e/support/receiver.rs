@@ -16,7 +16,7 @@ use axum::response::Response;
 use serde_json::Value;
 use tokio::sync::{oneshot, watch};
 
-use super::QUIET_WINDOW;
+use super::wait::quiet_window;
 
 /// One scripted answer.
 #[derive(Debug, Clone)]
@@ -329,7 +329,7 @@ impl Receiver {
     }
 
     /// Asserts that, after the `expected` requests already here, nothing more arrives
-    /// during the quiet window (see `QUIET_WINDOW`: the suite's one bounded wait).
+    /// during the quiet window (see `QUIET_WINDOW`: the suite's one bounded wait; longer on aws).
     pub async fn assert_no_more_requests(&self, expected: usize) {
         assert_eq!(
             self.count(),
@@ -337,7 +337,7 @@ impl Receiver {
             "unexpected webhook requests before the quiet window: {:#?}",
             self.summary()
         );
-        tokio::time::sleep(QUIET_WINDOW).await;
+        tokio::time::sleep(quiet_window()).await;
         assert_eq!(
             self.count(),
             expected,
