@@ -64,6 +64,8 @@ fn failure(record: &SqsMessage) -> Option<BatchItemFailure> {
 
 /// A message arriving this much before its delivery is due counts as on time (clock skew).
 const EARLY_TOLERANCE: Duration = Duration::from_secs(1);
+/// Receives of a message whose delivery cannot be found before it is dead-lettered.
+const UNKNOWN_DELIVERY_RECEIVES: u32 = 5;
 /// The lease of a claimed attempt lasts the subscription's timeout plus this margin.
 const CLAIM_MARGIN: Duration = Duration::from_secs(5);
 
@@ -94,8 +96,19 @@ async fn deliver_one(
         .await
         .map_err(backend)?
     else {
-        tracing::warn!(delivery_id = %msg.delivery_id, "deliver: unknown delivery; dropping the message");
-        return Ok(());
+        // The record is written before the message is sent, so it is normally there; a store
+        // that has not caught up yet (or a record already expired) must not cost the message.
+        let receives: u32 = record
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(1);
+        if receives >= UNKNOWN_DELIVERY_RECEIVES {
+            tracing::error!(delivery_id = %msg.delivery_id, receives, "deliver: no such delivery; dead-lettering the message");
+            return dead_letter(ctx, body).await;
+        }
+        tracing::warn!(delivery_id = %msg.delivery_id, receives, "deliver: delivery not found yet; retrying the message");
+        return postpone(ctx, record, EARLY_TOLERANCE).await;
     };
     if delivery.status.is_terminal() {
         return Ok(());
