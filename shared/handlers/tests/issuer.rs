@@ -1,15 +1,12 @@
 //! A deployment that cannot know its public URL in advance (API Gateway's generated domain)
 //! issues tokens for `https://` + the request's host, and accepts them only on that host.
 
-use std::sync::Arc;
+mod support;
 
-use hookline_domain::secret::{hash_client_secret, new_client_secret};
-use hookline_domain::{Client, Scope, ids};
-use hookline_embedded::{EmbeddedBackend, QueueOptions};
-use hookline_handlers::{AppContext, HandlerConfig, app};
-use hookline_ports::SystemClock;
+use hookline_domain::Scope;
+use hookline_handlers::HandlerConfig;
 use serde_json::Value;
-use time::OffsetDateTime;
+use support::serve;
 
 fn claims(token: &str) -> Value {
     use base64::Engine;
@@ -22,53 +19,17 @@ fn claims(token: &str) -> Value {
 
 #[tokio::test]
 async fn empty_issuer_binds_tokens_to_the_request_host() {
-    let dir = tempfile::tempdir().expect("temporary data directory");
-    let path = dir.path().to_path_buf();
-    let backend =
-        tokio::task::spawn_blocking(move || EmbeddedBackend::open(&path, QueueOptions::default()))
-            .await
-            .expect("open task")
-            .expect("open the embedded backend");
-    let secret = new_client_secret();
-    let client = Client {
-        id: ids::new_id(ids::CLIENT, 1),
-        name: "portal".into(),
-        scopes: vec![Scope::SubscriptionsRead],
-        states: vec!["AP".into()],
-        secret_hash: hash_client_secret(&secret),
-        created_at: OffsetDateTime::now_utc(),
-        disabled: false,
-    };
-    backend
-        .store()
-        .insert_client(&client)
-        .await
-        .expect("client");
-    let ctx = AppContext::new(
-        backend.store(),
-        backend.queue(),
-        backend.keys(),
-        Arc::new(SystemClock),
+    let stack = serve(
         HandlerConfig::new("", "aws"),
+        vec![Scope::SubscriptionsRead],
+        &["AP"],
+        &[],
     )
-    .await
-    .expect("handler context");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app(ctx)).await });
-    let http = reqwest::Client::new();
-    let base = format!("http://{addr}");
+    .await;
+    let (http, base) = (&stack.http, &stack.base);
 
-    let resp = http
-        .post(format!("{base}/oauth/token"))
-        .header("host", "abc123.execute-api.ap-south-1.amazonaws.com")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!(
-            "grant_type=client_credentials&client_id={}&client_secret={secret}",
-            client.id
-        ))
+    let resp = stack
+        .token_request(Some("abc123.execute-api.ap-south-1.amazonaws.com"))
         .send()
         .await
         .expect("token request");

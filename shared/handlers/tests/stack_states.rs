@@ -1,81 +1,31 @@
 //! A state's stack serves only its states: events and subscriptions for another state are
 //! refused with 403, whatever the client itself is allowed.
 
-use std::sync::Arc;
+mod support;
 
-use hookline_domain::secret::{hash_client_secret, new_client_secret};
-use hookline_domain::{Client, Scope, ids};
-use hookline_embedded::{EmbeddedBackend, QueueOptions};
-use hookline_handlers::{AppContext, HandlerConfig, app};
-use hookline_ports::SystemClock;
+use hookline_domain::Scope;
+use hookline_handlers::HandlerConfig;
 use serde_json::{Value, json};
-use time::OffsetDateTime;
+use support::{Served, serve};
 
 struct Stack {
-    base: String,
-    http: reqwest::Client,
+    served: Served,
     token: String,
-    _dir: tempfile::TempDir,
 }
 
 async fn stack_serving(states: &[&str]) -> Stack {
-    let dir = tempfile::tempdir().expect("temporary data directory");
-    let path = dir.path().to_path_buf();
-    let backend =
-        tokio::task::spawn_blocking(move || EmbeddedBackend::open(&path, QueueOptions::default()))
-            .await
-            .expect("open task")
-            .expect("open the embedded backend");
-    let secret = new_client_secret();
-    let client = Client {
-        id: ids::new_id(ids::CLIENT, 1),
-        name: "portal allowed every state".into(),
-        scopes: vec![Scope::EventsWrite, Scope::SubscriptionsWrite],
-        states: vec!["*".into()],
-        secret_hash: hash_client_secret(&secret),
-        created_at: OffsetDateTime::now_utc(),
-        disabled: false,
-    };
-    backend
-        .store()
-        .insert_client(&client)
-        .await
-        .expect("client");
-    backend
-        .store()
-        .put_event_type(&hookline_domain::EventType {
-            name: "LotDispatched".into(),
-            description: String::new(),
-            schema: None,
-        })
-        .await
-        .expect("event type");
     let mut config = HandlerConfig::new("http://stack.test", "embedded");
     config.states = states.iter().map(|s| s.to_string()).collect();
     config.destinations.allow_http = true;
-    let ctx = AppContext::new(
-        backend.store(),
-        backend.queue(),
-        backend.keys(),
-        Arc::new(SystemClock),
+    let served = serve(
         config,
+        vec![Scope::EventsWrite, Scope::SubscriptionsWrite],
+        &["*"],
+        &["LotDispatched"],
     )
-    .await
-    .expect("handler context");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app(ctx)).await });
-    let http = reqwest::Client::new();
-    let base = format!("http://{addr}");
-    let resp = http
-        .post(format!("{base}/oauth/token"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!(
-            "grant_type=client_credentials&client_id={}&client_secret={secret}",
-            client.id
-        ))
+    .await;
+    let resp = served
+        .token_request(None)
         .send()
         .await
         .expect("token request");
@@ -84,19 +34,15 @@ async fn stack_serving(states: &[&str]) -> Stack {
         .as_str()
         .expect("access_token")
         .to_string();
-    Stack {
-        base,
-        http,
-        token,
-        _dir: dir,
-    }
+    Stack { served, token }
 }
 
 impl Stack {
     async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         let resp = self
+            .served
             .http
-            .post(format!("{}{path}", self.base))
+            .post(format!("{}{path}", self.served.base))
             .bearer_auth(&self.token)
             .header("content-type", "application/json")
             .body(body.to_string())

@@ -1,0 +1,100 @@
+//! An in-process stack for handler tests: the embedded backend in a temporary directory, one
+//! client, and the whole router served on a loopback port.
+
+use std::sync::Arc;
+
+use hookline_domain::secret::{hash_client_secret, new_client_secret};
+use hookline_domain::{Client, EventType, Scope, ids};
+use hookline_embedded::{EmbeddedBackend, QueueOptions};
+use hookline_handlers::{AppContext, HandlerConfig, app};
+use hookline_ports::SystemClock;
+use time::OffsetDateTime;
+
+/// A served stack and its one client's credentials.
+pub struct Served {
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    /// A plain HTTP client.
+    pub http: reqwest::Client,
+    /// The client's id.
+    pub client_id: String,
+    /// The client's secret.
+    pub secret: String,
+    _dir: tempfile::TempDir,
+}
+
+/// Serves the router with `config`, one client holding `scopes` for `states`, and the event
+/// types named.
+pub async fn serve(
+    config: HandlerConfig,
+    scopes: Vec<Scope>,
+    states: &[&str],
+    event_types: &[&str],
+) -> Served {
+    let dir = tempfile::tempdir().expect("temporary data directory");
+    let path = dir.path().to_path_buf();
+    let backend =
+        tokio::task::spawn_blocking(move || EmbeddedBackend::open(&path, QueueOptions::default()))
+            .await
+            .expect("open task")
+            .expect("open the embedded backend");
+    let store = backend.store();
+    let secret = new_client_secret();
+    let client = Client {
+        id: ids::new_id(ids::CLIENT, 1),
+        name: "portal".into(),
+        scopes,
+        states: states.iter().map(|s| s.to_string()).collect(),
+        secret_hash: hash_client_secret(&secret),
+        created_at: OffsetDateTime::now_utc(),
+        disabled: false,
+    };
+    store.insert_client(&client).await.expect("client");
+    for name in event_types {
+        let t = EventType {
+            name: name.to_string(),
+            description: String::new(),
+            schema: None,
+        };
+        store.put_event_type(&t).await.expect("event type");
+    }
+    let ctx = AppContext::new(
+        store,
+        backend.queue(),
+        backend.keys(),
+        Arc::new(SystemClock),
+        config,
+    )
+    .await
+    .expect("handler context");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app(ctx)).await });
+    Served {
+        base: format!("http://{addr}"),
+        http: reqwest::Client::new(),
+        client_id: client.id,
+        secret,
+        _dir: dir,
+    }
+}
+
+impl Served {
+    /// A client-credentials token request, optionally with a `Host` header.
+    pub fn token_request(&self, host: Option<&str>) -> reqwest::RequestBuilder {
+        let mut req = self
+            .http
+            .post(format!("{}/oauth/token", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "grant_type=client_credentials&client_id={}&client_secret={}",
+                self.client_id, self.secret
+            ));
+        if let Some(h) = host {
+            req = req.header("host", h);
+        }
+        req
+    }
+}
