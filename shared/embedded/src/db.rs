@@ -1,27 +1,97 @@
 //! The connections to the database file, and the only way port code reaches them.
 //!
-//! SQLite calls block, so they never run on the async runtime's threads: `read` and `write`
-//! move a closure onto tokio's blocking pool. There is one writer connection (SQLite admits one
-//! writer at a time anyway, and one connection means no `SQLITE_BUSY` between our own writers)
-//! and a few readers, which WAL lets run alongside it. Every `write` is one `BEGIN IMMEDIATE`
-//! transaction: committed whole or not at all.
+//! SQLite calls block, so they never run on the async runtime's threads. There is one writer
+//! connection, owned by a dedicated writer thread (SQLite admits one writer at a time anyway,
+//! and one connection means no `SQLITE_BUSY` between our own writers), and a few readers on
+//! tokio's blocking pool, which WAL lets run alongside it.
+//!
+//! Writes are group-committed: the writer thread takes every write that is waiting (up to
+//! [`MAX_GROUP`]) into one `BEGIN IMMEDIATE` transaction, runs each inside its own savepoint —
+//! so each is still applied whole or not at all, and one write's failure rolls back only that
+//! write — and commits once. A caller's `write` returns only after the commit that holds its
+//! change, so an acknowledged write is as durable as before; the batching only shares the
+//! commit (and the thread hand-off) among the writes that arrived together.
+//!
+//! A third thread checkpoints the write-ahead log in the background, so commits never wait
+//! for a checkpoint.
 
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 
 use hookline_ports::PortError;
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
+use tokio::sync::oneshot;
 
 use crate::error::{EmbeddedError, sqlite};
 use crate::schema;
 
 /// Reader connections; more than the 2–4 cores this runs on buys nothing.
 const READERS: usize = 4;
+/// Most writes one transaction groups.
+const MAX_GROUP: usize = 256;
+/// How often the background checkpointer copies the log into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// What the writer thread reports to a write once its group has committed (or failed).
+type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+/// A write waiting for the writer thread.
+trait Job: Send {
+    /// Runs the write; `true` if it succeeded (its savepoint is then released, else rolled
+    /// back), and how to tell its caller how the transaction ended.
+    fn run(self: Box<Self>, conn: &Connection) -> (bool, Completion);
+    /// Tells the caller the write could not run at all.
+    fn abort(self: Box<Self>, why: String);
+}
+
+struct Write<T, F> {
+    op: &'static str,
+    f: F,
+    done: oneshot::Sender<Result<T, PortError>>,
+}
+
+impl<T, F> Job for Write<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> Result<T, PortError> + Send + 'static,
+{
+    fn run(self: Box<Self>, conn: &Connection) -> (bool, Completion) {
+        let Write { op, f, done } = *self;
+        let out = match std::panic::catch_unwind(AssertUnwindSafe(|| f(conn))) {
+            Ok(out) => out,
+            // A panic's message could quote data; say only what happened.
+            Err(_) => Err(PortError::Backend(format!(
+                "sqlite {op}: the write panicked"
+            ))),
+        };
+        let ok = out.is_ok();
+        let completion: Completion = Box::new(move |committed: Result<(), String>| {
+            let out = match (committed, out) {
+                (_, Err(e)) => Err(e),
+                (Err(why), Ok(_)) => Err(PortError::Backend(format!("sqlite {op}: {why}"))),
+                (Ok(()), Ok(v)) => Ok(v),
+            };
+            // The caller may have stopped waiting; the write stands either way.
+            let _ = done.send(out);
+        });
+        (ok, completion)
+    }
+
+    fn abort(self: Box<Self>, why: String) {
+        let _ = self.done.send(Err(PortError::Backend(format!(
+            "sqlite {}: {why}",
+            self.op
+        ))));
+    }
+}
 
 /// The writer and reader connections of one database file.
 pub(crate) struct Db {
-    writer: Mutex<Connection>,
+    writes: mpsc::Sender<Box<dyn Job>>,
+    /// Dropped with the `Db`, which ends the checkpointer.
+    _stop_checkpoints: mpsc::Sender<()>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
 }
@@ -33,34 +103,45 @@ impl Db {
         let readers = (0..READERS)
             .map(|_| schema::open_reader(path).map(Mutex::new))
             .collect::<Result<Vec<_>, _>>()?;
+        let checkpointer = schema::open_checkpointer(path)?;
+        let (stop_checkpoints, stopped) = mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("hookline-sqlite-checkpoint".into())
+            .spawn(move || checkpoint_loop(checkpointer, stopped))
+            .map_err(EmbeddedError::Thread)?;
+        let (tx, rx) = mpsc::channel::<Box<dyn Job>>();
+        std::thread::Builder::new()
+            .name("hookline-sqlite-writer".into())
+            .spawn(move || write_loop(writer, rx))
+            .map_err(EmbeddedError::Thread)?;
         Ok(Db {
-            writer: Mutex::new(writer),
+            writes: tx,
+            _stop_checkpoints: stop_checkpoints,
             readers,
             next_reader: AtomicUsize::new(0),
         })
     }
 
-    /// Runs `f` in one write transaction on the blocking pool; commits if `f` returns `Ok`.
-    pub(crate) async fn write<T, F>(
-        self: &Arc<Self>,
-        op: &'static str,
-        f: F,
-    ) -> Result<T, PortError>
+    /// Runs `f` as one atomic write (a savepoint of a group-committed transaction) on the
+    /// writer thread; returns once the transaction holding it has committed. If `f` returns
+    /// an error, none of its changes are kept.
+    pub(crate) async fn write<T, F>(&self, op: &'static str, f: F) -> Result<T, PortError>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> Result<T, PortError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, PortError> + Send + 'static,
     {
-        let db = Arc::clone(self);
-        blocking(op, move || {
-            let mut conn = lock(&db.writer);
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(|e| sqlite(op, e))?;
-            let out = f(&tx)?;
-            tx.commit().map_err(|e| sqlite(op, e))?;
-            Ok(out)
+        let (done, result) = oneshot::channel::<Result<T, PortError>>();
+        let job: Box<dyn Job> = Box::new(Write { op, f, done });
+        if self.writes.send(job).is_err() {
+            return Err(PortError::Backend(format!(
+                "sqlite {op}: the writer thread has stopped"
+            )));
+        }
+        result.await.unwrap_or_else(|_| {
+            Err(PortError::Backend(format!(
+                "sqlite {op}: the writer thread has stopped"
+            )))
         })
-        .await
     }
 
     /// Runs `f` on a reader connection on the blocking pool.
@@ -89,6 +170,78 @@ impl Db {
     }
 }
 
+/// The writer thread: takes the writes waiting, runs them in one transaction (each in its own
+/// savepoint), commits, and only then answers each. Ends when the `Db` is dropped.
+fn write_loop(mut conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>) {
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+            Ok(tx) => tx,
+            Err(e) => {
+                let why = sqlite("begin", e).to_string();
+                group.into_iter().for_each(|job| job.abort(why.clone()));
+                continue;
+            }
+        };
+        let mut completions = Vec::with_capacity(group.len());
+        let mut waiting = group.into_iter();
+        while let Some(job) = waiting.next() {
+            if let Err(e) = exec_cached(&tx, "SAVEPOINT op") {
+                job.abort(sqlite("savepoint", e).to_string());
+                continue;
+            }
+            let (ok, completion) = job.run(&tx);
+            let end = if ok {
+                exec_cached(&tx, "RELEASE op")
+            } else {
+                exec_cached(&tx, "ROLLBACK TO op").and_then(|()| exec_cached(&tx, "RELEASE op"))
+            };
+            match end {
+                Ok(()) => completions.push(completion),
+                // The savepoint's fate is unknown: the whole group must not commit.
+                Err(e) => {
+                    let why = sqlite("savepoint", e).to_string();
+                    completion(Err(why.clone()));
+                    completions
+                        .into_iter()
+                        .for_each(|c: Completion| c(Err(why.clone())));
+                    completions = Vec::new();
+                    waiting.by_ref().for_each(|job| job.abort(why.clone()));
+                    let _ = tx.execute_batch("ROLLBACK");
+                    break;
+                }
+            }
+        }
+        let committed = tx.commit().map_err(|e| sqlite("commit", e).to_string());
+        for completion in completions {
+            completion(committed.clone());
+        }
+    }
+}
+
+/// The checkpointer thread: a PASSIVE checkpoint every `CHECKPOINT_EVERY`, which copies what
+/// it can of the log into the database file without blocking the writer or the readers (an
+/// auto-checkpoint would run inside some unlucky commit and hold up every write behind it).
+fn checkpoint_loop(conn: Connection, stop: mpsc::Receiver<()>) {
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
+        let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        if let Err(e) = done {
+            tracing::warn!(error = %sqlite("checkpoint", e), "sqlite checkpoint failed; the writer's own checkpoints still bound the log");
+        }
+    }
+}
+
+/// Runs a statement from the connection's statement cache (no re-parsing per write).
+fn exec_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
 /// Locks a connection. A panic while it was held left no transaction open (dropping a
 /// `Transaction` rolls it back), so a poisoned lock still guards a usable connection.
 fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -109,4 +262,64 @@ where
         };
         PortError::Backend(format!("sqlite {op}: the worker thread {what}"))
     })?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(conn: &Connection, key: &str) -> i64 {
+        conn.query_row("SELECT COUNT(*) FROM meta WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
+        .unwrap_or(-1)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_failed_write_rolls_back_alone_and_the_rest_of_its_group_commits() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Arc::new(Db::open(&dir.path().join("t.db")).expect("open"));
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..200 {
+            let db = db.clone();
+            tasks.spawn(async move {
+                db.write("t", move |c| {
+                    c.execute(
+                        "INSERT INTO meta (key, value) VALUES (?1, 1)",
+                        [format!("k{i}")],
+                    )
+                    .map_err(|e| sqlite("t", e))?;
+                    if i % 7 == 0 {
+                        // Written, then refused: none of it may stay.
+                        return Err(PortError::Backend("refused".into()));
+                    }
+                    if i % 11 == 0 {
+                        panic!("a write that panics");
+                    }
+                    Ok(i)
+                })
+                .await
+            });
+        }
+        let mut ok = 0;
+        while let Some(r) = tasks.join_next().await {
+            if r.expect("task").is_ok() {
+                ok += 1;
+            }
+        }
+        let expected_ok = (0..200).filter(|i| i % 7 != 0 && i % 11 != 0).count();
+        assert_eq!(ok, expected_ok);
+        let kept = db
+            .read("t", |c| {
+                Ok((0..200)
+                    .map(|i| (i, count(c, &format!("k{i}"))))
+                    .collect::<Vec<_>>())
+            })
+            .await
+            .expect("read");
+        for (i, n) in kept {
+            let should = i64::from(i % 7 != 0 && i % 11 != 0);
+            assert_eq!(n, should, "write {i}");
+        }
+    }
 }

@@ -22,6 +22,9 @@ pub enum EmbeddedError {
     /// SQLite refused to open, configure or migrate the database.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A database thread (writer, checkpointer) could not be started.
+    #[error("cannot start a database thread: {0}")]
+    Thread(std::io::Error),
     /// The database was written by a newer Hookline whose schema this build does not know.
     #[error("database schema version {found} is newer than this build supports ({supported})")]
     SchemaTooNew {

@@ -1,7 +1,8 @@
 //! The `Queue` port over the `messages` table, with SQS's long polling.
 //!
 //! A receive that finds nothing waits until the earliest of: its deadline, a `send` or
-//! `change_visibility` in this process (a `Notify` per queue wakes it at once), the moment the
+//! `change_visibility` in this process (a `Notify` per queue wakes one waiter per batch's
+//! worth of messages, or every waiter after a visibility change), the moment the
 //! queue's next delayed or in-flight message becomes visible, or a short re-check interval
 //! (which also picks up messages written by another process sharing the data directory).
 
@@ -23,6 +24,8 @@ pub const MAX_VISIBILITY: Duration = Duration::from_secs(12 * 3600);
 pub const MAX_DELAY: Duration = Duration::from_secs(15 * 60);
 /// Most messages one receive returns, as in SQS.
 pub const MAX_BATCH: usize = 10;
+/// Most waiting receives one send wakes.
+const WAKE_LIMIT: usize = 64;
 /// How often a waiting receive re-checks when nothing wakes it earlier.
 const RECHECK: Duration = Duration::from_millis(100);
 
@@ -100,6 +103,7 @@ impl Queue for EmbeddedBackend {
             return Ok(());
         }
         let now = now_ms();
+        let count = messages.len();
         let rows: Vec<Outgoing> = messages
             .into_iter()
             .map(|m| Outgoing {
@@ -111,7 +115,12 @@ impl Queue for EmbeddedBackend {
         self.db
             .write("send", move |tx| messages::send(tx, queue, &rows, now))
             .await?;
-        self.signals.of(queue).notify_waiters();
+        // One waiting receive per batch's worth, not every waiter: the rest would only find
+        // the queue emptied by the first (a receive that fills its batch wakes the next).
+        let notify = self.signals.of(queue);
+        for _ in 0..count.div_ceil(MAX_BATCH).min(WAKE_LIMIT) {
+            notify.notify_one();
+        }
         Ok(())
     }
 
@@ -144,6 +153,10 @@ impl Queue for EmbeddedBackend {
                 && let Some(r) = redrive
             {
                 self.signals.of(r.dlq).notify_waiters();
+            }
+            if got.messages.len() == max {
+                // There may be more: pass the word on to another waiting receive.
+                notify.notify_one();
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if !got.messages.is_empty() || left.is_zero() {

@@ -102,6 +102,17 @@ CREATE TABLE IF NOT EXISTS signing_keys (
 ) WITHOUT ROWID;
 "#;
 
+/// WAL pages past which the writer checkpoints in its own commit (the background checkpointer
+/// normally keeps the log far shorter).
+const WRITER_CHECKPOINT_PAGES: i64 = 10_000;
+
+/// Opens the connection that checkpoints the log in the background.
+pub fn open_checkpointer(path: &Path) -> Result<Connection, EmbeddedError> {
+    let conn = Connection::open(path)?;
+    configure(&conn)?;
+    Ok(conn)
+}
+
 /// Opens the writer connection, configures it and brings the schema up to date.
 pub fn open_writer(path: &Path) -> Result<Connection, EmbeddedError> {
     let mut conn = Connection::open(path)?;
@@ -117,6 +128,9 @@ pub fn open_writer(path: &Path) -> Result<Connection, EmbeddedError> {
         tracing::warn!(journal_mode = %mode, "SQLite refused WAL mode; running without it");
     }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // Checkpoints run on their own connection and thread (see `db`), so that no commit waits
+    // for one; the writer checkpoints itself only if the log outgrows this many pages (~40 MB).
+    conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
     migrate(&mut conn)?;
     Ok(conn)
 }

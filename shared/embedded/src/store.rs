@@ -183,6 +183,22 @@ impl Store for EmbeddedBackend {
             .await
     }
 
+    async fn insert_deliveries(&self, deliveries: &[Delivery]) -> Result<Vec<bool>, PortError> {
+        if deliveries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = deliveries
+            .iter()
+            .map(|d| Ok(DeliveryRow::new(d, to_json("insert_deliveries", d)?)))
+            .collect::<Result<Vec<_>, PortError>>()?;
+        // One write: all of them or none.
+        self.db
+            .write("insert_deliveries", move |tx| {
+                rows.iter().map(|row| deliveries::insert(tx, row)).collect()
+            })
+            .await
+    }
+
     async fn get_delivery(&self, id: &str) -> Result<Option<Delivery>, PortError> {
         let id = id.to_string();
         self.db

@@ -42,6 +42,7 @@ pub async fn store_suite(store: &dyn Store) {
     subscriptions::subscriptions(store, &run).await;
     subscriptions::list_subscriptions(store, &run).await;
     deliveries::deliveries(store, &run).await;
+    deliveries::insert_many(store, &run).await;
     deliveries::list_deliveries(store, &run).await;
 }
 

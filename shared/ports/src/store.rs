@@ -23,6 +23,7 @@
 //! | `list_subscriptions` | query partition `CLIENT#id#SUBS`, or partition `SUBS` for all |
 //! | `subscriptions_generation` | key lookup `SUBS_GENERATION` |
 //! | `insert_delivery` | conditional put `DELIVERY#id` (attribute_not_exists) |
+//! | `insert_deliveries` | one conditional put per delivery (a backend may group them) |
 //! | `get_delivery` | key lookup `DELIVERY#id` |
 //! | `put_delivery` | put `DELIVERY#id` |
 //! | `update_delivery` | conditional put `DELIVERY#id` (version = expected) |
@@ -149,6 +150,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores a new delivery; returns false (and writes nothing) if the id exists.
     async fn insert_delivery(&self, delivery: &Delivery) -> Result<bool, PortError>;
+    /// Stores new deliveries, each as `insert_delivery` would; returns, in order, whether each
+    /// was new. On an error, some may have been stored: callers retry, and the retry finds them.
+    async fn insert_deliveries(&self, deliveries: &[Delivery]) -> Result<Vec<bool>, PortError> {
+        let mut created = Vec::with_capacity(deliveries.len());
+        for d in deliveries {
+            created.push(self.insert_delivery(d).await?);
+        }
+        Ok(created)
+    }
     /// A delivery by id.
     async fn get_delivery(&self, id: &str) -> Result<Option<Delivery>, PortError>;
     /// Replaces a delivery (or creates it), whatever its stored version.

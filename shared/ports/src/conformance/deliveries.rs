@@ -22,6 +22,53 @@ fn newest_first(list: &mut [Delivery]) {
     list.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
 }
 
+/// A batch insert reports, in order, which deliveries were new, and overwrites none.
+pub(super) async fn insert_many(store: &dyn Store, run: &Run) {
+    let (event, client) = (run.id(ids::EVENT), run.id(ids::CLIENT));
+    let subs: Vec<String> = (0..5).map(|_| run.id(ids::SUBSCRIPTION)).collect();
+    let first: Vec<Delivery> = subs[..2]
+        .iter()
+        .map(|s| delivery(&event, s, &client, run.start_ms))
+        .collect();
+    assert_eq!(
+        store
+            .insert_deliveries(&first)
+            .await
+            .expect("insert_deliveries"),
+        vec![true, true],
+        "new deliveries are reported new"
+    );
+    let mut all: Vec<Delivery> = subs
+        .iter()
+        .map(|s| delivery(&event, s, &client, run.start_ms + 1))
+        .collect();
+    all[0].status = DeliveryStatus::Failed;
+    assert_eq!(
+        store
+            .insert_deliveries(&all)
+            .await
+            .expect("insert_deliveries"),
+        vec![false, false, true, true, true],
+        "existing ids are reported, in order, as not new"
+    );
+    for (i, d) in all.iter().enumerate() {
+        let got = store.get_delivery(&d.id).await.expect("get_delivery");
+        let want = if i < 2 { &first[i] } else { d };
+        assert_eq!(
+            got.as_ref(),
+            Some(want),
+            "insert_deliveries overwrote nothing"
+        );
+    }
+    assert_eq!(
+        store
+            .insert_deliveries(&[])
+            .await
+            .expect("insert_deliveries of none"),
+        Vec::<bool>::new()
+    );
+}
+
 /// Insert (false on an existing id, nothing written), get, put.
 pub(super) async fn deliveries(store: &dyn Store, run: &Run) {
     let (event, sub, client) = (
