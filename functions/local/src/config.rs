@@ -41,8 +41,11 @@ pub struct Config {
     pub visibility: Duration,
     /// `HOOKLINE_MAX_RECEIVES` (60): receives of a delivery message before redrive.
     pub max_receives: u32,
-    /// `HOOKLINE_DELIVERY_WORKERS` (16): concurrent delivery batches.
-    pub delivery_workers: usize,
+    /// `HOOKLINE_DELIVERY_CONCURRENCY` (64): deliveries in flight at once.
+    pub delivery_concurrency: usize,
+    /// `HOOKLINE_ENDPOINT_CONCURRENCY` (half the delivery concurrency): requests in flight to
+    /// one subscription; past it, an attempt is recorded as failed unsent and retried.
+    pub endpoint_concurrency: usize,
     /// `HOOKLINE_ISSUER` (http://ADDR): token issuer and metadata base URL.
     pub issuer: Option<String>,
     /// `HOOKLINE_LOG_FORMAT` (text): `text` or `json`.
@@ -146,6 +149,12 @@ impl Config {
                 }
             })?,
         };
+        let delivery_concurrency = parsed("HOOKLINE_DELIVERY_CONCURRENCY", 64usize)?.clamp(1, 1024);
+        let endpoint_concurrency = parsed(
+            "HOOKLINE_ENDPOINT_CONCURRENCY",
+            (delivery_concurrency / 2).max(1),
+        )?
+        .clamp(1, 1024);
         Ok(Config {
             states,
             backend,
@@ -165,7 +174,8 @@ impl Config {
                 parsed("HOOKLINE_VISIBILITY_TIMEOUT_SECS", 60u64)?.clamp(1, 43_200),
             ),
             max_receives: parsed("HOOKLINE_MAX_RECEIVES", 60u32)?.clamp(1, 1000),
-            delivery_workers: parsed("HOOKLINE_DELIVERY_WORKERS", 16usize)?.clamp(1, 256),
+            delivery_concurrency,
+            endpoint_concurrency,
             issuer: var("HOOKLINE_ISSUER").map(|s| s.trim_end_matches('/').to_string()),
             json_logs,
         })

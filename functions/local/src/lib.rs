@@ -14,7 +14,7 @@ use hookline_aws::AwsSettings;
 use hookline_domain::Catalog;
 use hookline_domain::destination::DestinationPolicy;
 use hookline_embedded::{EmbeddedBackend, QueueOptions};
-use hookline_handlers::worker::{PollerConfig, run_poller};
+use hookline_handlers::worker::{PollerConfig, run_message_poller, run_poller};
 use hookline_handlers::{AppContext, HandlerConfig, app, catalog, delivery, fanout};
 use hookline_ports::{Clock, KeyStore, Queue, QueueName, Store, SystemClock};
 use tokio::sync::watch;
@@ -120,6 +120,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         },
     );
     hc.token_ttl = config.token_ttl;
+    hc.endpoint_concurrency = config.endpoint_concurrency;
     hc.states = config.states.clone();
     hc.retry_schedule = config.retry_schedule.clone();
     hc.destinations = DestinationPolicy {
@@ -166,22 +167,40 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             batch_size: 10,
             wait: Duration::from_secs(1),
             visibility: config.visibility,
-            concurrency: 2,
+            concurrency: 4,
         },
         move |event| fanout::handle_events(fanout_ctx.clone(), event),
         stop_rx.clone(),
     ));
     let deliver_ctx = ctx.clone();
-    let deliver_worker = tokio::spawn(run_poller(
+    // Each delivery on its own: a receiver that hangs holds one slot, not a batch.
+    let deliver_worker = tokio::spawn(run_message_poller(
         queue.clone(),
         PollerConfig {
             queue: QueueName::Deliveries,
             batch_size: 10,
             wait: Duration::from_secs(1),
             visibility: config.visibility,
-            concurrency: config.delivery_workers,
+            concurrency: 2,
         },
-        move |event| delivery::handle_deliveries(deliver_ctx.clone(), event),
+        config.delivery_concurrency,
+        {
+            // The subscription index once per received batch, as a Lambda invocation would.
+            let ctx = deliver_ctx.clone();
+            move || {
+                let ctx = ctx.clone();
+                async move {
+                    ctx.index
+                        .get(ctx.store.as_ref())
+                        .await
+                        .inspect_err(|e| tracing::error!(error = %e, "deliver: could not load subscriptions"))
+                        .ok()
+                }
+            }
+        },
+        move |index, event| {
+            delivery::handler::handle_deliveries_with(deliver_ctx.clone(), index, event)
+        },
         stop_rx.clone(),
     ));
 

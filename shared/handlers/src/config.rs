@@ -5,6 +5,10 @@ use std::time::Duration;
 use hookline_domain::RetrySchedule;
 use hookline_domain::destination::DestinationPolicy;
 
+/// Default requests in flight to one subscription per process: far above what a receiver
+/// that answers in milliseconds needs, far below what would let one that hangs take over.
+pub const DEFAULT_ENDPOINT_CONCURRENCY: usize = 32;
+
 /// Handler configuration.
 #[derive(Debug, Clone)]
 pub struct HandlerConfig {
@@ -27,9 +31,18 @@ pub struct HandlerConfig {
     /// State codes this stack serves (`*` = every state): events and subscriptions for other
     /// states belong to another state's stack and are refused.
     pub states: Vec<String>,
+    /// Requests in flight to one subscription, per process (see `with_endpoint_concurrency`).
+    pub endpoint_concurrency: usize,
 }
 
 impl HandlerConfig {
+    /// Requests one process may have in flight to one subscription; past it, an attempt is
+    /// recorded as failed without being sent (and retried on the schedule).
+    pub fn with_endpoint_concurrency(mut self, n: usize) -> Self {
+        self.endpoint_concurrency = n.max(1);
+        self
+    }
+
     /// Defaults for a backend, with `issuer` as given.
     pub fn new(issuer: impl Into<String>, backend: &'static str) -> Self {
         HandlerConfig {
@@ -44,6 +57,7 @@ impl HandlerConfig {
             version: env!("CARGO_PKG_VERSION").to_string(),
             backend,
             states: vec!["*".to_string()],
+            endpoint_concurrency: DEFAULT_ENDPOINT_CONCURRENCY,
         }
     }
 

@@ -10,10 +10,13 @@ use hookline_domain::Client;
 use hookline_ports::{Clock, KeyStore, PortError, Queue, Store};
 
 use crate::auth::JwtKeys;
+use crate::auth::verified::VerifiedTokens;
 use crate::catalog::CatalogCache;
 use crate::config::HandlerConfig;
 use crate::delivery::client::WebhookClient;
+use crate::delivery::in_flight::InFlight;
 use crate::index::IndexCache;
+use crate::recent::RecentEvents;
 
 /// Shared state of every handler.
 pub struct AppContext {
@@ -33,6 +36,12 @@ pub struct AppContext {
     pub catalog: CatalogCache,
     /// Subscriptions by (state, type), for fan-out and delivery.
     pub index: IndexCache,
+    /// Bearer tokens this process has already verified.
+    pub tokens: VerifiedTokens,
+    /// Events accepted or read lately.
+    pub events: RecentEvents,
+    /// Webhook requests in flight, by subscription.
+    pub in_flight: InFlight,
     clients: Mutex<HashMap<String, (Instant, Option<Client>)>>,
 }
 
@@ -55,6 +64,9 @@ impl AppContext {
             http,
             catalog: CatalogCache::new(config.client_cache_ttl),
             index: IndexCache::default(),
+            tokens: VerifiedTokens::default(),
+            events: RecentEvents::default(),
+            in_flight: InFlight::default(),
             config,
             clients: Mutex::new(HashMap::new()),
         }))

@@ -7,28 +7,56 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use hookline_domain::{Delivery, DeliveryStatus, ids};
 use hookline_ports::PortError;
+use tokio::task::JoinSet;
 
 use crate::context::AppContext;
 use crate::delivery::handler::enqueue;
 use crate::index::SubscriptionIndex;
 use crate::messages::EventMessage;
 
+/// Deliveries stored per write.
+const INSERT_CHUNK: usize = 250;
+
 /// Fans out every event of the batch; returns the items that could not be processed.
 pub async fn handle_events(ctx: Arc<AppContext>, event: SqsEvent) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
+    let all: Vec<BatchItemFailure> = event.records.iter().filter_map(failure).collect();
+    let mut failed_all = false;
     let index = match ctx.index.get(ctx.store.as_ref()).await {
         Ok(i) => i,
         Err(e) => {
             tracing::error!(error = %e, "fanout: could not load subscriptions; retrying the batch");
-            response.batch_item_failures = event.records.iter().filter_map(failure).collect();
+            response.batch_item_failures = all;
             return response;
         }
     };
-    for record in &event.records {
-        if let Err(why) = fan_out_one(&ctx, &index, record).await {
-            tracing::warn!(message_id = ?record.message_id, reason = %why, "fanout: message failed");
-            response.batch_item_failures.extend(failure(record));
+    // The events of a batch are independent: fan them out side by side.
+    let mut tasks = JoinSet::new();
+    for record in event.records {
+        let (ctx, index) = (ctx.clone(), index.clone());
+        tasks.spawn(async move {
+            match fan_out_one(&ctx, &index, &record).await {
+                Ok(()) => None,
+                Err(why) => {
+                    tracing::warn!(message_id = ?record.message_id, reason = %why, "fanout: message failed");
+                    failure(&record)
+                }
+            }
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(failed) => response.batch_item_failures.extend(failed),
+            // A task that panicked did not report its message: fail the whole batch rather
+            // than let it be deleted (a re-run creates nothing twice).
+            Err(e) => {
+                tracing::error!(error = %e, "fanout: task failed; retrying the batch");
+                failed_all = true;
+            }
         }
+    }
+    if failed_all {
+        response.batch_item_failures = all;
     }
     response
 }
@@ -48,36 +76,36 @@ async fn fan_out_one(
     let msg: EventMessage =
         serde_json::from_str(body).map_err(|_| "malformed message".to_string())?;
     let event = ctx
-        .store
-        .get_event(&msg.event_id)
+        .events
+        .get(ctx.store.as_ref(), &msg.event_id)
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("unknown event {}", msg.event_id))?;
     let envelope = event.envelope_bytes();
     let now = ctx.clock.now();
-    let mut to_send = Vec::new();
-    for entry in index.candidates(&event.state, &event.event_type) {
-        if !entry.sub.matches(&event, entry.filter.as_ref(), &envelope) {
-            continue;
-        }
-        let id = ids::delivery_id(&event.id, &entry.sub.id);
-        let delivery = Delivery::new(
-            id.clone(),
-            &event.id,
-            &entry.sub.id,
-            &entry.sub.client_id,
-            now,
-        );
-        if ctx
+    let deliveries: Vec<Delivery> = index
+        .candidates(&event.state, &event.event_type)
+        .into_iter()
+        .filter(|entry| entry.sub.matches(&event, entry.filter.as_ref(), &envelope))
+        .map(|entry| {
+            let id = ids::delivery_id(&event.id, &entry.sub.id);
+            Delivery::new(id, &event.id, &entry.sub.id, &entry.sub.client_id, now)
+        })
+        .collect();
+    let mut to_send = Vec::with_capacity(deliveries.len());
+    // A few hundred at a time keeps one write (and one queue send) bounded.
+    for chunk in deliveries.chunks(INSERT_CHUNK) {
+        let created = ctx
             .store
-            .insert_delivery(&delivery)
+            .insert_deliveries(chunk)
             .await
-            .map_err(|e| e.to_string())?
-        {
-            to_send.push(id);
-        } else if needs_requeue(ctx, &id).await.map_err(|e| e.to_string())? {
-            // Created by an earlier run of this message that stopped before queueing it.
-            to_send.push(id);
+            .map_err(|e| e.to_string())?;
+        for (d, new) in chunk.iter().zip(created) {
+            if new || needs_requeue(ctx, &d.id).await.map_err(|e| e.to_string())? {
+                // Not new: created by an earlier run of this message that stopped before
+                // queueing it, if it is still untouched.
+                to_send.push(d.id.clone());
+            }
         }
     }
     let n = to_send.len();

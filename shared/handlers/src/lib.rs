@@ -14,6 +14,7 @@ pub mod index;
 pub mod messages;
 pub mod openapi;
 pub mod problem;
+pub mod recent;
 pub mod router;
 pub mod worker;
 

@@ -109,3 +109,89 @@ pub async fn run_poller<H, F>(
     }
     while loops.join_next().await.is_some() {}
 }
+
+/// Runs receive loops that hand every message to `handler` on its own task (as a one-record
+/// batch, with what `prepare` made for the batch it came in) and delete it as soon as that one
+/// finishes, with at most `in_flight` messages being handled at once. Where `run_poller` waits for a whole batch — as Lambda's event source
+/// mapping does — this one lets a receiver that hangs until its timeout hold only its own
+/// message: the local runner's delivery worker uses it so that one dead endpoint cannot stall
+/// the others. On shutdown, the receive loops stop and the messages in flight are finished.
+pub async fn run_message_poller<P, PF, T, H, F>(
+    queue: Arc<dyn Queue>,
+    config: PollerConfig,
+    in_flight: usize,
+    prepare: P,
+    handler: H,
+    shutdown: watch::Receiver<bool>,
+) where
+    P: Fn() -> PF + Clone + Send + Sync + 'static,
+    PF: Future<Output = Option<T>> + Send + 'static,
+    T: Clone + Send + Sync + 'static,
+    H: Fn(T, SqsEvent) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = SqsBatchResponse> + Send + 'static,
+{
+    let slots = Arc::new(tokio::sync::Semaphore::new(in_flight.max(1)));
+    let mut loops = JoinSet::new();
+    for _ in 0..config.concurrency.max(1) {
+        let (queue, config, prepare, handler, shutdown, slots) = (
+            queue.clone(),
+            config.clone(),
+            prepare.clone(),
+            handler.clone(),
+            shutdown.clone(),
+            slots.clone(),
+        );
+        loops.spawn(async move {
+            let mut tasks = JoinSet::new();
+            while !*shutdown.borrow() {
+                while tasks.try_join_next().is_some() {}
+                // A free slot first, then as many more as are free, up to a batch.
+                let Ok(first) = slots.clone().acquire_owned().await else {
+                    break;
+                };
+                let mut permits = vec![first];
+                while permits.len() < config.batch_size {
+                    match slots.clone().try_acquire_owned() {
+                        Ok(p) => permits.push(p),
+                        Err(_) => break,
+                    }
+                }
+                let received = queue
+                    .receive(config.queue, permits.len(), config.wait, config.visibility)
+                    .await;
+                let messages = match received {
+                    Ok(m) => m,
+                    Err(e) => {
+                        tracing::error!(error = %e, queue = config.queue.as_str(), "poller: receive failed");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        continue;
+                    }
+                };
+                if messages.is_empty() {
+                    continue;
+                }
+                let Some(prepared) = prepare().await else {
+                    // Left for the visibility timeout: nothing could be done with them now.
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
+                };
+                for (message, permit) in messages.into_iter().zip(permits.drain(..)) {
+                    let (queue, handler, name) = (queue.clone(), handler.clone(), config.queue);
+                    let prepared = prepared.clone();
+                    tasks.spawn(async move {
+                        let event = to_sqs_event(name, std::slice::from_ref(&message));
+                        let response = handler(prepared, event).await;
+                        if response.batch_item_failures.is_empty()
+                            && let Err(e) = queue.delete(name, vec![message.receipt_handle]).await
+                        {
+                            tracing::error!(error = %e, queue = name.as_str(), "poller: delete failed; the message will be redelivered");
+                        }
+                        drop(permit);
+                    });
+                }
+            }
+            while tasks.join_next().await.is_some() {}
+        });
+    }
+    while loops.join_next().await.is_some() {}
+}

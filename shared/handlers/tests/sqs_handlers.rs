@@ -21,7 +21,7 @@ use hookline_embedded::{EmbeddedBackend, QueueOptions};
 use hookline_handlers::delivery::handle_deliveries;
 use hookline_handlers::fanout::handle_events;
 use hookline_handlers::messages::{DeliveryMessage, EventMessage, to_body};
-use hookline_handlers::worker::{PollerConfig, run_poller, to_sqs_event};
+use hookline_handlers::worker::{PollerConfig, run_message_poller, run_poller, to_sqs_event};
 use hookline_handlers::{AppContext, HandlerConfig};
 use hookline_ports::{
     DeliveryKey, Queue, QueueMessage, QueueName, ReceivedMessage, Store, SystemClock,
@@ -681,6 +681,142 @@ async fn poller_deletes_successes_and_leaves_failures() {
         .expect("the poller did not panic");
     let once = seen.lock().expect("sightings");
     assert_eq!(once.values().filter(|s| s.len() == 1).count(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attempt_past_the_endpoint_limit_waits_briefly_then_fails_unsent_and_is_rescheduled() {
+    let hub = hub().await;
+    let receiver = Receiver::start(StatusCode::NO_CONTENT).await;
+    let sub = hub.subscribe(&receiver.url, DEFAULT_MAX_ATTEMPTS).await;
+    let event = hub.publish().await;
+    let id = hub.queue_delivery(&event, &sub, |_| {}).await;
+    // Every slot of this endpoint is taken (as by requests hanging until their timeout).
+    let limit = hub.ctx.config.endpoint_concurrency;
+    let held: Vec<_> = (0..limit)
+        .map(|_| {
+            hub.ctx
+                .in_flight
+                .try_take(&sub.id, limit)
+                .expect("a free slot")
+        })
+        .collect();
+
+    // The first receives wait a moment for a slot, without using an attempt.
+    for receive in 1..4 {
+        let batch = hub
+            .queue
+            .receive(QueueName::Deliveries, 10, Duration::from_secs(5), HELD)
+            .await
+            .expect("receive");
+        assert_eq!(batch.len(), 1);
+        assert_eq!(batch[0].receive_count, receive);
+        let response = hub.deliver(&batch).await;
+        assert_eq!(failed_ids(&response).len(), 1, "left in the queue");
+        assert!(
+            hub.delivery(&id).await.attempts.is_empty(),
+            "no attempt used"
+        );
+    }
+    let batch = hub
+        .queue
+        .receive(QueueName::Deliveries, 10, Duration::from_secs(5), HELD)
+        .await
+        .expect("receive");
+    assert_eq!(batch.len(), 1);
+    let response = hub.deliver(&batch).await;
+    assert_eq!(
+        failed_ids(&response),
+        BTreeSet::from([batch[0].message_id.clone()]),
+        "left for the retry"
+    );
+    assert_eq!(receiver.count(), 0, "nothing was sent");
+    let delivery = hub.delivery(&id).await;
+    assert_eq!(delivery.status, DeliveryStatus::Retrying);
+    assert_eq!(delivery.attempts.len(), 1);
+    let error = delivery.attempts[0].error.clone().unwrap_or_default();
+    assert!(error.starts_with("not sent"), "{error}");
+    assert!(delivery.next_attempt_at.is_some(), "the retry is scheduled");
+
+    // Once the endpoint's requests finish, the retry goes out.
+    drop(held);
+    let again = hub
+        .queue
+        .receive(QueueName::Deliveries, 10, Duration::from_secs(5), HELD)
+        .await
+        .expect("receive");
+    assert_eq!(again.len(), 1);
+    let response = hub.deliver(&again).await;
+    assert!(failed_ids(&response).is_empty());
+    assert_eq!(receiver.count(), 1);
+    assert_eq!(hub.delivery(&id).await.status, DeliveryStatus::Succeeded);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn message_poller_lets_no_hanging_message_hold_back_the_others() {
+    let hub = hub().await;
+    let done: Arc<Mutex<Vec<u64>>> = Arc::default();
+    let prepared = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // Message 0 hangs (as a receiver that never answers); the others finish at once.
+    let handler = {
+        let done = done.clone();
+        move |batch_no: usize, event: SqsEvent| {
+            let done = done.clone();
+            async move {
+                assert!(batch_no >= 1, "prepared once per received batch");
+                assert_eq!(event.records.len(), 1, "one message per call");
+                let body: serde_json::Value =
+                    serde_json::from_str(event.records[0].body.as_deref().unwrap_or(""))
+                        .unwrap_or_default();
+                let n = body["n"].as_u64().unwrap_or(u64::MAX);
+                if n == 0 {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                }
+                done.lock().expect("done").push(n);
+                SqsBatchResponse::default()
+            }
+        }
+    };
+    let prepare = {
+        let prepared = prepared.clone();
+        move || {
+            let prepared = prepared.clone();
+            async move { Some(prepared.fetch_add(1, Ordering::SeqCst) + 1) }
+        }
+    };
+    let (_stop, shutdown) = watch::channel(false);
+    let config = PollerConfig {
+        queue: QueueName::Deliveries,
+        batch_size: 10,
+        wait: Duration::from_millis(200),
+        visibility: Duration::from_secs(30),
+        concurrency: 1,
+    };
+    // Two slots: the hanging message holds one, and everything else flows through the other.
+    tokio::spawn(run_message_poller(
+        hub.queue.clone(),
+        config,
+        2,
+        prepare,
+        handler,
+        shutdown,
+    ));
+    let messages = (0..25)
+        .map(|n| QueueMessage::now(format!("{{\"n\":{n}}}")))
+        .collect();
+    hub.queue
+        .send(QueueName::Deliveries, messages)
+        .await
+        .expect("send");
+    eventually(
+        "every message but the hanging one was handled",
+        async || done.lock().expect("done").len() == 24,
+    )
+    .await;
+    eventually("and deleted, the hanging one left in flight", async || {
+        hub.depth(QueueName::Deliveries).await == 1
+    })
+    .await;
+    assert!(!done.lock().expect("done").contains(&0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -245,7 +245,8 @@ async fn accept(ctx: &AppContext, items: Vec<Incoming>) -> ApiResult<Vec<(String
         {
             EventInsert::Created => {
                 to_queue.push(inc.event.id.clone());
-                out.push((inc.event.id, false));
+                out.push((inc.event.id.clone(), false));
+                ctx.events.remember(std::sync::Arc::new(inc.event));
             }
             EventInsert::Existing { event_id, enqueued } => {
                 if !enqueued && !to_queue.contains(&event_id) {

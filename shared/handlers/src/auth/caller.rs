@@ -66,7 +66,16 @@ impl FromRequestParts<Arc<AppContext>> for Caller {
             Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim(),
             _ => return Err(ApiError::unauthorized("a bearer token is required")),
         };
-        let claims = verify(ctx, token, &ctx.issuer(&parts.headers))?;
+        let issuer = ctx.issuer(&parts.headers);
+        let now = ctx.clock.now().unix_timestamp();
+        let claims = match ctx.tokens.get(token, &issuer, now) {
+            Some(claims) => claims,
+            None => {
+                let claims = verify(ctx, token, &issuer)?;
+                ctx.tokens.insert(token, &issuer, &claims, now);
+                claims
+            }
+        };
         let client = match ctx.client(&claims.sub).await {
             Ok(Some(c)) if !c.disabled => c,
             Ok(_) => {

@@ -4,6 +4,7 @@
 pub mod caller;
 pub mod keys;
 pub mod token;
+pub mod verified;
 
 pub use caller::Caller;
 pub use keys::JwtKeys;

@@ -107,6 +107,19 @@ pub struct SendResult {
     pub retry_after: Option<String>,
 }
 
+impl SendResult {
+    /// An attempt that was not sent, and why (counts as a failure, like a connection error).
+    pub fn not_sent(why: String) -> SendResult {
+        SendResult {
+            status: None,
+            duration_ms: 0,
+            error: Some(why),
+            excerpt: String::new(),
+            retry_after: None,
+        }
+    }
+}
+
 /// The webhook HTTP client.
 #[derive(Clone)]
 pub struct WebhookClient {

@@ -12,6 +12,7 @@ use hookline_ports::{PortError, QueueMessage, QueueName};
 use tokio::task::JoinSet;
 
 use crate::context::AppContext;
+use crate::delivery::client::SendResult;
 use crate::delivery::outcome::{Outcome, decide};
 use crate::delivery::request::render;
 use crate::index::SubscriptionIndex;
@@ -28,6 +29,17 @@ pub async fn handle_deliveries(ctx: Arc<AppContext>, event: SqsEvent) -> SqsBatc
             return response;
         }
     };
+    handle_deliveries_with(ctx, index, event).await
+}
+
+/// As [`handle_deliveries`], with the subscription index the caller loaded for this batch
+/// (the local runner loads it once per received batch and hands each message over alone).
+pub async fn handle_deliveries_with(
+    ctx: Arc<AppContext>,
+    index: Arc<SubscriptionIndex>,
+    event: SqsEvent,
+) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
     let mut tasks = JoinSet::new();
     // A task that panics returns no record: remember which message each task holds, so that
     // its message is reported as failed (and retried) rather than deleted as done.
@@ -66,6 +78,10 @@ fn failure(record: &SqsMessage) -> Option<BatchItemFailure> {
 const EARLY_TOLERANCE: Duration = Duration::from_secs(1);
 /// Receives of a message whose delivery cannot be found before it is dead-lettered.
 const UNKNOWN_DELIVERY_RECEIVES: u32 = 5;
+/// Receives of a message that may wait for a busy endpoint before its attempt fails unsent.
+const BUSY_POSTPONES: u32 = 4;
+/// How long such a message waits (±50%).
+const BUSY_DELAY: Duration = Duration::from_millis(250);
 /// The lease of a claimed attempt lasts the subscription's timeout plus this margin.
 const CLAIM_MARGIN: Duration = Duration::from_secs(5);
 
@@ -98,11 +114,7 @@ async fn deliver_one(
     else {
         // The record is written before the message is sent, so it is normally there; a store
         // that has not caught up yet (or a record already expired) must not cost the message.
-        let receives: u32 = record
-            .attributes
-            .get("ApproximateReceiveCount")
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(1);
+        let receives = receive_count(record);
         if receives >= UNKNOWN_DELIVERY_RECEIVES {
             tracing::error!(delivery_id = %msg.delivery_id, receives, "deliver: no such delivery; dead-lettering the message");
             return dead_letter(ctx, body).await;
@@ -128,13 +140,22 @@ async fn deliver_one(
         return abandon(ctx, delivery, "subscription disabled").await;
     }
     let Some(event) = ctx
-        .store
-        .get_event(&delivery.event_id)
+        .events
+        .get(ctx.store.as_ref(), &delivery.event_id)
         .await
         .map_err(backend)?
     else {
         return abandon(ctx, delivery, "event no longer stored").await;
     };
+    // A slot among the endpoint's requests in flight. Without one, a message's first few
+    // receives just wait a moment (a burst to a healthy endpoint clears in milliseconds);
+    // after that the attempt is recorded as failed unsent, and the retry schedule takes over
+    // (an endpoint that hangs until its timeout clears in seconds, if ever).
+    let limit = ctx.config.endpoint_concurrency;
+    let slot = ctx.in_flight.try_take(&sub.id, limit);
+    if slot.is_none() && receive_count(record) < BUSY_POSTPONES {
+        return postpone(ctx, record, BUSY_DELAY.mul_f64(0.5 + ids::random_unit())).await;
+    }
     let lease = Duration::from_millis(u64::from(sub.timeout_ms)) + CLAIM_MARGIN;
     delivery.next_attempt_at = Some(now + lease);
     if !ctx
@@ -152,7 +173,16 @@ async fn deliver_one(
         Ok(r) => r,
         Err(e) => return abandon(ctx, delivery, &e).await,
     };
-    let result = ctx.http.send(request).await;
+    let result = match slot {
+        Some(slot) => {
+            let result = ctx.http.send(request).await;
+            drop(slot);
+            result
+        }
+        None => SendResult::not_sent(format!(
+            "not sent: {limit} requests to this endpoint are already in flight"
+        )),
+    };
     delivery.attempts.push(Attempt {
         attempt: attempt_no,
         at: now,
@@ -200,6 +230,15 @@ async fn deliver_one(
             postpone(ctx, record, delay).await
         }
     }
+}
+
+/// `ApproximateReceiveCount` of a message (1 if absent).
+fn receive_count(record: &SqsMessage) -> u32 {
+    record
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(1)
 }
 
 /// Writes the outcome over the version this worker claimed.

@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod handler;
+pub mod in_flight;
 pub mod outcome;
 pub mod request;
 

@@ -27,9 +27,9 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(20);
 /// How often the address file and the child's exit are polled.
 const POLL: Duration = Duration::from_millis(20);
-/// Concurrent delivery batches on the AWS backend: each app has its own moto, and 16
-/// long-polling workers per app would swamp it on a small machine.
-const AWS_DELIVERY_WORKERS: &str = "4";
+/// Deliveries in flight on the AWS backend: each app has its own moto, which a small machine
+/// cannot serve at the embedded backend's pace.
+const AWS_DELIVERY_CONCURRENCY: &str = "8";
 
 /// Configures a `TestApp` before it starts.
 #[derive(Debug, Clone)]
@@ -86,8 +86,8 @@ impl TestAppBuilder {
                 }
                 env.extend(vars);
                 env.insert(
-                    "HOOKLINE_DELIVERY_WORKERS".to_string(),
-                    AWS_DELIVERY_WORKERS.to_string(),
+                    "HOOKLINE_DELIVERY_CONCURRENCY".to_string(),
+                    AWS_DELIVERY_CONCURRENCY.to_string(),
                 );
                 Some(moto)
             }
