@@ -131,15 +131,21 @@ pub async fn run_message_poller<P, PF, T, H, F>(
     F: Future<Output = SqsBatchResponse> + Send + 'static,
 {
     let slots = Arc::new(tokio::sync::Semaphore::new(in_flight.max(1)));
+    // Finished messages are deleted in batches by one task, so a delivery's task ends
+    // without waiting for its delete. A crash before the delete only means the message is
+    // received again, and its finished delivery is then acknowledged without a send.
+    let (finished, to_delete) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let deleter = tokio::spawn(delete_in_batches(queue.clone(), config.queue, to_delete));
     let mut loops = JoinSet::new();
     for _ in 0..config.concurrency.max(1) {
-        let (queue, config, prepare, handler, shutdown, slots) = (
+        let (queue, config, prepare, handler, shutdown, slots, finished) = (
             queue.clone(),
             config.clone(),
             prepare.clone(),
             handler.clone(),
             shutdown.clone(),
             slots.clone(),
+            finished.clone(),
         );
         loops.spawn(async move {
             let mut tasks = JoinSet::new();
@@ -176,15 +182,13 @@ pub async fn run_message_poller<P, PF, T, H, F>(
                     continue;
                 };
                 for (message, permit) in messages.into_iter().zip(permits.drain(..)) {
-                    let (queue, handler, name) = (queue.clone(), handler.clone(), config.queue);
-                    let prepared = prepared.clone();
+                    let (handler, name) = (handler.clone(), config.queue);
+                    let (prepared, finished) = (prepared.clone(), finished.clone());
                     tasks.spawn(async move {
                         let event = to_sqs_event(name, std::slice::from_ref(&message));
                         let response = handler(prepared, event).await;
-                        if response.batch_item_failures.is_empty()
-                            && let Err(e) = queue.delete(name, vec![message.receipt_handle]).await
-                        {
-                            tracing::error!(error = %e, queue = name.as_str(), "poller: delete failed; the message will be redelivered");
+                        if response.batch_item_failures.is_empty() {
+                            let _ = finished.send(message.receipt_handle);
                         }
                         drop(permit);
                     });
@@ -193,5 +197,28 @@ pub async fn run_message_poller<P, PF, T, H, F>(
             while tasks.join_next().await.is_some() {}
         });
     }
+    drop(finished);
     while loops.join_next().await.is_some() {}
+    // Every task has ended and dropped its sender: the deleter drains what is left and stops.
+    let _ = deleter.await;
+}
+
+/// Deletes finished messages, up to a batch per call, until every sender is gone.
+async fn delete_in_batches(
+    queue: Arc<dyn Queue>,
+    name: QueueName,
+    mut finished: tokio::sync::mpsc::UnboundedReceiver<String>,
+) {
+    while let Some(first) = finished.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < 10 {
+            match finished.try_recv() {
+                Ok(handle) => batch.push(handle),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = queue.delete(name, batch).await {
+            tracing::error!(error = %e, queue = name.as_str(), "poller: delete failed; the messages will be redelivered");
+        }
+    }
 }
