@@ -7,7 +7,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     hookline_aws::runtime::init_logs();
-    let ctx = hookline_aws::runtime::context_from_env()
+    let ctx = hookline_aws::runtime::context_from_env(hookline_aws::runtime::QueueAccess::Send)
         .await
         .inspect_err(|e| {
             tracing::error!(error = %e, "hookline-fanout cannot start");

@@ -4,7 +4,7 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     hookline_aws::runtime::init_logs();
-    let ctx = hookline_aws::runtime::context_from_env()
+    let ctx = hookline_aws::runtime::context_from_env(hookline_aws::runtime::QueueAccess::Send)
         .await
         .inspect_err(|e| {
             tracing::error!(error = %e, "hookline-manage cannot start");

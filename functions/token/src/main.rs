@@ -1,16 +1,22 @@
 //! The `token` Lambda function: configuration and AWS adapters from the environment, the
 //! bootstrap admin ensured from its deploy-time secret, then the shared `token` router behind
-//! API Gateway's HTTP API.
+//! API Gateway's HTTP API. The function has no queue access (nor an IAM permission for any).
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     hookline_aws::runtime::init_logs();
-    let sdk = hookline_aws::sdk_config().await;
+    let sdk = hookline_aws::function_sdk_config();
     let start = async {
         let settings = hookline_aws::AwsSettings::from_env()
             .map_err(|e| hookline_aws::runtime::StartError::Config(e.to_string()))?;
         let config = hookline_aws::runtime::handler_config_from_env()?;
-        let ctx = hookline_aws::runtime::context(&sdk, &settings, config).await?;
+        let ctx = hookline_aws::runtime::context(
+            &sdk,
+            &settings,
+            config,
+            hookline_aws::runtime::QueueAccess::None,
+        )
+        .await?;
         hookline_aws::runtime::ensure_bootstrap_admin(&sdk, &ctx).await?;
         Ok::<_, hookline_aws::runtime::StartError>(ctx)
     };
