@@ -1,0 +1,295 @@
+//! `hookline-bench`: Hookline's benchmark. It builds and starts the release local runner (a
+//! fresh data directory per run), a receiver in its own process, gets real tokens, creates
+//! the subscriptions and publishes through the API — so everything a user pays for is inside
+//! the measurement — and prints a table and writes the same figures as JSON.
+//!
+//! ```text
+//! cargo run --release -p hookline-bench -- [SCENARIO...|all] [--scale F] [--runs N] [--json FILE]
+//! ```
+
+mod api;
+mod lambda_init;
+mod process;
+mod receiver;
+mod report;
+mod run;
+mod scenarios;
+mod stats;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use serde_json::{Value, json};
+
+use crate::process::{Receiver, cargo_build, target_dir};
+use crate::report::ScenarioReport;
+use crate::scenarios::{ALL, Bench};
+
+/// Concurrent publish calls of the closed-loop scenarios.
+const PUBLISHERS: usize = 32;
+/// Deliveries the runner may have in flight (`HOOKLINE_DELIVERY_CONCURRENCY`); the ceiling
+/// posts with as many.
+const DELIVERY_CONCURRENCY: usize = 64;
+
+struct Args {
+    scenarios: Vec<String>,
+    scale: f64,
+    runs: usize,
+    json: Option<PathBuf>,
+    build: bool,
+}
+
+const USAGE: &str = "usage: hookline-bench [SCENARIO...|all] [--scale F] [--runs N] [--json FILE] [--no-build]
+scenarios: ceiling throughput-1 latency-500 fanout-10 fanout-100 fanout-cost noisy-neighbour lambda-init";
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        scenarios: Vec::new(),
+        scale: 1.0,
+        runs: 3,
+        json: None,
+        build: true,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
+        match a.as_str() {
+            "--scale" => {
+                args.scale = value("--scale")?
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| *s > 0.0 && s.is_finite())
+                    .ok_or("--scale takes a positive number")?
+            }
+            "--runs" => {
+                args.runs = value("--runs")?
+                    .parse()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .ok_or("--runs takes a positive whole number")?
+            }
+            "--json" => args.json = Some(PathBuf::from(value("--json")?)),
+            "--no-build" => args.build = false,
+            "-h" | "--help" => return Err(USAGE.into()),
+            "all" => args.scenarios.extend(ALL.iter().map(|s| s.to_string())),
+            s if ALL.contains(&s) => args.scenarios.push(s.to_string()),
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+        }
+    }
+    if args.scenarios.is_empty() {
+        args.scenarios.extend(ALL.iter().map(|s| s.to_string()));
+    }
+    args.scenarios.dedup();
+    Ok(args)
+}
+
+fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("receiver") {
+        return match tokio::runtime::Runtime::new().map(|rt| rt.block_on(receiver::serve())) {
+            Ok(Ok(())) => ExitCode::SUCCESS,
+            Ok(Err(e)) => {
+                eprintln!("{e}");
+                ExitCode::FAILURE
+            }
+            Err(e) => {
+                eprintln!("receiver: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("hookline-bench: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(bench(args)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("hookline-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the scenarios; `Ok(false)` when a run was incomplete (a missing or duplicate delivery).
+async fn bench(args: Args) -> Result<bool, String> {
+    let target = target_dir();
+    if args.build {
+        eprintln!("building the release runner…");
+        cargo_build("release", &["hookline-local"])?;
+        if args.scenarios.iter().any(|s| s == "lambda-init") {
+            eprintln!(
+                "building the Lambda functions (profile {})…",
+                lambda_init::PROFILE
+            );
+            let pkgs: Vec<String> = lambda_init::FUNCTIONS
+                .iter()
+                .map(|f| format!("hookline-{f}"))
+                .collect();
+            let pkgs: Vec<&str> = pkgs.iter().map(String::as_str).collect();
+            cargo_build(lambda_init::PROFILE, &pkgs)?;
+        }
+    }
+    let bench = Bench {
+        // `HOOKLINE_BENCH_RUNNER` runs another build of the runner (e.g. one with symbols, for
+        // `perf record`).
+        runner_bin: std::env::var_os("HOOKLINE_BENCH_RUNNER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| target.join("release").join("hookline-local")),
+        receiver: Receiver::start().await?,
+        scale: args.scale,
+        publishers: PUBLISHERS,
+        delivery_concurrency: DELIVERY_CONCURRENCY,
+    };
+
+    // The ceiling first, whether or not it was asked for: every figure is quoted against it.
+    let mut order: Vec<String> = vec!["ceiling".into()];
+    order.extend(
+        args.scenarios
+            .iter()
+            .filter(|s| *s != "ceiling" && *s != "lambda-init")
+            .cloned(),
+    );
+    let mut reports = Vec::new();
+    for name in &order {
+        let mut report = ScenarioReport {
+            name: name.clone(),
+            runs: Vec::new(),
+            errors: Vec::new(),
+        };
+        for i in 1..=args.runs {
+            eprintln!("{name}: run {i} of {}…", args.runs);
+            match bench.run(name).await {
+                Ok(r) => {
+                    eprintln!(
+                        "  {:.0} deliveries/s, p99 {:.2} ms, complete: {}",
+                        r.delivered_per_s, r.latency_ms.p99, r.complete
+                    );
+                    report.runs.push(r);
+                }
+                Err(e) => {
+                    eprintln!("  failed: {e}");
+                    report.errors.push(e);
+                }
+            }
+        }
+        reports.push(report);
+    }
+    let ceiling = stats::median(
+        &reports[0]
+            .runs
+            .iter()
+            .map(|r| r.delivered_per_s)
+            .collect::<Vec<_>>(),
+    );
+    for report in &mut reports {
+        for r in &mut report.runs {
+            r.ceiling_ratio = stats::round(r.delivered_per_s / ceiling.max(1.0));
+        }
+    }
+    let lambda = if args.scenarios.iter().any(|s| s == "lambda-init") {
+        eprintln!("lambda-init: {} starts of each function…", args.runs);
+        match lambda_init::measure(&target, args.runs).await {
+            Ok(m) => Some(m),
+            Err(e) => {
+                eprintln!("  failed: {e}");
+                return Err(format!("lambda-init: {e}"));
+            }
+        }
+    } else {
+        None
+    };
+    bench.receiver.stop().await;
+
+    let mut scenarios = BTreeMap::new();
+    for r in &reports {
+        scenarios.insert(r.name.clone(), r.to_json());
+    }
+    // Only the ceiling that was asked for is a result; otherwise it is the yardstick only.
+    let asked_ceiling = args.scenarios.iter().any(|s| s == "ceiling");
+    let ceiling_json = scenarios.get("ceiling").cloned();
+    if !asked_ceiling {
+        scenarios.remove("ceiling");
+        order.retain(|s| s != "ceiling");
+    }
+    print!("\n{}", report::table(&scenarios, &order, lambda.as_ref()));
+
+    let all_complete = scenarios.values().all(|s| s["complete"] == true);
+    let doc = json!({
+        "generated_at_unix": receiver::now_ns() / 1_000_000_000,
+        "machine": machine(),
+        "git_commit": git_commit(),
+        "settings": {
+            "scale": args.scale,
+            "runs": args.runs,
+            "publishers": PUBLISHERS,
+            "delivery_concurrency": DELIVERY_CONCURRENCY,
+            "backend": "embedded",
+        },
+        "ceiling_posts_per_s": stats::round(ceiling),
+        "ceiling": ceiling_json,
+        "scenarios": scenarios,
+        "lambda_init": lambda.map(|m| json!({
+            "functions": m,
+            "targets": {"size_mb": lambda_init::MAX_SIZE_MB, "init_ms": lambda_init::MAX_INIT_MS},
+            "met": m.values().all(|f| f.met),
+        })),
+    });
+    let path = args
+        .json
+        .unwrap_or_else(|| target.join("hookline-bench").join("last.json"));
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
+    std::fs::write(&path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
+    eprintln!("\nwrote {}", path.display());
+    Ok(all_complete)
+}
+
+/// What the figures were measured on.
+fn machine() -> Value {
+    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+    let cpuinfo = read("/proc/cpuinfo");
+    let model = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.trim().to_string());
+    let mem_gib = read("/proc/meminfo")
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| stats::round(kb / 1024.0 / 1024.0));
+    json!({
+        "cpu": model,
+        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "memory_gib": mem_gib,
+        "kernel": read("/proc/sys/kernel/osrelease").trim(),
+        "os": std::env::consts::OS,
+        "arch": std::env::consts::ARCH,
+    })
+}
+
+fn git_commit() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
