@@ -13,7 +13,6 @@ use hookline_ports::{
 };
 
 use crate::settings::AwsSettings;
-use crate::sqs::QueueUrls;
 use crate::{DynamoStore, SecretsKeyStore, SqsQueue};
 
 /// Why a function could not start.
@@ -101,28 +100,29 @@ pub struct AwsPorts {
     pub keys: Arc<dyn KeyStore>,
 }
 
-/// Builds the ports over the given SDK configuration and resource names, with full queue
-/// access (the local runner, which polls the queues itself).
-pub fn ports(sdk: &aws_config::SdkConfig, settings: &AwsSettings) -> AwsPorts {
+fn ports_with(
+    sdk: &aws_config::SdkConfig,
+    settings: &AwsSettings,
+    queue: Arc<dyn Queue>,
+) -> AwsPorts {
     AwsPorts {
         store: Arc::new(DynamoStore::new(
             aws_sdk_dynamodb::Client::new(sdk),
             settings.table.clone(),
         )),
-        queue: Arc::new(SqsQueue::new(
-            aws_sdk_sqs::Client::new(sdk),
-            QueueUrls {
-                events: settings.events_queue_url.clone(),
-                events_dlq: settings.events_dlq_url.clone(),
-                deliveries: settings.deliveries_queue_url.clone(),
-                deliveries_dlq: settings.deliveries_dlq_url.clone(),
-            },
-        )),
+        queue,
         keys: Arc::new(SecretsKeyStore::new(
             aws_sdk_secretsmanager::Client::new(sdk),
             settings.signing_key_secret.clone(),
         )),
     }
+}
+
+/// Builds the ports over the given SDK configuration and resource names, with full queue
+/// access (the local runner, which polls the queues itself).
+pub fn ports(sdk: &aws_config::SdkConfig, settings: &AwsSettings) -> AwsPorts {
+    let sqs = SqsQueue::from_settings(aws_sdk_sqs::Client::new(sdk), settings);
+    ports_with(sdk, settings, Arc::new(sqs))
 }
 
 /// The ports of a deployed function: DynamoDB and Secrets Manager, and SQS as far as
@@ -132,23 +132,14 @@ pub fn function_ports(
     settings: &AwsSettings,
     queues: QueueAccess,
 ) -> AwsPorts {
-    AwsPorts {
-        store: Arc::new(DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(sdk),
-            settings.table.clone(),
+    let sqs = match queues {
+        QueueAccess::None => None,
+        QueueAccess::Send => Some(SqsQueue::from_settings(
+            aws_sdk_sqs::Client::new(sdk),
+            settings,
         )),
-        queue: match queues {
-            QueueAccess::None => Arc::new(NoQueue),
-            QueueAccess::Send => Arc::new(SendingQueue(SqsQueue::new(
-                aws_sdk_sqs::Client::new(sdk),
-                QueueUrls::from_settings(settings),
-            ))),
-        },
-        keys: Arc::new(SecretsKeyStore::new(
-            aws_sdk_secretsmanager::Client::new(sdk),
-            settings.signing_key_secret.clone(),
-        )),
-    }
+    };
+    ports_with(sdk, settings, Arc::new(FunctionQueue { sqs }))
 }
 
 /// Builds a deployed function's handler context over the given SDK configuration and
@@ -163,60 +154,33 @@ pub async fn context(
     Ok(AppContext::new(p.store, p.queue, p.keys, Arc::new(SystemClock), config).await?)
 }
 
-/// The queue port of a function that has no queue access: every call fails, as IAM would
-/// refuse it.
+/// The queue port of a deployed function ([`QueueAccess`]): sends and visibility changes go
+/// to SQS if the function may send; receiving, deleting and counting are the event source
+/// mapping's job (and outside every function's IAM policy), so they fail without calling SQS.
 #[derive(Debug)]
-pub struct NoQueue;
+pub struct FunctionQueue {
+    sqs: Option<SqsQueue>,
+}
 
-fn no_queue() -> PortError {
-    PortError::Backend("this function has no queue access".into())
+impl FunctionQueue {
+    fn refused(&self, what: &str) -> PortError {
+        match self.sqs {
+            None => PortError::Backend("this function has no queue access".into()),
+            Some(_) => PortError::Backend(format!(
+                "this function only sends to queues and cannot {what} (the event source mapping does)"
+            )),
+        }
+    }
+
+    fn sender(&self, what: &str) -> Result<&SqsQueue, PortError> {
+        self.sqs.as_ref().ok_or_else(|| self.refused(what))
+    }
 }
 
 #[async_trait]
-impl Queue for NoQueue {
-    async fn send(&self, _: QueueName, _: Vec<QueueMessage>) -> Result<(), PortError> {
-        Err(no_queue())
-    }
-
-    async fn receive(
-        &self,
-        _: QueueName,
-        _: usize,
-        _: Duration,
-        _: Duration,
-    ) -> Result<Vec<ReceivedMessage>, PortError> {
-        Err(no_queue())
-    }
-
-    async fn delete(&self, _: QueueName, _: Vec<String>) -> Result<(), PortError> {
-        Err(no_queue())
-    }
-
-    async fn change_visibility(&self, _: QueueName, _: &str, _: Duration) -> Result<(), PortError> {
-        Err(no_queue())
-    }
-
-    async fn depth(&self, _: QueueName) -> Result<u64, PortError> {
-        Err(no_queue())
-    }
-}
-
-/// The queue port of a function that sends ([`QueueAccess::Send`]): sends and visibility
-/// changes go to SQS; receiving, deleting and counting are the event source mapping's job
-/// (and outside the function's IAM policy), so they fail without calling SQS.
-#[derive(Debug)]
-pub struct SendingQueue(pub SqsQueue);
-
-fn only_sends(what: &str) -> PortError {
-    PortError::Backend(format!(
-        "this function only sends to queues and cannot {what} (the event source mapping does)"
-    ))
-}
-
-#[async_trait]
-impl Queue for SendingQueue {
+impl Queue for FunctionQueue {
     async fn send(&self, queue: QueueName, messages: Vec<QueueMessage>) -> Result<(), PortError> {
-        self.0.send(queue, messages).await
+        self.sender("send")?.send(queue, messages).await
     }
 
     async fn receive(
@@ -226,11 +190,11 @@ impl Queue for SendingQueue {
         _: Duration,
         _: Duration,
     ) -> Result<Vec<ReceivedMessage>, PortError> {
-        Err(only_sends("receive"))
+        Err(self.refused("receive"))
     }
 
     async fn delete(&self, _: QueueName, _: Vec<String>) -> Result<(), PortError> {
-        Err(only_sends("delete"))
+        Err(self.refused("delete"))
     }
 
     async fn change_visibility(
@@ -239,13 +203,13 @@ impl Queue for SendingQueue {
         receipt_handle: &str,
         visibility: Duration,
     ) -> Result<(), PortError> {
-        self.0
+        self.sender("change visibility")?
             .change_visibility(queue, receipt_handle, visibility)
             .await
     }
 
     async fn depth(&self, _: QueueName) -> Result<u64, PortError> {
-        Err(only_sends("count messages"))
+        Err(self.refused("count messages"))
     }
 }
 
@@ -314,4 +278,74 @@ pub async fn ensure_bootstrap_admin(
     )
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sqs::QueueUrls;
+
+    fn sqs() -> SqsQueue {
+        // An endpoint nothing listens on: a call that reached SQS would fail differently.
+        let config = aws_sdk_sqs::Config::builder()
+            .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+            .region(aws_sdk_sqs::config::Region::new("us-east-1"))
+            .endpoint_url("http://127.0.0.1:9")
+            .build();
+        let url = "http://127.0.0.1:9/q".to_string();
+        SqsQueue::new(
+            aws_sdk_sqs::Client::from_conf(config),
+            QueueUrls {
+                events: url.clone(),
+                events_dlq: url.clone(),
+                deliveries: url.clone(),
+                deliveries_dlq: url,
+            },
+        )
+    }
+
+    fn message(e: PortError) -> String {
+        e.to_string()
+    }
+
+    #[tokio::test]
+    async fn a_function_without_queue_access_refuses_every_call() {
+        let q = FunctionQueue { sqs: None };
+        let msg = || vec![QueueMessage::now("{}".to_string())];
+        for e in [
+            q.send(QueueName::Events, msg()).await.err(),
+            q.change_visibility(QueueName::Deliveries, "h", Duration::ZERO)
+                .await
+                .err(),
+            q.receive(QueueName::Events, 1, Duration::ZERO, Duration::ZERO)
+                .await
+                .err(),
+            q.delete(QueueName::Events, vec!["h".into()]).await.err(),
+            q.depth(QueueName::Events).await.err(),
+        ] {
+            let e = message(e.expect("refused"));
+            assert!(e.contains("has no queue access"), "{e}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sending_function_never_receives_deletes_or_counts() {
+        let q = FunctionQueue { sqs: Some(sqs()) };
+        for e in [
+            q.receive(QueueName::Events, 1, Duration::ZERO, Duration::ZERO)
+                .await
+                .err(),
+            q.delete(QueueName::Events, vec!["h".into()]).await.err(),
+            q.depth(QueueName::Events).await.err(),
+        ] {
+            let e = message(e.expect("refused"));
+            assert!(e.contains("only sends to queues"), "{e}");
+        }
+        // Sends do go to SQS (here: an endpoint that refuses the connection).
+        let sent = q
+            .send(QueueName::Events, vec![QueueMessage::now("{}".to_string())])
+            .await
+            .expect_err("nothing listens");
+        assert!(!message(sent).contains("only sends to queues"));
+    }
 }

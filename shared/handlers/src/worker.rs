@@ -52,6 +52,23 @@ pub fn to_sqs_event(queue: QueueName, messages: &[ReceivedMessage]) -> SqsEvent 
     event
 }
 
+/// One receive of up to `max` messages; after a failure (logged), a pause and nothing.
+async fn receive(queue: &dyn Queue, config: &PollerConfig, max: usize) -> Vec<ReceivedMessage> {
+    // Not raced against shutdown: a receive cancelled half-way would hide messages for a
+    // whole visibility timeout. The wait is short, so shutdown is prompt.
+    match queue
+        .receive(config.queue, max, config.wait, config.visibility)
+        .await
+    {
+        Ok(messages) => messages,
+        Err(e) => {
+            tracing::error!(error = %e, queue = config.queue.as_str(), "poller: receive failed");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            Vec::new()
+        }
+    }
+}
+
 /// Runs `concurrency` receive loops until `shutdown` turns true; a batch being handled when
 /// it does is finished (its messages deleted or left) before the loop ends. Keep
 /// `config.wait` short (about a second): it bounds how long shutdown waits for a receive.
@@ -72,19 +89,7 @@ pub async fn run_poller<H, F>(
         let shutdown = shutdown.clone();
         loops.spawn(async move {
             while !*shutdown.borrow() {
-                // Not raced against shutdown: a receive cancelled half-way would hide messages
-                // for a whole visibility timeout. The wait is short, so shutdown is prompt.
-                let received = queue
-                    .receive(config.queue, config.batch_size, config.wait, config.visibility)
-                    .await;
-                let messages = match received {
-                    Ok(m) => m,
-                    Err(e) => {
-                        tracing::error!(error = %e, queue = config.queue.as_str(), "poller: receive failed");
-                        tokio::time::sleep(Duration::from_millis(500)).await;
-                        continue;
-                    }
-                };
+                let messages = receive(queue.as_ref(), &config, config.batch_size).await;
                 if messages.is_empty() {
                     continue;
                 }
@@ -162,17 +167,7 @@ pub async fn run_message_poller<P, PF, T, H, F>(
                         Err(_) => break,
                     }
                 }
-                let received = queue
-                    .receive(config.queue, permits.len(), config.wait, config.visibility)
-                    .await;
-                let messages = match received {
-                    Ok(m) => m,
-                    Err(e) => {
-                        tracing::error!(error = %e, queue = config.queue.as_str(), "poller: receive failed");
-                        tokio::time::sleep(Duration::from_millis(500)).await;
-                        continue;
-                    }
-                };
+                let messages = receive(queue.as_ref(), &config, permits.len()).await;
                 if messages.is_empty() {
                     continue;
                 }

@@ -703,12 +703,7 @@ async fn attempt_past_the_endpoint_limit_waits_briefly_then_fails_unsent_and_is_
 
     // The first receives wait a moment for a slot, without using an attempt.
     for receive in 1..4 {
-        let batch = hub
-            .queue
-            .receive(QueueName::Deliveries, 10, Duration::from_secs(5), HELD)
-            .await
-            .expect("receive");
-        assert_eq!(batch.len(), 1);
+        let batch = hub.receive_exactly(QueueName::Deliveries, 1).await;
         assert_eq!(batch[0].receive_count, receive);
         let response = hub.deliver(&batch).await;
         assert_eq!(failed_ids(&response).len(), 1, "left in the queue");
@@ -717,12 +712,7 @@ async fn attempt_past_the_endpoint_limit_waits_briefly_then_fails_unsent_and_is_
             "no attempt used"
         );
     }
-    let batch = hub
-        .queue
-        .receive(QueueName::Deliveries, 10, Duration::from_secs(5), HELD)
-        .await
-        .expect("receive");
-    assert_eq!(batch.len(), 1);
+    let batch = hub.receive_exactly(QueueName::Deliveries, 1).await;
     let response = hub.deliver(&batch).await;
     assert_eq!(
         failed_ids(&response),
@@ -739,12 +729,7 @@ async fn attempt_past_the_endpoint_limit_waits_briefly_then_fails_unsent_and_is_
 
     // Once the endpoint's requests finish, the retry goes out.
     drop(held);
-    let again = hub
-        .queue
-        .receive(QueueName::Deliveries, 10, Duration::from_secs(5), HELD)
-        .await
-        .expect("receive");
-    assert_eq!(again.len(), 1);
+    let again = hub.receive_exactly(QueueName::Deliveries, 1).await;
     let response = hub.deliver(&again).await;
     assert!(failed_ids(&response).is_empty());
     assert_eq!(receiver.count(), 1);
