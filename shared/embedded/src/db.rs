@@ -158,6 +158,30 @@ impl Db {
         .await
     }
 
+    /// Runs a point read — a lookup by key, tens of microseconds from the page cache — on a
+    /// free reader right on the calling thread: handing it to the blocking pool would cost two
+    /// thread wake-ups, several times the read itself, on the path of every delivery. Only
+    /// when every reader is taken does it go to the pool (to wait there, not here).
+    pub(crate) async fn lookup<T, F>(
+        self: &Arc<Self>,
+        op: &'static str,
+        f: F,
+    ) -> Result<T, PortError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, PortError> + Send + 'static,
+    {
+        let Some(conn) = self.readers.iter().find_map(|r| r.try_lock().ok()) else {
+            return self.read(op, f).await;
+        };
+        // A panic in `f` is a bug; it becomes this call's error, as on the pool.
+        std::panic::catch_unwind(AssertUnwindSafe(|| f(&conn))).unwrap_or_else(|_| {
+            Err(PortError::Backend(format!(
+                "sqlite {op}: the read panicked"
+            )))
+        })
+    }
+
     /// A free reader if there is one, else the next in turn (waiting for it).
     fn reader(&self) -> MutexGuard<'_, Connection> {
         for r in &self.readers {
@@ -321,5 +345,47 @@ mod tests {
             let should = i64::from(i % 7 != 0 && i % 11 != 0);
             assert_eq!(n, should, "write {i}");
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_lookup_runs_with_every_reader_taken_and_a_panicking_one_is_an_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Arc::new(Db::open(&dir.path().join("t.db")).expect("open"));
+        db.write("t", |c| {
+            c.execute("INSERT INTO meta (key, value) VALUES ('k', 1)", [])
+                .map_err(|e| sqlite("t", e))
+        })
+        .await
+        .expect("write");
+        assert_eq!(
+            db.lookup("t", |c| Ok(count(c, "k"))).await.expect("read"),
+            1
+        );
+
+        // Every reader held (as by long list reads): the lookup waits for one on the pool.
+        let held: Vec<_> = db.readers.iter().map(lock).collect();
+        let waiting = {
+            let db = db.clone();
+            tokio::spawn(async move { db.lookup("t", |c| Ok(count(c, "k"))).await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished(), "no reader was free");
+        drop(held);
+        assert_eq!(waiting.await.expect("task").expect("read"), 1);
+
+        let panicked = db
+            .lookup("t", |_| -> Result<(), PortError> {
+                panic!("a read that panics")
+            })
+            .await;
+        assert!(
+            matches!(panicked, Err(PortError::Backend(_))),
+            "{panicked:?}"
+        );
+        assert_eq!(
+            db.lookup("t", |c| Ok(count(c, "k"))).await.expect("read"),
+            1,
+            "the reader is still usable"
+        );
     }
 }

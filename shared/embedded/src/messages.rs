@@ -89,11 +89,14 @@ pub(crate) fn receive(
     new_handle: fn() -> String,
 ) -> Result<Received, PortError> {
     const OP: &str = "receive";
+    // No `LIMIT ?`: SQLite re-plans a statement whose LIMIT is a bound parameter on every
+    // new binding, and this one runs for every receive. The rows are read one by one along
+    // the index, so stopping after `want` of them costs the same as a limit would.
     let mut select = conn
         .prepare_cached(
             "SELECT seq, message_id, body, receive_count, sent_at_ms, visible_at_ms FROM messages
              WHERE queue = ?1 AND visible_at_ms <= ?2 AND (visible_at_ms, seq) > (?3, ?4)
-             ORDER BY visible_at_ms, seq LIMIT ?5",
+             ORDER BY visible_at_ms, seq",
         )
         .map_err(|e| sqlite(OP, e))?;
     let mut hand_out = conn
@@ -116,22 +119,20 @@ pub(crate) fn receive(
     let mut seen = HashSet::new();
     let mut after = (i64::MIN, i64::MIN);
     while out.len() < max {
-        let want = i64::try_from(max - out.len()).unwrap_or(10);
+        let want = max - out.len();
         let chunk = select
-            .query_map(
-                params![queue.as_str(), now_ms, after.0, after.1, want],
-                |r| {
-                    Ok(Candidate {
-                        seq: r.get(0)?,
-                        message_id: r.get(1)?,
-                        body: r.get(2)?,
-                        receive_count: r.get(3)?,
-                        sent_at_ms: r.get(4)?,
-                        visible_at_ms: r.get(5)?,
-                    })
-                },
-            )
+            .query_map(params![queue.as_str(), now_ms, after.0, after.1], |r| {
+                Ok(Candidate {
+                    seq: r.get(0)?,
+                    message_id: r.get(1)?,
+                    body: r.get(2)?,
+                    receive_count: r.get(3)?,
+                    sent_at_ms: r.get(4)?,
+                    visible_at_ms: r.get(5)?,
+                })
+            })
             .map_err(|e| sqlite(OP, e))?
+            .take(want)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| sqlite(OP, e))?;
         let Some(last) = chunk.last() else { break };

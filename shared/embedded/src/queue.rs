@@ -1,11 +1,15 @@
 //! The `Queue` port over the `messages` table, with SQS's long polling.
 //!
-//! A receive that finds nothing waits until the earliest of: its deadline, a `send` or
-//! `change_visibility` in this process (a `Notify` per queue wakes one waiter per batch's
-//! worth of messages, or every waiter after a visibility change), the moment the
-//! queue's next delayed or in-flight message becomes visible, or a short re-check interval
-//! (which also picks up messages written by another process sharing the data directory).
+//! A receive that finds nothing waits until the earliest of: its deadline, a `send` in this
+//! process (a `Notify` per queue wakes one waiter per batch's worth of messages), a
+//! `change_visibility` that makes a message due within the re-check interval (one waiter),
+//! the moment the queue's next delayed or in-flight message becomes visible (for one waiter:
+//! the others would find it taken), or a short re-check interval (which also picks up
+//! messages written by another process sharing the data directory).
 
+use std::future::Future;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::task::{Context, Waker};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -58,17 +62,69 @@ impl QueueOptions {
     }
 }
 
-/// One wake-up signal per queue, for receives waiting in this process.
+/// How the receives waiting on one queue in this process are woken.
+#[derive(Debug)]
+pub(crate) struct Signal {
+    /// Woken by a send (one waiter per batch sent) and by a receive that filled its batch.
+    notify: Notify,
+    /// Sends so far: a receive that began after the `n`th send saw its messages.
+    sends: AtomicU64,
+    /// When the one waiter that naps until the queue's next message shows will look again
+    /// (Unix ms; `i64::MIN` when none does). Messages postponed by a busy worker become
+    /// visible one by one; if every waiter napped until each, all would wake for it and all
+    /// but one would find nothing.
+    timer_at: AtomicI64,
+}
+
+impl Default for Signal {
+    fn default() -> Self {
+        Signal {
+            notify: Notify::new(),
+            sends: AtomicU64::new(0),
+            timer_at: AtomicI64::new(i64::MIN),
+        }
+    }
+}
+
+impl Signal {
+    /// Makes this waiter the one that wakes at `at`, unless another already wakes by then.
+    fn arm(&self, at: i64, now: i64) -> bool {
+        let mut current = self.timer_at.load(Ordering::Acquire);
+        loop {
+            if current > now && current <= at {
+                return false;
+            }
+            match self.timer_at.compare_exchange_weak(
+                current,
+                at,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(seen) => current = seen,
+            }
+        }
+    }
+
+    /// Gives up the wake-up at `at` if it is still this waiter's.
+    fn disarm(&self, at: i64) {
+        let _ = self
+            .timer_at
+            .compare_exchange(at, i64::MIN, Ordering::AcqRel, Ordering::Relaxed);
+    }
+}
+
+/// The wake-up signals of each queue, for receives waiting in this process.
 #[derive(Debug, Default)]
 pub(crate) struct Signals {
-    events: Notify,
-    events_dlq: Notify,
-    deliveries: Notify,
-    deliveries_dlq: Notify,
+    events: Signal,
+    events_dlq: Signal,
+    deliveries: Signal,
+    deliveries_dlq: Signal,
 }
 
 impl Signals {
-    fn of(&self, queue: QueueName) -> &Notify {
+    fn of(&self, queue: QueueName) -> &Signal {
         match queue {
             QueueName::Events => &self.events,
             QueueName::EventsDlq => &self.events_dlq,
@@ -117,9 +173,10 @@ impl Queue for EmbeddedBackend {
             .await?;
         // One waiting receive per batch's worth, not every waiter: the rest would only find
         // the queue emptied by the first (a receive that fills its batch wakes the next).
-        let notify = self.signals.of(queue);
+        let signal = self.signals.of(queue);
+        signal.sends.fetch_add(1, Ordering::AcqRel);
         for _ in 0..count.div_ceil(MAX_BATCH).min(WAKE_LIMIT) {
-            notify.notify_one();
+            signal.notify.notify_one();
         }
         Ok(())
     }
@@ -135,12 +192,14 @@ impl Queue for EmbeddedBackend {
         let visibility_ms = ms(visibility, MAX_VISIBILITY);
         let redrive = self.opts.redrive(queue);
         let deadline = Instant::now() + wait.min(MAX_WAIT);
-        let notify = self.signals.of(queue);
-        loop {
+        let signal = self.signals.of(queue);
+        let mut armed = None;
+        let got = loop {
             // Registered before looking, so a send that lands after the look still wakes us.
-            let woken = notify.notified();
+            let woken = signal.notify.notified();
             tokio::pin!(woken);
             woken.as_mut().enable();
+            let sends_before = signal.sends.load(Ordering::Acquire);
 
             let now = now_ms();
             let got = self
@@ -152,27 +211,40 @@ impl Queue for EmbeddedBackend {
             if got.moved > 0
                 && let Some(r) = redrive
             {
-                self.signals.of(r.dlq).notify_waiters();
-            }
-            if got.messages.len() == max {
-                // There may be more: pass the word on to another waiting receive.
-                notify.notify_one();
+                self.signals.of(r.dlq).notify.notify_waiters();
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if !got.messages.is_empty() || left.is_zero() {
-                return Ok(got.messages);
+                if signal.sends.load(Ordering::Acquire) == sends_before {
+                    // No send since this look began: a wake-up that came meanwhile was for
+                    // messages the look saw. Taken here, it is not passed on to another
+                    // waiter, which would only find them gone.
+                    let _ = woken.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+                }
+                if got.messages.len() == max {
+                    // There may be more: pass the word on to another waiting receive.
+                    signal.notify.notify_one();
+                }
+                break got;
             }
             let mut nap = left.min(RECHECK);
             if let Some(at) = got.next_visible_ms {
-                let until =
-                    Duration::from_millis(u64::try_from(at.saturating_sub(now_ms())).unwrap_or(0));
-                nap = nap.min(until.max(Duration::from_millis(1)));
+                let now = now_ms();
+                if signal.arm(at, now) {
+                    armed = Some(at);
+                    let until = Duration::from_millis(u64::try_from(at - now).unwrap_or(0));
+                    nap = nap.min(until.max(Duration::from_millis(1)));
+                }
             }
             tokio::select! {
                 _ = &mut woken => {}
                 _ = tokio::time::sleep(nap) => {}
             }
-        }
+            if let Some(at) = armed.take() {
+                signal.disarm(at);
+            }
+        };
+        Ok(got.messages)
     }
 
     async fn delete(
@@ -197,16 +269,20 @@ impl Queue for EmbeddedBackend {
         visibility: Duration,
     ) -> Result<(), PortError> {
         let handle = receipt_handle.to_string();
-        let visible_at = now_ms().saturating_add(ms(visibility, MAX_VISIBILITY));
+        let now = now_ms();
+        let visible_at = now.saturating_add(ms(visibility, MAX_VISIBILITY));
         let changed = self
             .db
             .write("change_visibility", move |tx| {
                 messages::change_visibility(tx, queue, &handle, visible_at)
             })
             .await?;
-        if changed {
-            // Waiting receives recompute when the queue's next message shows.
-            self.signals.of(queue).notify_waiters();
+        // A waiting receive looks again within `RECHECK` in any case, and then naps until the
+        // queue's next message shows; only a message due before that needs to wake one. (A
+        // busy worker postpones many messages a second: waking every receive for each would
+        // turn each postponement into that many empty receive transactions.)
+        if changed && visible_at < now.saturating_add(ms(RECHECK, RECHECK)) {
+            self.signals.of(queue).notify.notify_one();
         }
         Ok(())
     }
@@ -215,5 +291,46 @@ impl Queue for EmbeddedBackend {
         self.db
             .read("depth", move |conn| messages::depth(conn, queue))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_waiter_wakes_for_the_next_message_and_hands_the_duty_back_when_done() {
+        let signal = Signal::default();
+        let now = 1_000;
+        assert!(
+            signal.arm(1_200, now),
+            "no one wakes yet: the first waiter does"
+        );
+        assert!(
+            !signal.arm(1_200, now),
+            "a second waiter leaves it to the first"
+        );
+        assert!(
+            !signal.arm(1_500, now),
+            "nor waits for a later message itself"
+        );
+        assert!(
+            signal.arm(1_100, now),
+            "an earlier message needs an earlier wake-up"
+        );
+        signal.disarm(1_200);
+        assert!(
+            !signal.arm(1_300, now),
+            "a stale disarm leaves the newer wake-up"
+        );
+        signal.disarm(1_100);
+        assert!(
+            signal.arm(1_300, now),
+            "once disarmed, the next waiter takes over"
+        );
+        assert!(
+            signal.arm(1_400, 1_350),
+            "a wake-up in the past is nobody's"
+        );
     }
 }

@@ -24,7 +24,7 @@ impl Store for EmbeddedBackend {
     async fn get_client(&self, id: &str) -> Result<Option<Client>, PortError> {
         let id = id.to_string();
         self.db
-            .read("get_client", move |c| clients::get(c, &id))
+            .lookup("get_client", move |c| clients::get(c, &id))
             .await
     }
 
@@ -95,7 +95,7 @@ impl Store for EmbeddedBackend {
     async fn get_event(&self, id: &str) -> Result<Option<Event>, PortError> {
         let id = id.to_string();
         self.db
-            .read("get_event", move |c| events::get(c, &id))
+            .lookup("get_event", move |c| events::get(c, &id))
             .await
     }
 
@@ -132,7 +132,7 @@ impl Store for EmbeddedBackend {
     async fn get_subscription(&self, id: &str) -> Result<Option<Subscription>, PortError> {
         let id = id.to_string();
         self.db
-            .read("get_subscription", move |c| subscriptions::get(c, &id))
+            .lookup("get_subscription", move |c| subscriptions::get(c, &id))
             .await
     }
 
@@ -172,7 +172,7 @@ impl Store for EmbeddedBackend {
 
     async fn subscriptions_generation(&self) -> Result<u64, PortError> {
         self.db
-            .read("subscriptions_generation", subscriptions::generation)
+            .lookup("subscriptions_generation", subscriptions::generation)
             .await
     }
 
@@ -202,7 +202,7 @@ impl Store for EmbeddedBackend {
     async fn get_delivery(&self, id: &str) -> Result<Option<Delivery>, PortError> {
         let id = id.to_string();
         self.db
-            .read("get_delivery", move |c| deliveries::get(c, &id))
+            .lookup("get_delivery", move |c| deliveries::get(c, &id))
             .await
     }
 

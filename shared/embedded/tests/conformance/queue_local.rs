@@ -140,6 +140,60 @@ async fn delays_and_visibility_have_millisecond_precision() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_receives_take_messages_that_become_visible_one_by_one() {
+    let (_dir, backend) = fresh(QueueOptions::default());
+    let queue: Arc<dyn Queue> = backend.queue();
+    let q = QueueName::Deliveries;
+    // Messages due over the next second, each alone (as a busy worker's postponements).
+    let total = 20u64;
+    let t0 = Instant::now();
+    for i in 0..total {
+        let message = QueueMessage {
+            body: format!("{{\"due_ms\":{}}}", i * 50),
+            delay: Duration::from_millis(i * 50),
+        };
+        queue.send(q, vec![message]).await.expect("send");
+    }
+    let mut receivers = Vec::new();
+    for _ in 0..4 {
+        let queue = Arc::clone(&queue);
+        receivers.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            loop {
+                let batch = queue
+                    .receive(q, 10, Duration::from_millis(1_500), LONG)
+                    .await
+                    .expect("receive");
+                if batch.is_empty() {
+                    return got;
+                }
+                let at = t0.elapsed();
+                got.extend(batch.into_iter().map(|m| (m.body, at)));
+            }
+        }));
+    }
+    let mut seen = HashSet::new();
+    for r in receivers {
+        for (body, at) in r.await.expect("receiver task") {
+            let due: serde_json::Value = serde_json::from_str(&body).expect("body");
+            let due = Duration::from_millis(due["due_ms"].as_u64().expect("due"));
+            assert!(
+                at + Duration::from_millis(5) >= due,
+                "{body} received at {at:?}, before it was due"
+            );
+            // One receive naps until each message is due; the others look again within the
+            // re-check interval anyway. Nothing waits for the long poll to run out.
+            assert!(
+                at < due + Duration::from_millis(1_000),
+                "{body} waited until {at:?}"
+            );
+            assert!(seen.insert(body), "received twice");
+        }
+    }
+    assert_eq!(seen.len() as u64, total, "every message is received");
+}
+
 #[tokio::test]
 async fn a_receive_skips_dead_letters_and_still_fills_its_batch() {
     let opts = QueueOptions {
