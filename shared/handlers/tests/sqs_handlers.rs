@@ -737,6 +737,33 @@ async fn attempt_past_the_endpoint_limit_waits_briefly_then_fails_unsent_and_is_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_that_keeps_failing_gets_no_more_requests_while_its_breaker_is_open() {
+    let hub = hub().await;
+    let receiver = Receiver::start(StatusCode::SERVICE_UNAVAILABLE).await;
+    let sub = hub.subscribe(&receiver.url, DEFAULT_MAX_ATTEMPTS).await;
+    let trip = hookline_handlers::delivery::in_flight::TRIP;
+    for _ in 0..trip {
+        let event = hub.publish().await;
+        hub.queue_delivery(&event, &sub, |_| {}).await;
+        let batch = hub.receive_exactly(QueueName::Deliveries, 1).await;
+        hub.deliver(&batch).await;
+    }
+    assert_eq!(receiver.count(), trip as usize, "each was attempted");
+
+    // The next one is held back without using an attempt.
+    let event = hub.publish().await;
+    let id = hub.queue_delivery(&event, &sub, |_| {}).await;
+    let batch = hub.receive_exactly(QueueName::Deliveries, 1).await;
+    let response = hub.deliver(&batch).await;
+    assert_eq!(failed_ids(&response).len(), 1, "left in the queue");
+    assert_eq!(receiver.count(), trip as usize, "nothing more was sent");
+    assert!(
+        hub.delivery(&id).await.attempts.is_empty(),
+        "no attempt used"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn message_poller_lets_no_hanging_message_hold_back_the_others() {
     let hub = hub().await;
     let done: Arc<Mutex<Vec<u64>>> = Arc::default();

@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 
 use crate::context::AppContext;
 use crate::delivery::client::SendResult;
+use crate::delivery::in_flight::Busy;
 use crate::delivery::outcome::{Outcome, decide};
 use crate::delivery::request::render;
 use crate::index::SubscriptionIndex;
@@ -80,7 +81,7 @@ const EARLY_TOLERANCE: Duration = Duration::from_secs(1);
 const UNKNOWN_DELIVERY_RECEIVES: u32 = 5;
 /// Receives of a message that may wait for a busy endpoint before its attempt fails unsent.
 const BUSY_POSTPONES: u32 = 4;
-/// How long such a message waits (±50%).
+/// The shortest wait of such a message (±50%).
 const BUSY_DELAY: Duration = Duration::from_millis(250);
 /// The lease of a claimed attempt lasts the subscription's timeout plus this margin.
 const CLAIM_MARGIN: Duration = Duration::from_secs(5);
@@ -147,16 +148,21 @@ async fn deliver_one(
     else {
         return abandon(ctx, delivery, "event no longer stored").await;
     };
-    // A slot among the endpoint's requests in flight. Without one, a message's first few
-    // receives just wait a moment (a burst to a healthy endpoint clears in milliseconds);
-    // after that the attempt is recorded as failed unsent, and the retry schedule takes over
-    // (an endpoint that hangs until its timeout clears in seconds, if ever).
+    // A slot among the endpoint's requests in flight. An endpoint that answers quickly frees
+    // one within moments, and this message waits here for it. Otherwise the message's first
+    // few receives wait in the queue for about as long as the endpoint's requests take;
+    // after that the attempt is recorded as failed unsent, and the retry schedule takes over.
     let limit = ctx.config.endpoint_concurrency;
-    let slot = ctx.in_flight.try_take(&sub.id, limit);
-    if slot.is_none() && receive_count(record) < BUSY_POSTPONES {
-        return postpone(ctx, record, BUSY_DELAY.mul_f64(0.5 + ids::random_unit())).await;
-    }
-    let lease = Duration::from_millis(u64::from(sub.timeout_ms)) + CLAIM_MARGIN;
+    let timeout = Duration::from_millis(u64::from(sub.timeout_ms));
+    let slot = match ctx.in_flight.take(&sub.id, limit, BUSY_DELAY).await {
+        Ok(slot) => Some(slot),
+        Err(busy) if receive_count(record) < BUSY_POSTPONES => {
+            let wait = busy_wait(busy, timeout).mul_f64(0.5 + ids::random_unit());
+            return postpone(ctx, record, wait).await;
+        }
+        Err(_) => None,
+    };
+    let lease = timeout + CLAIM_MARGIN;
     delivery.next_attempt_at = Some(now + lease);
     if !ctx
         .store
@@ -176,7 +182,7 @@ async fn deliver_one(
     let result = match slot {
         Some(slot) => {
             let result = ctx.http.send(request).await;
-            drop(slot);
+            slot.finish(result.status.is_some_and(|s| s < 500 && s != 429));
             result
         }
         None => SendResult::not_sent(format!(
@@ -199,17 +205,29 @@ async fn deliver_one(
         now.unix_timestamp(),
         ids::random_unit(),
     );
-    tracing::info!(
-        delivery_id = %delivery.id,
-        subscription_id = %sub.id,
-        event_id = %event.id,
-        attempt = attempt_no,
-        status = ?result.status,
-        error = ?result.error,
-        duration_ms = result.duration_ms,
-        outcome = ?outcome,
-        "delivery attempt"
-    );
+    // Every attempt is recorded on its delivery (and listed by the API); the log adds the
+    // ones an operator must notice. A success per delivery would be most of the log, and
+    // writing it a measurable share of the runner's CPU at thousands per second.
+    macro_rules! attempt_log {
+        ($level:ident) => {
+            tracing::$level!(
+                delivery_id = %delivery.id,
+                subscription_id = %sub.id,
+                event_id = %event.id,
+                attempt = attempt_no,
+                status = ?result.status,
+                error = ?result.error,
+                duration_ms = result.duration_ms,
+                outcome = ?outcome,
+                "delivery attempt"
+            )
+        };
+    }
+    if outcome == Outcome::Succeeded {
+        attempt_log!(debug);
+    } else {
+        attempt_log!(info);
+    }
     let after = ctx.clock.now();
     delivery.updated_at = after;
     match outcome {
@@ -230,6 +248,18 @@ async fn deliver_one(
             postpone(ctx, record, delay).await
         }
     }
+}
+
+/// How long a message waits for a slot of a busy endpoint. A burst to an endpoint that answers
+/// in milliseconds clears within the shortest wait; an endpoint whose requests take seconds
+/// (or hang until `timeout`) frees no slot sooner than they have been taking, and retrying
+/// every 250 ms meanwhile would only burn the CPU and queue writes the healthy ones need.
+fn busy_wait(busy: Busy, timeout: Duration) -> Duration {
+    busy.oldest
+        .max(busy.typical)
+        .min(timeout)
+        .max(busy.closed_for)
+        .max(BUSY_DELAY)
 }
 
 /// `ApproximateReceiveCount` of a message (1 if absent).
@@ -346,4 +376,49 @@ pub async fn enqueue(ctx: &AppContext, delivery_ids: &[String]) -> Result<(), Po
         })
         .collect();
     ctx.queue.send(QueueName::Deliveries, msgs).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_endpoint_is_waited_for_about_as_long_as_its_requests_take() {
+        let timeout = Duration::from_secs(5);
+        let ms = Duration::from_millis;
+        let busy = |oldest, typical| Busy {
+            oldest: ms(oldest),
+            typical: ms(typical),
+            closed_for: Duration::ZERO,
+        };
+        assert_eq!(
+            busy_wait(busy(3, 2), timeout),
+            BUSY_DELAY,
+            "fast: the shortest wait"
+        );
+        assert_eq!(
+            busy_wait(busy(1_500, 0), timeout),
+            ms(1_500),
+            "slow: as long again"
+        );
+        assert_eq!(
+            busy_wait(busy(20, 5_000), timeout),
+            timeout,
+            "young requests to an endpoint whose last ones hung: until the timeout"
+        );
+        assert_eq!(
+            busy_wait(busy(60_000, 0), timeout),
+            timeout,
+            "never past the timeout"
+        );
+        let open = Busy {
+            closed_for: ms(30_000),
+            ..busy(0, 5_000)
+        };
+        assert_eq!(
+            busy_wait(open, timeout),
+            ms(30_000),
+            "an open breaker: until it lets a probe through"
+        );
+    }
 }
