@@ -1,5 +1,21 @@
-//! The OpenAPI 3.1 document, generated from the handlers' annotations by `utoipa`.
+//! The OpenAPI 3.1 document, generated from the handlers' annotations by `utoipa`, and the
+//! routes that publish it where size matters.
+//!
+//! The local runner serves the live document and the Swagger UI built into the binary
+//! (feature `swagger-ui`, in `router.rs`). The `manage` Lambda function must stay small, so it
+//! links neither the UI's assets nor the code that builds the document: [`published`] serves
+//! the committed copy, `shared/handlers/openapi.json`, and a `/docs` page that loads the same
+//! Swagger UI release from a CDN, pinned by version and by Subresource Integrity hashes of the
+//! vendored copy. A test fails when the committed copy differs from the annotations; rewrite
+//! it with `HOOKLINE_WRITE_OPENAPI=1 cargo test -p hookline-handlers --lib openapi`.
 
+use std::sync::{Arc, OnceLock};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::http::header;
+use axum::response::{Html, Redirect};
+use axum::routing::get;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -52,4 +68,245 @@ pub fn document(version: &str) -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.info.version = version.to_string();
     doc
+}
+
+/// The committed document: what [`ApiDoc`] generates, pretty-printed.
+pub const COMMITTED_DOCUMENT: &str = include_str!("../openapi.json");
+
+/// The committed document with `version` as its `info.version`, as `/openapi.json` serves it.
+pub fn published_document(version: &str) -> Bytes {
+    let mut doc: serde_json::Value = match serde_json::from_str(COMMITTED_DOCUMENT) {
+        Ok(doc) => doc,
+        Err(e) => {
+            // Unreachable while the tests pass; the document as committed beats an error.
+            tracing::error!(error = %e, "the committed OpenAPI document does not parse");
+            return Bytes::from_static(COMMITTED_DOCUMENT.as_bytes());
+        }
+    };
+    if let Some(info) = doc.get_mut("info").and_then(|i| i.as_object_mut()) {
+        info.insert("version".to_string(), version.into());
+    }
+    serde_json::to_vec(&doc)
+        .map(Bytes::from)
+        .unwrap_or_else(|_| Bytes::from_static(COMMITTED_DOCUMENT.as_bytes()))
+}
+
+/// `/openapi.json` (the committed document) and `/docs` (Swagger UI from the CDN), for a
+/// binary without the `swagger-ui` feature's assets or the document's builder.
+pub fn published<S>(version: &str) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let version: Arc<str> = Arc::from(version);
+    // Built on first use, not at start: most cold starts never serve it.
+    let document: Arc<OnceLock<Bytes>> = Arc::default();
+    Router::new()
+        .route(
+            "/openapi.json",
+            get(move || {
+                let body = document
+                    .get_or_init(|| published_document(&version))
+                    .clone();
+                async move { ([(header::CONTENT_TYPE, "application/json")], body) }
+            }),
+        )
+        .route("/docs", get(|| async { Html(DOCS_PAGE) }))
+        // The page finds the document relative to `/docs`; from `/docs/` it would miss it.
+        .route("/docs/", get(|| async { Redirect::to("../docs") }))
+}
+
+/// The Swagger UI release the `/docs` page loads: the one `utoipa-swagger-ui` vendors, whose
+/// files npm's `swagger-ui-dist` package holds byte for byte.
+macro_rules! swagger_ui_dist {
+    () => {
+        "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.32.6"
+    };
+}
+
+/// Swagger UI's own `index.html` and initializer in one page, with the assets from the CDN.
+/// `openapi.json` is relative so the page also works under an API Gateway stage prefix.
+const DOCS_PAGE: &str = concat!(
+    r#"<!DOCTYPE html>
+<html lang="en">
+  <head>
+    <meta charset="UTF-8">
+    <title>Hookline API - Swagger UI</title>
+    <link rel="stylesheet" type="text/css" href=""#,
+    swagger_ui_dist!(),
+    r#"/swagger-ui.css" integrity="sha384-9Q2fpS+xeS4ffJy6CagnwoUl+4ldAYhOs9pgZuEKxypVModhmZFzeMlvVsAjf7uT" crossorigin="anonymous">
+    <link rel="icon" type="image/png" href=""#,
+    swagger_ui_dist!(),
+    r#"/favicon-32x32.png" sizes="32x32">
+    <style>
+      html { box-sizing: border-box; overflow-y: scroll; }
+      *, *:before, *:after { box-sizing: inherit; }
+      body { margin: 0; background: #fafafa; }
+    </style>
+  </head>
+  <body>
+    <div id="swagger-ui"></div>
+    <script src=""#,
+    swagger_ui_dist!(),
+    r#"/swagger-ui-bundle.js" integrity="sha384-EYdOaiRwn44zNjrw+Tfs06qYz9BGQVo2f4/pLY5i7VorbjnZNhdplAbTBk8FXHUJ" crossorigin="anonymous" charset="UTF-8"></script>
+    <script src=""#,
+    swagger_ui_dist!(),
+    r##"/swagger-ui-standalone-preset.js" integrity="sha384-49fpFaVrAWI/qdgl9Vv5E/4NXxRUiJX5vGuLws1NUpTWGtEqzWEx8gHTw2UTehFK" crossorigin="anonymous" charset="UTF-8"></script>
+    <script>
+      window.onload = function () {
+        window.ui = SwaggerUIBundle({
+          url: "openapi.json",
+          dom_id: "#swagger-ui",
+          deepLinking: true,
+          presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+          plugins: [SwaggerUIBundle.plugins.DownloadUrl],
+          layout: "StandaloneLayout",
+        });
+      };
+    </script>
+  </body>
+</html>
+"##
+);
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    const WRITE_VAR: &str = "HOOKLINE_WRITE_OPENAPI";
+
+    #[test]
+    fn committed_document_is_the_one_the_annotations_generate() {
+        let generated = serde_json::to_string_pretty(&ApiDoc::openapi())
+            .expect("the document serialises")
+            + "\n";
+        if std::env::var_os(WRITE_VAR).is_some() {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
+            std::fs::write(path, &generated).expect("write openapi.json");
+            return;
+        }
+        let first_difference = COMMITTED_DOCUMENT
+            .lines()
+            .zip(generated.lines())
+            .position(|(committed, generated)| committed != generated)
+            .unwrap_or_else(|| {
+                COMMITTED_DOCUMENT
+                    .lines()
+                    .count()
+                    .min(generated.lines().count())
+            });
+        assert!(
+            COMMITTED_DOCUMENT == generated,
+            "shared/handlers/openapi.json differs from the annotations from line {}; rewrite \
+             it with `{WRITE_VAR}=1 cargo test -p hookline-handlers --lib openapi`",
+            first_difference + 1
+        );
+    }
+
+    #[test]
+    fn published_document_is_the_generated_one_with_the_running_version() {
+        let published: serde_json::Value =
+            serde_json::from_slice(&published_document("9.8.7")).expect("JSON");
+
+        let generated = serde_json::to_value(document("9.8.7")).expect("JSON");
+        assert_eq!(published, generated);
+        assert_eq!(published["info"]["version"], "9.8.7");
+    }
+
+    #[test]
+    fn docs_page_resolves_the_document_next_to_docs_also_under_a_stage() {
+        assert!(DOCS_PAGE.contains(r#"url: "openapi.json""#));
+        for (page, document) in [
+            (
+                "https://api.example/docs",
+                "https://api.example/openapi.json",
+            ),
+            (
+                "https://api.example/prod/docs",
+                "https://api.example/prod/openapi.json",
+            ),
+        ] {
+            let page = url::Url::parse(page).expect("URL");
+            assert_eq!(page.join("openapi.json").expect("URL").as_str(), document);
+        }
+    }
+
+    /// Guards the pin: upgrading `utoipa-swagger-ui` changes the vendored files, and the page
+    /// must then load the new release with its new hashes.
+    #[cfg(feature = "swagger-ui")]
+    #[test]
+    fn docs_page_loads_the_vendored_swagger_ui_files_with_their_hashes() {
+        use base64::Engine;
+
+        let config = Arc::new(utoipa_swagger_ui::Config::default());
+        for file in [
+            "swagger-ui.css",
+            "swagger-ui-bundle.js",
+            "swagger-ui-standalone-preset.js",
+        ] {
+            let vendored = utoipa_swagger_ui::serve(file, config.clone())
+                .expect("serve")
+                .expect("a vendored file");
+            let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA384, &vendored.bytes);
+            let sri = base64::engine::general_purpose::STANDARD.encode(hash.as_ref());
+            let tag = format!(
+                r#"{}/{file}" integrity="sha384-{sri}" crossorigin="anonymous""#,
+                swagger_ui_dist!()
+            );
+            assert!(DOCS_PAGE.contains(&tag), "the page loads {tag}");
+        }
+    }
+
+    #[tokio::test]
+    async fn published_routes_serve_the_document_and_the_page() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move { axum::serve(listener, published::<()>("9.8.7")).await });
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("client");
+
+        let doc = http
+            .get(format!("{base}/openapi.json"))
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(doc.status(), 200);
+        assert_eq!(doc.headers()[header::CONTENT_TYPE], "application/json");
+        let doc: serde_json::Value =
+            serde_json::from_slice(&doc.bytes().await.expect("body")).expect("JSON");
+        assert_eq!(doc["info"]["version"], "9.8.7");
+        assert!(
+            doc["openapi"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("3.1"))
+        );
+
+        let page = http
+            .get(format!("{base}/docs"))
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(page.status(), 200);
+        let content_type = page.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .expect("ASCII");
+        assert!(content_type.starts_with("text/html"), "{content_type}");
+        let html = page.text().await.expect("body");
+        assert!(html.contains("SwaggerUIBundle"));
+        assert!(html.contains(concat!(swagger_ui_dist!(), "/swagger-ui-bundle.js")));
+
+        let slash = http
+            .get(format!("{base}/docs/"))
+            .send()
+            .await
+            .expect("answer");
+        assert!(slash.status().is_redirection(), "{}", slash.status());
+        assert_eq!(slash.headers()[header::LOCATION], "../docs");
+    }
 }

@@ -1,6 +1,11 @@
 //! The HTTP routers: one per Lambda function (token, ingest, manage) and `app`, all of them
 //! together for the local runner. Each comes with the same middleware: request ids, problem
 //! bodies for every error, and access logs without headers (which carry credentials).
+//!
+//! `/openapi.json` and `/docs` differ by where they run: `app` serves the live document and
+//! the Swagger UI built in (feature `swagger-ui`); the `manage` function, which must stay
+//! small, serves the committed document and a page that loads Swagger UI from a CDN
+//! (`openapi::published`), whatever features a workspace build unifies.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -11,6 +16,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post, put};
+#[cfg(feature = "swagger-ui")]
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{clients, deliveries, event_types, events, service, subscriptions};
@@ -36,7 +42,7 @@ fn ingest_routes() -> Routes {
         .route("/v1/events/{id}", get(events::get))
 }
 
-fn manage_routes(ctx: &AppContext) -> Routes {
+fn manage_routes() -> Routes {
     Router::new()
         .route("/v1/clients", post(clients::create).get(clients::list))
         .route(
@@ -69,10 +75,21 @@ fn manage_routes(ctx: &AppContext) -> Routes {
         .route("/v1/deliveries", get(deliveries::list))
         .route("/v1/deliveries/{id}", get(deliveries::get))
         .route("/v1/deliveries/{id}/retry", post(deliveries::retry))
-        .merge(SwaggerUi::new("/docs").url(
-            "/openapi.json",
-            crate::openapi::document(&ctx.config.version),
-        ))
+}
+
+/// `/openapi.json` and `/docs` for the local runner: live, with Swagger UI built in.
+#[cfg(feature = "swagger-ui")]
+fn local_docs_routes(ctx: &AppContext) -> Routes {
+    Router::new().merge(SwaggerUi::new("/docs").url(
+        "/openapi.json",
+        crate::openapi::document(&ctx.config.version),
+    ))
+}
+
+/// Without the assets, the local runner publishes the docs as the `manage` function does.
+#[cfg(not(feature = "swagger-ui"))]
+fn local_docs_routes(ctx: &AppContext) -> Routes {
+    crate::openapi::published(&ctx.config.version)
 }
 
 fn finish(routes: Routes, ctx: Arc<AppContext>) -> Router {
@@ -96,7 +113,7 @@ pub fn ingest_router(ctx: Arc<AppContext>) -> Router {
 
 /// The manage function's router.
 pub fn manage_router(ctx: Arc<AppContext>) -> Router {
-    let routes = manage_routes(&ctx);
+    let routes = manage_routes().merge(crate::openapi::published(&ctx.config.version));
     finish(routes, ctx)
 }
 
@@ -104,7 +121,8 @@ pub fn manage_router(ctx: Arc<AppContext>) -> Router {
 pub fn app(ctx: Arc<AppContext>) -> Router {
     let routes = token_routes()
         .merge(ingest_routes())
-        .merge(manage_routes(&ctx));
+        .merge(manage_routes())
+        .merge(local_docs_routes(&ctx));
     finish(routes, ctx)
 }
 
@@ -175,4 +193,66 @@ async fn request_id(mut req: Request, next: Next) -> Response {
 fn new_request_id() -> String {
     let ms = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
     hookline_domain::ids::new_id("req_", ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use hookline_embedded::{EmbeddedBackend, QueueOptions};
+    use hookline_ports::SystemClock;
+
+    use super::*;
+    use crate::HandlerConfig;
+
+    /// The `manage` function's docs must not depend on the features a build unifies: with or
+    /// without `swagger-ui`, it serves the committed document and the CDN page.
+    #[tokio::test]
+    async fn manage_router_publishes_the_committed_document_and_the_cdn_page() {
+        let dir = tempfile::tempdir().expect("temporary data directory");
+        let path = dir.path().to_path_buf();
+        let backend = tokio::task::spawn_blocking(move || {
+            EmbeddedBackend::open(&path, QueueOptions::default())
+        })
+        .await
+        .expect("open task")
+        .expect("open the embedded backend");
+        let ctx = AppContext::new(
+            backend.store(),
+            backend.queue(),
+            backend.keys(),
+            Arc::new(SystemClock),
+            HandlerConfig::new("http://127.0.0.1", "embedded"),
+        )
+        .await
+        .expect("handler context");
+        let version = ctx.config.version.clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move { axum::serve(listener, manage_router(ctx)).await });
+        let http = reqwest::Client::new();
+
+        let page = http
+            .get(format!("{base}/docs"))
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.expect("body");
+        assert!(
+            html.contains("https://cdn.jsdelivr.net/npm/swagger-ui-dist@"),
+            "{html}"
+        );
+
+        let doc = http
+            .get(format!("{base}/openapi.json"))
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(doc.status(), 200);
+        let doc = doc.bytes().await.expect("body");
+        assert_eq!(doc, crate::openapi::published_document(&version));
+    }
 }
