@@ -302,11 +302,18 @@ mod tests {
         assert!(in_flight.take("slow", 1, quick).await.is_err());
         assert!(started.elapsed() < quick, "answered at once");
 
-        // A quick one whose slots stay taken: given up after `quick`.
-        let _a = in_flight.try_take("fast", 2).expect("slot");
+        // A quick one whose slots stay taken: waited for, then given up after `quick`.
+        let a = in_flight.try_take("fast", 2).expect("slot");
         let _b = in_flight.try_take("fast", 2).expect("slot");
+        drop(a);
+        let _c = in_flight.try_take("fast", 2).expect("slot");
+        let started = Instant::now();
         let busy = in_flight.take("fast", 2, Duration::from_millis(50)).await;
-        assert!(busy.is_err());
+        assert!(busy.is_err(), "no slot freed up");
+        assert!(
+            started.elapsed() >= Duration::from_millis(50),
+            "it waited for one first"
+        );
     }
 
     #[test]
