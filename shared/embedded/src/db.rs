@@ -12,6 +12,11 @@
 //! change, so an acknowledged write is as durable as before; the batching only shares the
 //! commit (and the thread hand-off) among the writes that arrived together.
 //!
+//! A savepoint is not free: SQLite copies every page the write then changes into a
+//! sub-journal. The writes on every delivery's path are single statements, or runs of
+//! statements any prefix of which is as good as none (see [`Db::write_each`]); those run
+//! without one, protected by SQLite's own statement atomicity.
+//!
 //! A third thread checkpoints the write-ahead log in the background, so commits never wait
 //! for a checkpoint.
 
@@ -39,6 +44,8 @@ type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
 
 /// A write waiting for the writer thread.
 trait Job: Send {
+    /// Whether the write runs in a savepoint of its own (see [`Db::write_each`]).
+    fn guarded(&self) -> bool;
     /// Runs the write; `true` if it succeeded (its savepoint is then released, else rolled
     /// back), and how to tell its caller how the transaction ended.
     fn run(self: Box<Self>, conn: &Connection) -> (bool, Completion);
@@ -48,6 +55,7 @@ trait Job: Send {
 
 struct Write<T, F> {
     op: &'static str,
+    guarded: bool,
     f: F,
     done: oneshot::Sender<Result<T, PortError>>,
 }
@@ -57,8 +65,12 @@ where
     T: Send + 'static,
     F: FnOnce(&Connection) -> Result<T, PortError> + Send + 'static,
 {
+    fn guarded(&self) -> bool {
+        self.guarded
+    }
+
     fn run(self: Box<Self>, conn: &Connection) -> (bool, Completion) {
-        let Write { op, f, done } = *self;
+        let Write { op, f, done, .. } = *self;
         let out = match std::panic::catch_unwind(AssertUnwindSafe(|| f(conn))) {
             Ok(out) => out,
             // A panic's message could quote data; say only what happened.
@@ -130,8 +142,34 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, PortError> + Send + 'static,
     {
+        self.submit(op, true, f).await
+    }
+
+    /// As [`Db::write`], without the savepoint, for a write made of statements each of which
+    /// may stand alone: a single statement (SQLite undoes a failed statement's own changes),
+    /// or a run of them any prefix of which leaves the data as good as none did — deleting
+    /// acknowledged messages, handing out messages that come back when their visibility
+    /// timeout ends. If `f` fails after a statement changed something, that change stays.
+    pub(crate) async fn write_each<T, F>(&self, op: &'static str, f: F) -> Result<T, PortError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, PortError> + Send + 'static,
+    {
+        self.submit(op, false, f).await
+    }
+
+    async fn submit<T, F>(&self, op: &'static str, guarded: bool, f: F) -> Result<T, PortError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, PortError> + Send + 'static,
+    {
         let (done, result) = oneshot::channel::<Result<T, PortError>>();
-        let job: Box<dyn Job> = Box::new(Write { op, f, done });
+        let job: Box<dyn Job> = Box::new(Write {
+            op,
+            guarded,
+            f,
+            done,
+        });
         if self.writes.send(job).is_err() {
             return Err(PortError::Backend(format!(
                 "sqlite {op}: the writer thread has stopped"
@@ -216,12 +254,22 @@ fn write_loop(mut conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>) {
         let mut completions = Vec::with_capacity(group.len());
         let mut waiting = group.into_iter();
         while let Some(job) = waiting.next() {
-            if let Err(e) = exec_cached(&tx, "SAVEPOINT op") {
+            let guarded = job.guarded();
+            if guarded && let Err(e) = exec_cached(&tx, "SAVEPOINT op") {
                 job.abort(sqlite("savepoint", e).to_string());
                 continue;
             }
             let (ok, completion) = job.run(&tx);
-            let end = if ok {
+            let end = if tx.is_autocommit() {
+                // Some errors (a full disk, an I/O error) make SQLite roll back the whole
+                // transaction: every write of the group so far is gone.
+                Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT_ROLLBACK),
+                    Some("the transaction was rolled back".into()),
+                ))
+            } else if !guarded {
+                Ok(())
+            } else if ok {
                 exec_cached(&tx, "RELEASE op")
             } else {
                 exec_cached(&tx, "ROLLBACK TO op").and_then(|()| exec_cached(&tx, "RELEASE op"))
@@ -345,6 +393,59 @@ mod tests {
             let should = i64::from(i % 7 != 0 && i % 11 != 0);
             assert_eq!(n, should, "write {i}");
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn writes_without_a_savepoint_keep_their_applied_statements_and_their_group_commits() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Arc::new(Db::open(&dir.path().join("t.db")).expect("open"));
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..100 {
+            let db = db.clone();
+            tasks.spawn(async move {
+                let insert = move |c: &Connection, key: String| {
+                    c.execute("INSERT INTO meta (key, value) VALUES (?1, 1)", [key])
+                        .map_err(|e| sqlite("t", e))
+                };
+                if i % 2 == 0 {
+                    // Guarded: all of it or none.
+                    db.write("t", move |c| {
+                        insert(c, format!("g{i}"))?;
+                        insert(c, format!("g{i}"))
+                    })
+                    .await
+                } else {
+                    // Unguarded: the first statement stands, the failing second undoes itself.
+                    db.write_each("t", move |c| {
+                        insert(c, format!("u{i}"))?;
+                        insert(c, format!("u{i}"))
+                    })
+                    .await
+                }
+            });
+        }
+        while let Some(r) = tasks.join_next().await {
+            assert!(r.expect("task").is_err(), "the duplicate insert fails");
+        }
+        let (guarded, unguarded) = db
+            .read("t", |c| {
+                let n = |prefix: &str| {
+                    c.query_row(
+                        "SELECT COUNT(*) FROM meta WHERE key LIKE ?1",
+                        [format!("{prefix}%")],
+                        |r| r.get::<_, i64>(0),
+                    )
+                    .map_err(|e| sqlite("t", e))
+                };
+                Ok((n("g")?, n("u")?))
+            })
+            .await
+            .expect("read");
+        assert_eq!(guarded, 0, "a failed guarded write leaves nothing");
+        assert_eq!(
+            unguarded, 50,
+            "each unguarded write kept its first statement"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

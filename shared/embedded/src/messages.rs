@@ -1,8 +1,11 @@
 //! The `messages` table: one row per queued message, in whichever queue it sits now.
 //!
-//! A message is visible when `visible_at_ms <= now`. Receiving it gives it a fresh random
-//! receipt handle, counts the receive and hides it until `now + visibility`; only the current
-//! handle can delete it or change its visibility. Each function here is one step of one
+//! A message is visible when `visible_at_ms <= now`. Receiving it gives it a fresh receipt
+//! handle, counts the receive and hides it until `now + visibility`; only the current handle
+//! can delete it or change its visibility. A handle is `<seq>.<random>`: the row's key, so
+//! that deleting by handle is a lookup by key and needs no index of its own (one on random
+//! handles would take a write to a random page of it on every receive and every delete), and
+//! a random part that a later receive replaces. Each function here is one step of one
 //! transaction; `queue.rs` adds the waiting.
 
 use std::collections::HashSet;
@@ -86,7 +89,7 @@ pub(crate) fn receive(
     visibility_ms: i64,
     redrive: Option<Redrive>,
     now_ms: i64,
-    new_handle: fn() -> String,
+    new_secret: fn() -> String,
 ) -> Result<Received, PortError> {
     const OP: &str = "receive";
     // No `LIMIT ?`: SQLite re-plans a statement whose LIMIT is a bound parameter on every
@@ -149,7 +152,7 @@ pub(crate) fn receive(
                     moved += 1;
                 }
                 _ => {
-                    let handle = new_handle();
+                    let handle = format!("{}.{}", c.seq, new_secret());
                     hand_out
                         .execute(params![c.seq, handle, now_ms.saturating_add(visibility_ms)])
                         .map_err(|e| sqlite(OP, e))?;
@@ -178,6 +181,11 @@ pub(crate) fn receive(
     })
 }
 
+/// The row a receipt handle names; `None` for text no receive handed out.
+fn seq_of(handle: &str) -> Option<i64> {
+    handle.split_once('.')?.0.parse().ok()
+}
+
 /// Deletes the messages whose current receipt handle is given; other handles do nothing.
 pub(crate) fn delete(
     conn: &Connection,
@@ -185,10 +193,13 @@ pub(crate) fn delete(
     handles: &[String],
 ) -> Result<(), PortError> {
     let mut stmt = conn
-        .prepare_cached("DELETE FROM messages WHERE queue = ?1 AND receipt_handle = ?2")
+        .prepare_cached(
+            "DELETE FROM messages WHERE seq = ?1 AND queue = ?2 AND receipt_handle = ?3",
+        )
         .map_err(|e| sqlite("delete", e))?;
     for h in handles {
-        stmt.execute(params![queue.as_str(), h])
+        let Some(seq) = seq_of(h) else { continue };
+        stmt.execute(params![seq, queue.as_str(), h])
             .map_err(|e| sqlite("delete", e))?;
     }
     Ok(())
@@ -201,11 +212,15 @@ pub(crate) fn change_visibility(
     handle: &str,
     visible_at_ms: i64,
 ) -> Result<bool, PortError> {
+    let Some(seq) = seq_of(handle) else {
+        return Ok(false);
+    };
     let n = conn
         .prepare_cached(
-            "UPDATE messages SET visible_at_ms = ?3 WHERE queue = ?1 AND receipt_handle = ?2",
+            "UPDATE messages SET visible_at_ms = ?4
+             WHERE seq = ?1 AND queue = ?2 AND receipt_handle = ?3",
         )
-        .and_then(|mut s| s.execute(params![queue.as_str(), handle, visible_at_ms]))
+        .and_then(|mut s| s.execute(params![seq, queue.as_str(), handle, visible_at_ms]))
         .map_err(|e| sqlite("change_visibility", e))?;
     Ok(n > 0)
 }

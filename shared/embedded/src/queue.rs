@@ -146,7 +146,8 @@ fn ms(d: Duration, max: Duration) -> i64 {
     i64::try_from(d.min(max).as_millis()).unwrap_or(i64::MAX)
 }
 
-fn receipt_handle() -> String {
+/// The random part of a receipt handle.
+fn handle_secret() -> String {
     let mut bytes = [0u8; 16];
     ids::random_bytes(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -204,8 +205,10 @@ impl Queue for EmbeddedBackend {
             let now = now_ms();
             let got = self
                 .db
-                .write("receive", move |tx| {
-                    messages::receive(tx, queue, max, visibility_ms, redrive, now, receipt_handle)
+                // Without a savepoint: a receive that fails half-way has only hidden some
+                // messages, which come back when their visibility timeout ends.
+                .write_each("receive", move |tx| {
+                    messages::receive(tx, queue, max, visibility_ms, redrive, now, handle_secret)
                 })
                 .await?;
             if got.moved > 0
@@ -255,8 +258,10 @@ impl Queue for EmbeddedBackend {
         if receipt_handles.is_empty() {
             return Ok(());
         }
+        // Without a savepoint: a delete that fails half-way leaves messages that are received
+        // again and acknowledged again.
         self.db
-            .write("delete", move |tx| {
+            .write_each("delete", move |tx| {
                 messages::delete(tx, queue, &receipt_handles)
             })
             .await
@@ -273,7 +278,7 @@ impl Queue for EmbeddedBackend {
         let visible_at = now.saturating_add(ms(visibility, MAX_VISIBILITY));
         let changed = self
             .db
-            .write("change_visibility", move |tx| {
+            .write_each("change_visibility", move |tx| {
                 messages::change_visibility(tx, queue, &handle, visible_at)
             })
             .await?;
@@ -297,6 +302,60 @@ impl Queue for EmbeddedBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn only_the_current_handle_of_a_message_deletes_it_or_changes_its_visibility() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let backend = EmbeddedBackend::open(dir.path(), QueueOptions::default()).expect("open");
+        let q = QueueName::Deliveries;
+        backend
+            .send(q, vec![QueueMessage::now("m".into())])
+            .await
+            .expect("send");
+        let first = backend
+            .receive(q, 1, Duration::ZERO, Duration::ZERO)
+            .await
+            .expect("receive");
+        let handle = first[0].receipt_handle.clone();
+        let (seq, _) = handle.split_once('.').expect("seq.secret");
+        // The message is visible again at once: a second receive replaces the handle.
+        let second = backend
+            .receive(q, 1, Duration::ZERO, Duration::from_secs(60))
+            .await
+            .expect("receive");
+        assert_eq!(second.len(), 1);
+        let current = second[0].receipt_handle.clone();
+        assert_ne!(current, handle);
+        let forged = [
+            handle.clone(),
+            format!("{seq}.00"),
+            seq.to_string(),
+            "x.y".into(),
+            String::new(),
+            format!(
+                "{seq}.{}",
+                current.split_once('.').map(|p| p.1).unwrap_or("")
+            ) + "0",
+        ];
+        for h in &forged {
+            backend
+                .change_visibility(q, h, Duration::ZERO)
+                .await
+                .expect("change_visibility");
+        }
+        backend.delete(q, forged.to_vec()).await.expect("delete");
+        assert_eq!(backend.depth(q).await.expect("depth"), 1);
+        assert!(
+            backend
+                .receive(q, 1, Duration::ZERO, Duration::ZERO)
+                .await
+                .expect("receive")
+                .is_empty(),
+            "still hidden: no stale or forged handle changed its visibility"
+        );
+        backend.delete(q, vec![current]).await.expect("delete");
+        assert_eq!(backend.depth(q).await.expect("depth"), 0);
+    }
 
     #[test]
     fn one_waiter_wakes_for_the_next_message_and_hands_the_duty_back_when_done() {

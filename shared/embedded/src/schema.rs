@@ -16,7 +16,7 @@ use crate::error::EmbeddedError;
 pub const DB_FILE: &str = "hookline.db";
 
 /// The schema version this build writes; `user_version` of an up-to-date file.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// How long a statement waits for a lock held by another connection (or process).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -102,6 +102,33 @@ CREATE TABLE IF NOT EXISTS signing_keys (
 ) WITHOUT ROWID;
 "#;
 
+/// Version 2: the queue's messages lose two indexes that every message paid for in writes and
+/// nothing read. A receipt handle now starts with the row's key (see `messages`), so the index
+/// of handles goes, and with it the handles of messages in flight: those messages are
+/// received again when their visibility timeout ends. Message ids are unique by construction
+/// (time plus 80 random bits) and never looked up, so the table is rebuilt without the unique
+/// index on them.
+const V2: &str = r#"
+DROP INDEX IF EXISTS messages_receipt;
+CREATE TABLE messages_v2 (
+    seq            INTEGER PRIMARY KEY,
+    queue          TEXT NOT NULL,
+    message_id     TEXT NOT NULL,
+    body           TEXT NOT NULL,
+    visible_at_ms  INTEGER NOT NULL,
+    receive_count  INTEGER NOT NULL DEFAULT 0,
+    sent_at_ms     INTEGER NOT NULL,
+    receipt_handle TEXT
+);
+INSERT INTO messages_v2
+    (seq, queue, message_id, body, visible_at_ms, receive_count, sent_at_ms, receipt_handle)
+    SELECT seq, queue, message_id, body, visible_at_ms, receive_count, sent_at_ms, NULL
+    FROM messages;
+DROP TABLE messages;
+ALTER TABLE messages_v2 RENAME TO messages;
+CREATE INDEX messages_visible ON messages (queue, visible_at_ms, seq);
+"#;
+
 /// WAL pages past which the writer checkpoints in its own commit (the background checkpointer
 /// normally keeps the log far shorter).
 const WRITER_CHECKPOINT_PAGES: i64 = 10_000;
@@ -166,6 +193,83 @@ fn migrate(conn: &mut Connection) -> Result<(), EmbeddedError> {
         tx.pragma_update(None, "user_version", 1)?;
         tracing::info!(version = 1, "created the embedded database schema");
     }
+    if found < 2 {
+        tx.execute_batch(V2)?;
+        tx.pragma_update(None, "user_version", 2)?;
+        tracing::info!(version = 2, "migrated the embedded database schema");
+    }
     tx.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use hookline_ports::{Queue, QueueName};
+
+    use super::*;
+    use crate::{EmbeddedBackend, QueueOptions};
+
+    fn indexes_of_messages(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages' ORDER BY name")
+            .expect("prepare");
+        stmt.query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+
+    #[tokio::test]
+    async fn a_version_1_file_keeps_its_messages_and_loses_the_indexes_nothing_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let conn = Connection::open(dir.path().join(DB_FILE)).expect("sqlite");
+            conn.execute_batch(V1).expect("v1");
+            conn.pragma_update(None, "user_version", 1)
+                .expect("version");
+            // One waiting message and one in flight under a version-1 (all random) handle.
+            conn.execute_batch(
+                "INSERT INTO messages (queue, message_id, body, visible_at_ms, receive_count, sent_at_ms, receipt_handle)
+                 VALUES ('deliveries', 'msg_a', '{\"n\":1}', 0, 0, 0, NULL),
+                        ('deliveries', 'msg_b', '{\"n\":2}', 0, 1, 0, 'deadbeef');",
+            )
+            .expect("messages");
+            assert_eq!(
+                indexes_of_messages(&conn).len(),
+                3,
+                "version 1 indexes handles and ids"
+            );
+        }
+
+        let backend = EmbeddedBackend::open(dir.path(), QueueOptions::default()).expect("open");
+        {
+            let conn = Connection::open(dir.path().join(DB_FILE)).expect("sqlite");
+            let v: i64 = conn
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .expect("version");
+            assert_eq!(v, SCHEMA_VERSION);
+            assert_eq!(indexes_of_messages(&conn), vec!["messages_visible"]);
+        }
+        // The old handle no longer deletes anything, and both messages are still there.
+        backend
+            .delete(QueueName::Deliveries, vec!["deadbeef".into()])
+            .await
+            .expect("delete");
+        let got = backend
+            .receive(
+                QueueName::Deliveries,
+                10,
+                Duration::ZERO,
+                Duration::from_secs(30),
+            )
+            .await
+            .expect("receive");
+        let mut bodies: Vec<_> = got.iter().map(|m| m.body.as_str()).collect();
+        bodies.sort_unstable();
+        assert_eq!(bodies, vec!["{\"n\":1}", "{\"n\":2}"]);
+        let in_flight = got.iter().find(|m| m.body == "{\"n\":2}").expect("b");
+        assert_eq!(in_flight.receive_count, 2, "its receives are still counted");
+    }
 }

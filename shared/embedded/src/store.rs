@@ -218,8 +218,9 @@ impl Store for EmbeddedBackend {
         let mut next = delivery.clone();
         next.version = expected + 1;
         let row = DeliveryRow::new(&next, to_json("update_delivery", &next)?);
+        // One conditional UPDATE (then a read): no savepoint needed.
         self.db
-            .write("update_delivery", move |tx| {
+            .write_each("update_delivery", move |tx| {
                 deliveries::update(tx, &row, expected)
             })
             .await
