@@ -149,7 +149,9 @@ impl Db {
     /// may stand alone: a single statement (SQLite undoes a failed statement's own changes),
     /// or a run of them any prefix of which leaves the data as good as none did — deleting
     /// acknowledged messages, handing out messages that come back when their visibility
-    /// timeout ends. If `f` fails after a statement changed something, that change stays.
+    /// timeout ends, inserting deliveries that the caller's retry then finds, sending
+    /// messages that the retry sends again (a duplicate, which at-least-once consumers
+    /// tolerate). If `f` fails after a statement changed something, that change stays.
     pub(crate) async fn write_each<T, F>(&self, op: &'static str, f: F) -> Result<T, PortError>
     where
         T: Send + 'static,

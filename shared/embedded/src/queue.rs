@@ -169,8 +169,11 @@ impl Queue for EmbeddedBackend {
                 visible_at_ms: now.saturating_add(ms(m.delay, MAX_DELAY)),
             })
             .collect();
+        // Without a savepoint: a send that fails half-way has sent some of the messages, and
+        // the caller's retry sends them again, a duplicate that consumers already tolerate
+        // (SQS's own sends may duplicate, and its batches can fail in part).
         self.db
-            .write("send", move |tx| messages::send(tx, queue, &rows, now))
+            .write_each("send", move |tx| messages::send(tx, queue, &rows, now))
             .await?;
         // One waiting receive per batch's worth, not every waiter: the rest would only find
         // the queue emptied by the first (a receive that fills its batch wakes the next).

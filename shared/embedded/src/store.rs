@@ -191,9 +191,10 @@ impl Store for EmbeddedBackend {
             .iter()
             .map(|d| Ok(DeliveryRow::new(d, to_json("insert_deliveries", d)?)))
             .collect::<Result<Vec<_>, PortError>>()?;
-        // One write: all of them or none.
+        // Without a savepoint: as the port allows, an error may leave some stored, and the
+        // caller's retry finds them.
         self.db
-            .write("insert_deliveries", move |tx| {
+            .write_each("insert_deliveries", move |tx| {
                 rows.iter().map(|row| deliveries::insert(tx, row)).collect()
             })
             .await
