@@ -85,8 +85,9 @@ impl Store for EmbeddedBackend {
 
     async fn mark_event_enqueued(&self, event_id: &str) -> Result<(), PortError> {
         let id = event_id.to_string();
+        // One UPDATE: no savepoint needed.
         self.db
-            .write("mark_event_enqueued", move |tx| {
+            .write_each("mark_event_enqueued", move |tx| {
                 events::mark_enqueued(tx, &id)
             })
             .await
