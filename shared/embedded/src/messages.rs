@@ -10,6 +10,7 @@
 
 use std::collections::HashSet;
 
+use hookline_domain::ids;
 use hookline_ports::{PortError, QueueName, ReceivedMessage};
 use rusqlite::{Connection, params};
 
@@ -89,7 +90,6 @@ pub(crate) fn receive(
     visibility_ms: i64,
     redrive: Option<Redrive>,
     now_ms: i64,
-    new_secret: fn() -> String,
 ) -> Result<Received, PortError> {
     const OP: &str = "receive";
     // No `LIMIT ?`: SQLite re-plans a statement whose LIMIT is a bound parameter on every
@@ -152,7 +152,7 @@ pub(crate) fn receive(
                     moved += 1;
                 }
                 _ => {
-                    let handle = format!("{}.{}", c.seq, new_secret());
+                    let handle = new_handle(c.seq);
                     hand_out
                         .execute(params![c.seq, handle, now_ms.saturating_add(visibility_ms)])
                         .map_err(|e| sqlite(OP, e))?;
@@ -179,6 +179,19 @@ pub(crate) fn receive(
         moved,
         next_visible_ms,
     })
+}
+
+/// A fresh receipt handle for row `seq`: the key, a dot, 16 random bytes in hex.
+fn new_handle(seq: i64) -> String {
+    use std::fmt::Write;
+    let mut secret = [0u8; 16];
+    ids::random_bytes(&mut secret);
+    let mut handle = String::with_capacity(20 + 1 + 2 * secret.len());
+    let _ = write!(handle, "{seq}.");
+    for b in secret {
+        let _ = write!(handle, "{b:02x}");
+    }
+    handle
 }
 
 /// The row a receipt handle names; `None` for text no receive handed out.

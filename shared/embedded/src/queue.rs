@@ -146,13 +146,6 @@ fn ms(d: Duration, max: Duration) -> i64 {
     i64::try_from(d.min(max).as_millis()).unwrap_or(i64::MAX)
 }
 
-/// The random part of a receipt handle.
-fn handle_secret() -> String {
-    let mut bytes = [0u8; 16];
-    ids::random_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[async_trait]
 impl Queue for EmbeddedBackend {
     async fn send(&self, queue: QueueName, messages: Vec<QueueMessage>) -> Result<(), PortError> {
@@ -211,7 +204,7 @@ impl Queue for EmbeddedBackend {
                 // Without a savepoint: a receive that fails half-way has only hidden some
                 // messages, which come back when their visibility timeout ends.
                 .write_each("receive", move |tx| {
-                    messages::receive(tx, queue, max, visibility_ms, redrive, now, handle_secret)
+                    messages::receive(tx, queue, max, visibility_ms, redrive, now)
                 })
                 .await?;
             if got.moved > 0
