@@ -10,9 +10,9 @@ use hookline_ports::PortError;
 use tokio::task::JoinSet;
 
 use crate::context::AppContext;
-use crate::delivery::handler::enqueue;
+use crate::delivery::handler::enqueue_messages;
 use crate::index::SubscriptionIndex;
-use crate::messages::EventMessage;
+use crate::messages::{DeliveryMessage, EventMessage};
 
 /// Deliveries stored per write.
 const INSERT_CHUNK: usize = 250;
@@ -101,15 +101,20 @@ async fn fan_out_one(
             .await
             .map_err(|e| e.to_string())?;
         for (d, new) in chunk.iter().zip(created) {
-            if new || needs_requeue(ctx, &d.id).await.map_err(|e| e.to_string())? {
-                // Not new: created by an earlier run of this message that stopped before
-                // queueing it, if it is still untouched.
-                to_send.push(d.id.clone());
+            if new {
+                // Stored as made here: the message carries it, and the worker skips a read.
+                to_send.push(DeliveryMessage::created(d));
+            } else if needs_requeue(ctx, &d.id).await.map_err(|e| e.to_string())? {
+                // Created by an earlier run of this message that stopped before queueing it,
+                // and still untouched; its stored copy differs from `d` (its creation time).
+                to_send.push(DeliveryMessage::id(&d.id));
             }
         }
     }
     let n = to_send.len();
-    enqueue(ctx, &to_send).await.map_err(|e| e.to_string())?;
+    enqueue_messages(ctx, &to_send)
+        .await
+        .map_err(|e| e.to_string())?;
     tracing::debug!(event_id = %event.id, deliveries = n, "fanned out");
     Ok(())
 }

@@ -1,7 +1,10 @@
-//! Bodies of the queue messages: ids only, so a message stays far below the SQS size limit
-//! whatever the event's size, and the store stays the one source of truth.
+//! Bodies of the queue messages: ids (and a new delivery's few fixed fields), so a message
+//! stays far below the SQS size limit whatever the event's size, and the store stays the one
+//! source of truth.
 
+use hookline_domain::Delivery;
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
 /// A message of the events queue: fan this event out.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -15,10 +18,88 @@ pub struct EventMessage {
 pub struct DeliveryMessage {
     /// The delivery.
     pub delivery_id: String,
+    /// What the delivery was made of, when this message queues it as fan-out created it.
+    /// A worker may start from this copy instead of reading the store: its claim is a write
+    /// over version 0, which only an untouched delivery still has, so a stale copy is found
+    /// out there (and the worker reads the stored delivery) before anything is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<CreatedDelivery>,
+}
+
+/// The fields from which [`Delivery::new`] made a delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreatedDelivery {
+    /// The event.
+    pub event_id: String,
+    /// The subscription.
+    pub subscription_id: String,
+    /// The subscription's owner.
+    pub client_id: String,
+    /// Creation time.
+    #[serde(with = "hookline_domain::time_fmt::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl DeliveryMessage {
+    /// A message naming a delivery only; the worker reads it from the store.
+    pub fn id(delivery_id: &str) -> DeliveryMessage {
+        DeliveryMessage {
+            delivery_id: delivery_id.to_string(),
+            created: None,
+        }
+    }
+
+    /// A message carrying a delivery just made by [`Delivery::new`] (and not changed since).
+    pub fn created(d: &Delivery) -> DeliveryMessage {
+        DeliveryMessage {
+            delivery_id: d.id.clone(),
+            created: Some(CreatedDelivery {
+                event_id: d.event_id.clone(),
+                subscription_id: d.subscription_id.clone(),
+                client_id: d.client_id.clone(),
+                created_at: d.created_at,
+            }),
+        }
+    }
+
+    /// The delivery as it was created, if the message carries it.
+    pub fn created_delivery(&self) -> Option<Delivery> {
+        let c = self.created.as_ref()?;
+        Some(Delivery::new(
+            self.delivery_id.clone(),
+            &c.event_id,
+            &c.subscription_id,
+            &c.client_id,
+            c.created_at,
+        ))
+    }
 }
 
 /// Serializes a message body.
 pub fn to_body<T: Serialize>(m: &T) -> String {
     // Structs of strings always serialize.
     serde_json::to_string(m).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_delivery_survives_its_message_whole() {
+        // Nanoseconds included: the copy must equal what the store holds, field for field.
+        let at = OffsetDateTime::from_unix_timestamp_nanos(1_795_000_000_123_456_789).unwrap();
+        let d = Delivery::new("dlv_1".into(), "evt_1", "sub_1", "cl_1", at);
+        let body = to_body(&DeliveryMessage::created(&d));
+        let back: DeliveryMessage = serde_json::from_str(&body).unwrap();
+        assert_eq!(back.created_delivery(), Some(d));
+    }
+
+    #[test]
+    fn a_message_with_the_id_only_reads_as_before() {
+        let body = to_body(&DeliveryMessage::id("dlv_1"));
+        assert_eq!(body, r#"{"delivery_id":"dlv_1"}"#);
+        let back: DeliveryMessage = serde_json::from_str(&body).unwrap();
+        assert_eq!(back.created_delivery(), None);
+    }
 }

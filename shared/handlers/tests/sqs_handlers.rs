@@ -125,7 +125,8 @@ impl Hub {
         event
     }
 
-    /// Records a delivery of `event` to `sub` (after `adjust`) and queues it, as fan-out does.
+    /// Records a delivery of `event` to `sub` (after `adjust`) and queues it by id, as a
+    /// manual retry does: the worker reads it from the store.
     async fn queue_delivery(
         &self,
         event: &Event,
@@ -142,9 +143,7 @@ impl Hub {
         );
         adjust(&mut delivery);
         assert!(self.store.insert_delivery(&delivery).await.expect("insert"));
-        let body = to_body(&DeliveryMessage {
-            delivery_id: id.clone(),
-        });
+        let body = to_body(&DeliveryMessage::id(&id));
         self.queue
             .send(QueueName::Deliveries, vec![QueueMessage::now(body)])
             .await
@@ -209,6 +208,20 @@ impl Hub {
             .map(|m| m.receipt_handle.clone())
             .collect();
         self.queue.delete(queue, done).await.expect("delete");
+    }
+
+    /// Fans `event` out through the events queue; returns the delivery messages it queued.
+    async fn fan_out_event(&self, event: &Event, deliveries: usize) -> Vec<ReceivedMessage> {
+        self.queue
+            .send(QueueName::Events, vec![event_message(&event.id)])
+            .await
+            .expect("send");
+        let batch = self.receive_exactly(QueueName::Events, 1).await;
+        let response = self.fan_out(&batch).await;
+        assert!(failed_ids(&response).is_empty(), "{response:?}");
+        self.acknowledge(QueueName::Events, &batch, &response).await;
+        self.receive_exactly(QueueName::Deliveries, deliveries)
+            .await
     }
 
     async fn fan_out(&self, batch: &[ReceivedMessage]) -> SqsBatchResponse {
@@ -833,11 +846,24 @@ async fn message_poller_lets_no_hanging_message_hold_back_the_others() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn message_for_a_delivery_not_found_is_retried_then_dead_lettered_never_dropped() {
-    let hub = hub().await;
     let missing = ids::delivery_id("evt_missing", "sub_missing");
-    let body = to_body(&DeliveryMessage {
-        delivery_id: missing.clone(),
-    });
+    // Whether the message names the delivery or carries it as created, the store decides.
+    let created = Delivery::new(
+        missing.clone(),
+        "evt_missing",
+        "sub_missing",
+        "cl_missing",
+        OffsetDateTime::now_utc(),
+    );
+    for body in [
+        to_body(&DeliveryMessage::id(&missing)),
+        to_body(&DeliveryMessage::created(&created)),
+    ] {
+        message_not_found_is_retried_then_dead_lettered(&hub().await, body).await;
+    }
+}
+
+async fn message_not_found_is_retried_then_dead_lettered(hub: &Hub, body: String) {
     hub.queue
         .send(QueueName::Deliveries, vec![QueueMessage::now(body.clone())])
         .await
@@ -865,4 +891,103 @@ async fn message_for_a_delivery_not_found_is_retried_then_dead_lettered_never_dr
     assert!(failed_ids(&response).is_empty(), "{response:?}");
     let dead = hub.receive_exactly(QueueName::DeliveriesDlq, 1).await;
     assert_eq!(dead[0].body, body);
+}
+
+/// A repeat of a delivered message (SQS delivers at least once): resends it as it was.
+async fn repeat(hub: &Hub, message: &ReceivedMessage) -> Vec<ReceivedMessage> {
+    hub.queue
+        .send(
+            QueueName::Deliveries,
+            vec![QueueMessage::now(message.body.clone())],
+        )
+        .await
+        .expect("send");
+    hub.receive_exactly(QueueName::Deliveries, 1).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_deliverys_message_carries_it_and_a_repeat_of_it_sends_nothing() {
+    let hub = hub().await;
+    let receiver = Receiver::start(StatusCode::OK).await;
+    let sub = hub.subscribe(&receiver.url, DEFAULT_MAX_ATTEMPTS).await;
+    let event = hub.publish().await;
+    let batch = hub.fan_out_event(&event, 1).await;
+    let id = ids::delivery_id(&event.id, &sub.id);
+    let msg: DeliveryMessage = serde_json::from_str(&batch[0].body).expect("a message body");
+    assert_eq!(
+        msg.created_delivery().as_ref(),
+        Some(&hub.delivery(&id).await),
+        "the message carries the delivery exactly as stored"
+    );
+
+    let response = hub.deliver(&batch).await;
+    assert!(failed_ids(&response).is_empty(), "{response:?}");
+    hub.acknowledge(QueueName::Deliveries, &batch, &response)
+        .await;
+    assert_eq!(receiver.count(), 1);
+    let delivered = hub.delivery(&id).await;
+    assert_eq!(delivered.status, DeliveryStatus::Succeeded);
+
+    // Its copy is stale now: the claim over version 0 fails, the stored delivery is read,
+    // and the message is acknowledged without a second request.
+    let again = repeat(&hub, &batch[0]).await;
+    let response = hub.deliver(&again).await;
+    assert!(failed_ids(&response).is_empty(), "{response:?}");
+    assert_eq!(receiver.count(), 1, "a finished delivery is not sent again");
+    assert_eq!(hub.delivery(&id).await, delivered);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_deliverys_message_waits_while_another_worker_holds_the_delivery() {
+    let hub = hub().await;
+    let receiver = Receiver::start(StatusCode::OK).await;
+    let sub = hub.subscribe(&receiver.url, DEFAULT_MAX_ATTEMPTS).await;
+    let event = hub.publish().await;
+    let batch = hub.fan_out_event(&event, 1).await;
+    let id = ids::delivery_id(&event.id, &sub.id);
+    // Another worker (a repeat of this message, a manual retry) claimed it first.
+    let mut held = hub.delivery(&id).await;
+    held.next_attempt_at = Some(OffsetDateTime::now_utc() + Duration::from_secs(60));
+    assert!(hub.store.update_delivery(&held).await.expect("claim"));
+    let held = hub.delivery(&id).await;
+
+    let response = hub.deliver(&batch).await;
+    assert_eq!(
+        failed_ids(&response),
+        BTreeSet::from([batch[0].message_id.clone()]),
+        "left in the queue for when the claim ends"
+    );
+    assert_eq!(
+        receiver.count(),
+        0,
+        "never sent beside the worker holding it"
+    );
+    assert_eq!(hub.delivery(&id).await, held);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_message_of_a_finished_delivery_whose_subscription_went_is_acknowledged() {
+    let hub = hub().await;
+    let receiver = Receiver::start(StatusCode::OK).await;
+    let sub = hub.subscribe(&receiver.url, DEFAULT_MAX_ATTEMPTS).await;
+    let event = hub.publish().await;
+    let batch = hub.fan_out_event(&event, 1).await;
+    let response = hub.deliver(&batch).await;
+    hub.acknowledge(QueueName::Deliveries, &batch, &response)
+        .await;
+    let id = ids::delivery_id(&event.id, &sub.id);
+    let delivered = hub.delivery(&id).await;
+    assert_eq!(delivered.status, DeliveryStatus::Succeeded);
+    hub.store
+        .delete_subscription(&sub.id)
+        .await
+        .expect("delete subscription");
+
+    // Ending a delivery is decided on the stored copy, which is finished: nothing changes,
+    // and the message does not come back forever.
+    let again = repeat(&hub, &batch[0]).await;
+    let response = hub.deliver(&again).await;
+    assert!(failed_ids(&response).is_empty(), "{response:?}");
+    assert_eq!(hub.delivery(&id).await, delivered);
+    assert_eq!(receiver.count(), 1);
 }

@@ -161,7 +161,9 @@ pub trait Store: Send + Sync + 'static {
     }
     /// A delivery by id.
     async fn get_delivery(&self, id: &str) -> Result<Option<Delivery>, PortError>;
-    /// Replaces a delivery (or creates it), whatever its stored version.
+    /// Replaces a delivery (or creates it), whatever its stored version. Version 0 means "as
+    /// created, never changed" (a delivery message may carry such a copy, and a worker's claim
+    /// over version 0 trusts it): put a changed delivery with a version above 0.
     async fn put_delivery(&self, delivery: &Delivery) -> Result<(), PortError>;
     /// Replaces a delivery only if its stored `version` still equals `delivery.version`, and
     /// stores it with `version + 1`. Returns false (writing nothing) if it changed since it

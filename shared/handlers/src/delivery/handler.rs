@@ -7,13 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use hookline_domain::{Attempt, Delivery, DeliveryStatus, ids};
+use hookline_domain::{Attempt, Delivery, DeliveryStatus, Event, Subscription, ids};
 use hookline_ports::{PortError, QueueMessage, QueueName};
+use time::OffsetDateTime;
 use tokio::task::JoinSet;
 
 use crate::context::AppContext;
 use crate::delivery::client::SendResult;
-use crate::delivery::in_flight::Busy;
+use crate::delivery::in_flight::{Busy, Slot};
 use crate::delivery::outcome::{Outcome, decide};
 use crate::delivery::request::render;
 use crate::index::SubscriptionIndex;
@@ -106,8 +107,14 @@ async fn deliver_one(
             return dead_letter(ctx, body).await;
         }
     };
+    // A new delivery's message carries it: start from that copy, unless it proves stale.
+    if let Some(created) = msg.created_delivery()
+        && let Some(done) = attempt_if_due(ctx, index, record, body, created, Source::Message).await
+    {
+        return done;
+    }
     let backend = |e: PortError| tracing::error!(error = %e, delivery_id = %msg.delivery_id, "deliver: store failed");
-    let Some(mut delivery) = ctx
+    let Some(delivery) = ctx
         .store
         .get_delivery(&msg.delivery_id)
         .await
@@ -123,30 +130,56 @@ async fn deliver_one(
         tracing::warn!(delivery_id = %msg.delivery_id, receives, "deliver: delivery not found yet; retrying the message");
         return postpone(ctx, record, EARLY_TOLERANCE).await;
     };
+    // From the store, an attempt always ends in `Some`.
+    attempt_if_due(ctx, index, record, body, delivery, Source::Store)
+        .await
+        .unwrap_or(Err(()))
+}
+
+/// Where a worker's copy of a delivery came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// The message that queued it new: the delivery as created, at version 0.
+    Message,
+    /// The store.
+    Store,
+}
+
+/// Attempts `delivery` if it is due and this worker claims it. `Some(Ok)`: done with the
+/// message; `Some(Err)`: leave it for later; `None`: the copy from the message proved stale
+/// (or would end the delivery, which is decided on the stored copy only) — read the stored
+/// delivery. `None` comes before anything was sent or written.
+async fn attempt_if_due(
+    ctx: &AppContext,
+    index: &SubscriptionIndex,
+    record: &SqsMessage,
+    body: &str,
+    mut delivery: Delivery,
+    source: Source,
+) -> Option<Result<(), ()>> {
+    let from_message = source == Source::Message;
     if delivery.status.is_terminal() {
-        return Ok(());
+        return Some(Ok(()));
     }
     let now = ctx.clock.now();
     if let Some(due) = delivery.next_attempt_at
         && due > now + EARLY_TOLERANCE
     {
         // Claimed by another worker, or a second message for a scheduled retry.
-        return postpone(ctx, record, (due - now).unsigned_abs()).await;
+        return Some(postpone(ctx, record, (due - now).unsigned_abs()).await);
     }
-    let Some(entry) = index.get(&delivery.subscription_id) else {
-        return abandon(ctx, delivery, "subscription deleted").await;
+    let entry = match index.get(&delivery.subscription_id) {
+        Some(entry) if entry.sub.enabled => entry,
+        _ if from_message => return None,
+        None => return Some(abandon(ctx, delivery, "subscription deleted").await),
+        Some(_) => return Some(abandon(ctx, delivery, "subscription disabled").await),
     };
     let sub = &entry.sub;
-    if !sub.enabled {
-        return abandon(ctx, delivery, "subscription disabled").await;
-    }
-    let Some(event) = ctx
-        .events
-        .get(ctx.store.as_ref(), &delivery.event_id)
-        .await
-        .map_err(backend)?
-    else {
-        return abandon(ctx, delivery, "event no longer stored").await;
+    let event = match ctx.events.get(ctx.store.as_ref(), &delivery.event_id).await {
+        Ok(Some(event)) => event,
+        Ok(None) if from_message => return None,
+        Ok(None) => return Some(abandon(ctx, delivery, "event no longer stored").await),
+        Err(e) => return Some(store_failed(&delivery.id, &e)),
     };
     // A slot among the endpoint's requests in flight. An endpoint that answers quickly frees
     // one within moments, and this message waits here for it. Otherwise the message's first
@@ -158,24 +191,44 @@ async fn deliver_one(
         Ok(slot) => Some(slot),
         Err(busy) if receive_count(record) < BUSY_POSTPONES => {
             let wait = busy_wait(busy, timeout).mul_f64(0.5 + ids::random_unit());
-            return postpone(ctx, record, wait).await;
+            return Some(postpone(ctx, record, wait).await);
         }
         Err(_) => None,
     };
     let lease = timeout + CLAIM_MARGIN;
     delivery.next_attempt_at = Some(now + lease);
-    if !ctx
-        .store
-        .update_delivery(&delivery)
-        .await
-        .map_err(backend)?
-    {
+    match ctx.store.update_delivery(&delivery).await {
+        Ok(true) => {}
+        // The message's copy is no longer (or not yet) the stored delivery.
+        Ok(false) | Err(PortError::NotFound) if from_message => return None,
         // Someone else claimed it between our read and our write.
-        return postpone(ctx, record, EARLY_TOLERANCE).await;
+        Ok(false) => return Some(postpone(ctx, record, EARLY_TOLERANCE).await),
+        Err(e) => return Some(store_failed(&delivery.id, &e)),
     }
     delivery.version += 1;
+    Some(send_and_record(ctx, record, body, delivery, sub, &event, slot, now).await)
+}
+
+fn store_failed(delivery_id: &str, e: &PortError) -> Result<(), ()> {
+    tracing::error!(error = %e, delivery_id, "deliver: store failed");
+    Err(())
+}
+
+/// Sends the attempt of a claimed delivery (or records it failed unsent, without `slot`),
+/// records its outcome, and sets the message up for the retry, if any.
+#[allow(clippy::too_many_arguments)]
+async fn send_and_record(
+    ctx: &AppContext,
+    record: &SqsMessage,
+    body: &str,
+    mut delivery: Delivery,
+    sub: &Subscription,
+    event: &Event,
+    slot: Option<Slot>,
+    now: OffsetDateTime,
+) -> Result<(), ()> {
     let attempt_no = delivery.next_attempt_number();
-    let request = match render(sub, &event, attempt_no, now, ctx.http.user_agent()) {
+    let request = match render(sub, event, attempt_no, now, ctx.http.user_agent()) {
         Ok(r) => r,
         Err(e) => return abandon(ctx, delivery, &e).await,
     };
@@ -186,7 +239,8 @@ async fn deliver_one(
             result
         }
         None => SendResult::not_sent(format!(
-            "not sent: {limit} requests to this endpoint are already in flight"
+            "not sent: {} requests to this endpoint are already in flight",
+            ctx.config.endpoint_concurrency
         )),
     };
     delivery.attempts.push(Attempt {
@@ -362,18 +416,26 @@ async fn disable_gone(ctx: &AppContext, subscription_id: &str) {
     }
 }
 
-/// Queues a delivery for an attempt now (fan-out, manual retry, replay, test ping).
+/// Queues deliveries for an attempt now, by id (manual retry, replay, test ping).
 pub async fn enqueue(ctx: &AppContext, delivery_ids: &[String]) -> Result<(), PortError> {
-    if delivery_ids.is_empty() {
+    let messages: Vec<DeliveryMessage> = delivery_ids
+        .iter()
+        .map(|id| DeliveryMessage::id(id))
+        .collect();
+    enqueue_messages(ctx, &messages).await
+}
+
+/// Queues these delivery messages for an attempt now (fan-out sends new deliveries whole).
+pub async fn enqueue_messages(
+    ctx: &AppContext,
+    messages: &[DeliveryMessage],
+) -> Result<(), PortError> {
+    if messages.is_empty() {
         return Ok(());
     }
-    let msgs = delivery_ids
+    let msgs = messages
         .iter()
-        .map(|id| {
-            QueueMessage::now(to_body(&DeliveryMessage {
-                delivery_id: id.clone(),
-            }))
-        })
+        .map(|m| QueueMessage::now(to_body(m)))
         .collect();
     ctx.queue.send(QueueName::Deliveries, msgs).await
 }
