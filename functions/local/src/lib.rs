@@ -160,6 +160,8 @@ pub async fn run(config: Config) -> Result<(), RunError> {
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let fanout_ctx = ctx.clone();
+    // One fan-out loop: while it stores a batch's deliveries, the next events gather, so its
+    // batches (each stored in one write) grow with the load instead of splitting among loops.
     let fanout_worker = tokio::spawn(run_poller(
         queue.clone(),
         PollerConfig {
@@ -167,7 +169,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             batch_size: 10,
             wait: Duration::from_secs(1),
             visibility: config.visibility,
-            concurrency: 4,
+            concurrency: 1,
         },
         move |event| fanout::handle_events(fanout_ctx.clone(), event),
         stop_rx.clone(),

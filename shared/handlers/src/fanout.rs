@@ -7,6 +7,7 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use hookline_domain::{Delivery, DeliveryStatus, ids};
 use hookline_ports::PortError;
+use time::OffsetDateTime;
 use tokio::task::JoinSet;
 
 use crate::context::AppContext;
@@ -15,13 +16,34 @@ use crate::index::SubscriptionIndex;
 use crate::messages::{DeliveryMessage, EventMessage};
 
 /// Deliveries stored per write.
-const INSERT_CHUNK: usize = 250;
+const INSERT_CHUNK: usize = 1_000;
 
 /// Fans out every event of the batch; returns the items that could not be processed.
+///
+/// The deliveries of all the batch's events are stored together (one write per
+/// [`INSERT_CHUNK`]) and queued together: on the embedded backend, one commit then carries
+/// the index pages that every event's deliveries share (one per subscription), instead of
+/// one commit per event writing them all again. A message that cannot be read, or names an
+/// unknown event, fails alone; if storing or queueing fails, every event of the batch is
+/// retried, and the retry creates nothing twice.
 pub async fn handle_events(ctx: Arc<AppContext>, event: SqsEvent) -> SqsBatchResponse {
+    let all: Vec<BatchItemFailure> = event.records.iter().filter_map(failure).collect();
+    // A panic would leave unknown which messages were handled: the batch runs on a task of
+    // its own, and if that task fails, all of it is retried (a re-run creates nothing twice).
+    match tokio::spawn(fan_out_batch(ctx, event)).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "fanout: task failed; retrying the batch");
+            let mut response = SqsBatchResponse::default();
+            response.batch_item_failures = all;
+            response
+        }
+    }
+}
+
+async fn fan_out_batch(ctx: Arc<AppContext>, event: SqsEvent) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     let all: Vec<BatchItemFailure> = event.records.iter().filter_map(failure).collect();
-    let mut failed_all = false;
     let index = match ctx.index.get(ctx.store.as_ref()).await {
         Ok(i) => i,
         Err(e) => {
@@ -30,32 +52,41 @@ pub async fn handle_events(ctx: Arc<AppContext>, event: SqsEvent) -> SqsBatchRes
             return response;
         }
     };
-    // The events of a batch are independent: fan them out side by side.
-    let mut tasks = JoinSet::new();
-    for record in event.records {
+    let now = ctx.clock.now();
+    // The events are read side by side (each may be a store read); their deliveries are then
+    // stored in the messages' order.
+    let mut reads = JoinSet::new();
+    for (i, record) in event.records.into_iter().enumerate() {
         let (ctx, index) = (ctx.clone(), index.clone());
-        tasks.spawn(async move {
-            match fan_out_one(&ctx, &index, &record).await {
-                Ok(()) => None,
-                Err(why) => {
-                    tracing::warn!(message_id = ?record.message_id, reason = %why, "fanout: message failed");
-                    failure(&record)
-                }
-            }
+        reads.spawn(async move {
+            let matched = matches_of(&ctx, &index, &record, now).await;
+            (i, record, matched)
         });
     }
-    while let Some(joined) = tasks.join_next().await {
+    let mut matched = Vec::new();
+    while let Some(joined) = reads.join_next().await {
         match joined {
-            Ok(failed) => response.batch_item_failures.extend(failed),
-            // A task that panicked did not report its message: fail the whole batch rather
-            // than let it be deleted (a re-run creates nothing twice).
+            Ok(read) => matched.push(read),
             Err(e) => {
                 tracing::error!(error = %e, "fanout: task failed; retrying the batch");
-                failed_all = true;
+                response.batch_item_failures = all;
+                return response;
             }
         }
     }
-    if failed_all {
+    matched.sort_by_key(|(i, _, _)| *i);
+    let mut deliveries = Vec::new();
+    for (_, record, result) in matched {
+        match result {
+            Ok(mut of_event) => deliveries.append(&mut of_event),
+            Err(why) => {
+                tracing::warn!(message_id = ?record.message_id, reason = %why, "fanout: message failed");
+                response.batch_item_failures.extend(failure(&record));
+            }
+        }
+    }
+    if let Err(why) = store_and_queue(&ctx, &deliveries).await {
+        tracing::warn!(reason = %why, "fanout: batch failed; retrying it");
         response.batch_item_failures = all;
     }
     response
@@ -67,11 +98,13 @@ fn failure(record: &SqsMessage) -> Option<BatchItemFailure> {
     Some(f)
 }
 
-async fn fan_out_one(
+/// The deliveries that one event message calls for: one per matching subscription.
+async fn matches_of(
     ctx: &AppContext,
     index: &SubscriptionIndex,
     record: &SqsMessage,
-) -> Result<(), String> {
+    now: OffsetDateTime,
+) -> Result<Vec<Delivery>, String> {
     let body = record.body.as_deref().unwrap_or("");
     let msg: EventMessage =
         serde_json::from_str(body).map_err(|_| "malformed message".to_string())?;
@@ -82,7 +115,6 @@ async fn fan_out_one(
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("unknown event {}", msg.event_id))?;
     let envelope = event.envelope_bytes();
-    let now = ctx.clock.now();
     let deliveries: Vec<Delivery> = index
         .candidates(&event.state, &event.event_type)
         .into_iter()
@@ -92,8 +124,14 @@ async fn fan_out_one(
             Delivery::new(id, &event.id, &entry.sub.id, &entry.sub.client_id, now)
         })
         .collect();
+    tracing::debug!(event_id = %event.id, deliveries = deliveries.len(), "fanned out");
+    Ok(deliveries)
+}
+
+/// Stores the deliveries and queues the ones that need it.
+async fn store_and_queue(ctx: &AppContext, deliveries: &[Delivery]) -> Result<(), String> {
     let mut to_send = Vec::with_capacity(deliveries.len());
-    // A few hundred at a time keeps one write (and one queue send) bounded.
+    // A bounded number at a time keeps one write (and one queue send) bounded.
     for chunk in deliveries.chunks(INSERT_CHUNK) {
         let created = ctx
             .store
@@ -111,12 +149,9 @@ async fn fan_out_one(
             }
         }
     }
-    let n = to_send.len();
     enqueue_messages(ctx, &to_send)
         .await
-        .map_err(|e| e.to_string())?;
-    tracing::debug!(event_id = %event.id, deliveries = n, "fanned out");
-    Ok(())
+        .map_err(|e| e.to_string())
 }
 
 async fn needs_requeue(ctx: &AppContext, delivery_id: &str) -> Result<bool, PortError> {
