@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 
 use hookline_ports::PortError;
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use crate::error::{EmbeddedError, sqlite};
@@ -236,7 +236,10 @@ impl Db {
 
 /// The writer thread: takes the writes waiting, runs them in one transaction (each in its own
 /// savepoint), commits, and only then answers each. Ends when the `Db` is dropped.
-fn write_loop(mut conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>) {
+///
+/// `BEGIN IMMEDIATE` and `COMMIT` come from the statement cache: `Transaction` would parse
+/// both again for every group, thousands of times a second under load.
+fn write_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>) {
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -245,24 +248,22 @@ fn write_loop(mut conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>) {
                 Err(_) => break,
             }
         }
-        let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
-            Ok(tx) => tx,
-            Err(e) => {
-                let why = sqlite("begin", e).to_string();
-                group.into_iter().for_each(|job| job.abort(why.clone()));
-                continue;
-            }
-        };
+        if let Err(e) = exec_cached(&conn, "BEGIN IMMEDIATE") {
+            let why = sqlite("begin", e).to_string();
+            group.into_iter().for_each(|job| job.abort(why.clone()));
+            continue;
+        }
         let mut completions = Vec::with_capacity(group.len());
+        let mut rolled_back = false;
         let mut waiting = group.into_iter();
         while let Some(job) = waiting.next() {
             let guarded = job.guarded();
-            if guarded && let Err(e) = exec_cached(&tx, "SAVEPOINT op") {
+            if guarded && let Err(e) = exec_cached(&conn, "SAVEPOINT op") {
                 job.abort(sqlite("savepoint", e).to_string());
                 continue;
             }
-            let (ok, completion) = job.run(&tx);
-            let end = if tx.is_autocommit() {
+            let (ok, completion) = job.run(&conn);
+            let end = if conn.is_autocommit() {
                 // Some errors (a full disk, an I/O error) make SQLite roll back the whole
                 // transaction: every write of the group so far is gone.
                 Err(rusqlite::Error::SqliteFailure(
@@ -272,9 +273,9 @@ fn write_loop(mut conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>) {
             } else if !guarded {
                 Ok(())
             } else if ok {
-                exec_cached(&tx, "RELEASE op")
+                exec_cached(&conn, "RELEASE op")
             } else {
-                exec_cached(&tx, "ROLLBACK TO op").and_then(|()| exec_cached(&tx, "RELEASE op"))
+                exec_cached(&conn, "ROLLBACK TO op").and_then(|()| exec_cached(&conn, "RELEASE op"))
             };
             match end {
                 Ok(()) => completions.push(completion),
@@ -287,15 +288,30 @@ fn write_loop(mut conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>) {
                         .for_each(|c: Completion| c(Err(why.clone())));
                     completions = Vec::new();
                     waiting.by_ref().for_each(|job| job.abort(why.clone()));
-                    let _ = tx.execute_batch("ROLLBACK");
+                    rollback(&conn);
+                    rolled_back = true;
                     break;
                 }
             }
         }
-        let committed = tx.commit().map_err(|e| sqlite("commit", e).to_string());
+        if rolled_back {
+            continue;
+        }
+        let committed = exec_cached(&conn, "COMMIT").map_err(|e| sqlite("commit", e).to_string());
+        if committed.is_err() {
+            // A failed COMMIT may leave the transaction open; nothing of it may stay.
+            rollback(&conn);
+        }
         for completion in completions {
             completion(committed.clone());
         }
+    }
+}
+
+/// Ends the open transaction, if any, keeping none of it.
+fn rollback(conn: &Connection) {
+    if !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
     }
 }
 
