@@ -84,8 +84,8 @@ impl Resolve for GuardedResolver {
 pub struct OutboundRequest<'a> {
     /// Destination.
     pub url: &'a str,
-    /// Headers, in order.
-    pub headers: Vec<(String, String)>,
+    /// Headers.
+    pub headers: reqwest::header::HeaderMap,
     /// Body bytes.
     pub body: Vec<u8>,
     /// Timeout for the whole exchange.
@@ -178,11 +178,14 @@ impl WebhookClient {
         if let Err(e) = self.check_url(&url) {
             return fail(e);
         }
-        let mut builder = self.http.post(url).timeout(req.timeout).body(req.body);
-        for (k, v) in &req.headers {
-            builder = builder.header(k.as_str(), v.as_str());
-        }
-        let mut resp = match builder.send().await {
+        let sent = self
+            .http
+            .post(url)
+            .timeout(req.timeout)
+            .headers(req.headers)
+            .body(req.body)
+            .send();
+        let mut resp = match sent.await {
             Ok(r) => r,
             Err(e) => return fail(describe(&e)),
         };
@@ -316,7 +319,7 @@ mod tests {
     fn request(url: &str) -> OutboundRequest<'_> {
         OutboundRequest {
             url,
-            headers: vec![],
+            headers: reqwest::header::HeaderMap::new(),
             body: b"{}".to_vec(),
             timeout: Duration::from_secs(5),
         }

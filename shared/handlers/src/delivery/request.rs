@@ -3,8 +3,19 @@
 use std::time::Duration;
 
 use hookline_domain::{Event, Subscription, signature};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 
 use crate::delivery::client::OutboundRequest;
+
+/// The names of the headers every webhook carries: parsed once, and (being static) copied
+/// into each request without an allocation.
+const WEBHOOK_ID: HeaderName = HeaderName::from_static("webhook-id");
+const WEBHOOK_TIMESTAMP: HeaderName = HeaderName::from_static("webhook-timestamp");
+const WEBHOOK_SIGNATURE: HeaderName = HeaderName::from_static("webhook-signature");
+const EVENT_TYPE: HeaderName = HeaderName::from_static("hookline-event-type");
+const STATE: HeaderName = HeaderName::from_static("hookline-state");
+const ATTEMPT: HeaderName = HeaderName::from_static("hookline-attempt");
+const SUBSCRIPTION_ID: HeaderName = HeaderName::from_static("hookline-subscription-id");
 
 /// Renders and signs the request for `attempt` of `event` to `sub`, at `now_unix`.
 pub fn render<'a>(
@@ -18,19 +29,25 @@ pub fn render<'a>(
     let ts = now.unix_timestamp();
     let secrets = sub.signing_secrets(now);
     let sig = signature::sign(&secrets, &event.id, ts, &body)?;
-    let mut headers = vec![
-        ("content-type".to_string(), "application/json".to_string()),
-        ("user-agent".to_string(), user_agent.to_string()),
-        ("webhook-id".to_string(), event.id.clone()),
-        ("webhook-timestamp".to_string(), ts.to_string()),
-        ("webhook-signature".to_string(), sig),
-        ("hookline-event-type".to_string(), event.event_type.clone()),
-        ("hookline-state".to_string(), event.state.clone()),
-        ("hookline-attempt".to_string(), attempt.to_string()),
-        ("hookline-subscription-id".to_string(), sub.id.clone()),
-    ];
+    let value = |v: &str, what: &str| {
+        HeaderValue::from_str(v).map_err(|_| format!("the {what} is not a valid header value"))
+    };
+    let mut headers = HeaderMap::with_capacity(9 + sub.headers.len());
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(USER_AGENT, value(user_agent, "user agent")?);
+    headers.insert(WEBHOOK_ID, value(&event.id, "event id")?);
+    headers.insert(WEBHOOK_TIMESTAMP, HeaderValue::from(ts));
+    headers.insert(WEBHOOK_SIGNATURE, value(&sig, "signature")?);
+    headers.insert(EVENT_TYPE, value(&event.event_type, "event type")?);
+    headers.insert(STATE, value(&event.state, "state")?);
+    headers.insert(ATTEMPT, HeaderValue::from(attempt));
+    headers.insert(SUBSCRIPTION_ID, value(&sub.id, "subscription id")?);
     for (k, v) in &sub.headers {
-        headers.push((k.clone(), v.clone()));
+        // Checked when the subscription was registered; a stored one that still does not
+        // parse can never be sent, whatever the attempt.
+        let name = HeaderName::from_bytes(k.as_bytes())
+            .map_err(|_| "a custom header name of the subscription is not valid".to_string())?;
+        headers.append(name, value(v, "custom header")?);
     }
     Ok(OutboundRequest {
         url: &sub.url,
@@ -38,4 +55,71 @@ pub fn render<'a>(
         body,
         timeout: Duration::from_millis(sub.timeout_ms as u64),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hookline_domain::subscription::new_subscription;
+    use time::OffsetDateTime;
+
+    fn event() -> Event {
+        Event {
+            id: "evt_1".into(),
+            event_type: "LotDispatched".into(),
+            state: "AP".into(),
+            occurred_at: OffsetDateTime::UNIX_EPOCH,
+            received_at: OffsetDateTime::UNIX_EPOCH,
+            source: "cl_1".into(),
+            publisher_key: None,
+            data: serde_json::json!({"lotNo": "L-1"}),
+        }
+    }
+
+    #[test]
+    fn the_request_carries_the_signed_standard_webhooks_headers_and_the_custom_ones() {
+        let mut sub = new_subscription(
+            "sub_1".into(),
+            "cl_1".into(),
+            hookline_domain::secret::new_webhook_secret(),
+            OffsetDateTime::UNIX_EPOCH,
+        );
+        sub.headers.insert("X-Portal-Key".into(), "k1".into());
+        let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).expect("time");
+        let req = render(&sub, &event(), 3, now, "Hookline/test").expect("render");
+        let h = |n: &str| req.headers.get(n).and_then(|v| v.to_str().ok());
+        assert_eq!(h("content-type"), Some("application/json"));
+        assert_eq!(h("user-agent"), Some("Hookline/test"));
+        assert_eq!(h("webhook-id"), Some("evt_1"));
+        assert_eq!(h("webhook-timestamp"), Some("1700000000"));
+        assert_eq!(h("hookline-event-type"), Some("LotDispatched"));
+        assert_eq!(h("hookline-state"), Some("AP"));
+        assert_eq!(h("hookline-attempt"), Some("3"));
+        assert_eq!(h("hookline-subscription-id"), Some("sub_1"));
+        assert_eq!(h("x-portal-key"), Some("k1"));
+        let secrets = sub.signing_secrets(now);
+        let expected = signature::sign(&secrets, "evt_1", 1_700_000_000, &req.body).expect("sign");
+        assert_eq!(h("webhook-signature"), Some(expected.as_str()));
+    }
+
+    #[test]
+    fn a_stored_header_that_cannot_be_sent_is_an_error() {
+        let mut sub = new_subscription(
+            "sub_1".into(),
+            "cl_1".into(),
+            hookline_domain::secret::new_webhook_secret(),
+            OffsetDateTime::UNIX_EPOCH,
+        );
+        sub.headers.insert("x-bad".into(), "a\u{1}b".into());
+        let err = render(
+            &sub,
+            &event(),
+            1,
+            OffsetDateTime::UNIX_EPOCH,
+            "Hookline/test",
+        )
+        .err()
+        .expect("an error");
+        assert_eq!(err, "the custom header is not a valid header value");
+    }
 }
