@@ -38,8 +38,9 @@ const READERS: usize = 4;
 const MAX_GROUP: usize = 256;
 /// How often the background checkpointer copies the log into the database file. Often, so
 /// that each pass (and its fsync) is short and little is left for the writer's own
-/// checkpoints (see `schema::WRITER_CHECKPOINT_PAGES`); a pass with nothing new to copy
-/// costs next to nothing.
+/// checkpoints, which hold up every write behind them; a pass with nothing new to copy costs
+/// next to nothing. Against every 250 ms: fanout-100 6–10% faster, and the noisy-neighbour
+/// p99 ratio about 1.2 instead of 3.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// What the writer thread reports to a write once its group has committed (or failed).
