@@ -9,17 +9,25 @@ use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use hookline_domain::delivery::{RESPONSE_EXCERPT_BYTES, excerpt};
 use hookline_domain::destination::{DestinationPolicy, is_forbidden, is_local_name};
 use hookline_ports::PortError;
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use http::header::{HeaderMap, RETRY_AFTER};
+use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::dns::Name;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use url::Url;
 
 use crate::config::HandlerConfig;
 
-/// Marker error of a blocked destination, found in the reqwest error chain.
+/// Marker error of a blocked destination, found in the client error's chain.
 #[derive(Debug)]
 struct BlockedDestination;
 
@@ -45,37 +53,42 @@ fn system_lookup() -> Lookup {
     })
 }
 
-/// Resolves names, then drops forbidden addresses.
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Resolves names, then drops forbidden addresses: the connector only ever dials what this
+/// returns.
+#[derive(Clone)]
 struct GuardedResolver {
     allow_private: bool,
     lookup: Lookup,
 }
 
-impl Resolve for GuardedResolver {
-    fn resolve(&self, name: Name) -> Resolving {
+impl tower_service::Service<Name> for GuardedResolver {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
         let allow_private = self.allow_private;
         let lookup = self.lookup.clone();
         Box::pin(async move {
             let host = name.as_str().to_string();
             if !allow_private && is_local_name(&host) {
-                return Err(
-                    Box::new(BlockedDestination) as Box<dyn std::error::Error + Send + Sync>
-                );
+                return Err(Box::new(BlockedDestination) as BoxError);
             }
-            let addrs: Vec<SocketAddr> = lookup(host)
-                .await
-                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
+            let addrs: Vec<SocketAddr> = lookup(host).await.map_err(|e| Box::new(e) as BoxError)?;
             let allowed: Vec<SocketAddr> = addrs
                 .into_iter()
                 .filter(|a| allow_private || !is_forbidden(a.ip()))
                 .collect();
             if allowed.is_empty() {
-                return Err(
-                    Box::new(BlockedDestination) as Box<dyn std::error::Error + Send + Sync>
-                );
+                return Err(Box::new(BlockedDestination) as BoxError);
             }
-            let it: Addrs = Box::new(allowed.into_iter());
-            Ok(it)
+            Ok(allowed.into_iter())
         })
     }
 }
@@ -85,7 +98,7 @@ pub struct OutboundRequest<'a> {
     /// Destination.
     pub url: &'a str,
     /// Headers.
-    pub headers: reqwest::header::HeaderMap,
+    pub headers: HeaderMap,
     /// Body bytes.
     pub body: Vec<u8>,
     /// Timeout for the whole exchange.
@@ -120,10 +133,13 @@ impl SendResult {
     }
 }
 
-/// The webhook HTTP client.
+/// The webhook HTTP client: hyper's pooled HTTP/1.1 client over rustls, without the layers
+/// a general-purpose client adds per request (redirect and retry policies, cookie and proxy
+/// hooks, URL re-parsing, copies of the headers kept for a resend), none of which a webhook
+/// uses: it is never redirected, never resent by the client, never proxied.
 #[derive(Clone)]
 pub struct WebhookClient {
-    http: reqwest::Client,
+    http: Client<HttpsConnector<HttpConnector<GuardedResolver>>, Full<Bytes>>,
     policy: DestinationPolicy,
     user_agent: String,
 }
@@ -136,19 +152,27 @@ impl WebhookClient {
 
     /// Builds the client with a given name lookup (tests map names to chosen addresses).
     pub fn with_lookup(config: &HandlerConfig, lookup: Lookup) -> Result<WebhookClient, PortError> {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .dns_resolver(Arc::new(GuardedResolver {
-                allow_private: config.destinations.allow_private,
-                lookup,
-            }))
-            .connect_timeout(Duration::from_secs(10))
+        let mut dial = HttpConnector::new_with_resolver(GuardedResolver {
+            allow_private: config.destinations.allow_private,
+            lookup,
+        });
+        // `https` URLs go on to TLS below; the scheme policy is `check_url`'s.
+        dial.enforce_http(false);
+        dial.set_nodelay(true);
+        dial.set_connect_timeout(Some(Duration::from_secs(10)));
+        // Certificates are checked as the operating system checks them (its roots, and its
+        // revocation data where it has any), as reqwest does.
+        let tls = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_platform_verifier(rustls::crypto::aws_lc_rs::default_provider())
+            .map_err(|e| PortError::Backend(format!("http client: TLS set-up: {e}")))?
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(dial);
+        let http = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .pool_max_idle_per_host(64)
-            .tcp_nodelay(true)
-            .build()
-            .map_err(|e| PortError::Backend(format!("http client: {e}")))?;
+            .build(tls);
         Ok(WebhookClient {
             http,
             policy: config.destinations,
@@ -178,39 +202,46 @@ impl WebhookClient {
         if let Err(e) = self.check_url(&url) {
             return fail(e);
         }
-        let sent = self
-            .http
-            .post(url)
-            .timeout(req.timeout)
-            .headers(req.headers)
-            .body(req.body)
-            .send();
-        let mut resp = match sent.await {
-            Ok(r) => r,
-            Err(e) => return fail(describe(&e)),
+        let Ok(uri) = http::Uri::try_from(url.as_str()) else {
+            return fail("invalid destination URL".into());
+        };
+        let mut request = http::Request::new(Full::new(Bytes::from(req.body)));
+        *request.method_mut() = http::Method::POST;
+        *request.uri_mut() = uri;
+        *request.headers_mut() = req.headers;
+        // One deadline for the whole exchange, headers and the excerpt of the body alike.
+        let deadline = tokio::time::sleep(req.timeout);
+        tokio::pin!(deadline);
+        let resp = tokio::select! {
+            resp = self.http.request(request) => match resp {
+                Ok(resp) => resp,
+                Err(e) => return fail(describe(&e)),
+            },
+            () = &mut deadline => return fail("timeout".into()),
         };
         let status = resp.status().as_u16();
         let retry_after = resp
             .headers()
-            .get(reqwest::header::RETRY_AFTER)
+            .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        let mut incoming = resp.into_body();
         let mut body = Vec::new();
         let mut error = None;
         // Read at most the excerpt; the rest of the body is not our business.
-        loop {
-            match resp.chunk().await {
-                Ok(Some(chunk)) => {
-                    body.extend_from_slice(&chunk);
-                    if body.len() >= RESPONSE_EXCERPT_BYTES {
-                        break;
+        while body.len() < RESPONSE_EXCERPT_BYTES {
+            tokio::select! {
+                frame = incoming.frame() => match frame {
+                    Some(Ok(frame)) => {
+                        if let Some(chunk) = frame.data_ref() {
+                            body.extend_from_slice(chunk);
+                        }
                     }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    if e.is_timeout() {
-                        error = Some("timeout".to_string());
-                    }
+                    // A body cut short still leaves the status that arrived.
+                    Some(Err(_)) | None => break,
+                },
+                () = &mut deadline => {
+                    error = Some("timeout".to_string());
                     break;
                 }
             }
@@ -252,7 +283,7 @@ impl WebhookClient {
 }
 
 /// A short, secret-free description of a transport error.
-fn describe(e: &reqwest::Error) -> String {
+fn describe(e: &hyper_util::client::legacy::Error) -> String {
     let mut src: Option<&dyn std::error::Error> = Some(e);
     while let Some(s) = src {
         if s.is::<BlockedDestination>() {
@@ -268,9 +299,7 @@ fn describe(e: &reqwest::Error) -> String {
         }
         src = s.source();
     }
-    if e.is_timeout() {
-        "timeout".into()
-    } else if e.is_connect() {
+    if e.is_connect() {
         "connection failed".into()
     } else {
         "request failed".into()
@@ -319,7 +348,7 @@ mod tests {
     fn request(url: &str) -> OutboundRequest<'_> {
         OutboundRequest {
             url,
-            headers: reqwest::header::HeaderMap::new(),
+            headers: HeaderMap::new(),
             body: b"{}".to_vec(),
             timeout: Duration::from_secs(5),
         }
@@ -392,6 +421,145 @@ mod tests {
         let r = client.send(request(&format!("http://{addr}/"))).await;
         assert_eq!(r.status, Some(302));
         assert_eq!(r.error.as_deref(), Some("HTTP 302"));
+        assert_eq!(hits.load(Ordering::SeqCst), 0);
+    }
+
+    /// A loopback server speaking just enough HTTP/1.1 by hand: for every request on every
+    /// connection it reads the head and the body, then writes `reply` (which may stop short,
+    /// or never come). Returns the address and the number of connections accepted.
+    async fn raw_server(reply: &'static [u8], hold: Duration) -> (SocketAddr, Arc<AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let conns = Arc::new(AtomicUsize::new(0));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let counted = conns.clone();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut seen = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    loop {
+                        let Ok(n) = sock.read(&mut buf).await else {
+                            return;
+                        };
+                        if n == 0 {
+                            return;
+                        }
+                        seen.extend_from_slice(&buf[..n]);
+                        // Requests here carry `{}`: a head, then two bytes of body.
+                        while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                            if seen.len() < end + 4 + 2 {
+                                break;
+                            }
+                            seen.drain(..end + 4 + 2);
+                            if sock.write_all(reply).await.is_err() {
+                                return;
+                            }
+                            tokio::time::sleep(hold).await;
+                        }
+                    }
+                });
+            }
+        });
+        (addr, conns)
+    }
+
+    fn timing_out(url: &str, ms: u64) -> OutboundRequest<'_> {
+        OutboundRequest {
+            timeout: Duration::from_millis(ms),
+            ..request(url)
+        }
+    }
+
+    #[tokio::test]
+    async fn requests_to_one_endpoint_reuse_its_connection() {
+        let (addr, conns) = raw_server(
+            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok",
+            Duration::ZERO,
+        )
+        .await;
+        let client = WebhookClient::new(&config(true)).expect("client");
+        let url = format!("http://{addr}/hook");
+        for _ in 0..5 {
+            let r = client.send(request(&url)).await;
+            assert_eq!(
+                (r.status, r.error.as_deref(), r.excerpt.as_str()),
+                (Some(200), None, "ok")
+            );
+        }
+        assert_eq!(conns.load(Ordering::SeqCst), 1, "one kept-alive connection");
+    }
+
+    #[tokio::test]
+    async fn the_status_retry_after_and_an_excerpt_of_the_body_are_kept() {
+        static REPLY: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
+            let body = "x".repeat(5000);
+            format!(
+                "HTTP/1.1 503 Service Unavailable\r\nretry-after: 7\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .into_bytes()
+        });
+        let (addr, _) = raw_server(&REPLY, Duration::ZERO).await;
+        let client = WebhookClient::new(&config(true)).expect("client");
+        let r = client.send(request(&format!("http://{addr}/"))).await;
+        assert_eq!(r.status, Some(503));
+        assert_eq!(r.error.as_deref(), Some("HTTP 503"));
+        assert_eq!(r.retry_after.as_deref(), Some("7"));
+        assert_eq!(r.excerpt, "x".repeat(RESPONSE_EXCERPT_BYTES));
+    }
+
+    #[tokio::test]
+    async fn an_endpoint_that_never_answers_times_out() {
+        let (addr, _) = raw_server(b"", Duration::from_secs(60)).await;
+        let client = WebhookClient::new(&config(true)).expect("client");
+        let r = client
+            .send(timing_out(&format!("http://{addr}/"), 200))
+            .await;
+        assert_eq!((r.status, r.error.as_deref()), (None, Some("timeout")));
+        assert!(r.duration_ms >= 200, "{r:?}");
+    }
+
+    #[tokio::test]
+    async fn a_body_slower_than_the_timeout_keeps_the_status_that_arrived() {
+        let (addr, _) = raw_server(
+            b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly part",
+            Duration::from_secs(60),
+        )
+        .await;
+        let client = WebhookClient::new(&config(true)).expect("client");
+        let r = client
+            .send(timing_out(&format!("http://{addr}/"), 200))
+            .await;
+        assert_eq!((r.status, r.error.as_deref()), (Some(200), Some("timeout")));
+        assert_eq!(r.excerpt, "only part");
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_says_so() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        drop(listener);
+        let client = WebhookClient::new(&config(true)).expect("client");
+        let r = client.send(request(&format!("http://{addr}/"))).await;
+        assert_eq!(
+            (r.status, r.error.as_deref()),
+            (None, Some("connection refused"))
+        );
+    }
+
+    #[tokio::test]
+    async fn https_urls_are_spoken_to_in_tls() {
+        // A plain-HTTP server behind an https URL: the client opens with a TLS handshake,
+        // which the server cannot answer, so no request ever reaches it.
+        let (addr, hits) = counting_server().await;
+        let client = WebhookClient::new(&config(true)).expect("client");
+        let r = client.send(request(&format!("https://{addr}/hook"))).await;
+        assert_eq!(r.status, None, "{r:?}");
+        assert!(r.error.is_some());
         assert_eq!(hits.load(Ordering::SeqCst), 0);
     }
 }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use hookline_domain::{Event, Subscription, signature};
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
+use http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 
 use crate::delivery::client::OutboundRequest;
 
