@@ -18,6 +18,7 @@ pub(crate) struct DeliveryRow {
     client_id: String,
     status: &'static str,
     created_at_ns: i64,
+    version: i64,
     body: String,
 }
 
@@ -31,6 +32,7 @@ impl DeliveryRow {
             client_id: d.client_id.clone(),
             status: d.status.as_str(),
             created_at_ns: unix_ns(d.created_at),
+            version: i64::try_from(d.version).unwrap_or(i64::MAX),
             body,
         }
     }
@@ -41,8 +43,8 @@ pub(crate) fn insert(conn: &Connection, d: &DeliveryRow) -> Result<bool, PortErr
     let n = conn
         .prepare_cached(
             "INSERT INTO deliveries
-                 (id, subscription_id, event_id, client_id, status, created_at_ns, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING",
+                 (id, subscription_id, event_id, client_id, status, created_at_ns, version, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING",
         )
         .and_then(|mut s| {
             s.execute(params![
@@ -52,6 +54,7 @@ pub(crate) fn insert(conn: &Connection, d: &DeliveryRow) -> Result<bool, PortErr
                 d.client_id,
                 d.status,
                 d.created_at_ns,
+                d.version,
                 d.body
             ])
         })
@@ -63,12 +66,13 @@ pub(crate) fn insert(conn: &Connection, d: &DeliveryRow) -> Result<bool, PortErr
 pub(crate) fn put(conn: &Connection, d: &DeliveryRow) -> Result<(), PortError> {
     conn.prepare_cached(
         "INSERT INTO deliveries
-             (id, subscription_id, event_id, client_id, status, created_at_ns, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             (id, subscription_id, event_id, client_id, status, created_at_ns, version, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (id) DO UPDATE SET
              subscription_id = excluded.subscription_id, event_id = excluded.event_id,
              client_id = excluded.client_id, status = excluded.status,
-             created_at_ns = excluded.created_at_ns, body = excluded.body",
+             created_at_ns = excluded.created_at_ns, version = excluded.version,
+             body = excluded.body",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -78,6 +82,7 @@ pub(crate) fn put(conn: &Connection, d: &DeliveryRow) -> Result<(), PortError> {
             d.client_id,
             d.status,
             d.created_at_ns,
+            d.version,
             d.body
         ])
     })
@@ -90,10 +95,13 @@ pub(crate) fn put(conn: &Connection, d: &DeliveryRow) -> Result<(), PortError> {
 pub(crate) fn update(conn: &Connection, d: &DeliveryRow, expected: u64) -> Result<bool, PortError> {
     let n = conn
         .prepare_cached(
-            "UPDATE deliveries SET status = ?2, body = ?3
-             WHERE id = ?1 AND coalesce(json_extract(body, '$.version'), 0) = ?4",
+            "UPDATE deliveries SET status = ?2, body = ?3, version = ?4
+             WHERE id = ?1 AND version = ?5",
         )
-        .and_then(|mut s| s.execute(params![d.id, d.status, d.body, expected as i64]))
+        .and_then(|mut s| {
+            let expected = i64::try_from(expected).unwrap_or(i64::MAX);
+            s.execute(params![d.id, d.status, d.body, d.version, expected])
+        })
         .map_err(|e| sqlite("update_delivery", e))?;
     if n == 1 {
         return Ok(true);
