@@ -3,7 +3,11 @@
 //! to the retry delay, so SQS itself (or the embedded queue) schedules the next attempt.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
@@ -42,6 +46,20 @@ pub async fn handle_deliveries_with(
     event: SqsEvent,
 ) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
+    // The local runner hands messages over one at a time, each on a task of its own already:
+    // attempt it right here, without a second task (its spawn, join and bookkeeping were 3%
+    // of the runner's CPU in fan-out). A panic is still caught, and still costs only this
+    // message.
+    if let [record] = event.records.as_slice() {
+        let done = CatchPanic(Box::pin(deliver_one(&ctx, &index, record))).await;
+        if !matches!(done, Some(Ok(()))) {
+            if done.is_none() {
+                tracing::error!("deliver: the attempt panicked; the message will be retried");
+            }
+            response.batch_item_failures.extend(failure(record));
+        }
+        return response;
+    }
     let mut tasks = JoinSet::new();
     // A task that panics returns no record: remember which message each task holds, so that
     // its message is reported as failed (and retried) rather than deleted as done.
@@ -68,6 +86,22 @@ pub async fn handle_deliveries_with(
         }
     }
     response
+}
+
+/// Polls a future, turning a panic into `None`, as a task's `JoinError` would be.
+struct CatchPanic<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchPanic<F> {
+    type Output = Option<F::Output>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let fut = self.0.as_mut();
+        match std::panic::catch_unwind(AssertUnwindSafe(move || fut.poll(cx))) {
+            Ok(Poll::Ready(out)) => Poll::Ready(Some(out)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(_) => Poll::Ready(None),
+        }
+    }
 }
 
 fn failure(record: &SqsMessage) -> Option<BatchItemFailure> {
@@ -443,6 +477,17 @@ pub async fn enqueue_messages(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_attempt_becomes_a_failure_not_a_crash() {
+        assert_eq!(CatchPanic(Box::pin(async { 7 })).await, Some(7));
+        let panicked = CatchPanic(Box::pin(async {
+            tokio::task::yield_now().await;
+            panic!("a bug in an attempt")
+        }))
+        .await;
+        assert_eq!(panicked, None::<()>);
+    }
 
     #[test]
     fn a_busy_endpoint_is_waited_for_about_as_long_as_its_requests_take() {
