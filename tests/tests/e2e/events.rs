@@ -195,6 +195,11 @@ async fn batch_idempotency_applies_to_each_item() {
         .await;
     first.assert_status(202);
     let first_ids = first.data();
+    // The retry comes after the first batch's deliveries, as a client's retry after a lost
+    // answer would. Sent while those were still being written, it raced moto rather than
+    // Hookline: moto answers a cancelled transaction (here, the repeated idempotency key) by
+    // restoring a copy of every table it touched, which erased writes made meanwhile.
+    receiver.wait_for(2, WAIT).await;
 
     let second = app
         .publish(&publisher.token, &json!({"events": [item("a"), item("c")]}))
