@@ -16,6 +16,8 @@ pub mod openapi;
 pub mod problem;
 pub mod recent;
 pub mod router;
+#[cfg(test)]
+mod test_support;
 pub mod worker;
 
 pub use config::HandlerConfig;

@@ -70,19 +70,9 @@ impl RecentEvents {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use time::OffsetDateTime;
 
     fn event(id: &str) -> Arc<Event> {
-        Arc::new(Event {
-            id: id.into(),
-            event_type: "LotDispatched".into(),
-            state: "AP".into(),
-            occurred_at: OffsetDateTime::UNIX_EPOCH,
-            received_at: OffsetDateTime::UNIX_EPOCH,
-            source: "cl_1".into(),
-            publisher_key: None,
-            data: serde_json::json!({}),
-        })
+        Arc::new(crate::test_support::event(id, serde_json::json!({})))
     }
 
     #[test]

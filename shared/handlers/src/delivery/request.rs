@@ -60,33 +60,22 @@ pub fn render<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hookline_domain::subscription::new_subscription;
+    use crate::test_support::{event, subscription};
     use time::OffsetDateTime;
-
-    fn event() -> Event {
-        Event {
-            id: "evt_1".into(),
-            event_type: "LotDispatched".into(),
-            state: "AP".into(),
-            occurred_at: OffsetDateTime::UNIX_EPOCH,
-            received_at: OffsetDateTime::UNIX_EPOCH,
-            source: "cl_1".into(),
-            publisher_key: None,
-            data: serde_json::json!({"lotNo": "L-1"}),
-        }
-    }
 
     #[test]
     fn the_request_carries_the_signed_standard_webhooks_headers_and_the_custom_ones() {
-        let mut sub = new_subscription(
-            "sub_1".into(),
-            "cl_1".into(),
-            hookline_domain::secret::new_webhook_secret(),
-            OffsetDateTime::UNIX_EPOCH,
-        );
+        let mut sub = subscription();
         sub.headers.insert("X-Portal-Key".into(), "k1".into());
         let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).expect("time");
-        let req = render(&sub, &event(), 3, now, "Hookline/test").expect("render");
+        let req = render(
+            &sub,
+            &event("evt_1", serde_json::json!({"lotNo": "L-1"})),
+            3,
+            now,
+            "Hookline/test",
+        )
+        .expect("render");
         let h = |n: &str| req.headers.get(n).and_then(|v| v.to_str().ok());
         assert_eq!(h("content-type"), Some("application/json"));
         assert_eq!(h("user-agent"), Some("Hookline/test"));
@@ -104,16 +93,11 @@ mod tests {
 
     #[test]
     fn a_stored_header_that_cannot_be_sent_is_an_error() {
-        let mut sub = new_subscription(
-            "sub_1".into(),
-            "cl_1".into(),
-            hookline_domain::secret::new_webhook_secret(),
-            OffsetDateTime::UNIX_EPOCH,
-        );
+        let mut sub = subscription();
         sub.headers.insert("x-bad".into(), "a\u{1}b".into());
         let err = render(
             &sub,
-            &event(),
+            &event("evt_1", serde_json::json!({"lotNo": "L-1"})),
             1,
             OffsetDateTime::UNIX_EPOCH,
             "Hookline/test",

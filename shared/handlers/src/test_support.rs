@@ -1,0 +1,29 @@
+//! Fixtures the unit tests of several modules share.
+
+use hookline_domain::subscription::new_subscription;
+use hookline_domain::{Event, Subscription};
+use time::OffsetDateTime;
+
+/// An AP `LotDispatched` event from `cl_1`, received at the epoch, carrying `data`.
+pub(crate) fn event(id: &str, data: serde_json::Value) -> Event {
+    Event {
+        id: id.into(),
+        event_type: "LotDispatched".into(),
+        state: "AP".into(),
+        occurred_at: OffsetDateTime::UNIX_EPOCH,
+        received_at: OffsetDateTime::UNIX_EPOCH,
+        source: "cl_1".into(),
+        publisher_key: None,
+        data,
+    }
+}
+
+/// Subscription `sub_1` of client `cl_1`, with a fresh webhook secret.
+pub(crate) fn subscription() -> Subscription {
+    new_subscription(
+        "sub_1".into(),
+        "cl_1".into(),
+        hookline_domain::secret::new_webhook_secret(),
+        OffsetDateTime::UNIX_EPOCH,
+    )
+}
