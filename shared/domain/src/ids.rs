@@ -73,11 +73,11 @@ pub fn has_prefix(id: &str, prefix: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-/// A uniform random number in [0, 1), for retry jitter.
+/// A uniform random number in [0, 1), for retry jitter. Not for anything secret: it comes
+/// from `fastrand`'s per-thread generator (seeded once from the OS), because asking the OS
+/// for four bytes on every delivery attempt was 1.5% of the delivery path's CPU.
 pub fn random_unit() -> f64 {
-    let mut b = [0u8; 4];
-    random_bytes(&mut b);
-    u32::from_le_bytes(b) as f64 / (u32::MAX as f64 + 1.0)
+    fastrand::f64()
 }
 
 #[cfg(test)]
@@ -90,6 +90,13 @@ mod tests {
         let b = new_id(EVENT, 2_000);
         assert!(a < b, "{a} < {b}");
         assert_eq!(a.len(), EVENT.len() + 26);
+    }
+
+    #[test]
+    fn random_unit_is_in_the_unit_interval_and_varies() {
+        let draws: Vec<f64> = (0..1000).map(|_| random_unit()).collect();
+        assert!(draws.iter().all(|x| (0.0..1.0).contains(x)));
+        assert!(draws.iter().any(|x| *x < 0.5) && draws.iter().any(|x| *x >= 0.5));
     }
 
     #[test]
