@@ -4,10 +4,12 @@
 //! costs one key lookup per fan-out batch.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use hookline_domain::{Filter, Subscription, TypeSelector};
 use hookline_ports::{PortError, Store};
+
+use crate::delivery::client::Target;
 
 /// A subscription with its compiled filter.
 pub struct IndexedSubscription {
@@ -15,6 +17,9 @@ pub struct IndexedSubscription {
     pub sub: Subscription,
     /// Its filter, compiled.
     pub filter: Option<Filter>,
+    /// Its URL as the webhook client checked it, on first use (a snapshot of the index lives
+    /// only as long as its subscriptions stay unchanged).
+    pub target: OnceLock<Target>,
 }
 
 /// An immutable snapshot of the index.
@@ -50,7 +55,11 @@ impl SubscriptionIndex {
                 }
             }
             idx.by_id.insert(sub.id.clone(), i);
-            idx.subs.push(Arc::new(IndexedSubscription { sub, filter }));
+            idx.subs.push(Arc::new(IndexedSubscription {
+                sub,
+                filter,
+                target: OnceLock::new(),
+            }));
         }
         idx
     }

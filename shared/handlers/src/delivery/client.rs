@@ -105,6 +105,9 @@ pub struct OutboundRequest<'a> {
     pub timeout: Duration,
 }
 
+/// A checked destination ([`WebhookClient::target`]), or why it may not be sent to.
+pub type Target = Result<http::Uri, String>;
+
 /// What one attempt produced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SendResult {
@@ -185,8 +188,25 @@ impl WebhookClient {
         &self.user_agent
     }
 
+    /// Where a subscription's URL sends to, if it may be sent to at all: the URL parsed and
+    /// its scheme and literal address checked (names are checked on their resolved addresses
+    /// at connect time, every time). The answer depends only on the URL and this client's
+    /// policy, so a caller may keep it for as long as the URL stays the same.
+    pub fn target(&self, url: &str) -> Target {
+        let url = Url::parse(url).map_err(|_| "invalid destination URL".to_string())?;
+        self.check_url(&url)?;
+        http::Uri::try_from(url.as_str()).map_err(|_| "invalid destination URL".to_string())
+    }
+
     /// Sends one webhook request; never fails, the outcome describes what happened.
     pub async fn send(&self, req: OutboundRequest<'_>) -> SendResult {
+        let target = self.target(req.url);
+        self.send_to(&target, req).await
+    }
+
+    /// As [`WebhookClient::send`], to the [`WebhookClient::target`] of `req.url` that the
+    /// caller kept (parsing and checking the URL again was 2.5% of a delivery's CPU).
+    pub async fn send_to(&self, target: &Target, req: OutboundRequest<'_>) -> SendResult {
         let started = Instant::now();
         let fail = |error: String| SendResult {
             status: None,
@@ -195,15 +215,9 @@ impl WebhookClient {
             excerpt: String::new(),
             retry_after: None,
         };
-        let url = match Url::parse(req.url) {
-            Ok(u) => u,
-            Err(_) => return fail("invalid destination URL".into()),
-        };
-        if let Err(e) = self.check_url(&url) {
-            return fail(e);
-        }
-        let Ok(uri) = http::Uri::try_from(url.as_str()) else {
-            return fail("invalid destination URL".into());
+        let uri = match target {
+            Ok(uri) => uri.clone(),
+            Err(e) => return fail(e.clone()),
         };
         let mut request = http::Request::new(Full::new(Bytes::from(req.body)));
         *request.method_mut() = http::Method::POST;
@@ -380,6 +394,33 @@ mod tests {
         let r = client.send(request(&url)).await;
         assert_eq!(r.status, Some(200));
         assert_eq!(hits.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_kept_target_still_has_its_resolved_address_checked_on_every_send() {
+        let (addr, hits) = counting_server().await;
+        let client = WebhookClient::with_lookup(&config(false), fixed(addr)).expect("client");
+        let url = format!("http://hooks.example.org:{}/hook", addr.port());
+        // A name passes the URL check: what it resolves to is checked at connect time.
+        let target = client.target(&url);
+        assert!(target.is_ok(), "{target:?}");
+        for _ in 0..2 {
+            let r = client.send_to(&target, request(&url)).await;
+            assert_eq!(
+                r.error.as_deref(),
+                Some("blocked destination: resolves to a forbidden address")
+            );
+        }
+        // A literal private address is refused by the check itself, before any connection.
+        let literal = format!("http://127.0.0.1:{}/", addr.port());
+        let target = client.target(&literal);
+        assert_eq!(
+            target.as_ref().err().map(String::as_str),
+            Some("blocked destination: forbidden address")
+        );
+        let r = client.send_to(&target, request(&literal)).await;
+        assert_eq!((r.status, r.error), (None, target.err()));
+        assert_eq!(hits.load(Ordering::SeqCst), 0);
     }
 
     #[tokio::test]

@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use tokio::task::JoinSet;
 
 use crate::context::AppContext;
-use crate::delivery::client::SendResult;
+use crate::delivery::client::{SendResult, Target};
 use crate::delivery::in_flight::{Busy, Slot};
 use crate::delivery::outcome::{Outcome, decide};
 use crate::delivery::request::render;
@@ -240,7 +240,8 @@ async fn attempt_if_due(
         Err(e) => return Some(store_failed(&delivery.id, &e)),
     }
     delivery.version += 1;
-    Some(send_and_record(ctx, record, body, delivery, sub, &event, slot, now).await)
+    let target = entry.target.get_or_init(|| ctx.http.target(&sub.url));
+    Some(send_and_record(ctx, record, body, delivery, sub, target, &event, slot, now).await)
 }
 
 fn store_failed(delivery_id: &str, e: &PortError) -> Result<(), ()> {
@@ -257,6 +258,7 @@ async fn send_and_record(
     body: &str,
     mut delivery: Delivery,
     sub: &Subscription,
+    target: &Target,
     event: &Event,
     slot: Option<Slot>,
     now: OffsetDateTime,
@@ -268,7 +270,7 @@ async fn send_and_record(
     };
     let result = match slot {
         Some(slot) => {
-            let result = ctx.http.send(request).await;
+            let result = ctx.http.send_to(target, request).await;
             slot.finish(result.status.is_some_and(|s| s < 500 && s != 429));
             result
         }
