@@ -32,24 +32,27 @@ pub fn to_sqs_event(queue: QueueName, messages: &[ReceivedMessage]) -> SqsEvent 
     let mut event = SqsEvent::default();
     event.records = messages
         .iter()
-        .map(|m| {
-            let mut r = SqsMessage::default();
-            r.message_id = Some(m.message_id.clone());
-            r.receipt_handle = Some(m.receipt_handle.clone());
-            r.body = Some(m.body.clone());
-            let mut attrs = HashMap::new();
-            attrs.insert(
-                "ApproximateReceiveCount".to_string(),
-                m.receive_count.to_string(),
-            );
-            attrs.insert("SentTimestamp".to_string(), m.sent_at_ms.to_string());
-            r.attributes = attrs;
-            r.event_source = Some("aws:sqs".into());
-            r.event_source_arn = Some(format!("arn:aws:sqs:local:000000000000:{}", queue.as_str()));
-            r
-        })
+        .map(|m| to_sqs_message(queue, m.clone()))
         .collect();
     event
+}
+
+/// One received message as Lambda would pass it.
+fn to_sqs_message(queue: QueueName, m: ReceivedMessage) -> SqsMessage {
+    let mut r = SqsMessage::default();
+    let mut attrs = HashMap::with_capacity(2);
+    attrs.insert(
+        "ApproximateReceiveCount".to_string(),
+        m.receive_count.to_string(),
+    );
+    attrs.insert("SentTimestamp".to_string(), m.sent_at_ms.to_string());
+    r.attributes = attrs;
+    r.message_id = Some(m.message_id);
+    r.receipt_handle = Some(m.receipt_handle);
+    r.body = Some(m.body);
+    r.event_source = Some("aws:sqs".into());
+    r.event_source_arn = Some(format!("arn:aws:sqs:local:000000000000:{}", queue.as_str()));
+    r
 }
 
 /// One receive of up to `max` messages; after a failure (logged), a pause and nothing.
@@ -180,10 +183,13 @@ pub async fn run_message_poller<P, PF, T, H, F>(
                     let (handler, name) = (handler.clone(), config.queue);
                     let (prepared, finished) = (prepared.clone(), finished.clone());
                     tasks.spawn(async move {
-                        let event = to_sqs_event(name, std::slice::from_ref(&message));
+                        let handle = message.receipt_handle.clone();
+                        let mut event = SqsEvent::default();
+                        // The message moves into the event: its body is not copied.
+                        event.records = vec![to_sqs_message(name, message)];
                         let response = handler(prepared, event).await;
                         if response.batch_item_failures.is_empty() {
-                            let _ = finished.send(message.receipt_handle);
+                            let _ = finished.send(handle);
                         }
                         drop(permit);
                     });
