@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use tokio::task::JoinSet;
 
 use crate::context::AppContext;
-use crate::delivery::handler::enqueue_messages;
+use crate::delivery::handler::{enqueue_messages, receive_count};
 use crate::index::SubscriptionIndex;
 use crate::messages::{DeliveryMessage, EventMessage};
 
@@ -115,7 +115,7 @@ async fn matches_of(
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("unknown event {}", msg.event_id))?;
     let envelope = event.envelope_bytes();
-    let deliveries: Vec<Delivery> = index
+    let mut deliveries: Vec<Delivery> = index
         .candidates(&event.state, &event.event_type)
         .into_iter()
         .filter(|entry| entry.sub.matches(&event, entry.filter.as_ref(), &envelope))
@@ -124,8 +124,34 @@ async fn matches_of(
             Delivery::new(id, &event.id, &entry.sub.id, &entry.sub.client_id, now)
         })
         .collect();
+    // A message received before may have been fanned out by a version that derived delivery
+    // ids the old way: its deliveries keep those ids, and are not made again under new ones.
+    if receive_count(record) > 1 {
+        for d in &mut deliveries {
+            if let Some(stored) = legacy_delivery(ctx, &d.event_id, &d.subscription_id)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                d.id = stored.id;
+            }
+        }
+    }
     tracing::debug!(event_id = %event.id, deliveries = deliveries.len(), "fanned out");
     Ok(deliveries)
+}
+
+/// The delivery of `event_id` for `subscription_id` stored under its
+/// [`ids::legacy_delivery_id`], if that differs from today's id and exists.
+pub(crate) async fn legacy_delivery(
+    ctx: &AppContext,
+    event_id: &str,
+    subscription_id: &str,
+) -> Result<Option<Delivery>, PortError> {
+    let legacy = ids::legacy_delivery_id(event_id, subscription_id);
+    if legacy == ids::delivery_id(event_id, subscription_id) {
+        return Ok(None);
+    }
+    ctx.store.get_delivery(&legacy).await
 }
 
 /// Stores the deliveries and queues the ones that need it.

@@ -399,7 +399,10 @@ pub async fn replay(
                     continue;
                 }
                 let did = ids::delivery_id(&event.id, &sub.id);
-                let existing = ctx.store.get_delivery(&did).await?;
+                let existing = match ctx.store.get_delivery(&did).await? {
+                    Some(d) => Some(d),
+                    None => crate::fanout::legacy_delivery(&ctx, &event.id, &sub.id).await?,
+                };
                 let delivery = match existing {
                     Some(d) if !d.status.is_terminal() => continue,
                     Some(d) if body.only_failed && d.status != DeliveryStatus::Failed => continue,

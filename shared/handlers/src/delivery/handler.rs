@@ -353,7 +353,7 @@ fn busy_wait(busy: Busy, timeout: Duration) -> Duration {
 }
 
 /// `ApproximateReceiveCount` of a message (1 if absent).
-fn receive_count(record: &SqsMessage) -> u32 {
+pub(crate) fn receive_count(record: &SqsMessage) -> u32 {
     record
         .attributes
         .get("ApproximateReceiveCount")
