@@ -7,7 +7,7 @@ use hookline_domain::secret::{hash_client_secret, new_client_secret};
 use hookline_domain::{Client, EventType, Scope, ids};
 use hookline_embedded::{EmbeddedBackend, QueueOptions};
 use hookline_handlers::{AppContext, HandlerConfig, app};
-use hookline_ports::SystemClock;
+use hookline_ports::{Queue, Store, SystemClock};
 use time::OffsetDateTime;
 
 /// A served stack and its one client's credentials.
@@ -20,6 +20,12 @@ pub struct Served {
     pub client_id: String,
     /// The client's secret.
     pub secret: String,
+    /// The stack's store, for what a test must plant or inspect directly.
+    #[allow(dead_code)]
+    pub store: Arc<dyn Store>,
+    /// The stack's queue (no workers consume it).
+    #[allow(dead_code)]
+    pub queue: Arc<dyn Queue>,
     _dir: tempfile::TempDir,
 }
 
@@ -59,7 +65,7 @@ pub async fn serve(
         store.put_event_type(&t).await.expect("event type");
     }
     let ctx = AppContext::new(
-        store,
+        store.clone(),
         backend.queue(),
         backend.keys(),
         Arc::new(SystemClock),
@@ -77,6 +83,8 @@ pub async fn serve(
         http: reqwest::Client::new(),
         client_id: client.id,
         secret,
+        store,
+        queue: backend.queue(),
         _dir: dir,
     }
 }
