@@ -6,13 +6,12 @@ mod support;
 
 use std::time::Duration;
 
-use hookline_domain::secret::{hash_client_secret, new_client_secret};
-use hookline_domain::{Client, Delivery, DeliveryStatus, Scope, ids};
+use hookline_domain::{Delivery, DeliveryStatus, Scope, ids};
 use hookline_handlers::HandlerConfig;
 use hookline_handlers::messages::DeliveryMessage;
 use hookline_ports::{DeliveryKey, QueueName};
-use serde_json::{Value, json};
-use support::{Served, serve};
+use serde_json::json;
+use support::serve;
 use time::OffsetDateTime;
 
 #[tokio::test]
@@ -26,26 +25,26 @@ async fn a_replay_redelivers_the_delivery_stored_under_the_legacy_id() {
         &["LotDispatched"],
     )
     .await;
-    let resp = served.token_request(None).send().await.expect("token");
-    let token: Value = serde_json::from_slice(&resp.bytes().await.expect("body")).expect("JSON");
-    let token = token["access_token"].as_str().expect("access_token");
-    let post = |path: String, body: Value| call(&served, token, path, body);
-    let (status, sub) = post(
-        "/v1/subscriptions".into(),
+    let token = served.token().await;
+    let (status, sub) = served.post(
+        &token,
+        "/v1/subscriptions",
         json!({"url": "http://portal.example.org/hook", "event_types": ["LotDispatched"], "states": ["AP"]}),
     )
     .await;
     assert_eq!(status, 201, "{sub}");
     let sub_id = sub["id"].as_str().expect("subscription id");
     // Published by another client: a client's own events are not delivered back to it.
-    let publisher = publisher(&served).await;
-    let (status, event) = call(
-        &served,
-        &publisher,
-        "/v1/events".into(),
-        json!({"type": "LotDispatched", "state": "AP", "data": {"lotNo": "L-1"}}),
-    )
-    .await;
+    let publisher = served
+        .other_client_token(vec![Scope::EventsWrite], &["AP"])
+        .await;
+    let (status, event) = served
+        .post(
+            &publisher,
+            "/v1/events",
+            json!({"type": "LotDispatched", "state": "AP", "data": {"lotNo": "L-1"}}),
+        )
+        .await;
     assert_eq!(status, 202, "{event}");
     let event_id = event["id"].as_str().expect("event id");
 
@@ -75,7 +74,8 @@ async fn a_replay_redelivers_the_delivery_stored_under_the_legacy_id() {
         )
         .await;
 
-    let (status, body) = post(format!("/v1/subscriptions/{sub_id}/replay"), json!({})).await;
+    let replay = format!("/v1/subscriptions/{sub_id}/replay");
+    let (status, body) = served.post(&token, &replay, json!({})).await;
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["count"], 1, "{body}");
 
@@ -113,51 +113,4 @@ async fn a_replay_redelivers_the_delivery_stored_under_the_legacy_id() {
         })
         .collect();
     assert_eq!(named, [legacy]);
-}
-
-/// POSTs `body` with the bearer token; the status and the JSON answer.
-async fn call(served: &Served, token: &str, path: String, body: Value) -> (u16, Value) {
-    let resp = served
-        .http
-        .post(format!("{}{path}", served.base))
-        .bearer_auth(token)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .expect("request");
-    let status = resp.status().as_u16();
-    let body = serde_json::from_slice(&resp.bytes().await.expect("body")).unwrap_or(Value::Null);
-    (status, body)
-}
-
-/// A second client that may publish for AP, and its token.
-async fn publisher(served: &Served) -> String {
-    let secret = new_client_secret();
-    let client = Client {
-        id: ids::new_id(ids::CLIENT, 2),
-        name: "publisher".into(),
-        scopes: vec![Scope::EventsWrite],
-        states: vec!["AP".into()],
-        secret_hash: hash_client_secret(&secret),
-        created_at: OffsetDateTime::now_utc(),
-        disabled: false,
-    };
-    served.store.insert_client(&client).await.expect("client");
-    let resp = served
-        .http
-        .post(format!("{}/oauth/token", served.base))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!(
-            "grant_type=client_credentials&client_id={}&client_secret={secret}",
-            client.id
-        ))
-        .send()
-        .await
-        .expect("token");
-    let token: Value = serde_json::from_slice(&resp.bytes().await.expect("body")).expect("JSON");
-    token["access_token"]
-        .as_str()
-        .expect("access_token")
-        .to_string()
 }

@@ -24,35 +24,13 @@ async fn stack_serving(states: &[&str]) -> Stack {
         &["LotDispatched"],
     )
     .await;
-    let resp = served
-        .token_request(None)
-        .send()
-        .await
-        .expect("token request");
-    let body: Value = serde_json::from_slice(&resp.bytes().await.expect("body")).expect("JSON");
-    let token = body["access_token"]
-        .as_str()
-        .expect("access_token")
-        .to_string();
+    let token = served.token().await;
     Stack { served, token }
 }
 
 impl Stack {
     async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let resp = self
-            .served
-            .http
-            .post(format!("{}{path}", self.served.base))
-            .bearer_auth(&self.token)
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .expect("request");
-        let status = resp.status().as_u16();
-        let body =
-            serde_json::from_slice(&resp.bytes().await.expect("body")).unwrap_or(Value::Null);
-        (status, body)
+        self.served.post(&self.token, path, body).await
     }
 }
 

@@ -8,6 +8,7 @@ use hookline_domain::{Client, EventType, Scope, ids};
 use hookline_embedded::{EmbeddedBackend, QueueOptions};
 use hookline_handlers::{AppContext, HandlerConfig, app};
 use hookline_ports::{Queue, Store, SystemClock};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 /// A served stack and its one client's credentials.
@@ -45,16 +46,7 @@ pub async fn serve(
             .expect("open task")
             .expect("open the embedded backend");
     let store = backend.store();
-    let secret = new_client_secret();
-    let client = Client {
-        id: ids::new_id(ids::CLIENT, 1),
-        name: "portal".into(),
-        scopes,
-        states: states.iter().map(|s| s.to_string()).collect(),
-        secret_hash: hash_client_secret(&secret),
-        created_at: OffsetDateTime::now_utc(),
-        disabled: false,
-    };
+    let (client, secret) = client("portal", scopes, states);
     store.insert_client(&client).await.expect("client");
     for name in event_types {
         let t = EventType {
@@ -89,20 +81,84 @@ pub async fn serve(
     }
 }
 
+/// A client with a fresh secret, and that secret.
+fn client(name: &str, scopes: Vec<Scope>, states: &[&str]) -> (Client, String) {
+    let secret = new_client_secret();
+    let client = Client {
+        id: ids::new_id(ids::CLIENT, 1),
+        name: name.into(),
+        scopes,
+        states: states.iter().map(|s| s.to_string()).collect(),
+        secret_hash: hash_client_secret(&secret),
+        created_at: OffsetDateTime::now_utc(),
+        disabled: false,
+    };
+    (client, secret)
+}
+
+// Each test binary uses some of these helpers.
+#[allow(dead_code)]
 impl Served {
     /// A client-credentials token request, optionally with a `Host` header.
     pub fn token_request(&self, host: Option<&str>) -> reqwest::RequestBuilder {
+        self.token_request_for(&self.client_id, &self.secret, host)
+    }
+
+    fn token_request_for(
+        &self,
+        id: &str,
+        secret: &str,
+        host: Option<&str>,
+    ) -> reqwest::RequestBuilder {
         let mut req = self
             .http
             .post(format!("{}/oauth/token", self.base))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(format!(
-                "grant_type=client_credentials&client_id={}&client_secret={}",
-                self.client_id, self.secret
+                "grant_type=client_credentials&client_id={id}&client_secret={secret}"
             ));
         if let Some(h) = host {
             req = req.header("host", h);
         }
         req
+    }
+
+    /// An access token of the stack's client.
+    pub async fn token(&self) -> String {
+        self.token_of(self.token_request(None)).await
+    }
+
+    /// Adds another client holding `scopes` for `states`; an access token of it.
+    pub async fn other_client_token(&self, scopes: Vec<Scope>, states: &[&str]) -> String {
+        let (client, secret) = client("other", scopes, states);
+        self.store.insert_client(&client).await.expect("client");
+        self.token_of(self.token_request_for(&client.id, &secret, None))
+            .await
+    }
+
+    async fn token_of(&self, request: reqwest::RequestBuilder) -> String {
+        let resp = request.send().await.expect("token request");
+        let body: Value = serde_json::from_slice(&resp.bytes().await.expect("body")).expect("JSON");
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_string()
+    }
+
+    /// POSTs `body` as JSON with `token`; the status and the JSON answer (null if none).
+    pub async fn post(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        let body =
+            serde_json::from_slice(&resp.bytes().await.expect("body")).unwrap_or(Value::Null);
+        (status, body)
     }
 }
