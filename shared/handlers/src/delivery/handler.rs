@@ -270,7 +270,7 @@ async fn send_and_record(
     };
     let result = match slot {
         Some(slot) => {
-            let result = ctx.http.send_to(target, request).await;
+            let result = ctx.http.send(target, request).await;
             slot.finish(result.status.is_some_and(|s| s < 500 && s != 429));
             result
         }

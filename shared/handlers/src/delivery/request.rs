@@ -18,13 +18,13 @@ const ATTEMPT: HeaderName = HeaderName::from_static("hookline-attempt");
 const SUBSCRIPTION_ID: HeaderName = HeaderName::from_static("hookline-subscription-id");
 
 /// Renders and signs the request for `attempt` of `event` to `sub`, at `now_unix`.
-pub fn render<'a>(
-    sub: &'a Subscription,
+pub fn render(
+    sub: &Subscription,
     event: &Event,
     attempt: u32,
     now: time::OffsetDateTime,
     user_agent: &str,
-) -> Result<OutboundRequest<'a>, String> {
+) -> Result<OutboundRequest, String> {
     let body = event.envelope_bytes();
     let ts = now.unix_timestamp();
     let secrets = sub.signing_secrets(now);
@@ -50,7 +50,6 @@ pub fn render<'a>(
         headers.append(name, value(v, "custom header")?);
     }
     Ok(OutboundRequest {
-        url: &sub.url,
         headers,
         body,
         timeout: Duration::from_millis(sub.timeout_ms as u64),
