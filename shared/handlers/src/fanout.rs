@@ -128,7 +128,7 @@ async fn matches_of(
     // ids the old way: its deliveries keep those ids, and are not made again under new ones.
     if receive_count(record) > 1 {
         for d in &mut deliveries {
-            if let Some(stored) = legacy_delivery(ctx, &d.event_id, &d.subscription_id)
+            if let Some(stored) = legacy_delivery(ctx, &d.id, &d.event_id, &d.subscription_id)
                 .await
                 .map_err(|e| e.to_string())?
             {
@@ -141,14 +141,15 @@ async fn matches_of(
 }
 
 /// The delivery of `event_id` for `subscription_id` stored under its
-/// [`ids::legacy_delivery_id`], if that differs from today's id and exists.
+/// [`ids::legacy_delivery_id`], if that differs from `id` (today's) and exists.
 pub(crate) async fn legacy_delivery(
     ctx: &AppContext,
+    id: &str,
     event_id: &str,
     subscription_id: &str,
 ) -> Result<Option<Delivery>, PortError> {
     let legacy = ids::legacy_delivery_id(event_id, subscription_id);
-    if legacy == ids::delivery_id(event_id, subscription_id) {
+    if legacy == id {
         return Ok(None);
     }
     ctx.store.get_delivery(&legacy).await

@@ -401,7 +401,7 @@ pub async fn replay(
                 let did = ids::delivery_id(&event.id, &sub.id);
                 let existing = match ctx.store.get_delivery(&did).await? {
                     Some(d) => Some(d),
-                    None => crate::fanout::legacy_delivery(&ctx, &event.id, &sub.id).await?,
+                    None => crate::fanout::legacy_delivery(&ctx, &did, &event.id, &sub.id).await?,
                 };
                 let delivery = match existing {
                     Some(d) if !d.status.is_terminal() => continue,
