@@ -116,6 +116,14 @@ pub fn random_unit() -> f64 {
     fastrand::f64()
 }
 
+/// 128 random bits for a token that must differ from every other but need not stay secret
+/// (a receipt handle of the embedded queue, which tells one receive of a message from the
+/// next). From the same generator as [`random_unit`]: the OS generator it replaced was 0.6%
+/// of the runner's CPU in fan-out, all of it on the queue's one writer thread.
+pub fn random_u128() -> u128 {
+    fastrand::u128(..)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +141,12 @@ mod tests {
         let draws: Vec<f64> = (0..1000).map(|_| random_unit()).collect();
         assert!(draws.iter().all(|x| (0.0..1.0).contains(x)));
         assert!(draws.iter().any(|x| *x < 0.5) && draws.iter().any(|x| *x >= 0.5));
+    }
+
+    #[test]
+    fn random_u128_draws_differ() {
+        let draws: std::collections::HashSet<u128> = (0..1000).map(|_| random_u128()).collect();
+        assert_eq!(draws.len(), 1000);
     }
 
     #[test]

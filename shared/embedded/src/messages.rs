@@ -181,16 +181,13 @@ pub(crate) fn receive(
     })
 }
 
-/// A fresh receipt handle for row `seq`: the key, a dot, 16 random bytes in hex.
+/// A fresh receipt handle for row `seq`: the key, a dot, 128 random bits in hex. The random
+/// part only has to differ from the earlier receives' (a stale handle must not match); the
+/// handle is no secret from the process that holds the queue.
 fn new_handle(seq: i64) -> String {
     use std::fmt::Write;
-    let mut secret = [0u8; 16];
-    ids::random_bytes(&mut secret);
-    let mut handle = String::with_capacity(20 + 1 + 2 * secret.len());
-    let _ = write!(handle, "{seq}.");
-    for b in secret {
-        let _ = write!(handle, "{b:02x}");
-    }
+    let mut handle = String::with_capacity(20 + 1 + 32);
+    let _ = write!(handle, "{seq}.{:032x}", ids::random_u128());
     handle
 }
 
