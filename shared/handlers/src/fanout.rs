@@ -114,7 +114,7 @@ async fn matches_of(
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("unknown event {}", msg.event_id))?;
-    let envelope = event.envelope_bytes();
+    let envelope = event.envelope();
     let mut deliveries: Vec<Delivery> = index
         .candidates(&event.state, &event.event_type)
         .into_iter()

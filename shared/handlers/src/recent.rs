@@ -5,10 +5,45 @@
 //! per delivery of an event fanned out to several subscriptions of one batch.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::ops::Deref;
+use std::sync::{Arc, Mutex, OnceLock};
 
+use bytes::Bytes;
 use hookline_domain::Event;
 use hookline_ports::{PortError, Store};
+
+/// An event, and the body of its webhooks once one was wanted: serialized once, then shared
+/// by every delivery of the event (a fan-out to 100 subscriptions serialized it 100 times).
+#[derive(Debug)]
+pub struct KnownEvent {
+    event: Event,
+    envelope: OnceLock<Bytes>,
+}
+
+impl KnownEvent {
+    /// The event, its envelope not serialized yet.
+    pub fn new(event: Event) -> KnownEvent {
+        KnownEvent {
+            event,
+            envelope: OnceLock::new(),
+        }
+    }
+
+    /// [`Event::envelope_bytes`], serialized on the first call.
+    pub fn envelope(&self) -> Bytes {
+        self.envelope
+            .get_or_init(|| Bytes::from(self.event.envelope_bytes()))
+            .clone()
+    }
+}
+
+impl Deref for KnownEvent {
+    type Target = Event;
+
+    fn deref(&self) -> &Event {
+        &self.event
+    }
+}
 
 /// Events kept; the oldest goes first.
 const CAPACITY: usize = 4096;
@@ -21,13 +56,13 @@ pub struct RecentEvents {
 
 #[derive(Default)]
 struct Inner {
-    by_id: HashMap<String, Arc<Event>>,
+    by_id: HashMap<String, Arc<KnownEvent>>,
     order: VecDeque<String>,
 }
 
 impl RecentEvents {
     /// Remembers an event that was just stored (or read).
-    pub fn remember(&self, event: Arc<Event>) {
+    pub fn remember(&self, event: Arc<KnownEvent>) {
         let Ok(mut inner) = self.inner.lock() else {
             return;
         };
@@ -44,7 +79,11 @@ impl RecentEvents {
     }
 
     /// An event by id: from memory if it is there, else from the store (and remembered).
-    pub async fn get(&self, store: &dyn Store, id: &str) -> Result<Option<Arc<Event>>, PortError> {
+    pub async fn get(
+        &self,
+        store: &dyn Store,
+        id: &str,
+    ) -> Result<Option<Arc<KnownEvent>>, PortError> {
         if let Some(e) = self
             .inner
             .lock()
@@ -56,7 +95,7 @@ impl RecentEvents {
         let Some(event) = store.get_event(id).await? else {
             return Ok(None);
         };
-        let event = Arc::new(event);
+        let event = Arc::new(KnownEvent::new(event));
         self.remember(event.clone());
         Ok(Some(event))
     }
@@ -71,8 +110,20 @@ impl RecentEvents {
 mod tests {
     use super::*;
 
-    fn event(id: &str) -> Arc<Event> {
-        Arc::new(crate::test_support::event(id, serde_json::json!({})))
+    fn event(id: &str) -> Arc<KnownEvent> {
+        Arc::new(KnownEvent::new(crate::test_support::event(
+            id,
+            serde_json::json!({}),
+        )))
+    }
+
+    #[test]
+    fn an_events_webhook_body_is_its_envelope_serialized_once() {
+        let known = event("evt_1");
+        let first = known.envelope();
+        assert_eq!(first, known.event.envelope_bytes());
+        // The same bytes, not a second serialization.
+        assert_eq!(known.envelope().as_ptr(), first.as_ptr());
     }
 
     #[test]

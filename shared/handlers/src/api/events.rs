@@ -23,6 +23,7 @@ use crate::catalog::CatalogEntry;
 use crate::context::AppContext;
 use crate::messages::{EventMessage, to_body};
 use crate::problem::{ApiError, ApiResult};
+use crate::recent::KnownEvent;
 
 /// Longest publisher id / idempotency key.
 const MAX_KEY_LEN: usize = 200;
@@ -246,7 +247,8 @@ async fn accept(ctx: &AppContext, items: Vec<Incoming>) -> ApiResult<Vec<(String
             EventInsert::Created => {
                 to_queue.push(inc.event.id.clone());
                 out.push((inc.event.id.clone(), false));
-                ctx.events.remember(std::sync::Arc::new(inc.event));
+                ctx.events
+                    .remember(std::sync::Arc::new(KnownEvent::new(inc.event)));
             }
             EventInsert::Existing { event_id, enqueued } => {
                 if !enqueued && !to_queue.contains(&event_id) {

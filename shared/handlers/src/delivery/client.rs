@@ -97,8 +97,8 @@ impl tower_service::Service<Name> for GuardedResolver {
 pub struct OutboundRequest {
     /// Headers.
     pub headers: HeaderMap,
-    /// Body bytes.
-    pub body: Vec<u8>,
+    /// Body bytes (shared by every delivery of one event).
+    pub body: Bytes,
     /// Timeout for the whole exchange.
     pub timeout: Duration,
 }
@@ -212,7 +212,7 @@ impl WebhookClient {
             Ok(uri) => uri.clone(),
             Err(e) => return fail(e.clone()),
         };
-        let mut request = http::Request::new(Full::new(Bytes::from(req.body)));
+        let mut request = http::Request::new(Full::new(req.body));
         *request.method_mut() = http::Method::POST;
         *request.uri_mut() = uri;
         *request.headers_mut() = req.headers;
@@ -355,7 +355,7 @@ mod tests {
     fn request() -> OutboundRequest {
         OutboundRequest {
             headers: HeaderMap::new(),
-            body: b"{}".to_vec(),
+            body: Bytes::from_static(b"{}"),
             timeout: Duration::from_secs(5),
         }
     }

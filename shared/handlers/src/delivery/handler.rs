@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use hookline_domain::{Attempt, Delivery, DeliveryStatus, Event, Subscription, ids};
+use hookline_domain::{Attempt, Delivery, DeliveryStatus, Subscription, ids};
 use hookline_ports::{PortError, QueueMessage, QueueName};
 use time::OffsetDateTime;
 use tokio::task::JoinSet;
@@ -23,6 +23,7 @@ use crate::delivery::outcome::{Outcome, decide};
 use crate::delivery::request::render;
 use crate::index::SubscriptionIndex;
 use crate::messages::{DeliveryMessage, to_body};
+use crate::recent::KnownEvent;
 
 /// Attempts every delivery of the batch concurrently; returns the items to retry.
 pub async fn handle_deliveries(ctx: Arc<AppContext>, event: SqsEvent) -> SqsBatchResponse {
@@ -259,12 +260,19 @@ async fn send_and_record(
     mut delivery: Delivery,
     sub: &Subscription,
     target: &Target,
-    event: &Event,
+    event: &KnownEvent,
     slot: Option<Slot>,
     now: OffsetDateTime,
 ) -> Result<(), ()> {
     let attempt_no = delivery.next_attempt_number();
-    let request = match render(sub, event, attempt_no, now, ctx.http.user_agent()) {
+    let request = match render(
+        sub,
+        event,
+        event.envelope(),
+        attempt_no,
+        now,
+        ctx.http.user_agent(),
+    ) {
         Ok(r) => r,
         Err(e) => return abandon(ctx, delivery, &e).await,
     };

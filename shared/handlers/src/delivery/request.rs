@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use hookline_domain::{Event, Subscription, signature};
 use http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 
@@ -17,15 +18,17 @@ const STATE: HeaderName = HeaderName::from_static("hookline-state");
 const ATTEMPT: HeaderName = HeaderName::from_static("hookline-attempt");
 const SUBSCRIPTION_ID: HeaderName = HeaderName::from_static("hookline-subscription-id");
 
-/// Renders and signs the request for `attempt` of `event` to `sub`, at `now_unix`.
+/// Renders and signs the request for `attempt` of `event` to `sub`, at `now_unix`; `body` is
+/// the event's envelope ([`Event::envelope_bytes`], which [`crate::recent::KnownEvent`]
+/// serializes once for every delivery of the event).
 pub fn render(
     sub: &Subscription,
     event: &Event,
+    body: Bytes,
     attempt: u32,
     now: time::OffsetDateTime,
     user_agent: &str,
 ) -> Result<OutboundRequest, String> {
-    let body = event.envelope_bytes();
     let ts = now.unix_timestamp();
     let secrets = sub.signing_secrets(now);
     let sig = signature::sign(&secrets, &event.id, ts, &body)?;
@@ -67,9 +70,11 @@ mod tests {
         let mut sub = subscription();
         sub.headers.insert("X-Portal-Key".into(), "k1".into());
         let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).expect("time");
+        let ev = event("evt_1", serde_json::json!({"lotNo": "L-1"}));
         let req = render(
             &sub,
-            &event("evt_1", serde_json::json!({"lotNo": "L-1"})),
+            &ev,
+            Bytes::from(ev.envelope_bytes()),
             3,
             now,
             "Hookline/test",
@@ -94,9 +99,11 @@ mod tests {
     fn a_stored_header_that_cannot_be_sent_is_an_error() {
         let mut sub = subscription();
         sub.headers.insert("x-bad".into(), "a\u{1}b".into());
+        let ev = event("evt_1", serde_json::json!({"lotNo": "L-1"}));
         let err = render(
             &sub,
-            &event("evt_1", serde_json::json!({"lotNo": "L-1"})),
+            &ev,
+            Bytes::from(ev.envelope_bytes()),
             1,
             OffsetDateTime::UNIX_EPOCH,
             "Hookline/test",
