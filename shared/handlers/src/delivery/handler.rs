@@ -265,14 +265,7 @@ async fn send_and_record(
     now: OffsetDateTime,
 ) -> Result<(), ()> {
     let attempt_no = delivery.next_attempt_number();
-    let request = match render(
-        sub,
-        event,
-        event.envelope(),
-        attempt_no,
-        now,
-        ctx.http.user_agent(),
-    ) {
+    let request = match render(sub, event, attempt_no, now, ctx.http.user_agent()) {
         Ok(r) => r,
         Err(e) => return abandon(ctx, delivery, &e).await,
     };

@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
-use hookline_domain::{Event, Subscription, signature};
+use hookline_domain::{Subscription, signature};
 use http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 
 use crate::delivery::client::OutboundRequest;
+use crate::recent::KnownEvent;
 
 /// The names of the headers every webhook carries: parsed once, and (being static) copied
 /// into each request without an allocation.
@@ -18,17 +18,16 @@ const STATE: HeaderName = HeaderName::from_static("hookline-state");
 const ATTEMPT: HeaderName = HeaderName::from_static("hookline-attempt");
 const SUBSCRIPTION_ID: HeaderName = HeaderName::from_static("hookline-subscription-id");
 
-/// Renders and signs the request for `attempt` of `event` to `sub`, at `now_unix`; `body` is
-/// the event's envelope ([`Event::envelope_bytes`], which [`crate::recent::KnownEvent`]
-/// serializes once for every delivery of the event).
+/// Renders and signs the request for `attempt` of `event` to `sub`, at `now_unix`. The body is
+/// the event's envelope, which [`KnownEvent`] serializes once for every delivery of the event.
 pub fn render(
     sub: &Subscription,
-    event: &Event,
-    body: Bytes,
+    event: &KnownEvent,
     attempt: u32,
     now: time::OffsetDateTime,
     user_agent: &str,
 ) -> Result<OutboundRequest, String> {
+    let body = event.envelope();
     let ts = now.unix_timestamp();
     let secrets = sub.signing_secrets(now);
     let sig = signature::sign(&secrets, &event.id, ts, &body)?;
@@ -70,16 +69,13 @@ mod tests {
         let mut sub = subscription();
         sub.headers.insert("X-Portal-Key".into(), "k1".into());
         let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).expect("time");
-        let ev = event("evt_1", serde_json::json!({"lotNo": "L-1"}));
-        let req = render(
-            &sub,
-            &ev,
-            Bytes::from(ev.envelope_bytes()),
-            3,
-            now,
-            "Hookline/test",
-        )
-        .expect("render");
+        let ev = KnownEvent::new(event("evt_1", serde_json::json!({"lotNo": "L-1"})));
+        let req = render(&sub, &ev, 3, now, "Hookline/test").expect("render");
+        assert_eq!(
+            req.body,
+            ev.envelope_bytes(),
+            "the body is the event's envelope"
+        );
         let h = |n: &str| req.headers.get(n).and_then(|v| v.to_str().ok());
         assert_eq!(h("content-type"), Some("application/json"));
         assert_eq!(h("user-agent"), Some("Hookline/test"));
@@ -99,17 +95,10 @@ mod tests {
     fn a_stored_header_that_cannot_be_sent_is_an_error() {
         let mut sub = subscription();
         sub.headers.insert("x-bad".into(), "a\u{1}b".into());
-        let ev = event("evt_1", serde_json::json!({"lotNo": "L-1"}));
-        let err = render(
-            &sub,
-            &ev,
-            Bytes::from(ev.envelope_bytes()),
-            1,
-            OffsetDateTime::UNIX_EPOCH,
-            "Hookline/test",
-        )
-        .err()
-        .expect("an error");
+        let ev = KnownEvent::new(event("evt_1", serde_json::json!({"lotNo": "L-1"})));
+        let err = render(&sub, &ev, 1, OffsetDateTime::UNIX_EPOCH, "Hookline/test")
+            .err()
+            .expect("an error");
         assert_eq!(err, "the custom header is not a valid header value");
     }
 }
