@@ -22,6 +22,21 @@ pub enum EmbeddedError {
     /// SQLite refused to open, configure or migrate the database.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// Another process has the data directory open: one process owns it at a time (the
+    /// local runner's workers rely on being the only ones over its store).
+    #[error("the data directory {path} is in use by another process")]
+    InUse {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// The data directory's lock file could not be opened or locked.
+    #[error("cannot lock the data directory {path}: {source}")]
+    Lock {
+        /// The directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// A database thread (writer, checkpointer) could not be started.
     #[error("cannot start a database thread: {0}")]
     Thread(std::io::Error),

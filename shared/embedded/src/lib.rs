@@ -42,6 +42,8 @@ pub struct EmbeddedBackend {
     signals: Arc<Signals>,
     opts: QueueOptions,
     path: Arc<PathBuf>,
+    /// The data directory's lock, held while any handle to this backend lives.
+    _lock: Arc<std::fs::File>,
 }
 
 impl std::fmt::Debug for EmbeddedBackend {
@@ -63,6 +65,7 @@ impl EmbeddedBackend {
             path: data_dir.to_path_buf(),
             source,
         })?;
+        let lock = lock_dir(data_dir)?;
         let path = data_dir.join(DB_FILE);
         let db = Db::open(&path)?;
         tracing::info!(path = %path.display(), "opened the embedded database");
@@ -71,6 +74,7 @@ impl EmbeddedBackend {
             signals: Arc::new(Signals::default()),
             opts,
             path: Arc::new(path),
+            _lock: Arc::new(lock),
         })
     }
 
@@ -97,5 +101,31 @@ impl EmbeddedBackend {
     /// This backend as the key-store port.
     pub fn keys(&self) -> Arc<dyn KeyStore> {
         Arc::new(self.clone())
+    }
+}
+
+/// Name of the lock file in the data directory.
+pub const LOCK_FILE: &str = "hookline.lock";
+
+/// Takes the data directory's exclusive lock (released when the file closes, and by the
+/// operating system if the process dies): a second process on the same directory is refused
+/// at start, rather than sharing a store whose workers count on being its only ones.
+fn lock_dir(data_dir: &Path) -> Result<std::fs::File, EmbeddedError> {
+    let failed = |source| EmbeddedError::Lock {
+        path: data_dir.to_path_buf(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(data_dir.join(LOCK_FILE))
+        .map_err(failed)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(EmbeddedError::InUse {
+            path: data_dir.to_path_buf(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(failed(e)),
     }
 }

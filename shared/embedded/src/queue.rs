@@ -4,8 +4,7 @@
 //! process (a `Notify` per queue wakes one waiter per batch's worth of messages), a
 //! `change_visibility` that makes a message due within the re-check interval (one waiter),
 //! the moment the queue's next delayed or in-flight message becomes visible (for one waiter:
-//! the others would find it taken), or a short re-check interval (which also picks up
-//! messages written by another process sharing the data directory).
+//! the others would find it taken), or a short re-check interval.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};

@@ -73,6 +73,29 @@ async fn suites_pass_on_a_multi_threaded_runtime() {
 }
 
 #[test]
+fn a_data_dir_is_open_in_one_place_at_a_time() {
+    let (dir, backend) = fresh(QueueOptions::default());
+    let store = backend.store();
+    let second = EmbeddedBackend::open(dir.path(), QueueOptions::default()).err();
+    assert!(
+        matches!(second, Some(EmbeddedError::InUse { .. })),
+        "got {second:?}"
+    );
+    drop(backend);
+    assert!(
+        EmbeddedBackend::open(dir.path(), QueueOptions::default()).is_err(),
+        "held while any handle lives"
+    );
+    drop(store);
+    let again = EmbeddedBackend::open(dir.path(), QueueOptions::default());
+    assert!(
+        again.is_ok(),
+        "free once every handle is gone: {:?}",
+        again.err()
+    );
+}
+
+#[test]
 fn open_refuses_a_data_dir_that_is_a_file() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("not-a-dir");
