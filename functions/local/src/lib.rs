@@ -121,6 +121,10 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     );
     hc.token_ttl = config.token_ttl;
     hc.endpoint_concurrency = config.endpoint_concurrency;
+    // The embedded store is this process's alone (one process per data directory), and this
+    // process runs every fan-out and delivery worker over it. On the AWS backend, Lambda
+    // instances may share the queues.
+    hc.sole_process = config.backend == Backend::Embedded;
     hc.states = config.states.clone();
     hc.retry_schedule = config.retry_schedule.clone();
     hc.destinations = DestinationPolicy {

@@ -33,6 +33,12 @@ pub struct HandlerConfig {
     pub states: Vec<String>,
     /// Requests in flight to one subscription, per process (see `with_endpoint_concurrency`).
     pub endpoint_concurrency: usize,
+    /// This process is the only one that fans out and delivers over its store, which no
+    /// other process writes (the local runner on the embedded backend): the first attempt of
+    /// a delivery its fan-out created needs no claim in the store (see
+    /// [`crate::delivery::first_attempt`]). Off by default, and never on where Lambda
+    /// instances or a second runner share the queues.
+    pub sole_process: bool,
 }
 
 impl HandlerConfig {
@@ -58,6 +64,7 @@ impl HandlerConfig {
             backend,
             states: vec!["*".to_string()],
             endpoint_concurrency: DEFAULT_ENDPOINT_CONCURRENCY,
+            sole_process: false,
         }
     }
 

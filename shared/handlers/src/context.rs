@@ -14,6 +14,7 @@ use crate::auth::verified::VerifiedTokens;
 use crate::catalog::CatalogCache;
 use crate::config::HandlerConfig;
 use crate::delivery::client::WebhookClient;
+use crate::delivery::first_attempt::FirstAttempts;
 use crate::delivery::in_flight::InFlight;
 use crate::index::IndexCache;
 use crate::recent::RecentEvents;
@@ -42,6 +43,8 @@ pub struct AppContext {
     pub events: RecentEvents,
     /// Webhook requests in flight, by subscription.
     pub in_flight: InFlight,
+    /// Fresh deliveries whose first attempt this process owns (only with `sole_process`).
+    pub first_attempts: FirstAttempts,
     clients: Mutex<HashMap<String, (Instant, Option<Client>)>>,
 }
 
@@ -67,6 +70,7 @@ impl AppContext {
             tokens: VerifiedTokens::default(),
             events: RecentEvents::default(),
             in_flight: InFlight::default(),
+            first_attempts: FirstAttempts::new(config.sole_process),
             config,
             clients: Mutex::new(HashMap::new()),
         }))

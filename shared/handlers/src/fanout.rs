@@ -176,6 +176,13 @@ async fn store_and_queue(ctx: &AppContext, deliveries: &[Delivery]) -> Result<()
             }
         }
     }
+    // Remembered before their messages go out, so that no message finds one unremembered.
+    ctx.first_attempts.created(
+        to_send
+            .iter()
+            .filter(|m| m.created.is_some())
+            .map(|m| m.delivery_id.as_str()),
+    );
     enqueue_messages(ctx, &to_send)
         .await
         .map_err(|e| e.to_string())

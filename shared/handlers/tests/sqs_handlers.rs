@@ -47,6 +47,11 @@ struct Hub {
 }
 
 async fn hub() -> Hub {
+    hub_with(|_| {}).await
+}
+
+/// A hub whose handler configuration `adjust` changes first.
+async fn hub_with(adjust: impl FnOnce(&mut HandlerConfig)) -> Hub {
     let dir = tempfile::tempdir().expect("temporary data directory");
     let path = dir.path().to_path_buf();
     let backend =
@@ -60,6 +65,7 @@ async fn hub() -> Hub {
         allow_private: true,
     };
     config.retry_schedule = RetrySchedule::parse("1s").expect("retry schedule");
+    adjust(&mut config);
     let ctx = AppContext::new(
         backend.store(),
         backend.queue(),
@@ -1040,4 +1046,72 @@ async fn a_stale_message_of_a_finished_delivery_whose_subscription_went_is_ackno
     assert!(failed_ids(&response).is_empty(), "{response:?}");
     assert_eq!(hub.delivery(&id).await, delivered);
     assert_eq!(receiver.count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_sole_process_a_fresh_deliverys_first_attempt_skips_the_claim_and_runs_once() {
+    let hub = hub_with(|c| c.sole_process = true).await;
+    let receiver = Receiver::start(StatusCode::OK).await;
+    let sub = hub.subscribe(&receiver.url, DEFAULT_MAX_ATTEMPTS).await;
+    let event = hub.publish().await;
+    let batch = hub.fan_out_event(&event, 1).await;
+    let id = ids::delivery_id(&event.id, &sub.id);
+    assert_eq!(hub.ctx.first_attempts.len(), 1, "fan-out remembered it");
+
+    // The creation message and a repeat of it, attempted side by side.
+    let twin = repeat(&hub, &batch[0]).await;
+    let both = [batch[0].clone(), twin[0].clone()];
+    let response = hub.deliver(&both).await;
+    assert_eq!(receiver.count(), 1, "sent once, whichever came first");
+    let delivered = hub.delivery(&id).await;
+    assert_eq!(delivered.status, DeliveryStatus::Succeeded);
+    assert_eq!(
+        delivered.version, 1,
+        "one write, the outcome: the first attempt claimed nothing"
+    );
+    assert!(hub.ctx.first_attempts.is_empty(), "and it is forgotten");
+
+    // A message left waiting (it found the attempt under way) now finds the delivery done.
+    let waiting: Vec<ReceivedMessage> = both
+        .iter()
+        .filter(|m| failed_ids(&response).contains(&m.message_id))
+        .cloned()
+        .collect();
+    assert!(waiting.len() <= 1, "{response:?}");
+    if !waiting.is_empty() {
+        let again = hub.receive_at_least(QueueName::Deliveries, 1).await;
+        let response = hub.deliver(&again).await;
+        assert!(failed_ids(&response).is_empty(), "{response:?}");
+    }
+    assert_eq!(receiver.count(), 1, "a finished delivery is not sent again");
+    assert_eq!(hub.delivery(&id).await, delivered);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_sole_process_a_delivery_another_message_reached_first_is_claimed_as_elsewhere() {
+    let hub = hub_with(|c| c.sole_process = true).await;
+    let receiver = Receiver::start(StatusCode::OK).await;
+    let sub = hub.subscribe(&receiver.url, DEFAULT_MAX_ATTEMPTS).await;
+    let event = hub.publish().await;
+    let batch = hub.fan_out_event(&event, 1).await;
+    let id = ids::delivery_id(&event.id, &sub.id);
+
+    // A message naming the delivery (as a fan-out re-run queues) is attempted first: it
+    // claims, so the creation message, which comes later, finds the claim and sends nothing.
+    hub.queue
+        .send(
+            QueueName::Deliveries,
+            vec![QueueMessage::now(to_body(&DeliveryMessage::id(&id)))],
+        )
+        .await
+        .expect("send");
+    let by_id = hub.receive_exactly(QueueName::Deliveries, 1).await;
+    let response = hub.deliver(&by_id).await;
+    assert!(failed_ids(&response).is_empty(), "{response:?}");
+    assert_eq!(receiver.count(), 1);
+    assert_eq!(hub.delivery(&id).await.version, 2, "claimed, then recorded");
+
+    let response = hub.deliver(&batch).await;
+    assert!(failed_ids(&response).is_empty(), "{response:?}");
+    assert_eq!(receiver.count(), 1, "the creation message sent nothing");
 }

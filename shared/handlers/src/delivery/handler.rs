@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 
 use crate::context::AppContext;
 use crate::delivery::client::{SendResult, Target};
+use crate::delivery::first_attempt::Begin;
 use crate::delivery::in_flight::{Busy, Slot};
 use crate::delivery::outcome::{Outcome, decide};
 use crate::delivery::request::render;
@@ -128,7 +129,9 @@ const CLAIM_MARGIN: Duration = Duration::from_secs(5);
 /// scheduled one). Only the worker that claims the delivery — a conditional write that sets
 /// `next_attempt_at` to the end of a lease — sends; any other message for it is postponed to
 /// when it is due, and acknowledged once the delivery has finished. Nothing is dropped while
-/// the delivery is unfinished.
+/// the delivery is unfinished. (A process that is the only one over its store owns the first
+/// attempt of a delivery its own fan-out created, without a claim: see
+/// [`crate::delivery::first_attempt`].)
 async fn deliver_one(
     ctx: &AppContext,
     index: &SubscriptionIndex,
@@ -232,17 +235,31 @@ async fn attempt_if_due(
     };
     let lease = timeout + CLAIM_MARGIN;
     delivery.next_attempt_at = Some(now + lease);
-    match ctx.store.update_delivery(&delivery).await {
-        Ok(true) => {}
-        // The message's copy is no longer (or not yet) the stored delivery.
-        Ok(false) | Err(PortError::NotFound) if from_message => return None,
-        // Someone else claimed it between our read and our write.
-        Ok(false) => return Some(postpone(ctx, record, EARLY_TOLERANCE).await),
-        Err(e) => return Some(store_failed(&delivery.id, &e)),
-    }
-    delivery.version += 1;
+    // Held until the outcome is recorded: until then, no other attempt here may start.
+    let owned = match ctx
+        .first_attempts
+        .begin(&delivery.id, from_message && delivery.version == 0)
+    {
+        // Unclaimed, under way in this process: as if claimed by another worker.
+        Begin::Busy => return Some(postpone(ctx, record, EARLY_TOLERANCE).await),
+        Begin::Owned(owned) => Some(owned),
+        Begin::Claim => {
+            match ctx.store.update_delivery(&delivery).await {
+                Ok(true) => {}
+                // The message's copy is no longer (or not yet) the stored delivery.
+                Ok(false) | Err(PortError::NotFound) if from_message => return None,
+                // Someone else claimed it between our read and our write.
+                Ok(false) => return Some(postpone(ctx, record, EARLY_TOLERANCE).await),
+                Err(e) => return Some(store_failed(&delivery.id, &e)),
+            }
+            delivery.version += 1;
+            None
+        }
+    };
     let target = entry.target.get_or_init(|| ctx.http.target(&sub.url));
-    Some(send_and_record(ctx, record, body, delivery, sub, target, &event, slot, now).await)
+    let done = send_and_record(ctx, record, body, delivery, sub, target, &event, slot, now).await;
+    drop(owned);
+    Some(done)
 }
 
 fn store_failed(delivery_id: &str, e: &PortError) -> Result<(), ()> {

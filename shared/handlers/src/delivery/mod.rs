@@ -2,6 +2,7 @@
 //! attempt, and decide what happens next (done, retry later, or give up).
 
 pub mod client;
+pub mod first_attempt;
 pub mod handler;
 pub mod in_flight;
 pub mod outcome;
