@@ -25,6 +25,7 @@ mod subscriptions;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use hookline_ports::{KeyStore, Queue, Store};
 
@@ -44,6 +45,8 @@ pub struct EmbeddedBackend {
     path: Arc<PathBuf>,
     /// The data directory's lock, held while any handle to this backend lives.
     _lock: Arc<std::fs::File>,
+    /// The newest subscription generation this process has read or committed (0: none yet).
+    generation: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for EmbeddedBackend {
@@ -75,7 +78,15 @@ impl EmbeddedBackend {
             opts,
             path: Arc::new(path),
             _lock: Arc::new(lock),
+            generation: Arc::new(AtomicU64::new(0)),
         })
+    }
+
+    /// Records a subscription generation read or committed; returns the newest known.
+    fn committed_generation(&self, generation: u64) -> u64 {
+        self.generation
+            .fetch_max(generation, Ordering::AcqRel)
+            .max(generation)
     }
 
     /// Path of the database file.

@@ -1,5 +1,6 @@
 //! Subscriptions, and the generation counter that every subscription write bumps in the same
-//! transaction, so fan-out can tell cheaply whether its in-memory index is stale.
+//! transaction, so fan-out can tell cheaply whether its in-memory index is stale. Each write
+//! returns the generation it committed.
 
 use hookline_domain::Subscription;
 use hookline_ports::{Page, PortError};
@@ -18,7 +19,7 @@ pub(crate) fn insert(
     id: &str,
     client_id: &str,
     body: &str,
-) -> Result<(), PortError> {
+) -> Result<u64, PortError> {
     let n = conn
         .prepare_cached(
             "INSERT INTO subscriptions (id, client_id, body) VALUES (?1, ?2, ?3)
@@ -49,7 +50,7 @@ pub(crate) fn put(
     id: &str,
     client_id: &str,
     body: &str,
-) -> Result<(), PortError> {
+) -> Result<u64, PortError> {
     let n = conn
         .prepare_cached("UPDATE subscriptions SET client_id = ?2, body = ?3 WHERE id = ?1")
         .and_then(|mut s| s.execute(params![id, client_id, body]))
@@ -61,7 +62,7 @@ pub(crate) fn put(
 }
 
 /// Deletes a subscription; `NotFound` if there is none.
-pub(crate) fn delete(conn: &Connection, id: &str) -> Result<(), PortError> {
+pub(crate) fn delete(conn: &Connection, id: &str) -> Result<u64, PortError> {
     let n = conn
         .prepare_cached("DELETE FROM subscriptions WHERE id = ?1")
         .and_then(|mut s| s.execute(params![id]))
@@ -113,12 +114,13 @@ pub(crate) fn generation(conn: &Connection) -> Result<u64, PortError> {
     Ok(value.map_or(0, |v| u64::try_from(v).unwrap_or(0)))
 }
 
-fn bump_generation(conn: &Connection) -> Result<(), PortError> {
-    conn.prepare_cached(
-        "INSERT INTO meta (key, value) VALUES (?1, 1)
-         ON CONFLICT (key) DO UPDATE SET value = value + 1",
-    )
-    .and_then(|mut s| s.execute(params![GENERATION]))
-    .map_err(|e| sqlite("subscriptions_generation", e))?;
-    Ok(())
+fn bump_generation(conn: &Connection) -> Result<u64, PortError> {
+    let value: i64 = conn
+        .prepare_cached(
+            "INSERT INTO meta (key, value) VALUES (?1, 1)
+             ON CONFLICT (key) DO UPDATE SET value = value + 1 RETURNING value",
+        )
+        .and_then(|mut s| s.query_row(params![GENERATION], |r| r.get(0)))
+        .map_err(|e| sqlite("subscriptions_generation", e))?;
+    Ok(u64::try_from(value).unwrap_or(0))
 }

@@ -141,3 +141,39 @@ fn reopening_keeps_the_schema_version() {
         .expect("journal_mode");
     assert_eq!(mode, "wal");
 }
+
+#[tokio::test]
+async fn the_subscription_generation_known_in_memory_carries_on_from_the_stored_one() {
+    use hookline_domain::subscription::new_subscription;
+    let sub = |n: u32| {
+        new_subscription(
+            format!("sub_generation{n}"),
+            "cl_generation".into(),
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+            time::OffsetDateTime::now_utc(),
+        )
+    };
+    let (dir, backend) = fresh(QueueOptions::default());
+    let store = backend.store();
+    let before = store.subscriptions_generation().await.expect("generation");
+    store.insert_subscription(&sub(1)).await.expect("insert");
+    let first = store.subscriptions_generation().await.expect("generation");
+    assert!(first > before, "a write moves it");
+    drop((store, backend));
+
+    let backend = EmbeddedBackend::open(dir.path(), QueueOptions::default()).expect("reopen");
+    let store = backend.store();
+    assert_eq!(
+        store.subscriptions_generation().await.expect("generation"),
+        first,
+        "a restart reads the stored generation"
+    );
+    store.insert_subscription(&sub(2)).await.expect("insert");
+    let second = store.subscriptions_generation().await.expect("generation");
+    assert!(second > first, "and moves on from it, never back");
+    store
+        .delete_subscription("sub_generation1")
+        .await
+        .expect("delete");
+    assert!(store.subscriptions_generation().await.expect("generation") > second);
+}
