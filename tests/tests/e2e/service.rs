@@ -342,3 +342,23 @@ async fn sigterm_shuts_the_runner_down_with_exit_code_zero() {
 
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
 }
+
+#[tokio::test]
+async fn a_second_runner_on_the_same_data_directory_is_refused_and_the_first_carries_on() {
+    let app = TestApp::spawn().await;
+    if app.backend() != crate::support::backend::Backend::Embedded {
+        // On the AWS backend the data directory holds no store.
+        return;
+    }
+    let admin = app.admin_token().await;
+
+    let (status, output) = app.run_beside();
+
+    let status = status.expect("the second runner exits by itself");
+    assert!(!status.success(), "refused with a failure status: {output}");
+    assert!(
+        output.contains("in use by another process"),
+        "says why: {output}"
+    );
+    app.get("/v1/clients", &admin).await.assert_status(200);
+}

@@ -233,6 +233,43 @@ impl TestApp {
         self.env.insert(key.to_string(), value.to_string());
     }
 
+    /// Runs a second runner on this app's data directory and settings, beside the first,
+    /// until it exits (or 30 s pass, when it is killed): its exit status and its output.
+    pub fn run_beside(&self) -> (Option<ExitStatus>, String) {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookline-e2e-runner"));
+        for (k, _) in std::env::vars_os() {
+            let k = k.to_string_lossy();
+            if (k.starts_with("HOOKLINE_") || k.starts_with("AWS_")) && !self.env.contains_key(&*k)
+            {
+                cmd.env_remove(&*k);
+            }
+        }
+        let out = self.dir.path().join("beside.log");
+        let log = std::fs::File::create(&out).expect("a log file");
+        let log2 = log.try_clone().expect("a log file");
+        let mut child = cmd
+            .envs(&self.env)
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log2)
+            .spawn()
+            .expect("the second runner starts");
+        let deadline = std::time::Instant::now() + STARTUP_TIMEOUT;
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("the second runner's status") {
+                break Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(POLL);
+        };
+        (status, std::fs::read_to_string(&out).unwrap_or_default())
+    }
+
     /// Starts a new process on the same data directory (after `stop` or `kill9`).
     pub async fn start_again(&mut self) {
         assert!(self.child.is_none(), "the runner is still running");
