@@ -1115,3 +1115,26 @@ async fn in_a_sole_process_a_delivery_another_message_reached_first_is_claimed_a
     assert!(failed_ids(&response).is_empty(), "{response:?}");
     assert_eq!(receiver.count(), 1, "the creation message sent nothing");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_sole_process_a_delivery_that_ends_unattempted_is_forgotten() {
+    let hub = hub_with(|c| c.sole_process = true).await;
+    let receiver = Receiver::start(StatusCode::OK).await;
+    let sub = hub.subscribe(&receiver.url, DEFAULT_MAX_ATTEMPTS).await;
+    let event = hub.publish().await;
+    let batch = hub.fan_out_event(&event, 1).await;
+    assert_eq!(hub.ctx.first_attempts.len(), 1);
+    hub.store
+        .delete_subscription(&sub.id)
+        .await
+        .expect("delete subscription");
+
+    // The subscription went while the delivery waited: it is abandoned, never sent.
+    let response = hub.deliver(&batch).await;
+    assert!(failed_ids(&response).is_empty(), "{response:?}");
+    assert_eq!(receiver.count(), 0);
+    assert!(
+        hub.ctx.first_attempts.is_empty(),
+        "nothing is left remembered for it"
+    );
+}

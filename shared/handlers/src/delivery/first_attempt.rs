@@ -101,6 +101,19 @@ impl FirstAttempts {
         }
     }
 
+    /// Forgets a delivery whose message is done with, unless its unclaimed attempt is under
+    /// way (that one forgets it when it ends). Without this, deliveries that end unattempted
+    /// (their subscription deleted while they waited) would fill the map for good.
+    pub fn forget(&self, id: &str) {
+        if !self.enabled {
+            return;
+        }
+        let mut entries = self.lock();
+        if entries.get(id) == Some(&false) {
+            entries.remove(id);
+        }
+    }
+
     /// How many deliveries are remembered.
     pub fn len(&self) -> usize {
         self.lock().len()
@@ -166,6 +179,19 @@ mod tests {
             "and the creation message then claims too (and finds the claim)"
         );
         assert!(matches!(attempts.begin("unknown", true), Begin::Claim));
+        assert!(attempts.is_empty());
+    }
+
+    #[test]
+    fn forgetting_spares_an_attempt_under_way() {
+        let attempts = FirstAttempts::new(true);
+        attempts.created(["a", "b"]);
+        let owned = attempts.begin("a", true);
+        attempts.forget("a");
+        attempts.forget("b");
+        assert_eq!(attempts.len(), 1, "only the one under way is left");
+        assert!(matches!(attempts.begin("a", true), Begin::Busy));
+        drop(owned);
         assert!(attempts.is_empty());
     }
 

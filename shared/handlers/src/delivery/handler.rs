@@ -145,6 +145,23 @@ async fn deliver_one(
             return dead_letter(ctx, body).await;
         }
     };
+    let done = deliver_message(ctx, index, record, body, &msg).await;
+    if done.is_ok() {
+        // Done with the message: whatever became of the delivery (sent, finished before,
+        // abandoned unsent), no first attempt of it remains to be owned.
+        ctx.first_attempts.forget(&msg.delivery_id);
+    }
+    done
+}
+
+/// [`deliver_one`] for a message that parsed.
+async fn deliver_message(
+    ctx: &AppContext,
+    index: &SubscriptionIndex,
+    record: &SqsMessage,
+    body: &str,
+    msg: &DeliveryMessage,
+) -> Result<(), ()> {
     // A new delivery's message carries it: start from that copy, unless it proves stale.
     if let Some(created) = msg.created_delivery()
         && let Some(done) = attempt_if_due(ctx, index, record, body, created, Source::Message).await
