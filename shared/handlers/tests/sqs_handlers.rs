@@ -1048,14 +1048,42 @@ async fn a_stale_message_of_a_finished_delivery_whose_subscription_went_is_ackno
     assert_eq!(receiver.count(), 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn in_a_sole_process_a_fresh_deliverys_first_attempt_skips_the_claim_and_runs_once() {
+/// One delivery fanned out by a hub that is the sole process over its store, to a receiver
+/// answering 200, and not attempted yet.
+struct OneDelivery {
+    hub: Hub,
+    receiver: Receiver,
+    sub: Subscription,
+    id: String,
+    /// Its creation message.
+    batch: Vec<ReceivedMessage>,
+}
+
+async fn one_delivery_in_a_sole_process() -> OneDelivery {
     let hub = hub_with(|c| c.sole_process = true).await;
     let receiver = Receiver::start(StatusCode::OK).await;
     let sub = hub.subscribe(&receiver.url, DEFAULT_MAX_ATTEMPTS).await;
     let event = hub.publish().await;
     let batch = hub.fan_out_event(&event, 1).await;
     let id = ids::delivery_id(&event.id, &sub.id);
+    OneDelivery {
+        hub,
+        receiver,
+        sub,
+        id,
+        batch,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_sole_process_a_fresh_deliverys_first_attempt_skips_the_claim_and_runs_once() {
+    let OneDelivery {
+        hub,
+        receiver,
+        id,
+        batch,
+        ..
+    } = one_delivery_in_a_sole_process().await;
     assert_eq!(hub.ctx.first_attempts.len(), 1, "fan-out remembered it");
 
     // The creation message and a repeat of it, attempted side by side.
@@ -1089,12 +1117,13 @@ async fn in_a_sole_process_a_fresh_deliverys_first_attempt_skips_the_claim_and_r
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_a_sole_process_a_delivery_another_message_reached_first_is_claimed_as_elsewhere() {
-    let hub = hub_with(|c| c.sole_process = true).await;
-    let receiver = Receiver::start(StatusCode::OK).await;
-    let sub = hub.subscribe(&receiver.url, DEFAULT_MAX_ATTEMPTS).await;
-    let event = hub.publish().await;
-    let batch = hub.fan_out_event(&event, 1).await;
-    let id = ids::delivery_id(&event.id, &sub.id);
+    let OneDelivery {
+        hub,
+        receiver,
+        id,
+        batch,
+        ..
+    } = one_delivery_in_a_sole_process().await;
 
     // A message naming the delivery (as a fan-out re-run queues) is attempted first: it
     // claims, so the creation message, which comes later, finds the claim and sends nothing.
@@ -1118,11 +1147,13 @@ async fn in_a_sole_process_a_delivery_another_message_reached_first_is_claimed_a
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_a_sole_process_a_delivery_that_ends_unattempted_is_forgotten() {
-    let hub = hub_with(|c| c.sole_process = true).await;
-    let receiver = Receiver::start(StatusCode::OK).await;
-    let sub = hub.subscribe(&receiver.url, DEFAULT_MAX_ATTEMPTS).await;
-    let event = hub.publish().await;
-    let batch = hub.fan_out_event(&event, 1).await;
+    let OneDelivery {
+        hub,
+        receiver,
+        sub,
+        batch,
+        ..
+    } = one_delivery_in_a_sole_process().await;
     assert_eq!(hub.ctx.first_attempts.len(), 1);
     hub.store
         .delete_subscription(&sub.id)
