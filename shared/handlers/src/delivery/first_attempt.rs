@@ -10,9 +10,10 @@
 //! outcome straight over version 0. That is one store write per delivery fewer, on the path of
 //! every delivery (about a tenth of the local runner's CPU in fan-out).
 //!
-//! An entry lives from the fan-out that created the delivery to the end of its first attempt
-//! (or to the first attempt that has to claim after all); a restart forgets every entry, and
-//! the deliveries then claim as elsewhere.
+//! An entry lives from the fan-out that created the delivery to the end of its first attempt,
+//! or to the first attempt that has to claim after all, or to the acknowledgement of a message
+//! for it (a delivery abandoned unsent); a restart forgets every entry, and the deliveries then
+//! claim as elsewhere.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -36,10 +37,10 @@ pub enum Begin<'a> {
 }
 
 /// Fresh deliveries of this process, and which of them are being attempted unclaimed.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct FirstAttempts {
     enabled: bool,
-    /// Delivery id → whether its unclaimed first attempt is under way. (Three lookups per
+    /// Delivery id → whether its unclaimed first attempt is under way. (A few lookups per
     /// delivery in a map of up to tens of thousands: SipHash made them 2% of the runner's CPU.)
     entries: Mutex<Entries>,
 }
@@ -52,11 +53,6 @@ impl FirstAttempts {
             enabled,
             entries: Mutex::default(),
         }
-    }
-
-    /// Whether fresh deliveries are remembered at all.
-    pub fn enabled(&self) -> bool {
-        self.enabled
     }
 
     /// Remembers deliveries that this process's fan-out has just created (before their
@@ -75,8 +71,8 @@ impl FirstAttempts {
     }
 
     /// Decides how the attempt of `id` that is about to send goes on. `fresh_copy`: the
-    /// attempt works from the copy that the delivery's creation message carries (version 0),
-    /// not from the store.
+    /// attempt works from the copy that the delivery's creation message carries (as created,
+    /// version 0), not from the store.
     pub fn begin(&self, id: &str, fresh_copy: bool) -> Begin<'_> {
         if !self.enabled {
             return Begin::Claim;

@@ -253,10 +253,7 @@ async fn attempt_if_due(
     let lease = timeout + CLAIM_MARGIN;
     delivery.next_attempt_at = Some(now + lease);
     // Held until the outcome is recorded: until then, no other attempt here may start.
-    let owned = match ctx
-        .first_attempts
-        .begin(&delivery.id, from_message && delivery.version == 0)
-    {
+    let owned = match ctx.first_attempts.begin(&delivery.id, from_message) {
         // Unclaimed, under way in this process: as if claimed by another worker.
         Begin::Busy => return Some(postpone(ctx, record, EARLY_TOLERANCE).await),
         Begin::Owned(owned) => Some(owned),
