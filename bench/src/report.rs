@@ -51,6 +51,10 @@ pub fn median_of(runs: &[Value]) -> Value {
     };
     let mut out = Map::new();
     for (key, sample) in first {
+        // A run's timeline is its own: steps of different runs do not line up.
+        if key == "timeline" {
+            continue;
+        }
         let column: Vec<Value> = runs.iter().filter_map(|r| r.get(key).cloned()).collect();
         let merged = match sample {
             Value::Number(_) => {
@@ -263,13 +267,17 @@ mod tests {
     #[test]
     fn medians_merge_numbers_nested_objects_and_flags() {
         let runs = vec![
-            json!({"x": 1.0, "l": {"p99": 9.0}, "complete": true}),
-            json!({"x": 5.0, "l": {"p99": 3.0}, "complete": false}),
-            json!({"x": 2.0, "l": {"p99": 4.0}, "complete": true}),
+            json!({"x": 1.0, "l": {"p99": 9.0}, "complete": true, "timeline": {"step_ms": 100, "delivered": [1]}}),
+            json!({"x": 5.0, "l": {"p99": 3.0}, "complete": false, "timeline": {"step_ms": 100, "delivered": [2]}}),
+            json!({"x": 2.0, "l": {"p99": 4.0}, "complete": true, "timeline": {"step_ms": 100, "delivered": [3]}}),
         ];
         let m = median_of(&runs);
         assert_eq!(m["x"], 2.0);
         assert_eq!(m["l"]["p99"], 4.0);
         assert_eq!(m["complete"], false);
+        assert!(
+            m.get("timeline").is_none(),
+            "timelines stay with their runs"
+        );
     }
 }

@@ -156,6 +156,8 @@ pub struct Check {
     pub latencies_ms: Vec<f64>,
     /// The last expected arrival.
     pub last_ns: u128,
+    /// When each received pair first arrived.
+    pub arrived_ns: Vec<u128>,
 }
 
 impl Check {
@@ -194,6 +196,7 @@ pub fn check(arrivals: &[Arrival], expected: &Expected<'_>) -> Check {
             c.latencies_ms
                 .push(a.at_ns.saturating_sub(sent_ns) as f64 / 1e6);
             c.last_ns = c.last_ns.max(a.at_ns);
+            c.arrived_ns.push(a.at_ns);
         } else {
             c.duplicates += 1;
         }
@@ -233,6 +236,9 @@ pub struct RunResult {
     pub cpu_s_per_1000: f64,
     /// First publish → last arrival, seconds.
     pub wall_s: f64,
+    /// Events accepted and deliveries made in each step of the run, from the first publish.
+    #[serde(skip_serializing_if = "Timeline::is_empty")]
+    pub timeline: Timeline,
     /// Scenario-specific figures.
     #[serde(flatten)]
     pub extra: BTreeMap<String, f64>,
@@ -265,9 +271,58 @@ impl RunResult {
             peak_rss_mb: round(peak_rss_mb),
             wall_s: round(wall),
             latency_ms: rounded(latency(check.latencies_ms)),
+            timeline: Timeline::of(first, published, &check.arrived_ns),
             ceiling_ratio: 0.0,
             extra: BTreeMap::new(),
         }
+    }
+}
+
+/// How a run went over time: what was accepted and what arrived in each `step_ms`, counted
+/// from the first publish. It shows where a run's time goes: in fanout-100, deliveries
+/// trickle while events are still being accepted and fanned out, and most arrive after.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timeline {
+    /// Length of a step.
+    pub step_ms: u64,
+    /// 202s received in each step.
+    pub accepted: Vec<usize>,
+    /// First arrivals of expected deliveries in each step.
+    pub delivered: Vec<usize>,
+}
+
+impl Timeline {
+    const STEP_MS: u64 = 100;
+
+    fn of(first_ns: u128, published: &[Published], arrived_ns: &[u128]) -> Timeline {
+        let step_ns = u128::from(Self::STEP_MS) * 1_000_000;
+        let counts = |times: &mut dyn Iterator<Item = u128>| {
+            let mut out: Vec<usize> = Vec::new();
+            for t in times {
+                let i = usize::try_from(t.saturating_sub(first_ns) / step_ns).unwrap_or(usize::MAX);
+                // A run far longer than any scenario's would make this huge: cap it.
+                let i = i.min(100_000);
+                if out.len() <= i {
+                    out.resize(i + 1, 0);
+                }
+                out[i] += 1;
+            }
+            out
+        };
+        let mut accepted = counts(&mut published.iter().map(|p| p.accepted_ns));
+        let mut delivered = counts(&mut arrived_ns.iter().copied());
+        let len = accepted.len().max(delivered.len());
+        accepted.resize(len, 0);
+        delivered.resize(len, 0);
+        Timeline {
+            step_ms: Self::STEP_MS,
+            accepted,
+            delivered,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.accepted.is_empty()
     }
 }
 
@@ -303,6 +358,30 @@ mod tests {
     }
 
     #[test]
+    fn the_timeline_counts_acceptances_and_first_arrivals_per_step_from_the_first_publish() {
+        let ms = 1_000_000u128;
+        let t0 = 5_000 * ms;
+        let events = [
+            Published {
+                event_id: "evt_1".into(),
+                sent_ns: t0,
+                accepted_ns: t0 + 20 * ms,
+            },
+            Published {
+                event_id: "evt_2".into(),
+                sent_ns: t0 + 50 * ms,
+                accepted_ns: t0 + 130 * ms,
+            },
+        ];
+        let arrived = [t0 + 90 * ms, t0 + 99 * ms, t0 + 100 * ms, t0 + 350 * ms];
+        let t = Timeline::of(t0, &events, &arrived);
+        assert_eq!(t.step_ms, 100);
+        assert_eq!(t.accepted, vec![1, 1, 0, 0]);
+        assert_eq!(t.delivered, vec![2, 1, 0, 1]);
+        assert!(Timeline::of(t0, &[], &[]).is_empty());
+    }
+
+    #[test]
     fn a_run_is_exact_only_with_every_pair_once_and_nothing_else() {
         let subs: HashSet<String> = ["sub_a".to_string(), "sub_b".to_string()].into();
         let events = [published("evt_1", 1_000_000), published("evt_2", 2_000_000)];
@@ -320,6 +399,10 @@ mod tests {
         assert!(c.exact());
         assert_eq!((c.expected, c.received, c.last_ns), (4, 4, 6_000_000));
         assert_eq!(c.latencies_ms, vec![2.0, 3.0, 3.0, 4.0]);
+        assert_eq!(
+            c.arrived_ns,
+            vec![3_000_000, 4_000_000, 5_000_000, 6_000_000]
+        );
 
         let mut dup = all.clone();
         dup.push(arrival("evt_2", "sub_b", 7_000_000));
