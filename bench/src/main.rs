@@ -135,6 +135,21 @@ fn main() -> ExitCode {
     }
 }
 
+/// Sets each run's `ceiling_ratio` against the ceiling of its own round (`round_ceilings`,
+/// per report and run), or against `median` where that round's ceiling run failed.
+fn set_ceiling_ratios(
+    reports: &mut [ScenarioReport],
+    round_ceilings: &[Vec<Option<f64>>],
+    median: f64,
+) {
+    for (report, ceilings) in reports.iter_mut().zip(round_ceilings) {
+        for (r, own) in report.runs.iter_mut().zip(ceilings) {
+            let c = own.unwrap_or(median);
+            r.ceiling_ratio = stats::round(r.delivered_per_s / c.max(1.0));
+        }
+    }
+}
+
 /// Runs the scenarios; `Ok(false)` when a run was incomplete (a missing or duplicate delivery).
 async fn bench(args: Args) -> Result<bool, String> {
     let target = target_dir();
@@ -174,14 +189,23 @@ async fn bench(args: Args) -> Result<bool, String> {
             .filter(|s| *s != "ceiling" && *s != "lambda-init")
             .cloned(),
     );
-    let mut reports = Vec::new();
-    for name in &order {
-        let mut report = ScenarioReport {
+    // In rounds: each runs the ceiling, then every scenario once. The machine's speed drifts
+    // by half within an hour; run back to back, one slow stretch fell on all three runs of a
+    // scenario (and their median), where in rounds it falls on one run of several.
+    let mut reports: Vec<ScenarioReport> = order
+        .iter()
+        .map(|name| ScenarioReport {
             name: name.clone(),
             runs: Vec::new(),
             errors: Vec::new(),
-        };
-        for i in 1..=args.runs {
+        })
+        .collect();
+    // The ceiling of the round each run was made in, when that round's ceiling run finished.
+    let mut round_ceilings: Vec<Vec<Option<f64>>> = vec![Vec::new(); reports.len()];
+    for i in 1..=args.runs {
+        let mut round_ceiling = None;
+        for (report, ceilings) in reports.iter_mut().zip(round_ceilings.iter_mut()) {
+            let name = &report.name;
             eprintln!("{name}: run {i} of {}…", args.runs);
             match bench.run(name).await {
                 Ok(r) => {
@@ -189,7 +213,11 @@ async fn bench(args: Args) -> Result<bool, String> {
                         "  {:.0} deliveries/s, p99 {:.2} ms, complete: {}",
                         r.delivered_per_s, r.latency_ms.p99, r.complete
                     );
+                    if name == "ceiling" {
+                        round_ceiling = Some(r.delivered_per_s);
+                    }
                     report.runs.push(r);
+                    ceilings.push(round_ceiling);
                 }
                 Err(e) => {
                     eprintln!("  failed: {e}");
@@ -197,7 +225,6 @@ async fn bench(args: Args) -> Result<bool, String> {
                 }
             }
         }
-        reports.push(report);
     }
     let ceiling = stats::median(
         &reports[0]
@@ -206,11 +233,7 @@ async fn bench(args: Args) -> Result<bool, String> {
             .map(|r| r.delivered_per_s)
             .collect::<Vec<_>>(),
     );
-    for report in &mut reports {
-        for r in &mut report.runs {
-            r.ceiling_ratio = stats::round(r.delivered_per_s / ceiling.max(1.0));
-        }
-    }
+    set_ceiling_ratios(&mut reports, &round_ceilings, ceiling);
     let lambda = if args.scenarios.iter().any(|s| s == "lambda-init") {
         eprintln!("lambda-init: {} starts of each function…", args.runs);
         match lambda_init::measure(&target, args.runs).await {
@@ -305,4 +328,42 @@ fn git_commit() -> Option<String> {
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::RunResult;
+
+    fn report(name: &str, delivered: &[f64]) -> ScenarioReport {
+        ScenarioReport {
+            name: name.into(),
+            runs: delivered
+                .iter()
+                .map(|&d| RunResult {
+                    delivered_per_s: d,
+                    ..RunResult::default()
+                })
+                .collect(),
+            errors: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn each_run_is_quoted_against_its_own_rounds_ceiling() {
+        let mut reports = vec![
+            report("ceiling", &[10_000.0, 40_000.0]),
+            report("fanout-100", &[5_000.0, 5_000.0, 6_000.0]),
+        ];
+        let rounds = vec![
+            vec![Some(10_000.0), Some(40_000.0)],
+            // The third round's ceiling run failed: the median stands in.
+            vec![Some(10_000.0), Some(40_000.0), None],
+        ];
+        set_ceiling_ratios(&mut reports, &rounds, 20_000.0);
+        let ratios =
+            |r: &ScenarioReport| r.runs.iter().map(|r| r.ceiling_ratio).collect::<Vec<_>>();
+        assert_eq!(ratios(&reports[0]), vec![1.0, 1.0]);
+        assert_eq!(ratios(&reports[1]), vec![0.5, 0.125, 0.3]);
+    }
 }

@@ -228,7 +228,7 @@ pub struct RunResult {
     pub delivered_per_s: f64,
     /// Publish call → receipt.
     pub latency_ms: Latency,
-    /// `delivered_per_s` ÷ the ceiling's POSTs per second in this invocation.
+    /// `delivered_per_s` ÷ the ceiling's POSTs per second in the same round of runs.
     pub ceiling_ratio: f64,
     /// The runner's peak resident set, MB.
     pub peak_rss_mb: f64,
