@@ -292,32 +292,38 @@ pub struct Timeline {
 }
 
 impl Timeline {
+    /// The shortest step.
     const STEP_MS: u64 = 100;
+    /// Most steps: a longer run gets longer steps (whole multiples of the shortest).
+    const MAX_STEPS: u128 = 100;
 
     fn of(first_ns: u128, published: &[Published], arrived_ns: &[u128]) -> Timeline {
-        let step_ns = u128::from(Self::STEP_MS) * 1_000_000;
+        if published.is_empty() && arrived_ns.is_empty() {
+            return Timeline::default();
+        }
+        let shortest = u128::from(Self::STEP_MS) * 1_000_000;
+        let last = published
+            .iter()
+            .map(|p| p.accepted_ns)
+            .chain(arrived_ns.iter().copied())
+            .max()
+            .unwrap_or(first_ns);
+        let span = last.saturating_sub(first_ns) + 1;
+        let step_ns = span.div_ceil(shortest * Self::MAX_STEPS).max(1) * shortest;
         let counts = |times: &mut dyn Iterator<Item = u128>| {
-            let mut out: Vec<usize> = Vec::new();
+            let mut out = vec![0; usize::try_from(span.div_ceil(step_ns)).unwrap_or(0)];
             for t in times {
                 let i = usize::try_from(t.saturating_sub(first_ns) / step_ns).unwrap_or(usize::MAX);
-                // A run far longer than any scenario's would make this huge: cap it.
-                let i = i.min(100_000);
-                if out.len() <= i {
-                    out.resize(i + 1, 0);
+                if let Some(n) = out.get_mut(i) {
+                    *n += 1;
                 }
-                out[i] += 1;
             }
             out
         };
-        let mut accepted = counts(&mut published.iter().map(|p| p.accepted_ns));
-        let mut delivered = counts(&mut arrived_ns.iter().copied());
-        let len = accepted.len().max(delivered.len());
-        accepted.resize(len, 0);
-        delivered.resize(len, 0);
         Timeline {
-            step_ms: Self::STEP_MS,
-            accepted,
-            delivered,
+            step_ms: u64::try_from(step_ns / 1_000_000).unwrap_or(u64::MAX),
+            accepted: counts(&mut published.iter().map(|p| p.accepted_ns)),
+            delivered: counts(&mut arrived_ns.iter().copied()),
         }
     }
 
@@ -379,6 +385,16 @@ mod tests {
         assert_eq!(t.accepted, vec![1, 1, 0, 0]);
         assert_eq!(t.delivered, vec![2, 1, 0, 1]);
         assert!(Timeline::of(t0, &[], &[]).is_empty());
+
+        // A run of 25 s has 100 steps of 300 ms (the shortest multiple of 100 ms that fits).
+        let long = [t0 + 299 * ms, t0 + 300 * ms, t0 + 25_000 * ms];
+        let t = Timeline::of(t0, &events, &long);
+        assert_eq!(t.step_ms, 300);
+        assert_eq!(t.delivered.len(), 84);
+        assert_eq!(t.delivered[0], 1);
+        assert_eq!(t.delivered[1], 1);
+        assert_eq!(t.delivered[83], 1);
+        assert_eq!(t.accepted[0], 2);
     }
 
     #[test]
