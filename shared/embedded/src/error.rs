@@ -37,6 +37,14 @@ pub enum EmbeddedError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The database file could not be opened for the checkpointer's syncs.
+    #[error("cannot open the database file {path}: {source}")]
+    DbFile {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// A database thread (writer, checkpointer) could not be started.
     #[error("cannot start a database thread: {0}")]
     Thread(std::io::Error),
