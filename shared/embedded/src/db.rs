@@ -124,7 +124,17 @@ pub(crate) struct Db {
     _stop_checkpoints: mpsc::Sender<()>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// The checkpointer's handle of the database file, shared so that it closes after every
+    /// connection (see [`DbFile`]); last, so that the readers close before it.
+    _file: DbFile,
 }
+
+/// A handle of the database file beside SQLite's own, for the checkpointer's syncs. Closing
+/// any descriptor of a file drops every POSIX lock this process holds on it, SQLite's too, so
+/// it may close only once no connection is left: the writer thread, the checkpointer thread
+/// and the `Db` (for the readers) each hold a clone, and drop it after their connections.
+#[derive(Clone)]
+struct DbFile(Arc<std::fs::File>);
 
 impl Db {
     /// Opens (and if needed creates and migrates) the database file.
@@ -133,15 +143,17 @@ impl Db {
         let readers = (0..READERS)
             .map(|_| schema::open_reader(path).map(Mutex::new))
             .collect::<Result<Vec<_>, _>>()?;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map(|f| DbFile(Arc::new(f)))
+            .map_err(|source| EmbeddedError::DbFile {
+                path: path.to_path_buf(),
+                source,
+            })?;
         let checkpointer = Checkpointer {
             conn: schema::open_checkpointer(path)?,
-            file: std::fs::OpenOptions::new()
-                .write(true)
-                .open(path)
-                .map_err(|source| EmbeddedError::DbFile {
-                    path: path.to_path_buf(),
-                    source,
-                })?,
+            file: file.clone(),
             pause: Arc::new(Pause::default()),
         };
         let pause = checkpointer.pause.clone();
@@ -153,13 +165,20 @@ impl Db {
         let (tx, rx) = mpsc::channel::<Box<dyn Job>>();
         std::thread::Builder::new()
             .name("hookline-sqlite-writer".into())
-            .spawn(move || write_loop(writer, rx, &pause))
+            .spawn({
+                let file = file.clone();
+                move || {
+                    write_loop(writer, rx, &pause);
+                    drop(file);
+                }
+            })
             .map_err(EmbeddedError::Thread)?;
         Ok(Db {
             writes: tx,
             _stop_checkpoints: stop_checkpoints,
             readers,
             next_reader: AtomicUsize::new(0),
+            _file: file,
         })
     }
 
@@ -387,10 +406,11 @@ impl Pause {
     }
 }
 
-/// The checkpointer thread's connection, and its own handle of the database file.
+/// The checkpointer thread's connection, and its handle of the database file (a field after
+/// the connection, so dropped after it).
 struct Checkpointer {
     conn: Connection,
-    file: std::fs::File,
+    file: DbFile,
     pause: Arc<Pause>,
 }
 
@@ -417,7 +437,7 @@ impl Checkpointer {
     /// few milliseconds of frames to copy and sync. It may still fall short (a reader on an
     /// older snapshot keeps the frames after it); the next round tries again.
     fn complete(&self) {
-        if let Err(e) = self.file.sync_data() {
+        if let Err(e) = self.file.0.sync_data() {
             tracing::warn!(error = %e, "syncing the sqlite database file failed; the checkpoint syncs it instead");
         }
         if let Err(e) = self.pause.hold(|| self.passive()) {
