@@ -150,6 +150,7 @@ pub(crate) const WRITER_CHECKPOINT_PAGES: i64 = 20_000;
 
 /// Opens the connection that checkpoints the log in the background.
 pub fn open_checkpointer(path: &Path) -> Result<Connection, EmbeddedError> {
+    configure_library();
     let conn = Connection::open(path)?;
     configure(&conn)?;
     Ok(conn)
@@ -157,6 +158,7 @@ pub fn open_checkpointer(path: &Path) -> Result<Connection, EmbeddedError> {
 
 /// Opens the writer connection, configures it and brings the schema up to date.
 pub fn open_writer(path: &Path) -> Result<Connection, EmbeddedError> {
+    configure_library();
     let mut conn = Connection::open(path)?;
     configure(&conn)?;
     // WAL lets the readers run while the writer commits, and a commit is one append to the
@@ -179,12 +181,38 @@ pub fn open_writer(path: &Path) -> Result<Connection, EmbeddedError> {
 
 /// Opens a reader connection (after the writer has created the schema).
 pub fn open_reader(path: &Path) -> Result<Connection, EmbeddedError> {
+    configure_library();
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     configure(&conn)?;
     // A reader never writes; make a bug that tries fail loudly instead of taking the lock.
     conn.pragma_update(None, "query_only", true)?;
     Ok(conn)
+}
+
+/// Settings of the SQLite library itself, made once per process before its first connection.
+///
+/// Memory statistics off: with them on (the bundled build's default), every allocation
+/// SQLite makes takes one process-wide mutex to count it, on the writer, the checkpointer
+/// and the readers alike. Nothing here reads `sqlite3_status`. SQLite answers
+/// `SQLITE_MISUSE` if the library was already initialised (a connection opened elsewhere in
+/// the process first); statistics then stay on, which changes only speed.
+fn configure_library() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: `sqlite3_config` is called with the argument SQLITE_CONFIG_MEMSTATUS takes
+        // (one int); before the library is initialised it only sets a global, and after, it
+        // returns SQLITE_MISUSE and changes nothing. `Once` keeps two threads from racing here.
+        let rc = unsafe {
+            rusqlite::ffi::sqlite3_config(
+                rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS,
+                std::ffi::c_int::from(0u8),
+            )
+        };
+        if rc != rusqlite::ffi::SQLITE_OK {
+            tracing::debug!(rc, "SQLite memory statistics left on");
+        }
+    });
 }
 
 fn configure(conn: &Connection) -> Result<(), EmbeddedError> {
