@@ -312,11 +312,20 @@ mod tests {
         };
         drop(stmt);
         assert_eq!(used, 0, "memory statistics are off");
-        let default_max = 40 * 1_200 / 128;
+        // The default pool's 40 × 1,200 bytes, carved into SQLite's smallest (128-byte) slots.
+        let default_max = 40 * i32::from(LOOKASIDE_SLOT_BYTES) / 128;
         assert!(
             lookaside_peak > default_max,
             "{lookaside_peak} lookaside slots in use at once: no more than the default allows"
         );
+    }
+
+    /// A connection that skips the store's settings, to build or inspect a file by hand.
+    /// The library is still configured first: under `cargo test` every test shares one
+    /// process, and a bare first connection would leave SQLite's defaults to all of them.
+    fn raw_connection(path: &Path) -> Connection {
+        configure_library();
+        Connection::open(path).expect("sqlite")
     }
 
     fn indexes_of_messages(conn: &Connection) -> Vec<String> {
@@ -366,7 +375,7 @@ mod tests {
         moved.version = 3;
         let fresh = Delivery::new("dlv_fresh".into(), "evt_1", "sub_2", "cli_1", now);
         {
-            let conn = Connection::open(dir.path().join(DB_FILE)).expect("sqlite");
+            let conn = raw_connection(&dir.path().join(DB_FILE));
             conn.execute_batch(V1).expect("v1");
             conn.execute_batch(V2).expect("v2");
             conn.pragma_update(None, "user_version", 2)
@@ -417,7 +426,7 @@ mod tests {
     async fn a_version_1_file_keeps_its_messages_and_loses_the_indexes_nothing_read() {
         let dir = tempfile::tempdir().expect("tempdir");
         {
-            let conn = Connection::open(dir.path().join(DB_FILE)).expect("sqlite");
+            let conn = raw_connection(&dir.path().join(DB_FILE));
             conn.execute_batch(V1).expect("v1");
             conn.pragma_update(None, "user_version", 1)
                 .expect("version");
@@ -437,7 +446,7 @@ mod tests {
 
         let backend = EmbeddedBackend::open(dir.path(), QueueOptions::default()).expect("open");
         {
-            let conn = Connection::open(dir.path().join(DB_FILE)).expect("sqlite");
+            let conn = raw_connection(&dir.path().join(DB_FILE));
             let v: i64 = conn
                 .pragma_query_value(None, "user_version", |r| r.get(0))
                 .expect("version");
