@@ -24,8 +24,8 @@ use crate::stats::{median, round};
 
 /// The five functions.
 pub const FUNCTIONS: [&str; 5] = ["token", "ingest", "manage", "fanout", "deliver"];
-/// The cargo profile the deployable functions are built with.
-pub const PROFILE: &str = "lambda";
+/// The cargo profile the deployable functions are built with (what `sam build` uses).
+pub const PROFILE: &str = "release";
 /// The targets: stripped size (MB = 10⁶ bytes) and init time.
 pub const MAX_SIZE_MB: f64 = 10.0;
 /// Init target, ms.

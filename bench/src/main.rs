@@ -1,11 +1,14 @@
-//! `hookline-bench`: Hookline's benchmark. It builds and starts the release local runner (a
+//! `hookline-bench`: Hookline's benchmark. It builds and starts the fast local runner (a
 //! fresh data directory per run), a receiver in its own process, gets real tokens, creates
 //! the subscriptions and publishes through the API — so everything a user pays for is inside
 //! the measurement — and prints a table and writes the same figures as JSON.
 //!
 //! ```text
-//! cargo run --release -p hookline-bench -- [SCENARIO...|all] [--scale F] [--runs N] [--json FILE]
+//! cargo run --profile runner -p hookline-bench -- [SCENARIO...|all] [--scale F] [--runs N] [--json FILE]
 //! ```
+//!
+//! Both the harness and the runner are built with the `runner` profile (speed); `release` is
+//! the Lambda functions' size-optimised profile.
 
 mod api;
 mod lambda_init;
@@ -32,6 +35,9 @@ use crate::scenarios::{ALL, Bench};
 /// request (the harness's own loopback ceiling rose from about 36,000 to 52,000 POSTs/s).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// The cargo profile of the runner under test.
+const RUNNER_PROFILE: &str = "runner";
 
 /// Concurrent publish calls of the closed-loop scenarios.
 const PUBLISHERS: usize = 32;
@@ -154,8 +160,8 @@ fn set_ceiling_ratios(
 async fn bench(args: Args) -> Result<bool, String> {
     let target = target_dir();
     if args.build {
-        eprintln!("building the release runner…");
-        cargo_build("release", &["hookline-local"])?;
+        eprintln!("building the runner (profile {RUNNER_PROFILE})…");
+        cargo_build(RUNNER_PROFILE, &["hookline-local"])?;
         if args.scenarios.iter().any(|s| s == "lambda-init") {
             eprintln!(
                 "building the Lambda functions (profile {})…",
@@ -174,7 +180,7 @@ async fn bench(args: Args) -> Result<bool, String> {
         // `perf record`).
         runner_bin: std::env::var_os("HOOKLINE_BENCH_RUNNER")
             .map(PathBuf::from)
-            .unwrap_or_else(|| target.join("release").join("hookline-local")),
+            .unwrap_or_else(|| target.join(RUNNER_PROFILE).join("hookline-local")),
         receiver: Receiver::start().await?,
         scale: args.scale,
         publishers: PUBLISHERS,
