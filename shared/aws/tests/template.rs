@@ -250,3 +250,169 @@ fn bootstrap_creates_what_the_template_declares_and_prints_the_settings() {
         }
     });
 }
+
+/// Runs infra/local/bootstrap against `moto` for `stack` (reading `template` when given, else
+/// template.yaml) and returns the settings it prints.
+fn bootstrap(
+    moto: &Moto,
+    stack: &str,
+    template: Option<&std::path::Path>,
+) -> std::collections::BTreeMap<String, String> {
+    let mut cmd = Command::new(root().join("infra/local/bootstrap"));
+    cmd.env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("HOOKLINE_STACK", stack)
+        .env_remove("HOOKLINE_TEMPLATE");
+    if let Some(path) = template {
+        cmd.env("HOOKLINE_TEMPLATE", path);
+    }
+    let out = cmd.output().expect("infra/local/bootstrap");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("UTF-8")
+        .lines()
+        .filter_map(|l| l.strip_prefix("export "))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn bootstrap_converges_after_a_template_change() {
+    let moto = Moto::start();
+    let stack = unique("converge");
+    let first = bootstrap(&moto, &stack, None);
+
+    // The template changed: another visibility timeout on the deliveries queue, one index
+    // more and one less on the table. (JSON is YAML, so the bootstrap reads it as it is.)
+    let deliveries = QUEUES
+        .iter()
+        .find(|d| d.queue == QueueName::Deliveries)
+        .expect("definition");
+    let visibility = deliveries.visibility_timeout_secs.unwrap_or(30) + 60;
+    let dropped = TABLE.gsis.last().expect("a GSI");
+    let mut t = template();
+    t["Resources"]["DeliveriesQueue"]["Properties"]["VisibilityTimeout"] = visibility.into();
+    let table = &mut t["Resources"]["Table"]["Properties"];
+    let definitions = table["AttributeDefinitions"]
+        .as_array_mut()
+        .expect("attribute definitions");
+    definitions.retain(|a| {
+        a["AttributeName"] != dropped.partition_key && a["AttributeName"] != dropped.sort_key
+    });
+    definitions.push(serde_json::json!({ "AttributeName": "extrapk", "AttributeType": "S" }));
+    definitions.push(serde_json::json!({ "AttributeName": "extrask", "AttributeType": "S" }));
+    let gsis = table["GlobalSecondaryIndexes"]
+        .as_array_mut()
+        .expect("GSIs");
+    gsis.retain(|g| g["IndexName"] != dropped.name);
+    gsis.push(serde_json::json!({
+        "IndexName": "extra",
+        "KeySchema": [
+            { "AttributeName": "extrapk", "KeyType": "HASH" },
+            { "AttributeName": "extrask", "KeyType": "RANGE" }
+        ],
+        "Projection": { "ProjectionType": "ALL" }
+    }));
+    let changed = std::env::temp_dir().join(format!("{stack}-template.json"));
+    std::fs::write(&changed, serde_json::to_vec_pretty(&t).expect("JSON"))
+        .expect("changed template");
+
+    let second = bootstrap(&moto, &stack, Some(&changed));
+    let _ = std::fs::remove_file(&changed);
+    assert_eq!(second, first, "same resources, same secrets");
+
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let sdk = moto.sdk_config().await;
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let attrs = sqs
+            .get_queue_attributes()
+            .queue_url(&second["HOOKLINE_DELIVERIES_QUEUE_URL"])
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout)
+            .send()
+            .await
+            .expect("queue attributes");
+        assert_eq!(
+            attrs
+                .attributes()
+                .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout))
+                .map(String::as_str),
+            Some(visibility.to_string().as_str())
+        );
+        let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+        let table = ddb
+            .describe_table()
+            .table_name(&second["HOOKLINE_TABLE"])
+            .send()
+            .await
+            .expect("the bootstrapped table");
+        let desc = table.table().expect("table description");
+        let gsis: BTreeSet<String> = desc
+            .global_secondary_indexes()
+            .iter()
+            .filter_map(|g| g.index_name().map(String::from))
+            .collect();
+        let mut expected: BTreeSet<String> = TABLE
+            .gsis
+            .iter()
+            .filter(|g| g.name != dropped.name)
+            .map(|g| g.name.to_string())
+            .collect();
+        expected.insert("extra".to_string());
+        assert_eq!(gsis, expected);
+        let extra = desc
+            .global_secondary_indexes()
+            .iter()
+            .find(|g| g.index_name() == Some("extra"))
+            .expect("the new index");
+        let keys: Vec<&str> = extra
+            .key_schema()
+            .iter()
+            .map(|k| k.attribute_name())
+            .collect();
+        assert_eq!(keys, ["extrapk", "extrask"]);
+    });
+
+    // And back: template.yaml again restores the queue and the indexes.
+    let third = bootstrap(&moto, &stack, None);
+    assert_eq!(third, first);
+    rt.block_on(async {
+        let sdk = moto.sdk_config().await;
+        let table = aws_sdk_dynamodb::Client::new(&sdk)
+            .describe_table()
+            .table_name(&third["HOOKLINE_TABLE"])
+            .send()
+            .await
+            .expect("the bootstrapped table");
+        let gsis: BTreeSet<String> = table
+            .table()
+            .expect("table description")
+            .global_secondary_indexes()
+            .iter()
+            .filter_map(|g| g.index_name().map(String::from))
+            .collect();
+        let expected: BTreeSet<String> = TABLE.gsis.iter().map(|g| g.name.to_string()).collect();
+        assert_eq!(gsis, expected);
+        let attrs = aws_sdk_sqs::Client::new(&sdk)
+            .get_queue_attributes()
+            .queue_url(&third["HOOKLINE_DELIVERIES_QUEUE_URL"])
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout)
+            .send()
+            .await
+            .expect("queue attributes");
+        assert_eq!(
+            attrs
+                .attributes()
+                .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout))
+                .cloned(),
+            deliveries.visibility_timeout_secs.map(|v| v.to_string())
+        );
+    });
+}
