@@ -13,6 +13,7 @@ use std::time::Duration;
 use hookline_aws::AwsSettings;
 use hookline_domain::Catalog;
 use hookline_domain::destination::DestinationPolicy;
+use hookline_domain::retry::QueueLimits;
 use hookline_embedded::{EmbeddedBackend, QueueOptions};
 use hookline_handlers::worker::{PollerConfig, run_message_poller, run_poller};
 use hookline_handlers::{AppContext, HandlerConfig, app, catalog, delivery, fanout};
@@ -127,6 +128,18 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     hc.sole_process = config.backend == Backend::Embedded;
     hc.states = config.states.clone();
     hc.retry_schedule = config.retry_schedule.clone();
+    hc.delivery_queue = match config.backend {
+        // The embedded queue keeps a message until it is deleted or dead-lettered.
+        Backend::Embedded => QueueLimits {
+            max_receives: config.max_receives,
+            retention: None,
+            max_visibility: hookline_domain::retry::MAX_DELAY,
+        },
+        Backend::Aws => QueueLimits::sqs(
+            config.max_receives,
+            hookline_handlers::config::DEFAULT_QUEUE_RETENTION,
+        ),
+    };
     hc.destinations = DestinationPolicy {
         allow_http: config.allow_http,
         allow_private: config.allow_private,

@@ -42,7 +42,9 @@ fn flag(name: &str) -> Result<bool, StartError> {
 
 /// The handler configuration of a deployed function: `HOOKLINE_ISSUER` (the API's public
 /// base URL; unset: `https://` + the request's host), `HOOKLINE_TOKEN_TTL_SECS` (900), `HOOKLINE_RETRY_SCHEDULE` (the API.md default),
-/// `HOOKLINE_ALLOW_PRIVATE_DESTINATIONS` and `HOOKLINE_ALLOW_HTTP` (both false).
+/// `HOOKLINE_ALLOW_PRIVATE_DESTINATIONS` and `HOOKLINE_ALLOW_HTTP` (both false), and the
+/// deliveries queue's `HOOKLINE_MAX_RECEIVES` (60) and `HOOKLINE_QUEUE_RETENTION_SECS`
+/// (1,209,600: 14 days).
 pub fn handler_config_from_env() -> Result<HandlerConfig, StartError> {
     let issuer = var("HOOKLINE_ISSUER").unwrap_or_default();
     let mut config = HandlerConfig::new(issuer.trim_end_matches('/'), "aws");
@@ -56,6 +58,27 @@ pub fn handler_config_from_env() -> Result<HandlerConfig, StartError> {
         config.retry_schedule = RetrySchedule::parse(&s)
             .map_err(|e| StartError::Config(format!("HOOKLINE_RETRY_SCHEDULE: {e}")))?;
     }
+    let number = |name: &str, default: u64| -> Result<u64, StartError> {
+        match var(name) {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse()
+                .map_err(|_| StartError::Config(format!("{name}: '{v}' is not a number"))),
+        }
+    };
+    let max_receives = number(
+        "HOOKLINE_MAX_RECEIVES",
+        u64::from(hookline_handlers::config::DEFAULT_MAX_RECEIVES),
+    )?;
+    let retention = number(
+        "HOOKLINE_QUEUE_RETENTION_SECS",
+        hookline_handlers::config::DEFAULT_QUEUE_RETENTION.as_secs(),
+    )?;
+    config.delivery_queue = hookline_domain::retry::QueueLimits::sqs(
+        u32::try_from(max_receives.clamp(1, 1000)).unwrap_or(1000),
+        Duration::from_secs(retention.clamp(60, 1_209_600)),
+    );
     if let Some(states) = var("HOOKLINE_STATES") {
         config.states = HandlerConfig::parse_states(&states)
             .map_err(|e| StartError::Config(format!("HOOKLINE_STATES: {e}")))?;

@@ -3,8 +3,15 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-/// Longest response excerpt kept per attempt.
+/// Longest response excerpt kept per attempt, counted as it is stored: JSON-escaped (a control
+/// character takes six bytes there), so that no body a receiver sends can grow a record past it.
 pub const RESPONSE_EXCERPT_BYTES: usize = 1024;
+/// Longest error text kept per attempt, counted the same way.
+pub const ATTEMPT_ERROR_BYTES: usize = 512;
+/// Attempts a record lists: the first, and the latest `KEPT_ATTEMPTS - 1`; the ones between
+/// are counted in `attempts_omitted`. With the excerpts above, a record stays under about
+/// 40 KB however often it is retried, far below DynamoDB's 400 KB item limit.
+pub const KEPT_ATTEMPTS: usize = 21;
 
 /// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -75,12 +82,19 @@ pub struct Delivery {
     pub client_id: String,
     /// Current status.
     pub status: DeliveryStatus,
-    /// Every attempt, oldest first.
+    /// The first attempt and the latest ones (at most [`KEPT_ATTEMPTS`]), oldest first.
     pub attempts: Vec<Attempt>,
+    /// Attempts made but no longer listed: the ones between the first and the latest.
+    #[serde(default)]
+    pub attempts_omitted: u32,
     /// How many attempts had been made when the current cycle (first send, or a manual
     /// retry) began; `max_attempts` counts from here.
     #[serde(default)]
     pub cycle_start: u32,
+    /// Which cycle of attempts is the current one: 0 for the first, one more for each manual
+    /// retry, replay or redrive.
+    #[serde(default)]
+    pub cycle: u32,
     /// When the next attempt is due, if one is scheduled.
     #[serde(default, with = "crate::time_fmt::rfc3339::option")]
     pub next_attempt_at: Option<OffsetDateTime>,
@@ -113,7 +127,9 @@ impl Delivery {
             client_id: client_id.to_string(),
             status: DeliveryStatus::Pending,
             attempts: Vec::new(),
+            attempts_omitted: 0,
             cycle_start: 0,
+            cycle: 0,
             next_attempt_at: Some(now),
             created_at: now,
             updated_at: now,
@@ -121,32 +137,141 @@ impl Delivery {
         }
     }
 
+    /// Attempts made over the whole life, listed or not.
+    pub fn attempt_count(&self) -> u32 {
+        (self.attempts.len() as u32).saturating_add(self.attempts_omitted)
+    }
+
     /// Number of the next attempt (1-based, over the whole life).
     pub fn next_attempt_number(&self) -> u32 {
-        self.attempts.len() as u32 + 1
+        self.attempt_count() + 1
     }
 
     /// Attempts made in the current cycle.
     pub fn attempts_in_cycle(&self) -> u32 {
-        (self.attempts.len() as u32).saturating_sub(self.cycle_start)
+        self.attempt_count().saturating_sub(self.cycle_start)
+    }
+
+    /// Records an attempt, bounded: its error text and excerpt are cut to their limits, and
+    /// once more than [`KEPT_ATTEMPTS`] are listed, the oldest after the first is dropped
+    /// (and counted in `attempts_omitted`).
+    pub fn record_attempt(&mut self, mut attempt: Attempt) {
+        attempt.response_excerpt = bounded(&attempt.response_excerpt, RESPONSE_EXCERPT_BYTES);
+        if let Some(error) = &attempt.error {
+            attempt.error = Some(bounded(error, ATTEMPT_ERROR_BYTES));
+        }
+        self.attempts.push(attempt);
+        while self.attempts.len() > KEPT_ATTEMPTS {
+            self.attempts.remove(1);
+            self.attempts_omitted = self.attempts_omitted.saturating_add(1);
+        }
+    }
+
+    /// Whether cycle number `cycle` (asked for by a manual retry, a replay or a redrive from
+    /// the dead-letter queue, as the cycle after the one they saw) is still to begin: the
+    /// delivery has finished, and no later cycle began since.
+    pub fn awaits_cycle(&self, cycle: u32) -> bool {
+        self.status.is_terminal() && self.cycle < cycle
     }
 
     /// Starts a new cycle (manual retry or replay): status pending, counter reset.
     pub fn restart(&mut self, now: OffsetDateTime) {
-        self.cycle_start = self.attempts.len() as u32;
+        self.cycle = self.cycle.saturating_add(1);
+        self.cycle_start = self.attempt_count();
         self.status = DeliveryStatus::Pending;
         self.next_attempt_at = Some(now);
         self.updated_at = now;
     }
 }
 
-/// Truncates a response body to the excerpt kept with an attempt, on a char boundary.
+/// Truncates a response body to the excerpt kept with an attempt, on a char boundary, at
+/// most [`RESPONSE_EXCERPT_BYTES`] once JSON-escaped.
 pub fn excerpt(body: &[u8]) -> String {
     let cut = &body[..body.len().min(RESPONSE_EXCERPT_BYTES)];
-    let s = String::from_utf8_lossy(cut);
-    let mut s = s.into_owned();
-    while s.len() > RESPONSE_EXCERPT_BYTES {
-        s.pop();
+    bounded(&String::from_utf8_lossy(cut), RESPONSE_EXCERPT_BYTES)
+}
+
+/// The longest prefix of `text` whose JSON-escaped form (inside a string) takes at most `max`
+/// bytes.
+pub fn bounded(text: &str, max: usize) -> String {
+    let mut used = 0;
+    let mut end = 0;
+    for (i, c) in text.char_indices() {
+        used += escaped_len(c);
+        if used > max {
+            break;
+        }
+        end = i + c.len_utf8();
     }
-    s
+    text[..end].to_string()
+}
+
+/// Bytes a character takes inside a JSON string, as serde_json writes it.
+fn escaped_len(c: char) -> usize {
+    match c {
+        '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+        c if (c as u32) < 0x20 => 6,
+        c => c.len_utf8(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt(n: u32, excerpt: &str) -> Attempt {
+        Attempt {
+            attempt: n,
+            at: OffsetDateTime::UNIX_EPOCH,
+            status_code: Some(500),
+            duration_ms: 1,
+            error: Some("HTTP 500".into()),
+            response_excerpt: excerpt.to_string(),
+        }
+    }
+
+    #[test]
+    fn an_excerpt_is_bounded_as_stored_not_as_received() {
+        let controls = vec![1u8; 4096];
+        let e = excerpt(&controls);
+        let stored = serde_json::to_string(&e).expect("json");
+        assert!(
+            stored.len() <= RESPONSE_EXCERPT_BYTES + 2,
+            "{}",
+            stored.len()
+        );
+        assert_eq!(e.len(), RESPONSE_EXCERPT_BYTES / 6);
+        let plain = excerpt(&[b'a'; 4096]);
+        assert_eq!(plain.len(), RESPONSE_EXCERPT_BYTES);
+        assert_eq!(bounded("\"é\"", 4), "\"é");
+    }
+
+    #[test]
+    fn a_record_keeps_the_first_and_the_latest_attempts_and_counts_the_rest() {
+        let mut d = Delivery::new(
+            "dlv_1".into(),
+            "evt",
+            "sub",
+            "cl",
+            OffsetDateTime::UNIX_EPOCH,
+        );
+        for n in 1..=100 {
+            d.record_attempt(attempt(n, &"\u{1}".repeat(5000)));
+        }
+        assert_eq!(d.attempts.len(), KEPT_ATTEMPTS);
+        assert_eq!(d.attempts_omitted, 100 - KEPT_ATTEMPTS as u32);
+        assert_eq!(d.attempt_count(), 100);
+        assert_eq!(d.next_attempt_number(), 101);
+        assert_eq!(d.attempts[0].attempt, 1);
+        assert_eq!(d.attempts[1].attempt, 100 - KEPT_ATTEMPTS as u32 + 2);
+        assert_eq!(d.attempts.last().map(|a| a.attempt), Some(100));
+        d.status = DeliveryStatus::Failed;
+        assert!(d.awaits_cycle(1));
+        d.restart(OffsetDateTime::UNIX_EPOCH);
+        assert_eq!(d.attempts_in_cycle(), 0);
+        assert_eq!(d.cycle_start, 100);
+        assert!(!d.awaits_cycle(1), "begun already");
+        let size = serde_json::to_string(&d).expect("json").len();
+        assert!(size < 40_000, "a record of 100 attempts takes {size} bytes");
+    }
 }

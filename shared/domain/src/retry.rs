@@ -4,6 +4,89 @@ use std::time::Duration;
 
 /// Longest delay SQS can hold a message invisible (12 hours).
 pub const MAX_DELAY: Duration = Duration::from_secs(12 * 3600);
+/// Longest delay of a freshly sent message (SQS `DelaySeconds`: 15 minutes).
+pub const MAX_SEND_DELAY: Duration = Duration::from_secs(15 * 60);
+/// Time a message may spend between its receive and the handler's start (Lambda's batching
+/// window and polling), counted against the 12 hours a receive may hide it.
+pub const RECEIVE_MARGIN: Duration = Duration::from_secs(120);
+/// Receives kept free on every message for what may come between two attempts besides the
+/// wait itself: waits for a busy endpoint, a delivery not yet readable, a claim lost to
+/// another worker.
+pub const RESERVED_RECEIVES: u32 = 10;
+/// Age kept free below a queue's retention.
+pub const RETENTION_MARGIN: Duration = Duration::from_secs(3600);
+
+/// What a queue lets one message carry: SQS hides a message for at most 12 hours from its
+/// receive, keeps it `retention` after it was sent, and dead-letters it after `max_receives`
+/// receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueLimits {
+    /// Receives before the queue moves the message to its dead-letter queue.
+    pub max_receives: u32,
+    /// How long the queue keeps a message after it was sent (`None`: for ever).
+    pub retention: Option<Duration>,
+    /// Longest invisibility one receive may give a message.
+    pub max_visibility: Duration,
+}
+
+impl QueueLimits {
+    /// SQS's limits with this redrive count and retention.
+    pub fn sqs(max_receives: u32, retention: Duration) -> QueueLimits {
+        QueueLimits {
+            max_receives,
+            retention: Some(retention),
+            max_visibility: MAX_DELAY,
+        }
+    }
+}
+
+/// How a message waits for its delivery's next attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// Stay in the queue, invisible this long (`ChangeMessageVisibility`); it may come back
+    /// before the attempt is due, and then waits again.
+    Hide(Duration),
+    /// Leave the queue and come back as a fresh message, sent with this delay (at most 15
+    /// minutes): this one could not wait that long, by its age or its receive count, without
+    /// being dropped by the queue or dead-lettered.
+    Resend(Duration),
+}
+
+/// Plans a wait of `delay` for a message received `receives` times, sent `age` ago and
+/// received `since_receive` ago, so that no wait the API allows outlives the queue's limits.
+pub fn plan_wait(
+    delay: Duration,
+    since_receive: Duration,
+    age: Duration,
+    receives: u32,
+    limits: &QueueLimits,
+) -> Wait {
+    // The 12 hours count from the receive, not from now.
+    let allowance = limits
+        .max_visibility
+        .saturating_sub(since_receive + RECEIVE_MARGIN);
+    let hide = delay.min(allowance);
+    // Receives this wait takes: one when it is due, one more each time it had to be cut.
+    let mut needed = 1u32;
+    let mut rest = delay.saturating_sub(hide);
+    let step = limits.max_visibility.saturating_sub(RECEIVE_MARGIN);
+    while !rest.is_zero() && !step.is_zero() {
+        needed += 1;
+        rest = rest.saturating_sub(step);
+    }
+    let out_of_receives = receives
+        .saturating_add(needed)
+        .saturating_add(RESERVED_RECEIVES)
+        > limits.max_receives;
+    let too_old = limits
+        .retention
+        .is_some_and(|retention| age + delay + RETENTION_MARGIN > retention);
+    if out_of_receives || too_old || hide.is_zero() {
+        Wait::Resend(delay.min(MAX_SEND_DELAY))
+    } else {
+        Wait::Hide(hide)
+    }
+}
 
 /// Delays after failed attempts 1, 2, …; attempts past the end repeat the last delay.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +177,58 @@ fn httpdate_parse(v: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    #[test]
+    fn a_wait_is_cut_at_twelve_hours_from_the_receive() {
+        let limits = QueueLimits::sqs(60, 14 * 24 * HOUR);
+        let t = Duration::from_secs(40);
+        assert_eq!(
+            plan_wait(Duration::from_secs(5), t, HOUR, 1, &limits),
+            Wait::Hide(Duration::from_secs(5))
+        );
+        assert_eq!(
+            plan_wait(12 * HOUR, t, HOUR, 1, &limits),
+            Wait::Hide(MAX_DELAY - t - RECEIVE_MARGIN)
+        );
+    }
+
+    #[test]
+    fn a_message_that_cannot_wait_that_long_is_sent_again() {
+        let limits = QueueLimits::sqs(60, 14 * 24 * HOUR);
+        let t = Duration::from_secs(1);
+        assert_eq!(
+            plan_wait(
+                HOUR,
+                t,
+                14 * 24 * HOUR - 90 * 60 * Duration::from_secs(1),
+                3,
+                &limits
+            ),
+            Wait::Resend(MAX_SEND_DELAY),
+            "too old"
+        );
+        assert_eq!(
+            plan_wait(Duration::from_secs(30), t, HOUR, 50, &limits),
+            Wait::Resend(Duration::from_secs(30)),
+            "too many receives"
+        );
+        assert_eq!(
+            plan_wait(Duration::from_secs(30), t, HOUR, 49, &limits),
+            Wait::Hide(Duration::from_secs(30))
+        );
+        let local = QueueLimits {
+            max_receives: 60,
+            retention: None,
+            max_visibility: MAX_DELAY,
+        };
+        assert_eq!(
+            plan_wait(HOUR, t, 400 * 24 * HOUR, 1, &local),
+            Wait::Hide(HOUR),
+            "a queue that keeps messages for ever"
+        );
+    }
 
     #[test]
     fn default_schedule_spans_about_forty_hours() {

@@ -4,6 +4,14 @@ use std::time::Duration;
 
 use hookline_domain::RetrySchedule;
 use hookline_domain::destination::DestinationPolicy;
+use hookline_domain::retry::QueueLimits;
+
+/// How long SQS keeps a message by default in this stack (`MessageRetentionPeriod` of the
+/// deliveries queue in template.yaml: 14 days, SQS's maximum).
+pub const DEFAULT_QUEUE_RETENTION: Duration = Duration::from_secs(14 * 24 * 3600);
+/// Receives of a delivery message before the queue dead-letters it (template.yaml's
+/// `DeliveriesMaxReceiveCount` default).
+pub const DEFAULT_MAX_RECEIVES: u32 = 60;
 
 /// Default requests in flight to one subscription per process: far above what a receiver
 /// that answers in milliseconds needs, far below what would let one that hangs take over.
@@ -22,6 +30,9 @@ pub struct HandlerConfig {
     pub destinations: DestinationPolicy,
     /// Delays between attempts.
     pub retry_schedule: RetrySchedule,
+    /// What the deliveries queue lets one message carry (receives, retention, visibility):
+    /// a retry's wait that a message could not carry goes out as a fresh message.
+    pub delivery_queue: QueueLimits,
     /// How long a cached client (and so a disabled client's token) may stay valid.
     pub client_cache_ttl: Duration,
     /// Version string reported by `/health` and in `user-agent`.
@@ -59,6 +70,7 @@ impl HandlerConfig {
                 allow_private: false,
             },
             retry_schedule: RetrySchedule::default(),
+            delivery_queue: QueueLimits::sqs(DEFAULT_MAX_RECEIVES, DEFAULT_QUEUE_RETENTION),
             client_cache_ttl: Duration::from_secs(30),
             version: env!("CARGO_PKG_VERSION").to_string(),
             backend,

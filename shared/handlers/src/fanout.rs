@@ -193,5 +193,5 @@ async fn needs_requeue(ctx: &AppContext, delivery_id: &str) -> Result<bool, Port
         .store
         .get_delivery(delivery_id)
         .await?
-        .is_some_and(|d| d.status == DeliveryStatus::Pending && d.attempts.is_empty()))
+        .is_some_and(|d| d.status == DeliveryStatus::Pending && d.attempt_count() == 0))
 }

@@ -24,6 +24,14 @@ pub struct DeliveryMessage {
     /// out there (and the worker reads the stored delivery) before anything is sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<CreatedDelivery>,
+    /// The cycle of attempts this message asks for (a manual retry, a replay, or a message
+    /// redriven from the dead-letter queue): the number of the cycle after the one its sender
+    /// saw finish. It begins if the delivery has finished and no later cycle began since.
+    /// Whoever comes first — the API's write or the worker holding this message — begins it,
+    /// so a crash between the API's send and its write loses nothing, and the cycle never
+    /// begins twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_cycle: Option<u32>,
 }
 
 /// The fields from which [`Delivery::new`] made a delivery.
@@ -46,6 +54,17 @@ impl DeliveryMessage {
         DeliveryMessage {
             delivery_id: delivery_id.to_string(),
             created: None,
+            new_cycle: None,
+        }
+    }
+
+    /// A message asking for the cycle of attempts after the one `d` is in (see
+    /// [`DeliveryMessage::new_cycle`]).
+    pub fn retry(d: &Delivery) -> DeliveryMessage {
+        DeliveryMessage {
+            delivery_id: d.id.clone(),
+            created: None,
+            new_cycle: Some(d.cycle.saturating_add(1)),
         }
     }
 
@@ -59,6 +78,7 @@ impl DeliveryMessage {
                 client_id: d.client_id.clone(),
                 created_at: d.created_at,
             }),
+            new_cycle: None,
         }
     }
 

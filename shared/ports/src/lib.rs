@@ -5,6 +5,7 @@
 pub mod clock;
 pub mod conformance;
 pub mod error;
+pub mod faults;
 pub mod keys;
 pub mod queue;
 pub mod store;

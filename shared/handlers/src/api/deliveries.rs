@@ -15,7 +15,8 @@ use crate::api::subscriptions::owned;
 use crate::api::views::{DeliveryView, ListView};
 use crate::auth::Caller;
 use crate::context::AppContext;
-use crate::delivery::handler::enqueue;
+use crate::delivery::handler::enqueue_messages;
+use crate::messages::DeliveryMessage;
 use crate::problem::{ApiError, ApiResult};
 
 /// Filters of `GET /v1/deliveries`.
@@ -142,15 +143,17 @@ pub async fn retry(
             ));
         }
     }
+    // The message first, then the record: the message asks for this new cycle itself, so if
+    // the write below fails (or a crash comes between), the worker that receives it begins
+    // the cycle; if the send fails, nothing has changed and the caller may try again.
+    enqueue_messages(&ctx, &[DeliveryMessage::retry(&d)]).await?;
     d.restart(ctx.clock.now());
-    if !ctx.store.update_delivery(&d).await? {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            "the delivery changed meanwhile; try again",
-        ));
+    match ctx.store.update_delivery(&d).await {
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, delivery_id = %d.id, "retry: the record was not updated; the queued message begins the cycle")
+        }
     }
-    enqueue(&ctx, std::slice::from_ref(&d.id)).await?;
     tracing::info!(delivery_id = %d.id, "delivery retry queued");
     Ok((
         StatusCode::ACCEPTED,

@@ -16,13 +16,15 @@ use hookline_domain::{
 use hookline_ports::PortError;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use crate::api::extract::{JsonBody, OptionalJsonBody, PageParams, QueryParams};
 use crate::api::views::{ListView, SubscriptionView};
 use crate::auth::Caller;
 use crate::context::AppContext;
-use crate::delivery::handler::enqueue;
+use crate::delivery::handler::enqueue_messages;
+use crate::messages::DeliveryMessage;
 use crate::problem::{ApiError, ApiResult};
 
 /// Loads a subscription the caller may see, or 404.
@@ -310,8 +312,12 @@ pub async fn test(
         &sub.client_id,
         now,
     );
-    ctx.store.insert_delivery(&delivery).await?;
-    enqueue(&ctx, std::slice::from_ref(&delivery.id)).await?;
+    // The message carries the new delivery whole and goes first: a worker that finds no
+    // record writes it from the message, so the record can never wait without a message.
+    enqueue_messages(&ctx, &[DeliveryMessage::created(&delivery)]).await?;
+    if let Err(e) = ctx.store.insert_delivery(&delivery).await {
+        tracing::warn!(error = %e, delivery_id = %delivery.id, "test: the record was not written; the queued message writes it");
+    }
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "delivery_id": delivery.id })),
@@ -329,6 +335,46 @@ pub struct ReplayRequest {
     /// Only events whose delivery to this subscription failed.
     #[serde(default)]
     pub only_failed: bool,
+}
+
+/// One delivery of a replay.
+enum Replay {
+    /// A finished delivery, to be attempted again in a new cycle.
+    Restart(Delivery),
+    /// An event the subscription never had a delivery for.
+    New(Delivery),
+}
+
+/// Queues one page of a replay, then writes its records. The messages go first and each
+/// carries what its write does (a new cycle, or the new delivery whole), so that a write that
+/// fails or never happens is done by the worker that receives the message; a send that fails
+/// leaves the page unwritten and fails the call, which may be repeated.
+async fn replay_page(ctx: &AppContext, replays: Vec<Replay>, now: OffsetDateTime) -> ApiResult<()> {
+    if replays.is_empty() {
+        return Ok(());
+    }
+    let messages: Vec<DeliveryMessage> = replays
+        .iter()
+        .map(|r| match r {
+            Replay::Restart(d) => DeliveryMessage::retry(d),
+            Replay::New(d) => DeliveryMessage::created(d),
+        })
+        .collect();
+    enqueue_messages(ctx, &messages).await?;
+    for replay in replays {
+        let written = match replay {
+            Replay::Restart(mut d) => {
+                d.restart(now);
+                // `false`: picked up meanwhile (by this replay's own message, perhaps).
+                ctx.store.update_delivery(&d).await.map(|_| ())
+            }
+            Replay::New(d) => ctx.store.insert_delivery(&d).await.map(|_| ()),
+        };
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "replay: a record was not written; its queued message writes it");
+        }
+    }
+    Ok(())
 }
 
 /// How far back a replay reaches: the stores keep events this long.
@@ -384,7 +430,6 @@ pub async fn replay(
         sub.states.iter().map(|s| Some(s.as_str())).collect()
     };
     let mut count = 0u64;
-    let mut queued = Vec::new();
     'states: for state in states {
         let mut cursor: Option<String> = None;
         loop {
@@ -392,6 +437,7 @@ pub async fn replay(
                 .store
                 .list_events(state, since, until, cursor.as_deref(), 100)
                 .await?;
+            let mut replays = Vec::new();
             for event in &page.items {
                 if event.event_type == hookline_domain::event::PING_TYPE
                     || !sub.matches(event, filter.as_ref(), &event.envelope_bytes())
@@ -403,38 +449,28 @@ pub async fn replay(
                     Some(d) => Some(d),
                     None => crate::fanout::legacy_delivery(&ctx, &did, &event.id, &sub.id).await?,
                 };
-                let delivery = match existing {
+                let replay = match existing {
                     Some(d) if !d.status.is_terminal() => continue,
                     Some(d) if body.only_failed && d.status != DeliveryStatus::Failed => continue,
-                    Some(mut d) => {
-                        d.restart(now);
-                        if !ctx.store.update_delivery(&d).await? {
-                            // Picked up by a worker meanwhile: it is being delivered anyway.
-                            continue;
-                        }
-                        d
-                    }
+                    Some(d) => Replay::Restart(d),
                     None if body.only_failed => continue,
                     None => {
-                        let d = Delivery::new(did, &event.id, &sub.id, &sub.client_id, now);
-                        ctx.store.insert_delivery(&d).await?;
-                        d
+                        Replay::New(Delivery::new(did, &event.id, &sub.id, &sub.client_id, now))
                     }
                 };
-                queued.push(delivery.id);
+                replays.push(replay);
                 count += 1;
                 if count >= MAX_REPLAY {
+                    replay_page(&ctx, replays, now).await?;
                     break 'states;
                 }
             }
+            replay_page(&ctx, replays, now).await?;
             match page.next_cursor {
                 Some(c) => cursor = Some(c),
                 None => break,
             }
         }
-    }
-    for chunk in queued.chunks(100) {
-        enqueue(&ctx, chunk).await?;
     }
     tracing::info!(subscription_id = %sub.id, count, "replay queued");
     Ok((StatusCode::ACCEPTED, Json(json!({ "count": count }))))

@@ -136,8 +136,10 @@ pub struct DeliveryView {
     pub subscription_id: String,
     /// pending, succeeded, retrying or failed.
     pub status: String,
-    /// Attempts, oldest first.
+    /// The first attempt and the latest ones (at most 21), oldest first.
     pub attempts: Vec<AttemptView>,
+    /// Attempts made between the first and the latest listed, which the record no longer keeps.
+    pub attempts_omitted: u32,
     /// When the next attempt is due.
     pub next_attempt_at: Option<String>,
     /// Creation time.
@@ -166,6 +168,7 @@ impl DeliveryView {
                     response_excerpt: a.response_excerpt.clone(),
                 })
                 .collect(),
+            attempts_omitted: d.attempts_omitted,
             next_attempt_at: d.next_attempt_at.map(format),
             created_at: format(d.created_at),
             updated_at: format(d.updated_at),

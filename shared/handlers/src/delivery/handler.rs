@@ -8,9 +8,10 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use hookline_domain::retry::{Wait, plan_wait};
 use hookline_domain::{Attempt, Delivery, DeliveryStatus, Subscription, ids};
 use hookline_ports::{PortError, QueueMessage, QueueName};
 use time::OffsetDateTime;
@@ -48,12 +49,13 @@ pub async fn handle_deliveries_with(
     event: SqsEvent,
 ) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
+    let received = Instant::now();
     // The local runner hands messages over one at a time, each on a task of its own already:
     // attempt it right here, without a second task (its spawn, join and bookkeeping were 3%
     // of the runner's CPU in fan-out). A panic is still caught, and still costs only this
     // message.
     if let [record] = event.records.as_slice() {
-        let done = CatchPanic(Box::pin(deliver_one(&ctx, &index, record))).await;
+        let done = CatchPanic(Box::pin(deliver_one(&ctx, &index, record, received))).await;
         if !matches!(done, Some(Ok(()))) {
             if done.is_none() {
                 tracing::error!("deliver: the attempt panicked; the message will be retried");
@@ -70,7 +72,8 @@ pub async fn handle_deliveries_with(
         let ctx = ctx.clone();
         let index = index.clone();
         let message_id = record.message_id.clone();
-        let handle = tasks.spawn(async move { deliver_one(&ctx, &index, &record).await.is_ok() });
+        let handle =
+            tasks.spawn(async move { deliver_one(&ctx, &index, &record, received).await.is_ok() });
         held.insert(handle.id(), message_id);
     }
     while let Some(joined) = tasks.join_next_with_id().await {
@@ -136,16 +139,22 @@ async fn deliver_one(
     ctx: &AppContext,
     index: &SubscriptionIndex,
     record: &SqsMessage,
+    received: Instant,
 ) -> Result<(), ()> {
     let body = record.body.as_deref().unwrap_or("");
     let msg: DeliveryMessage = match serde_json::from_str(body) {
         Ok(m) => m,
         Err(_) => {
             tracing::warn!(message_id = ?record.message_id, "deliver: malformed message; dead-lettering it");
-            return dead_letter(ctx, body).await;
+            return dead_letter(ctx, body.to_string()).await;
         }
     };
-    let done = deliver_message(ctx, index, record, body, &msg).await;
+    let inbound = Inbound {
+        record,
+        body,
+        received,
+    };
+    let done = deliver_message(ctx, index, &inbound, &msg).await;
     if done.is_ok() {
         // Done with the message: whatever became of the delivery (sent, finished before,
         // abandoned unsent), no first attempt of it remains to be owned.
@@ -154,39 +163,77 @@ async fn deliver_one(
     done
 }
 
+/// A received message, as the steps of its attempt need it.
+struct Inbound<'a> {
+    /// The message.
+    record: &'a SqsMessage,
+    /// Its body.
+    body: &'a str,
+    /// When its batch reached this handler: the queue's 12 hours of invisibility count from
+    /// about then.
+    received: Instant,
+}
+
 /// [`deliver_one`] for a message that parsed.
 async fn deliver_message(
     ctx: &AppContext,
     index: &SubscriptionIndex,
-    record: &SqsMessage,
-    body: &str,
+    inbound: &Inbound<'_>,
     msg: &DeliveryMessage,
 ) -> Result<(), ()> {
     // A new delivery's message carries it: start from that copy, unless it proves stale.
-    if let Some(created) = msg.created_delivery()
-        && let Some(done) = attempt_if_due(ctx, index, record, body, created, Source::Message).await
+    if msg.new_cycle.is_none()
+        && let Some(created) = msg.created_delivery()
+        && let Some(done) = attempt_if_due(ctx, index, inbound, created, Source::Message).await
     {
         return done;
     }
     let backend = |e: PortError| tracing::error!(error = %e, delivery_id = %msg.delivery_id, "deliver: store failed");
-    let Some(delivery) = ctx
+    let mut stored = ctx
         .store
         .get_delivery(&msg.delivery_id)
         .await
-        .map_err(backend)?
-    else {
+        .map_err(backend)?;
+    if stored.is_none()
+        && let Some(created) = msg.created_delivery()
+    {
+        // Sent before its record was written (the API sends first), and the write did not
+        // happen or has not yet: the message is the delivery's whole record, so it is
+        // written here, once (the insert is conditional).
+        ctx.store.insert_delivery(&created).await.map_err(backend)?;
+        stored = ctx
+            .store
+            .get_delivery(&msg.delivery_id)
+            .await
+            .map_err(backend)?;
+    }
+    let Some(mut delivery) = stored else {
         // The record is written before the message is sent, so it is normally there; a store
         // that has not caught up yet (or a record already expired) must not cost the message.
-        let receives = receive_count(record);
+        let receives = receive_count(inbound.record);
         if receives >= UNKNOWN_DELIVERY_RECEIVES {
             tracing::error!(delivery_id = %msg.delivery_id, receives, "deliver: no such delivery; dead-lettering the message");
-            return dead_letter(ctx, body).await;
+            return dead_letter(ctx, inbound.body.to_string()).await;
         }
         tracing::warn!(delivery_id = %msg.delivery_id, receives, "deliver: delivery not found yet; retrying the message");
-        return postpone(ctx, record, EARLY_TOLERANCE).await;
+        return postpone(ctx, inbound, EARLY_TOLERANCE).await;
     };
+    if let Some(attempts) = msg.new_cycle
+        && delivery.awaits_cycle(attempts)
+    {
+        // The cycle this message asks for has not begun: begin it (the API may not have
+        // written it, or the message comes back from the dead-letter queue).
+        delivery.restart(ctx.clock.now());
+        match ctx.store.update_delivery(&delivery).await {
+            Ok(true) => delivery.version += 1,
+            // Changed meanwhile (the API's own write, most likely): look again shortly.
+            Ok(false) => return postpone(ctx, inbound, EARLY_TOLERANCE).await,
+            Err(e) => return store_failed(&delivery.id, &e),
+        }
+        tracing::info!(delivery_id = %delivery.id, "deliver: a new cycle of attempts begins");
+    }
     // From the store, an attempt always ends in `Some`.
-    attempt_if_due(ctx, index, record, body, delivery, Source::Store)
+    attempt_if_due(ctx, index, inbound, delivery, Source::Store)
         .await
         .unwrap_or(Err(()))
 }
@@ -207,11 +254,11 @@ enum Source {
 async fn attempt_if_due(
     ctx: &AppContext,
     index: &SubscriptionIndex,
-    record: &SqsMessage,
-    body: &str,
+    inbound: &Inbound<'_>,
     mut delivery: Delivery,
     source: Source,
 ) -> Option<Result<(), ()>> {
+    let record = inbound.record;
     let from_message = source == Source::Message;
     if delivery.status.is_terminal() {
         return Some(Ok(()));
@@ -221,7 +268,7 @@ async fn attempt_if_due(
         && due > now + EARLY_TOLERANCE
     {
         // Claimed by another worker, or a second message for a scheduled retry.
-        return Some(postpone(ctx, record, (due - now).unsigned_abs()).await);
+        return Some(postpone(ctx, inbound, (due - now).unsigned_abs()).await);
     }
     let entry = match index.get(&delivery.subscription_id) {
         Some(entry) if entry.sub.enabled => entry,
@@ -246,7 +293,7 @@ async fn attempt_if_due(
         Ok(slot) => Some(slot),
         Err(busy) if receive_count(record) < BUSY_POSTPONES => {
             let wait = busy_wait(busy, timeout).mul_f64(0.5 + ids::random_unit());
-            return Some(postpone(ctx, record, wait).await);
+            return Some(postpone(ctx, inbound, wait).await);
         }
         Err(_) => None,
     };
@@ -255,7 +302,7 @@ async fn attempt_if_due(
     // Held until the outcome is recorded: until then, no other attempt here may start.
     let owned = match ctx.first_attempts.begin(&delivery.id, from_message) {
         // Unclaimed, under way in this process: as if claimed by another worker.
-        Begin::Busy => return Some(postpone(ctx, record, EARLY_TOLERANCE).await),
+        Begin::Busy => return Some(postpone(ctx, inbound, EARLY_TOLERANCE).await),
         Begin::Owned(owned) => Some(owned),
         Begin::Claim => {
             match ctx.store.update_delivery(&delivery).await {
@@ -263,7 +310,7 @@ async fn attempt_if_due(
                 // The message's copy is no longer (or not yet) the stored delivery.
                 Ok(false) | Err(PortError::NotFound) if from_message => return None,
                 // Someone else claimed it between our read and our write.
-                Ok(false) => return Some(postpone(ctx, record, EARLY_TOLERANCE).await),
+                Ok(false) => return Some(postpone(ctx, inbound, EARLY_TOLERANCE).await),
                 Err(e) => return Some(store_failed(&delivery.id, &e)),
             }
             delivery.version += 1;
@@ -271,7 +318,7 @@ async fn attempt_if_due(
         }
     };
     let target = entry.target.get_or_init(|| ctx.http.target(&sub.url));
-    let done = send_and_record(ctx, record, body, delivery, sub, target, &event, slot, now).await;
+    let done = send_and_record(ctx, inbound, delivery, sub, target, &event, slot, now).await;
     drop(owned);
     Some(done)
 }
@@ -286,8 +333,7 @@ fn store_failed(delivery_id: &str, e: &PortError) -> Result<(), ()> {
 #[allow(clippy::too_many_arguments)]
 async fn send_and_record(
     ctx: &AppContext,
-    record: &SqsMessage,
-    body: &str,
+    inbound: &Inbound<'_>,
     mut delivery: Delivery,
     sub: &Subscription,
     target: &Target,
@@ -311,7 +357,7 @@ async fn send_and_record(
             ctx.config.endpoint_concurrency
         )),
     };
-    delivery.attempts.push(Attempt {
+    delivery.record_attempt(Attempt {
         attempt: attempt_no,
         at: now,
         status_code: result.status,
@@ -360,14 +406,14 @@ async fn send_and_record(
         }
         Outcome::Gone => {
             disable_gone(ctx, &sub.id).await;
-            give_up(ctx, delivery, body).await
+            give_up(ctx, delivery).await
         }
-        Outcome::GiveUp => give_up(ctx, delivery, body).await,
+        Outcome::GiveUp => give_up(ctx, delivery).await,
         Outcome::Retry(delay) => {
             delivery.status = DeliveryStatus::Retrying;
             delivery.next_attempt_at = Some(after + delay);
             record_outcome(ctx, &delivery).await?;
-            postpone(ctx, record, delay).await
+            postpone(ctx, inbound, delay).await
         }
     }
 }
@@ -410,16 +456,38 @@ async fn record_outcome(ctx: &AppContext, delivery: &Delivery) -> Result<(), ()>
     }
 }
 
-/// Leaves the message in the queue, invisible for `delay` (reported as a batch failure).
-async fn postpone(ctx: &AppContext, record: &SqsMessage, delay: Duration) -> Result<(), ()> {
-    if let Some(handle) = record.receipt_handle.as_deref()
+/// Makes the message wait `delay` before its next receive: it stays in the queue, invisible
+/// (`Err`, reported as a batch failure), or — when the queue could not keep it that long
+/// (its 12 hours from the receive, its retention, its receive count) — goes out again as a
+/// fresh message and this one is done with (`Ok`).
+async fn postpone(ctx: &AppContext, inbound: &Inbound<'_>, delay: Duration) -> Result<(), ()> {
+    let wait = plan_wait(
+        delay,
+        inbound.received.elapsed(),
+        message_age(inbound.record, ctx.clock.now()),
+        receive_count(inbound.record),
+        &ctx.config.delivery_queue,
+    );
+    let hide = match wait {
+        Wait::Hide(hide) => hide,
+        Wait::Resend(send_delay) => {
+            let fresh = QueueMessage {
+                body: inbound.body.to_string(),
+                delay: send_delay,
+            };
+            match ctx.queue.send(QueueName::Deliveries, vec![fresh]).await {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "deliver: could not send the message again; it waits where it is");
+                    delay.min(send_delay.max(EARLY_TOLERANCE))
+                }
+            }
+        }
+    };
+    if let Some(handle) = inbound.record.receipt_handle.as_deref()
         && let Err(e) = ctx
             .queue
-            .change_visibility(
-                QueueName::Deliveries,
-                handle,
-                delay.min(hookline_domain::retry::MAX_DELAY),
-            )
+            .change_visibility(QueueName::Deliveries, handle, hide)
             .await
     {
         tracing::warn!(error = %e, "deliver: could not set the retry delay; the queue's visibility timeout applies");
@@ -427,21 +495,35 @@ async fn postpone(ctx: &AppContext, record: &SqsMessage, delay: Duration) -> Res
     Err(())
 }
 
-/// Marks the delivery failed and moves its message to the dead-letter queue, from which it
-/// can be replayed; then the source message is deleted.
-async fn give_up(ctx: &AppContext, mut delivery: Delivery, body: &str) -> Result<(), ()> {
-    dead_letter(ctx, body).await?;
+/// How long ago the message was first sent (`SentTimestamp`; zero if absent).
+fn message_age(record: &SqsMessage, now: OffsetDateTime) -> Duration {
+    let sent_ms = record
+        .attributes
+        .get("SentTimestamp")
+        .and_then(|t| t.parse::<i128>().ok());
+    match sent_ms {
+        Some(ms) => {
+            let now_ms = now.unix_timestamp_nanos() / 1_000_000;
+            Duration::from_millis(u64::try_from(now_ms - ms).unwrap_or(0))
+        }
+        None => Duration::ZERO,
+    }
+}
+
+/// Marks the delivery failed and moves its message to the dead-letter queue; then the source
+/// message is deleted. The dead-lettered message asks for a new cycle of attempts, so moving
+/// it back to the deliveries queue (a redrive) retries the delivery.
+async fn give_up(ctx: &AppContext, mut delivery: Delivery) -> Result<(), ()> {
+    let retry = DeliveryMessage::retry(&delivery);
+    dead_letter(ctx, to_body(&retry)).await?;
     delivery.status = DeliveryStatus::Failed;
     delivery.next_attempt_at = None;
     record_outcome(ctx, &delivery).await
 }
 
-async fn dead_letter(ctx: &AppContext, body: &str) -> Result<(), ()> {
+async fn dead_letter(ctx: &AppContext, body: String) -> Result<(), ()> {
     ctx.queue
-        .send(
-            QueueName::DeliveriesDlq,
-            vec![QueueMessage::now(body.to_string())],
-        )
+        .send(QueueName::DeliveriesDlq, vec![QueueMessage::now(body)])
         .await
         .map_err(|e| tracing::error!(error = %e, "deliver: could not dead-letter a message"))
 }

@@ -1,5 +1,8 @@
 //! An in-process stack for handler tests: the embedded backend in a temporary directory, one
-//! client, and the whole router served on a loopback port.
+//! client, and the whole router served on a loopback port. Each test binary uses some of it.
+#![allow(dead_code)]
+
+pub mod hub;
 
 use std::sync::Arc;
 
