@@ -37,6 +37,8 @@ const MAX_WAIT_SECS: i32 = 20;
 const MAX_VISIBILITY_SECS: i32 = 43_200;
 /// Calls per batch before entries that SQS failed on its side are reported as an error.
 const SEND_ATTEMPTS: u32 = 3;
+/// `SendMessageBatch` requests of one `send` in flight at once.
+const SENDS_IN_FLIGHT: usize = 8;
 /// Pause before retrying failed entries, multiplied by the attempt number.
 const SEND_RETRY_PAUSE: Duration = Duration::from_millis(100);
 
@@ -181,8 +183,13 @@ impl SqsQueue {
 #[async_trait]
 impl Queue for SqsQueue {
     async fn send(&self, queue: QueueName, messages: Vec<QueueMessage>) -> Result<(), PortError> {
-        for batch in batches(&messages) {
-            self.send_batch(queue, batch).await?;
+        // A few batches in flight at once: fan-out queues thousands of deliveries per event.
+        for group in batches(&messages).chunks(SENDS_IN_FLIGHT) {
+            let sent = futures_util::future::join_all(
+                group.iter().map(|batch| self.send_batch(queue, batch)),
+            )
+            .await;
+            sent.into_iter().collect::<Result<Vec<()>, _>>()?;
         }
         Ok(())
     }

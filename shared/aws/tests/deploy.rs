@@ -30,7 +30,11 @@ fn the_release_profile_is_the_size_optimised_one_and_unwinds() {
             .find(|(key, _)| key == k)
             .map(|(_, v)| v.as_str())
     };
-    assert_eq!(get("panic"), Some("unwind"), "stated, so cargo-lambda keeps it");
+    assert_eq!(
+        get("panic"),
+        Some("unwind"),
+        "stated, so cargo-lambda keeps it"
+    );
     assert_eq!(get("opt-level"), Some("z"));
     assert_eq!(get("lto"), Some("fat"));
     assert_eq!(get("codegen-units"), Some("1"));
@@ -46,7 +50,10 @@ fn every_function_builds_from_its_own_member_with_its_binary() {
             continue;
         }
         functions += 1;
-        assert_eq!(resource["Metadata"]["BuildMethod"], "rust-cargolambda", "{name}");
+        assert_eq!(
+            resource["Metadata"]["BuildMethod"], "rust-cargolambda",
+            "{name}"
+        );
         let binary = resource["Metadata"]["BuildProperties"]["Binary"]
             .as_str()
             .expect("a Binary");
@@ -58,7 +65,11 @@ fn every_function_builds_from_its_own_member_with_its_binary() {
             .iter()
             .find(|(k, _)| k == "name")
             .map(|(_, v)| v.clone());
-        assert_eq!(crate_name.as_deref(), Some(binary), "{name}: {code} builds {binary}");
+        assert_eq!(
+            crate_name.as_deref(),
+            Some(binary),
+            "{name}: {code} builds {binary}"
+        );
     }
     assert!(functions >= 5, "{functions} functions");
     assert_eq!(
@@ -73,7 +84,9 @@ fn samconfig_lets_sam_build_run_unattended() {
     let config = std::fs::read_to_string(root().join("samconfig.toml")).expect("samconfig.toml");
     let build = section(&config, "default.build.parameters");
     assert!(
-        build.iter().any(|(k, v)| k == "beta_features" && v == "true"),
+        build
+            .iter()
+            .any(|(k, v)| k == "beta_features" && v == "true"),
         "rust-cargolambda is a beta feature: {build:?}"
     );
 }

@@ -64,12 +64,18 @@ impl Chain {
                 &self.limits,
             ) {
                 Wait::Hide(hide) => {
-                    assert!(hide <= MAX_DELAY - self.handling, "{hide:?} is past SQS's limit");
+                    assert!(
+                        hide <= MAX_DELAY - self.handling,
+                        "{hide:?} is past SQS's limit"
+                    );
                     self.message.age += hide;
                     remaining -= hide.min(remaining);
                 }
                 Wait::Resend(delay) => {
-                    assert!(delay <= Duration::from_secs(900), "DelaySeconds is at most 900");
+                    assert!(
+                        delay <= Duration::from_secs(900),
+                        "DelaySeconds is at most 900"
+                    );
                     self.resends += 1;
                     self.message = Message {
                         age: delay,

@@ -18,6 +18,20 @@ pub const EVENT: &str = "evt_";
 /// Delivery id prefix.
 pub const DELIVERY: &str = "dlv_";
 
+/// Longest id any Hookline resource has (a bootstrap admin may be given its own id).
+pub const MAX_ID_LEN: usize = 128;
+
+/// Whether `text` can be the id of something Hookline stores: 1–[`MAX_ID_LEN`] letters,
+/// digits, `_`, `-` and `.`. Anything else (a key DynamoDB would refuse, a path of control
+/// characters) names nothing, and is answered as not found before any backend sees it.
+pub fn is_plausible_id(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= MAX_ID_LEN
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
 /// Fills `buf` with cryptographically secure random bytes.
 pub fn random_bytes(buf: &mut [u8]) {
     // The system RNG only fails if the OS has no entropy source at all; there is no sane

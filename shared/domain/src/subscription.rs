@@ -330,7 +330,10 @@ pub fn apply_input(
                     "this header is set by Hookline",
                 ));
             }
-            if v.len() > 4096 || v.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+            // What an HTTP header value may hold (RFC 9110 field-vchar, space, tab): a
+            // control character is refused here, not found unsendable at the first attempt.
+            let sendable = |b: u8| b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80;
+            if v.len() > 4096 || !v.bytes().all(sendable) {
                 return Err(ValidationError::invalid(field, "not a valid header value"));
             }
         }

@@ -42,6 +42,10 @@ pub struct HandlerConfig {
     /// State codes this stack serves (`*` = every state): events and subscriptions for other
     /// states belong to another state's stack and are refused.
     pub states: Vec<String>,
+    /// Deliveries fan-out stores and then queues per step (1,000): the step between two looks
+    /// at the invocation's deadline, and the most deliveries one write of the embedded store
+    /// carries.
+    pub fanout_step: usize,
     /// Requests in flight to one subscription, per process (see `with_endpoint_concurrency`).
     pub endpoint_concurrency: usize,
     /// This process is the only one that fans out and delivers over its store, which no
@@ -76,6 +80,7 @@ impl HandlerConfig {
             backend,
             states: vec!["*".to_string()],
             endpoint_concurrency: DEFAULT_ENDPOINT_CONCURRENCY,
+            fanout_step: 1_000,
             sole_process: false,
         }
     }

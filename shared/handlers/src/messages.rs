@@ -11,6 +11,10 @@ use time::OffsetDateTime;
 pub struct EventMessage {
     /// The accepted event.
     pub event_id: String,
+    /// A continuation of a fan-out that ran out of time: the subscription id after which it
+    /// resumes (its deliveries are made in subscription-id order).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
 }
 
 /// A message of the deliveries queue: attempt this delivery.

@@ -44,7 +44,8 @@ async fn a_fanout_that_stored_its_deliveries_but_could_not_queue_them_queues_eac
         .expect("send");
     let batch = hub.receive_exactly(QueueName::Events, 1).await;
 
-    faults.fail_next("send:deliveries", 1);
+    // The step of all the batch's events, then the event alone: both stored, neither queued.
+    faults.fail_next("send:deliveries", 2);
     let response = hub.fan_out(&batch).await;
     assert_eq!(failed_ids(&response).len(), 1, "the event is retried");
     assert_eq!(hub.deliveries_of(&event).await.len(), 3, "stored");

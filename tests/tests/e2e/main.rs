@@ -4,6 +4,7 @@
 mod support;
 
 mod auth;
+mod bad_ids;
 mod clients;
 mod delivery;
 mod destinations;

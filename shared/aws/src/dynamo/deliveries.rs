@@ -7,6 +7,7 @@ use hookline_ports::{DeliveryKey, PortError};
 use super::DynamoStore;
 use super::error::backend;
 use super::item::{Item, body, expires_at, n, names, s, timed};
+use super::ops::Must;
 use super::query::ListQuery;
 use super::schema::{BODY, EXPIRES_AT, GSI1, GSI2, GSI3, GSI4, PK, SK, STATUS, VERSION};
 
@@ -28,7 +29,38 @@ fn status_name(status: DeliveryStatus) -> Result<String, PortError> {
     }
 }
 
+/// Conditional puts of one `insert_deliveries` in flight at once.
+const PUTS_IN_FLIGHT: usize = 32;
+
 impl DynamoStore {
+    /// `insert_deliveries`: one conditional put (`attribute_not_exists`) per delivery,
+    /// [`PUTS_IN_FLIGHT`] at a time, so that an event matching thousands of subscriptions is
+    /// stored in a fraction of a second. A delivery that exists already is reported as not
+    /// new and left as it is, so a re-run over half-stored deliveries writes each missing one
+    /// once and overwrites none.
+    ///
+    /// Not `BatchWriteItem`: it takes no conditions, and an unconditional put over a delivery
+    /// that a worker has already claimed would reset it and send it twice. Not transactions of
+    /// 100 conditional puts: each item of a transaction costs two write units instead of one,
+    /// and one existing item cancels the other 99.
+    pub(crate) async fn insert_delivery_batch(
+        &self,
+        deliveries: &[Delivery],
+    ) -> Result<Vec<bool>, PortError> {
+        const OP: &str = "insert_deliveries";
+        let mut created = Vec::with_capacity(deliveries.len());
+        for group in deliveries.chunks(PUTS_IN_FLIGHT) {
+            let puts = group.iter().map(|d| async move {
+                let item = self.delivery_item(OP, d)?;
+                self.put_item(OP, item, Must::BeAbsent).await
+            });
+            for put in futures_util::future::join_all(puts).await {
+                created.push(put?);
+            }
+        }
+        Ok(created)
+    }
+
     /// The item of a delivery.
     pub(crate) fn delivery_item(&self, op: &str, d: &Delivery) -> Result<Item, PortError> {
         let sort = timed(d.created_at, &d.id);

@@ -151,6 +151,10 @@ impl Store for DynamoStore {
         self.put_item("insert_delivery", item, Must::BeAbsent).await
     }
 
+    async fn insert_deliveries(&self, deliveries: &[Delivery]) -> Result<Vec<bool>, PortError> {
+        self.insert_delivery_batch(deliveries).await
+    }
+
     async fn get_delivery(&self, id: &str) -> Result<Option<Delivery>, PortError> {
         let item = self
             .get_item("get_delivery", delivery_pk(id), DELIVERY_SK)

@@ -48,6 +48,59 @@ pub(crate) fn subscriptions_list(client_id: Option<&str>) -> ListQuery {
 }
 
 impl DynamoStore {
+    /// Writes many subscriptions at once — `BatchWriteItem`, 25 per request, unconditional —
+    /// then bumps the generation once, so every fan-out instance reloads them. For seeding
+    /// or restoring a table (an export, a migration, a test), not for the API: unlike
+    /// `insert_subscription` it does not refuse an id that exists, it replaces it.
+    pub async fn import_subscriptions(&self, subs: &[Subscription]) -> Result<(), PortError> {
+        const OP: &str = "import_subscriptions";
+        for chunk in subs.chunks(25) {
+            let mut writes = chunk
+                .iter()
+                .map(|sub| {
+                    let put = aws_sdk_dynamodb::types::PutRequest::builder()
+                        .set_item(Some(sub_item(OP, sub)?))
+                        .build()
+                        .map_err(|e| build(OP, &e))?;
+                    Ok(aws_sdk_dynamodb::types::WriteRequest::builder()
+                        .put_request(put)
+                        .build())
+                })
+                .collect::<Result<Vec<_>, PortError>>()?;
+            // Whatever DynamoDB leaves unprocessed (throttling) is sent again.
+            for _ in 0..8 {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, writes)
+                    .send()
+                    .await
+                    .map_err(|e| super::error::backend(OP, &e))?;
+                writes = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+                if writes.is_empty() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            if !writes.is_empty() {
+                return Err(PortError::Backend(format!(
+                    "dynamodb {OP}: {} writes left unprocessed",
+                    writes.len()
+                )));
+            }
+        }
+        let bump = vec![self.tx_bump_generation(OP)?];
+        match self.transact(OP, bump).await? {
+            Transaction::Done => Ok(()),
+            Transaction::Cancelled(_) => Err(PortError::Backend(format!(
+                "dynamodb {OP}: the generation was not bumped"
+            ))),
+        }
+    }
+
     /// Puts a subscription that must be absent (insert) or present (replace), with the bump.
     pub(crate) async fn write_subscription(
         &self,

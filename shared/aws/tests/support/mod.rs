@@ -2,3 +2,4 @@
 #![allow(dead_code)]
 pub mod moto;
 pub mod stack;
+pub mod stack_on_moto;

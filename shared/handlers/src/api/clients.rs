@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use hookline_domain::client::validate_new_client;
 use hookline_domain::{Client, Scope, ids, secret};
@@ -11,7 +11,7 @@ use hookline_ports::PortError;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::api::extract::{JsonBody, PageParams, QueryParams};
+use crate::api::extract::{IdPath, JsonBody, PageParams, QueryParams};
 use crate::api::views::{ClientView, ListView};
 use crate::auth::Caller;
 use crate::context::AppContext;
@@ -85,7 +85,7 @@ pub async fn list(
 pub async fn get(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
 ) -> ApiResult<Json<ClientView>> {
     caller.require(Scope::Admin)?;
     let c = ctx
@@ -102,7 +102,7 @@ pub async fn get(
 pub async fn delete(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
 ) -> ApiResult<StatusCode> {
     caller.require(Scope::Admin)?;
     if ctx.store.get_client(&id).await?.is_none() {
@@ -147,7 +147,7 @@ async fn delete_subscriptions_of(ctx: &AppContext, client_id: &str) -> ApiResult
 pub async fn reset_secret(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
 ) -> ApiResult<Json<ClientView>> {
     caller.require(Scope::Admin)?;
     let mut c = ctx

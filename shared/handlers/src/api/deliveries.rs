@@ -3,14 +3,14 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use hookline_domain::{DeliveryStatus, Scope};
 use hookline_ports::DeliveryKey;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::api::extract::{PageParams, QueryParams};
+use crate::api::extract::{IdPath, PageParams, QueryParams, id_param};
 use crate::api::subscriptions::owned;
 use crate::api::views::{DeliveryView, ListView};
 use crate::auth::Caller;
@@ -63,6 +63,14 @@ pub async fn list(
         limit: q.limit,
     };
     let limit = page.limit()?;
+    for (name, id) in [
+        ("subscription_id", &q.subscription_id),
+        ("event_id", &q.event_id),
+    ] {
+        if let Some(id) = id {
+            id_param(name, id)?;
+        }
+    }
     let (key, post_filter) = match (q.subscription_id, q.event_id) {
         (Some(sub), event) => {
             owned(&ctx, &caller, &sub).await?;
@@ -95,7 +103,7 @@ pub async fn list(
 pub async fn get(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
 ) -> ApiResult<Json<DeliveryView>> {
     can_read(&caller)?;
     match ctx.store.get_delivery(&id).await? {
@@ -112,7 +120,7 @@ pub async fn get(
 pub async fn retry(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require(Scope::SubscriptionsWrite)?;
     let mut d = match ctx.store.get_delivery(&id).await? {

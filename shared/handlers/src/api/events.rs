@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hookline_domain::event::{MAX_BATCH, MAX_EVENT_BODY_BYTES};
@@ -16,7 +16,7 @@ use hookline_domain::{Event, FieldError, Scope, ValidationError, catalog, ids, t
 use hookline_ports::{DeliveryKey, EventInsert, QueueMessage, QueueName};
 use serde_json::{Value, json};
 
-use crate::api::extract::{parse_json, read_body};
+use crate::api::extract::{IdPath, parse_json, read_body};
 use crate::api::views::{DeliveryCounts, EventView};
 use crate::auth::Caller;
 use crate::catalog::CatalogEntry;
@@ -264,6 +264,7 @@ async fn accept(ctx: &AppContext, items: Vec<Incoming>) -> ApiResult<Vec<(String
             .map(|id| {
                 QueueMessage::now(to_body(&EventMessage {
                     event_id: id.clone(),
+                    after: None,
                 }))
             })
             .collect();
@@ -286,7 +287,7 @@ async fn accept(ctx: &AppContext, items: Vec<Incoming>) -> ApiResult<Vec<(String
 pub async fn get(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
 ) -> ApiResult<Json<EventView>> {
     let event = ctx
         .store

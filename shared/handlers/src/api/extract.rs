@@ -70,6 +70,38 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
     }
 }
 
+/// The `{id}` of a by-id route. An id that cannot be one Hookline issued (too long for a
+/// DynamoDB key, characters no id has) is 404 at once: no backend ever sees it.
+pub struct IdPath(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(id) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::not_found("resource"))?;
+        if hookline_domain::ids::is_plausible_id(&id) {
+            Ok(IdPath(id))
+        } else {
+            Err(ApiError::not_found("resource"))
+        }
+    }
+}
+
+/// An id given as a filter (`?event_id=`): one that cannot exist is a 400.
+pub fn id_param(name: &str, value: &str) -> Result<(), ApiError> {
+    if hookline_domain::ids::is_plausible_id(value) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "{name}: not an id (1-{} letters, digits, '_', '-' or '.')",
+            hookline_domain::ids::MAX_ID_LEN
+        )))
+    }
+}
+
 /// Query parameters, with a problem+json rejection.
 pub struct QueryParams<T>(pub T);
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use hookline_domain::subscription::{
     SubscriptionInput, SubscriptionRules, apply_input, new_subscription,
@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use crate::api::extract::{JsonBody, OptionalJsonBody, PageParams, QueryParams};
+use crate::api::extract::{IdPath, JsonBody, OptionalJsonBody, PageParams, QueryParams, id_param};
 use crate::api::views::{ListView, SubscriptionView};
 use crate::auth::Caller;
 use crate::context::AppContext;
@@ -167,6 +167,9 @@ pub async fn list(
         limit: q.limit,
     };
     let client = if caller.is_admin() {
+        if let Some(c) = &q.client_id {
+            id_param("client_id", c)?;
+        }
         q.client_id
     } else {
         Some(caller.client.id.clone())
@@ -191,7 +194,7 @@ pub async fn list(
 pub async fn get(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
 ) -> ApiResult<Json<SubscriptionView>> {
     can_read(&caller)?;
     let s = owned(&ctx, &caller, &id).await?;
@@ -205,7 +208,7 @@ pub async fn get(
 pub async fn patch(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
     JsonBody(input): JsonBody<SubscriptionInput>,
 ) -> ApiResult<Json<SubscriptionView>> {
     caller.require(Scope::SubscriptionsWrite)?;
@@ -238,7 +241,7 @@ async fn put(ctx: &AppContext, sub: &Subscription) -> ApiResult<()> {
 pub async fn delete(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
 ) -> ApiResult<StatusCode> {
     caller.require(Scope::SubscriptionsWrite)?;
     owned(&ctx, &caller, &id).await?;
@@ -256,7 +259,7 @@ pub async fn delete(
 pub async fn get_secret(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
 ) -> ApiResult<Json<Value>> {
     can_read(&caller)?;
     let s = owned(&ctx, &caller, &id).await?;
@@ -270,7 +273,7 @@ pub async fn get_secret(
 pub async fn rotate_secret(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
 ) -> ApiResult<Json<Value>> {
     caller.require(Scope::SubscriptionsWrite)?;
     let mut sub = owned(&ctx, &caller, &id).await?;
@@ -288,7 +291,7 @@ pub async fn rotate_secret(
 pub async fn test(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require(Scope::SubscriptionsWrite)?;
     let sub = owned(&ctx, &caller, &id).await?;
@@ -390,7 +393,7 @@ const MAX_REPLAY: u64 = 10_000;
 pub async fn replay(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
     OptionalJsonBody(body): OptionalJsonBody<ReplayRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require(Scope::SubscriptionsWrite)?;

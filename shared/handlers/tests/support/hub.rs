@@ -409,6 +409,7 @@ pub fn failed_ids(response: &SqsBatchResponse) -> BTreeSet<String> {
 pub fn event_message(event_id: &str) -> QueueMessage {
     QueueMessage::now(to_body(&EventMessage {
         event_id: event_id.into(),
+        after: None,
     }))
 }
 
