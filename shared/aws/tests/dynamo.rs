@@ -1,9 +1,13 @@
 //! `DynamoStore` against moto: the port conformance suite (twice on one table), data shared
-//! between store instances, and the table's definition as DynamoDB reports it.
+//! between store instances, the table's definition as DynamoDB reports it, the sharded lists
+//! (all deliveries; each day of events) written spread and read back merged, and what a list
+//! page costs now that the indexes hold keys only (a `Query` per partition, a `BatchGetItem`
+//! per 100 items).
 
 mod support;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
@@ -13,7 +17,7 @@ use hookline_domain::{Delivery, DeliveryStatus, Event};
 use hookline_ports::{DeliveryKey, Page};
 use time::macros::datetime;
 
-use aws_sdk_dynamodb::types::{KeyType, ProjectionType, TimeToLiveStatus};
+use aws_sdk_dynamodb::types::{AttributeValue, KeyType, ProjectionType, TimeToLiveStatus};
 use hookline_aws::DynamoStore;
 use hookline_aws::provision::table::{create_table, table_definition};
 use hookline_domain::ids;
@@ -164,14 +168,18 @@ async fn table_definition_has_ttl_and_the_gsis() {
                     Some(g.partition_key.to_string()),
                     Some(g.sort_key.to_string()),
                 ),
-                Some(ProjectionType::All),
+                Some(ProjectionType::from(def.projection)),
             )
         })
         .collect();
     expected.sort();
     assert_eq!(
+        def.projection, "KEYS_ONLY",
+        "a write that changes no key writes no index"
+    );
+    assert_eq!(
         gsis, expected,
-        "the GSIs are the definition's, projecting everything"
+        "the GSIs are the definition's, projecting keys only"
     );
     if let Some(billing) = t.billing_mode_summary().and_then(|b| b.billing_mode()) {
         assert_eq!(billing.as_str(), def.billing_mode);
@@ -231,13 +239,14 @@ async fn no_store_method_issues_a_scan() {
         "DeleteItem",
         "UpdateItem",
         "Query",
+        "BatchGetItem",
         "TransactWriteItems",
     ]
     .map(String::from)
     .into();
     assert!(
-        seen.contains("Query"),
-        "the recorder saw the store's queries: {seen:?}"
+        seen.contains("Query") && seen.contains("BatchGetItem"),
+        "the recorder saw the store's queries and the reads of their items: {seen:?}"
     );
     assert!(
         seen.is_subset(&allowed),
@@ -373,4 +382,617 @@ async fn status_filter_still_fills_pages_when_most_deliveries_do_not_match() {
         failed,
         "exactly the failed deliveries, newest first"
     );
+}
+
+/// Shards of a sharded list, plus the unsharded partition read alongside them.
+const SHARDED_PARTITIONS: usize = 16 + 1;
+
+/// Counts the `Query` requests a client sends.
+#[derive(Debug, Clone, Default)]
+struct QueryCount(Arc<AtomicUsize>);
+
+impl QueryCount {
+    /// The count so far, reset to zero.
+    fn take(&self) -> usize {
+        self.0.swap(0, Ordering::SeqCst)
+    }
+}
+
+impl Intercept for QueryCount {
+    fn name(&self) -> &'static str {
+        "count-dynamodb-queries"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let target = context.request().headers().get("x-amz-target");
+        if target.is_some_and(|t| t.ends_with(".Query")) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+}
+
+/// Every item of the table (a test may scan; the store never does).
+async fn scan_all(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Vec<std::collections::HashMap<String, AttributeValue>> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let out = client
+            .scan()
+            .table_name(table)
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .expect("scan");
+        items.extend(out.items.unwrap_or_default());
+        match out.last_evaluated_key {
+            Some(k) if !k.is_empty() => start = Some(k),
+            _ => return items,
+        }
+    }
+}
+
+/// The string attribute `name` of an item.
+fn attr<'a>(item: &'a std::collections::HashMap<String, AttributeValue>, name: &str) -> &'a str {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+        .unwrap_or_default()
+}
+
+/// Moves an item's entry in an index to the unsharded partition `p`, as items written before
+/// the list was sharded are.
+async fn move_to_unsharded(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    pk: &str,
+    sk: &str,
+    attribute: &str,
+    p: &str,
+) {
+    client
+        .update_item()
+        .table_name(table)
+        .key("pk", AttributeValue::S(pk.to_string()))
+        .key("sk", AttributeValue::S(sk.to_string()))
+        .update_expression("SET #a = :p")
+        .expression_attribute_names("#a", attribute)
+        .expression_attribute_values(":p", AttributeValue::S(p.to_string()))
+        .send()
+        .await
+        .expect("update_item");
+}
+
+/// Walks `list_deliveries(All)` page by page (`between` runs after each page), returning the
+/// pages' ids and the `Query` calls of each page.
+async fn walk_all_deliveries<F, Fut>(
+    store: &DynamoStore,
+    queries: &QueryCount,
+    status: Option<DeliveryStatus>,
+    limit: usize,
+    mut between: F,
+) -> (Vec<Vec<String>>, Vec<usize>)
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut cursor: Option<String> = None;
+    let (mut pages, mut calls) = (Vec::new(), Vec::new());
+    queries.take();
+    loop {
+        let page = store
+            .list_deliveries(&DeliveryKey::All, status, cursor.as_deref(), limit)
+            .await
+            .expect("list_deliveries(all)");
+        calls.push(queries.take());
+        pages.push(page.items.into_iter().map(|d| d.id).collect::<Vec<_>>());
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return (pages, calls),
+        }
+        assert!(pages.len() <= 100, "the cursor never reached the end");
+        between(pages.len()).await;
+        queries.take();
+    }
+}
+
+#[tokio::test]
+async fn all_deliveries_are_merged_across_shards_newest_first() {
+    let moto = Moto::start();
+    let client = client(&moto).await;
+    let table = new_table(&client).await;
+    let queries = QueryCount::default();
+    let config = aws_sdk_dynamodb::config::Builder::from(&moto.sdk_config().await)
+        .interceptor(queries.clone())
+        .build();
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), table.clone());
+    let start = datetime!(2026-03-01 00:00 UTC);
+    // 60 deliveries; every third shares its creation time with the one before (ties go by id,
+    // descending); statuses cycle so that a filter keeps a fifth of them.
+    let mut all = Vec::new();
+    for i in 0..60i64 {
+        let at = start + time::Duration::milliseconds(i - i / 3);
+        let mut d = Delivery::new(
+            format!("dlv_merge{:02}", (i * 37) % 60),
+            &format!("evt_merge{i:02}"),
+            &format!("sub_merge{}", i % 4),
+            "cl_merge",
+            at,
+        );
+        if i % 5 == 2 {
+            d.status = DeliveryStatus::Failed;
+        }
+        all.push(d);
+    }
+    assert_eq!(
+        store
+            .insert_deliveries(&all)
+            .await
+            .expect("insert_deliveries"),
+        vec![true; 60]
+    );
+    // One delivery written before the list was sharded: still listed, in its place.
+    move_to_unsharded(
+        &client,
+        &table,
+        &format!("DELIVERY#{}", all[30].id),
+        "DELIVERY",
+        "gsi4pk",
+        "DELIVERIES",
+    )
+    .await;
+    all.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+    let newest_first: Vec<String> = all.iter().map(|d| d.id.clone()).collect();
+    let failed: Vec<String> = all
+        .iter()
+        .filter(|d| d.status == DeliveryStatus::Failed)
+        .map(|d| d.id.clone())
+        .collect();
+    assert_eq!(failed.len(), 12);
+
+    let stored = scan_all(&client, &table).await;
+    let shards: BTreeSet<&str> = stored.iter().map(|i| attr(i, "gsi4pk")).collect();
+    assert!(
+        shards.len() >= 8 && shards.contains("DELIVERIES"),
+        "the deliveries are spread over many shards (and one is unsharded): {shards:?}"
+    );
+
+    for (status, want) in [
+        (None, &newest_first),
+        (Some(DeliveryStatus::Failed), &failed),
+    ] {
+        let (pages, calls) = walk_all_deliveries(&store, &queries, status, 7, |_| async {}).await;
+        let got = pages.concat();
+        let unique: BTreeSet<&String> = got.iter().collect();
+        assert_eq!(unique.len(), got.len(), "{status:?}: no delivery twice");
+        assert_eq!(
+            &got, want,
+            "{status:?}: every delivery, newest first (ties by id, descending)"
+        );
+        let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+        let mut expected = vec![7; want.len() / 7];
+        if !want.len().is_multiple_of(7) {
+            expected.push(want.len() % 7);
+        }
+        assert_eq!(
+            sizes, expected,
+            "{status:?}: full pages, the last without a cursor"
+        );
+        if status.is_none() {
+            assert!(
+                calls.iter().all(|&c| c <= SHARDED_PARTITIONS),
+                "one Query per shard per page: {calls:?}"
+            );
+        }
+    }
+
+    // Deliveries written during the walk: newer ones belong before the first page and never
+    // surface on a later one; an older one is still ahead of the cursor and is listed last.
+    let newer: Vec<Delivery> = (0..20)
+        .map(|i| {
+            Delivery::new(
+                format!("dlv_newer{i:02}"),
+                "evt_newer",
+                "sub_newer",
+                "cl_merge",
+                start + time::Duration::hours(1),
+            )
+        })
+        .collect();
+    let older = Delivery::new(
+        "dlv_older".to_string(),
+        "evt_older",
+        "sub_newer",
+        "cl_merge",
+        start - time::Duration::hours(1),
+    );
+    let (store_ref, newer_ref, older_ref) = (&store, &newer, &older);
+    let (pages, _) = walk_all_deliveries(&store, &queries, None, 7, move |n| async move {
+        if n == 1 {
+            store_ref
+                .insert_deliveries(newer_ref)
+                .await
+                .expect("insert_deliveries during the walk");
+            store_ref
+                .insert_delivery(older_ref)
+                .await
+                .expect("insert_delivery during the walk");
+        }
+    })
+    .await;
+    let mut want = newest_first.clone();
+    want.push(older.id.clone());
+    assert_eq!(
+        pages.concat(),
+        want,
+        "the walk goes on from where its cursor points"
+    );
+
+    // A cursor of one list is no cursor of another.
+    let page = store
+        .list_deliveries(&DeliveryKey::All, None, None, 3)
+        .await
+        .expect("list_deliveries(all)");
+    let cursor = page.next_cursor.expect("a next page");
+    for key in [
+        DeliveryKey::Subscription("sub_merge0".to_string()),
+        DeliveryKey::Client("cl_merge".to_string()),
+    ] {
+        let other = store.list_deliveries(&key, None, Some(&cursor), 3).await;
+        assert!(
+            matches!(other, Err(hookline_ports::PortError::InvalidCursor)),
+            "{key:?} with a cursor of all deliveries: {other:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_rare_status_is_merged_across_shards_read_in_several_rounds() {
+    let moto = Moto::start();
+    let client = client(&moto).await;
+    let table = new_table(&client).await;
+    let queries = QueryCount::default();
+    let config = aws_sdk_dynamodb::config::Builder::from(&moto.sdk_config().await)
+        .interceptor(queries.clone())
+        .build();
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), table);
+    // 400 deliveries, about 25 a shard, 14 of them failed, mostly in one cluster: a filtered
+    // page reads each shard a dozen items at a time, so shards must be read again before the
+    // merge may take what the others showed.
+    let start = datetime!(2026-03-01 00:00 UTC);
+    let mut all: Vec<Delivery> = (0..400i64)
+        .map(|i| {
+            let mut d = Delivery::new(
+                format!("dlv_rare{i:03}"),
+                &format!("evt_rare{i:03}"),
+                "sub_rare",
+                "cl_rare",
+                start + time::Duration::seconds(i / 2),
+            );
+            if i % 97 == 3 || (100..110).contains(&i) {
+                d.status = DeliveryStatus::Failed;
+            }
+            d
+        })
+        .collect();
+    store
+        .insert_deliveries(&all)
+        .await
+        .expect("insert_deliveries");
+    all.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+    let failed: Vec<String> = all
+        .iter()
+        .filter(|d| d.status == DeliveryStatus::Failed)
+        .map(|d| d.id.clone())
+        .collect();
+    for limit in [3, 10, 100] {
+        let (pages, calls) = walk_all_deliveries(
+            &store,
+            &queries,
+            Some(DeliveryStatus::Failed),
+            limit,
+            |_| async {},
+        )
+        .await;
+        assert_eq!(
+            pages.concat(),
+            failed,
+            "limit {limit}: exactly the failed deliveries, newest first"
+        );
+        let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+        assert!(
+            sizes[..sizes.len() - 1].iter().all(|&n| n == limit),
+            "limit {limit}: full pages until the last: {sizes:?}"
+        );
+        if limit == 3 {
+            assert!(
+                calls.iter().any(|&c| c > SHARDED_PARTITIONS),
+                "some page reads shards again: {calls:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn delivery_writes_spread_over_the_shards() {
+    let moto = Moto::start();
+    let client = client(&moto).await;
+    let table = new_table(&client).await;
+    let store = DynamoStore::new(client.clone(), table.clone());
+    let now = datetime!(2026-03-01 00:00 UTC);
+    let deliveries: Vec<Delivery> = (0..200)
+        .map(|i| {
+            let event = ids::new_id(ids::EVENT, 1_772_323_200_000 + i);
+            Delivery::new(
+                ids::delivery_id(&event, "sub_spread"),
+                &event,
+                "sub_spread",
+                "cl_spread",
+                now,
+            )
+        })
+        .collect();
+    assert_eq!(
+        store
+            .insert_deliveries(&deliveries)
+            .await
+            .expect("insert_deliveries"),
+        vec![true; 200]
+    );
+    let mut per_shard: BTreeMap<String, usize> = BTreeMap::new();
+    for item in scan_all(&client, &table).await {
+        if attr(&item, "sk") == "DELIVERY" {
+            *per_shard
+                .entry(attr(&item, "gsi4pk").to_string())
+                .or_default() += 1;
+        }
+    }
+    assert_eq!(per_shard.values().sum::<usize>(), 200);
+    assert!(
+        per_shard.keys().all(|p| p
+            .strip_prefix("DELIVERIES#")
+            .and_then(|n| n.parse::<u32>().ok())
+            .is_some_and(|n| n < 16)),
+        "every delivery is in a shard DELIVERIES#0..15: {per_shard:?}"
+    );
+    assert!(
+        per_shard.len() >= 12 && per_shard.values().all(|&n| n <= 200 / 3),
+        "no shard holds more than a third of the deliveries: {per_shard:?}"
+    );
+}
+
+#[tokio::test]
+async fn events_of_a_day_are_merged_across_shards_oldest_first() {
+    let moto = Moto::start();
+    let client = client(&moto).await;
+    let table = new_table(&client).await;
+    let store = DynamoStore::new(client.clone(), table.clone());
+    let (since, until) = (
+        datetime!(2026-03-01 00:00 UTC),
+        datetime!(2026-03-03 00:00 UTC),
+    );
+    // 50 events over two days, every fourth sharing its time with the one before.
+    let mut all = Vec::new();
+    for i in 0..50i64 {
+        let at = since + time::Duration::minutes(55 * (i - i / 4));
+        let e = event_at(&format!("evt_day{:02}", (i * 13) % 50), "AP", at);
+        store.insert_event(&e, None).await.expect("insert_event");
+        all.push(e);
+    }
+    // One event written before the days were sharded.
+    let moved = &all[7];
+    move_to_unsharded(
+        &client,
+        &table,
+        &format!("EVENT#{}", moved.id),
+        "EVENT",
+        "gsi2pk",
+        &format!("EVENTS#{}", moved.received_at.date()),
+    )
+    .await;
+    let shards: BTreeSet<String> = scan_all(&client, &table)
+        .await
+        .iter()
+        .map(|i| attr(i, "gsi2pk").to_string())
+        .collect();
+    assert!(
+        shards.len() >= 10,
+        "the events are spread over the days' shards: {shards:?}"
+    );
+    all.sort_by(|a, b| (a.received_at, &a.id).cmp(&(b.received_at, &b.id)));
+    let want: Vec<String> = all.iter().map(|e| e.id.clone()).collect();
+    for limit in [1, 7, 50] {
+        let mut cursor: Option<String> = None;
+        let mut pages = Vec::new();
+        loop {
+            let Page { items, next_cursor } = store
+                .list_events(None, since, until, cursor.as_deref(), limit)
+                .await
+                .expect("list_events");
+            pages.push(items.into_iter().map(|e| e.id).collect::<Vec<_>>());
+            match next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+            assert!(pages.len() <= 60, "the cursor never reached the end");
+        }
+        assert_eq!(
+            pages.concat(),
+            want,
+            "limit {limit}: every event of the window, oldest first (ties by id)"
+        );
+        let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+        assert!(
+            sizes[..sizes.len() - 1].iter().all(|&n| n == limit),
+            "limit {limit}: full pages until the last: {sizes:?}"
+        );
+    }
+}
+
+/// Counts the DynamoDB requests a client sends, by operation.
+#[derive(Debug, Clone, Default)]
+struct Calls(Arc<Mutex<BTreeMap<String, usize>>>);
+
+impl Calls {
+    /// The counts so far, reset.
+    fn take(&self) -> BTreeMap<String, usize> {
+        self.0
+            .lock()
+            .map(|mut c| std::mem::take(&mut *c))
+            .unwrap_or_default()
+    }
+}
+
+impl Intercept for Calls {
+    fn name(&self) -> &'static str {
+        "count-dynamodb-calls"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(target) = context.request().headers().get("x-amz-target")
+            && let Ok(mut calls) = self.0.lock()
+        {
+            let op = target.rsplit('.').next().unwrap_or(target);
+            *calls.entry(op.to_string()).or_default() += 1;
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_page_of_a_hundred_is_a_query_per_partition_and_one_batch_get() {
+    let moto = Moto::start();
+    let client = client(&moto).await;
+    let table = new_table(&client).await;
+    let calls = Calls::default();
+    let config = aws_sdk_dynamodb::config::Builder::from(&moto.sdk_config().await)
+        .interceptor(calls.clone())
+        .build();
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), table.clone());
+    let now = datetime!(2026-03-01 00:00 UTC);
+    let subs: Vec<_> = (0..250)
+        .map(|i| {
+            new_subscription(
+                format!("sub_page{i:03}"),
+                format!("cl_page{}", i % 2),
+                "whsec_page".to_string(),
+                now,
+            )
+        })
+        .collect();
+    store
+        .import_subscriptions(&subs)
+        .await
+        .expect("import_subscriptions");
+    let deliveries: Vec<Delivery> = (0..250i64)
+        .map(|i| {
+            Delivery::new(
+                format!("dlv_page{i:03}"),
+                &format!("evt_page{i:03}"),
+                "sub_page000",
+                "cl_page0",
+                now + time::Duration::milliseconds(i),
+            )
+        })
+        .collect();
+    store
+        .insert_deliveries(&deliveries)
+        .await
+        .expect("insert_deliveries");
+
+    // The index holds keys only: no body, no status.
+    let entry = client
+        .query()
+        .table_name(&table)
+        .index_name("gsi2")
+        .key_condition_expression("gsi2pk = :p")
+        .expression_attribute_values(":p", AttributeValue::S("SUBS".to_string()))
+        .limit(1)
+        .send()
+        .await
+        .expect("query gsi2");
+    let entry = entry.items().first().expect("an index entry");
+    let attrs: BTreeSet<&str> = entry.keys().map(String::as_str).collect();
+    assert_eq!(
+        attrs,
+        BTreeSet::from(["pk", "sk", "gsi2pk", "gsi2sk"]),
+        "a KEYS_ONLY entry"
+    );
+    calls.take();
+
+    // One partition: a Query and a BatchGetItem a page; the last page of 50 too.
+    let mut cursor: Option<String> = None;
+    let mut listed = Vec::new();
+    loop {
+        let page = store
+            .list_subscriptions(None, cursor.as_deref(), 100)
+            .await
+            .expect("list_subscriptions");
+        let c = calls.take();
+        assert_eq!(
+            (c.get("Query"), c.get("BatchGetItem"), c.len()),
+            (Some(&1), Some(&1), 2),
+            "page {}: {c:?}",
+            listed.len() / 100
+        );
+        listed.extend(page.items);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(listed, subs, "every subscription, by id, with its body");
+
+    // The fan-out index: the whole list in one page of up to 1,000, one Query and a
+    // BatchGetItem per 100.
+    let all = store
+        .list_subscriptions(None, None, 1000)
+        .await
+        .expect("list_subscriptions");
+    assert_eq!(all.items.len(), 250);
+    assert_eq!(all.next_cursor, None);
+    let c = calls.take();
+    assert_eq!(
+        (c.get("Query"), c.get("BatchGetItem")),
+        (Some(&1), Some(&3)),
+        "{c:?}"
+    );
+
+    // Sixteen shards and the unsharded partition: at most a Query each, and one BatchGetItem.
+    let mut cursor: Option<String> = None;
+    let mut ids = Vec::new();
+    loop {
+        let page = store
+            .list_deliveries(&DeliveryKey::All, None, cursor.as_deref(), 100)
+            .await
+            .expect("list_deliveries(all)");
+        let c = calls.take();
+        assert!(
+            c.get("Query").is_some_and(|&n| n <= SHARDED_PARTITIONS)
+                && c.get("BatchGetItem") == Some(&1)
+                && c.len() == 2,
+            "page {}: {c:?}",
+            ids.len() / 100
+        );
+        ids.extend(page.items.into_iter().map(|d| d.id));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let newest_first: Vec<String> = deliveries.iter().rev().map(|d| d.id.clone()).collect();
+    assert_eq!(ids, newest_first);
 }

@@ -1,7 +1,10 @@
-//! Page cursors: the partition being walked and the key of the last item returned (or none,
-//! to start that partition from its beginning), as URL-safe base64 of JSON. Opaque to
-//! callers; anything that does not decode, or that names a partition or key outside the
-//! list being read, is `PortError::InvalidCursor`.
+//! Page cursors, as URL-safe base64 of JSON. A list of one partition (or a walk of partitions
+//! one after another) resumes from the partition being walked and the key of the last item
+//! returned (or none, to start that partition from its beginning). A sharded list (`shard`)
+//! resumes from its group (the list, or the day) and the merge point: the sort key and `pk`
+//! of the last item returned, every shard resuming after it (see `query`). Opaque to callers;
+//! anything that does not decode, or that names a partition, key or point outside the list
+//! being read, is `PortError::InvalidCursor` (checked by `query::ListQuery::resume`).
 
 use std::collections::BTreeMap;
 
@@ -15,10 +18,16 @@ use super::item::{Item, get_s, s};
 /// Where the next page starts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Cursor {
-    /// The index partition (e.g. `CLIENTS`, `EVENTS#2026-11-23`).
+    /// The index partition (e.g. `CLIENTS`), or the group of a sharded list (`DELIVERIES`,
+    /// `EVENTS#2026-11-23`).
     pub p: String,
-    /// The exclusive start key (every attribute a string), or `None` for the partition start.
+    /// The exclusive start key (every attribute a string), or `None` for the partition start;
+    /// always `None` for a sharded list.
     pub k: Option<BTreeMap<String, String>>,
+    /// A sharded list: the point (index sort key, then `pk`) up to which every shard has been
+    /// returned; `None` (absent) for the start of the group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub m: Option<(String, String)>,
 }
 
 impl Cursor {
@@ -31,14 +40,8 @@ impl Cursor {
         Cursor {
             p: p.to_string(),
             k: Some(k),
+            m: None,
         }
-    }
-
-    /// A cursor from an SDK `LastEvaluatedKey` (non-string attributes are dropped, which
-    /// cannot happen: every key attribute is a string).
-    pub fn from_key(p: &str, key: &Item) -> Cursor {
-        let attrs: Vec<&str> = key.keys().map(String::as_str).collect();
-        Cursor::after(p, key, &attrs)
     }
 
     /// The opaque text.
@@ -72,8 +75,20 @@ mod tests {
         let c = Cursor {
             p: "CLIENTS".to_string(),
             k: Some(BTreeMap::from([("pk".to_string(), "CLIENT#a".to_string())])),
+            m: None,
         };
-        assert_eq!(Cursor::decode(&c.encode()).ok(), Some(c));
+        assert_eq!(Cursor::decode(&c.encode()).ok(), Some(c.clone()));
+        // The format of a one-partition cursor is as it was before sharded lists.
+        assert_eq!(
+            serde_json::to_string(&c).ok().as_deref(),
+            Some(r#"{"p":"CLIENTS","k":{"pk":"CLIENT#a"}}"#)
+        );
+        let sharded = Cursor {
+            p: "DELIVERIES".to_string(),
+            k: None,
+            m: Some(("t#d".to_string(), "DELIVERY#d".to_string())),
+        };
+        assert_eq!(Cursor::decode(&sharded.encode()).ok(), Some(sharded));
         for bad in ["garbage", "%%%", "", "bm90IGpzb24"] {
             assert!(matches!(Cursor::decode(bad), Err(PortError::InvalidCursor)));
         }

@@ -1,5 +1,6 @@
-//! Deliveries (`DELIVERY#id`), listed newest first by `created_at#id` in four partitions:
-//! `SUB#id#DELIVERIES`, `CLIENT#id#DELIVERIES`, `EVENT#id#DELIVERIES` and `DELIVERIES`.
+//! Deliveries (`DELIVERY#id`), listed newest first by `created_at#id` in three partitions,
+//! `SUB#id#DELIVERIES`, `CLIENT#id#DELIVERIES` and `EVENT#id#DELIVERIES`, and in the sharded
+//! list of all deliveries, `DELIVERIES#0` … `DELIVERIES#15` (`shard`), read merged.
 
 use hookline_domain::{Delivery, DeliveryStatus};
 use hookline_ports::{DeliveryKey, PortError};
@@ -10,9 +11,15 @@ use super::item::{Item, body, expires_at, n, names, s, timed};
 use super::ops::Must;
 use super::query::ListQuery;
 use super::schema::{BODY, EXPIRES_AT, GSI1, GSI2, GSI3, GSI4, PK, SK, STATUS, VERSION};
+use super::shard::shard_partition;
 
 /// Sort key of a delivery item.
 pub(crate) const DELIVERY_SK: &str = "DELIVERY";
+
+/// The sharded list of every delivery (gsi4): a delivery is in `DELIVERIES#n`, `n` the shard
+/// of its id, since every new delivery writes an entry to it (its claim and attempts, which
+/// change no key, write no index: the indexes project keys only).
+const ALL_DELIVERIES: &str = "DELIVERIES";
 
 /// Partition key of a delivery.
 pub(crate) fn delivery_pk(id: &str) -> String {
@@ -79,7 +86,7 @@ impl DynamoStore {
             (GSI1, format!("SUB#{}#DELIVERIES", d.subscription_id)),
             (GSI2, format!("CLIENT#{}#DELIVERIES", d.client_id)),
             (GSI3, format!("EVENT#{}#DELIVERIES", d.event_id)),
-            (GSI4, "DELIVERIES".to_string()),
+            (GSI4, shard_partition(ALL_DELIVERIES, &d.id)),
         ];
         for (gsi, p) in partitions {
             item.insert(gsi.partition_key.to_string(), s(p));
@@ -120,18 +127,20 @@ impl DynamoStore {
     }
 }
 
-/// `list_deliveries`: the key's partition, newest first, optionally of one status.
+/// `list_deliveries`: the key's partition (all deliveries: the shards, merged), newest first,
+/// optionally of one status.
 pub(crate) fn deliveries_list(
     key: &DeliveryKey,
     status: Option<DeliveryStatus>,
 ) -> Result<ListQuery, PortError> {
-    let (index, p) = match key {
-        DeliveryKey::Subscription(id) => (GSI1, format!("SUB#{id}#DELIVERIES")),
-        DeliveryKey::Client(id) => (GSI2, format!("CLIENT#{id}#DELIVERIES")),
-        DeliveryKey::Event(id) => (GSI3, format!("EVENT#{id}#DELIVERIES")),
-        DeliveryKey::All => (GSI4, "DELIVERIES".to_string()),
+    const OP: &str = "list_deliveries";
+    let part = |index, p| ListQuery::partition(OP, index, p, false);
+    let mut q = match key {
+        DeliveryKey::Subscription(id) => part(GSI1, format!("SUB#{id}#DELIVERIES")),
+        DeliveryKey::Client(id) => part(GSI2, format!("CLIENT#{id}#DELIVERIES")),
+        DeliveryKey::Event(id) => part(GSI3, format!("EVENT#{id}#DELIVERIES")),
+        DeliveryKey::All => ListQuery::sharded(OP, GSI4, ALL_DELIVERIES.to_string(), false),
     };
-    let mut q = ListQuery::partition("list_deliveries", index, p, false);
     q.status = status.map(status_name).transpose()?;
     Ok(q)
 }

@@ -1,6 +1,6 @@
-//! Events (`EVENT#id`; listed by state in `STATE#code#EVENTS` and by day in
-//! `EVENTS#YYYY-MM-DD`, both sorted by `received_at#id`) and idempotency claims
-//! (`IDEM#source#key` → `event_id`), written in one transaction with the event.
+//! Events (`EVENT#id`; listed by state in `STATE#code#EVENTS` and by day in the sharded lists
+//! `EVENTS#YYYY-MM-DD#0` … `#15` (`shard`), both sorted by `received_at#id`) and idempotency
+//! claims (`IDEM#source#key` → `event_id`), written in one transaction with the event.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use hookline_domain::Event;
@@ -12,6 +12,7 @@ use super::item::{Item, body, day, expires_at, get_s, s, sort_time, timed};
 use super::ops::{Must, Transaction};
 use super::query::{ListQuery, Partitions};
 use super::schema::{BODY, ENQUEUED, EVENT_ID, EXPIRES_AT, GSI1, GSI2, PK, SK};
+use super::shard::shard_partition;
 
 /// Sort key of an event item.
 pub(crate) const EVENT_SK: &str = "EVENT";
@@ -33,8 +34,9 @@ fn state_partition(state: &str) -> String {
     format!("STATE#{state}#EVENTS")
 }
 
-/// The events of every state received on one day (UTC).
-fn day_partition(d: time::Date) -> String {
+/// The events of every state received on one day (UTC): a sharded list, an event being in
+/// `EVENTS#YYYY-MM-DD#n`, `n` the shard of its id.
+fn day_list(d: time::Date) -> String {
     format!("{DAY_PREFIX}{}", day(d))
 }
 
@@ -60,7 +62,7 @@ impl DynamoStore {
             (GSI1.sort_key.to_string(), s(sort.clone())),
             (
                 GSI2.partition_key.to_string(),
-                s(day_partition(utc_day(e.received_at))),
+                s(shard_partition(&day_list(utc_day(e.received_at)), &e.id)),
             ),
             (GSI2.sort_key.to_string(), s(sort)),
             (ENQUEUED.to_string(), AttributeValue::Bool(false)),
@@ -161,8 +163,9 @@ impl DynamoStore {
     }
 }
 
-/// `list_events`: one state's partition, or the day partitions from `since` to `until`
-/// oldest first, each by the sort-key range `[since, until)`. `None` for an empty window.
+/// `list_events`: one state's partition, or the days from `since` to `until` oldest first
+/// (each day's shards merged), by the sort-key range `[since, until)`. `None` for an empty
+/// window.
 pub(crate) fn events_list(
     state: Option<&str>,
     since: OffsetDateTime,
@@ -174,8 +177,8 @@ pub(crate) fn events_list(
     // `time#id` entries in [since, until) lie between the bare times: `since` < `since#…`,
     // and `until` < `until#…`, so BETWEEN excludes entries at `until`.
     let range = Some((sort_time(since), sort_time(until)));
-    let (index, partitions) = match state {
-        Some(state) => (GSI1, Partitions::One(state_partition(state))),
+    let (index, partitions, sharded) = match state {
+        Some(state) => (GSI1, Partitions::One(state_partition(state)), false),
         None => {
             let days = Partitions::Days {
                 prefix: DAY_PREFIX,
@@ -186,13 +189,14 @@ pub(crate) fn events_list(
                         .unwrap_or(until),
                 ),
             };
-            (GSI2, days)
+            (GSI2, days, true)
         }
     };
     Some(ListQuery {
         op: "list_events",
         index,
         partitions,
+        sharded,
         range,
         forward: true,
         status: None,

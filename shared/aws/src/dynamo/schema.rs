@@ -15,14 +15,14 @@ pub const BODY: &str = "body";
 pub const ENQUEUED: &str = "enqueued";
 /// Idempotency claims: the original event id.
 pub const EVENT_ID: &str = "event_id";
-/// Deliveries: the status, for the status filter of `list_deliveries`.
+/// Deliveries: the status, for the status filter of `list_deliveries` (read with the items).
 pub const STATUS: &str = "status";
 /// Deliveries: the optimistic-concurrency version (number), for `update_delivery`.
 pub const VERSION: &str = "version";
 /// The subscriptions generation counter (number) on `META#SUBS_GENERATION`.
 pub const GENERATION: &str = "gen";
 
-/// One global secondary index: overloaded string keys, every attribute projected.
+/// One global secondary index: overloaded string keys, keys only projected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GsiDefinition {
     /// Index name.
@@ -40,8 +40,12 @@ pub struct TableDefinition {
     pub partition_key: &'static str,
     /// Sort key attribute.
     pub sort_key: &'static str,
-    /// The global secondary indexes, each with `ProjectionType: ALL`.
+    /// The global secondary indexes.
     pub gsis: &'static [GsiDefinition],
+    /// Every index's `ProjectionType` as CloudFormation spells it: `KEYS_ONLY` (the table's
+    /// and the index's keys), so that a write that changes no key writes no index; lists read
+    /// the items by key (`dynamo::bodies`).
+    pub projection: &'static str,
     /// The TTL attribute.
     pub ttl_attribute: &'static str,
     /// `BillingMode` as CloudFormation spells it.
@@ -79,6 +83,7 @@ pub const TABLE: TableDefinition = TableDefinition {
     partition_key: PK,
     sort_key: SK,
     gsis: &[GSI1, GSI2, GSI3, GSI4],
+    projection: "KEYS_ONLY",
     ttl_attribute: EXPIRES_AT,
     billing_mode: "PAY_PER_REQUEST",
 };

@@ -1,5 +1,5 @@
 //! Creates the store's table from `dynamo::schema::TABLE`: on-demand billing, string `pk`/`sk`,
-//! the GSIs (every attribute projected), then TTL on `expires_at` once the table is active.
+//! the GSIs (keys only projected), then TTL on `expires_at` once the table is active.
 //! `template.yaml` declares the same definition; a test compares the two.
 
 use std::time::Duration;
@@ -46,7 +46,7 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Res
             .key_schema(key(gsi.sort_key, KeyType::Range)?)
             .projection(
                 Projection::builder()
-                    .projection_type(ProjectionType::All)
+                    .projection_type(ProjectionType::from(def.projection))
                     .build(),
             )
             .build()
