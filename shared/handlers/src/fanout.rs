@@ -16,11 +16,13 @@ use hookline_domain::{Delivery, DeliveryStatus, ids};
 use hookline_ports::{PortError, QueueMessage, QueueName};
 use time::OffsetDateTime;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use crate::context::AppContext;
 use crate::delivery::handler::{enqueue_messages, receive_count};
 use crate::index::SubscriptionIndex;
 use crate::messages::{DeliveryMessage, EventMessage, to_body};
+use crate::recent::KnownEvent;
 
 /// Time kept free before the deadline: one step takes well under this, and the continuation
 /// messages are sent in it.
@@ -50,7 +52,8 @@ pub async fn handle_events_until(
     let all: Vec<BatchItemFailure> = event.records.iter().filter_map(failure).collect();
     // A panic would leave unknown which messages were handled: the batch runs on a task of
     // its own, and if that task fails, all of it is retried (a re-run creates nothing twice).
-    match tokio::spawn(fan_out_batch(ctx, event, deadline)).await {
+    // In the invocation's span, so that the batch's log lines carry its request id.
+    match tokio::spawn(fan_out_batch(ctx, event, deadline).in_current_span()).await {
         Ok(response) => response,
         Err(e) => {
             tracing::error!(error = %e, "fanout: task failed; retrying the batch");
@@ -65,6 +68,8 @@ pub async fn handle_events_until(
 struct EventWork {
     record: SqsMessage,
     event_id: String,
+    /// The event (its state and type label the metrics).
+    event: Arc<KnownEvent>,
     /// In subscription-id order, past the message's `after`.
     deliveries: Vec<Delivery>,
     /// How many of `deliveries` are stored and queued.
@@ -113,10 +118,13 @@ async fn fan_out_batch(
     let mut reads = JoinSet::new();
     for (i, record) in event.records.into_iter().enumerate() {
         let (ctx, index) = (ctx.clone(), index.clone());
-        reads.spawn(async move {
-            let work = work_of(&ctx, &index, record, now).await;
-            (i, work)
-        });
+        reads.spawn(
+            async move {
+                let work = work_of(&ctx, &index, record, now).await;
+                (i, work)
+            }
+            .in_current_span(),
+        );
     }
     let mut read = Vec::new();
     while let Some(joined) = reads.join_next().await {
@@ -142,6 +150,12 @@ async fn fan_out_batch(
     }
     run(&ctx, &mut works, deadline).await;
     continue_unfinished(&ctx, &mut works).await;
+    // What this invocation stored and queued: a failed event counts once its retry succeeds
+    // (from where its message starts), a continued one part by part.
+    for w in works.iter().filter(|w| !w.failed) {
+        let (state, event_type) = (&w.event.state, &w.event.event_type);
+        ctx.metrics.fanned_out(state, event_type, w.done as u64);
+    }
     for w in works.iter().filter(|w| w.failed) {
         response.batch_item_failures.extend(failure(&w.record));
     }
@@ -239,9 +253,10 @@ async fn work_of(
     now: OffsetDateTime,
 ) -> Result<EventWork, (SqsMessage, String)> {
     match deliveries_of(ctx, index, &record, now).await {
-        Ok((msg, deliveries)) => Ok(EventWork {
+        Ok((msg, event, deliveries)) => Ok(EventWork {
             record,
             event_id: msg.event_id,
+            event,
             deliveries,
             done: 0,
             after: msg.after,
@@ -256,7 +271,7 @@ async fn deliveries_of(
     index: &SubscriptionIndex,
     record: &SqsMessage,
     now: OffsetDateTime,
-) -> Result<(EventMessage, Vec<Delivery>), String> {
+) -> Result<(EventMessage, Arc<KnownEvent>, Vec<Delivery>), String> {
     let body = record.body.as_deref().unwrap_or("");
     let msg: EventMessage =
         serde_json::from_str(body).map_err(|_| "malformed message".to_string())?;
@@ -295,7 +310,7 @@ async fn deliveries_of(
         }
     }
     tracing::debug!(event_id = %event.id, deliveries = deliveries.len(), "fanned out");
-    Ok((msg, deliveries))
+    Ok((msg, event, deliveries))
 }
 
 /// The delivery of `event_id` for `subscription_id` stored under its

@@ -12,6 +12,7 @@ pub mod delivery;
 pub mod fanout;
 pub mod index;
 pub mod messages;
+pub mod metrics;
 pub mod openapi;
 pub mod problem;
 pub mod recent;

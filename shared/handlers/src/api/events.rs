@@ -245,6 +245,9 @@ async fn accept(ctx: &AppContext, items: Vec<Incoming>) -> ApiResult<Vec<(String
             .await?
         {
             EventInsert::Created => {
+                // Counted once stored: a publisher's retry finds it and is a duplicate.
+                ctx.metrics
+                    .events_accepted(&inc.event.state, &inc.event.event_type, 1);
                 to_queue.push(inc.event.id.clone());
                 out.push((inc.event.id.clone(), false));
                 ctx.events

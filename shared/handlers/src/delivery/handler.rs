@@ -16,6 +16,7 @@ use hookline_domain::{Attempt, Delivery, DeliveryStatus, Subscription, ids};
 use hookline_ports::{PortError, QueueMessage, QueueName};
 use time::OffsetDateTime;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use crate::context::AppContext;
 use crate::delivery::client::{SendResult, Target};
@@ -25,6 +26,7 @@ use crate::delivery::outcome::{Outcome, decide};
 use crate::delivery::request::render;
 use crate::index::SubscriptionIndex;
 use crate::messages::{DeliveryMessage, to_body};
+use crate::metrics::AttemptOutcome;
 use crate::recent::KnownEvent;
 
 /// Attempts every delivery of the batch concurrently; returns the items to retry.
@@ -72,8 +74,11 @@ pub async fn handle_deliveries_with(
         let ctx = ctx.clone();
         let index = index.clone();
         let message_id = record.message_id.clone();
-        let handle =
-            tasks.spawn(async move { deliver_one(&ctx, &index, &record, received).await.is_ok() });
+        // In the invocation's span, so that the attempt's log lines carry its request id.
+        let handle = tasks.spawn(
+            async move { deliver_one(&ctx, &index, &record, received).await.is_ok() }
+                .in_current_span(),
+        );
         held.insert(handle.id(), message_id);
     }
     while let Some(joined) = tasks.join_next_with_id().await {
@@ -346,6 +351,7 @@ async fn send_and_record(
         Ok(r) => r,
         Err(e) => return abandon(ctx, delivery, &e).await,
     };
+    let sent = slot.is_some();
     let result = match slot {
         Some(slot) => {
             let result = ctx.http.send(target, request).await;
@@ -372,6 +378,12 @@ async fn send_and_record(
         &ctx.config.retry_schedule,
         now.unix_timestamp(),
         ids::random_unit(),
+    );
+    ctx.metrics.attempt(
+        &event.state,
+        &event.event_type,
+        AttemptOutcome::from(&outcome),
+        sent.then_some(result.duration_ms),
     );
     // Every attempt is recorded on its delivery (and listed by the API); the log adds the
     // ones an operator must notice. A success per delivery would be most of the log, and
