@@ -1,22 +1,30 @@
 //! The `deliver` Lambda function: SQS batches of deliveries in; each is attempted, and a
 //! failed one is reported after its visibility timeout was set to the retry delay.
 
+use std::sync::Arc;
+
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use hookline_aws::metrics::EmfMetrics;
+use hookline_aws::runtime::{self, KeyAccess, QueueAccess};
 use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    hookline_aws::runtime::init_logs();
-    let ctx = hookline_aws::runtime::context_from_env(hookline_aws::runtime::QueueAccess::Send)
+    runtime::init_logs();
+    let metrics = Arc::new(EmfMetrics::from_env());
+    // No JWT keys: the function verifies no token (and its IAM role reads no key secret).
+    let ctx = runtime::context_from_env_with(QueueAccess::Send, KeyAccess::None)
         .await
         .inspect_err(|e| {
             tracing::error!(error = %e, "hookline-deliver cannot start");
-        })?;
+        })?
+        .with_metrics(metrics.clone());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let ctx = ctx.clone();
+        let (ctx, metrics) = (ctx.clone(), metrics.clone());
         async move {
+            let batch = hookline_handlers::delivery::handle_deliveries(ctx, event.payload);
             Ok::<SqsBatchResponse, lambda_runtime::Error>(
-                hookline_handlers::delivery::handle_deliveries(ctx, event.payload).await,
+                runtime::invocation(&metrics, batch).await,
             )
         }
     }))

@@ -2,9 +2,12 @@
 //! subscription out; failed items are reported (`ReportBatchItemFailures`), and an event whose
 //! fan-out outlasts the invocation continues in another.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use hookline_aws::metrics::EmfMetrics;
+use hookline_aws::runtime::{self, KeyAccess, QueueAccess};
 use lambda_runtime::{LambdaEvent, service_fn};
 
 /// The invocation's deadline (Unix milliseconds, from the runtime) on this process's clock.
@@ -17,19 +20,23 @@ fn deadline(epoch_ms: u64) -> Instant {
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    hookline_aws::runtime::init_logs();
-    let ctx = hookline_aws::runtime::context_from_env(hookline_aws::runtime::QueueAccess::Send)
+    runtime::init_logs();
+    let metrics = Arc::new(EmfMetrics::from_env());
+    // No JWT keys: the function verifies no token (and its IAM role reads no key secret).
+    let ctx = runtime::context_from_env_with(QueueAccess::Send, KeyAccess::None)
         .await
         .inspect_err(|e| {
             tracing::error!(error = %e, "hookline-fanout cannot start");
-        })?;
+        })?
+        .with_metrics(metrics.clone());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let ctx = ctx.clone();
+        let (ctx, metrics) = (ctx.clone(), metrics.clone());
         let until = deadline(event.context.deadline);
         async move {
+            let batch =
+                hookline_handlers::fanout::handle_events_until(ctx, event.payload, Some(until));
             Ok::<SqsBatchResponse, lambda_runtime::Error>(
-                hookline_handlers::fanout::handle_events_until(ctx, event.payload, Some(until))
-                    .await,
+                runtime::invocation(&metrics, batch).await,
             )
         }
     }))

@@ -8,9 +8,10 @@ use hookline_ports::{Clock, PortError, Store};
 /// File in the data directory that names the generated admin client.
 const ADMIN_FILE: &str = "bootstrap-admin";
 
-/// Ensures the bootstrap admin exists. With configured credentials, the client gets exactly
-/// those (created or reset). Without, an admin is generated on first start only, and its
-/// secret is returned so it can be printed once.
+/// Ensures the bootstrap admin was made: on the first start of a store only, with the
+/// configured credentials or, without any, generated (its secret is returned so it can be
+/// printed once). Later starts change nothing, whatever the configuration says: an admin
+/// deleted, disabled or given a new secret through the API stays so.
 pub async fn ensure_admin(
     store: &dyn Store,
     clock: &dyn Clock,
@@ -28,8 +29,10 @@ pub async fn ensure_admin(
     }
     let id = ids::new_id(ids::CLIENT, now.unix_timestamp_nanos() / 1_000_000);
     let sec = secret::new_client_secret();
-    hookline_handlers::bootstrap::ensure_admin(store, clock, &id, &sec).await?;
+    let created = hookline_handlers::bootstrap::ensure_admin(store, clock, &id, &sec).await?;
     std::fs::write(&marker, format!("{id}\n"))
         .map_err(|e| PortError::Backend(format!("writing {ADMIN_FILE}: {e}")))?;
-    Ok(Some((id, sec)))
+    // Not created: the store had its bootstrap admin already (another data directory over the
+    // same AWS stack); this one's secret would be of no use.
+    Ok(created.then_some((id, sec)))
 }

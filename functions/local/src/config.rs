@@ -37,6 +37,9 @@ pub struct Config {
     pub catalog: Option<PathBuf>,
     /// `HOOKLINE_TOKEN_TTL_SECS` (900).
     pub token_ttl: Duration,
+    /// `HOOKLINE_KEY_ACTIVATION_SECS` (3600): from a rotated-in key's publication to its
+    /// first signature (`hookline-local keys rotate`).
+    pub key_activation: Duration,
     /// `HOOKLINE_VISIBILITY_TIMEOUT_SECS` (60): how long a received message stays hidden.
     pub visibility: Duration,
     /// `HOOKLINE_MAX_RECEIVES` (60): receives of a delivery message before redrive.
@@ -169,6 +172,9 @@ impl Config {
             catalog: var("HOOKLINE_CATALOG").map(PathBuf::from),
             token_ttl: Duration::from_secs(
                 parsed("HOOKLINE_TOKEN_TTL_SECS", 900u64)?.clamp(60, 86_400),
+            ),
+            key_activation: Duration::from_secs(
+                parsed("HOOKLINE_KEY_ACTIVATION_SECS", 3600u64)?.min(86_400),
             ),
             visibility: Duration::from_secs(
                 parsed("HOOKLINE_VISIBILITY_TIMEOUT_SECS", 60u64)?.clamp(1, 43_200),

@@ -1,7 +1,9 @@
 //! The local runner: every Hookline router and both queue workers in one process, on the
 //! embedded backend (SQLite in a data directory). It is what `cargo run` starts, what the
-//! end-to-end tests drive as a real process, and the benchmark's system under test.
+//! end-to-end tests drive as a real process, and the benchmark's system under test. With
+//! arguments, the same binary runs an admin command instead (see [`admin`]).
 
+pub mod admin;
 pub mod bootstrap;
 pub mod config;
 
@@ -14,10 +16,12 @@ use hookline_aws::AwsSettings;
 use hookline_domain::Catalog;
 use hookline_domain::destination::DestinationPolicy;
 use hookline_domain::retry::QueueLimits;
-use hookline_embedded::{EmbeddedBackend, QueueOptions};
+use hookline_embedded::{EmbeddedBackend, EmbeddedError, QueueOptions};
 use hookline_handlers::worker::{PollerConfig, run_message_poller, run_poller};
 use hookline_handlers::{AppContext, HandlerConfig, app, catalog, delivery, fanout};
-use hookline_ports::{Clock, KeyStore, Queue, QueueName, Store, SystemClock};
+use hookline_ports::{
+    Clock, KeyRotation, PublicKeys, Queue, QueueName, SigningKeys, Store, SystemClock,
+};
 use tokio::sync::watch;
 
 pub use config::{Backend, Config};
@@ -37,6 +41,9 @@ pub enum RunError {
     /// The data directory or the backend could not be opened.
     #[error("storage: {0}")]
     Storage(String),
+    /// Another process (a runner, or an admin command) holds the data directory's lock.
+    #[error("storage: the data directory {} is in use by another process", .0.display())]
+    InUse(std::path::PathBuf),
     /// The catalog file is unreadable or invalid.
     #[error("{0}")]
     Catalog(String),
@@ -45,8 +52,30 @@ pub enum RunError {
     Bind(std::net::SocketAddr, std::io::Error),
 }
 
-/// The binary's `main`: configuration from the environment, logs, runtime, run.
+/// The binary's `main`. Without arguments: configuration from the environment, logs,
+/// runtime, run. With arguments: the admin command they name ([`admin`]), or the usage text
+/// (exit code 2 when the arguments are not understood).
 pub fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    match admin::parse(&args) {
+        Ok(admin::Command::Run) => run_main(),
+        Ok(admin::Command::Help) => {
+            print!("{}", admin::USAGE);
+            ExitCode::SUCCESS
+        }
+        Ok(admin::Command::Admin(command)) => admin::main(command),
+        Err(e) => {
+            eprint!("hookline-local: {e}\n\n{}", admin::USAGE);
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Starts the runner: what `hookline-local` does without arguments.
+fn run_main() -> ExitCode {
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
@@ -54,7 +83,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logs(config.json_logs);
+    init_logs(config.json_logs, "info", std::io::stdout);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -74,10 +103,17 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logs(json: bool) {
+/// Logs to `writer` at the level `RUST_LOG` sets (`default` when unset or unreadable), as
+/// text or JSON lines.
+fn init_logs<W>(json: bool, default: &str, writer: W)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer);
     if json {
         builder.json().flatten_event(true).init();
     } else {
@@ -162,9 +198,27 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             "\nBootstrap admin client created (shown once, store it now):\n  HOOKLINE_ADMIN_CLIENT_ID={id}\n  HOOKLINE_ADMIN_CLIENT_SECRET={secret}\n"
         );
     }
-    let ctx = AppContext::new(store.clone(), queue.clone(), keys, clock, hc)
-        .await
-        .map_err(storage)?;
+    // A store's first start makes its first signing key, by the same rotation that
+    // `hookline-local keys rotate` runs (on AWS: the keys function, at deploy time).
+    if let Some(kid) = hookline_handlers::auth::rotation::ensure_first_key(
+        keys.as_ref(),
+        clock.now().unix_timestamp(),
+    )
+    .await
+    .map_err(storage)?
+    {
+        tracing::info!(kid, "made the first signing key");
+    }
+    let signing: Arc<dyn SigningKeys> = keys;
+    let ctx = AppContext::new(
+        store.clone(),
+        queue.clone(),
+        hookline_handlers::auth::keys::KeySource::Signing(signing),
+        clock,
+        hc,
+    )
+    .await
+    .map_err(storage)?;
 
     if config.allow_private {
         tracing::warn!(
@@ -268,11 +322,17 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     Ok(())
 }
 
-type Ports = (Arc<dyn Store>, Arc<dyn Queue>, Arc<dyn KeyStore>);
+/// The keys as the runner (and `keys rotate`) hold them: it signs, verifies and rotates.
+pub(crate) trait LocalKeys: SigningKeys + PublicKeys + KeyRotation {}
+impl<K: SigningKeys + PublicKeys + KeyRotation> LocalKeys for K {}
+
+type Ports = (Arc<dyn Store>, Arc<dyn Queue>, Arc<dyn LocalKeys>);
 
 /// Opens the configured backend: SQLite in the data directory, or the AWS resources named
-/// by the environment that `infra/local/bootstrap` prints.
-async fn open_backend(config: &Config) -> Result<Ports, RunError> {
+/// by the environment that `infra/local/bootstrap` prints. The runner and the admin commands
+/// both open it here. The embedded backend holds the data directory's lock for as long as a
+/// port lives, and fails with [`RunError::InUse`] while another process holds it.
+pub(crate) async fn open_backend(config: &Config) -> Result<Ports, RunError> {
     match config.backend {
         Backend::Embedded => {
             let dir = config.data_dir.clone();
@@ -283,15 +343,19 @@ async fn open_backend(config: &Config) -> Result<Ports, RunError> {
             let backend = tokio::task::spawn_blocking(move || EmbeddedBackend::open(&dir, opts))
                 .await
                 .map_err(|e| RunError::Storage(e.to_string()))?
-                .map_err(|e| RunError::Storage(e.to_string()))?;
-            Ok((backend.store(), backend.queue(), backend.keys()))
+                .map_err(|e| match e {
+                    EmbeddedError::InUse { path } => RunError::InUse(path),
+                    e => RunError::Storage(e.to_string()),
+                })?;
+            let keys: Arc<dyn LocalKeys> = Arc::new(backend.clone());
+            Ok((backend.store(), backend.queue(), keys))
         }
         Backend::Aws => {
             let settings = AwsSettings::from_env().map_err(|e| RunError::Storage(e.to_string()))?;
             let sdk = hookline_aws::sdk_config().await;
             let p = hookline_aws::runtime::ports(&sdk, &settings);
             tracing::info!(table = %settings.table, "using the AWS backend");
-            Ok((p.store, p.queue, p.keys))
+            Ok((p.store, p.queue, Arc::new(p.keys)))
         }
     }
 }

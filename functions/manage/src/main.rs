@@ -1,13 +1,29 @@
 //! The `manage` Lambda function: configuration and AWS adapters from the environment, then the
-//! shared `manage` router behind API Gateway's HTTP API.
+//! shared `manage` router behind API Gateway's HTTP API. Each request runs as one invocation
+//! (`hookline_aws::runtime::invocation`): its log lines carry the request id, its metrics
+//! are printed before it answers.
+
+use std::sync::Arc;
+
+use hookline_aws::metrics::EmfMetrics;
+use hookline_aws::runtime::{self, QueueAccess};
+use lambda_http::{Request, Service, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    hookline_aws::runtime::init_logs();
-    let ctx = hookline_aws::runtime::context_from_env(hookline_aws::runtime::QueueAccess::Send)
+    runtime::init_logs();
+    let metrics = Arc::new(EmfMetrics::from_env());
+    let ctx = runtime::context_from_env(QueueAccess::Send)
         .await
         .inspect_err(|e| {
             tracing::error!(error = %e, "hookline-manage cannot start");
-        })?;
-    lambda_http::run(hookline_handlers::manage_router(ctx)).await
+        })?
+        .with_metrics(metrics.clone());
+    let router = hookline_handlers::manage_router(ctx);
+    lambda_http::run(service_fn(move |request: Request| {
+        // An axum router is always ready, and a clone of it is a reference count.
+        let (mut router, metrics) = (router.clone(), metrics.clone());
+        async move { runtime::invocation(&metrics, router.call(request)).await }
+    }))
+    .await
 }

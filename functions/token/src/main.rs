@@ -1,6 +1,7 @@
 //! The `token` Lambda function: configuration and AWS adapters from the environment, the
-//! bootstrap admin ensured from its deploy-time secret, then the shared `token` router behind
-//! API Gateway's HTTP API. The function has no queue access (nor an IAM permission for any).
+//! bootstrap admin created from its deploy-time secret (once, ever), then the shared `token`
+//! router behind API Gateway's HTTP API. It alone reads the private signing keys; it has no
+//! queue access (nor an IAM permission for any).
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -15,6 +16,7 @@ async fn main() -> Result<(), lambda_http::Error> {
             &settings,
             config,
             hookline_aws::runtime::QueueAccess::None,
+            hookline_aws::runtime::KeyAccess::Sign,
         )
         .await?;
         hookline_aws::runtime::ensure_bootstrap_admin(&sdk, &ctx).await?;
@@ -23,5 +25,15 @@ async fn main() -> Result<(), lambda_http::Error> {
     let ctx = start.await.inspect_err(|e| {
         tracing::error!(error = %e, "hookline-token cannot start");
     })?;
-    lambda_http::run(hookline_handlers::token_router(ctx)).await
+    // No metrics of its own: the invocation wrapper only gives its log lines `coldStart`.
+    let metrics = std::sync::Arc::new(hookline_aws::metrics::EmfMetrics::from_env());
+    let router = hookline_handlers::token_router(ctx);
+    lambda_http::run(lambda_http::service_fn(
+        move |request: lambda_http::Request| {
+            use lambda_http::Service;
+            let (mut router, metrics) = (router.clone(), metrics.clone());
+            async move { hookline_aws::runtime::invocation(&metrics, router.call(request)).await }
+        },
+    ))
+    .await
 }

@@ -5,15 +5,21 @@
 
 pub mod dynamo;
 pub mod keys;
+pub mod metrics;
 pub mod provision;
 pub mod runtime;
 pub mod settings;
 pub mod sqs;
 
 pub use dynamo::DynamoStore;
-pub use keys::SecretsKeyStore;
+pub use keys::SecretsKeys;
 pub use settings::AwsSettings;
 pub use sqs::SqsQueue;
+
+/// A Secrets Manager client over `sdk`.
+pub fn secretsmanager_client(sdk: &aws_config::SdkConfig) -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::new(sdk)
+}
 
 /// Loads the shared SDK configuration (region, credentials, endpoint) from the environment;
 /// the SDK's requests go through [`http_client`].

@@ -7,13 +7,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use hookline_domain::RetrySchedule;
 use hookline_domain::destination::DestinationPolicy;
+use hookline_handlers::auth::keys::KeySource;
+use hookline_handlers::auth::rotation::RotationPolicy;
 use hookline_handlers::{AppContext, HandlerConfig};
 use hookline_ports::{
-    KeyStore, PortError, Queue, QueueMessage, QueueName, ReceivedMessage, Store, SystemClock,
+    PortError, Queue, QueueMessage, QueueName, ReceivedMessage, Store, SystemClock,
 };
 
+use crate::metrics::EmfMetrics;
 use crate::settings::AwsSettings;
-use crate::{DynamoStore, SecretsKeyStore, SqsQueue};
+use crate::{DynamoStore, SecretsKeys, SqsQueue};
 
 /// Why a function could not start.
 #[derive(Debug, thiserror::Error)]
@@ -90,13 +93,53 @@ pub fn handler_config_from_env() -> Result<HandlerConfig, StartError> {
     Ok(config)
 }
 
+/// How the `keys` function rotates: `HOOKLINE_TOKEN_TTL_SECS` (900: how long a retired key
+/// must still verify) and `HOOKLINE_KEY_ACTIVATION_SECS` (3600: from a new key's publication
+/// to its first signature).
+pub fn rotation_policy_from_env() -> Result<RotationPolicy, StartError> {
+    let number = |name: &str, default: u64| -> Result<u64, StartError> {
+        match var(name) {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse()
+                .map_err(|_| StartError::Config(format!("{name}: '{v}' is not a number"))),
+        }
+    };
+    Ok(RotationPolicy {
+        activation_delay: Duration::from_secs(number("HOOKLINE_KEY_ACTIVATION_SECS", 3600)?),
+        token_ttl: Duration::from_secs(number("HOOKLINE_TOKEN_TTL_SECS", 900)?),
+    })
+}
+
 /// Builds a deployed function's handler context over DynamoDB, SQS and Secrets Manager from
 /// the environment, with the queue access the function has (see [`QueueAccess`]).
 pub async fn context_from_env(queues: QueueAccess) -> Result<Arc<AppContext>, StartError> {
+    context_from_env_with(queues, KeyAccess::Verify).await
+}
+
+/// [`context_from_env`] with the key access the function has (see [`KeyAccess`]).
+pub async fn context_from_env_with(
+    queues: QueueAccess,
+    keys: KeyAccess,
+) -> Result<Arc<AppContext>, StartError> {
     let settings = AwsSettings::from_env().map_err(|e| StartError::Config(e.to_string()))?;
     let config = handler_config_from_env()?;
     let sdk = crate::function_sdk_config();
-    context(&sdk, &settings, config, queues).await
+    context(&sdk, &settings, config, queues, keys).await
+}
+
+/// What a deployed function may read of the JWT keys: the same as its IAM policy in
+/// `template.yaml`. Only the token function reads the private key set; the functions that
+/// verify tokens read the published public keys; the others read neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyAccess {
+    /// The private key set (token).
+    Sign,
+    /// The public keys (ingest, manage).
+    Verify,
+    /// No keys (fan-out, delivery).
+    None,
 }
 
 /// What a deployed function does with the SQS queues: the same as its IAM policy in
@@ -119,8 +162,9 @@ pub struct AwsPorts {
     pub store: Arc<dyn Store>,
     /// SQS.
     pub queue: Arc<dyn Queue>,
-    /// Secrets Manager.
-    pub keys: Arc<dyn KeyStore>,
+    /// Secrets Manager: both key secrets (a function reads only what its [`KeyAccess`] and
+    /// its IAM policy allow).
+    pub keys: SecretsKeys,
 }
 
 fn ports_with(
@@ -134,10 +178,11 @@ fn ports_with(
             settings.table.clone(),
         )),
         queue,
-        keys: Arc::new(SecretsKeyStore::new(
+        keys: SecretsKeys::new(
             aws_sdk_secretsmanager::Client::new(sdk),
             settings.signing_key_secret.clone(),
-        )),
+            settings.public_keys_secret.clone(),
+        ),
     }
 }
 
@@ -172,9 +217,15 @@ pub async fn context(
     settings: &AwsSettings,
     config: HandlerConfig,
     queues: QueueAccess,
+    keys: KeyAccess,
 ) -> Result<Arc<AppContext>, StartError> {
     let p = function_ports(sdk, settings, queues);
-    Ok(AppContext::new(p.store, p.queue, p.keys, Arc::new(SystemClock), config).await?)
+    let source = match keys {
+        KeyAccess::Sign => KeySource::Signing(Arc::new(p.keys)),
+        KeyAccess::Verify => KeySource::Published(Arc::new(p.keys)),
+        KeyAccess::None => KeySource::None,
+    };
+    Ok(AppContext::new(p.store, p.queue, source, Arc::new(SystemClock), config).await?)
 }
 
 /// The queue port of a deployed function ([`QueueAccess`]): sends and visibility changes go
@@ -241,39 +292,101 @@ impl Queue for FunctionQueue {
 /// (`info,hookline_handlers=debug`). Span and field filters (the regular-expression part of
 /// `EnvFilter`'s syntax) are not supported here, which keeps a regex engine out of functions
 /// that have no other use for one; a malformed value falls back to `info`.
+///
+/// A line logged during an invocation lists the spans it runs in (`spans`): first
+/// lambda_runtime's, with the invocation's `requestId` and `xrayTraceId`, then
+/// [`invocation`]'s, with `coldStart`. Both are kept at any level, so that an error line
+/// under `RUST_LOG=warn` still says which request it belongs to.
 pub fn init_logs() {
-    use tracing_subscriber::filter::{LevelFilter, Targets};
-    use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    let filter = var("RUST_LOG")
-        .and_then(|v| v.parse::<Targets>().ok())
-        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO));
+    json_logs(var("RUST_LOG").as_deref(), std::io::stdout).init();
+}
+
+/// The target of lambda_runtime's span around each invocation (`requestId`, `xrayTraceId`).
+const RUNTIME_SPAN_TARGET: &str = "lambda_runtime::layers::trace";
+/// The target of [`invocation`]'s span (`coldStart`), which no event uses.
+const INVOCATION_SPAN_TARGET: &str = "hookline::invocation";
+
+/// The subscriber [`init_logs`] installs, with the filter `rust_log` describes, writing to
+/// `writer` (tests read the lines back).
+pub fn json_logs<W>(
+    rust_log: Option<&str>,
+    writer: W,
+) -> impl tracing::Subscriber + Send + Sync + 'static
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    use tracing_subscriber::layer::SubscriberExt;
     tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
                 .json()
                 .flatten_event(true)
                 .with_current_span(false)
-                .without_time(),
+                .with_span_list(true)
+                .without_time()
+                .with_writer(writer),
         )
-        .with(filter)
-        .init();
+        .with(log_filter(rust_log))
 }
 
-/// Creates (or resets) the bootstrap admin client from the deploy-time secret named by
+/// `RUST_LOG`'s directives, with the invocation spans always on (they hold no events).
+fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::filter::Targets {
+    use tracing::Level;
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    let mut filter = rust_log
+        .and_then(|v| v.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO));
+    for target in [RUNTIME_SPAN_TARGET, INVOCATION_SPAN_TARGET] {
+        if !filter.would_enable(target, &Level::INFO) {
+            filter = filter.with_target(target, Level::INFO);
+        }
+    }
+    filter
+}
+
+/// Whether this process has begun an invocation yet.
+static INVOKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Runs one invocation's `work` in a span that says whether it is the first of this process
+/// (`coldStart`), which every line it logs carries; then prints the metrics it recorded,
+/// before the function answers (Lambda may freeze the process as soon as it has).
+pub async fn invocation<F: Future>(metrics: &EmfMetrics, work: F) -> F::Output {
+    use tracing::Instrument;
+    let cold_start = !INVOKED.swap(true, std::sync::atomic::Ordering::Relaxed);
+    let output = work.instrument(invocation_span(cold_start)).await;
+    metrics.flush();
+    output
+}
+
+fn invocation_span(cold_start: bool) -> tracing::Span {
+    tracing::info_span!(target: INVOCATION_SPAN_TARGET, "invocation", coldStart = cold_start)
+}
+
+/// Creates the bootstrap admin client from the deploy-time secret named by
 /// `HOOKLINE_BOOTSTRAP_ADMIN_SECRET` (JSON `{"client_id", "client_secret"}`), if the variable
-/// is set. The token function calls it at cold start, so the admin exists as soon as the
-/// stack does.
+/// is set, once in the stack's life (see `Store::insert_bootstrap_admin`): the token function
+/// calls it at every cold start, and after the first it changes nothing, so an admin revoked
+/// through the API stays revoked.
 pub async fn ensure_bootstrap_admin(
     sdk: &aws_config::SdkConfig,
     ctx: &AppContext,
 ) -> Result<(), StartError> {
-    let Some(secret_id) = var("HOOKLINE_BOOTSTRAP_ADMIN_SECRET") else {
-        return Ok(());
-    };
+    match var("HOOKLINE_BOOTSTRAP_ADMIN_SECRET") {
+        Some(secret_id) => ensure_bootstrap_admin_from(sdk, ctx, &secret_id).await,
+        None => Ok(()),
+    }
+}
+
+/// [`ensure_bootstrap_admin`] from the secret `secret_id`.
+pub async fn ensure_bootstrap_admin_from(
+    sdk: &aws_config::SdkConfig,
+    ctx: &AppContext,
+    secret_id: &str,
+) -> Result<(), StartError> {
     let value = aws_sdk_secretsmanager::Client::new(sdk)
         .get_secret_value()
-        .secret_id(&secret_id)
+        .secret_id(secret_id)
         .send()
         .await
         .map_err(|e| {
@@ -370,5 +483,29 @@ mod tests {
             .await
             .expect_err("nothing listens");
         assert!(!message(sent).contains("only sends to queues"));
+    }
+
+    #[test]
+    fn the_invocation_spans_stay_on_at_any_level() {
+        use tracing::Level;
+        for rust_log in [
+            None,
+            Some("warn"),
+            Some("error,hookline_handlers=debug"),
+            Some("off"),
+        ] {
+            let filter = log_filter(rust_log);
+            for target in [RUNTIME_SPAN_TARGET, INVOCATION_SPAN_TARGET] {
+                assert!(filter.would_enable(target, &Level::INFO), "{rust_log:?}");
+            }
+        }
+        let quiet = log_filter(Some("warn"));
+        assert!(!quiet.would_enable("hookline_handlers::delivery", &Level::INFO));
+        assert!(!quiet.would_enable("lambda_runtime::runtime", &Level::INFO));
+        let verbose = log_filter(Some("info,lambda_runtime=trace"));
+        assert!(
+            verbose.would_enable(RUNTIME_SPAN_TARGET, &Level::TRACE),
+            "a directive that asks for more is kept"
+        );
     }
 }

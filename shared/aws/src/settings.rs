@@ -16,19 +16,24 @@ pub struct AwsSettings {
     pub deliveries_queue_url: String,
     /// `HOOKLINE_DELIVERIES_DLQ_URL`.
     pub deliveries_dlq_url: String,
-    /// `HOOKLINE_SIGNING_KEY_SECRET`: Secrets Manager id of the JWT signing key set.
+    /// `HOOKLINE_SIGNING_KEY_SECRET`: Secrets Manager id of the JWT signing key set (the
+    /// private keys; only the token function may read it).
     pub signing_key_secret: String,
+    /// `HOOKLINE_PUBLIC_KEYS_SECRET`: Secrets Manager id of the published public keys (a
+    /// JWKS document; every function that verifies tokens reads it).
+    pub public_keys_secret: String,
 }
 
 /// The environment variables `from_env` reads; the template sets each on every function and
 /// `infra/local/bootstrap` prints each.
-pub const ENV_VARS: [&str; 6] = [
+pub const ENV_VARS: [&str; 7] = [
     "HOOKLINE_TABLE",
     "HOOKLINE_EVENTS_QUEUE_URL",
     "HOOKLINE_EVENTS_DLQ_URL",
     "HOOKLINE_DELIVERIES_QUEUE_URL",
     "HOOKLINE_DELIVERIES_DLQ_URL",
     "HOOKLINE_SIGNING_KEY_SECRET",
+    "HOOKLINE_PUBLIC_KEYS_SECRET",
 ];
 
 /// A required variable is missing.
@@ -52,6 +57,7 @@ impl AwsSettings {
             deliveries_queue_url: var("HOOKLINE_DELIVERIES_QUEUE_URL")?,
             deliveries_dlq_url: var("HOOKLINE_DELIVERIES_DLQ_URL")?,
             signing_key_secret: var("HOOKLINE_SIGNING_KEY_SECRET")?,
+            public_keys_secret: var("HOOKLINE_PUBLIC_KEYS_SECRET")?,
         })
     }
 }

@@ -1,148 +1,175 @@
-//! The Secrets Manager key store against moto: the port's conformance suite on a secret that
-//! does not exist yet and on secrets the template pre-created empty, and concurrent first
-//! starts converging on one key.
+//! The JWT keys in Secrets Manager (moto): the key ports' conformance suite, and Secrets
+//! Manager's rotation carried out step by step as the service drives the `keys` function — the
+//! first key at deploy time, then a new key published an hour before it signs, the old one
+//! verifying until its tokens expire, every step safe to run twice. moto cannot invoke a
+//! rotation Lambda itself, so the test plays the service.
 
 mod support;
 
-use std::time::Duration;
+use std::sync::Arc;
 
-use hookline_aws::SecretsKeyStore;
-use hookline_ports::{KeyStore, SigningKey};
+use hookline_aws::SecretsKeys;
+use hookline_aws::keys::{RotationStep, rotation_step};
+use hookline_handlers::auth::keys::{JwtKeys, KeySource};
+use hookline_handlers::auth::rotation::RotationPolicy;
+use hookline_ports::{PublicKeys, SigningKeys};
 use support::moto::{Moto, unique};
 
-/// How the template may leave the secret before the first start.
-#[derive(Debug, Clone, Copy)]
-enum Before {
-    /// No secret at all.
-    Missing,
-    /// A secret without a value.
-    NoValue,
-    /// A secret holding an empty key set.
-    EmptySet,
-}
-
-const EVERY_START: [Before; 3] = [Before::Missing, Before::NoValue, Before::EmptySet];
-
-async fn client(moto: &Moto) -> aws_sdk_secretsmanager::Client {
-    aws_sdk_secretsmanager::Client::new(&moto.sdk_config().await)
-}
-
-/// A fresh secret id, prepared as `before`.
-async fn secret(client: &aws_sdk_secretsmanager::Client, before: Before) -> String {
-    let id = unique("hookline/signing-keys");
-    let create = client.create_secret().name(&id);
-    match before {
-        Before::Missing => return id,
-        Before::NoValue => create.send().await,
-        Before::EmptySet => create.secret_string(r#"{"keys":[]}"#).send().await,
-    }
-    .expect("pre-create the secret");
-    id
-}
-
-fn key(kid: &str, created_at: i64) -> SigningKey {
-    SigningKey {
-        kid: kid.into(),
-        pkcs8_der: kid.bytes().collect(),
-        created_at,
-    }
-}
-
-fn kids(keys: &[SigningKey]) -> Vec<&str> {
-    keys.iter().map(|k| k.kid.as_str()).collect()
-}
-
-#[tokio::test]
-async fn keys_pass_the_conformance_suite_on_secrets_manager() {
-    let moto = Moto::start();
-    let client = client(&moto).await;
-    for before in EVERY_START {
-        let id = secret(&client, before).await;
-        let store = SecretsKeyStore::new(client.clone(), &id);
-        hookline_ports::conformance::keys_suite(&store).await;
-        // Again, on the now non-empty set, through a store with a cold cache.
-        let cold = SecretsKeyStore::new(client.clone(), &id).with_cache_ttl(Duration::ZERO);
-        hookline_ports::conformance::keys_suite(&cold).await;
-    }
-}
-
-#[tokio::test]
-async fn concurrent_first_starts_agree_on_one_key() {
-    let moto = Moto::start();
-    let client = client(&moto).await;
-    for before in EVERY_START {
-        let id = secret(&client, before).await;
-        let a = SecretsKeyStore::new(client.clone(), &id);
-        let b = SecretsKeyStore::new(client.clone(), &id);
-        let (from_a, from_b) = tokio::join!(
-            a.init_signing_key(key("kid-a", 1)),
-            b.init_signing_key(key("kid-b", 2)),
-        );
-        let (from_a, from_b) = (from_a.expect("init a"), from_b.expect("init b"));
-        assert_eq!(kids(&from_a).len(), 1, "{before:?}: {:?}", kids(&from_a));
-        assert_eq!(kids(&from_a), kids(&from_b), "{before:?}");
-        let stored = SecretsKeyStore::new(client.clone(), &id)
-            .signing_keys()
+/// The two key secrets as the template creates them: existing, holding empty sets.
+async fn fresh_keys(moto: &Moto) -> (aws_sdk_secretsmanager::Client, SecretsKeys) {
+    let client = aws_sdk_secretsmanager::Client::new(&moto.sdk_config().await);
+    let signing = unique("hookline/signing-keys");
+    let public = unique("hookline/public-keys");
+    for name in [&signing, &public] {
+        client
+            .create_secret()
+            .name(name)
+            .secret_string(r#"{"keys":[]}"#)
+            .send()
             .await
-            .expect("signing_keys");
-        assert_eq!(
-            kids(&stored),
-            kids(&from_a),
-            "{before:?}: the stored set won"
-        );
-        assert_eq!(stored[0].pkcs8_der, from_a[0].pkcs8_der);
+            .expect("create the secret");
+    }
+    let keys = SecretsKeys::new(client.clone(), signing, public);
+    (client, keys)
+}
+
+/// One rotation as Secrets Manager runs it: the four steps for a new version, each twice.
+async fn rotate(keys: &SecretsKeys, secret: &str, token: &str, now: i64) {
+    let policy = RotationPolicy::default();
+    for step in [
+        RotationStep::CreateSecret,
+        RotationStep::SetSecret,
+        RotationStep::TestSecret,
+        RotationStep::FinishSecret,
+    ] {
+        for _ in 0..2 {
+            rotation_step(keys, secret, token, step, now, &policy)
+                .await
+                .unwrap_or_else(|e| panic!("{step:?}: {e}"));
+        }
     }
 }
 
 #[tokio::test]
-async fn a_missing_secret_has_no_keys() {
+async fn key_ports_pass_the_conformance_suite_on_secrets_manager() {
     let moto = Moto::start();
-    let store = SecretsKeyStore::new(client(&moto).await, unique("hookline/none"));
-    let keys = store.signing_keys().await.expect("signing_keys");
-    assert!(keys.is_empty());
+    let (_, keys) = fresh_keys(&moto).await;
+    hookline_ports::conformance::keys_suite(&keys).await;
 }
 
 #[tokio::test]
-async fn the_key_set_is_cached_for_its_lifetime() {
+async fn a_rotation_publishes_the_new_key_before_it_signs_and_keeps_the_old_one_verifying() {
     let moto = Moto::start();
-    let client = client(&moto).await;
-    let id = secret(&client, Before::Missing).await;
-    let cached = SecretsKeyStore::new(client.clone(), &id);
-    let uncached = SecretsKeyStore::new(client.clone(), &id).with_cache_ttl(Duration::ZERO);
-    cached
-        .init_signing_key(key("kid-first", 1))
+    let (client, keys) = fresh_keys(&moto).await;
+    let secret =
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:".to_string() + &signing_name(&keys);
+    let now = 1_800_000_000;
+
+    // At deploy time: the first key, signing at once.
+    rotate(&keys, &secret, "00000000-0000-4000-8000-000000000001", now).await;
+    let first = keys.signing_keys().await.expect("keys");
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].not_before, now);
+    assert_eq!(
+        kids_of(&keys.public_keys().await.expect("public keys")),
+        vec![first[0].kid.clone()]
+    );
+
+    // A day later: a second key, published now, signing an hour later.
+    let later = now + 86_400;
+    rotate(
+        &keys,
+        &secret,
+        "00000000-0000-4000-8000-000000000002",
+        later,
+    )
+    .await;
+    let set = keys.signing_keys().await.expect("keys");
+    assert_eq!(set.len(), 2, "the old key stays");
+    let (new, old) = (&set[0], &set[1]);
+    assert_eq!(old.kid, first[0].kid);
+    assert_eq!(new.not_before, later + 3600);
+    let mut published = kids_of(&keys.public_keys().await.expect("public keys"));
+    published.sort();
+    let mut both = vec![new.kid.clone(), old.kid.clone()];
+    both.sort();
+    assert_eq!(published, both, "both keys are published");
+
+    let signer = JwtKeys::load(KeySource::Signing(Arc::new(keys.clone())))
         .await
-        .expect("init");
-    // A rotation elsewhere adds a newer key.
-    let rotated = r#"{"keys":[{"kid":"kid-second","pkcs8_der_b64":"AQID","created_at":2},{"kid":"kid-first","pkcs8_der_b64":"AQID","created_at":1}]}"#;
-    client
-        .put_secret_value()
-        .secret_id(&id)
-        .secret_string(rotated)
+        .expect("signing keys");
+    assert_eq!(
+        signer.signer(later).await.map(|s| s.kid),
+        Some(old.kid.clone())
+    );
+    assert_eq!(
+        signer.signer(later + 3600).await.map(|s| s.kid),
+        Some(new.kid.clone())
+    );
+    let verifier = JwtKeys::load(KeySource::Published(Arc::new(keys.clone())))
+        .await
+        .expect("public keys");
+    assert!(verifier.decoding_key(&old.kid).await.is_some());
+    assert!(verifier.decoding_key(&new.kid).await.is_some());
+
+    // Long after the new key took over, the next rotation drops the old one.
+    rotate(
+        &keys,
+        &secret,
+        "00000000-0000-4000-8000-000000000003",
+        later + 86_400,
+    )
+    .await;
+    let kids = kids_of_private(&keys.signing_keys().await.expect("keys"));
+    assert_eq!(kids.len(), 2);
+    assert!(!kids.contains(&old.kid), "retired: {kids:?}");
+    assert!(kids.contains(&new.kid));
+    assert!(!kids_of(&keys.public_keys().await.expect("public keys")).contains(&old.kid));
+
+    // The private secret's versions: the last rotation is current.
+    let described = client
+        .describe_secret()
+        .secret_id(signing_name(&keys))
         .send()
         .await
-        .expect("rotate");
-    let from_cache = cached.signing_keys().await.expect("signing_keys");
-    assert_eq!(kids(&from_cache), ["kid-first"]);
-    let fresh = uncached.signing_keys().await.expect("signing_keys");
-    assert_eq!(kids(&fresh), ["kid-second", "kid-first"]);
+        .expect("describe");
+    let stages = described
+        .version_ids_to_stages()
+        .cloned()
+        .unwrap_or_default();
+    let current: Vec<&String> = stages
+        .iter()
+        .filter(|(_, s)| s.iter().any(|x| x == "AWSCURRENT"))
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(current, vec!["00000000-0000-4000-8000-000000000003"]);
 }
 
 #[tokio::test]
-async fn a_secret_that_is_not_a_key_set_is_an_error_that_does_not_quote_it() {
+async fn a_rotation_refuses_another_stacks_secret() {
     let moto = Moto::start();
-    let client = client(&moto).await;
-    let id = unique("hookline/garbled");
-    client
-        .create_secret()
-        .name(&id)
-        .secret_string("TOPSECRET-not-json")
-        .send()
-        .await
-        .expect("create");
-    let store = SecretsKeyStore::new(client, &id);
-    let err = store.signing_keys().await.expect_err("not a key set");
-    let text = err.to_string();
-    assert!(text.contains("not a key set"), "{text}");
-    assert!(!text.contains("TOPSECRET"), "{text}");
+    let (_, keys) = fresh_keys(&moto).await;
+    let err = rotation_step(
+        &keys,
+        "arn:aws:secretsmanager:us-east-1:1:secret:someone-else",
+        "00000000-0000-4000-8000-000000000009",
+        RotationStep::CreateSecret,
+        1,
+        &RotationPolicy::default(),
+    )
+    .await
+    .expect_err("not ours");
+    assert!(err.to_string().contains("not this stack's"), "{err}");
+}
+
+fn signing_name(keys: &SecretsKeys) -> String {
+    keys.signing_secret().to_string()
+}
+
+fn kids_of(keys: &[hookline_ports::PublicKey]) -> Vec<String> {
+    keys.iter().map(|k| k.kid.clone()).collect()
+}
+
+fn kids_of_private(keys: &[hookline_ports::SigningKey]) -> Vec<String> {
+    keys.iter().map(|k| k.kid.clone()).collect()
 }

@@ -22,6 +22,32 @@ pub(crate) fn insert(conn: &Connection, id: &str, body: &str) -> Result<(), Port
     Ok(())
 }
 
+/// The bootstrap admin, once: the `meta` marker and the client in one transaction.
+pub(crate) fn insert_bootstrap_admin(
+    conn: &Connection,
+    id: &str,
+    body: &str,
+) -> Result<bool, PortError> {
+    const OP: &str = "insert_bootstrap_admin";
+    let marked = conn
+        .prepare_cached(
+            "INSERT INTO meta (key, value) VALUES ('bootstrap_admin', ?1)
+             ON CONFLICT (key) DO NOTHING",
+        )
+        .and_then(|mut s| s.execute(params![id]))
+        .map_err(|e| sqlite(OP, e))?;
+    if marked == 0 {
+        return Ok(false);
+    }
+    let created = conn
+        .prepare_cached(
+            "INSERT INTO clients (id, body) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
+        )
+        .and_then(|mut s| s.execute(params![id, body]))
+        .map_err(|e| sqlite(OP, e))?;
+    Ok(created == 1)
+}
+
 /// A client by id.
 pub(crate) fn get(conn: &Connection, id: &str) -> Result<Option<Client>, PortError> {
     let body: Option<String> = conn

@@ -1,6 +1,8 @@
-//! The JWT signing keys, in the data directory's database next to everything else.
+//! The JWT keys, in the data directory's database next to everything else: the private set
+//! (`signing_keys`) and its published public halves (`public_keys`), written together by
+//! rotation in one transaction.
 
-use hookline_ports::{PortError, SigningKey};
+use hookline_ports::{KeyRotation, PortError, PublicKey, PublicKeys, SigningKey, SigningKeys};
 use rusqlite::{Connection, params};
 
 use crate::error::sqlite;
@@ -10,7 +12,8 @@ pub(crate) fn list(conn: &Connection) -> Result<Vec<SigningKey>, PortError> {
     const OP: &str = "signing_keys";
     let mut stmt = conn
         .prepare_cached(
-            "SELECT kid, pkcs8, created_at FROM signing_keys ORDER BY created_at DESC, kid DESC",
+            "SELECT kid, pkcs8, created_at, coalesce(not_before, created_at) FROM signing_keys
+             ORDER BY created_at DESC, kid DESC",
         )
         .map_err(|e| sqlite(OP, e))?;
     stmt.query_map([], |r| {
@@ -18,6 +21,7 @@ pub(crate) fn list(conn: &Connection) -> Result<Vec<SigningKey>, PortError> {
             kid: r.get(0)?,
             pkcs8_der: r.get(1)?,
             created_at: r.get(2)?,
+            not_before: r.get(3)?,
         })
     })
     .map_err(|e| sqlite(OP, e))?
@@ -25,27 +29,84 @@ pub(crate) fn list(conn: &Connection) -> Result<Vec<SigningKey>, PortError> {
     .map_err(|e| sqlite(OP, e))
 }
 
-/// Stores `key` if there is no key yet; the key set afterwards. Runs inside the write
-/// transaction, so two first starts cannot both insert.
-pub(crate) fn init(conn: &Connection, key: &SigningKey) -> Result<Vec<SigningKey>, PortError> {
-    conn.prepare_cached(
-        "INSERT INTO signing_keys (kid, pkcs8, created_at)
-         SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM signing_keys)",
-    )
-    .and_then(|mut s| s.execute(params![key.kid, key.pkcs8_der, key.created_at]))
-    .map_err(|e| sqlite("init_signing_key", e))?;
-    list(conn)
+fn list_public(conn: &Connection) -> Result<Vec<PublicKey>, PortError> {
+    const OP: &str = "public_keys";
+    let mut stmt = conn
+        .prepare_cached("SELECT kid, x, y FROM public_keys ORDER BY kid")
+        .map_err(|e| sqlite(OP, e))?;
+    stmt.query_map([], |r| {
+        Ok(PublicKey {
+            kid: r.get(0)?,
+            x: r.get(1)?,
+            y: r.get(2)?,
+        })
+    })
+    .map_err(|e| sqlite(OP, e))?
+    .collect::<Result<Vec<_>, _>>()
+    .map_err(|e| sqlite(OP, e))
+}
+
+/// Replaces both sets if the private one still holds `expected`; runs inside the write
+/// transaction, so two rotations cannot both pass the check.
+fn replace(
+    conn: &Connection,
+    expected: &[String],
+    keys: &[SigningKey],
+    public: &[PublicKey],
+) -> Result<bool, PortError> {
+    const OP: &str = "replace_keys";
+    let mut current: Vec<String> = list(conn)?.into_iter().map(|k| k.kid).collect();
+    let mut wanted = expected.to_vec();
+    current.sort();
+    wanted.sort();
+    if current != wanted {
+        return Ok(false);
+    }
+    let run = |sql: &str| conn.execute(sql, []).map_err(|e| sqlite(OP, e));
+    run("DELETE FROM public_keys")?;
+    run("DELETE FROM signing_keys")?;
+    for p in public {
+        conn.prepare_cached("INSERT INTO public_keys (kid, x, y) VALUES (?1, ?2, ?3)")
+            .and_then(|mut s| s.execute(params![p.kid, p.x, p.y]))
+            .map_err(|e| sqlite(OP, e))?;
+    }
+    for k in keys {
+        conn.prepare_cached(
+            "INSERT INTO signing_keys (kid, pkcs8, created_at, not_before) VALUES (?1, ?2, ?3, ?4)",
+        )
+        .and_then(|mut s| s.execute(params![k.kid, k.pkcs8_der, k.created_at, k.not_before]))
+        .map_err(|e| sqlite(OP, e))?;
+    }
+    Ok(true)
 }
 
 #[async_trait::async_trait]
-impl hookline_ports::KeyStore for crate::EmbeddedBackend {
+impl SigningKeys for crate::EmbeddedBackend {
     async fn signing_keys(&self) -> Result<Vec<SigningKey>, PortError> {
         self.db.read("signing_keys", list).await
     }
+}
 
-    async fn init_signing_key(&self, key: SigningKey) -> Result<Vec<SigningKey>, PortError> {
+#[async_trait::async_trait]
+impl PublicKeys for crate::EmbeddedBackend {
+    async fn public_keys(&self) -> Result<Vec<PublicKey>, PortError> {
+        self.db.read("public_keys", list_public).await
+    }
+}
+
+#[async_trait::async_trait]
+impl KeyRotation for crate::EmbeddedBackend {
+    async fn replace_keys(
+        &self,
+        expected: &[String],
+        keys: &[SigningKey],
+        public: &[PublicKey],
+    ) -> Result<bool, PortError> {
+        let (expected, keys, public) = (expected.to_vec(), keys.to_vec(), public.to_vec());
         self.db
-            .write("init_signing_key", move |tx| init(tx, &key))
+            .write("replace_keys", move |tx| {
+                replace(tx, &expected, &keys, &public)
+            })
             .await
     }
 }

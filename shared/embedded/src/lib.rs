@@ -2,7 +2,7 @@
 //! (`hookline.db`, WAL mode) inside a data directory, so that `cargo run` on a fresh machine
 //! needs no cloud service and a restart, even a `kill -9`, loses nothing.
 //!
-//! [`EmbeddedBackend`] implements the `Store`, `Queue` and `KeyStore` ports of
+//! [`EmbeddedBackend`] implements the `Store`, `Queue` and key ports of
 //! `hookline-ports`; it is cheap to clone, and every clone shares the same connections. SQLite
 //! work runs on tokio's blocking pool, never on the runtime's worker threads.
 
@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use hookline_ports::{KeyStore, Queue, Store};
+use hookline_ports::{KeyRotation, PublicKeys, Queue, SigningKeys, Store};
 
 pub use error::EmbeddedError;
 pub use queue::{MAX_BATCH, MAX_DELAY, MAX_VISIBILITY, MAX_WAIT, QueueOptions};
@@ -36,7 +36,8 @@ pub use schema::{DB_FILE, SCHEMA_VERSION};
 use db::Db;
 use queue::Signals;
 
-/// The embedded backend of one data directory; implements `Store`, `Queue` and `KeyStore`.
+/// The embedded backend of one data directory; implements `Store`, `Queue` and the key ports
+/// (`SigningKeys`, `PublicKeys`, `KeyRotation`).
 #[derive(Clone)]
 pub struct EmbeddedBackend {
     db: Arc<Db>,
@@ -109,8 +110,18 @@ impl EmbeddedBackend {
         Arc::new(self.clone())
     }
 
-    /// This backend as the key-store port.
-    pub fn keys(&self) -> Arc<dyn KeyStore> {
+    /// This backend's private key set.
+    pub fn signing_keys(&self) -> Arc<dyn SigningKeys> {
+        Arc::new(self.clone())
+    }
+
+    /// This backend's published public keys.
+    pub fn public_keys(&self) -> Arc<dyn PublicKeys> {
+        Arc::new(self.clone())
+    }
+
+    /// This backend's key rotation.
+    pub fn key_rotation(&self) -> Arc<dyn KeyRotation> {
         Arc::new(self.clone())
     }
 }

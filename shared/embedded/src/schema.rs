@@ -17,7 +17,7 @@ use crate::error::EmbeddedError;
 pub const DB_FILE: &str = "hookline.db";
 
 /// The schema version this build writes; `user_version` of an up-to-date file.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// How long a statement waits for a lock held by another connection (or process).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -144,6 +144,18 @@ const V3: &str = r#"
 ALTER TABLE deliveries ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
 UPDATE deliveries SET version = coalesce(json_extract(body, '$.version'), 0)
     WHERE coalesce(json_extract(body, '$.version'), 0) <> 0;
+"#;
+
+/// Version 4: keys rotate. A signing key signs from `not_before` on (NULL: from its creation),
+/// the public halves of the keys are published in `public_keys` (written with the set by
+/// rotation, read by verifiers).
+const V4: &str = r#"
+ALTER TABLE signing_keys ADD COLUMN not_before INTEGER;
+CREATE TABLE IF NOT EXISTS public_keys (
+    kid TEXT PRIMARY KEY,
+    x   TEXT NOT NULL,
+    y   TEXT NOT NULL
+) WITHOUT ROWID;
 "#;
 
 /// WAL pages past which the writer checkpoints in its own commit (~80 MB): a backstop, as the
@@ -274,6 +286,11 @@ fn migrate(conn: &mut Connection) -> Result<(), EmbeddedError> {
         tx.execute_batch(V3)?;
         tx.pragma_update(None, "user_version", 3)?;
         tracing::info!(version = 3, "migrated the embedded database schema");
+    }
+    if found < 4 {
+        tx.execute_batch(V4)?;
+        tx.pragma_update(None, "user_version", 4)?;
+        tracing::info!(version = 4, "migrated the embedded database schema");
     }
     tx.commit()?;
     Ok(())

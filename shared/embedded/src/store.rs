@@ -23,6 +23,18 @@ impl Store for EmbeddedBackend {
             .await
     }
 
+    async fn insert_bootstrap_admin(&self, client: &Client) -> Result<bool, PortError> {
+        let (id, body) = (
+            client.id.clone(),
+            to_json("insert_bootstrap_admin", client)?,
+        );
+        self.db
+            .write("insert_bootstrap_admin", move |tx| {
+                clients::insert_bootstrap_admin(tx, &id, &body)
+            })
+            .await
+    }
+
     async fn get_client(&self, id: &str) -> Result<Option<Client>, PortError> {
         let id = id.to_string();
         self.db

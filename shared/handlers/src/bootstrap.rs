@@ -4,44 +4,27 @@
 use hookline_domain::{Client, Scope, secret};
 use hookline_ports::{Clock, PortError, Store};
 
-/// Makes `id` an enabled admin client whose secret is `client_secret`: created if missing,
-/// reset if it differs. Idempotent, so every cold start may call it.
+/// Creates the admin client `id` with `client_secret`, once in the store's life: every cold
+/// start may call it, and after the first nothing changes — an admin whose secret was reset,
+/// or that was disabled or deleted through the API, stays so. Returns whether it was created.
 pub async fn ensure_admin(
     store: &dyn Store,
     clock: &dyn Clock,
     id: &str,
     client_secret: &str,
-) -> Result<(), PortError> {
-    match store.get_client(id).await? {
-        Some(mut c) => {
-            let current = secret::verify_client_secret(client_secret, &c.secret_hash)
-                && c.scopes == [Scope::Admin]
-                && c.states == ["*"]
-                && !c.disabled;
-            if !current {
-                c.secret_hash = secret::hash_client_secret(client_secret);
-                c.scopes = vec![Scope::Admin];
-                c.states = vec!["*".into()];
-                c.disabled = false;
-                store.put_client(&c).await?;
-            }
-            Ok(())
-        }
-        None => {
-            let client = Client {
-                id: id.to_string(),
-                name: "bootstrap admin".into(),
-                scopes: vec![Scope::Admin],
-                states: vec!["*".into()],
-                secret_hash: secret::hash_client_secret(client_secret),
-                created_at: clock.now(),
-                disabled: false,
-            };
-            match store.insert_client(&client).await {
-                // A concurrent cold start created it first: same credentials, nothing to do.
-                Ok(()) | Err(PortError::Conflict(_)) => Ok(()),
-                Err(e) => Err(e),
-            }
-        }
+) -> Result<bool, PortError> {
+    let client = Client {
+        id: id.to_string(),
+        name: "bootstrap admin".into(),
+        scopes: vec![Scope::Admin],
+        states: vec!["*".into()],
+        secret_hash: secret::hash_client_secret(client_secret),
+        created_at: clock.now(),
+        disabled: false,
+    };
+    let created = store.insert_bootstrap_admin(&client).await?;
+    if created {
+        tracing::info!(client_id = id, "bootstrap admin created");
     }
+    Ok(created)
 }

@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use hookline_domain::Client;
-use hookline_ports::{Clock, KeyStore, PortError, Queue, Store};
+use hookline_ports::{Clock, PortError, Queue, Store};
 
 use crate::auth::JwtKeys;
+use crate::auth::keys::KeySource;
 use crate::auth::verified::VerifiedTokens;
 use crate::catalog::CatalogCache;
 use crate::config::HandlerConfig;
@@ -17,6 +18,7 @@ use crate::delivery::client::WebhookClient;
 use crate::delivery::first_attempt::FirstAttempts;
 use crate::delivery::in_flight::InFlight;
 use crate::index::IndexCache;
+use crate::metrics::{Metrics, NoMetrics};
 use crate::recent::RecentEvents;
 
 /// Shared state of every handler.
@@ -45,6 +47,8 @@ pub struct AppContext {
     pub in_flight: InFlight,
     /// Fresh deliveries whose first attempt this process owns (only with `sole_process`).
     pub first_attempts: FirstAttempts,
+    /// Where the handlers' counts go ([`NoMetrics`] unless [`AppContext::with_metrics`]).
+    pub metrics: Arc<dyn Metrics>,
     clients: Mutex<HashMap<String, (Instant, Option<Client>)>>,
 }
 
@@ -53,11 +57,11 @@ impl AppContext {
     pub async fn new(
         store: Arc<dyn Store>,
         queue: Arc<dyn Queue>,
-        keys: Arc<dyn KeyStore>,
+        keys: KeySource,
         clock: Arc<dyn Clock>,
         config: HandlerConfig,
     ) -> Result<Arc<AppContext>, PortError> {
-        let jwt = JwtKeys::load_or_init(keys.as_ref(), clock.now().unix_timestamp()).await?;
+        let jwt = JwtKeys::load(keys).await?;
         let http = WebhookClient::new(&config)?;
         Ok(Arc::new(AppContext {
             store,
@@ -71,9 +75,21 @@ impl AppContext {
             events: RecentEvents::default(),
             in_flight: InFlight::default(),
             first_attempts: FirstAttempts::new(config.sole_process),
+            metrics: Arc::new(NoMetrics),
             config,
             clients: Mutex::new(HashMap::new()),
         }))
+    }
+
+    /// This context, its counts going to `metrics` (a Lambda function's EMF sink) instead of
+    /// nowhere. For a context just built: once its `Arc` is shared, the sink can no longer
+    /// change, and this context keeps the one it has (the mistake is logged).
+    pub fn with_metrics(mut self: Arc<Self>, metrics: Arc<dyn Metrics>) -> Arc<Self> {
+        match Arc::get_mut(&mut self) {
+            Some(ctx) => ctx.metrics = metrics,
+            None => tracing::error!("the metrics sink of a shared context cannot change"),
+        }
+        self
     }
 
     /// A client, from a cache that is at most `client_cache_ttl` old: a disabled or deleted

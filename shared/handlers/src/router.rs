@@ -217,10 +217,13 @@ mod tests {
         .await
         .expect("open task")
         .expect("open the embedded backend");
+        crate::auth::rotation::ensure_first_key(&backend, 1)
+            .await
+            .expect("a signing key");
         let ctx = AppContext::new(
             backend.store(),
             backend.queue(),
-            backend.keys(),
+            crate::auth::keys::KeySource::Signing(backend.signing_keys()),
             Arc::new(SystemClock),
             HandlerConfig::new("http://127.0.0.1", "embedded"),
         )

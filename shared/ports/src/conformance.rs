@@ -37,6 +37,7 @@ pub async fn store_suite(store: &dyn Store) {
     let run = Run::new();
     clients::clients(store, &run).await;
     clients::event_types(store, &run).await;
+    clients::bootstrap_admin(store, &run).await;
     events::events(store, &run).await;
     events::list_events(store, &run).await;
     subscriptions::subscriptions(store, &run).await;

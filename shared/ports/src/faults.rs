@@ -68,6 +68,10 @@ impl Store for FaultyStore {
         self.faults.check("insert_client")?;
         self.inner.insert_client(client).await
     }
+    async fn insert_bootstrap_admin(&self, client: &Client) -> Result<bool, PortError> {
+        self.faults.check("insert_bootstrap_admin")?;
+        self.inner.insert_bootstrap_admin(client).await
+    }
     async fn get_client(&self, id: &str) -> Result<Option<Client>, PortError> {
         self.faults.check("get_client")?;
         self.inner.get_client(id).await

@@ -12,6 +12,6 @@ pub mod store;
 
 pub use clock::{Clock, SystemClock};
 pub use error::PortError;
-pub use keys::{KeyStore, SigningKey};
+pub use keys::{KeyRotation, PublicKey, PublicKeys, SigningKey, SigningKeys};
 pub use queue::{Queue, QueueMessage, QueueName, ReceivedMessage};
 pub use store::{DeliveryKey, EventInsert, Page, Store};

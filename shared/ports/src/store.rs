@@ -6,6 +6,7 @@
 //! | method | access pattern (DynamoDB shape) |
 //! |---|---|
 //! | `insert_client` | conditional put `CLIENT#id` (attribute_not_exists) |
+//! | `insert_bootstrap_admin` | transaction: conditional put `META#BOOTSTRAP_ADMIN` + conditional put `CLIENT#id` |
 //! | `get_client` | key lookup `CLIENT#id` |
 //! | `put_client` | put `CLIENT#id` (must exist) |
 //! | `delete_client` | delete `CLIENT#id` |
@@ -81,6 +82,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores a new client; `Conflict` if the id exists.
     async fn insert_client(&self, client: &Client) -> Result<(), PortError>;
+    /// Stores the stack's bootstrap admin, once in the store's life: a marker recording that
+    /// it was created is written with it, atomically, and while the marker exists nothing is
+    /// written (so an admin deleted or disabled through the API stays so, whatever starts
+    /// later). Returns whether it was created now. A client with this id that exists without
+    /// the marker (a store from before the marker) is left as it is, and the marker written.
+    async fn insert_bootstrap_admin(&self, client: &Client) -> Result<bool, PortError>;
     /// A client by id.
     async fn get_client(&self, id: &str) -> Result<Option<Client>, PortError>;
     /// Replaces an existing client; `NotFound` if it does not exist.

@@ -54,3 +54,41 @@ pub(crate) fn clients_list() -> ListQuery {
 pub(crate) fn event_types_list() -> ListQuery {
     ListQuery::partition("list_event_types", GSI1, "EVENT_TYPES".to_string(), true)
 }
+
+/// Partition key of the marker recording that the bootstrap admin was created.
+const BOOTSTRAP_PK: &str = "META#BOOTSTRAP_ADMIN";
+/// Its sort key.
+const BOOTSTRAP_SK: &str = "META";
+
+impl super::DynamoStore {
+    /// `insert_bootstrap_admin`: one transaction of the marker and the client, each put only
+    /// if absent. The marker's condition failing means the admin was made before: nothing
+    /// is written. The client's alone failing (a client from before the marker) leaves the
+    /// client as it is and writes the marker.
+    pub(crate) async fn insert_bootstrap_admin_items(&self, c: &Client) -> Result<bool, PortError> {
+        use super::ops::{Must, Transaction};
+        const OP: &str = "insert_bootstrap_admin";
+        let marker = || {
+            Item::from([
+                (PK.to_string(), s(BOOTSTRAP_PK)),
+                (SK.to_string(), s(BOOTSTRAP_SK)),
+                (BODY.to_string(), s(c.id.clone())),
+            ])
+        };
+        let items = vec![
+            self.tx_put(OP, marker(), Must::BeAbsent)?,
+            self.tx_put(OP, client_item(OP, c)?, Must::BeAbsent)?,
+        ];
+        match self.transact(OP, items).await? {
+            Transaction::Done => Ok(true),
+            outcome if outcome.condition_failed(0) => Ok(false),
+            outcome if outcome.condition_failed(1) => {
+                self.put_item(OP, marker(), Must::BeAbsent).await?;
+                Ok(false)
+            }
+            Transaction::Cancelled(_) => Err(PortError::Backend(format!(
+                "dynamodb {OP}: the transaction was cancelled"
+            ))),
+        }
+    }
+}

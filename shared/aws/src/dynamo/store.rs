@@ -33,6 +33,10 @@ impl Store for DynamoStore {
         }
     }
 
+    async fn insert_bootstrap_admin(&self, client: &Client) -> Result<bool, PortError> {
+        self.insert_bootstrap_admin_items(client).await
+    }
+
     async fn get_client(&self, id: &str) -> Result<Option<Client>, PortError> {
         let item = self
             .get_item("get_client", client_pk(id), CLIENT_SK)

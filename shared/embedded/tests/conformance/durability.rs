@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use hookline_domain::subscription::new_subscription;
 use hookline_domain::{Client, Scope};
 use hookline_embedded::{EmbeddedBackend, QueueOptions};
-use hookline_ports::{QueueMessage, QueueName, ReceivedMessage, SigningKey};
+use hookline_ports::{PublicKey, QueueMessage, QueueName, ReceivedMessage, SigningKey};
 use time::OffsetDateTime;
 
 const KILL_DIR_VAR: &str = "HOOKLINE_EMBEDDED_KILL_TEST_DIR";
@@ -48,12 +48,18 @@ async fn write_everything(backend: &EmbeddedBackend) -> Vec<ReceivedMessage> {
         kid: "k1".into(),
         pkcs8_der: vec![1, 2, 3],
         created_at: 7,
+        not_before: 7,
+    };
+    let public = PublicKey {
+        kid: "k1".into(),
+        x: "x".into(),
+        y: "y".into(),
     };
     backend
-        .keys()
-        .init_signing_key(key)
+        .key_rotation()
+        .replace_keys(&[], &[key], &[public])
         .await
-        .expect("init_signing_key");
+        .expect("replace_keys");
     let queue = backend.queue();
     let msgs = (0..5)
         .map(|i| QueueMessage::now(format!("{{\"n\":{i}}}")))
@@ -88,7 +94,20 @@ async fn check_everything(backend: &EmbeddedBackend) {
         store.subscriptions_generation().await.expect("generation"),
         1
     );
-    let keys = backend.keys().signing_keys().await.expect("signing_keys");
+    let keys = backend
+        .signing_keys()
+        .signing_keys()
+        .await
+        .expect("signing_keys");
+    assert_eq!(
+        backend
+            .public_keys()
+            .public_keys()
+            .await
+            .expect("public_keys")
+            .len(),
+        1
+    );
     assert_eq!(
         keys.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(),
         vec!["k1"]

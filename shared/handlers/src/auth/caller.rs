@@ -71,7 +71,7 @@ impl FromRequestParts<Arc<AppContext>> for Caller {
         let claims = match ctx.tokens.get(token, &issuer, now) {
             Some(claims) => claims,
             None => {
-                let claims = verify(ctx, token, &issuer)?;
+                let claims = verify(ctx, token, &issuer).await?;
                 ctx.tokens.insert(token, &issuer, &claims, now);
                 claims
             }
@@ -96,22 +96,19 @@ impl FromRequestParts<Arc<AppContext>> for Caller {
 }
 
 /// Verifies signature, issuer, audience and expiry of an access token.
-fn verify(ctx: &AppContext, token: &str, issuer: &str) -> ApiResult<Claims> {
+async fn verify(ctx: &AppContext, token: &str, issuer: &str) -> ApiResult<Claims> {
     let invalid = || ApiError::unauthorized("the bearer token is invalid or expired");
     let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
     if header.alg != Algorithm::ES256 {
         return Err(invalid());
     }
-    let key = header
-        .kid
-        .as_deref()
-        .and_then(|kid| ctx.jwt.decoding_key(kid))
-        .ok_or_else(invalid)?;
+    let kid = header.kid.as_deref().ok_or_else(invalid)?;
+    let key = ctx.jwt.decoding_key(kid).await.ok_or_else(invalid)?;
     let mut v = Validation::new(Algorithm::ES256);
     v.set_issuer(&[issuer]);
     v.set_audience(&[AUDIENCE]);
     v.leeway = 5;
-    jsonwebtoken::decode::<Claims>(token, key, &v)
+    jsonwebtoken::decode::<Claims>(token, &key, &v)
         .map(|d| d.claims)
         .map_err(|_| invalid())
 }

@@ -1,33 +1,72 @@
-//! The JWT signing key set: loaded from the `KeyStore` port (created on first start), turned
-//! into signing and verifying keys and the published JWKS.
+//! The JWT keys as a handler holds them: the signing key (the token function, the local
+//! runner) or only the published public keys (every other function that verifies tokens).
+//!
+//! Keys rotate while functions run. The signer reads its key set again every few minutes, and
+//! signs with the newest key whose `not_before` has passed, so a rotated-in key starts signing
+//! on every instance once it is due. A verifier that meets a `kid` it does not know reads the
+//! published keys again (at most once per [`MISS_REFRESH`]), so a token signed by a new key is
+//! accepted as soon as the key is published, and a retired key stops verifying within
+//! [`REFRESH`].
 
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hookline_ports::{KeyStore, PortError, SigningKey};
+use hookline_ports::{PortError, PublicKey, PublicKeys, SigningKey, SigningKeys};
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use serde_json::{Value, json};
 
-/// Signing and verification keys, and the JWKS document.
-pub struct JwtKeys {
-    signing_kid: String,
-    signing: EncodingKey,
+/// How often the keys are read again in any case.
+pub const REFRESH: Duration = Duration::from_secs(300);
+/// The shortest time between two reads prompted by an unknown `kid` (a flood of made-up kids
+/// must not become a flood of reads).
+pub const MISS_REFRESH: Duration = Duration::from_secs(30);
+
+/// Where a process's keys come from.
+#[derive(Clone)]
+pub enum KeySource {
+    /// The private key set: this process signs (and verifies with the same keys).
+    Signing(Arc<dyn SigningKeys>),
+    /// The published public keys only: this process verifies.
+    Published(Arc<dyn PublicKeys>),
+    /// No keys: this process neither signs nor verifies (fan-out, delivery).
+    None,
+}
+
+/// The key a token is signed with.
+#[derive(Clone)]
+pub struct Signer {
+    /// Its `kid`.
+    pub kid: String,
+    /// The key.
+    pub key: EncodingKey,
+}
+
+/// What was read last.
+struct Loaded {
+    at: Instant,
+    signers: Vec<(i64, Signer)>,
     verifying: HashMap<String, DecodingKey>,
     jwks: Value,
 }
 
+/// The keys of one process, read again as they rotate.
+pub struct JwtKeys {
+    source: KeySource,
+    loaded: RwLock<Arc<Loaded>>,
+}
+
 impl std::fmt::Debug for JwtKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwtKeys")
-            .field("signing_kid", &self.signing_kid)
-            .finish_non_exhaustive()
+        f.debug_struct("JwtKeys").finish_non_exhaustive()
     }
 }
 
-/// Generates a new P-256 key with a random `kid`.
+/// Generates a new P-256 key with a random `kid`, created at `now_unix`.
 pub fn generate_signing_key(now_unix: i64) -> Result<SigningKey, PortError> {
     let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
         .map_err(|_| PortError::Backend("could not generate a signing key".into()))?;
@@ -37,70 +76,185 @@ pub fn generate_signing_key(now_unix: i64) -> Result<SigningKey, PortError> {
         kid: URL_SAFE_NO_PAD.encode(kid),
         pkcs8_der: doc.as_ref().to_vec(),
         created_at: now_unix,
+        not_before: now_unix,
     })
 }
 
-impl JwtKeys {
-    /// Loads the key set, creating the first key if the store has none.
-    pub async fn load_or_init(keys: &dyn KeyStore, now_unix: i64) -> Result<JwtKeys, PortError> {
-        let mut set = keys.signing_keys().await?;
-        if set.is_empty() {
-            set = keys
-                .init_signing_key(generate_signing_key(now_unix)?)
-                .await?;
-        }
-        JwtKeys::from_keys(&set)
+/// The public half of a signing key.
+pub fn public_half(k: &SigningKey) -> Result<PublicKey, PortError> {
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &k.pkcs8_der)
+        .map_err(|_| PortError::Backend(format!("signing key {} is malformed", k.kid)))?;
+    let point = pair.public_key().as_ref();
+    if point.len() != 65 || point[0] != 4 {
+        return Err(PortError::Backend(format!(
+            "signing key {} is not P-256",
+            k.kid
+        )));
     }
+    Ok(PublicKey {
+        kid: k.kid.clone(),
+        x: URL_SAFE_NO_PAD.encode(&point[1..33]),
+        y: URL_SAFE_NO_PAD.encode(&point[33..65]),
+    })
+}
 
-    /// Builds the key set; the first key signs.
-    pub fn from_keys(set: &[SigningKey]) -> Result<JwtKeys, PortError> {
-        let first = set
-            .first()
-            .ok_or_else(|| PortError::Backend("no signing key".into()))?;
-        let mut verifying = HashMap::new();
-        let mut jwks = Vec::new();
-        for k in set {
-            let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &k.pkcs8_der)
-                .map_err(|_| PortError::Backend(format!("signing key {} is malformed", k.kid)))?;
-            let point = pair.public_key().as_ref();
-            if point.len() != 65 || point[0] != 4 {
-                return Err(PortError::Backend(format!(
-                    "signing key {} is not P-256",
-                    k.kid
-                )));
-            }
-            let x = URL_SAFE_NO_PAD.encode(&point[1..33]);
-            let y = URL_SAFE_NO_PAD.encode(&point[33..65]);
-            let dk = DecodingKey::from_ec_components(&x, &y)
-                .map_err(|_| PortError::Backend(format!("signing key {} is malformed", k.kid)))?;
-            verifying.insert(k.kid.clone(), dk);
-            jwks.push(json!({"kty": "EC", "crv": "P-256", "x": x, "y": y, "kid": k.kid, "alg": "ES256", "use": "sig"}));
-        }
+/// The JWKS document of some public keys.
+pub fn jwks_of(keys: &[PublicKey]) -> Value {
+    let keys: Vec<Value> = keys
+        .iter()
+        .map(|k| json!({"kty": "EC", "crv": "P-256", "x": k.x, "y": k.y, "kid": k.kid, "alg": "ES256", "use": "sig"}))
+        .collect();
+    json!({ "keys": keys })
+}
+
+impl JwtKeys {
+    /// Reads the keys from `source`. An empty set is not an error: until the first rotation
+    /// this process cannot sign (and verifies nothing).
+    pub async fn load(source: KeySource) -> Result<JwtKeys, PortError> {
+        let loaded = read(&source).await?;
         Ok(JwtKeys {
-            signing_kid: first.kid.clone(),
-            signing: EncodingKey::from_ec_der(&first.pkcs8_der),
-            verifying,
-            jwks: json!({ "keys": jwks }),
+            source,
+            loaded: RwLock::new(Arc::new(loaded)),
         })
     }
 
-    /// The key id that signs new tokens.
-    pub fn signing_kid(&self) -> &str {
-        &self.signing_kid
+    /// Keys from a fixed set, never read again (tests).
+    pub fn from_keys(set: &[SigningKey]) -> Result<JwtKeys, PortError> {
+        Ok(JwtKeys {
+            source: KeySource::None,
+            loaded: RwLock::new(Arc::new(loaded_from_private(set)?)),
+        })
     }
 
-    /// The signing key.
-    pub fn encoding_key(&self) -> &EncodingKey {
-        &self.signing
+    fn current(&self) -> Arc<Loaded> {
+        self.loaded
+            .read()
+            .map(|l| l.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
     }
 
-    /// The verifying key for a `kid`.
-    pub fn decoding_key(&self, kid: &str) -> Option<&DecodingKey> {
-        self.verifying.get(kid)
+    /// Reads the keys again if the last read is older than `after`.
+    async fn refresh_if_older(&self, after: Duration) -> Arc<Loaded> {
+        let current = self.current();
+        if current.at.elapsed() < after || matches!(self.source, KeySource::None) {
+            return current;
+        }
+        match read(&self.source).await {
+            Ok(fresh) => {
+                let fresh = Arc::new(fresh);
+                match self.loaded.write() {
+                    Ok(mut l) => *l = fresh.clone(),
+                    Err(p) => *p.into_inner() = fresh.clone(),
+                }
+                fresh
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the keys again; keeping the ones held");
+                current
+            }
+        }
+    }
+
+    /// The key to sign with at `now_unix`: the newest whose `not_before` has passed; `None`
+    /// before the first key exists.
+    pub async fn signer(&self, now_unix: i64) -> Option<Signer> {
+        let loaded = self.refresh_if_older(REFRESH).await;
+        choose(&loaded.signers, now_unix)
+    }
+
+    /// The verifying key for a `kid`, reading the published keys again if it is unknown.
+    pub async fn decoding_key(&self, kid: &str) -> Option<DecodingKey> {
+        let loaded = self.refresh_if_older(REFRESH).await;
+        if let Some(k) = loaded.verifying.get(kid) {
+            return Some(k.clone());
+        }
+        let loaded = self.refresh_if_older(MISS_REFRESH).await;
+        loaded.verifying.get(kid).cloned()
     }
 
     /// The public JWKS document.
-    pub fn jwks(&self) -> &Value {
-        &self.jwks
+    pub async fn jwks(&self) -> Value {
+        self.refresh_if_older(REFRESH).await.jwks.clone()
+    }
+}
+
+/// The newest signer due at `now`; the oldest if none is due yet.
+fn choose(signers: &[(i64, Signer)], now: i64) -> Option<Signer> {
+    signers
+        .iter()
+        .find(|(not_before, _)| *not_before <= now)
+        .or_else(|| signers.last())
+        .map(|(_, s)| s.clone())
+}
+
+async fn read(source: &KeySource) -> Result<Loaded, PortError> {
+    match source {
+        KeySource::Signing(keys) => loaded_from_private(&keys.signing_keys().await?),
+        KeySource::Published(keys) => loaded_from_public(&keys.public_keys().await?, Vec::new()),
+        KeySource::None => loaded_from_public(&[], Vec::new()),
+    }
+}
+
+fn loaded_from_private(set: &[SigningKey]) -> Result<Loaded, PortError> {
+    let mut public = Vec::with_capacity(set.len());
+    let mut signers = Vec::with_capacity(set.len());
+    // Newest first, by creation: `choose` takes the first one due.
+    let mut set = set.to_vec();
+    set.sort_by_key(|k| std::cmp::Reverse((k.created_at, k.kid.clone())));
+    for k in &set {
+        public.push(public_half(k)?);
+        signers.push((
+            k.not_before,
+            Signer {
+                kid: k.kid.clone(),
+                key: EncodingKey::from_ec_der(&k.pkcs8_der),
+            },
+        ));
+    }
+    loaded_from_public(&public, signers)
+}
+
+fn loaded_from_public(
+    public: &[PublicKey],
+    signers: Vec<(i64, Signer)>,
+) -> Result<Loaded, PortError> {
+    let mut verifying = HashMap::new();
+    for k in public {
+        let dk = DecodingKey::from_ec_components(&k.x, &k.y)
+            .map_err(|_| PortError::Backend(format!("public key {} is malformed", k.kid)))?;
+        verifying.insert(k.kid.clone(), dk);
+    }
+    Ok(Loaded {
+        at: Instant::now(),
+        signers,
+        verifying,
+        jwks: jwks_of(public),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_rotated_in_key_signs_only_once_it_is_due_and_both_verify() {
+        let mut old = generate_signing_key(100).expect("key");
+        old.not_before = 100;
+        let mut new = generate_signing_key(200).expect("key");
+        new.not_before = 500;
+        let keys = JwtKeys::from_keys(&[new.clone(), old.clone()]).expect("keys");
+        assert_eq!(keys.signer(300).await.map(|s| s.kid), Some(old.kid.clone()));
+        assert_eq!(keys.signer(500).await.map(|s| s.kid), Some(new.kid.clone()));
+        assert!(keys.decoding_key(&old.kid).await.is_some());
+        assert!(keys.decoding_key(&new.kid).await.is_some());
+        assert!(keys.decoding_key("unknown").await.is_none());
+        assert_eq!(keys.jwks().await["keys"].as_array().map(Vec::len), Some(2));
+    }
+
+    #[tokio::test]
+    async fn no_key_yet_means_no_signer_and_nothing_verifies() {
+        let keys = JwtKeys::from_keys(&[]).expect("keys");
+        assert!(keys.signer(0).await.is_none());
+        assert!(keys.decoding_key("any").await.is_none());
     }
 }

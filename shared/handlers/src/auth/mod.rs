@@ -3,6 +3,7 @@
 
 pub mod caller;
 pub mod keys;
+pub mod rotation;
 pub mod token;
 pub mod verified;
 

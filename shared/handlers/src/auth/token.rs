@@ -279,10 +279,18 @@ async fn issue(
         exp: now + ttl,
         jti: hookline_domain::ids::new_id("tok_", now as i128 * 1000),
     };
+    let Some(signer) = ctx.jwt.signer(now).await else {
+        tracing::error!("token: no signing key yet (the first key rotation has not run)");
+        return Err(OAuthError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "retry later",
+        ));
+    };
     let mut header = Header::new(Algorithm::ES256);
-    header.kid = Some(ctx.jwt.signing_kid().to_string());
+    header.kid = Some(signer.kid.clone());
     header.typ = Some("at+jwt".into());
-    let token = jsonwebtoken::encode(&header, &claims, ctx.jwt.encoding_key()).map_err(|e| {
+    let token = jsonwebtoken::encode(&header, &claims, &signer.key).map_err(|e| {
         tracing::error!(error = %e, "token: signing failed");
         OAuthError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -308,7 +316,7 @@ async fn issue(
 /// `GET /.well-known/jwks.json`.
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "oauth", responses((status = 200, description = "JWKS")))]
 pub async fn jwks(State(ctx): State<Arc<AppContext>>) -> Response {
-    let mut resp = Json(ctx.jwt.jwks().clone()).into_response();
+    let mut resp = Json(ctx.jwt.jwks().await).into_response();
     resp.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),

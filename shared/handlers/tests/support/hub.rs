@@ -82,7 +82,8 @@ async fn hub_of(adjust: impl FnOnce(&mut HandlerConfig), faults: Option<&Faults>
             Arc::new(FaultyQueue::new(backend.queue(), f.clone())),
         ),
     };
-    let ctx = AppContext::new(store, queue, backend.keys(), Arc::new(SystemClock), config)
+    let keys = super::signing_keys_of(&backend).await;
+    let ctx = AppContext::new(store, queue, keys, Arc::new(SystemClock), config)
         .await
         .expect("handler context");
     Hub {

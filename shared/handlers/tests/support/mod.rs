@@ -9,6 +9,7 @@ use std::sync::Arc;
 use hookline_domain::secret::{hash_client_secret, new_client_secret};
 use hookline_domain::{Client, EventType, Scope, ids};
 use hookline_embedded::{EmbeddedBackend, QueueOptions};
+use hookline_handlers::auth::keys::KeySource;
 use hookline_handlers::{AppContext, HandlerConfig, app};
 use hookline_ports::{Queue, Store, SystemClock};
 use serde_json::Value;
@@ -62,7 +63,7 @@ pub async fn serve(
     let ctx = AppContext::new(
         store.clone(),
         backend.queue(),
-        backend.keys(),
+        signing_keys_of(&backend).await,
         Arc::new(SystemClock),
         config,
     )
@@ -82,6 +83,15 @@ pub async fn serve(
         queue: backend.queue(),
         _dir: dir,
     }
+}
+
+/// The backend's private key set, with its first key made if it has none.
+pub async fn signing_keys_of(backend: &EmbeddedBackend) -> KeySource {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    hookline_handlers::auth::rotation::ensure_first_key(backend, now)
+        .await
+        .expect("a signing key");
+    KeySource::Signing(backend.signing_keys())
 }
 
 /// A client with a fresh secret, and that secret.

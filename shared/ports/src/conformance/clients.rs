@@ -155,3 +155,41 @@ pub(super) async fn event_types(store: &dyn Store, run: &Run) {
         "list_event_types must hold each type once, as last put"
     );
 }
+
+/// The bootstrap admin is created once in a store's life: deleted, it stays deleted.
+pub(super) async fn bootstrap_admin(store: &dyn Store, run: &Run) {
+    let mut admin = client(run, "bootstrap admin");
+    admin.scopes = vec![Scope::Admin];
+    let created = store
+        .insert_bootstrap_admin(&admin)
+        .await
+        .expect("insert_bootstrap_admin");
+    let stored = store.get_client(&admin.id).await.expect("get_client");
+    if created {
+        assert_eq!(stored.as_ref(), Some(&admin), "created as given");
+        store.delete_client(&admin.id).await.expect("delete_client");
+    } else {
+        // A store an earlier run of the suite marked: nothing is written.
+        assert_eq!(stored, None, "a second bootstrap admin must not be created");
+    }
+    let again = store
+        .insert_bootstrap_admin(&admin)
+        .await
+        .expect("insert_bootstrap_admin, again");
+    assert!(!again, "the bootstrap admin is created once");
+    assert_eq!(
+        store.get_client(&admin.id).await.expect("get_client"),
+        None,
+        "a deleted bootstrap admin stays deleted"
+    );
+    let mut other = client(run, "another bootstrap admin");
+    other.scopes = vec![Scope::Admin];
+    assert!(
+        !store
+            .insert_bootstrap_admin(&other)
+            .await
+            .expect("insert_bootstrap_admin of another id"),
+        "nor under another id"
+    );
+    assert_eq!(store.get_client(&other.id).await.expect("get_client"), None);
+}

@@ -1,75 +1,108 @@
-//! Conformance: the signing-key set (only the first key of an empty set is stored).
-
-use hookline_domain::ids;
+//! Conformance: the key sets (rotation replaces them only over the set it expected; the
+//! public keys are published with the private set; lists are newest first).
 
 use super::{Run, now_ms};
-use crate::keys::{KeyStore, SigningKey};
+use crate::keys::{KeyRotation, PublicKey, PublicKeys, SigningKey, SigningKeys};
 
 fn same(a: &[SigningKey], b: &[SigningKey]) -> bool {
     a.len() == b.len()
         && a.iter().zip(b).all(|(x, y)| {
-            x.kid == y.kid && x.pkcs8_der == y.pkcs8_der && x.created_at == y.created_at
+            x.kid == y.kid
+                && x.pkcs8_der == y.pkcs8_der
+                && x.created_at == y.created_at
+                && x.not_before == y.not_before
         })
 }
 
-fn kids(keys: &[SigningKey]) -> Vec<&str> {
-    keys.iter().map(|k| k.kid.as_str()).collect()
+fn kids(keys: &[SigningKey]) -> Vec<String> {
+    keys.iter().map(|k| k.kid.clone()).collect()
 }
 
-/// `init_signing_key` stores a key only into an empty set, and every call agrees on the set.
-///
-/// On a store that already holds keys (a shared emulator) it checks that nothing is added.
-pub async fn keys_suite(keys: &dyn KeyStore) {
-    let run = Run::new();
-    let before = keys.signing_keys().await.expect("signing_keys");
-    let created_at = i64::try_from(now_ms() / 1000).unwrap_or(0);
-    let first = SigningKey {
-        kid: format!("kid-{}", run.tag),
-        pkcs8_der: (0u8..=255).chain([0, 255, 1]).collect(),
-        created_at,
-    };
-    let after_first = keys
-        .init_signing_key(first.clone())
-        .await
-        .expect("init_signing_key");
-    if before.is_empty() {
-        assert!(
-            same(&after_first, std::slice::from_ref(&first)),
-            "init_signing_key on an empty set must store the key and return it alone, got {:?}",
-            kids(&after_first)
-        );
-    } else {
-        assert!(
-            same(&after_first, &before),
-            "init_signing_key on a non-empty set must change nothing, got {:?}",
-            kids(&after_first)
-        );
+fn public(kid: &str) -> PublicKey {
+    PublicKey {
+        kid: kid.to_string(),
+        x: format!("x-of-{kid}"),
+        y: format!("y-of-{kid}"),
     }
+}
 
-    let second = SigningKey {
-        kid: ids::new_id("kid-", now_ms()),
-        pkcs8_der: vec![1, 2, 3],
-        created_at: created_at + 10,
-    };
-    let after_second = keys
-        .init_signing_key(second)
-        .await
-        .expect("init_signing_key (second)");
+/// Two rotations over a key store that starts empty (a fresh one: the suite needs to own it).
+pub async fn keys_suite<K>(keys: &K)
+where
+    K: SigningKeys + PublicKeys + KeyRotation,
+{
+    let run = Run::new();
     assert!(
-        same(&after_second, &after_first),
-        "a second init_signing_key must not add a key, got {:?}",
-        kids(&after_second)
+        keys.signing_keys().await.expect("signing_keys").is_empty(),
+        "the suite needs an empty key store"
+    );
+    assert!(keys.public_keys().await.expect("public_keys").is_empty());
+    let at = i64::try_from(now_ms() / 1000).unwrap_or(0);
+    let first = SigningKey {
+        kid: format!("kid-a-{}", run.tag),
+        pkcs8_der: (0u8..=255).chain([0, 255, 1]).collect(),
+        created_at: at,
+        not_before: at,
+    };
+    assert!(
+        keys.replace_keys(&[], std::slice::from_ref(&first), &[public(&first.kid)])
+            .await
+            .expect("the first rotation"),
+        "the first key goes into an empty set"
     );
     let listed = keys.signing_keys().await.expect("signing_keys");
     assert!(
-        same(&listed, &after_first),
-        "signing_keys must return the set init_signing_key reported, got {:?}",
+        same(&listed, std::slice::from_ref(&first)),
+        "{:?}",
         kids(&listed)
     );
-    assert!(
-        listed
-            .windows(2)
-            .all(|w| w[0].created_at >= w[1].created_at),
-        "signing_keys must be newest first"
+    assert_eq!(
+        keys.public_keys().await.expect("public_keys"),
+        vec![public(&first.kid)]
     );
+
+    // A rotation that read the set before the first one landed changes nothing.
+    let stale = SigningKey {
+        kid: format!("kid-stale-{}", run.tag),
+        pkcs8_der: vec![9],
+        created_at: at + 1,
+        not_before: at + 1,
+    };
+    assert!(
+        !keys
+            .replace_keys(&[], std::slice::from_ref(&stale), &[public(&stale.kid)])
+            .await
+            .expect("a stale rotation"),
+        "a rotation over a set that changed must be refused"
+    );
+
+    let second = SigningKey {
+        kid: format!("kid-b-{}", run.tag),
+        pkcs8_der: vec![1, 2, 3],
+        created_at: at + 10,
+        not_before: at + 3600,
+    };
+    let set = [second.clone(), first.clone()];
+    assert!(
+        keys.replace_keys(
+            std::slice::from_ref(&first.kid),
+            &set,
+            &[public(&second.kid), public(&first.kid)]
+        )
+        .await
+        .expect("the second rotation")
+    );
+    let listed = keys.signing_keys().await.expect("signing_keys");
+    assert!(same(&listed, &set), "newest first: {:?}", kids(&listed));
+    let mut published: Vec<String> = keys
+        .public_keys()
+        .await
+        .expect("public_keys")
+        .into_iter()
+        .map(|k| k.kid)
+        .collect();
+    published.sort();
+    let mut expected = vec![first.kid.clone(), second.kid.clone()];
+    expected.sort();
+    assert_eq!(published, expected);
 }

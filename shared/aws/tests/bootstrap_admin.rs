@@ -1,0 +1,115 @@
+//! The bootstrap admin on AWS (moto): the token function creates it from its deploy-time
+//! secret at its first cold start, and never again — an admin deleted through the API stays
+//! deleted, and its old secret is refused, whatever cold start comes later.
+
+mod support;
+
+use hookline_domain::secret::{hash_client_secret, new_client_secret};
+use hookline_domain::{Client, Scope, ids};
+use hookline_handlers::auth::keys::KeySource;
+use hookline_handlers::{AppContext, HandlerConfig};
+use hookline_ports::SystemClock;
+use serde_json::Value;
+use std::sync::Arc;
+use support::stack_on_moto::StackOnMoto;
+
+/// The token function's cold start: a fresh context over the stack, and the admin ensured.
+async fn cold_start(stack: &StackOnMoto, sdk: &aws_config::SdkConfig, secret: &str) -> String {
+    let ctx = AppContext::new(
+        stack.store.clone(),
+        stack.queue.clone(),
+        KeySource::Signing(stack.signing_keys.clone()),
+        Arc::new(SystemClock),
+        HandlerConfig::new("http://test", "aws"),
+    )
+    .await
+    .expect("context");
+    hookline_aws::runtime::ensure_bootstrap_admin_from(sdk, &ctx, secret)
+        .await
+        .expect("ensure the bootstrap admin");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, hookline_handlers::app(ctx)).await });
+    base
+}
+
+async fn token_status(base: &str, id: &str, secret: &str) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/oauth/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "grant_type=client_credentials&client_id={id}&client_secret={secret}"
+        ))
+        .send()
+        .await
+        .expect("token request");
+    let status = resp.status().as_u16();
+    let body = serde_json::from_slice(&resp.bytes().await.expect("body")).unwrap_or(Value::Null);
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_bootstrap_admin_stays_deleted_across_cold_starts() {
+    let stack = StackOnMoto::start(|_| {}).await;
+    let sdk = stack.moto.sdk_config().await;
+    let admin_secret = new_client_secret();
+    let secret_id = support::moto::unique("bootstrap-admin");
+    aws_sdk_secretsmanager::Client::new(&sdk)
+        .create_secret()
+        .name(&secret_id)
+        .secret_string(
+            serde_json::json!({"client_id": "cl_admin", "client_secret": admin_secret}).to_string(),
+        )
+        .send()
+        .await
+        .expect("the deploy-time secret");
+
+    let base = cold_start(&stack, &sdk, &secret_id).await;
+    let (status, body) = token_status(&base, "cl_admin", &admin_secret).await;
+    assert_eq!(status, 200, "{body}");
+    let admin_token = body["access_token"].as_str().expect("token").to_string();
+
+    // Another admin, then the bootstrap admin deleted through the API.
+    let other_secret = new_client_secret();
+    let other = Client {
+        id: ids::new_id(ids::CLIENT, 1),
+        name: "operations".into(),
+        scopes: vec![Scope::Admin],
+        states: vec!["*".into()],
+        secret_hash: hash_client_secret(&other_secret),
+        created_at: time::OffsetDateTime::now_utc(),
+        disabled: false,
+    };
+    stack
+        .store
+        .insert_client(&other)
+        .await
+        .expect("another admin");
+    let deleted = reqwest::Client::new()
+        .delete(format!("{base}/v1/clients/cl_admin"))
+        .bearer_auth(&admin_token)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(deleted.status().as_u16(), 204);
+
+    // Cold starts after the deletion: the old secret is refused, the other admin works.
+    for _ in 0..2 {
+        let base = cold_start(&stack, &sdk, &secret_id).await;
+        let (status, body) = token_status(&base, "cl_admin", &admin_secret).await;
+        assert_eq!(status, 401, "the revoked admin stays revoked: {body}");
+        assert_eq!(body["error"], "invalid_client");
+        let (status, _) = token_status(&base, &other.id, &other_secret).await;
+        assert_eq!(status, 200);
+    }
+    assert!(
+        stack
+            .store
+            .get_client("cl_admin")
+            .await
+            .expect("get")
+            .is_none()
+    );
+}
