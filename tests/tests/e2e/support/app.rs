@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +27,8 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(20);
 /// How often the address file and the child's exit are polled.
 const POLL: Duration = Duration::from_millis(20);
+/// How long a run of the binary with arguments (an admin command) may take.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// Deliveries in flight on the AWS backend: each app has its own moto, which a small machine
 /// cannot serve at the embedded backend's pace.
 const AWS_DELIVERY_CONCURRENCY: &str = "8";
@@ -360,10 +362,32 @@ impl TestApp {
         }
     }
 
-    /// Everything the runner wrote to stdout and stderr so far, over all its starts.
+    /// Runs the runner's binary with `args` (an admin command such as `dlq count
+    /// deliveries`) on this app's environment and data directory, beside the runner or while
+    /// it is stopped, until it exits. What it prints is also appended to `admin.log`, which
+    /// `output` (and so the secret scan) reads.
+    pub async fn run_command(&self, args: &[&str]) -> CommandOutput {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let env = self.env.clone();
+        let dir = self.dir.path().to_path_buf();
+        let out = tokio::task::spawn_blocking(move || run_binary(&args, &env, &dir))
+            .await
+            .expect("the command's task");
+        let mut log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("admin.log"))
+            .expect("the admin log");
+        use std::io::Write as _;
+        let _ = write!(log, "{}\n{}\n", out.stdout, out.stderr);
+        out
+    }
+
+    /// Everything the runner (and the commands of `run_command`) wrote to stdout and stderr
+    /// so far, over all its starts.
     pub fn output(&self) -> String {
         let mut all = String::new();
-        for name in ["runner.stdout.log", "runner.stderr.log"] {
+        for name in ["runner.stdout.log", "runner.stderr.log", "admin.log"] {
             if let Ok(bytes) = std::fs::read(self.dir.path().join(name)) {
                 all.push_str(&String::from_utf8_lossy(&bytes));
                 all.push('\n');
@@ -396,7 +420,12 @@ impl TestApp {
             .join("hookline-e2e-failures")
             .join(name);
         if std::fs::create_dir_all(&dest).is_ok() {
-            for file in ["runner.stdout.log", "runner.stderr.log", "moto.log"] {
+            for file in [
+                "runner.stdout.log",
+                "runner.stderr.log",
+                "admin.log",
+                "moto.log",
+            ] {
                 let _ = std::fs::copy(self.dir.path().join(file), dest.join(file));
             }
             eprintln!("the runner's whole output is kept in {}", dest.display());
@@ -431,5 +460,92 @@ impl Drop for TestApp {
             return;
         }
         self.assert_logs_clean();
+    }
+}
+
+/// How a run of the binary with arguments ended, and what it printed.
+#[derive(Debug)]
+pub struct CommandOutput {
+    /// The exit status.
+    pub status: ExitStatus,
+    /// Everything on stdout.
+    pub stdout: String,
+    /// Everything on stderr.
+    pub stderr: String,
+}
+
+impl CommandOutput {
+    /// The exit code (`None` if a signal ended it).
+    pub fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+
+    /// Asserts exit code 0 and returns stdout, trimmed.
+    #[track_caller]
+    pub fn success(&self) -> &str {
+        assert_eq!(
+            self.code(),
+            Some(0),
+            "the command failed ({})\nstdout: {}\nstderr: {}",
+            self.status,
+            self.stdout,
+            self.stderr
+        );
+        self.stdout.trim()
+    }
+}
+
+/// Runs the runner's binary with `args` and exactly the `HOOKLINE_` and `AWS_` variables of
+/// `env` (the test process's own are removed), in `dir`, until it exits or `COMMAND_TIMEOUT`
+/// passes (then it is killed and the test fails).
+pub fn run_binary(args: &[String], env: &BTreeMap<String, String>, dir: &Path) -> CommandOutput {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookline-e2e-runner"));
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy();
+        if (k.starts_with("HOOKLINE_") || k.starts_with("AWS_")) && !env.contains_key(&*k) {
+            cmd.env_remove(&*k);
+        }
+    }
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let stdout_path = dir.join(format!("command-{n}.stdout"));
+    let stderr_path = dir.join(format!("command-{n}.stderr"));
+    let file = |p: &Path| std::fs::File::create(p).expect("a command output file");
+    let mut child = cmd
+        .args(args)
+        .envs(env)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(file(&stdout_path))
+        .stderr(file(&stderr_path))
+        .spawn()
+        .expect("the binary starts");
+    let deadline = std::time::Instant::now() + COMMAND_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("the command's status") {
+            break status;
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "hookline-local {} did not exit within {COMMAND_TIMEOUT:?}\n{}",
+                args.join(" "),
+                std::fs::read_to_string(&stderr_path).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(POLL);
+    };
+    let read = |p: &Path| {
+        let text = std::fs::read_to_string(p).unwrap_or_default();
+        let _ = std::fs::remove_file(p);
+        text
+    };
+    CommandOutput {
+        status,
+        stdout: read(&stdout_path),
+        stderr: read(&stderr_path),
     }
 }
