@@ -58,7 +58,11 @@ fn template_table_matches_the_code() {
             g.name
         );
         assert_eq!(t["KeySchema"][1]["AttributeName"], g.sort_key, "{}", g.name);
-        assert_eq!(t["Projection"]["ProjectionType"], "ALL", "{}", g.name);
+        assert_eq!(
+            t["Projection"]["ProjectionType"], TABLE.projection,
+            "{}",
+            g.name
+        );
     }
     assert_eq!(
         table["TimeToLiveSpecification"]["AttributeName"],
