@@ -18,15 +18,115 @@ use hookline_ports::{Queue, Store, SystemClock};
 
 use super::moto::{Moto, unique};
 
-/// Counts of the AWS operations sent, by `service.Operation` (`DynamoDB.PutItem`, `SQS.SendMessageBatch`).
+/// Counts of the AWS operations sent, by `service.Operation` (`DynamoDB.PutItem`,
+/// `SQS.SendMessageBatch`), and an estimate of the DynamoDB write units they consume.
 #[derive(Debug, Clone, Default)]
-pub struct Operations(Arc<Mutex<BTreeMap<String, u64>>>);
+pub struct Operations(Arc<Mutex<Recorded>>);
+
+/// What the recorder saw.
+#[derive(Debug, Clone, Default)]
+pub struct Recorded {
+    /// Requests by `service.Operation`.
+    pub calls: BTreeMap<String, u64>,
+    /// Estimated write request units: per item written, one unit per KB of the item in the
+    /// table (twice that in a transaction), and for a new item one unit per index whose key it
+    /// carries (the indexes project keys only, so a write that changes no key writes none).
+    pub write_units: f64,
+    /// Estimated read request units of `BatchGetItem` (half a unit per item: eventually
+    /// consistent reads of items under 4 KB).
+    pub batch_read_units: f64,
+}
 
 impl Operations {
     /// The counts so far, and a fresh start.
     pub fn take(&self) -> BTreeMap<String, u64> {
+        self.take_all().calls
+    }
+
+    /// Everything recorded so far, and a fresh start.
+    pub fn take_all(&self) -> Recorded {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
     }
+}
+
+/// Bytes an item takes in DynamoDB (attribute names plus values; numbers as their digits).
+fn item_bytes(item: &serde_json::Value) -> usize {
+    item.as_object().map_or(0, |attrs| {
+        attrs
+            .iter()
+            .map(|(name, v)| {
+                let value = v
+                    .as_object()
+                    .and_then(|o| o.values().next())
+                    .map_or(0, |x| x.as_str().map_or(8, str::len));
+                name.len() + value
+            })
+            .sum()
+    })
+}
+
+/// Estimated write units of putting `item`, outside a transaction (`factor` 1) or in one (2);
+/// a new item also writes a key entry to each index whose key it carries.
+fn put_units(item: &serde_json::Value, factor: f64, new: bool) -> f64 {
+    let kb = (item_bytes(item) as f64 / 1024.0).ceil().max(1.0);
+    let indexes = ["gsi1pk", "gsi2pk", "gsi3pk", "gsi4pk"]
+        .iter()
+        .filter(|k| item.get(**k).is_some())
+        .count() as f64;
+    kb * factor + if new { indexes } else { 0.0 }
+}
+
+/// Whether a put's condition says the item is new.
+fn creates(put: &serde_json::Value) -> bool {
+    put["ConditionExpression"]
+        .as_str()
+        .is_some_and(|c| c.contains("attribute_not_exists"))
+}
+
+fn write_units(op: &str, body: &[u8]) -> f64 {
+    let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return 0.0;
+    };
+    match op {
+        "PutItem" => put_units(&json["Item"], 1.0, creates(&json)),
+        "UpdateItem" | "DeleteItem" => 1.0,
+        "BatchWriteItem" => json["RequestItems"].as_object().map_or(0.0, |tables| {
+            tables
+                .values()
+                .flat_map(|w| w.as_array().cloned().unwrap_or_default())
+                .map(|w| put_units(&w["PutRequest"]["Item"], 1.0, true))
+                .sum()
+        }),
+        "TransactWriteItems" => json["TransactItems"].as_array().map_or(0.0, |items| {
+            items
+                .iter()
+                .map(|i| match i.get("Put") {
+                    Some(put) => put_units(&put["Item"], 2.0, creates(put)),
+                    None => 2.0,
+                })
+                .sum()
+        }),
+        _ => 0.0,
+    }
+}
+
+/// Estimated read units of a `BatchGetItem`: half a unit per key.
+fn batch_reads(op: &str, body: &[u8]) -> f64 {
+    if op != "BatchGetItem" {
+        return 0.0;
+    }
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|json| {
+            json["RequestItems"].as_object().map(|tables| {
+                tables
+                    .values()
+                    .map(|t| t["Keys"].as_array().map_or(0, Vec::len))
+                    .sum::<usize>() as f64
+                    * 0.5
+            })
+        })
+        .unwrap_or(0.0)
 }
 
 impl Intercept for Operations {
@@ -48,12 +148,14 @@ impl Intercept for Operations {
                 s if s.starts_with("secretsmanager") => "SecretsManager",
                 s => s,
             };
-            *self
-                .0
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .entry(format!("{service}.{op}"))
-                .or_default() += 1;
+            let (units, reads) = match (service, context.request().body().bytes()) {
+                ("DynamoDB", Some(body)) => (write_units(op, body), batch_reads(op, body)),
+                _ => (0.0, 0.0),
+            };
+            let mut recorded = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            *recorded.calls.entry(format!("{service}.{op}")).or_default() += 1;
+            recorded.write_units += units;
+            recorded.batch_read_units += reads;
         }
         Ok(())
     }
@@ -76,6 +178,8 @@ pub struct StackOnMoto {
     pub ops: Operations,
     /// The handlers' context.
     pub ctx: Arc<AppContext>,
+    /// The JWT signing keys (the embedded key store: these tests are not about them).
+    pub signing_keys: Arc<dyn hookline_ports::SigningKeys>,
     /// The SQS client (recorded) and the queues' URLs, for what a test does to a queue
     /// directly.
     pub sqs: aws_sdk_sqs::Client,
@@ -135,10 +239,14 @@ impl StackOnMoto {
             allow_private: true,
         };
         adjust(&mut config);
+        let signing_keys = backend.signing_keys();
+        hookline_handlers::auth::rotation::ensure_first_key(&backend, 1)
+            .await
+            .expect("a signing key");
         let ctx = AppContext::new(
             store.clone(),
             wrap(queue.clone()),
-            backend.keys(),
+            hookline_handlers::auth::keys::KeySource::Signing(signing_keys.clone()),
             Arc::new(SystemClock),
             config,
         )
@@ -153,6 +261,7 @@ impl StackOnMoto {
             queue,
             ops,
             ctx,
+            signing_keys,
             sqs,
             urls,
             _keys: keys_dir,
