@@ -22,8 +22,8 @@ use crate::process::status_kb;
 use crate::receiver::now_ns;
 use crate::stats::{median, round};
 
-/// The five functions.
-pub const FUNCTIONS: [&str; 5] = ["token", "ingest", "manage", "fanout", "deliver"];
+/// The six functions.
+pub const FUNCTIONS: [&str; 6] = ["token", "ingest", "manage", "fanout", "deliver", "keys"];
 /// The cargo profile the deployable functions are built with (what `sam build` uses).
 pub const PROFILE: &str = "release";
 /// The targets: stripped size (MB = 10⁶ bytes) and init time.
