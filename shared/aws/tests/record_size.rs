@@ -1,0 +1,268 @@
+//! A delivery record on DynamoDB (moto) stays bounded however often it is retried: a receiver
+//! that answers every attempt with 500 and a large body full of characters that JSON escapes
+//! (control characters take six bytes there, quotes two), a subscription of three attempts,
+//! and seven manual retries after the first cycle, 24 attempts in all. The record lists the
+//! first attempt and the latest 20, counts the three between, keeps each excerpt within its
+//! bound as stored, and the item DynamoDB holds stays under 40 KB (its limit is 400 KB).
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use axum::http::StatusCode;
+use hookline_domain::delivery::{ATTEMPT_ERROR_BYTES, KEPT_ATTEMPTS, RESPONSE_EXCERPT_BYTES};
+use hookline_domain::secret::{hash_client_secret, new_client_secret, new_webhook_secret};
+use hookline_domain::subscription::new_subscription;
+use hookline_domain::{Client, Delivery, DeliveryStatus, Event, RetrySchedule, Scope, ids};
+use hookline_handlers::delivery::handle_deliveries;
+use hookline_handlers::messages::{DeliveryMessage, to_body};
+use hookline_handlers::worker::to_sqs_event;
+use hookline_ports::{QueueMessage, QueueName};
+use serde_json::Value;
+use support::stack_on_moto::StackOnMoto;
+use time::OffsetDateTime;
+
+const ATTEMPTS_PER_CYCLE: u32 = 3;
+const MANUAL_RETRIES: u32 = 7;
+/// The stated bound of a delivery item, in bytes (DynamoDB's own limit is 400 KB).
+const ITEM_BOUND: usize = 40_000;
+
+/// A body of 256 KiB that JSON escaping grows sixfold: control characters and quotes.
+fn hostile_body() -> String {
+    "\u{1}\"\\\u{7f}<".repeat(256 * 1024 / 5)
+}
+
+/// Bytes DynamoDB counts for an item: attribute names plus values (numbers as their digits).
+fn item_bytes(item: &std::collections::HashMap<String, AttributeValue>) -> usize {
+    item.iter()
+        .map(|(name, v)| {
+            name.len()
+                + match v {
+                    AttributeValue::S(s) => s.len(),
+                    AttributeValue::N(n) => n.len(),
+                    _ => 8,
+                }
+        })
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_record_after_seven_manual_retry_cycles_of_a_failing_receiver_stays_bounded() {
+    let stack = StackOnMoto::start(|c| {
+        c.retry_schedule = RetrySchedule::parse("1s").expect("retry schedule");
+    })
+    .await;
+
+    // The receiver: 500 and the hostile body, every time.
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let app = axum::Router::new().fallback(move || {
+        let counted = counted.clone();
+        async move {
+            counted.fetch_add(1, Ordering::SeqCst);
+            (StatusCode::INTERNAL_SERVER_ERROR, hostile_body())
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the receiver");
+    let url = format!("http://{}/hook", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    // A portal, its subscription of three attempts, and one event for it.
+    let now = OffsetDateTime::now_utc();
+    let secret = new_client_secret();
+    let client = Client {
+        id: ids::new_id(ids::CLIENT, 1),
+        name: "portal".into(),
+        scopes: vec![Scope::SubscriptionsWrite, Scope::SubscriptionsRead],
+        states: vec!["AP".into()],
+        secret_hash: hash_client_secret(&secret),
+        created_at: now,
+        disabled: false,
+    };
+    stack.store.insert_client(&client).await.expect("client");
+    let mut sub = new_subscription(
+        ids::new_id(ids::SUBSCRIPTION, 1),
+        client.id.clone(),
+        new_webhook_secret(),
+        now,
+    );
+    sub.url = url;
+    sub.event_types = vec!["LotDispatched".into()];
+    sub.states = vec!["AP".into()];
+    sub.max_attempts = ATTEMPTS_PER_CYCLE;
+    stack
+        .store
+        .insert_subscription(&sub)
+        .await
+        .expect("subscription");
+    let event = Event {
+        id: ids::new_id(ids::EVENT, 1),
+        event_type: "LotDispatched".into(),
+        state: "AP".into(),
+        occurred_at: now,
+        received_at: now,
+        source: "cl_publisher".into(),
+        publisher_key: None,
+        data: serde_json::json!({ "lot": "L-42" }),
+    };
+    stack.store.insert_event(&event, None).await.expect("event");
+    let id = ids::delivery_id(&event.id, &sub.id);
+    let delivery = Delivery::new(id.clone(), &event.id, &sub.id, &client.id, now);
+    assert!(
+        stack
+            .store
+            .insert_delivery(&delivery)
+            .await
+            .expect("insert")
+    );
+    stack
+        .queue
+        .send(
+            QueueName::Deliveries,
+            vec![QueueMessage::now(to_body(&DeliveryMessage::id(&id)))],
+        )
+        .await
+        .expect("send");
+
+    // The API, and the portal's token.
+    let api = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the API");
+    let base = format!("http://{}", api.local_addr().expect("address"));
+    let app = hookline_handlers::app(stack.ctx.clone());
+    tokio::spawn(async move { axum::serve(api, app).await });
+    let http = reqwest::Client::new();
+    let token: Value = serde_json::from_slice(
+        &http
+            .post(format!("{base}/oauth/token"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "grant_type=client_credentials&client_id={}&client_secret={secret}",
+                client.id
+            ))
+            .send()
+            .await
+            .expect("token")
+            .bytes()
+            .await
+            .expect("token body"),
+    )
+    .expect("token JSON");
+    let token = token["access_token"].as_str().expect("a token").to_string();
+
+    for cycle in 0..=MANUAL_RETRIES {
+        if cycle > 0 {
+            let status = http
+                .post(format!("{base}/v1/deliveries/{id}/retry"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("retry")
+                .status();
+            assert_eq!(status.as_u16(), 202, "manual retry {cycle}");
+        }
+        // The event source mapping: whatever is visible, handed over, the rest deleted, until
+        // the cycle has given up.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let d = stack
+                .store
+                .get_delivery(&id)
+                .await
+                .expect("get")
+                .expect("the delivery");
+            if d.status == DeliveryStatus::Failed && d.cycle == cycle {
+                break;
+            }
+            assert!(Instant::now() < deadline, "cycle {cycle} stuck: {d:?}");
+            let batch = stack
+                .queue
+                .receive(
+                    QueueName::Deliveries,
+                    10,
+                    Duration::from_millis(500),
+                    Duration::from_secs(30),
+                )
+                .await
+                .expect("receive");
+            if batch.is_empty() {
+                continue;
+            }
+            let response = handle_deliveries(
+                stack.ctx.clone(),
+                to_sqs_event(QueueName::Deliveries, &batch),
+            )
+            .await;
+            let failed: Vec<_> = response
+                .batch_item_failures
+                .iter()
+                .map(|f| f.item_identifier.clone())
+                .collect();
+            let done = batch
+                .into_iter()
+                .filter(|m| !failed.contains(&m.message_id))
+                .map(|m| m.receipt_handle)
+                .collect();
+            stack
+                .queue
+                .delete(QueueName::Deliveries, done)
+                .await
+                .expect("delete");
+        }
+    }
+
+    let total = (MANUAL_RETRIES + 1) * ATTEMPTS_PER_CYCLE;
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        total as usize,
+        "every attempt sent"
+    );
+    let d = stack
+        .store
+        .get_delivery(&id)
+        .await
+        .expect("get")
+        .expect("the delivery");
+    assert_eq!(d.attempts.len(), KEPT_ATTEMPTS, "first and latest kept");
+    assert_eq!(d.attempts_omitted as usize, total as usize - KEPT_ATTEMPTS);
+    assert_eq!(d.attempts[0].attempt, 1, "the first attempt is kept");
+    assert_eq!(
+        d.attempts.last().map(|a| a.attempt),
+        Some(total),
+        "the latest attempt is kept"
+    );
+    for a in &d.attempts {
+        let excerpt = serde_json::to_string(&a.response_excerpt).expect("JSON");
+        assert!(
+            excerpt.len() <= RESPONSE_EXCERPT_BYTES + 2,
+            "{}",
+            excerpt.len()
+        );
+        let error = serde_json::to_string(&a.error).expect("JSON");
+        assert!(error.len() <= ATTEMPT_ERROR_BYTES + 2, "{}", error.len());
+    }
+
+    // The item as DynamoDB holds it.
+    let ddb = aws_sdk_dynamodb::Client::new(&stack.moto.sdk_config().await);
+    let item = ddb
+        .get_item()
+        .table_name(stack.dynamo.table())
+        .key("pk", AttributeValue::S(format!("DELIVERY#{id}")))
+        .key("sk", AttributeValue::S("DELIVERY".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("get item")
+        .item
+        .expect("the item");
+    let bytes = item_bytes(&item);
+    eprintln!("after {total} attempts in 8 cycles the delivery item takes {bytes} bytes");
+    assert!(bytes < ITEM_BOUND, "{bytes} bytes");
+    // Not trivially small either: the attempts are in it.
+    assert!(bytes > KEPT_ATTEMPTS * 200, "{bytes} bytes");
+}
