@@ -383,21 +383,33 @@ fn version_token(purpose: &str, seed: &str) -> String {
     format!("hookline-{purpose}-{hash:032x}")
 }
 
-/// The key set in the private secret's value; no value, or a blank one, is an empty set.
-fn decode(secret_string: Option<&str>) -> Result<Vec<SigningKey>, PortError> {
+/// A secret's JSON value; `None` for no value or a blank one. The error says `what` and where
+/// the JSON went wrong, never the value (serde_json's message may quote what it choked on).
+fn parse_secret<T: serde::de::DeserializeOwned>(
+    secret_string: Option<&str>,
+    what: &str,
+) -> Result<Option<T>, PortError> {
     let text = secret_string.unwrap_or("").trim();
     if text.is_empty() {
-        return Ok(Vec::new());
+        return Ok(None);
     }
-    // serde_json's message may quote the value it choked on: report only where.
-    let set: StoredKeySet = serde_json::from_str(text).map_err(|e| {
+    serde_json::from_str(text).map(Some).map_err(|e| {
         PortError::Backend(format!(
-            "the signing-key secret is not a key set ({:?} error at line {}, column {})",
+            "{what} ({:?} error at line {}, column {})",
             e.classify(),
             e.line(),
             e.column()
         ))
-    })?;
+    })
+}
+
+/// The key set in the private secret's value; no value, or a blank one, is an empty set.
+fn decode(secret_string: Option<&str>) -> Result<Vec<SigningKey>, PortError> {
+    let Some(set) =
+        parse_secret::<StoredKeySet>(secret_string, "the signing-key secret is not a key set")?
+    else {
+        return Ok(Vec::new());
+    };
     let mut keys = set
         .keys
         .into_iter()
@@ -423,18 +435,13 @@ fn decode(secret_string: Option<&str>) -> Result<Vec<SigningKey>, PortError> {
 
 /// The public keys in the public secret's value (a JWKS document).
 fn decode_public(secret_string: Option<&str>) -> Result<Vec<PublicKey>, PortError> {
-    let text = secret_string.unwrap_or("").trim();
-    if text.is_empty() {
+    let Some(set) = parse_secret::<StoredJwks>(
+        secret_string,
+        "the public-key secret is not a JWKS document",
+    )?
+    else {
         return Ok(Vec::new());
-    }
-    let set: StoredJwks = serde_json::from_str(text).map_err(|e| {
-        PortError::Backend(format!(
-            "the public-key secret is not a JWKS document ({:?} error at line {}, column {})",
-            e.classify(),
-            e.line(),
-            e.column()
-        ))
-    })?;
+    };
     Ok(set
         .keys
         .into_iter()

@@ -43,6 +43,17 @@ fn flag(name: &str) -> Result<bool, StartError> {
     }
 }
 
+/// A whole number from the environment, `default` where unset.
+fn number(name: &str, default: u64) -> Result<u64, StartError> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| StartError::Config(format!("{name}: '{v}' is not a number"))),
+    }
+}
+
 /// The handler configuration of a deployed function: `HOOKLINE_ISSUER` (the API's public
 /// base URL; unset: `https://` + the request's host), `HOOKLINE_TOKEN_TTL_SECS` (900), `HOOKLINE_RETRY_SCHEDULE` (the API.md default),
 /// `HOOKLINE_ALLOW_PRIVATE_DESTINATIONS` and `HOOKLINE_ALLOW_HTTP` (both false), and the
@@ -61,15 +72,6 @@ pub fn handler_config_from_env() -> Result<HandlerConfig, StartError> {
         config.retry_schedule = RetrySchedule::parse(&s)
             .map_err(|e| StartError::Config(format!("HOOKLINE_RETRY_SCHEDULE: {e}")))?;
     }
-    let number = |name: &str, default: u64| -> Result<u64, StartError> {
-        match var(name) {
-            None => Ok(default),
-            Some(v) => v
-                .trim()
-                .parse()
-                .map_err(|_| StartError::Config(format!("{name}: '{v}' is not a number"))),
-        }
-    };
     let max_receives = number(
         "HOOKLINE_MAX_RECEIVES",
         u64::from(hookline_handlers::config::DEFAULT_MAX_RECEIVES),
@@ -97,15 +99,6 @@ pub fn handler_config_from_env() -> Result<HandlerConfig, StartError> {
 /// must still verify) and `HOOKLINE_KEY_ACTIVATION_SECS` (3600: from a new key's publication
 /// to its first signature).
 pub fn rotation_policy_from_env() -> Result<RotationPolicy, StartError> {
-    let number = |name: &str, default: u64| -> Result<u64, StartError> {
-        match var(name) {
-            None => Ok(default),
-            Some(v) => v
-                .trim()
-                .parse()
-                .map_err(|_| StartError::Config(format!("{name}: '{v}' is not a number"))),
-        }
-    };
     Ok(RotationPolicy {
         activation_delay: Duration::from_secs(number("HOOKLINE_KEY_ACTIVATION_SECS", 3600)?),
         token_ttl: Duration::from_secs(number("HOOKLINE_TOKEN_TTL_SECS", 900)?),

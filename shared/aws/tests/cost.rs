@@ -18,9 +18,6 @@ use std::time::{Duration, Instant};
 use hookline_domain::secret::{hash_client_secret, new_client_secret, new_webhook_secret};
 use hookline_domain::subscription::new_subscription;
 use hookline_domain::{Client, Scope, ids};
-use hookline_handlers::delivery::handle_deliveries;
-use hookline_handlers::fanout::handle_events;
-use hookline_handlers::worker::to_sqs_event;
 use hookline_ports::QueueName;
 use serde_json::{Value, json};
 use support::stack::root;
@@ -175,30 +172,8 @@ async fn scenario(fanout: usize) -> Figures {
         })
         .await
         .expect("event type");
-    let api = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", api.local_addr().expect("address"));
-    let app = hookline_handlers::app(stack.ctx.clone());
-    tokio::spawn(async move { axum::serve(api, app).await });
+    let (base, token) = stack.api_token(&publisher.id, &secret).await;
     let http = reqwest::Client::new();
-    let token: Value = serde_json::from_slice(
-        &http
-            .post(format!("{base}/oauth/token"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!(
-                "grant_type=client_credentials&client_id={}&client_secret={secret}",
-                publisher.id
-            ))
-            .send()
-            .await
-            .expect("token")
-            .bytes()
-            .await
-            .expect("token body"),
-    )
-    .expect("token JSON");
-    let token = token["access_token"].as_str().expect("a token").to_string();
     stack.ops.take_all();
 
     let mut f = Figures::default();
@@ -226,26 +201,10 @@ async fn scenario(fanout: usize) -> Figures {
         (QueueName::Events, "fanout"),
         (QueueName::Deliveries, "deliver"),
     ] {
-        loop {
-            let batch = stack
-                .queue
-                .receive(queue, 10, Duration::from_secs(1), Duration::from_secs(60))
-                .await
-                .expect("receive");
-            if batch.is_empty() {
-                break;
-            }
-            let started = Instant::now();
-            let response = match queue {
-                QueueName::Events => {
-                    handle_events(stack.ctx.clone(), to_sqs_event(queue, &batch)).await
-                }
-                _ => handle_deliveries(stack.ctx.clone(), to_sqs_event(queue, &batch)).await,
-            };
-            timed(&mut f, function, started);
-            assert!(response.batch_item_failures.is_empty(), "{response:?}");
-            let handles = batch.into_iter().map(|m| m.receipt_handle).collect();
-            stack.queue.delete(queue, handles).await.expect("delete");
+        while let Some(call) = stack.invoke_once(queue, Duration::from_secs(1)).await {
+            assert!(call.failed.is_empty(), "{:?}", call.failed);
+            *f.handler_ms.entry(function).or_default() += call.handler_time.as_secs_f64() * 1000.0;
+            *f.invocations.entry(function).or_default() += 1;
         }
     }
     let recorded = stack.ops.take_all();

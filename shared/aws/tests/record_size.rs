@@ -17,11 +17,8 @@ use hookline_domain::delivery::{ATTEMPT_ERROR_BYTES, KEPT_ATTEMPTS, RESPONSE_EXC
 use hookline_domain::secret::{hash_client_secret, new_client_secret, new_webhook_secret};
 use hookline_domain::subscription::new_subscription;
 use hookline_domain::{Client, Delivery, DeliveryStatus, Event, RetrySchedule, Scope, ids};
-use hookline_handlers::delivery::handle_deliveries;
 use hookline_handlers::messages::{DeliveryMessage, to_body};
-use hookline_handlers::worker::to_sqs_event;
 use hookline_ports::{QueueMessage, QueueName};
-use serde_json::Value;
 use support::stack_on_moto::StackOnMoto;
 use time::OffsetDateTime;
 
@@ -129,31 +126,8 @@ async fn a_record_after_seven_manual_retry_cycles_of_a_failing_receiver_stays_bo
         .await
         .expect("send");
 
-    // The API, and the portal's token.
-    let api = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind the API");
-    let base = format!("http://{}", api.local_addr().expect("address"));
-    let app = hookline_handlers::app(stack.ctx.clone());
-    tokio::spawn(async move { axum::serve(api, app).await });
+    let (base, token) = stack.api_token(&client.id, &secret).await;
     let http = reqwest::Client::new();
-    let token: Value = serde_json::from_slice(
-        &http
-            .post(format!("{base}/oauth/token"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!(
-                "grant_type=client_credentials&client_id={}&client_secret={secret}",
-                client.id
-            ))
-            .send()
-            .await
-            .expect("token")
-            .bytes()
-            .await
-            .expect("token body"),
-    )
-    .expect("token JSON");
-    let token = token["access_token"].as_str().expect("a token").to_string();
 
     for cycle in 0..=MANUAL_RETRIES {
         if cycle > 0 {
@@ -166,8 +140,7 @@ async fn a_record_after_seven_manual_retry_cycles_of_a_failing_receiver_stays_bo
                 .status();
             assert_eq!(status.as_u16(), 202, "manual retry {cycle}");
         }
-        // The event source mapping: whatever is visible, handed over, the rest deleted, until
-        // the cycle has given up.
+        // Until the cycle has given up.
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let d = stack
@@ -180,39 +153,10 @@ async fn a_record_after_seven_manual_retry_cycles_of_a_failing_receiver_stays_bo
                 break;
             }
             assert!(Instant::now() < deadline, "cycle {cycle} stuck: {d:?}");
-            let batch = stack
-                .queue
-                .receive(
-                    QueueName::Deliveries,
-                    10,
-                    Duration::from_millis(500),
-                    Duration::from_secs(30),
-                )
-                .await
-                .expect("receive");
-            if batch.is_empty() {
-                continue;
-            }
-            let response = handle_deliveries(
-                stack.ctx.clone(),
-                to_sqs_event(QueueName::Deliveries, &batch),
-            )
-            .await;
-            let failed: Vec<_> = response
-                .batch_item_failures
-                .iter()
-                .map(|f| f.item_identifier.clone())
-                .collect();
-            let done = batch
-                .into_iter()
-                .filter(|m| !failed.contains(&m.message_id))
-                .map(|m| m.receipt_handle)
-                .collect();
+            // The event source mapping: whatever is visible handed over, the rest deleted.
             stack
-                .queue
-                .delete(QueueName::Deliveries, done)
-                .await
-                .expect("delete");
+                .invoke_once(QueueName::Deliveries, Duration::from_millis(500))
+                .await;
         }
     }
 

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
@@ -13,8 +14,11 @@ use hookline_aws::provision::queues::create_queues;
 use hookline_aws::provision::table::create_table;
 use hookline_aws::{DynamoStore, SqsQueue};
 use hookline_domain::destination::DestinationPolicy;
+use hookline_handlers::delivery::handle_deliveries;
+use hookline_handlers::fanout::handle_events;
+use hookline_handlers::worker::to_sqs_event;
 use hookline_handlers::{AppContext, HandlerConfig};
-use hookline_ports::{Queue, Store, SystemClock};
+use hookline_ports::{Queue, QueueName, Store, SystemClock};
 
 use super::moto::{Moto, unique};
 
@@ -266,5 +270,81 @@ impl StackOnMoto {
             urls,
             _keys: keys_dir,
         }
+    }
+}
+
+/// What one invocation of a queue's function did.
+pub struct Invocation {
+    /// Messages handed over.
+    pub messages: usize,
+    /// Ids of the messages the handler reported failed (left on the queue).
+    pub failed: Vec<String>,
+    /// The handler's own time (not the receive or the deletes).
+    pub handler_time: Duration,
+}
+
+impl StackOnMoto {
+    /// Serves the stack's HTTP API on loopback: its base URL, and an access token of the
+    /// client `client_id` with `secret`.
+    pub async fn api_token(&self, client_id: &str, secret: &str) -> (String, String) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the API");
+        let base = format!("http://{}", listener.local_addr().expect("API address"));
+        let app = hookline_handlers::app(self.ctx.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let answer = reqwest::Client::new()
+            .post(format!("{base}/oauth/token"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "grant_type=client_credentials&client_id={client_id}&client_secret={secret}"
+            ))
+            .send()
+            .await
+            .expect("token request")
+            .bytes()
+            .await
+            .expect("token answer");
+        let token: serde_json::Value = serde_json::from_slice(&answer).expect("token JSON");
+        let token = token["access_token"].as_str().expect("a token").to_string();
+        (base, token)
+    }
+
+    /// One invocation as Lambda's SQS event source mapping makes it: up to ten visible
+    /// messages of `queue` (waiting up to `wait` for the first) handed to its function's
+    /// handler, and those it does not report failed deleted. `None` if none came.
+    pub async fn invoke_once(&self, queue: QueueName, wait: Duration) -> Option<Invocation> {
+        let batch = self
+            .queue
+            .receive(queue, 10, wait, Duration::from_secs(60))
+            .await
+            .expect("receive");
+        if batch.is_empty() {
+            return None;
+        }
+        let started = Instant::now();
+        let event = to_sqs_event(queue, &batch);
+        let response = match queue {
+            QueueName::Events => handle_events(self.ctx.clone(), event).await,
+            _ => handle_deliveries(self.ctx.clone(), event).await,
+        };
+        let handler_time = started.elapsed();
+        let failed: Vec<String> = response
+            .batch_item_failures
+            .into_iter()
+            .map(|f| f.item_identifier)
+            .collect();
+        let messages = batch.len();
+        let done = batch
+            .into_iter()
+            .filter(|m| !failed.contains(&m.message_id))
+            .map(|m| m.receipt_handle)
+            .collect();
+        self.queue.delete(queue, done).await.expect("delete");
+        Some(Invocation {
+            messages,
+            failed,
+            handler_time,
+        })
     }
 }
