@@ -92,6 +92,17 @@ impl SecretsKeys {
         &self.signing_secret
     }
 
+    /// The signing keys of the private secret's version in `stage` (and `version_id`); none
+    /// where the secret or the version does not exist.
+    async fn signing_keys_in(
+        &self,
+        stage: Option<&str>,
+        version_id: Option<&str>,
+    ) -> Result<Vec<SigningKey>, PortError> {
+        let version = self.read(&self.signing_secret, version_id, stage).await?;
+        decode(version.value.as_deref())
+    }
+
     /// A secret's version in `stage` (or `version_id`); a missing secret or version has no
     /// value.
     async fn read(
@@ -164,8 +175,7 @@ impl SecretsKeys {
 #[async_trait]
 impl SigningKeys for SecretsKeys {
     async fn signing_keys(&self) -> Result<Vec<SigningKey>, PortError> {
-        let current = self.read(&self.signing_secret, None, None).await?;
-        decode(current.value.as_deref())
+        self.signing_keys_in(None, None).await
     }
 }
 
@@ -270,12 +280,7 @@ pub async fn rotation_step(
             if pending.value.is_some() {
                 return Ok(());
             }
-            let current = decode(
-                keys.read(&secret, None, Some(CURRENT))
-                    .await?
-                    .value
-                    .as_deref(),
-            )?;
+            let current = keys.signing_keys_in(Some(CURRENT), None).await?;
             let next = plan(&current, now_unix, policy)?;
             keys.put(
                 &secret,
@@ -288,19 +293,9 @@ pub async fn rotation_step(
             Ok(())
         }
         RotationStep::SetSecret => {
-            let pending = decode(
-                keys.read(&secret, Some(token), Some(PENDING))
-                    .await?
-                    .value
-                    .as_deref(),
-            )?;
+            let pending = keys.signing_keys_in(Some(PENDING), Some(token)).await?;
             // The keys being replaced stay published too, until the version turns current.
-            let current = decode(
-                keys.read(&secret, None, Some(CURRENT))
-                    .await?
-                    .value
-                    .as_deref(),
-            )?;
+            let current = keys.signing_keys_in(Some(CURRENT), None).await?;
             let mut public = Vec::new();
             for k in pending.iter().chain(current.iter()) {
                 if !public.iter().any(|p: &PublicKey| p.kid == k.kid) {
@@ -310,12 +305,7 @@ pub async fn rotation_step(
             keys.publish(&public).await
         }
         RotationStep::TestSecret => {
-            let pending = decode(
-                keys.read(&secret, Some(token), Some(PENDING))
-                    .await?
-                    .value
-                    .as_deref(),
-            )?;
+            let pending = keys.signing_keys_in(Some(PENDING), Some(token)).await?;
             if pending.is_empty() {
                 return Err(PortError::Backend("the pending key set is empty".into()));
             }

@@ -7,7 +7,6 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
@@ -387,36 +386,6 @@ async fn status_filter_still_fills_pages_when_most_deliveries_do_not_match() {
 /// Shards of a sharded list, plus the unsharded partition read alongside them.
 const SHARDED_PARTITIONS: usize = 16 + 1;
 
-/// Counts the `Query` requests a client sends.
-#[derive(Debug, Clone, Default)]
-struct QueryCount(Arc<AtomicUsize>);
-
-impl QueryCount {
-    /// The count so far, reset to zero.
-    fn take(&self) -> usize {
-        self.0.swap(0, Ordering::SeqCst)
-    }
-}
-
-impl Intercept for QueryCount {
-    fn name(&self) -> &'static str {
-        "count-dynamodb-queries"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let target = context.request().headers().get("x-amz-target");
-        if target.is_some_and(|t| t.ends_with(".Query")) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-        Ok(())
-    }
-}
-
 /// Every item of the table (a test may scan; the store never does).
 async fn scan_all(
     client: &aws_sdk_dynamodb::Client,
@@ -475,7 +444,7 @@ async fn move_to_unsharded(
 /// pages' ids and the `Query` calls of each page.
 async fn walk_all_deliveries<F, Fut>(
     store: &DynamoStore,
-    queries: &QueryCount,
+    calls: &Calls,
     status: Option<DeliveryStatus>,
     limit: usize,
     mut between: F,
@@ -485,22 +454,22 @@ where
     Fut: std::future::Future<Output = ()>,
 {
     let mut cursor: Option<String> = None;
-    let (mut pages, mut calls) = (Vec::new(), Vec::new());
-    queries.take();
+    let (mut pages, mut queries) = (Vec::new(), Vec::new());
+    calls.take();
     loop {
         let page = store
             .list_deliveries(&DeliveryKey::All, status, cursor.as_deref(), limit)
             .await
             .expect("list_deliveries(all)");
-        calls.push(queries.take());
+        queries.push(calls.queries());
         pages.push(page.items.into_iter().map(|d| d.id).collect::<Vec<_>>());
         match page.next_cursor {
             Some(c) => cursor = Some(c),
-            None => return (pages, calls),
+            None => return (pages, queries),
         }
         assert!(pages.len() <= 100, "the cursor never reached the end");
         between(pages.len()).await;
-        queries.take();
+        calls.take();
     }
 }
 
@@ -509,9 +478,9 @@ async fn all_deliveries_are_merged_across_shards_newest_first() {
     let moto = Moto::start();
     let client = client(&moto).await;
     let table = new_table(&client).await;
-    let queries = QueryCount::default();
+    let calls = Calls::default();
     let config = aws_sdk_dynamodb::config::Builder::from(&moto.sdk_config().await)
-        .interceptor(queries.clone())
+        .interceptor(calls.clone())
         .build();
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), table.clone());
     let start = datetime!(2026-03-01 00:00 UTC);
@@ -569,7 +538,7 @@ async fn all_deliveries_are_merged_across_shards_newest_first() {
         (None, &newest_first),
         (Some(DeliveryStatus::Failed), &failed),
     ] {
-        let (pages, calls) = walk_all_deliveries(&store, &queries, status, 7, |_| async {}).await;
+        let (pages, queries) = walk_all_deliveries(&store, &calls, status, 7, |_| async {}).await;
         let got = pages.concat();
         let unique: BTreeSet<&String> = got.iter().collect();
         assert_eq!(unique.len(), got.len(), "{status:?}: no delivery twice");
@@ -588,8 +557,8 @@ async fn all_deliveries_are_merged_across_shards_newest_first() {
         );
         if status.is_none() {
             assert!(
-                calls.iter().all(|&c| c <= SHARDED_PARTITIONS),
-                "one Query per shard per page: {calls:?}"
+                queries.iter().all(|&c| c <= SHARDED_PARTITIONS),
+                "one Query per shard per page: {queries:?}"
             );
         }
     }
@@ -615,7 +584,7 @@ async fn all_deliveries_are_merged_across_shards_newest_first() {
         start - time::Duration::hours(1),
     );
     let (store_ref, newer_ref, older_ref) = (&store, &newer, &older);
-    let (pages, _) = walk_all_deliveries(&store, &queries, None, 7, move |n| async move {
+    let (pages, _) = walk_all_deliveries(&store, &calls, None, 7, move |n| async move {
         if n == 1 {
             store_ref
                 .insert_deliveries(newer_ref)
@@ -659,9 +628,9 @@ async fn a_rare_status_is_merged_across_shards_read_in_several_rounds() {
     let moto = Moto::start();
     let client = client(&moto).await;
     let table = new_table(&client).await;
-    let queries = QueryCount::default();
+    let calls = Calls::default();
     let config = aws_sdk_dynamodb::config::Builder::from(&moto.sdk_config().await)
-        .interceptor(queries.clone())
+        .interceptor(calls.clone())
         .build();
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), table);
     // 400 deliveries, about 25 a shard, 14 of them failed, mostly in one cluster: a filtered
@@ -694,9 +663,9 @@ async fn a_rare_status_is_merged_across_shards_read_in_several_rounds() {
         .map(|d| d.id.clone())
         .collect();
     for limit in [3, 10, 100] {
-        let (pages, calls) = walk_all_deliveries(
+        let (pages, queries) = walk_all_deliveries(
             &store,
-            &queries,
+            &calls,
             Some(DeliveryStatus::Failed),
             limit,
             |_| async {},
@@ -714,8 +683,8 @@ async fn a_rare_status_is_merged_across_shards_read_in_several_rounds() {
         );
         if limit == 3 {
             assert!(
-                calls.iter().any(|&c| c > SHARDED_PARTITIONS),
-                "some page reads shards again: {calls:?}"
+                queries.iter().any(|&c| c > SHARDED_PARTITIONS),
+                "some page reads shards again: {queries:?}"
             );
         }
     }
@@ -842,6 +811,11 @@ async fn events_of_a_day_are_merged_across_shards_oldest_first() {
 struct Calls(Arc<Mutex<BTreeMap<String, usize>>>);
 
 impl Calls {
+    /// The `Query` requests so far, and every count reset.
+    fn queries(&self) -> usize {
+        self.take().get("Query").copied().unwrap_or(0)
+    }
+
     /// The counts so far, reset.
     fn take(&self) -> BTreeMap<String, usize> {
         self.0
