@@ -92,6 +92,15 @@ impl SecretsKeys {
         &self.signing_secret
     }
 
+    /// Publishes the public halves of `keys`, exactly those.
+    async fn publish_halves_of(&self, keys: &[SigningKey]) -> Result<(), PortError> {
+        let public = keys
+            .iter()
+            .map(public_half)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.publish(&public).await
+    }
+
     /// The signing keys of the private secret's version in `stage` (and `version_id`); none
     /// where the secret or the version does not exist.
     async fn signing_keys_in(
@@ -216,12 +225,7 @@ impl KeyRotation for SecretsKeys {
             .await?;
         if !written {
             // The winner's keys are the ones to publish.
-            let winner = self.signing_keys().await?;
-            let public = winner
-                .iter()
-                .map(public_half)
-                .collect::<Result<Vec<_>, _>>()?;
-            self.publish(&public).await?;
+            self.publish_halves_of(&self.signing_keys().await?).await?;
         }
         Ok(written)
     }
@@ -341,12 +345,7 @@ pub async fn rotation_step(
                 .await
                 .map_err(|e| sdk_error("make the new key set current", &e))?;
             // The published keys are now exactly the current set's.
-            let now_current = keys.signing_keys().await?;
-            let public = now_current
-                .iter()
-                .map(public_half)
-                .collect::<Result<Vec<_>, _>>()?;
-            keys.publish(&public).await?;
+            keys.publish_halves_of(&keys.signing_keys().await?).await?;
             tracing::info!(version = token, "rotation: the new key set is current");
             Ok(())
         }
