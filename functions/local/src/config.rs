@@ -53,6 +53,11 @@ pub struct Config {
     pub issuer: Option<String>,
     /// `HOOKLINE_LOG_FORMAT` (text): `text` or `json`.
     pub json_logs: bool,
+    /// `HOOKLINE_RATE_LIMIT_PER_SECOND`, `HOOKLINE_RATE_LIMIT_BURST`,
+    /// `HOOKLINE_MAX_SUBSCRIPTIONS`, `HOOKLINE_MAX_REPLAY_EVENTS`,
+    /// `HOOKLINE_TEST_PINGS_PER_MINUTE`: each client's limits, unless an admin set its own
+    /// (see `HandlerConfig::limits_from`).
+    pub limits: hookline_domain::Limits,
     /// `HOOKLINE_STATES` (*): the state codes this stack serves.
     pub states: Vec<String>,
 }
@@ -158,7 +163,13 @@ impl Config {
             (delivery_concurrency / 2).max(1),
         )?
         .clamp(1, 1024);
+        let limits = hookline_handlers::HandlerConfig::limits_from(|name| std::env::var(name).ok())
+            .map_err(|reason| ConfigError {
+                name: "HOOKLINE_RATE_LIMIT_*",
+                reason,
+            })?;
         Ok(Config {
+            limits,
             states,
             backend,
             addr: parsed("HOOKLINE_ADDR", SocketAddr::from(([127, 0, 0, 1], 3000)))?,

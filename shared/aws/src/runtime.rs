@@ -88,6 +88,8 @@ pub fn handler_config_from_env() -> Result<HandlerConfig, StartError> {
         config.states = HandlerConfig::parse_states(&states)
             .map_err(|e| StartError::Config(format!("HOOKLINE_STATES: {e}")))?;
     }
+    config.limits =
+        HandlerConfig::limits_from(|name| std::env::var(name).ok()).map_err(StartError::Config)?;
     config.destinations = DestinationPolicy {
         allow_private: flag("HOOKLINE_ALLOW_PRIVATE_DESTINATIONS")?,
         allow_http: flag("HOOKLINE_ALLOW_HTTP")?,

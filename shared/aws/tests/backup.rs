@@ -35,6 +35,7 @@ async fn a_backup_restored_into_a_new_table_gives_back_a_deleted_subscription() 
         secret_hash: secret::hash_client_secret("a-client-secret-for-the-backup"),
         created_at: now,
         disabled: false,
+        limits: Default::default(),
     };
     store.insert_client(&owner).await.expect("insert_client");
     let sub = new_subscription(

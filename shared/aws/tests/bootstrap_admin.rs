@@ -81,6 +81,7 @@ async fn a_deleted_bootstrap_admin_stays_deleted_across_cold_starts() {
         secret_hash: hash_client_secret(&other_secret),
         created_at: time::OffsetDateTime::now_utc(),
         disabled: false,
+        limits: Default::default(),
     };
     stack
         .store

@@ -162,6 +162,7 @@ async fn scenario(fanout: usize) -> Figures {
         secret_hash: hash_client_secret(&secret),
         created_at: now,
         disabled: false,
+        limits: Default::default(),
     };
     stack.store.insert_client(&publisher).await.expect("client");
     stack

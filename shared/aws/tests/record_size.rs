@@ -80,6 +80,7 @@ async fn a_record_after_seven_manual_retry_cycles_of_a_failing_receiver_stays_bo
         secret_hash: hash_client_secret(&secret),
         created_at: now,
         disabled: false,
+        limits: Default::default(),
     };
     stack.store.insert_client(&client).await.expect("client");
     let mut sub = new_subscription(

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::error::ValidationError;
+use crate::limits::LimitOverrides;
 
 /// An OAuth scope of the v1 API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
@@ -71,6 +72,9 @@ pub struct Client {
     /// A disabled client can get no tokens, and its tokens stop working.
     #[serde(default)]
     pub disabled: bool,
+    /// The stack's limits this client has overridden (set by an admin).
+    #[serde(default, skip_serializing_if = "LimitOverrides::is_empty")]
+    pub limits: LimitOverrides,
 }
 
 impl Client {

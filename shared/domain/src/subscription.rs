@@ -20,6 +20,8 @@ pub const MAX_TIMEOUT_MS: u32 = 30_000;
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 12;
 /// Largest `max_attempts`.
 pub const MAX_MAX_ATTEMPTS: u32 = 50;
+/// Largest `rate_limit` (requests per second).
+pub const MAX_RATE_LIMIT: u32 = 10_000;
 /// How long a rotated-out secret keeps signing alongside the new one.
 pub const ROTATION_OVERLAP_SECS: i64 = 24 * 3600;
 
@@ -67,6 +69,10 @@ pub struct Subscription {
     /// Deliver events this client published itself.
     #[serde(default)]
     pub include_own_events: bool,
+    /// At most this many requests per second to the URL (the receiver's own limit); `None`:
+    /// as fast as deliveries come.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<u32>,
     /// Current secret first, then rotated-out ones still inside their overlap.
     pub secrets: Vec<SigningSecret>,
     /// Creation time.
@@ -195,12 +201,15 @@ pub struct SubscriptionInput {
     pub enabled: Option<bool>,
     /// Loop-prevention opt-out.
     pub include_own_events: Option<bool>,
+    /// Requests per second at most; JSON null clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    pub rate_limit: Option<Option<u32>>,
 }
 
-fn double_option<'de, D: serde::Deserializer<'de>>(
+fn double_option<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
     d: D,
-) -> Result<Option<Option<Value>>, D::Error> {
-    Ok(Some(Option::<Value>::deserialize(d)?))
+) -> Result<Option<Option<T>>, D::Error> {
+    Ok(Some(Option::<T>::deserialize(d)?))
 }
 
 /// What the deployment allows and knows, needed to validate a subscription.
@@ -366,6 +375,15 @@ pub fn apply_input(
     if let Some(o) = input.include_own_events {
         sub.include_own_events = o;
     }
+    if let Some(rate) = input.rate_limit {
+        if rate.is_some_and(|r| !(1..=MAX_RATE_LIMIT).contains(&r)) {
+            return Err(ValidationError::invalid(
+                "rate_limit",
+                format!("must be between 1 and {MAX_RATE_LIMIT} requests per second, or null"),
+            ));
+        }
+        sub.rate_limit = rate;
+    }
     Ok(())
 }
 
@@ -390,6 +408,7 @@ pub fn new_subscription(
         enabled: true,
         disabled_reason: None,
         include_own_events: false,
+        rate_limit: None,
         secrets: vec![SigningSecret {
             secret,
             expires_at: None,

@@ -21,6 +21,7 @@ pub async fn ensure_admin(
         secret_hash: secret::hash_client_secret(client_secret),
         created_at: clock.now(),
         disabled: false,
+        limits: Default::default(),
     };
     let created = store.insert_bootstrap_admin(&client).await?;
     if created {

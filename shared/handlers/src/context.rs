@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use hookline_domain::Client;
+use hookline_domain::{Client, Limits};
 use hookline_ports::{Clock, PortError, Queue, Store};
 
 use crate::auth::JwtKeys;
@@ -17,9 +17,16 @@ use crate::config::HandlerConfig;
 use crate::delivery::client::WebhookClient;
 use crate::delivery::first_attempt::FirstAttempts;
 use crate::delivery::in_flight::InFlight;
+use crate::delivery::pacer::Pacer;
 use crate::index::IndexCache;
+use crate::limits::RateLimiter;
 use crate::metrics::{Metrics, NoMetrics};
 use crate::recent::RecentEvents;
+
+/// Clients cached at most. Only clients named by a verified token or just authenticated are
+/// cached, and a stored client is a few hundred bytes (its fields are validated and bounded):
+/// a few MiB at most.
+const CLIENT_CACHE_ENTRIES: usize = 4096;
 
 /// Shared state of every handler.
 pub struct AppContext {
@@ -47,6 +54,10 @@ pub struct AppContext {
     pub in_flight: InFlight,
     /// Fresh deliveries whose first attempt this process owns (only with `sole_process`).
     pub first_attempts: FirstAttempts,
+    /// Each client's request rate, and each client's test pings.
+    pub rates: RateLimiter,
+    /// The send rate of subscriptions that set one.
+    pub pacer: Pacer,
     /// Where the handlers' counts go ([`NoMetrics`] unless [`AppContext::with_metrics`]).
     pub metrics: Arc<dyn Metrics>,
     clients: Mutex<HashMap<String, (Instant, Option<Client>)>>,
@@ -75,6 +86,8 @@ impl AppContext {
             events: RecentEvents::default(),
             in_flight: InFlight::default(),
             first_attempts: FirstAttempts::new(config.sole_process),
+            rates: RateLimiter::default(),
+            pacer: Pacer::default(),
             metrics: Arc::new(NoMetrics),
             config,
             clients: Mutex::new(HashMap::new()),
@@ -105,16 +118,31 @@ impl AppContext {
         self.fresh_client(id).await
     }
 
-    /// A client read from the store (and the cache refreshed).
+    /// A client read from the store (and the cache refreshed). Only for ids a signed token
+    /// named: the token endpoint, which sees any id a caller makes up, uses
+    /// [`remember_client`](Self::remember_client) once the client has authenticated.
     pub async fn fresh_client(&self, id: &str) -> Result<Option<Client>, PortError> {
         let c = self.store.get_client(id).await?;
-        if let Ok(mut map) = self.clients.lock() {
-            if map.len() > 10_000 {
-                map.clear();
-            }
-            map.insert(id.to_string(), (Instant::now(), c.clone()));
-        }
+        self.cache_client(id, c.clone());
         Ok(c)
+    }
+
+    /// Caches a client that has just authenticated with its secret.
+    pub fn remember_client(&self, client: &Client) {
+        self.cache_client(&client.id, Some(client.clone()));
+    }
+
+    fn cache_client(&self, id: &str, client: Option<Client>) {
+        if let Ok(mut map) = self.clients.lock() {
+            if map.len() >= CLIENT_CACHE_ENTRIES {
+                let ttl = self.config.client_cache_ttl;
+                map.retain(|_, (at, _)| at.elapsed() < ttl);
+                if map.len() >= CLIENT_CACHE_ENTRIES {
+                    map.clear();
+                }
+            }
+            map.insert(id.to_string(), (Instant::now(), client));
+        }
     }
 
     /// The token issuer for a request: the configured one, or `https://` + its `Host`.
@@ -133,6 +161,11 @@ impl AppContext {
             })
             .unwrap_or("localhost");
         format!("https://{host}")
+    }
+
+    /// The limits of `client`: the stack's, with what an admin set for it.
+    pub fn limits_of(&self, client: &Client) -> Limits {
+        self.config.limits.with(&client.limits)
     }
 
     /// Drops a client from this instance's cache after a write.

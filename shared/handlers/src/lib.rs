@@ -11,6 +11,7 @@ pub mod context;
 pub mod delivery;
 pub mod fanout;
 pub mod index;
+pub mod limits;
 pub mod messages;
 pub mod metrics;
 pub mod openapi;

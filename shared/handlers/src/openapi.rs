@@ -29,7 +29,7 @@ use crate::auth;
     paths(
         auth::token::token, auth::token::jwks, auth::token::metadata,
         api::service::health,
-        api::clients::create, api::clients::list, api::clients::get, api::clients::delete, api::clients::reset_secret,
+        api::clients::create, api::clients::list, api::clients::get, api::clients::patch, api::clients::delete, api::clients::reset_secret,
         api::event_types::list, api::event_types::put,
         api::events::publish, api::events::get,
         api::subscriptions::create, api::subscriptions::list, api::subscriptions::get, api::subscriptions::patch,
@@ -40,7 +40,7 @@ use crate::auth;
     components(schemas(
         api::views::ClientView, api::views::SubscriptionView, api::views::DeliveryView, api::views::AttemptView,
         api::views::EventView, api::views::DeliveryCounts, api::views::EventTypeView,
-        api::clients::NewClient, api::event_types::EventTypeInput, api::subscriptions::ReplayRequest,
+        api::clients::NewClient, api::clients::ClientPatch, api::views::LimitsView, api::event_types::EventTypeInput, api::subscriptions::ReplayRequest,
     )),
     modifiers(&BearerAuth),
 )]

@@ -21,6 +21,8 @@ pub struct ApiError {
     pub detail: String,
     /// Field errors.
     pub errors: Vec<FieldError>,
+    /// Seconds to wait before trying again (`Retry-After`), for a 429.
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -43,7 +45,22 @@ impl ApiError {
             code,
             detail: detail.into(),
             errors: Vec::new(),
+            retry_after: None,
         }
+    }
+
+    /// 429 rate_limited, to be tried again after `wait` (rounded up to whole seconds).
+    pub fn rate_limited(detail: impl Into<String>, wait: std::time::Duration) -> Self {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        ApiError {
+            retry_after: Some(secs.max(1)),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", detail)
+        }
+    }
+
+    /// 422 quota_exceeded.
+    pub fn quota_exceeded(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "quota_exceeded", detail)
     }
 
     /// 400 invalid_request.
@@ -114,7 +131,12 @@ pub fn problem_response(
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        problem_response(self.status, self.code, &self.detail, &self.errors)
+        let mut resp = problem_response(self.status, self.code, &self.detail, &self.errors);
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        resp
     }
 }
 
@@ -131,6 +153,7 @@ impl From<ValidationError> for ApiError {
             code: e.code,
             detail: e.detail,
             errors: e.errors,
+            retry_after: None,
         }
     }
 }

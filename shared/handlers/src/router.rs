@@ -47,7 +47,9 @@ fn manage_routes() -> Routes {
         .route("/v1/clients", post(clients::create).get(clients::list))
         .route(
             "/v1/clients/{id}",
-            get(clients::get).delete(clients::delete),
+            get(clients::get)
+                .patch(clients::patch)
+                .delete(clients::delete),
         )
         .route("/v1/clients/{id}/secret", post(clients::reset_secret))
         .route("/v1/event-types", get(event_types::list))

@@ -148,6 +148,7 @@ async fn publisher(hub: &Hub) -> (String, String) {
         secret_hash: hash_client_secret(&secret),
         created_at: OffsetDateTime::now_utc(),
         disabled: false,
+        limits: Default::default(),
     };
     hub.store.insert_client(&client).await.expect("client");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -23,6 +23,7 @@ fn client(id: &str) -> Client {
         secret_hash: "sha256:x".to_string(),
         created_at: OffsetDateTime::UNIX_EPOCH,
         disabled: false,
+        limits: Default::default(),
     }
 }
 

@@ -6,13 +6,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use hookline_domain::client::validate_new_client;
-use hookline_domain::{Client, Scope, ids, secret};
+use hookline_domain::{Client, LimitOverrides, Scope, ids, secret};
 use hookline_ports::PortError;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::api::extract::{IdPath, JsonBody, PageParams, QueryParams};
-use crate::api::views::{ClientView, ListView};
+use crate::api::views::{ClientView, LimitsView, ListView};
 use crate::auth::Caller;
 use crate::context::AppContext;
 use crate::problem::{ApiError, ApiResult};
@@ -50,6 +50,7 @@ pub async fn create(
         secret_hash: secret::hash_client_secret(&secret),
         created_at: now,
         disabled: false,
+        limits: Default::default(),
     };
     ctx.store.insert_client(&client).await?;
     tracing::info!(client_id = %client.id, by = %caller.client.id, "client created");
@@ -94,6 +95,42 @@ pub async fn get(
         .await?
         .ok_or_else(|| ApiError::not_found("client"))?;
     Ok(Json(ClientView::of(&c, None)))
+}
+
+/// Body of `PATCH /v1/clients/{id}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientPatch {
+    /// Replaces the client's limits: each field set overrides the stack's value, each field
+    /// left out follows it (`{}` clears every override).
+    pub limits: Option<LimitsView>,
+}
+
+/// Changes a client's limits.
+#[utoipa::path(patch, path = "/v1/clients/{id}", tag = "clients", request_body = ClientPatch,
+    responses((status = 200, body = ClientView), (status = 400), (status = 401), (status = 403), (status = 404)),
+    security(("bearer" = ["admin"])))]
+pub async fn patch(
+    State(ctx): State<Arc<AppContext>>,
+    caller: Caller,
+    IdPath(id): IdPath,
+    JsonBody(body): JsonBody<ClientPatch>,
+) -> ApiResult<Json<ClientView>> {
+    caller.require(Scope::Admin)?;
+    let mut client = ctx
+        .store
+        .get_client(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("client"))?;
+    if let Some(limits) = body.limits {
+        let limits = LimitOverrides::from(limits);
+        limits.validate()?;
+        client.limits = limits;
+    }
+    ctx.store.put_client(&client).await?;
+    ctx.forget_client(&id);
+    tracing::info!(client_id = %id, by = %caller.client.id, "client limits changed");
+    Ok(Json(ClientView::of(&client, None)))
 }
 
 /// Deletes a client and its subscriptions; its tokens stop working.

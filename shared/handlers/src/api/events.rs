@@ -82,6 +82,8 @@ pub async fn publish(
                 "events: an array of 1-{MAX_BATCH} events"
             )));
         };
+        // One request was counted on the way in; a batch costs one per event.
+        caller.charge(&ctx, u32::try_from(items.len() - 1).unwrap_or(u32::MAX))?;
         let mut valid = Vec::with_capacity(items.len());
         let mut errors: Vec<ValidationError> = Vec::new();
         for (i, item) in items.iter().enumerate() {

@@ -117,7 +117,7 @@ async fn check_resolved(ctx: &AppContext, raw: &str) -> ApiResult<()> {
 
 /// Creates a subscription; the response carries its signing secret.
 #[utoipa::path(post, path = "/v1/subscriptions", tag = "subscriptions",
-    request_body(content = Object, description = "url, description, event_types, states, filter, headers, timeout_ms, max_attempts, enabled, include_own_events"),
+    request_body(content = Object, description = "url, description, event_types, states, filter, headers, timeout_ms, max_attempts, enabled, include_own_events, rate_limit"),
     responses((status = 201, body = SubscriptionView), (status = 400), (status = 403)),
     security(("bearer" = ["subscriptions:write"])))]
 pub async fn create(
@@ -136,9 +136,34 @@ pub async fn create(
     );
     let owner = caller.client.clone();
     validate(&ctx, &mut sub, input, &owner, true).await?;
+    let quota = ctx.limits_of(&owner).max_subscriptions;
+    if count_subscriptions(&ctx, &owner.id, quota).await? >= quota {
+        return Err(ApiError::quota_exceeded(format!(
+            "this client may have {quota} subscriptions; delete one first, or ask an admin for more"
+        )));
+    }
     ctx.store.insert_subscription(&sub).await?;
     tracing::info!(subscription_id = %sub.id, client_id = %sub.client_id, "subscription created");
     Ok((StatusCode::CREATED, Json(SubscriptionView::of(&sub, true))))
+}
+
+/// How many subscriptions `client_id` has, counting no further than `up_to`. Two creates at
+/// the same moment may both pass at `up_to - 1`: a quota, not a lock.
+async fn count_subscriptions(ctx: &AppContext, client_id: &str, up_to: u32) -> ApiResult<u32> {
+    let mut count = 0u32;
+    let mut cursor: Option<String> = None;
+    while count < up_to {
+        let page = ctx
+            .store
+            .list_subscriptions(Some(client_id), cursor.as_deref(), 100)
+            .await?;
+        count = count.saturating_add(u32::try_from(page.items.len()).unwrap_or(u32::MAX));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    Ok(count)
 }
 
 /// `?client_id=` (admin) plus paging.
@@ -295,6 +320,7 @@ pub async fn test(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require(Scope::SubscriptionsWrite)?;
     let sub = owned(&ctx, &caller, &id).await?;
+    caller.charge_test_ping(&ctx)?;
     let now = ctx.clock.now();
     let ms = now.unix_timestamp_nanos() / 1_000_000;
     let event = Event {
@@ -383,9 +409,6 @@ async fn replay_page(ctx: &AppContext, replays: Vec<Replay>, now: OffsetDateTime
 /// How far back a replay reaches: the stores keep events this long.
 const REPLAY_RETENTION_DAYS: i64 = 30;
 
-/// Most events one replay call re-delivers.
-const MAX_REPLAY: u64 = 10_000;
-
 /// Re-delivers the events accepted in the window that match this subscription.
 #[utoipa::path(post, path = "/v1/subscriptions/{id}/replay", tag = "subscriptions", request_body = ReplayRequest,
     responses((status = 202, description = "`{count}`"), (status = 400), (status = 404), (status = 409)),
@@ -432,6 +455,13 @@ pub async fn replay(
     } else {
         sub.states.iter().map(|s| Some(s.as_str())).collect()
     };
+    // The caller's quota: the most events one call re-delivers.
+    let quota = u64::from(ctx.limits_of(&caller.client).max_replay_events);
+    if quota == 0 {
+        return Err(ApiError::quota_exceeded(
+            "this client may not replay events",
+        ));
+    }
     let mut count = 0u64;
     'states: for state in states {
         let mut cursor: Option<String> = None;
@@ -463,7 +493,7 @@ pub async fn replay(
                 };
                 replays.push(replay);
                 count += 1;
-                if count >= MAX_REPLAY {
+                if count >= quota {
                     replay_page(&ctx, replays, now).await?;
                     break 'states;
                 }
@@ -476,5 +506,10 @@ pub async fn replay(
         }
     }
     tracing::info!(subscription_id = %sub.id, count, "replay queued");
-    Ok((StatusCode::ACCEPTED, Json(json!({ "count": count }))))
+    // At the quota, the window may hold more: the caller replays the rest with a later
+    // `since` or a narrower window.
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "count": count, "limit_reached": count >= quota })),
+    ))
 }

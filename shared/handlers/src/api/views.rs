@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use hookline_domain::time_fmt::format;
-use hookline_domain::{Client, Delivery, Event, EventType, Subscription};
-use serde::Serialize;
+use hookline_domain::{Client, Delivery, Event, EventType, LimitOverrides, Subscription};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
@@ -20,6 +20,9 @@ pub struct ClientView {
     pub scopes: Vec<String>,
     /// Allowed states.
     pub states: Vec<String>,
+    /// The stack's limits an admin overrode for this client; the others follow the stack's
+    /// configuration.
+    pub limits: LimitsView,
     /// Creation time.
     pub created_at: String,
     /// The secret: only in the create and secret-reset responses.
@@ -35,8 +38,54 @@ impl ClientView {
             name: c.name.clone(),
             scopes: c.scopes.iter().map(|s| s.as_str().to_string()).collect(),
             states: c.states.clone(),
+            limits: LimitsView::from(c.limits),
             created_at: format(c.created_at),
             client_secret: secret,
+        }
+    }
+}
+
+/// Limits of one client (each unset field: the stack's value).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsView {
+    /// Sustained `/v1` requests per second (a batch publish counts one per event); 0: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_per_second: Option<u32>,
+    /// Requests allowed at once above that rate (at least 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<u32>,
+    /// Subscriptions the client may have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_subscriptions: Option<u32>,
+    /// Events one replay call re-delivers at most (0: no replay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_replay_events: Option<u32>,
+    /// Test pings per minute (0: no limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_pings_per_minute: Option<u32>,
+}
+
+impl From<LimitOverrides> for LimitsView {
+    fn from(o: LimitOverrides) -> Self {
+        LimitsView {
+            requests_per_second: o.requests_per_second,
+            burst: o.burst,
+            max_subscriptions: o.max_subscriptions,
+            max_replay_events: o.max_replay_events,
+            test_pings_per_minute: o.test_pings_per_minute,
+        }
+    }
+}
+
+impl From<LimitsView> for LimitOverrides {
+    fn from(v: LimitsView) -> Self {
+        LimitOverrides {
+            requests_per_second: v.requests_per_second,
+            burst: v.burst,
+            max_subscriptions: v.max_subscriptions,
+            max_replay_events: v.max_replay_events,
+            test_pings_per_minute: v.test_pings_per_minute,
         }
     }
 }
@@ -71,6 +120,8 @@ pub struct SubscriptionView {
     pub disabled_reason: Option<String>,
     /// Deliver own events too.
     pub include_own_events: bool,
+    /// Requests per second at most to the URL (`null`: no limit).
+    pub rate_limit: Option<u32>,
     /// Creation time.
     pub created_at: String,
     /// Last change.
@@ -97,6 +148,7 @@ impl SubscriptionView {
             enabled: s.enabled,
             disabled_reason: s.disabled_reason.clone(),
             include_own_events: s.include_own_events,
+            rate_limit: s.rate_limit,
             created_at: format(s.created_at),
             updated_at: format(s.updated_at),
             secret: if with_secret {

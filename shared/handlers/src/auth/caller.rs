@@ -1,6 +1,7 @@
 //! The authenticated caller of a `/v1` route: bearer token verified, client still enabled.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -10,6 +11,7 @@ use jsonwebtoken::{Algorithm, Validation};
 
 use crate::auth::token::{AUDIENCE, Claims};
 use crate::context::AppContext;
+use crate::limits::Rate;
 use crate::problem::{ApiError, ApiResult};
 
 /// Who is calling, and with which granted scopes.
@@ -42,6 +44,43 @@ impl Caller {
     /// Whether the caller may see or act on something owned by `client_id`.
     pub fn owns(&self, client_id: &str) -> bool {
         self.is_admin() || self.client.id == client_id
+    }
+
+    /// Counts `cost` requests against the client's rate (a batch publish costs one per
+    /// event; the extractor has already counted one): 429 once the client is past it.
+    pub fn charge(&self, ctx: &AppContext, cost: u32) -> ApiResult<()> {
+        let limits = ctx.limits_of(&self.client);
+        let Some(rate) = Rate::new(
+            limits.requests_per_second,
+            Duration::from_secs(1),
+            limits.burst,
+        ) else {
+            return Ok(());
+        };
+        ctx.rates.take(&self.client.id, cost, rate).map_err(|wait| {
+            ApiError::rate_limited(
+                format!(
+                    "this client may make {} requests per second (bursts of {}); retry later",
+                    limits.requests_per_second, limits.burst
+                ),
+                wait,
+            )
+        })
+    }
+
+    /// Counts a test ping against the client's pings per minute: 429 once past it.
+    pub fn charge_test_ping(&self, ctx: &AppContext) -> ApiResult<()> {
+        let per_minute = ctx.limits_of(&self.client).test_pings_per_minute;
+        let Some(rate) = Rate::new(per_minute, Duration::from_secs(60), per_minute) else {
+            return Ok(());
+        };
+        let key = format!("test-ping:{}", self.client.id);
+        ctx.rates.take(&key, 1, rate).map_err(|wait| {
+            ApiError::rate_limited(
+                format!("this client may send {per_minute} test pings per minute"),
+                wait,
+            )
+        })
     }
 
     /// Whether the caller may publish or read events of `state`.
@@ -91,7 +130,9 @@ impl FromRequestParts<Arc<AppContext>> for Caller {
             .filter_map(Scope::parse)
             .filter(|s| client.scopes.contains(s))
             .collect();
-        Ok(Caller { client, scopes })
+        let caller = Caller { client, scopes };
+        caller.charge(ctx, 1)?;
+        Ok(caller)
     }
 }
 

@@ -288,6 +288,13 @@ async fn attempt_if_due(
         Ok(None) => return Some(abandon(ctx, delivery, "event no longer stored").await),
         Err(e) => return Some(store_failed(&delivery.id, &e)),
     };
+    // The rate the subscription asked for: past it, the message waits in the queue for the
+    // moment reserved for it (no attempt is used).
+    if let Some(rate) = sub.rate_limit
+        && let Some(wait) = ctx.pacer.wait(&sub.id, &delivery.id, rate)
+    {
+        return Some(postpone(ctx, inbound, wait).await);
+    }
     // A slot among the endpoint's requests in flight. An endpoint that answers quickly frees
     // one within moments, and this message waits here for it. Otherwise the message's first
     // few receives wait in the queue for about as long as the endpoint's requests take;

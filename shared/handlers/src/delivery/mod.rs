@@ -6,6 +6,7 @@ pub mod first_attempt;
 pub mod handler;
 pub mod in_flight;
 pub mod outcome;
+pub mod pacer;
 pub mod request;
 
 pub use handler::handle_deliveries;

@@ -181,6 +181,7 @@ impl Hub {
             secret_hash: hash_client_secret(secret),
             created_at: now,
             disabled: false,
+            limits: Default::default(),
         };
         self.store.insert_client(&client).await.expect("client");
         let mut sub = new_subscription(

@@ -105,6 +105,7 @@ fn client(name: &str, scopes: Vec<Scope>, states: &[&str]) -> (Client, String) {
         secret_hash: hash_client_secret(&secret),
         created_at: OffsetDateTime::now_utc(),
         disabled: false,
+        limits: Default::default(),
     };
     (client, secret)
 }

@@ -15,6 +15,7 @@ fn client(run: &Run, name: &str) -> Client {
         secret_hash: "sha256:conformance".to_string(),
         created_at: at_ms(run.start_ms),
         disabled: false,
+        limits: Default::default(),
     }
 }
 

@@ -185,6 +185,19 @@ impl TestApp {
         self.secrets.remember(kind, value);
     }
 
+    /// The runner's peak resident memory so far (`VmHWM` of `/proc/PID/status`), in bytes.
+    pub fn peak_rss(&self) -> u64 {
+        let child = self.child.as_ref().expect("the runner is running");
+        let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+            .expect("the runner's /proc status");
+        let kib: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in kB");
+        kib * 1024
+    }
+
     /// SIGTERM, then waits for the exit (graceful shutdown).
     pub async fn stop(&mut self) -> ExitStatus {
         let Some(child) = self.child.as_mut() else {
