@@ -29,6 +29,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::receiver::Receiver;
+use super::stack_on_moto::serve_api;
 
 const STATE: &str = "AP";
 const EVENT_TYPE: &str = "LotDispatched";
@@ -72,6 +73,8 @@ struct Rig<'b> {
     faults: Faults,
     clock: Arc<ShiftedClock>,
     base: String,
+    /// The publisher's access token.
+    token: String,
     http: reqwest::Client,
 }
 
@@ -98,7 +101,8 @@ impl Backend {
         (client.id, secret)
     }
 
-    async fn rig(&self) -> Rig<'_> {
+    /// Handlers for one scenario, the API served, and a token of `publisher`.
+    async fn rig(&self, publisher: &(String, String)) -> Rig<'_> {
         let faults = Faults::default();
         let clock = Arc::new(ShiftedClock::default());
         let mut config = HandlerConfig::new("http://test", self.name);
@@ -116,18 +120,14 @@ impl Backend {
         )
         .await
         .expect("handler context");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the API");
-        let base = format!("http://{}", listener.local_addr().expect("API address"));
-        let app = hookline_handlers::app(ctx.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let (base, token) = serve_api(ctx.clone(), &publisher.0, &publisher.1).await;
         Rig {
             backend: self,
             ctx,
             faults,
             clock,
             base,
+            token,
             http: reqwest::Client::new(),
         }
     }
@@ -139,7 +139,7 @@ impl Backend {
         publisher: &(String, String),
         injection: Option<&Injection>,
     ) -> (Vec<String>, Vec<String>) {
-        let rig = self.rig().await;
+        let rig = self.rig(publisher).await;
         let mut receivers = Vec::new();
         let mut subs = Vec::new();
         for _ in 0..SUBSCRIPTIONS {
@@ -147,13 +147,12 @@ impl Backend {
             subs.push(self.subscribe(&r.url).await);
             receivers.push(r);
         }
-        let token = rig.token(publisher).await;
         match injection {
             None => rig.faults.record(),
             Some(i) => rig.faults.inject(&i.point, i.fault, i.skip, 1),
         }
         let mut problems = Vec::new();
-        let event_id = rig.publish(&token).await;
+        let event_id = rig.publish().await;
         if let Err(e) = rig.settle().await {
             problems.push(e);
         }
@@ -260,32 +259,16 @@ impl Backend {
 }
 
 impl Rig<'_> {
-    async fn token(&self, (id, secret): &(String, String)) -> String {
-        let answer = self
-            .http
-            .post(format!("{}/oauth/token", self.base))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!(
-                "grant_type=client_credentials&client_id={id}&client_secret={secret}"
-            ))
-            .send()
-            .await
-            .expect("token request");
-        let token: Value = serde_json::from_slice(&answer.bytes().await.expect("token answer"))
-            .expect("token JSON");
-        token["access_token"].as_str().expect("a token").to_string()
-    }
-
     /// Publishes one event as a publisher does: the same request, with the same
     /// `Idempotency-Key`, until it is acknowledged. The event's id once acknowledged.
-    async fn publish(&self, token: &str) -> Option<String> {
+    async fn publish(&self) -> Option<String> {
         let key = ids::new_id("idem", now_ms());
         let body = json!({"type": EVENT_TYPE, "state": STATE, "data": {"lot": "L-42"}});
         for _ in 0..PUBLISH_TRIES {
             let sent = self
                 .http
                 .post(format!("{}/v1/events", self.base))
-                .bearer_auth(token)
+                .bearer_auth(&self.token)
                 .header("idempotency-key", &key)
                 .header("content-type", "application/json")
                 .body(body.to_string())
@@ -390,14 +373,12 @@ pub async fn sweep(backend: &Backend) {
     let (problems, reached) = backend.scenario(&publisher, None).await;
     assert!(problems.is_empty(), "the clean run: {problems:?}");
     let plan = injections(&reached);
+    let points: std::collections::BTreeSet<&String> = reached.iter().collect();
     eprintln!(
-        "{}: {} fault points reached ({} calls), {} injections",
+        "{}: {} calls at {} fault points {points:?}; {} injections",
         backend.name,
-        reached
-            .iter()
-            .collect::<std::collections::BTreeSet<_>>()
-            .len(),
         reached.len(),
+        points.len(),
         plan.len()
     );
     let started = Instant::now();
