@@ -69,6 +69,26 @@ pub struct Attempt {
     pub response_excerpt: String,
 }
 
+/// What an attempt whose outcome was never recorded says about itself.
+pub const OUTCOME_NOT_RECORDED: &str =
+    "outcome not recorded: the attempt was under way, and the request may have been sent";
+
+impl Attempt {
+    /// Attempt `attempt`, begun `at`, as a claim lists it until its outcome replaces it: if
+    /// the outcome is never written (the store failing after the request went out), the
+    /// record keeps this, and the next attempt shows why it was made.
+    pub fn under_way(attempt: u32, at: OffsetDateTime) -> Attempt {
+        Attempt {
+            attempt,
+            at,
+            status_code: None,
+            duration_ms: 0,
+            error: Some(OUTCOME_NOT_RECORDED.into()),
+            response_excerpt: String::new(),
+        }
+    }
+}
+
 /// A delivery of one event to one subscription.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Delivery {

@@ -7,11 +7,14 @@
 mod support;
 
 use axum::http::StatusCode;
+use std::time::Duration;
+
 use hookline_domain::DeliveryStatus;
+use hookline_domain::delivery::OUTCOME_NOT_RECORDED;
 use hookline_domain::subscription::DEFAULT_MAX_ATTEMPTS;
 use hookline_handlers::messages::DeliveryMessage;
 use hookline_ports::QueueName;
-use hookline_ports::faults::Faults;
+use hookline_ports::faults::{Fault, Faults};
 use serde_json::json;
 
 use support::hub::*;
@@ -289,4 +292,42 @@ async fn a_message_near_its_last_receive_waits_as_a_fresh_message_instead() {
     assert_eq!(delivery_id_of(&fresh[0]), id);
     assert_eq!(hub.delivery(&id).await.attempt_count(), 2);
     assert_eq!(receiver.count(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attempt_whose_outcome_cannot_be_recorded_is_made_again_with_the_reason_on_record() {
+    let faults = Faults::default();
+    let hub = faulty_hub(&faults).await;
+    let receiver = Receiver::start(StatusCode::OK).await;
+    let sub = hub.subscribe(&receiver.url, DEFAULT_MAX_ATTEMPTS).await;
+    let event = hub.publish().await;
+    let id = hub.queue_delivery(&event, &sub, |_| {}).await;
+    let batch = hub.receive_exactly(QueueName::Deliveries, 1).await;
+
+    // The claim is written, the request sent, and the outcome's write fails.
+    faults.inject("update_delivery", Fault::Fail, 1, 1);
+    let response = hub.deliver(&batch).await;
+    assert_eq!(failed_ids(&response).len(), 1, "the message is kept");
+    assert_eq!(receiver.count(), 1);
+    let stored = hub.delivery(&id).await;
+    assert_eq!(stored.status, DeliveryStatus::Pending);
+    assert_eq!(stored.attempts.len(), 1, "{stored:?}");
+    assert_eq!(
+        stored.attempts[0].error.as_deref(),
+        Some(OUTCOME_NOT_RECORDED)
+    );
+
+    // The message comes back once the claim's lease has run out: sent again, with the reason.
+    hub.clock.advance(Duration::from_secs(60));
+    let response = hub.deliver(&batch).await;
+    assert!(failed_ids(&response).is_empty(), "{response:?}");
+    assert_eq!(receiver.count(), 2);
+    let d = hub.delivery(&id).await;
+    assert_eq!(d.status, DeliveryStatus::Succeeded);
+    assert_eq!(d.attempt_count(), 2);
+    assert_eq!(d.attempts[0].error.as_deref(), Some(OUTCOME_NOT_RECORDED));
+    assert_eq!(
+        (d.attempts[1].attempt, d.attempts[1].status_code),
+        (2, Some(200))
+    );
 }

@@ -2,8 +2,15 @@
 //! backend, except the calls a test has told to fail. With them, a test can stop a workflow
 //! between two of its steps (a record written, its message not sent) as a crash or an outage
 //! would, and check that nothing acknowledged is lost.
+//!
+//! A fault point is a method name (`update_delivery`) or, for a queue, the method and the
+//! queue (`send:deliveries`). A point can fail in three ways ([`Fault`]): before the call
+//! reaches the backend, after it took effect (the answer lost on its way back), or after a
+//! wait, as a call that timed out. [`Faults::record`] lists the points a workflow reaches, so
+//! that a test can then fail each of them in turn.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -16,40 +23,122 @@ use crate::{
     Store,
 };
 
-/// Which calls fail: each fault point (a method name, e.g. `update_delivery`, or
-/// `send:deliveries` for a queue) fails its next `n` calls with a backend error, then works.
-/// Clones share their faults.
+/// How long a [`Fault::Timeout`] waits before it fails: a test-sized stand-in for an SDK's
+/// timeout.
+pub const TIMEOUT: Duration = Duration::from_millis(50);
+
+/// How an injected fault fails its call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Fault {
+    /// A backend error; the call never reached the backend.
+    Fail,
+    /// The call took effect, but its caller gets a backend error (the answer was lost).
+    FailAfterApplied,
+    /// The call waits [`TIMEOUT`], then fails as timed out, without reaching the backend.
+    Timeout,
+}
+
+impl Fault {
+    /// Every kind, for a sweep.
+    pub const ALL: [Fault; 3] = [Fault::Fail, Fault::FailAfterApplied, Fault::Timeout];
+}
+
+/// The faults planned at one point.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    /// Calls let through before the first failure.
+    skip: u32,
+    /// Failures still to come.
+    times: u32,
+    fault: Fault,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    plans: HashMap<String, Plan>,
+    /// Every point called, in order, while recording.
+    calls: Option<Vec<String>>,
+}
+
+/// Which calls fail, and how: each fault point fails as planned, then works. Clones share
+/// their faults.
 #[derive(Debug, Clone, Default)]
-pub struct Faults(Arc<Mutex<HashMap<String, u32>>>);
+pub struct Faults(Arc<Mutex<State>>);
 
 impl Faults {
-    /// Makes the next `times` calls at `point` fail.
+    /// Makes the next `times` calls at `point` fail (before reaching the backend).
     pub fn fail_next(&self, point: &str, times: u32) {
-        self.lock().insert(point.to_string(), times);
+        self.inject(point, Fault::Fail, 0, times);
+    }
+
+    /// Lets `skip` calls at `point` through, then fails the `times` after them with `fault`
+    /// (replacing what was planned there).
+    pub fn inject(&self, point: &str, fault: Fault, skip: u32, times: u32) {
+        let plan = Plan { skip, times, fault };
+        self.lock().plans.insert(point.to_string(), plan);
     }
 
     /// Failures still planned at `point`.
     pub fn pending(&self, point: &str) -> u32 {
-        self.lock().get(point).copied().unwrap_or(0)
+        self.lock().plans.get(point).map_or(0, |p| p.times)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, u32>> {
+    /// Starts listing the points called (a fresh list).
+    pub fn record(&self) {
+        self.lock().calls = Some(Vec::new());
+    }
+
+    /// The points called since [`Faults::record`], in order; recording stops.
+    pub fn recorded(&self) -> Vec<String> {
+        self.lock().calls.take().unwrap_or_default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn check(&self, point: &str) -> Result<(), PortError> {
-        let mut faults = self.lock();
-        match faults.get_mut(point) {
-            Some(n) if *n > 0 => {
-                *n -= 1;
-                Err(PortError::Backend(format!("injected fault at {point}")))
+    /// The fault that this call at `point` meets, if any.
+    fn take(&self, point: &str) -> Option<Fault> {
+        let mut state = self.lock();
+        if let Some(calls) = &mut state.calls {
+            calls.push(point.to_string());
+        }
+        let plan = state.plans.get_mut(point)?;
+        if plan.skip > 0 {
+            plan.skip -= 1;
+            return None;
+        }
+        if plan.times == 0 {
+            return None;
+        }
+        plan.times -= 1;
+        Some(plan.fault)
+    }
+
+    /// Runs `call` at `point` as its planned fault says.
+    async fn around<T>(
+        &self,
+        point: &str,
+        call: impl Future<Output = Result<T, PortError>>,
+    ) -> Result<T, PortError> {
+        let injected = |how: &str| PortError::Backend(format!("injected fault at {point}: {how}"));
+        match self.take(point) {
+            None => call.await,
+            Some(Fault::Fail) => Err(injected("failed")),
+            Some(Fault::FailAfterApplied) => {
+                // What the backend did stands; only its answer is lost.
+                let _ = call.await;
+                Err(injected("answer lost"))
             }
-            _ => Ok(()),
+            Some(Fault::Timeout) => {
+                tokio::time::sleep(TIMEOUT).await;
+                Err(injected("timed out"))
+            }
         }
     }
 }
 
-/// A [`Store`] whose calls fail where its [`Faults`] say, before reaching the real store.
+/// A [`Store`] whose calls fail where its [`Faults`] say.
 pub struct FaultyStore {
     inner: Arc<dyn Store>,
     faults: Faults,
@@ -65,56 +154,76 @@ impl FaultyStore {
 #[async_trait]
 impl Store for FaultyStore {
     async fn insert_client(&self, client: &Client) -> Result<(), PortError> {
-        self.faults.check("insert_client")?;
-        self.inner.insert_client(client).await
+        self.faults
+            .around("insert_client", self.inner.insert_client(client))
+            .await
     }
     async fn insert_bootstrap_admin(&self, client: &Client) -> Result<bool, PortError> {
-        self.faults.check("insert_bootstrap_admin")?;
-        self.inner.insert_bootstrap_admin(client).await
+        self.faults
+            .around(
+                "insert_bootstrap_admin",
+                self.inner.insert_bootstrap_admin(client),
+            )
+            .await
     }
     async fn get_client(&self, id: &str) -> Result<Option<Client>, PortError> {
-        self.faults.check("get_client")?;
-        self.inner.get_client(id).await
+        self.faults
+            .around("get_client", self.inner.get_client(id))
+            .await
     }
     async fn put_client(&self, client: &Client) -> Result<(), PortError> {
-        self.faults.check("put_client")?;
-        self.inner.put_client(client).await
+        self.faults
+            .around("put_client", self.inner.put_client(client))
+            .await
     }
     async fn delete_client(&self, id: &str) -> Result<(), PortError> {
-        self.faults.check("delete_client")?;
-        self.inner.delete_client(id).await
+        self.faults
+            .around("delete_client", self.inner.delete_client(id))
+            .await
     }
     async fn list_clients(
         &self,
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<Client>, PortError> {
-        self.faults.check("list_clients")?;
-        self.inner.list_clients(cursor, limit).await
+        self.faults
+            .around("list_clients", self.inner.list_clients(cursor, limit))
+            .await
     }
     async fn list_event_types(&self) -> Result<Vec<EventType>, PortError> {
-        self.faults.check("list_event_types")?;
-        self.inner.list_event_types().await
+        self.faults
+            .around("list_event_types", self.inner.list_event_types())
+            .await
     }
     async fn put_event_type(&self, event_type: &EventType) -> Result<(), PortError> {
-        self.faults.check("put_event_type")?;
-        self.inner.put_event_type(event_type).await
+        self.faults
+            .around("put_event_type", self.inner.put_event_type(event_type))
+            .await
     }
     async fn insert_event(
         &self,
         event: &Event,
         idempotency_key: Option<&str>,
     ) -> Result<EventInsert, PortError> {
-        self.faults.check("insert_event")?;
-        self.inner.insert_event(event, idempotency_key).await
+        self.faults
+            .around(
+                "insert_event",
+                self.inner.insert_event(event, idempotency_key),
+            )
+            .await
     }
     async fn mark_event_enqueued(&self, event_id: &str) -> Result<(), PortError> {
-        self.faults.check("mark_event_enqueued")?;
-        self.inner.mark_event_enqueued(event_id).await
+        self.faults
+            .around(
+                "mark_event_enqueued",
+                self.inner.mark_event_enqueued(event_id),
+            )
+            .await
     }
     async fn get_event(&self, id: &str) -> Result<Option<Event>, PortError> {
-        self.faults.check("get_event")?;
-        self.inner.get_event(id).await
+        self.faults
+            .around("get_event", self.inner.get_event(id))
+            .await
     }
     async fn list_events(
         &self,
@@ -124,26 +233,32 @@ impl Store for FaultyStore {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<Event>, PortError> {
-        self.faults.check("list_events")?;
-        self.inner
-            .list_events(state, since, until, cursor, limit)
+        self.faults
+            .around(
+                "list_events",
+                self.inner.list_events(state, since, until, cursor, limit),
+            )
             .await
     }
     async fn insert_subscription(&self, sub: &Subscription) -> Result<(), PortError> {
-        self.faults.check("insert_subscription")?;
-        self.inner.insert_subscription(sub).await
+        self.faults
+            .around("insert_subscription", self.inner.insert_subscription(sub))
+            .await
     }
     async fn get_subscription(&self, id: &str) -> Result<Option<Subscription>, PortError> {
-        self.faults.check("get_subscription")?;
-        self.inner.get_subscription(id).await
+        self.faults
+            .around("get_subscription", self.inner.get_subscription(id))
+            .await
     }
     async fn put_subscription(&self, sub: &Subscription) -> Result<(), PortError> {
-        self.faults.check("put_subscription")?;
-        self.inner.put_subscription(sub).await
+        self.faults
+            .around("put_subscription", self.inner.put_subscription(sub))
+            .await
     }
     async fn delete_subscription(&self, id: &str) -> Result<(), PortError> {
-        self.faults.check("delete_subscription")?;
-        self.inner.delete_subscription(id).await
+        self.faults
+            .around("delete_subscription", self.inner.delete_subscription(id))
+            .await
     }
     async fn list_subscriptions(
         &self,
@@ -151,34 +266,48 @@ impl Store for FaultyStore {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<Subscription>, PortError> {
-        self.faults.check("list_subscriptions")?;
-        self.inner
-            .list_subscriptions(client_id, cursor, limit)
+        self.faults
+            .around(
+                "list_subscriptions",
+                self.inner.list_subscriptions(client_id, cursor, limit),
+            )
             .await
     }
     async fn subscriptions_generation(&self) -> Result<u64, PortError> {
-        self.faults.check("subscriptions_generation")?;
-        self.inner.subscriptions_generation().await
+        self.faults
+            .around(
+                "subscriptions_generation",
+                self.inner.subscriptions_generation(),
+            )
+            .await
     }
     async fn insert_delivery(&self, delivery: &Delivery) -> Result<bool, PortError> {
-        self.faults.check("insert_delivery")?;
-        self.inner.insert_delivery(delivery).await
+        self.faults
+            .around("insert_delivery", self.inner.insert_delivery(delivery))
+            .await
     }
     async fn insert_deliveries(&self, deliveries: &[Delivery]) -> Result<Vec<bool>, PortError> {
-        self.faults.check("insert_deliveries")?;
-        self.inner.insert_deliveries(deliveries).await
+        self.faults
+            .around(
+                "insert_deliveries",
+                self.inner.insert_deliveries(deliveries),
+            )
+            .await
     }
     async fn get_delivery(&self, id: &str) -> Result<Option<Delivery>, PortError> {
-        self.faults.check("get_delivery")?;
-        self.inner.get_delivery(id).await
+        self.faults
+            .around("get_delivery", self.inner.get_delivery(id))
+            .await
     }
     async fn put_delivery(&self, delivery: &Delivery) -> Result<(), PortError> {
-        self.faults.check("put_delivery")?;
-        self.inner.put_delivery(delivery).await
+        self.faults
+            .around("put_delivery", self.inner.put_delivery(delivery))
+            .await
     }
     async fn update_delivery(&self, delivery: &Delivery) -> Result<bool, PortError> {
-        self.faults.check("update_delivery")?;
-        self.inner.update_delivery(delivery).await
+        self.faults
+            .around("update_delivery", self.inner.update_delivery(delivery))
+            .await
     }
     async fn list_deliveries(
         &self,
@@ -187,8 +316,12 @@ impl Store for FaultyStore {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<Delivery>, PortError> {
-        self.faults.check("list_deliveries")?;
-        self.inner.list_deliveries(key, status, cursor, limit).await
+        self.faults
+            .around(
+                "list_deliveries",
+                self.inner.list_deliveries(key, status, cursor, limit),
+            )
+            .await
     }
 }
 
@@ -204,17 +337,19 @@ impl FaultyQueue {
     pub fn new(inner: Arc<dyn Queue>, faults: Faults) -> FaultyQueue {
         FaultyQueue { inner, faults }
     }
+}
 
-    fn check(&self, what: &str, queue: QueueName) -> Result<(), PortError> {
-        self.faults.check(&format!("{what}:{}", queue.as_str()))
-    }
+/// The fault point of a queue call: `send:deliveries`.
+fn point(what: &str, queue: QueueName) -> String {
+    format!("{what}:{}", queue.as_str())
 }
 
 #[async_trait]
 impl Queue for FaultyQueue {
     async fn send(&self, queue: QueueName, messages: Vec<QueueMessage>) -> Result<(), PortError> {
-        self.check("send", queue)?;
-        self.inner.send(queue, messages).await
+        self.faults
+            .around(&point("send", queue), self.inner.send(queue, messages))
+            .await
     }
     async fn receive(
         &self,
@@ -223,16 +358,24 @@ impl Queue for FaultyQueue {
         wait: Duration,
         visibility: Duration,
     ) -> Result<Vec<ReceivedMessage>, PortError> {
-        self.check("receive", queue)?;
-        self.inner.receive(queue, max, wait, visibility).await
+        self.faults
+            .around(
+                &point("receive", queue),
+                self.inner.receive(queue, max, wait, visibility),
+            )
+            .await
     }
     async fn delete(
         &self,
         queue: QueueName,
         receipt_handles: Vec<String>,
     ) -> Result<(), PortError> {
-        self.check("delete", queue)?;
-        self.inner.delete(queue, receipt_handles).await
+        self.faults
+            .around(
+                &point("delete", queue),
+                self.inner.delete(queue, receipt_handles),
+            )
+            .await
     }
     async fn change_visibility(
         &self,
@@ -240,13 +383,48 @@ impl Queue for FaultyQueue {
         receipt_handle: &str,
         visibility: Duration,
     ) -> Result<(), PortError> {
-        self.check("change_visibility", queue)?;
-        self.inner
-            .change_visibility(queue, receipt_handle, visibility)
+        self.faults
+            .around(
+                &point("change_visibility", queue),
+                self.inner
+                    .change_visibility(queue, receipt_handle, visibility),
+            )
             .await
     }
     async fn depth(&self, queue: QueueName) -> Result<u64, PortError> {
-        self.check("depth", queue)?;
-        self.inner.depth(queue).await
+        self.faults
+            .around(&point("depth", queue), self.inner.depth(queue))
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn each_fault_fails_its_call_once_after_the_calls_it_lets_through() {
+        let faults = Faults::default();
+        let applied = AtomicU32::new(0);
+        let call = || async {
+            applied.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, PortError>(())
+        };
+        faults.record();
+        faults.inject("p", Fault::FailAfterApplied, 1, 1);
+        assert!(faults.around("p", call()).await.is_ok(), "let through");
+        assert!(faults.around("p", call()).await.is_err(), "answer lost");
+        assert_eq!(applied.load(Ordering::SeqCst), 2, "yet applied");
+        assert!(faults.around("p", call()).await.is_ok(), "then works");
+
+        faults.inject("p", Fault::Timeout, 0, 1);
+        assert!(faults.around("p", call()).await.is_err(), "timed out");
+        faults.fail_next("q", 1);
+        assert!(faults.around("q", call()).await.is_err());
+        assert_eq!(applied.load(Ordering::SeqCst), 3, "neither applied");
+        assert_eq!(faults.pending("p") + faults.pending("q"), 0);
+        assert_eq!(faults.recorded(), ["p", "p", "p", "p", "q"]);
     }
 }

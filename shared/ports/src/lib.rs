@@ -10,7 +10,7 @@ pub mod keys;
 pub mod queue;
 pub mod store;
 
-pub use clock::{Clock, SystemClock};
+pub use clock::{Clock, ShiftedClock, SystemClock};
 pub use error::PortError;
 pub use keys::{KeyRotation, PublicKey, PublicKeys, SigningKey, SigningKeys};
 pub use queue::{Queue, QueueMessage, QueueName, ReceivedMessage};

@@ -317,7 +317,12 @@ async fn attempt_if_due(
         Begin::Busy => return Some(postpone(ctx, inbound, EARLY_TOLERANCE).await),
         Begin::Owned(owned) => Some(owned),
         Begin::Claim => {
-            match ctx.store.update_delivery(&delivery).await {
+            // The claim lists the attempt as under way; the outcome replaces that. Should the
+            // outcome never be written (the request sent, the store failing), the next attempt
+            // after the lease is made with the reason on record.
+            let mut claim = delivery.clone();
+            claim.record_attempt(Attempt::under_way(delivery.next_attempt_number(), now));
+            match ctx.store.update_delivery(&claim).await {
                 Ok(true) => {}
                 // The message's copy is no longer (or not yet) the stored delivery.
                 Ok(false) | Err(PortError::NotFound) if from_message => return None,

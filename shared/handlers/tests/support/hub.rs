@@ -5,13 +5,12 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[allow(unused_imports)]
+pub use super::receiver::{Captured, Receiver};
 use aws_lambda_events::event::sqs::SqsBatchResponse;
-use axum::body::Bytes;
-use axum::http::{HeaderMap, StatusCode};
 use hookline_domain::destination::DestinationPolicy;
 use hookline_domain::secret::{hash_client_secret, new_client_secret, new_webhook_secret};
 use hookline_domain::subscription::new_subscription;
@@ -24,7 +23,7 @@ use hookline_handlers::worker::to_sqs_event;
 use hookline_handlers::{AppContext, HandlerConfig};
 use hookline_ports::faults::{Faults, FaultyQueue, FaultyStore};
 use hookline_ports::{
-    DeliveryKey, Queue, QueueMessage, QueueName, ReceivedMessage, Store, SystemClock,
+    DeliveryKey, Queue, QueueMessage, QueueName, ReceivedMessage, ShiftedClock, Store,
 };
 use tempfile::TempDir;
 use time::OffsetDateTime;
@@ -42,6 +41,8 @@ pub struct Hub {
     pub ctx: Arc<AppContext>,
     pub store: Arc<dyn Store>,
     pub queue: Arc<dyn Queue>,
+    /// The handlers' clock (the system's, until a test moves it on).
+    pub clock: Arc<ShiftedClock>,
     _dir: TempDir,
 }
 
@@ -83,13 +84,15 @@ async fn hub_of(adjust: impl FnOnce(&mut HandlerConfig), faults: Option<&Faults>
         ),
     };
     let keys = super::signing_keys_of(&backend).await;
-    let ctx = AppContext::new(store, queue, keys, Arc::new(SystemClock), config)
+    let clock = Arc::new(ShiftedClock::default());
+    let ctx = AppContext::new(store, queue, keys, clock.clone(), config)
         .await
         .expect("handler context");
     Hub {
         ctx,
         store: backend.store(),
         queue: backend.queue(),
+        clock,
         _dir: dir,
     }
 }
@@ -341,58 +344,6 @@ impl Hub {
 
     pub async fn depth(&self, queue: QueueName) -> u64 {
         self.queue.depth(queue).await.expect("depth")
-    }
-}
-
-/// A webhook request as the receiver got it.
-pub struct Captured {
-    pub headers: HeaderMap,
-    pub body: Bytes,
-}
-
-/// A webhook receiver on loopback that answers every request with one status.
-pub struct Receiver {
-    pub url: String,
-    pub requests: Arc<Mutex<Vec<Captured>>>,
-    status: Arc<AtomicU16>,
-}
-
-impl Receiver {
-    /// A receiver answering every request with `status` (until told otherwise).
-    pub async fn start(status: StatusCode) -> Receiver {
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let answer = Arc::new(AtomicU16::new(status.as_u16()));
-        let (log, current) = (requests.clone(), answer.clone());
-        let app = axum::Router::new().fallback(move |headers: HeaderMap, body: Bytes| {
-            let (log, current) = (log.clone(), current.clone());
-            async move {
-                log.lock()
-                    .expect("request log")
-                    .push(Captured { headers, body });
-                let status = StatusCode::from_u16(current.load(Ordering::SeqCst))
-                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                (status, "receiver's answer")
-            }
-        });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the receiver");
-        let addr = listener.local_addr().expect("receiver address");
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Receiver {
-            url: format!("http://{addr}/hook"),
-            requests,
-            status: answer,
-        }
-    }
-
-    /// Answers every later request with `status`.
-    pub fn answer(&self, status: StatusCode) {
-        self.status.store(status.as_u16(), Ordering::SeqCst);
-    }
-
-    pub fn count(&self) -> usize {
-        self.requests.lock().expect("request log").len()
     }
 }
 
