@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use hookline_domain::RetrySchedule;
 
+use crate::server::HttpLimits;
+
 /// Which implementation of the ports the runner uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -33,6 +35,12 @@ pub struct Config {
     pub allow_private: bool,
     /// `HOOKLINE_ALLOW_HTTP` (true).
     pub allow_http: bool,
+    /// `HOOKLINE_ALLOW_UNSAFE_DESTINATIONS` (false): keep the two above while listening on a
+    /// non-loopback address or running on the AWS backend ([`Config::check_exposure`]).
+    pub allow_unsafe_destinations: bool,
+    /// `HOOKLINE_HTTP_HEADER_TIMEOUT_SECS` (10), `HOOKLINE_HTTP_BODY_TIMEOUT_SECS` (30),
+    /// `HOOKLINE_HTTP_IDLE_TIMEOUT_SECS` (60), `HOOKLINE_HTTP_MAX_CONNECTIONS` (1024).
+    pub http: HttpLimits,
     /// `HOOKLINE_CATALOG` (the built-in fortification catalog).
     pub catalog: Option<PathBuf>,
     /// `HOOKLINE_TOKEN_TTL_SECS` (900).
@@ -89,6 +97,11 @@ fn flag(name: &'static str, default: bool) -> Result<bool, ConfigError> {
             reason: format!("'{v}' is not true or false"),
         }),
     }
+}
+
+/// A whole number of seconds, from 1 to `max`.
+fn secs(name: &'static str, default: u64, max: u64) -> Result<Duration, ConfigError> {
+    Ok(Duration::from_secs(parsed(name, default)?.clamp(1, max)))
 }
 
 impl Config {
@@ -169,6 +182,14 @@ impl Config {
             retry_schedule,
             allow_private: flag("HOOKLINE_ALLOW_PRIVATE_DESTINATIONS", true)?,
             allow_http: flag("HOOKLINE_ALLOW_HTTP", true)?,
+            allow_unsafe_destinations: flag("HOOKLINE_ALLOW_UNSAFE_DESTINATIONS", false)?,
+            http: HttpLimits {
+                header_timeout: secs("HOOKLINE_HTTP_HEADER_TIMEOUT_SECS", 10, 300)?,
+                body_timeout: secs("HOOKLINE_HTTP_BODY_TIMEOUT_SECS", 30, 3600)?,
+                idle_timeout: secs("HOOKLINE_HTTP_IDLE_TIMEOUT_SECS", 60, 3600)?,
+                max_connections: parsed("HOOKLINE_HTTP_MAX_CONNECTIONS", 1024usize)?
+                    .clamp(1, 65_536),
+            },
             catalog: var("HOOKLINE_CATALOG").map(PathBuf::from),
             token_ttl: Duration::from_secs(
                 parsed("HOOKLINE_TOKEN_TTL_SECS", 900u64)?.clamp(60, 86_400),
@@ -184,6 +205,51 @@ impl Config {
             endpoint_concurrency,
             issuer: var("HOOKLINE_ISSUER").map(|s| s.trim_end_matches('/').to_string()),
             json_logs,
+        })
+    }
+}
+
+impl Config {
+    /// Refuses the laptop defaults that let webhooks reach private addresses or use plain
+    /// http (`HOOKLINE_ALLOW_PRIVATE_DESTINATIONS`, `HOOKLINE_ALLOW_HTTP`) where the runner
+    /// is more than a laptop's: listening on a non-loopback address, or on the AWS backend.
+    /// `HOOKLINE_ALLOW_UNSAFE_DESTINATIONS=true` keeps them there on purpose.
+    pub fn check_exposure(&self) -> Result<(), ConfigError> {
+        if self.allow_unsafe_destinations || !(self.allow_private || self.allow_http) {
+            return Ok(());
+        }
+        let exposed = if self.backend == Backend::Aws {
+            "it runs on the AWS backend (HOOKLINE_BACKEND=aws)".to_string()
+        } else if !self.addr.ip().is_loopback() {
+            format!(
+                "it listens on {}, which is not a loopback address (HOOKLINE_ADDR)",
+                self.addr
+            )
+        } else {
+            return Ok(());
+        };
+        let allowed: Vec<&str> = [
+            (self.allow_private, "HOOKLINE_ALLOW_PRIVATE_DESTINATIONS"),
+            (self.allow_http, "HOOKLINE_ALLOW_HTTP"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+        Err(ConfigError {
+            name: allowed[0],
+            reason: format!(
+                "{} true (the default, meant for a laptop: webhooks may reach private and \
+                 loopback addresses or use plain http), but {exposed}. Set {} to false; or, \
+                 to keep {} on purpose (a private network, an emulator on this machine), \
+                 set HOOKLINE_ALLOW_UNSAFE_DESTINATIONS=true",
+                if allowed.len() == 2 {
+                    format!("{} are", allowed.join(" and "))
+                } else {
+                    format!("{} is", allowed[0])
+                },
+                allowed.join(" and "),
+                if allowed.len() == 2 { "them" } else { "it" },
+            ),
         })
     }
 }
