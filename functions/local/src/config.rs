@@ -253,3 +253,108 @@ impl Config {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The defaults: embedded, on 127.0.0.1, private destinations and plain http allowed.
+    fn laptop() -> Config {
+        Config {
+            backend: Backend::Embedded,
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            data_dir: PathBuf::from(".hookline"),
+            admin: None,
+            retry_schedule: RetrySchedule::default(),
+            allow_private: true,
+            allow_http: true,
+            allow_unsafe_destinations: false,
+            http: HttpLimits {
+                header_timeout: Duration::from_secs(10),
+                body_timeout: Duration::from_secs(30),
+                idle_timeout: Duration::from_secs(60),
+                max_connections: 1024,
+            },
+            catalog: None,
+            token_ttl: Duration::from_secs(900),
+            key_activation: Duration::from_secs(3600),
+            visibility: Duration::from_secs(60),
+            max_receives: 60,
+            delivery_concurrency: 64,
+            endpoint_concurrency: 32,
+            issuer: None,
+            json_logs: false,
+            states: vec!["*".into()],
+        }
+    }
+
+    #[test]
+    fn the_laptop_defaults_are_fine_on_loopback() {
+        assert!(laptop().check_exposure().is_ok());
+        let v6 = Config {
+            addr: "[::1]:3000".parse().expect("an address"),
+            ..laptop()
+        };
+        assert!(v6.check_exposure().is_ok());
+    }
+
+    #[test]
+    fn unsafe_destinations_off_loopback_are_refused_with_what_to_do() {
+        for addr in ["0.0.0.0:3000", "[::]:3000", "192.168.1.5:3000"] {
+            let config = Config {
+                addr: addr.parse().expect("an address"),
+                ..laptop()
+            };
+            let e = config.check_exposure().expect_err(addr).to_string();
+            assert!(e.contains(addr), "{e}");
+            assert!(e.contains("not a loopback address"), "{e}");
+            assert!(
+                e.contains(
+                    "Set HOOKLINE_ALLOW_PRIVATE_DESTINATIONS and HOOKLINE_ALLOW_HTTP to false"
+                ),
+                "{e}"
+            );
+            assert!(e.contains("HOOKLINE_ALLOW_UNSAFE_DESTINATIONS=true"), "{e}");
+        }
+    }
+
+    #[test]
+    fn unsafe_destinations_on_the_aws_backend_are_refused() {
+        let config = Config {
+            backend: Backend::Aws,
+            allow_http: false,
+            ..laptop()
+        };
+        let e = config.check_exposure().expect_err("refused").to_string();
+        assert!(
+            e.starts_with("HOOKLINE_ALLOW_PRIVATE_DESTINATIONS: "),
+            "{e}"
+        );
+        assert!(e.contains("HOOKLINE_BACKEND=aws"), "{e}");
+        assert!(
+            e.contains("Set HOOKLINE_ALLOW_PRIVATE_DESTINATIONS to false"),
+            "{e}"
+        );
+        assert!(!e.contains("HOOKLINE_ALLOW_HTTP"), "{e}");
+    }
+
+    #[test]
+    fn safe_destinations_or_an_explicit_override_run_anywhere() {
+        let exposed = Config {
+            backend: Backend::Aws,
+            addr: SocketAddr::from(([0, 0, 0, 0], 3000)),
+            ..laptop()
+        };
+        let safe = Config {
+            allow_private: false,
+            allow_http: false,
+            ..exposed.clone()
+        };
+        assert!(safe.check_exposure().is_ok());
+        let overridden = Config {
+            allow_unsafe_destinations: true,
+            ..exposed
+        };
+        assert!(overridden.check_exposure().is_ok());
+    }
+}

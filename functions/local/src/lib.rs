@@ -229,7 +229,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     if config.allow_http {
         tracing::warn!("HOOKLINE_ALLOW_HTTP=true: webhooks may use plain http");
     }
-    if config.allow_unsafe_destinations {
+    if config.allow_unsafe_destinations && (config.allow_private || config.allow_http) {
         tracing::warn!(
             "HOOKLINE_ALLOW_UNSAFE_DESTINATIONS=true: the above holds even off a loopback address or on the AWS backend"
         );

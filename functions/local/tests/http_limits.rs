@@ -83,12 +83,18 @@ async fn read_response(sock: &mut TcpStream, body_len: usize) -> Option<String> 
     }
 }
 
-/// Waits until the server closes `sock` (reading and discarding what it sends).
-async fn closed(sock: &mut TcpStream) {
-    let mut buf = [0u8; 4096];
-    while let Ok(n) = sock.read(&mut buf).await
-        && n > 0
-    {}
+/// Everything the server sends on `sock` until it closes the connection.
+async fn until_closed(sock: &mut TcpStream) -> String {
+    let mut all = Vec::new();
+    let _ = sock.read_to_end(&mut all).await;
+    String::from_utf8_lossy(&all).into_owned()
+}
+
+/// A new connection to `addr` that has sent `request`.
+async fn send(addr: &str, request: &[u8]) -> TcpStream {
+    let mut sock = TcpStream::connect(addr).await.expect("connect");
+    sock.write_all(request).await.expect("write");
+    sock
 }
 
 /// `fut`, or a failure saying `what` did not happen in time.
@@ -136,9 +142,8 @@ async fn a_kept_alive_connection_waits_past_the_header_timeout_until_the_idle_ti
         ..LIMITS
     })
     .await;
-    let mut sock = TcpStream::connect(&addr).await.expect("connect");
     let request = b"GET / HTTP/1.1\r\nhost: x\r\n\r\n";
-    sock.write_all(request).await.expect("write");
+    let mut sock = send(&addr, request).await;
     let first = within("the first response", read_response(&mut sock, 2)).await;
     assert!(first.is_some_and(|r| r.starts_with("HTTP/1.1 200")));
     // Idle for longer than the header timeout, but not the idle timeout: still open.
@@ -150,22 +155,18 @@ async fn a_kept_alive_connection_waits_past_the_header_timeout_until_the_idle_ti
         "a kept-alive connection was closed before its idle timeout"
     );
     // Then idle for good: the server closes it.
-    within("the idle connection is closed", closed(&mut sock)).await;
+    within("the idle connection is closed", until_closed(&mut sock)).await;
 }
 
 #[tokio::test]
 async fn a_stalled_body_is_answered_408_and_the_connection_closed() {
     let (addr, _) = spawn_server(LIMITS).await;
-    let mut sock = TcpStream::connect(&addr).await.expect("connect");
-    sock.write_all(b"POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\nonly part")
-        .await
-        .expect("write");
-    let answer = within("an answer to the stalled body", async {
-        let mut all = Vec::new();
-        let _ = sock.read_to_end(&mut all).await;
-        String::from_utf8_lossy(&all).into_owned()
-    })
+    let mut sock = send(
+        &addr,
+        b"POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\nonly part",
+    )
     .await;
+    let answer = within("an answer to the stalled body", until_closed(&mut sock)).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     let lower = answer.to_ascii_lowercase();
     assert!(
@@ -179,10 +180,11 @@ async fn a_stalled_body_is_answered_408_and_the_connection_closed() {
 #[tokio::test]
 async fn a_body_that_arrives_in_time_is_served() {
     let (addr, _) = spawn_server(LIMITS).await;
-    let mut sock = TcpStream::connect(&addr).await.expect("connect");
-    sock.write_all(b"POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\n\r\nhello")
-        .await
-        .expect("write");
+    let mut sock = send(
+        &addr,
+        b"POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\n\r\nhello",
+    )
+    .await;
     let answer = within("the echo", read_response(&mut sock, 5)).await;
     assert!(
         answer.is_some_and(|r| r.starts_with("HTTP/1.1 200") && r.ends_with("hello")),
@@ -201,11 +203,13 @@ async fn connections_beyond_the_limit_wait_for_a_free_slot() {
     let clients = 5;
     let mut socks = Vec::new();
     for _ in 0..clients {
-        let mut sock = TcpStream::connect(&addr).await.expect("connect");
-        sock.write_all(b"GET /hold HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
-            .await
-            .expect("write");
-        socks.push(sock);
+        socks.push(
+            send(
+                &addr,
+                b"GET /hold HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+            )
+            .await,
+        );
     }
     within("the limit's worth of requests in the handler", async {
         while held.now.load(Ordering::SeqCst) < limit {

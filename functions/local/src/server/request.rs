@@ -18,6 +18,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use hookline_handlers::problem::problem_response;
 use http_body::{Frame, SizeHint};
+use http_body_util::BodyExt;
 use tokio::time::Sleep;
 use tower_service::Service;
 
@@ -76,7 +77,13 @@ impl Service<Request> for ConnectionService {
             } else {
                 resp
             };
-            Ok(resp.map(|inner| Body::new(Answered { inner, requests })))
+            let answered = Answered(requests);
+            Ok(resp.map(|inner| {
+                Body::new(inner.map_frame(move |frame| {
+                    let _held_until_the_body_goes = &answered;
+                    frame
+                }))
+            }))
         })
     }
 }
@@ -134,35 +141,12 @@ impl HttpBody for DeadlineBody {
     }
 }
 
-/// A response body that counts its request answered when the server drops it (written, or
-/// abandoned with the connection).
-struct Answered {
-    inner: Body,
-    requests: Arc<Requests>,
-}
-
-impl HttpBody for Answered {
-    type Data = Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
+/// Counts its request answered when dropped with the response body (written, or abandoned
+/// with the connection).
+struct Answered(Arc<Requests>);
 
 impl Drop for Answered {
     fn drop(&mut self) {
-        self.requests.answer();
+        self.0.answer();
     }
 }

@@ -328,6 +328,15 @@ mod tests {
         Arc::new(move |_host: String| Box::pin(async move { Ok(vec![addr]) }))
     }
 
+    /// A listener on a free port of 127.0.0.1, and its address.
+    async fn loopback() -> (tokio::net::TcpListener, SocketAddr) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        (listener, addr)
+    }
+
     /// A real HTTP server on loopback that counts the requests it gets.
     async fn counting_server() -> (SocketAddr, Arc<AtomicUsize>) {
         let hits = Arc::new(AtomicUsize::new(0));
@@ -339,10 +348,7 @@ mod tests {
                 "ok"
             }
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
+        let (listener, addr) = loopback().await;
         tokio::spawn(async move { axum::serve(listener, app).await });
         (addr, hits)
     }
@@ -449,10 +455,7 @@ mod tests {
                 [("location", format!("http://{target}/"))],
             )
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
+        let (listener, addr) = loopback().await;
         tokio::spawn(async move { axum::serve(listener, app).await });
         let client = WebhookClient::new(&config(true)).expect("client");
         let r = send(&client, &format!("http://{addr}/"), request()).await;
@@ -486,10 +489,7 @@ mod tests {
     async fn raw_server(reply: &'static [u8], hold: Duration) -> (SocketAddr, Arc<AtomicUsize>) {
         use tokio::io::AsyncWriteExt;
         let conns = Arc::new(AtomicUsize::new(0));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
+        let (listener, addr) = loopback().await;
         let counted = conns.clone();
         tokio::spawn(async move {
             while let Ok((mut sock, _)) = listener.accept().await {
@@ -514,10 +514,7 @@ mod tests {
     async fn endless_server(head: &'static str, chunked: bool) -> (SocketAddr, Arc<AtomicBool>) {
         use tokio::io::AsyncWriteExt;
         let hung_up = Arc::new(AtomicBool::new(false));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
+        let (listener, addr) = loopback().await;
         let flag = hung_up.clone();
         tokio::spawn(async move {
             let Ok((mut sock, _)) = listener.accept().await else {
