@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use hookline_domain::RetrySchedule;
 
+use crate::server::HttpLimits;
+
 /// Which implementation of the ports the runner uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -33,6 +35,12 @@ pub struct Config {
     pub allow_private: bool,
     /// `HOOKLINE_ALLOW_HTTP` (true).
     pub allow_http: bool,
+    /// `HOOKLINE_ALLOW_UNSAFE_DESTINATIONS` (false): keep the two above while listening on a
+    /// non-loopback address or running on the AWS backend ([`Config::check_exposure`]).
+    pub allow_unsafe_destinations: bool,
+    /// `HOOKLINE_HTTP_HEADER_TIMEOUT_SECS` (10), `HOOKLINE_HTTP_BODY_TIMEOUT_SECS` (30),
+    /// `HOOKLINE_HTTP_IDLE_TIMEOUT_SECS` (60), `HOOKLINE_HTTP_MAX_CONNECTIONS` (1024).
+    pub http: HttpLimits,
     /// `HOOKLINE_CATALOG` (the built-in fortification catalog).
     pub catalog: Option<PathBuf>,
     /// `HOOKLINE_TOKEN_TTL_SECS` (900).
@@ -94,6 +102,11 @@ fn flag(name: &'static str, default: bool) -> Result<bool, ConfigError> {
             reason: format!("'{v}' is not true or false"),
         }),
     }
+}
+
+/// A whole number of seconds, from 1 to `max`.
+fn secs(name: &'static str, default: u64, max: u64) -> Result<Duration, ConfigError> {
+    Ok(Duration::from_secs(parsed(name, default)?.clamp(1, max)))
 }
 
 impl Config {
@@ -180,6 +193,14 @@ impl Config {
             retry_schedule,
             allow_private: flag("HOOKLINE_ALLOW_PRIVATE_DESTINATIONS", true)?,
             allow_http: flag("HOOKLINE_ALLOW_HTTP", true)?,
+            allow_unsafe_destinations: flag("HOOKLINE_ALLOW_UNSAFE_DESTINATIONS", false)?,
+            http: HttpLimits {
+                header_timeout: secs("HOOKLINE_HTTP_HEADER_TIMEOUT_SECS", 10, 300)?,
+                body_timeout: secs("HOOKLINE_HTTP_BODY_TIMEOUT_SECS", 30, 3600)?,
+                idle_timeout: secs("HOOKLINE_HTTP_IDLE_TIMEOUT_SECS", 60, 3600)?,
+                max_connections: parsed("HOOKLINE_HTTP_MAX_CONNECTIONS", 1024usize)?
+                    .clamp(1, 65_536),
+            },
             catalog: var("HOOKLINE_CATALOG").map(PathBuf::from),
             token_ttl: Duration::from_secs(
                 parsed("HOOKLINE_TOKEN_TTL_SECS", 900u64)?.clamp(60, 86_400),
@@ -196,5 +217,155 @@ impl Config {
             issuer: var("HOOKLINE_ISSUER").map(|s| s.trim_end_matches('/').to_string()),
             json_logs,
         })
+    }
+}
+
+impl Config {
+    /// Refuses the laptop defaults that let webhooks reach private addresses or use plain
+    /// http (`HOOKLINE_ALLOW_PRIVATE_DESTINATIONS`, `HOOKLINE_ALLOW_HTTP`) where the runner
+    /// is more than a laptop's: listening on a non-loopback address, or on the AWS backend.
+    /// `HOOKLINE_ALLOW_UNSAFE_DESTINATIONS=true` keeps them there on purpose.
+    pub fn check_exposure(&self) -> Result<(), ConfigError> {
+        if self.allow_unsafe_destinations || !(self.allow_private || self.allow_http) {
+            return Ok(());
+        }
+        let exposed = if self.backend == Backend::Aws {
+            "it runs on the AWS backend (HOOKLINE_BACKEND=aws)".to_string()
+        } else if !self.addr.ip().is_loopback() {
+            format!(
+                "it listens on {}, which is not a loopback address (HOOKLINE_ADDR)",
+                self.addr
+            )
+        } else {
+            return Ok(());
+        };
+        let allowed: Vec<&str> = [
+            (self.allow_private, "HOOKLINE_ALLOW_PRIVATE_DESTINATIONS"),
+            (self.allow_http, "HOOKLINE_ALLOW_HTTP"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+        Err(ConfigError {
+            name: allowed[0],
+            reason: format!(
+                "{} true (the default, meant for a laptop: webhooks may reach private and \
+                 loopback addresses or use plain http), but {exposed}. Set {} to false; or, \
+                 to keep {} on purpose (a private network, an emulator on this machine), \
+                 set HOOKLINE_ALLOW_UNSAFE_DESTINATIONS=true",
+                if allowed.len() == 2 {
+                    format!("{} are", allowed.join(" and "))
+                } else {
+                    format!("{} is", allowed[0])
+                },
+                allowed.join(" and "),
+                if allowed.len() == 2 { "them" } else { "it" },
+            ),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The defaults: embedded, on 127.0.0.1, private destinations and plain http allowed.
+    fn laptop() -> Config {
+        Config {
+            backend: Backend::Embedded,
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            data_dir: PathBuf::from(".hookline"),
+            admin: None,
+            retry_schedule: RetrySchedule::default(),
+            allow_private: true,
+            allow_http: true,
+            allow_unsafe_destinations: false,
+            http: HttpLimits {
+                header_timeout: Duration::from_secs(10),
+                body_timeout: Duration::from_secs(30),
+                idle_timeout: Duration::from_secs(60),
+                max_connections: 1024,
+            },
+            catalog: None,
+            token_ttl: Duration::from_secs(900),
+            key_activation: Duration::from_secs(3600),
+            visibility: Duration::from_secs(60),
+            max_receives: 60,
+            delivery_concurrency: 64,
+            endpoint_concurrency: 32,
+            issuer: None,
+            json_logs: false,
+            states: vec!["*".into()],
+        }
+    }
+
+    #[test]
+    fn the_laptop_defaults_are_fine_on_loopback() {
+        assert!(laptop().check_exposure().is_ok());
+        let v6 = Config {
+            addr: "[::1]:3000".parse().expect("an address"),
+            ..laptop()
+        };
+        assert!(v6.check_exposure().is_ok());
+    }
+
+    #[test]
+    fn unsafe_destinations_off_loopback_are_refused_with_what_to_do() {
+        for addr in ["0.0.0.0:3000", "[::]:3000", "192.168.1.5:3000"] {
+            let config = Config {
+                addr: addr.parse().expect("an address"),
+                ..laptop()
+            };
+            let e = config.check_exposure().expect_err(addr).to_string();
+            assert!(e.contains(addr), "{e}");
+            assert!(e.contains("not a loopback address"), "{e}");
+            assert!(
+                e.contains(
+                    "Set HOOKLINE_ALLOW_PRIVATE_DESTINATIONS and HOOKLINE_ALLOW_HTTP to false"
+                ),
+                "{e}"
+            );
+            assert!(e.contains("HOOKLINE_ALLOW_UNSAFE_DESTINATIONS=true"), "{e}");
+        }
+    }
+
+    #[test]
+    fn unsafe_destinations_on_the_aws_backend_are_refused() {
+        let config = Config {
+            backend: Backend::Aws,
+            allow_http: false,
+            ..laptop()
+        };
+        let e = config.check_exposure().expect_err("refused").to_string();
+        assert!(
+            e.starts_with("HOOKLINE_ALLOW_PRIVATE_DESTINATIONS: "),
+            "{e}"
+        );
+        assert!(e.contains("HOOKLINE_BACKEND=aws"), "{e}");
+        assert!(
+            e.contains("Set HOOKLINE_ALLOW_PRIVATE_DESTINATIONS to false"),
+            "{e}"
+        );
+        assert!(!e.contains("HOOKLINE_ALLOW_HTTP"), "{e}");
+    }
+
+    #[test]
+    fn safe_destinations_or_an_explicit_override_run_anywhere() {
+        let exposed = Config {
+            backend: Backend::Aws,
+            addr: SocketAddr::from(([0, 0, 0, 0], 3000)),
+            ..laptop()
+        };
+        let safe = Config {
+            allow_private: false,
+            allow_http: false,
+            ..exposed.clone()
+        };
+        assert!(safe.check_exposure().is_ok());
+        let overridden = Config {
+            allow_unsafe_destinations: true,
+            ..exposed
+        };
+        assert!(overridden.check_exposure().is_ok());
     }
 }

@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod bootstrap;
 pub mod config;
+pub mod server;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -76,7 +77,7 @@ pub fn main() -> ExitCode {
 
 /// Starts the runner: what `hookline-local` does without arguments.
 fn run_main() -> ExitCode {
-    let config = match Config::from_env() {
+    let config = match Config::from_env().and_then(|c| c.check_exposure().map(|()| c)) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("hookline-local: {e}");
@@ -130,7 +131,7 @@ fn load_catalog(path: Option<&Path>) -> Result<Catalog, RunError> {
     Catalog::from_json(&text).map_err(RunError::Catalog)
 }
 
-/// Runs until SIGINT or SIGTERM, then shuts down gracefully: the listener stops accepting,
+/// Runs `config` (which the caller has checked with [`Config::check_exposure`]) until SIGINT or SIGTERM, then shuts down gracefully: the listener stops accepting,
 /// the workers finish the batches they hold (or leave them to the queue), then it returns.
 pub async fn run(config: Config) -> Result<(), RunError> {
     let catalog = load_catalog(config.catalog.as_deref())?;
@@ -229,6 +230,11 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     if config.allow_http {
         tracing::warn!("HOOKLINE_ALLOW_HTTP=true: webhooks may use plain http");
     }
+    if config.allow_unsafe_destinations && (config.allow_private || config.allow_http) {
+        tracing::warn!(
+            "HOOKLINE_ALLOW_UNSAFE_DESTINATIONS=true: the above holds even off a loopback address or on the AWS backend"
+        );
+    }
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let fanout_ctx = ctx.clone();
@@ -300,7 +306,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     );
 
     let mut server_stop = stop_rx.clone();
-    let served = axum::serve(listener, app(ctx)).with_graceful_shutdown(async move {
+    let served = server::serve(listener, app(ctx), config.http, async move {
         let _ = server_stop.wait_for(|s| *s).await;
     });
     let signals = async {

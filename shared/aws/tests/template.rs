@@ -173,6 +173,11 @@ fn bootstrap_creates_what_the_template_declares_and_prints_the_settings() {
         );
     }
     assert_eq!(exports.get("HOOKLINE_BACKEND"), Some(&"aws"));
+    // Receivers beside an emulator are local: the runner needs this to start on it.
+    assert_eq!(
+        exports.get("HOOKLINE_ALLOW_UNSAFE_DESTINATIONS"),
+        Some(&"true")
+    );
 
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {

@@ -12,6 +12,7 @@ mod destinations;
 mod durability;
 mod event_types;
 mod events;
+mod http_server;
 mod limits;
 mod logs;
 mod memory;

@@ -233,15 +233,19 @@ impl WebhookClient {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         let mut incoming = resp.into_body();
-        let mut body = Vec::new();
+        let mut body = Vec::with_capacity(RESPONSE_EXCERPT_BYTES);
         let mut error = None;
-        // Read at most the excerpt; the rest of the body is not our business.
+        // Read at most the excerpt, and keep no more of a frame than fits in it (one frame
+        // can hold as much as hyper's read buffer). The rest of the body is not our business:
+        // dropping it unread closes the connection rather than draining it, so a receiver
+        // that streams without end costs one excerpt and one connection.
         while body.len() < RESPONSE_EXCERPT_BYTES {
             tokio::select! {
                 frame = incoming.frame() => match frame {
                     Some(Ok(frame)) => {
                         if let Some(chunk) = frame.data_ref() {
-                            body.extend_from_slice(chunk);
+                            let room = RESPONSE_EXCERPT_BYTES - body.len();
+                            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
                         }
                     }
                     // A body cut short still leaves the status that arrived.
@@ -315,13 +319,22 @@ fn describe(e: &hyper_util::client::legacy::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
     use super::*;
 
     /// A lookup that maps every name to `addr`.
     fn fixed(addr: SocketAddr) -> Lookup {
         Arc::new(move |_host: String| Box::pin(async move { Ok(vec![addr]) }))
+    }
+
+    /// A listener on a free port of 127.0.0.1, and its address.
+    async fn loopback() -> (tokio::net::TcpListener, SocketAddr) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        (listener, addr)
     }
 
     /// A real HTTP server on loopback that counts the requests it gets.
@@ -335,10 +348,7 @@ mod tests {
                 "ok"
             }
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
+        let (listener, addr) = loopback().await;
         tokio::spawn(async move { axum::serve(listener, app).await });
         (addr, hits)
     }
@@ -445,10 +455,7 @@ mod tests {
                 [("location", format!("http://{target}/"))],
             )
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
+        let (listener, addr) = loopback().await;
         tokio::spawn(async move { axum::serve(listener, app).await });
         let client = WebhookClient::new(&config(true)).expect("client");
         let r = send(&client, &format!("http://{addr}/"), request()).await;
@@ -457,47 +464,77 @@ mod tests {
         assert_eq!(hits.load(Ordering::SeqCst), 0);
     }
 
+    /// Reads the next request on `sock` (requests here carry `{}`: a head, then two bytes of
+    /// body), keeping what arrived past it in `seen`; false once the client has gone.
+    async fn next_request(sock: &mut tokio::net::TcpStream, seen: &mut Vec<u8>) -> bool {
+        use tokio::io::AsyncReadExt;
+        let mut buf = [0u8; 4096];
+        loop {
+            if let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n")
+                && seen.len() >= end + 4 + 2
+            {
+                seen.drain(..end + 4 + 2);
+                return true;
+            }
+            match sock.read(&mut buf).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+
     /// A loopback server speaking just enough HTTP/1.1 by hand: for every request on every
     /// connection it reads the head and the body, then writes `reply` (which may stop short,
     /// or never come). Returns the address and the number of connections accepted.
     async fn raw_server(reply: &'static [u8], hold: Duration) -> (SocketAddr, Arc<AtomicUsize>) {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio::io::AsyncWriteExt;
         let conns = Arc::new(AtomicUsize::new(0));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
+        let (listener, addr) = loopback().await;
         let counted = conns.clone();
         tokio::spawn(async move {
             while let Ok((mut sock, _)) = listener.accept().await {
                 counted.fetch_add(1, Ordering::SeqCst);
                 tokio::spawn(async move {
                     let mut seen = Vec::new();
-                    let mut buf = [0u8; 4096];
-                    loop {
-                        let Ok(n) = sock.read(&mut buf).await else {
-                            return;
-                        };
-                        if n == 0 {
+                    while next_request(&mut sock, &mut seen).await {
+                        if sock.write_all(reply).await.is_err() {
                             return;
                         }
-                        seen.extend_from_slice(&buf[..n]);
-                        // Requests here carry `{}`: a head, then two bytes of body.
-                        while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
-                            if seen.len() < end + 4 + 2 {
-                                break;
-                            }
-                            seen.drain(..end + 4 + 2);
-                            if sock.write_all(reply).await.is_err() {
-                                return;
-                            }
-                            tokio::time::sleep(hold).await;
-                        }
+                        tokio::time::sleep(hold).await;
                     }
                 });
             }
         });
         (addr, conns)
+    }
+
+    /// A loopback receiver that answers the first request with `head` and then a body that
+    /// never ends: 4 KiB pieces (framed as chunks when `chunked`) for as long as the client
+    /// takes them. Returns the address and a flag raised once the client has hung up.
+    async fn endless_server(head: &'static str, chunked: bool) -> (SocketAddr, Arc<AtomicBool>) {
+        use tokio::io::AsyncWriteExt;
+        let hung_up = Arc::new(AtomicBool::new(false));
+        let (listener, addr) = loopback().await;
+        let flag = hung_up.clone();
+        tokio::spawn(async move {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            if !next_request(&mut sock, &mut Vec::new()).await {
+                return;
+            }
+            let piece = if chunked {
+                format!("1000\r\n{}\r\n", "x".repeat(4096))
+            } else {
+                "x".repeat(4096)
+            };
+            let mut out = sock.write_all(head.as_bytes()).await;
+            while out.is_ok() {
+                out = sock.write_all(piece.as_bytes()).await;
+            }
+            flag.store(true, Ordering::SeqCst);
+        });
+        (addr, hung_up)
     }
 
     fn timing_out(ms: u64) -> OutboundRequest {
@@ -570,6 +607,45 @@ mod tests {
         let r = send(&client, &format!("http://{addr}/"), timing_out(200)).await;
         assert_eq!((r.status, r.error.as_deref()), (Some(200), Some("timeout")));
         assert_eq!(r.excerpt, "only part");
+    }
+
+    /// Sends to a receiver whose body never ends, and checks that the attempt ends as soon
+    /// as the excerpt is read, well inside its timeout, and hangs up on the receiver.
+    async fn reads_only_the_excerpt_of(head: &'static str, chunked: bool) {
+        let (addr, hung_up) = endless_server(head, chunked).await;
+        let client = WebhookClient::new(&config(true)).expect("client");
+        let r = send(&client, &format!("http://{addr}/"), timing_out(30_000)).await;
+        // Reading on to the end (or to the timeout) would record "timeout" here.
+        assert_eq!((r.status, r.error.as_deref()), (Some(200), None), "{r:?}");
+        assert_eq!(r.excerpt, "x".repeat(RESPONSE_EXCERPT_BYTES));
+        // The rest is neither read nor drained: the connection is closed, and the receiver's
+        // writes fail.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !hung_up.load(Ordering::SeqCst) {
+            assert!(
+                Instant::now() < deadline,
+                "the client kept the endless response open"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn an_endless_chunked_body_is_read_only_as_far_as_the_excerpt() {
+        reads_only_the_excerpt_of(
+            "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n",
+            true,
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_huge_content_length_is_read_only_as_far_as_the_excerpt() {
+        reads_only_the_excerpt_of(
+            "HTTP/1.1 200 OK\r\ncontent-length: 1099511627776\r\n\r\n",
+            false,
+        )
+        .await;
     }
 
     #[tokio::test]
