@@ -486,7 +486,7 @@ mod tests {
     fn omitted_states_are_the_allowed_ones_the_stack_serves() {
         assert_eq!(defaulted(&["AP", "TG"]).ok(), Some(vec!["AP".to_string()]));
         assert_eq!(defaulted(&["*"]).ok(), Some(vec!["*".to_string()]));
-        let refused = defaulted(&["TG", "KA"]).err().expect("no state served");
+        let refused = defaulted(&["TG", "KA"]).expect_err("no state served");
         assert_eq!(refused.code, "forbidden");
         assert_eq!(refused.errors[0].field, "states");
     }
