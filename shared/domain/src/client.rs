@@ -21,6 +21,11 @@ pub enum Scope {
     /// Manage own subscriptions and their deliveries.
     #[serde(rename = "subscriptions:write")]
     SubscriptionsWrite,
+    /// Read the signing secrets of own subscriptions (`GET /v1/subscriptions/{id}/secret`):
+    /// for a receiver that verifies signatures and should not also read or change
+    /// subscriptions. `subscriptions:read` never shows a secret.
+    #[serde(rename = "subscriptions:secrets")]
+    SubscriptionsSecrets,
     /// Everything, for every client.
     #[serde(rename = "admin")]
     Admin,
@@ -28,11 +33,12 @@ pub enum Scope {
 
 impl Scope {
     /// Every scope, in a stable order.
-    pub const ALL: [Scope; 5] = [
+    pub const ALL: [Scope; 6] = [
         Scope::EventsWrite,
         Scope::EventsRead,
         Scope::SubscriptionsRead,
         Scope::SubscriptionsWrite,
+        Scope::SubscriptionsSecrets,
         Scope::Admin,
     ];
 
@@ -43,6 +49,7 @@ impl Scope {
             Scope::EventsRead => "events:read",
             Scope::SubscriptionsRead => "subscriptions:read",
             Scope::SubscriptionsWrite => "subscriptions:write",
+            Scope::SubscriptionsSecrets => "subscriptions:secrets",
             Scope::Admin => "admin",
         }
     }

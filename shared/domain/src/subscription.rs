@@ -218,6 +218,8 @@ pub struct SubscriptionRules<'a> {
     pub destinations: DestinationPolicy,
     /// Is this an exact event type name of the catalog?
     pub is_known_type: &'a dyn Fn(&str) -> bool,
+    /// Does this stack serve the state (a code, never `*`)?
+    pub serves_state: &'a dyn Fn(&str) -> bool,
 }
 
 const FORBIDDEN_HEADERS: [&str; 6] = [
@@ -308,7 +310,7 @@ pub fn apply_input(
         }
         sub.states = out;
     } else if creating {
-        sub.states = owner.states.clone();
+        sub.states = default_states(owner, rules)?;
     }
     if let Some(filter) = input.filter {
         if let Some(f) = &filter {
@@ -387,6 +389,36 @@ pub fn apply_input(
     Ok(())
 }
 
+/// The states of a subscription created without any: the owner's allowed states that this
+/// stack serves (`*` stays `*`, which the stack narrows to what it serves). A client allowed
+/// several states on a stack that serves some of them thus subscribes to those; one allowed
+/// none of the states served is refused.
+fn default_states(
+    owner: &Client,
+    rules: &SubscriptionRules<'_>,
+) -> Result<Vec<String>, ValidationError> {
+    if owner.states.iter().any(|s| s == "*") {
+        return Ok(vec!["*".to_string()]);
+    }
+    let served: Vec<String> = owner
+        .states
+        .iter()
+        .filter(|s| (rules.serves_state)(s))
+        .cloned()
+        .collect();
+    if served.is_empty() {
+        return Err(ValidationError::with_code(
+            "forbidden",
+            "states",
+            format!(
+                "this stack serves none of the states this client is allowed ({})",
+                owner.states.join(",")
+            ),
+        ));
+    }
+    Ok(served)
+}
+
 /// A new subscription with defaults, before `apply_input`.
 pub fn new_subscription(
     id: String,
@@ -429,6 +461,53 @@ mod tests {
         assert!(!TypeSelector::parse("LotTest*").matches("LotDispatched"));
         assert!(TypeSelector::parse("LotDispatched").matches("LotDispatched"));
         assert!(!TypeSelector::parse("LotDispatched").matches("LotDispatchedX"));
+    }
+
+    fn owner(states: &[&str]) -> Client {
+        Client {
+            id: "cl_1".into(),
+            name: "portal".into(),
+            scopes: Vec::new(),
+            states: states.iter().map(|s| s.to_string()).collect(),
+            secret_hash: String::new(),
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            disabled: false,
+        }
+    }
+
+    /// The states a subscription created without `states` gets, on a stack serving AP.
+    fn defaulted(owner_states: &[&str]) -> Result<Vec<String>, ValidationError> {
+        let serves = |s: &str| s == "AP";
+        let known = |_: &str| true;
+        let rules = SubscriptionRules {
+            destinations: DestinationPolicy {
+                allow_http: false,
+                allow_private: false,
+            },
+            is_known_type: &known,
+            serves_state: &serves,
+        };
+        let mut sub = new_subscription(
+            "sub_1".into(),
+            "cl_1".into(),
+            "whsec_x".into(),
+            OffsetDateTime::UNIX_EPOCH,
+        );
+        let input = SubscriptionInput {
+            url: Some("https://portal.example.org/hook".into()),
+            event_types: Some(vec!["*".into()]),
+            ..SubscriptionInput::default()
+        };
+        apply_input(&mut sub, input, &owner(owner_states), &rules, true).map(|()| sub.states)
+    }
+
+    #[test]
+    fn omitted_states_are_the_allowed_ones_the_stack_serves() {
+        assert_eq!(defaulted(&["AP", "TG"]).ok(), Some(vec!["AP".to_string()]));
+        assert_eq!(defaulted(&["*"]).ok(), Some(vec!["*".to_string()]));
+        let refused = defaulted(&["TG", "KA"]).expect_err("no state served");
+        assert_eq!(refused.code, "forbidden");
+        assert_eq!(refused.errors[0].field, "states");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod auth;
 pub mod bootstrap;
+pub mod browser;
 pub mod catalog;
 pub mod config;
 pub mod context;

@@ -21,6 +21,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::api;
 use crate::auth;
+use crate::browser::{PageSources, with_page_headers};
 
 /// The whole v1 API.
 #[derive(OpenApi)]
@@ -33,7 +34,7 @@ use crate::auth;
         api::event_types::list, api::event_types::put,
         api::events::publish, api::events::get,
         api::subscriptions::create, api::subscriptions::list, api::subscriptions::get, api::subscriptions::patch,
-        api::subscriptions::delete, api::subscriptions::get_secret, api::subscriptions::rotate_secret,
+        api::subscriptions::delete, api::subscription_secrets::get_secret, api::subscription_secrets::rotate_secret,
         api::subscriptions::test, api::subscriptions::replay,
         api::deliveries::list, api::deliveries::get, api::deliveries::retry,
     ),
@@ -92,7 +93,8 @@ pub fn published_document(version: &str) -> Bytes {
 }
 
 /// `/openapi.json` (the committed document) and `/docs` (Swagger UI from the CDN), for a
-/// binary without the `swagger-ui` feature's assets or the document's builder.
+/// binary without the `swagger-ui` feature's assets or the document's builder; both with the
+/// page headers of [`cdn_docs_policy`].
 pub fn published<S>(version: &str) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
@@ -100,7 +102,7 @@ where
     let version: Arc<str> = Arc::from(version);
     // Built on first use, not at start: most cold starts never serve it.
     let document: Arc<OnceLock<Bytes>> = Arc::default();
-    Router::new()
+    let routes = Router::new()
         .route(
             "/openapi.json",
             get(move || {
@@ -112,15 +114,79 @@ where
         )
         .route("/docs", get(|| async { Html(DOCS_PAGE) }))
         // The page finds the document relative to `/docs`; from `/docs/` it would miss it.
-        .route("/docs/", get(|| async { Redirect::to("../docs") }))
+        .route("/docs/", get(|| async { Redirect::to("../docs") }));
+    with_page_headers(routes, &cdn_docs_policy())
+}
+
+/// Where the `/docs` page of [`published`] loads Swagger UI from: its CSP allows this
+/// origin and no other.
+macro_rules! cdn_origin {
+    () => {
+        "https://cdn.jsdelivr.net"
+    };
 }
 
 /// The Swagger UI release the `/docs` page loads: the one `utoipa-swagger-ui` vendors, whose
 /// files npm's `swagger-ui-dist` package holds byte for byte.
 macro_rules! swagger_ui_dist {
     () => {
-        "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.32.6"
+        concat!(cdn_origin!(), "/npm/swagger-ui-dist@5.32.6")
     };
+}
+
+/// The page's inline style sheet (its CSP allows it by hash).
+macro_rules! docs_style {
+    () => {
+        r#"
+      html { box-sizing: border-box; overflow-y: scroll; }
+      *, *:before, *:after { box-sizing: inherit; }
+      body { margin: 0; background: #fafafa; }
+    "#
+    };
+}
+
+/// The page's inline script, which starts Swagger UI (its CSP allows it by hash). No
+/// validator: its badge would send the document's address to validator.swagger.io.
+macro_rules! docs_script {
+    () => {
+        r##"
+      window.onload = function () {
+        window.ui = SwaggerUIBundle({
+          url: "openapi.json",
+          dom_id: "#swagger-ui",
+          deepLinking: true,
+          validatorUrl: null,
+          presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+          plugins: [SwaggerUIBundle.plugins.DownloadUrl],
+          layout: "StandaloneLayout",
+        });
+      };
+    "##
+    };
+}
+
+/// The inline `<style>` elements that Swagger UI's own scripts insert (the top bar's logo):
+/// allowed by hash on both docs pages. A test holds this list to the vendored release.
+pub const SWAGGER_UI_INLINE_STYLES: [&str; 1] =
+    [".logo_small_svg__cls-2{fill:#fff}.logo_small_svg__cls-3{fill:#85ea2d}"];
+
+/// The CSP of the local runner's `/docs`: Swagger UI served by the runner itself.
+pub fn built_in_docs_policy() -> String {
+    crate::browser::content_security_policy(&PageSources {
+        assets: "'self'",
+        inline_scripts: &[],
+        inline_styles: &SWAGGER_UI_INLINE_STYLES,
+    })
+}
+
+/// The CSP of [`published`]'s `/docs`: Swagger UI from the CDN, and the page's own blocks.
+pub fn cdn_docs_policy() -> String {
+    let [logo] = SWAGGER_UI_INLINE_STYLES;
+    crate::browser::content_security_policy(&PageSources {
+        assets: cdn_origin!(),
+        inline_scripts: &[docs_script!()],
+        inline_styles: &[docs_style!(), logo],
+    })
 }
 
 /// Swagger UI's own `index.html` and initializer in one page, with the assets from the CDN.
@@ -137,11 +203,9 @@ const DOCS_PAGE: &str = concat!(
     <link rel="icon" type="image/png" href=""#,
     swagger_ui_dist!(),
     r#"/favicon-32x32.png" sizes="32x32">
-    <style>
-      html { box-sizing: border-box; overflow-y: scroll; }
-      *, *:before, *:after { box-sizing: inherit; }
-      body { margin: 0; background: #fafafa; }
-    </style>
+    <style>"#,
+    docs_style!(),
+    r#"</style>
   </head>
   <body>
     <div id="swagger-ui"></div>
@@ -150,22 +214,13 @@ const DOCS_PAGE: &str = concat!(
     r#"/swagger-ui-bundle.js" integrity="sha384-EYdOaiRwn44zNjrw+Tfs06qYz9BGQVo2f4/pLY5i7VorbjnZNhdplAbTBk8FXHUJ" crossorigin="anonymous" charset="UTF-8"></script>
     <script src=""#,
     swagger_ui_dist!(),
-    r##"/swagger-ui-standalone-preset.js" integrity="sha384-49fpFaVrAWI/qdgl9Vv5E/4NXxRUiJX5vGuLws1NUpTWGtEqzWEx8gHTw2UTehFK" crossorigin="anonymous" charset="UTF-8"></script>
-    <script>
-      window.onload = function () {
-        window.ui = SwaggerUIBundle({
-          url: "openapi.json",
-          dom_id: "#swagger-ui",
-          deepLinking: true,
-          presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
-          plugins: [SwaggerUIBundle.plugins.DownloadUrl],
-          layout: "StandaloneLayout",
-        });
-      };
-    </script>
+    r#"/swagger-ui-standalone-preset.js" integrity="sha384-49fpFaVrAWI/qdgl9Vv5E/4NXxRUiJX5vGuLws1NUpTWGtEqzWEx8gHTw2UTehFK" crossorigin="anonymous" charset="UTF-8"></script>
+    <script>"#,
+    docs_script!(),
+    r#"</script>
   </body>
 </html>
-"##
+"#
 );
 
 #[cfg(test)]
@@ -258,6 +313,101 @@ mod tests {
         }
     }
 
+    /// The texts between `open` and `</tag>` in `html`, for each `open` found.
+    fn blocks<'a>(html: &'a str, open: &str, close: &str) -> Vec<&'a str> {
+        html.split(open)
+            .skip(1)
+            .filter_map(|rest| rest.split_once(close).map(|(text, _)| text))
+            .collect()
+    }
+
+    /// One directive's sources.
+    fn directive<'a>(policy: &'a str, name: &str) -> Vec<&'a str> {
+        policy
+            .split(';')
+            .map(str::trim)
+            .find_map(|d| d.strip_prefix(name).filter(|rest| rest.starts_with(' ')))
+            .map(|rest| rest.split_whitespace().collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn docs_page_policy_allows_its_inline_blocks_and_the_cdn_only() {
+        let policy = cdn_docs_policy();
+        let scripts = blocks(DOCS_PAGE, "<script>", "</script>");
+        let styles = blocks(DOCS_PAGE, "<style>", "</style>");
+        assert_eq!((scripts.len(), styles.len()), (1, 1), "{DOCS_PAGE}");
+        for script in scripts {
+            let hash = crate::browser::hash_source(script);
+            assert!(
+                directive(&policy, "script-src").contains(&hash.as_str()),
+                "{policy}"
+            );
+        }
+        for style in styles {
+            let hash = crate::browser::hash_source(style);
+            assert!(
+                directive(&policy, "style-src").contains(&hash.as_str()),
+                "{policy}"
+            );
+        }
+        for url in blocks(DOCS_PAGE, "src=\"", "\"")
+            .into_iter()
+            .chain(blocks(DOCS_PAGE, "href=\"", "\""))
+        {
+            assert!(url.starts_with(concat!(cdn_origin!(), "/")), "{url}");
+        }
+        for name in ["script-src", "style-src", "img-src"] {
+            let hosts: Vec<&str> = directive(&policy, name)
+                .into_iter()
+                .filter(|s| s.contains("://"))
+                .collect();
+            assert_eq!(hosts, [cdn_origin!()], "{name} in {policy}");
+        }
+        for name in ["default-src", "frame-ancestors", "base-uri", "form-action"] {
+            assert_eq!(directive(&policy, name), ["'none'"], "{name} in {policy}");
+        }
+        assert_eq!(directive(&policy, "connect-src"), ["'self'"]);
+        assert!(!policy.contains("unsafe"), "{policy}");
+    }
+
+    /// Guards [`SWAGGER_UI_INLINE_STYLES`]: the vendored release inserts exactly these inline
+    /// style elements, and its own `index.html` (the local runner's page) has no inline block.
+    #[cfg(feature = "swagger-ui")]
+    #[test]
+    fn swagger_ui_inserts_only_the_inline_styles_its_policies_allow() {
+        let config = Arc::new(utoipa_swagger_ui::Config::default());
+        let file = |name: &str| {
+            let f = utoipa_swagger_ui::serve(name, config.clone())
+                .expect("serve")
+                .expect("a vendored file");
+            String::from_utf8(f.bytes.to_vec()).expect("UTF-8")
+        };
+        let mut inserted = Vec::new();
+        for name in ["swagger-ui-bundle.js", "swagger-ui-standalone-preset.js"] {
+            let text = file(name);
+            inserted.extend(
+                blocks(&text, "createElement(\"style\",null,\"", "\")")
+                    .into_iter()
+                    .map(str::to_string),
+            );
+        }
+        assert_eq!(inserted, SWAGGER_UI_INLINE_STYLES);
+        let index = file("index.html");
+        assert!(
+            blocks(&index, "<script>", "</script>").is_empty()
+                && blocks(&index, "<style>", "</style>").is_empty(),
+            "{index}"
+        );
+        for policy in [built_in_docs_policy(), cdn_docs_policy()] {
+            let hash = crate::browser::hash_source(SWAGGER_UI_INLINE_STYLES[0]);
+            assert!(
+                directive(&policy, "style-src").contains(&hash.as_str()),
+                "{policy}"
+            );
+        }
+    }
+
     #[tokio::test]
     async fn published_routes_serve_the_document_and_the_page() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -308,5 +458,21 @@ mod tests {
             .expect("answer");
         assert!(slash.status().is_redirection(), "{}", slash.status());
         assert_eq!(slash.headers()[header::LOCATION], "../docs");
+
+        for path in ["/docs", "/openapi.json", "/docs/"] {
+            let resp = http
+                .get(format!("{base}{path}"))
+                .send()
+                .await
+                .expect("answer");
+            let h = resp.headers();
+            assert_eq!(
+                h[header::CONTENT_SECURITY_POLICY],
+                cdn_docs_policy().as_str(),
+                "{path}"
+            );
+            assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{path}");
+            assert_eq!(h[header::X_FRAME_OPTIONS], "DENY", "{path}");
+        }
     }
 }

@@ -19,7 +19,9 @@ use axum::routing::{get, post, put};
 #[cfg(feature = "swagger-ui")]
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::{clients, deliveries, event_types, events, service, subscriptions};
+use crate::api::{
+    clients, deliveries, event_types, events, service, subscription_secrets, subscriptions,
+};
 use crate::auth::token;
 use crate::context::AppContext;
 use crate::problem::{PROBLEM_JSON, problem_response};
@@ -66,11 +68,11 @@ fn manage_routes() -> Routes {
         )
         .route(
             "/v1/subscriptions/{id}/secret",
-            get(subscriptions::get_secret),
+            get(subscription_secrets::get_secret),
         )
         .route(
             "/v1/subscriptions/{id}/secret/rotate",
-            post(subscriptions::rotate_secret),
+            post(subscription_secrets::rotate_secret),
         )
         .route("/v1/subscriptions/{id}/test", post(subscriptions::test))
         .route("/v1/subscriptions/{id}/replay", post(subscriptions::replay))
@@ -82,10 +84,11 @@ fn manage_routes() -> Routes {
 /// `/openapi.json` and `/docs` for the local runner: live, with Swagger UI built in.
 #[cfg(feature = "swagger-ui")]
 fn local_docs_routes(ctx: &AppContext) -> Routes {
-    Router::new().merge(SwaggerUi::new("/docs").url(
+    let routes = Router::new().merge(SwaggerUi::new("/docs").url(
         "/openapi.json",
         crate::openapi::document(&ctx.config.version),
-    ))
+    ));
+    crate::browser::with_page_headers(routes, &crate::openapi::built_in_docs_policy())
 }
 
 /// Without the assets, the local runner publishes the docs as the `manage` function does.

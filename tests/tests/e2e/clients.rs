@@ -20,7 +20,7 @@ async fn admin_registers_a_client_whose_secret_is_shown_only_once() {
         )
         .await;
 
-    created.assert_status(201);
+    created.assert_status(201).assert_no_store();
     let c = &created.json;
     let id = c["id"].as_str().expect("an id");
     assert!(id.starts_with("cl_"), "client ids start with cl_: {id}");
@@ -94,7 +94,7 @@ async fn new_client_secret_replaces_the_old_one() {
         .post(&format!("/v1/clients/{id}/secret"), &admin, &json!({}))
         .await;
 
-    rotated.assert_status(200);
+    rotated.assert_status(200).assert_no_store();
     let new = rotated.json["client_secret"]
         .as_str()
         .expect("a new client_secret")

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod access;
 mod auth;
 mod bad_ids;
 mod clients;

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::api::extract::{IdPath, JsonBody, PageParams, QueryParams};
+use crate::api::no_store::NoStore;
 use crate::api::views::{ClientView, LimitsView, ListView};
 use crate::auth::Caller;
 use crate::context::AppContext;
@@ -23,7 +24,8 @@ use crate::problem::{ApiError, ApiResult};
 pub struct NewClient {
     /// Display name.
     pub name: String,
-    /// Scopes (`events:write`, `events:read`, `subscriptions:read`, `subscriptions:write`, `admin`).
+    /// Scopes (`events:write`, `events:read`, `subscriptions:read`, `subscriptions:write`,
+    /// `subscriptions:secrets`, `admin`).
     pub scopes: Vec<String>,
     /// State codes, or `*`.
     pub states: Vec<String>,
@@ -31,13 +33,14 @@ pub struct NewClient {
 
 /// Creates a client and returns its secret once.
 #[utoipa::path(post, path = "/v1/clients", tag = "clients", request_body = NewClient,
-    responses((status = 201, body = ClientView), (status = 400), (status = 401), (status = 403)),
+    responses((status = 201, body = ClientView, headers(("cache-control" = String, description = "`no-store`: the body holds the client secret"))),
+        (status = 400), (status = 401), (status = 403)),
     security(("bearer" = ["admin"])))]
 pub async fn create(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
     JsonBody(body): JsonBody<NewClient>,
-) -> ApiResult<(StatusCode, Json<ClientView>)> {
+) -> ApiResult<(StatusCode, NoStore<Json<ClientView>>)> {
     caller.require(Scope::Admin)?;
     let (scopes, states) = validate_new_client(&body.name, &body.scopes, &body.states)?;
     let now = ctx.clock.now();
@@ -56,7 +59,7 @@ pub async fn create(
     tracing::info!(client_id = %client.id, by = %caller.client.id, "client created");
     Ok((
         StatusCode::CREATED,
-        Json(ClientView::of(&client, Some(secret))),
+        NoStore(Json(ClientView::of(&client, Some(secret)))),
     ))
 }
 
@@ -180,12 +183,14 @@ async fn delete_subscriptions_of(ctx: &AppContext, client_id: &str) -> ApiResult
 
 /// Issues a new secret; the old one stops working.
 #[utoipa::path(post, path = "/v1/clients/{id}/secret", tag = "clients",
-    responses((status = 200, body = ClientView), (status = 404)), security(("bearer" = ["admin"])))]
+    responses((status = 200, body = ClientView, headers(("cache-control" = String, description = "`no-store`: the body holds the client secret"))),
+        (status = 404)),
+    security(("bearer" = ["admin"])))]
 pub async fn reset_secret(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
     IdPath(id): IdPath,
-) -> ApiResult<Json<ClientView>> {
+) -> ApiResult<NoStore<Json<ClientView>>> {
     caller.require(Scope::Admin)?;
     let mut c = ctx
         .store
@@ -197,5 +202,5 @@ pub async fn reset_secret(
     ctx.store.put_client(&c).await?;
     ctx.forget_client(&id);
     tracing::info!(client_id = %id, by = %caller.client.id, "client secret reset");
-    Ok(Json(ClientView::of(&c, Some(secret))))
+    Ok(NoStore(Json(ClientView::of(&c, Some(secret)))))
 }

@@ -5,13 +5,14 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use hookline_domain::{DeliveryStatus, Scope};
+use hookline_domain::{Delivery, DeliveryStatus, Scope};
 use hookline_ports::DeliveryKey;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::api::event_deliveries;
 use crate::api::extract::{IdPath, PageParams, QueryParams, id_param};
-use crate::api::subscriptions::owned;
+use crate::api::subscriptions::{READ, owned};
 use crate::api::views::{DeliveryView, ListView};
 use crate::auth::Caller;
 use crate::context::AppContext;
@@ -34,12 +35,6 @@ pub struct ListParams {
     pub limit: Option<String>,
 }
 
-fn can_read(caller: &Caller) -> ApiResult<()> {
-    caller
-        .require(Scope::SubscriptionsRead)
-        .or_else(|_| caller.require(Scope::SubscriptionsWrite))
-}
-
 /// Lists deliveries of the caller's subscriptions, newest first.
 #[utoipa::path(get, path = "/v1/deliveries", tag = "deliveries",
     params(("subscription_id" = Option<String>, Query), ("event_id" = Option<String>, Query),
@@ -51,7 +46,7 @@ pub async fn list(
     caller: Caller,
     QueryParams(q): QueryParams<ListParams>,
 ) -> ApiResult<Json<ListView<DeliveryView>>> {
-    can_read(&caller)?;
+    caller.require_any(&READ)?;
     let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(DeliveryStatus::parse(s).ok_or_else(|| {
@@ -71,24 +66,35 @@ pub async fn list(
             id_param(name, id)?;
         }
     }
-    let (key, post_filter) = match (q.subscription_id, q.event_id) {
-        (Some(sub), event) => {
-            owned(&ctx, &caller, &sub).await?;
-            (DeliveryKey::Subscription(sub), event)
+    if let Some(sub) = &q.subscription_id {
+        owned(&ctx, &caller, sub).await?;
+    }
+    let p = match (q.subscription_id, q.event_id) {
+        // The event's list holds every client's deliveries: paged here, the caller's only.
+        (sub, Some(event)) => {
+            let visible = |d: &Delivery| {
+                caller.owns(&d.client_id) && sub.as_deref().is_none_or(|s| d.subscription_id == s)
+            };
+            let cursor = page.cursor.as_deref();
+            event_deliveries::page(ctx.store.as_ref(), &event, status, cursor, limit, visible)
+                .await?
         }
-        (None, Some(event)) => (DeliveryKey::Event(event), None),
-        (None, None) if caller.is_admin() => (DeliveryKey::All, None),
-        (None, None) => (DeliveryKey::Client(caller.client.id.clone()), None),
+        (sub, None) => {
+            let key = match sub {
+                Some(sub) => DeliveryKey::Subscription(sub),
+                None if caller.is_admin() => DeliveryKey::All,
+                None => DeliveryKey::Client(caller.client.id.clone()),
+            };
+            ctx.store
+                .list_deliveries(&key, status, page.cursor.as_deref(), limit)
+                .await?
+        }
     };
-    let p = ctx
-        .store
-        .list_deliveries(&key, status, page.cursor.as_deref(), limit)
-        .await?;
+    // Every list above holds only what the caller may see; this guards the next one added.
     let data = p
         .items
         .iter()
         .filter(|d| caller.owns(&d.client_id))
-        .filter(|d| post_filter.as_deref().is_none_or(|e| d.event_id == e))
         .map(DeliveryView::of)
         .collect();
     Ok(Json(ListView {
@@ -105,7 +111,7 @@ pub async fn get(
     caller: Caller,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<DeliveryView>> {
-    can_read(&caller)?;
+    caller.require_any(&READ)?;
     match ctx.store.get_delivery(&id).await? {
         Some(d) if caller.owns(&d.client_id) => Ok(Json(DeliveryView::of(&d))),
         _ => Err(ApiError::not_found("delivery")),

@@ -2,9 +2,12 @@
 
 pub mod clients;
 pub mod deliveries;
+pub mod event_deliveries;
 pub mod event_types;
 pub mod events;
 pub mod extract;
+pub mod no_store;
 pub mod service;
+pub mod subscription_secrets;
 pub mod subscriptions;
 pub mod views;

@@ -1,5 +1,6 @@
-//! `/v1/subscriptions`: a client's webhook subscriptions, their secrets, test pings and
-//! replays. Another client's subscription is answered with 404, as if it did not exist.
+//! `/v1/subscriptions`: a client's webhook subscriptions, test pings and replays (their signing
+//! secrets: `subscription_secrets`). Another client's subscription is answered with 404, as if it
+//! did not exist.
 
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use crate::api::extract::{IdPath, JsonBody, OptionalJsonBody, PageParams, QueryParams, id_param};
+use crate::api::no_store::NoStore;
 use crate::api::views::{ListView, SubscriptionView};
 use crate::auth::Caller;
 use crate::context::AppContext;
@@ -35,11 +37,8 @@ pub async fn owned(ctx: &AppContext, caller: &Caller, id: &str) -> ApiResult<Sub
     }
 }
 
-fn can_read(caller: &Caller) -> ApiResult<()> {
-    caller
-        .require(Scope::SubscriptionsRead)
-        .or_else(|_| caller.require(Scope::SubscriptionsWrite))
-}
+/// The scopes that read subscriptions and their deliveries (never their secrets).
+pub const READ: [Scope; 2] = [Scope::SubscriptionsRead, Scope::SubscriptionsWrite];
 
 async fn validate(
     ctx: &AppContext,
@@ -53,9 +52,11 @@ async fn validate(
     {
         // The rules borrow a non-Send closure: keep them out of the awaits below.
         let known = |name: &str| catalog.contains_key(name);
+        let serves = |state: &str| ctx.config.serves(state);
         let rules = SubscriptionRules {
             destinations: ctx.config.destinations,
             is_known_type: &known,
+            serves_state: &serves,
         };
         apply_input(sub, input, owner, &rules, creating)?;
     }
@@ -118,13 +119,14 @@ async fn check_resolved(ctx: &AppContext, raw: &str) -> ApiResult<()> {
 /// Creates a subscription; the response carries its signing secret.
 #[utoipa::path(post, path = "/v1/subscriptions", tag = "subscriptions",
     request_body(content = Object, description = "url, description, event_types, states, filter, headers, timeout_ms, max_attempts, enabled, include_own_events, rate_limit"),
-    responses((status = 201, body = SubscriptionView), (status = 400), (status = 403)),
+    responses((status = 201, body = SubscriptionView, headers(("cache-control" = String, description = "`no-store`: the body holds the signing secret"))),
+        (status = 400), (status = 403)),
     security(("bearer" = ["subscriptions:write"])))]
 pub async fn create(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
     JsonBody(input): JsonBody<SubscriptionInput>,
-) -> ApiResult<(StatusCode, Json<SubscriptionView>)> {
+) -> ApiResult<(StatusCode, NoStore<Json<SubscriptionView>>)> {
     caller.require(Scope::SubscriptionsWrite)?;
     let now = ctx.clock.now();
     let id = ids::new_id(ids::SUBSCRIPTION, now.unix_timestamp_nanos() / 1_000_000);
@@ -144,7 +146,10 @@ pub async fn create(
     }
     ctx.store.insert_subscription(&sub).await?;
     tracing::info!(subscription_id = %sub.id, client_id = %sub.client_id, "subscription created");
-    Ok((StatusCode::CREATED, Json(SubscriptionView::of(&sub, true))))
+    Ok((
+        StatusCode::CREATED,
+        NoStore(Json(SubscriptionView::of(&sub, true))),
+    ))
 }
 
 /// How many subscriptions `client_id` has, counting no further than `up_to`. Two creates at
@@ -186,7 +191,7 @@ pub async fn list(
     caller: Caller,
     QueryParams(q): QueryParams<ListParams>,
 ) -> ApiResult<Json<ListView<SubscriptionView>>> {
-    can_read(&caller)?;
+    caller.require_any(&READ)?;
     let page = PageParams {
         cursor: q.cursor,
         limit: q.limit,
@@ -221,7 +226,7 @@ pub async fn get(
     caller: Caller,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<SubscriptionView>> {
-    can_read(&caller)?;
+    caller.require_any(&READ)?;
     let s = owned(&ctx, &caller, &id).await?;
     Ok(Json(SubscriptionView::of(&s, false)))
 }
@@ -252,7 +257,8 @@ pub async fn patch(
     Ok(Json(SubscriptionView::of(&sub, false)))
 }
 
-async fn put(ctx: &AppContext, sub: &Subscription) -> ApiResult<()> {
+/// Writes a changed subscription; 404 if it was deleted meanwhile.
+pub(crate) async fn put(ctx: &AppContext, sub: &Subscription) -> ApiResult<()> {
     match ctx.store.put_subscription(sub).await {
         Ok(()) => Ok(()),
         Err(PortError::NotFound) => Err(ApiError::not_found("subscription")),
@@ -276,37 +282,6 @@ pub async fn delete(
     }
     tracing::info!(subscription_id = %id, "subscription deleted");
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The current signing secret.
-#[utoipa::path(get, path = "/v1/subscriptions/{id}/secret", tag = "subscriptions",
-    responses((status = 200, description = "`{secret}`"), (status = 404)), security(("bearer" = ["subscriptions:read"])))]
-pub async fn get_secret(
-    State(ctx): State<Arc<AppContext>>,
-    caller: Caller,
-    IdPath(id): IdPath,
-) -> ApiResult<Json<Value>> {
-    can_read(&caller)?;
-    let s = owned(&ctx, &caller, &id).await?;
-    Ok(Json(json!({ "secret": s.current_secret() })))
-}
-
-/// Rotates the signing secret; the previous one keeps signing alongside for 24 hours.
-#[utoipa::path(post, path = "/v1/subscriptions/{id}/secret/rotate", tag = "subscriptions",
-    responses((status = 200, description = "`{secret}` (the new one)"), (status = 404)),
-    security(("bearer" = ["subscriptions:write"])))]
-pub async fn rotate_secret(
-    State(ctx): State<Arc<AppContext>>,
-    caller: Caller,
-    IdPath(id): IdPath,
-) -> ApiResult<Json<Value>> {
-    caller.require(Scope::SubscriptionsWrite)?;
-    let mut sub = owned(&ctx, &caller, &id).await?;
-    let new = secret::new_webhook_secret();
-    sub.rotate_secret(new.clone(), ctx.clock.now());
-    put(&ctx, &sub).await?;
-    tracing::info!(subscription_id = %id, "subscription secret rotated");
-    Ok(Json(json!({ "secret": new })))
 }
 
 /// Sends a `hookline.ping` event to this subscription only.

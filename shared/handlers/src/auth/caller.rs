@@ -41,6 +41,18 @@ impl Caller {
         }
     }
 
+    /// 403 unless the token carries one of `scopes` (admin carries every scope).
+    pub fn require_any(&self, scopes: &[Scope]) -> ApiResult<()> {
+        if self.is_admin() || scopes.iter().any(|s| self.scopes.contains(s)) {
+            return Ok(());
+        }
+        let names: Vec<String> = scopes.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        Err(ApiError::forbidden(format!(
+            "this token lacks the {} scope",
+            names.join(" or ")
+        )))
+    }
+
     /// Whether the caller may see or act on something owned by `client_id`.
     pub fn owns(&self, client_id: &str) -> bool {
         self.is_admin() || self.client.id == client_id

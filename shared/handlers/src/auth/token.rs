@@ -15,6 +15,7 @@ use jsonwebtoken::{Algorithm, Header};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::api::no_store::forbid_storing;
 use crate::context::AppContext;
 
 /// Audience of every access token.
@@ -68,7 +69,7 @@ impl IntoResponse for OAuthError {
         )
             .into_response();
         let h = resp.headers_mut();
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        forbid_storing(h);
         if self.basic && self.status == StatusCode::UNAUTHORIZED {
             h.insert(
                 header::WWW_AUTHENTICATE,
@@ -308,8 +309,7 @@ async fn issue(
         "scope": scope,
     }))
     .into_response();
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    forbid_storing(resp.headers_mut());
     resp.headers_mut()
         .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     Ok(resp)

@@ -80,6 +80,19 @@ impl ApiResponse {
         self
     }
 
+    /// Asserts `Cache-Control: no-store` (a response that carries a secret).
+    #[track_caller]
+    pub fn assert_no_store(&self) -> &Self {
+        assert!(
+            self.header("cache-control")
+                .is_some_and(|c| c.split(',').any(|d| d.trim() == "no-store")),
+            "a response with a secret is Cache-Control: no-store, not {:?}: {}",
+            self.header("cache-control"),
+            self.text
+        );
+        self
+    }
+
     /// The `field` of every entry of the problem's `errors`.
     pub fn error_fields(&self) -> Vec<String> {
         self.json["errors"]

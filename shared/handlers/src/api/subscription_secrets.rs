@@ -1,0 +1,61 @@
+//! `/v1/subscriptions/{id}/secret`: a subscription's signing secret, read or rotated.
+//!
+//! Who may hold a secret: a token with `subscriptions:write` (it creates and rotates secrets,
+//! and could point the subscription anywhere, so reading adds nothing to what it can do) or
+//! one with `subscriptions:secrets` (a receiver that verifies signatures and needs nothing
+//! else). `subscriptions:read` lists and shows subscriptions but never a secret. Every answer
+//! that holds a secret is `Cache-Control: no-store`.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use hookline_domain::{Scope, secret};
+use serde_json::{Value, json};
+
+use crate::api::extract::IdPath;
+use crate::api::no_store::NoStore;
+use crate::api::subscriptions::{owned, put};
+use crate::auth::Caller;
+use crate::context::AppContext;
+use crate::problem::ApiResult;
+
+/// The scopes that may read a stored signing secret.
+pub const READ_SECRET: [Scope; 2] = [Scope::SubscriptionsSecrets, Scope::SubscriptionsWrite];
+
+/// The current signing secret.
+#[utoipa::path(get, path = "/v1/subscriptions/{id}/secret", tag = "subscriptions",
+    responses((status = 200, description = "`{secret}`",
+            headers(("cache-control" = String, description = "`no-store`"))),
+        (status = 403, description = "the token has neither `subscriptions:secrets` nor `subscriptions:write`"),
+        (status = 404)),
+    security(("bearer" = ["subscriptions:secrets"]), ("bearer" = ["subscriptions:write"])))]
+pub async fn get_secret(
+    State(ctx): State<Arc<AppContext>>,
+    caller: Caller,
+    IdPath(id): IdPath,
+) -> ApiResult<NoStore<Json<Value>>> {
+    caller.require_any(&READ_SECRET)?;
+    let s = owned(&ctx, &caller, &id).await?;
+    Ok(NoStore(Json(json!({ "secret": s.current_secret() }))))
+}
+
+/// Rotates the signing secret; the previous one keeps signing alongside for 24 hours.
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/secret/rotate", tag = "subscriptions",
+    responses((status = 200, description = "`{secret}` (the new one)",
+            headers(("cache-control" = String, description = "`no-store`"))),
+        (status = 404)),
+    security(("bearer" = ["subscriptions:write"])))]
+pub async fn rotate_secret(
+    State(ctx): State<Arc<AppContext>>,
+    caller: Caller,
+    IdPath(id): IdPath,
+) -> ApiResult<NoStore<Json<Value>>> {
+    caller.require(Scope::SubscriptionsWrite)?;
+    let mut sub = owned(&ctx, &caller, &id).await?;
+    let new = secret::new_webhook_secret();
+    sub.rotate_secret(new.clone(), ctx.clock.now());
+    put(&ctx, &sub).await?;
+    tracing::info!(subscription_id = %id, "subscription secret rotated");
+    Ok(NoStore(Json(json!({ "secret": new }))))
+}
