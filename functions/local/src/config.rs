@@ -296,6 +296,7 @@ mod tests {
             issuer: None,
             json_logs: false,
             states: vec!["*".into()],
+            limits: hookline_domain::Limits::default(),
         }
     }
 

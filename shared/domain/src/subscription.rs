@@ -472,6 +472,7 @@ mod tests {
             secret_hash: String::new(),
             created_at: OffsetDateTime::UNIX_EPOCH,
             disabled: false,
+            limits: Default::default(),
         }
     }
 

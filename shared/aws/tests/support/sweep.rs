@@ -96,6 +96,7 @@ impl Backend {
             secret_hash: hash_client_secret(&secret),
             created_at: OffsetDateTime::now_utc(),
             disabled: false,
+            limits: Default::default(),
         };
         self.store.insert_client(&client).await.expect("client");
         (client.id, secret)
