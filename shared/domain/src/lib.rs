@@ -24,4 +24,4 @@ pub use error::{FieldError, ValidationError};
 pub use event::{Envelope, Event};
 pub use filter::Filter;
 pub use retry::RetrySchedule;
-pub use subscription::{Subscription, TypeSelector};
+pub use subscription::{DisabledReason, FailureStep, Subscription, TypeSelector};

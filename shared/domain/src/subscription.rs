@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::client::{Client, validate_state_code};
 use crate::destination::{DestinationPolicy, validate_url};
@@ -61,9 +61,16 @@ pub struct Subscription {
     pub max_attempts: u32,
     /// Disabled subscriptions match nothing.
     pub enabled: bool,
-    /// Why it was disabled by the system (`gone`), if it was.
+    /// Why the system disabled it, if it did.
     #[serde(default)]
-    pub disabled_reason: Option<String>,
+    pub disabled_reason: Option<DisabledReason>,
+    /// When the system disabled it, if it did.
+    #[serde(default, with = "crate::time_fmt::rfc3339::option")]
+    pub disabled_at: Option<OffsetDateTime>,
+    /// Time of the first failed attempt since the last successful one; `None` while the
+    /// endpoint answers.
+    #[serde(default, with = "crate::time_fmt::rfc3339::option")]
+    pub failing_since: Option<OffsetDateTime>,
     /// Deliver events this client published itself.
     #[serde(default)]
     pub include_own_events: bool,
@@ -75,6 +82,41 @@ pub struct Subscription {
     /// Last change.
     #[serde(with = "crate::time_fmt::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// Optimistic-concurrency version: `Store::update_subscription` writes only over the
+    /// version it was read at, and stores the next one.
+    #[serde(default)]
+    pub version: u64,
+}
+
+/// Why the system disabled a subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DisabledReason {
+    /// The endpoint answered 410 Gone.
+    Gone,
+    /// Every attempt failed for longer than the stack's `disable_after`.
+    Failing,
+}
+
+impl DisabledReason {
+    /// The name the API shows (`gone`, `failing`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisabledReason::Gone => "gone",
+            DisabledReason::Failing => "failing",
+        }
+    }
+}
+
+/// What a failed attempt changed on its subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureStep {
+    /// Nothing: already failing, not yet for long enough (or already disabled).
+    Unchanged,
+    /// The first failure since a success: `failing_since` is now set.
+    StartedFailing,
+    /// Failing for `disable_after` or longer: now disabled, reason `failing`.
+    Disabled,
 }
 
 /// How a subscription names event types.
@@ -124,8 +166,15 @@ impl Subscription {
     }
 
     /// Whether the event should be delivered here: enabled, state, type, own-event rule and
-    /// filter. `filter` is this subscription's compiled filter (callers cache it).
+    /// filter. `filter` is this subscription's compiled filter (callers cache it). A system
+    /// event addressed to a client goes to that client's enabled subscriptions that name its
+    /// type, and to no one else's: states and filters (made for business events) do not apply.
     pub fn matches(&self, event: &Event, filter: Option<&Filter>, envelope: &[u8]) -> bool {
+        if let Some(recipient) = &event.recipient {
+            return self.enabled
+                && *recipient == self.client_id
+                && self.covers_type(&event.event_type);
+        }
         self.enabled
             && self.covers_state(&event.state)
             && self.covers_type(&event.event_type)
@@ -154,11 +203,48 @@ impl Subscription {
         if let Some(cur) = self.secrets.iter().find(|s| s.expires_at.is_none()) {
             kept.push(SigningSecret {
                 secret: cur.secret.clone(),
-                expires_at: Some(now + time::Duration::seconds(ROTATION_OVERLAP_SECS)),
+                expires_at: Some(now + Duration::seconds(ROTATION_OVERLAP_SECS)),
             });
         }
         self.secrets = kept;
         self.updated_at = now;
+    }
+
+    /// Disables the subscription for `reason` at `at`; false (nothing changed) if it was
+    /// disabled already.
+    pub fn disable(&mut self, reason: DisabledReason, at: OffsetDateTime) -> bool {
+        if !self.enabled {
+            return false;
+        }
+        self.enabled = false;
+        self.disabled_reason = Some(reason);
+        self.disabled_at = Some(at);
+        self.updated_at = at;
+        true
+    }
+
+    /// Records an attempt that failed at `at`: the first failure since a success starts the
+    /// failing period; a failure `disable_after` or more into it disables the subscription.
+    pub fn record_failure(&mut self, at: OffsetDateTime, disable_after: Duration) -> FailureStep {
+        if !self.enabled {
+            return FailureStep::Unchanged;
+        }
+        match self.failing_since {
+            None => {
+                self.failing_since = Some(at);
+                FailureStep::StartedFailing
+            }
+            Some(since) if at - since >= disable_after => {
+                self.disable(DisabledReason::Failing, at);
+                FailureStep::Disabled
+            }
+            Some(_) => FailureStep::Unchanged,
+        }
+    }
+
+    /// Records a successful attempt: ends the failing period; false if there was none.
+    pub fn record_success(&mut self) -> bool {
+        self.failing_since.take().is_some()
     }
 
     /// The current secret.
@@ -261,7 +347,8 @@ pub fn apply_input(
                     }
                 }
                 TypeSelector::Exact(name) => {
-                    if !(rules.is_known_type)(&name) {
+                    let system = crate::event::SUBSCRIBABLE_SYSTEM_TYPES.contains(&name.as_str());
+                    if !system && !(rules.is_known_type)(&name) {
                         return Err(ValidationError::with_code(
                             "unknown_event_type",
                             field,
@@ -358,10 +445,13 @@ pub fn apply_input(
         sub.max_attempts = m;
     }
     if let Some(e) = input.enabled {
-        sub.enabled = e;
-        if e {
+        if e && !sub.enabled {
+            // Re-enabled: whatever the system found wrong is the owner's to have fixed.
             sub.disabled_reason = None;
+            sub.disabled_at = None;
+            sub.failing_since = None;
         }
+        sub.enabled = e;
     }
     if let Some(o) = input.include_own_events {
         sub.include_own_events = o;
@@ -389,6 +479,8 @@ pub fn new_subscription(
         max_attempts: DEFAULT_MAX_ATTEMPTS,
         enabled: true,
         disabled_reason: None,
+        disabled_at: None,
+        failing_since: None,
         include_own_events: false,
         secrets: vec![SigningSecret {
             secret,
@@ -396,6 +488,7 @@ pub fn new_subscription(
         }],
         created_at: now,
         updated_at: now,
+        version: 0,
     }
 }
 
@@ -421,5 +514,102 @@ mod tests {
         assert_eq!(s.current_secret(), Some("whsec_new"));
         let later = now + time::Duration::hours(25);
         assert_eq!(s.signing_secrets(later), vec!["whsec_new"]);
+    }
+
+    #[test]
+    fn failures_for_disable_after_disable_and_a_success_ends_the_period() {
+        let t0 = OffsetDateTime::UNIX_EPOCH + Duration::days(10_000);
+        let after = Duration::days(5);
+        let mut s = new_subscription("sub_1".into(), "cl_1".into(), "whsec_x".into(), t0);
+        assert_eq!(s.record_failure(t0, after), FailureStep::StartedFailing);
+        assert_eq!(s.failing_since, Some(t0));
+        let almost = t0 + after - Duration::seconds(1);
+        assert_eq!(s.record_failure(almost, after), FailureStep::Unchanged);
+        assert!(s.record_success());
+        assert!(!s.record_success(), "nothing to end twice");
+        let t1 = t0 + Duration::days(1);
+        assert_eq!(s.record_failure(t1, after), FailureStep::StartedFailing);
+        let t2 = t1 + after;
+        assert_eq!(s.record_failure(t2, after), FailureStep::Disabled);
+        assert!(!s.enabled);
+        assert_eq!(s.disabled_reason, Some(DisabledReason::Failing));
+        assert_eq!((s.disabled_at, s.failing_since), (Some(t2), Some(t1)));
+        assert_eq!(s.record_failure(t2, after), FailureStep::Unchanged);
+        assert!(!s.disable(DisabledReason::Gone, t2), "already disabled");
+        assert_eq!(s.disabled_reason, Some(DisabledReason::Failing));
+    }
+
+    #[test]
+    fn re_enabling_clears_the_reason_and_the_failing_period() {
+        let t0 = OffsetDateTime::UNIX_EPOCH + Duration::days(10_000);
+        let mut s = new_subscription("sub_1".into(), "cl_1".into(), "whsec_x".into(), t0);
+        s.record_failure(t0, Duration::ZERO);
+        s.record_failure(t0, Duration::ZERO);
+        assert!(!s.enabled);
+        let owner = crate::client::Client {
+            id: "cl_1".into(),
+            name: "portal".into(),
+            scopes: vec![],
+            states: vec!["*".into()],
+            secret_hash: String::new(),
+            created_at: t0,
+            disabled: false,
+        };
+        let rules = SubscriptionRules {
+            destinations: DestinationPolicy {
+                allow_http: true,
+                allow_private: true,
+            },
+            is_known_type: &|_| false,
+        };
+        let input = SubscriptionInput {
+            enabled: Some(true),
+            event_types: Some(vec![crate::event::SUBSCRIPTION_DISABLED_TYPE.into()]),
+            ..Default::default()
+        };
+        apply_input(&mut s, input, &owner, &rules, false).expect("valid");
+        assert!(s.enabled);
+        assert_eq!((s.disabled_reason, s.disabled_at, s.failing_since), (None, None, None));
+    }
+
+    #[test]
+    fn a_system_event_reaches_only_its_recipients_subscriptions_naming_its_type() {
+        let t0 = OffsetDateTime::UNIX_EPOCH;
+        let event = Event {
+            id: "evt_1".into(),
+            event_type: crate::event::SUBSCRIPTION_DISABLED_TYPE.into(),
+            state: "*".into(),
+            occurred_at: t0,
+            received_at: t0,
+            source: "hookline".into(),
+            publisher_key: None,
+            data: serde_json::json!({}),
+            recipient: Some("cl_1".into()),
+        };
+        let sub = |client: &str, types: &[&str], states: &[&str]| {
+            let mut s = new_subscription("sub_x".into(), client.into(), "whsec_x".into(), t0);
+            s.event_types = types.iter().map(|t| t.to_string()).collect();
+            s.states = states.iter().map(|t| t.to_string()).collect();
+            s.filter = Some(serde_json::json!({"data": {"status": ["dispatched"]}}));
+            s
+        };
+        let filter = Filter::compile(&serde_json::json!({"data": {"status": ["dispatched"]}}))
+            .expect("filter");
+        let m = |s: &Subscription| s.matches(&event, Some(&filter), &event.envelope_bytes());
+        assert!(m(&sub("cl_1", &["*"], &["AP"])));
+        assert!(m(&sub("cl_1", &["hookline.*"], &["TG"])));
+        assert!(m(&sub("cl_1", &[crate::event::SUBSCRIPTION_DISABLED_TYPE], &["AP"])));
+        assert!(!m(&sub("cl_1", &["Lot*"], &["*"])));
+        assert!(!m(&sub("cl_2", &["*"], &["*"])), "another client's");
+        let mut disabled = sub("cl_1", &["*"], &["*"]);
+        disabled.enabled = false;
+        assert!(!m(&disabled));
+    }
+
+    #[test]
+    fn hookline_types_are_reserved() {
+        assert!(crate::catalog::validate_type_name("hookline.subscription.disabled").is_err());
+        assert!(crate::catalog::validate_type_name("hookline.Mine").is_err());
+        assert!(crate::catalog::validate_type_name("LotDispatched").is_ok());
     }
 }

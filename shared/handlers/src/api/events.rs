@@ -228,6 +228,7 @@ fn validate(
             received_at: now,
             source: caller.client.id.clone(),
             publisher_key: key.clone(),
+            recipient: None,
             data,
         },
         key,

@@ -305,6 +305,7 @@ pub async fn test(
         received_at: now,
         source: "hookline".into(),
         publisher_key: None,
+        recipient: None,
         data: json!({"message": "ping", "subscription_id": sub.id}),
     };
     ctx.store.insert_event(&event, None).await?;

@@ -211,6 +211,7 @@ impl Hub {
             received_at: now,
             source: "cl_publisher".into(),
             publisher_key: None,
+            recipient: None,
             data: serde_json::json!({ "lot": "L-42", "quantity_kg": 1200 }),
         };
         self.store.insert_event(&event, None).await.expect("event");
