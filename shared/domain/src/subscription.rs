@@ -223,23 +223,29 @@ impl Subscription {
         true
     }
 
+    /// What an attempt that failed at `at` would change (see [`Subscription::record_failure`]),
+    /// without changing it: a worker holding a snapshot writes nothing when it is `Unchanged`.
+    pub fn failure_step(&self, at: OffsetDateTime, disable_after: Duration) -> FailureStep {
+        match self.failing_since {
+            _ if !self.enabled => FailureStep::Unchanged,
+            None => FailureStep::StartedFailing,
+            Some(since) if at - since >= disable_after => FailureStep::Disabled,
+            Some(_) => FailureStep::Unchanged,
+        }
+    }
+
     /// Records an attempt that failed at `at`: the first failure since a success starts the
     /// failing period; a failure `disable_after` or more into it disables the subscription.
     pub fn record_failure(&mut self, at: OffsetDateTime, disable_after: Duration) -> FailureStep {
-        if !self.enabled {
-            return FailureStep::Unchanged;
-        }
-        match self.failing_since {
-            None => {
-                self.failing_since = Some(at);
-                FailureStep::StartedFailing
-            }
-            Some(since) if at - since >= disable_after => {
+        let step = self.failure_step(at, disable_after);
+        match step {
+            FailureStep::StartedFailing => self.failing_since = Some(at),
+            FailureStep::Disabled => {
                 self.disable(DisabledReason::Failing, at);
-                FailureStep::Disabled
             }
-            Some(_) => FailureStep::Unchanged,
+            FailureStep::Unchanged => {}
         }
+        step
     }
 
     /// Records a successful attempt: ends the failing period; false if there was none.
@@ -569,7 +575,10 @@ mod tests {
         };
         apply_input(&mut s, input, &owner, &rules, false).expect("valid");
         assert!(s.enabled);
-        assert_eq!((s.disabled_reason, s.disabled_at, s.failing_since), (None, None, None));
+        assert_eq!(
+            (s.disabled_reason, s.disabled_at, s.failing_since),
+            (None, None, None)
+        );
     }
 
     #[test]
@@ -598,7 +607,11 @@ mod tests {
         let m = |s: &Subscription| s.matches(&event, Some(&filter), &event.envelope_bytes());
         assert!(m(&sub("cl_1", &["*"], &["AP"])));
         assert!(m(&sub("cl_1", &["hookline.*"], &["TG"])));
-        assert!(m(&sub("cl_1", &[crate::event::SUBSCRIPTION_DISABLED_TYPE], &["AP"])));
+        assert!(m(&sub(
+            "cl_1",
+            &[crate::event::SUBSCRIPTION_DISABLED_TYPE],
+            &["AP"]
+        )));
         assert!(!m(&sub("cl_1", &["Lot*"], &["*"])));
         assert!(!m(&sub("cl_2", &["*"], &["*"])), "another client's");
         let mut disabled = sub("cl_1", &["*"], &["*"]);

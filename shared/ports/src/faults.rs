@@ -137,9 +137,9 @@ impl Store for FaultyStore {
         self.faults.check("get_subscription")?;
         self.inner.get_subscription(id).await
     }
-    async fn put_subscription(&self, sub: &Subscription) -> Result<(), PortError> {
-        self.faults.check("put_subscription")?;
-        self.inner.put_subscription(sub).await
+    async fn update_subscription(&self, sub: &Subscription) -> Result<bool, PortError> {
+        self.faults.check("update_subscription")?;
+        self.inner.update_subscription(sub).await
     }
     async fn delete_subscription(&self, id: &str) -> Result<(), PortError> {
         self.faults.check("delete_subscription")?;

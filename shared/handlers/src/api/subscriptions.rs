@@ -1,6 +1,7 @@
 //! `/v1/subscriptions`: a client's webhook subscriptions, their secrets, test pings and
 //! replays. Another client's subscription is answered with 404, as if it did not exist.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
@@ -22,10 +23,12 @@ use utoipa::ToSchema;
 use crate::api::extract::{IdPath, JsonBody, OptionalJsonBody, PageParams, QueryParams, id_param};
 use crate::api::views::{ListView, SubscriptionView};
 use crate::auth::Caller;
+use crate::catalog::CatalogEntry;
 use crate::context::AppContext;
 use crate::delivery::handler::enqueue_messages;
 use crate::messages::DeliveryMessage;
 use crate::problem::{ApiError, ApiResult};
+use crate::subscription_writes::{Modified, modify_subscription};
 
 /// Loads a subscription the caller may see, or 404.
 pub async fn owned(ctx: &AppContext, caller: &Caller, id: &str) -> ApiResult<Subscription> {
@@ -50,15 +53,29 @@ async fn validate(
 ) -> ApiResult<()> {
     let catalog = ctx.catalog.get(ctx.store.as_ref()).await?;
     let url_changed = input.url.is_some();
-    {
-        // The rules borrow a non-Send closure: keep them out of the awaits below.
-        let known = |name: &str| catalog.contains_key(name);
-        let rules = SubscriptionRules {
-            destinations: ctx.config.destinations,
-            is_known_type: &known,
-        };
-        apply_input(sub, input, owner, &rules, creating)?;
+    apply(ctx, &catalog, sub, input, owner, creating)?;
+    if url_changed {
+        check_resolved(ctx, &sub.url).await?;
     }
+    Ok(())
+}
+
+/// Applies `input` to `sub`, checking it against the catalog and the stack's states (what
+/// [`validate`] checks, but for where the URL resolves).
+fn apply(
+    ctx: &AppContext,
+    catalog: &HashMap<String, CatalogEntry>,
+    sub: &mut Subscription,
+    input: SubscriptionInput,
+    owner: &Client,
+    creating: bool,
+) -> ApiResult<()> {
+    let known = |name: &str| catalog.contains_key(name);
+    let rules = SubscriptionRules {
+        destinations: ctx.config.destinations,
+        is_known_type: &known,
+    };
+    apply_input(sub, input, owner, &rules, creating)?;
     if let Some(state) = sub
         .states
         .iter()
@@ -73,9 +90,6 @@ async fn validate(
             ),
         )
         .into());
-    }
-    if url_changed {
-        check_resolved(ctx, &sub.url).await?;
     }
     Ok(())
 }
@@ -221,17 +235,25 @@ pub async fn patch(
             .await?
             .ok_or_else(|| ApiError::not_found("subscription"))?
     };
-    validate(&ctx, &mut sub, input, &owner, false).await?;
-    sub.updated_at = ctx.clock.now();
-    put(&ctx, &sub).await?;
-    Ok(Json(SubscriptionView::of(&sub, false)))
+    // Checked on the copy just read (the URL's resolution too), then applied to a fresh
+    // read and written over its version, again if another write got in first.
+    validate(&ctx, &mut sub, input.clone(), &owner, false).await?;
+    let catalog = ctx.catalog.get(ctx.store.as_ref()).await?;
+    let now = ctx.clock.now();
+    let written = modify_subscription::<ApiError>(ctx.store.as_ref(), &id, |fresh| {
+        apply(&ctx, &catalog, fresh, input.clone(), &owner, false)?;
+        fresh.updated_at = now;
+        Ok(true)
+    })
+    .await?;
+    Ok(Json(SubscriptionView::of(&written_or_404(written)?, false)))
 }
 
-async fn put(ctx: &AppContext, sub: &Subscription) -> ApiResult<()> {
-    match ctx.store.put_subscription(sub).await {
-        Ok(()) => Ok(()),
-        Err(PortError::NotFound) => Err(ApiError::not_found("subscription")),
-        Err(e) => Err(e.into()),
+/// The subscription a write stored, or 404 if it was deleted meanwhile.
+fn written_or_404(m: Modified) -> ApiResult<Subscription> {
+    match m {
+        Modified::Written(sub) | Modified::Unchanged(sub) => Ok(sub),
+        Modified::Missing => Err(ApiError::not_found("subscription")),
     }
 }
 
@@ -276,10 +298,15 @@ pub async fn rotate_secret(
     IdPath(id): IdPath,
 ) -> ApiResult<Json<Value>> {
     caller.require(Scope::SubscriptionsWrite)?;
-    let mut sub = owned(&ctx, &caller, &id).await?;
+    owned(&ctx, &caller, &id).await?;
     let new = secret::new_webhook_secret();
-    sub.rotate_secret(new.clone(), ctx.clock.now());
-    put(&ctx, &sub).await?;
+    let now = ctx.clock.now();
+    let written = modify_subscription::<ApiError>(ctx.store.as_ref(), &id, |fresh| {
+        fresh.rotate_secret(new.clone(), now);
+        Ok(true)
+    })
+    .await?;
+    written_or_404(written)?;
     tracing::info!(subscription_id = %id, "subscription secret rotated");
     Ok(Json(json!({ "secret": new })))
 }
@@ -431,7 +458,12 @@ pub async fn replay(
     let states: Vec<Option<&str>> = if sub.states.iter().any(|s| s == "*") {
         vec![None]
     } else {
-        sub.states.iter().map(|s| Some(s.as_str())).collect()
+        // System events addressed to the owner are stored under every-state (`*`).
+        sub.states
+            .iter()
+            .map(|s| Some(s.as_str()))
+            .chain([Some("*")])
+            .collect()
     };
     let mut count = 0u64;
     'states: for state in states {
