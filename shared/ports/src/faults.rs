@@ -4,6 +4,8 @@
 //! would, and check that nothing acknowledged is lost.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -18,9 +20,25 @@ use crate::{
 
 /// Which calls fail: each fault point (a method name, e.g. `update_delivery`, or
 /// `send:deliveries` for a queue) fails its next `n` calls with a backend error, then works.
+/// `update_subscription` may also hold a hook that runs once, just before its next call goes
+/// through: a test's stand-in for a concurrent writer that gets in between a read and a write.
 /// Clones share their faults.
-#[derive(Debug, Clone, Default)]
-pub struct Faults(Arc<Mutex<HashMap<String, u32>>>);
+#[derive(Clone, Default)]
+pub struct Faults {
+    counts: Arc<Mutex<HashMap<String, u32>>>,
+    hooks: Arc<Mutex<HashMap<String, Hook>>>,
+}
+
+/// What runs before a call (see [`Faults::before_next`]).
+pub type Hook = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+
+impl std::fmt::Debug for Faults {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Faults")
+            .field("counts", &*self.lock())
+            .finish_non_exhaustive()
+    }
+}
 
 impl Faults {
     /// Makes the next `times` calls at `point` fail.
@@ -33,8 +51,16 @@ impl Faults {
         self.lock().get(point).copied().unwrap_or(0)
     }
 
+    /// Runs `hook` (once) before the next call at `point` reaches the real port.
+    pub fn before_next(&self, point: &str, hook: Hook) {
+        self.hooks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(point.to_string(), hook);
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, u32>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        self.counts.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn check(&self, point: &str) -> Result<(), PortError> {
@@ -46,6 +72,19 @@ impl Faults {
             }
             _ => Ok(()),
         }
+    }
+
+    /// [`Faults::check`], after running the point's hook, if it has one.
+    async fn pass(&self, point: &str) -> Result<(), PortError> {
+        let hook = self
+            .hooks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(point);
+        if let Some(hook) = hook {
+            hook().await;
+        }
+        self.check(point)
     }
 }
 
@@ -138,7 +177,7 @@ impl Store for FaultyStore {
         self.inner.get_subscription(id).await
     }
     async fn update_subscription(&self, sub: &Subscription) -> Result<bool, PortError> {
-        self.faults.check("update_subscription")?;
+        self.faults.pass("update_subscription").await?;
         self.inner.update_subscription(sub).await
     }
     async fn delete_subscription(&self, id: &str) -> Result<(), PortError> {
