@@ -6,6 +6,7 @@ mod support;
 mod auth;
 mod bad_ids;
 mod clients;
+mod dead_endpoints;
 mod dead_letters;
 mod delivery;
 mod destinations;
