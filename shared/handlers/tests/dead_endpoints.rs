@@ -125,13 +125,9 @@ async fn a_success_ends_the_failing_period() {
     assert!(sub.enabled);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn disabling_a_gone_endpoint_keeps_a_concurrent_secret_rotation() {
-    let faults = Faults::default();
-    let hub = faulty_hub(&faults).await;
-    let receiver = Receiver::start(StatusCode::GONE).await;
-    let sub = hub.subscribe(&receiver.url, DEFAULT_MAX_ATTEMPTS).await;
-    // The owner rotates the secret between the worker's read and its write.
+/// Makes the owner rotate `sub`'s secret just before the next conditional write of a
+/// subscription, that is, between that writer's read and its write; returns the new secret.
+fn rotate_before_next_write(hub: &Hub, faults: &Faults, sub: &Subscription) -> String {
     let (store, id) = (hub.store.clone(), sub.id.clone());
     let rotated = new_webhook_secret();
     let secret = rotated.clone();
@@ -149,6 +145,44 @@ async fn disabling_a_gone_endpoint_keeps_a_concurrent_secret_rotation() {
             })
         }),
     );
+    rotated
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_patch_keeps_a_concurrent_secret_rotation() {
+    let faults = Faults::default();
+    let hub = faulty_hub(&faults).await;
+    let portal = hub
+        .portal("http://127.0.0.1:9/hook", DEFAULT_MAX_ATTEMPTS)
+        .await;
+    let rotated = rotate_before_next_write(&hub, &faults, &portal.sub);
+
+    let path = format!("/v1/subscriptions/{}", portal.sub.id);
+    let (status, view) = portal
+        .send(
+            reqwest::Method::PATCH,
+            &path,
+            serde_json::json!({"description": "edited"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["description"], "edited");
+    let stored = stored(&hub, &portal.sub.id).await;
+    assert_eq!(stored.description, "edited");
+    assert_eq!(
+        stored.current_secret(),
+        Some(rotated.as_str()),
+        "the rotation made meanwhile is kept"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disabling_a_gone_endpoint_keeps_a_concurrent_secret_rotation() {
+    let faults = Faults::default();
+    let hub = faulty_hub(&faults).await;
+    let receiver = Receiver::start(StatusCode::GONE).await;
+    let sub = hub.subscribe(&receiver.url, DEFAULT_MAX_ATTEMPTS).await;
+    let rotated = rotate_before_next_write(&hub, &faults, &sub);
 
     attempt_once(&hub, &sub).await;
     let stored = stored(&hub, &sub.id).await;

@@ -66,6 +66,15 @@ async fn a_failing_endpoint_is_disabled_its_owner_told_and_a_replay_recovers_wha
     assert_eq!(body["data"]["reason"], "failing");
     assert_eq!(body["data"]["url"], endpoint.url("/hook").as_str());
     assert_eq!(body["data"]["failing_since"], disabled["failing_since"]);
+    // The notice is its owner's alone, even for a client that reads every state's events.
+    let notice_path = format!("/v1/events/{}", notice.webhook_id());
+    app.get(&notice_path, &portal.token)
+        .await
+        .assert_status(200);
+    let reader = app.client(&["events:read"], &["*"]).await;
+    app.get(&notice_path, &reader.token)
+        .await
+        .assert_problem(404, "not_found");
 
     // Missed while disabled.
     let second = app
