@@ -57,6 +57,9 @@ pub struct Config {
     /// `HOOKLINE_ENDPOINT_CONCURRENCY` (half the delivery concurrency): requests in flight to
     /// one subscription; past it, an attempt is recorded as failed unsent and retried.
     pub endpoint_concurrency: usize,
+    /// `HOOKLINE_DISABLE_AFTER_SECS` (432000: 5 days): how long every attempt to a
+    /// subscription may fail before it is disabled (reason `failing`).
+    pub disable_after: Duration,
     /// `HOOKLINE_ISSUER` (http://ADDR): token issuer and metadata base URL.
     pub issuer: Option<String>,
     /// `HOOKLINE_LOG_FORMAT` (text): `text` or `json`.
@@ -214,6 +217,10 @@ impl Config {
             max_receives: parsed("HOOKLINE_MAX_RECEIVES", 60u32)?.clamp(1, 1000),
             delivery_concurrency,
             endpoint_concurrency,
+            disable_after: Duration::from_secs(parsed(
+                "HOOKLINE_DISABLE_AFTER_SECS",
+                hookline_handlers::config::DEFAULT_DISABLE_AFTER.as_secs(),
+            )?),
             issuer: var("HOOKLINE_ISSUER").map(|s| s.trim_end_matches('/').to_string()),
             json_logs,
         })
@@ -297,6 +304,7 @@ mod tests {
             json_logs: false,
             states: vec!["*".into()],
             limits: hookline_domain::Limits::default(),
+            disable_after: Duration::from_secs(432_000),
         }
     }
 

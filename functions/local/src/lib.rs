@@ -160,6 +160,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     hc.token_ttl = config.token_ttl;
     hc.limits = config.limits;
     hc.endpoint_concurrency = config.endpoint_concurrency;
+    hc.disable_after = config.disable_after;
     // The embedded store is this process's alone (one process per data directory), and this
     // process runs every fan-out and delivery worker over it. On the AWS backend, Lambda
     // instances may share the queues.

@@ -58,7 +58,8 @@ fn number(name: &str, default: u64) -> Result<u64, StartError> {
 /// base URL; unset: `https://` + the request's host), `HOOKLINE_TOKEN_TTL_SECS` (900), `HOOKLINE_RETRY_SCHEDULE` (the API.md default),
 /// `HOOKLINE_ALLOW_PRIVATE_DESTINATIONS` and `HOOKLINE_ALLOW_HTTP` (both false), and the
 /// deliveries queue's `HOOKLINE_MAX_RECEIVES` (60) and `HOOKLINE_QUEUE_RETENTION_SECS`
-/// (1,209,600: 14 days).
+/// (1,209,600: 14 days), and `HOOKLINE_DISABLE_AFTER_SECS` (432,000: 5 days of failing
+/// before a subscription is disabled).
 pub fn handler_config_from_env() -> Result<HandlerConfig, StartError> {
     let issuer = var("HOOKLINE_ISSUER").unwrap_or_default();
     let mut config = HandlerConfig::new(issuer.trim_end_matches('/'), "aws");
@@ -84,6 +85,10 @@ pub fn handler_config_from_env() -> Result<HandlerConfig, StartError> {
         u32::try_from(max_receives.clamp(1, 1000)).unwrap_or(1000),
         Duration::from_secs(retention.clamp(60, 1_209_600)),
     );
+    config.disable_after = Duration::from_secs(number(
+        "HOOKLINE_DISABLE_AFTER_SECS",
+        hookline_handlers::config::DEFAULT_DISABLE_AFTER.as_secs(),
+    )?);
     if let Some(states) = var("HOOKLINE_STATES") {
         config.states = HandlerConfig::parse_states(&states)
             .map_err(|e| StartError::Config(format!("HOOKLINE_STATES: {e}")))?;

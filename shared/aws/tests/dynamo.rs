@@ -262,6 +262,7 @@ fn event_at(id: &str, state: &str, received_at: OffsetDateTime) -> Event {
         received_at,
         source: "cl_daywalk".to_string(),
         publisher_key: None,
+        recipient: None,
         data: serde_json::json!({"at": id}),
     }
 }

@@ -78,6 +78,7 @@ async fn ten_events_matching_two_thousand_subscriptions_queue_each_delivery_exac
             received_at: now,
             source: "cl_publisher".into(),
             publisher_key: None,
+            recipient: None,
             data: serde_json::json!({ "lot": i }),
         };
         stack.store.insert_event(&event, None).await.expect("event");

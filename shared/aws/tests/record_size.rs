@@ -106,6 +106,7 @@ async fn a_record_after_seven_manual_retry_cycles_of_a_failing_receiver_stays_bo
         received_at: now,
         source: "cl_publisher".into(),
         publisher_key: None,
+        recipient: None,
         data: serde_json::json!({ "lot": "L-42" }),
     };
     stack.store.insert_event(&event, None).await.expect("event");

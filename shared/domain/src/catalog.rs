@@ -40,8 +40,18 @@ impl Catalog {
     }
 }
 
-/// Validates an event type name: 1–100 characters of letters, digits, `.`, `_`, `-`.
+/// Validates an event type name: 1–100 characters of letters, digits, `.`, `_`, `-`, not
+/// starting with `hookline.` (reserved for the system's own events).
 pub fn validate_type_name(name: &str) -> Result<(), ValidationError> {
+    if crate::event::is_system_type(name) {
+        return Err(ValidationError::invalid(
+            "name",
+            format!(
+                "the '{}' prefix is reserved for Hookline's own events",
+                crate::event::SYSTEM_TYPE_PREFIX
+            ),
+        ));
+    }
     if !name.is_empty()
         && name.len() <= 100
         && name

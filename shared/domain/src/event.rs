@@ -32,6 +32,11 @@ pub struct Event {
     pub publisher_key: Option<String>,
     /// The business payload.
     pub data: Value,
+    /// For a system event about one client's own resources (`hookline.subscription.disabled`):
+    /// that client, the only one it is delivered to, whatever the states and filters of its
+    /// subscriptions. `None` for every published event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<String>,
 }
 
 /// The JSON body of a webhook request.
@@ -74,3 +79,18 @@ impl Event {
 
 /// Event type of the connectivity test sent by `POST /v1/subscriptions/{id}/test`.
 pub const PING_TYPE: &str = "hookline.ping";
+
+/// Event type telling a client that the system disabled one of its subscriptions.
+pub const SUBSCRIPTION_DISABLED_TYPE: &str = "hookline.subscription.disabled";
+
+/// Prefix of the event types Hookline itself emits: no catalog may define such a type, and
+/// no client may publish one.
+pub const SYSTEM_TYPE_PREFIX: &str = "hookline.";
+
+/// The system event types a subscription may name exactly (besides `hookline.*` or `*`).
+pub const SUBSCRIBABLE_SYSTEM_TYPES: [&str; 1] = [SUBSCRIPTION_DISABLED_TYPE];
+
+/// Whether `name` is reserved for Hookline's own events.
+pub fn is_system_type(name: &str) -> bool {
+    name.starts_with(SYSTEM_TYPE_PREFIX)
+}

@@ -4,13 +4,14 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::client::{Client, validate_state_code};
 use crate::destination::{DestinationPolicy, validate_url};
 use crate::error::ValidationError;
 use crate::event::Event;
 use crate::filter::Filter;
+use crate::health::DisabledReason;
 
 /// Default per-attempt timeout.
 pub const DEFAULT_TIMEOUT_MS: u32 = 10_000;
@@ -63,9 +64,16 @@ pub struct Subscription {
     pub max_attempts: u32,
     /// Disabled subscriptions match nothing.
     pub enabled: bool,
-    /// Why it was disabled by the system (`gone`), if it was.
+    /// Why the system disabled it, if it did.
     #[serde(default)]
-    pub disabled_reason: Option<String>,
+    pub disabled_reason: Option<DisabledReason>,
+    /// When the system disabled it, if it did.
+    #[serde(default, with = "crate::time_fmt::rfc3339::option")]
+    pub disabled_at: Option<OffsetDateTime>,
+    /// Time of the first failed attempt since the last successful one; `None` while the
+    /// endpoint answers.
+    #[serde(default, with = "crate::time_fmt::rfc3339::option")]
+    pub failing_since: Option<OffsetDateTime>,
     /// Deliver events this client published itself.
     #[serde(default)]
     pub include_own_events: bool,
@@ -81,6 +89,10 @@ pub struct Subscription {
     /// Last change.
     #[serde(with = "crate::time_fmt::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// Optimistic-concurrency version: `Store::update_subscription` writes only over the
+    /// version it was read at, and stores the next one.
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// How a subscription names event types.
@@ -130,8 +142,15 @@ impl Subscription {
     }
 
     /// Whether the event should be delivered here: enabled, state, type, own-event rule and
-    /// filter. `filter` is this subscription's compiled filter (callers cache it).
+    /// filter. `filter` is this subscription's compiled filter (callers cache it). A system
+    /// event addressed to a client goes to that client's enabled subscriptions that name its
+    /// type, and to no one else's: states and filters (made for business events) do not apply.
     pub fn matches(&self, event: &Event, filter: Option<&Filter>, envelope: &[u8]) -> bool {
+        if let Some(recipient) = &event.recipient {
+            return self.enabled
+                && *recipient == self.client_id
+                && self.covers_type(&event.event_type);
+        }
         self.enabled
             && self.covers_state(&event.state)
             && self.covers_type(&event.event_type)
@@ -160,7 +179,7 @@ impl Subscription {
         if let Some(cur) = self.secrets.iter().find(|s| s.expires_at.is_none()) {
             kept.push(SigningSecret {
                 secret: cur.secret.clone(),
-                expires_at: Some(now + time::Duration::seconds(ROTATION_OVERLAP_SECS)),
+                expires_at: Some(now + Duration::seconds(ROTATION_OVERLAP_SECS)),
             });
         }
         self.secrets = kept;
@@ -272,7 +291,8 @@ pub fn apply_input(
                     }
                 }
                 TypeSelector::Exact(name) => {
-                    if !(rules.is_known_type)(&name) {
+                    let system = crate::event::SUBSCRIBABLE_SYSTEM_TYPES.contains(&name.as_str());
+                    if !system && !(rules.is_known_type)(&name) {
                         return Err(ValidationError::with_code(
                             "unknown_event_type",
                             field,
@@ -369,10 +389,13 @@ pub fn apply_input(
         sub.max_attempts = m;
     }
     if let Some(e) = input.enabled {
-        sub.enabled = e;
-        if e {
+        if e && !sub.enabled {
+            // Re-enabled: whatever the system found wrong is the owner's to have fixed.
             sub.disabled_reason = None;
+            sub.disabled_at = None;
+            sub.failing_since = None;
         }
+        sub.enabled = e;
     }
     if let Some(o) = input.include_own_events {
         sub.include_own_events = o;
@@ -439,6 +462,8 @@ pub fn new_subscription(
         max_attempts: DEFAULT_MAX_ATTEMPTS,
         enabled: true,
         disabled_reason: None,
+        disabled_at: None,
+        failing_since: None,
         include_own_events: false,
         rate_limit: None,
         secrets: vec![SigningSecret {
@@ -447,6 +472,7 @@ pub fn new_subscription(
         }],
         created_at: now,
         updated_at: now,
+        version: 0,
     }
 }
 
@@ -520,5 +546,88 @@ mod tests {
         assert_eq!(s.current_secret(), Some("whsec_new"));
         let later = now + time::Duration::hours(25);
         assert_eq!(s.signing_secrets(later), vec!["whsec_new"]);
+    }
+
+    #[test]
+    fn re_enabling_clears_the_reason_and_the_failing_period() {
+        let t0 = OffsetDateTime::UNIX_EPOCH + Duration::days(10_000);
+        let mut s = new_subscription("sub_1".into(), "cl_1".into(), "whsec_x".into(), t0);
+        s.record_failure(t0, Duration::ZERO);
+        s.record_failure(t0, Duration::ZERO);
+        assert!(!s.enabled);
+        let owner = crate::client::Client {
+            id: "cl_1".into(),
+            name: "portal".into(),
+            scopes: vec![],
+            states: vec!["*".into()],
+            secret_hash: String::new(),
+            created_at: t0,
+            disabled: false,
+            limits: Default::default(),
+        };
+        let rules = SubscriptionRules {
+            destinations: DestinationPolicy {
+                allow_http: true,
+                allow_private: true,
+            },
+            is_known_type: &|_| false,
+            serves_state: &|_| true,
+        };
+        let input = SubscriptionInput {
+            enabled: Some(true),
+            event_types: Some(vec![crate::event::SUBSCRIPTION_DISABLED_TYPE.into()]),
+            ..Default::default()
+        };
+        apply_input(&mut s, input, &owner, &rules, false).expect("valid");
+        assert!(s.enabled);
+        assert_eq!(
+            (s.disabled_reason, s.disabled_at, s.failing_since),
+            (None, None, None)
+        );
+    }
+
+    #[test]
+    fn a_system_event_reaches_only_its_recipients_subscriptions_naming_its_type() {
+        let t0 = OffsetDateTime::UNIX_EPOCH;
+        let event = Event {
+            id: "evt_1".into(),
+            event_type: crate::event::SUBSCRIPTION_DISABLED_TYPE.into(),
+            state: "*".into(),
+            occurred_at: t0,
+            received_at: t0,
+            source: "hookline".into(),
+            publisher_key: None,
+            data: serde_json::json!({}),
+            recipient: Some("cl_1".into()),
+        };
+        let sub = |client: &str, types: &[&str], states: &[&str]| {
+            let mut s = new_subscription("sub_x".into(), client.into(), "whsec_x".into(), t0);
+            s.event_types = types.iter().map(|t| t.to_string()).collect();
+            s.states = states.iter().map(|t| t.to_string()).collect();
+            s.filter = Some(serde_json::json!({"data": {"status": ["dispatched"]}}));
+            s
+        };
+        let filter = Filter::compile(&serde_json::json!({"data": {"status": ["dispatched"]}}))
+            .expect("filter");
+        let m = |s: &Subscription| s.matches(&event, Some(&filter), &event.envelope_bytes());
+        assert!(m(&sub("cl_1", &["*"], &["AP"])));
+        assert!(m(&sub("cl_1", &["hookline.*"], &["TG"])));
+        assert!(m(&sub(
+            "cl_1",
+            &[crate::event::SUBSCRIPTION_DISABLED_TYPE],
+            &["AP"]
+        )));
+        assert!(!m(&sub("cl_1", &["Lot*"], &["*"])));
+        assert!(!m(&sub("cl_2", &["*"], &["*"])), "another client's");
+        let mut disabled = sub("cl_1", &["*"], &["*"]);
+        disabled.enabled = false;
+        assert!(!m(&disabled));
+    }
+
+    #[test]
+    fn hookline_types_are_reserved() {
+        assert!(crate::catalog::validate_type_name("hookline.subscription.disabled").is_err());
+        assert!(crate::catalog::validate_type_name("hookline.Mine").is_err());
+        assert!(crate::catalog::validate_type_name("LotDispatched").is_ok());
     }
 }

@@ -154,17 +154,19 @@ impl Store for EmbeddedBackend {
             .await
     }
 
-    async fn put_subscription(&self, sub: &Subscription) -> Result<(), PortError> {
-        let (id, client) = (sub.id.clone(), sub.client_id.clone());
-        let body = to_json("put_subscription", sub)?;
-        self.db
-            .write("put_subscription", move |tx| {
-                subscriptions::put(tx, &id, &client, &body)
+    async fn update_subscription(&self, sub: &Subscription) -> Result<bool, PortError> {
+        let expected = sub.version;
+        let mut next = sub.clone();
+        next.version = expected + 1;
+        let (id, client) = (next.id.clone(), next.client_id.clone());
+        let body = to_json("update_subscription", &next)?;
+        let committed = self
+            .db
+            .write("update_subscription", move |tx| {
+                subscriptions::update(tx, &id, &client, &body, expected)
             })
-            .await
-            .map(|g| {
-                self.committed_generation(g);
-            })
+            .await?;
+        Ok(committed.map(|g| self.committed_generation(g)).is_some())
     }
 
     async fn delete_subscription(&self, id: &str) -> Result<(), PortError> {

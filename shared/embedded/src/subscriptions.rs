@@ -44,21 +44,37 @@ pub(crate) fn get(conn: &Connection, id: &str) -> Result<Option<Subscription>, P
     body.map(|b| from_json("get_subscription", &b)).transpose()
 }
 
-/// Replaces an existing subscription; `NotFound` if there is none.
-pub(crate) fn put(
+/// Replaces a subscription whose stored version is `expected` (the new body carries the
+/// next one); the committed generation, or `None` if the version moved; `NotFound` if there
+/// is none. The version lives in the body (a body from before versions has none: 0).
+pub(crate) fn update(
     conn: &Connection,
     id: &str,
     client_id: &str,
     body: &str,
-) -> Result<u64, PortError> {
+    expected: u64,
+) -> Result<Option<u64>, PortError> {
+    const OP: &str = "update_subscription";
+    let expected = i64::try_from(expected).unwrap_or(i64::MAX);
     let n = conn
-        .prepare_cached("UPDATE subscriptions SET client_id = ?2, body = ?3 WHERE id = ?1")
-        .and_then(|mut s| s.execute(params![id, client_id, body]))
-        .map_err(|e| sqlite("put_subscription", e))?;
-    if n == 0 {
-        return Err(PortError::NotFound);
+        .prepare_cached(
+            "UPDATE subscriptions SET client_id = ?2, body = ?3
+             WHERE id = ?1 AND COALESCE(json_extract(body, '$.version'), 0) = ?4",
+        )
+        .and_then(|mut s| s.execute(params![id, client_id, body, expected]))
+        .map_err(|e| sqlite(OP, e))?;
+    if n == 1 {
+        return bump_generation(conn).map(Some);
     }
-    bump_generation(conn)
+    let exists = conn
+        .prepare_cached("SELECT 1 FROM subscriptions WHERE id = ?1")
+        .and_then(|mut s| s.exists(params![id]))
+        .map_err(|e| sqlite(OP, e))?;
+    if exists {
+        Ok(None)
+    } else {
+        Err(PortError::NotFound)
+    }
 }
 
 /// Deletes a subscription; `NotFound` if there is none.

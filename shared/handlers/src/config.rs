@@ -17,6 +17,10 @@ pub const DEFAULT_MAX_RECEIVES: u32 = 60;
 /// that answers in milliseconds needs, far below what would let one that hangs take over.
 pub const DEFAULT_ENDPOINT_CONCURRENCY: usize = 32;
 
+/// Default of how long every attempt to a subscription may fail before the system disables
+/// it (5 days, as Svix does).
+pub const DEFAULT_DISABLE_AFTER: Duration = Duration::from_secs(5 * 24 * 3600);
+
 /// Handler configuration.
 #[derive(Debug, Clone)]
 pub struct HandlerConfig {
@@ -48,6 +52,10 @@ pub struct HandlerConfig {
     pub fanout_step: usize,
     /// Requests in flight to one subscription, per process (see `with_endpoint_concurrency`).
     pub endpoint_concurrency: usize,
+    /// How long every attempt to a subscription may fail before the system disables it
+    /// (reason `failing`): a failed attempt this long after the first failure since the last
+    /// success disables it.
+    pub disable_after: Duration,
     /// This process is the only one that fans out and delivers over its store, which no
     /// other process writes (the local runner on the embedded backend): the first attempt of
     /// a delivery its fan-out created needs no claim in the store (see
@@ -82,6 +90,7 @@ impl HandlerConfig {
             backend,
             states: vec!["*".to_string()],
             endpoint_concurrency: DEFAULT_ENDPOINT_CONCURRENCY,
+            disable_after: DEFAULT_DISABLE_AFTER,
             fanout_step: 1_000,
             sole_process: false,
             limits: Limits::default(),

@@ -283,7 +283,7 @@ async fn deliveries_of(
         .ok_or_else(|| format!("unknown event {}", msg.event_id))?;
     let envelope = event.envelope();
     let mut deliveries: Vec<Delivery> = index
-        .candidates(&event.state, &event.event_type)
+        .candidates_of(&event)
         .into_iter()
         .filter(|entry| {
             msg.after

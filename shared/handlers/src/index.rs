@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock, RwLock};
 
-use hookline_domain::{Filter, Subscription, TypeSelector};
+use hookline_domain::{Event, Filter, Subscription, TypeSelector};
 use hookline_ports::{PortError, Store};
 
 use crate::delivery::client::Target;
@@ -32,6 +32,8 @@ pub struct SubscriptionIndex {
     exact: HashMap<(String, String), Vec<usize>>,
     /// state or `*` → subscriptions with a prefix or `*` selector.
     wildcard: HashMap<String, Vec<usize>>,
+    /// owning client → its subscriptions (for system events addressed to one client).
+    by_client: HashMap<String, Vec<usize>>,
 }
 
 impl SubscriptionIndex {
@@ -55,6 +57,10 @@ impl SubscriptionIndex {
                 }
             }
             idx.by_id.insert(sub.id.clone(), i);
+            idx.by_client
+                .entry(sub.client_id.clone())
+                .or_default()
+                .push(i);
             idx.subs.push(Arc::new(IndexedSubscription {
                 sub,
                 filter,
@@ -87,6 +93,22 @@ impl SubscriptionIndex {
             }
         }
         out
+    }
+
+    /// The subscriptions of an event's candidates: by state and type, or — for a system
+    /// event addressed to one client — that client's (the caller applies
+    /// `Subscription::matches` for the rest).
+    pub fn candidates_of(&self, event: &Event) -> Vec<Arc<IndexedSubscription>> {
+        match &event.recipient {
+            Some(client) => self
+                .by_client
+                .get(client)
+                .into_iter()
+                .flatten()
+                .map(|&i| self.subs[i].clone())
+                .collect(),
+            None => self.candidates(&event.state, &event.event_type),
+        }
     }
 
     /// A subscription by id.
@@ -193,6 +215,23 @@ mod tests {
             vec!["sub_all", "sub_exact", "sub_prefix"]
         );
         assert_eq!(ids(idx.candidates("TG", "LotReceived")), vec!["sub_all"]);
+    }
+
+    #[test]
+    fn a_system_event_finds_its_recipients_subscriptions_only() {
+        let mut other = sub("sub_other_client", &["*"], &["*"]);
+        other.client_id = "cl_2".into();
+        let idx = SubscriptionIndex::build(
+            1,
+            vec![
+                sub("sub_ap", &["AP"], &["LotDispatched"]),
+                sub("sub_tg", &["TG"], &["*"]),
+                other,
+            ],
+        );
+        let mut event = crate::test_support::event("evt_1", serde_json::json!({}));
+        event.recipient = Some("cl_1".into());
+        assert_eq!(ids(idx.candidates_of(&event)), vec!["sub_ap", "sub_tg"]);
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod openapi;
 pub mod problem;
 pub mod recent;
 pub mod router;
+pub mod subscription_writes;
 #[cfg(test)]
 mod test_support;
 pub mod worker;

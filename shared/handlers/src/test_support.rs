@@ -14,6 +14,7 @@ pub(crate) fn event(id: &str, data: serde_json::Value) -> Event {
         received_at: OffsetDateTime::UNIX_EPOCH,
         source: "cl_1".into(),
         publisher_key: None,
+        recipient: None,
         data,
     }
 }

@@ -275,7 +275,10 @@ async fn delivery_answered_410_disables_the_subscription_and_dead_letters() {
     let stored = hub.store.get_subscription(&sub.id).await.expect("get");
     let stored = stored.expect("the subscription is kept");
     assert!(!stored.enabled);
-    assert_eq!(stored.disabled_reason.as_deref(), Some("gone"));
+    assert_eq!(
+        stored.disabled_reason,
+        Some(hookline_domain::DisabledReason::Gone)
+    );
     let delivery = hub.delivery(&id).await;
     assert_eq!(delivery.status, DeliveryStatus::Failed);
     assert_eq!(delivery.attempts.len(), 1);

@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -60,10 +61,25 @@ struct State {
     calls: Option<Vec<String>>,
 }
 
-/// Which calls fail, and how: each fault point fails as planned, then works. Clones share
-/// their faults.
-#[derive(Debug, Clone, Default)]
-pub struct Faults(Arc<Mutex<State>>);
+/// Which calls fail, and how: each fault point fails as planned, then works. A point may also
+/// hold a hook that runs once, just before its next call goes through: a test's stand-in for
+/// a concurrent writer that gets in between a read and a write. Clones share their faults.
+#[derive(Clone, Default)]
+pub struct Faults {
+    state: Arc<Mutex<State>>,
+    hooks: Arc<Mutex<HashMap<String, Hook>>>,
+}
+
+/// What runs before a call (see [`Faults::before_next`]).
+pub type Hook = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+
+impl std::fmt::Debug for Faults {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Faults")
+            .field("state", &*self.lock())
+            .finish_non_exhaustive()
+    }
+}
 
 impl Faults {
     /// Makes the next `times` calls at `point` fail (before reaching the backend).
@@ -93,8 +109,16 @@ impl Faults {
         self.lock().calls.take().unwrap_or_default()
     }
 
+    /// Runs `hook` (once) before the next call at `point` reaches the real port.
+    pub fn before_next(&self, point: &str, hook: Hook) {
+        self.hooks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(point.to_string(), hook);
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The fault that this call at `point` meets, if any.
@@ -122,6 +146,14 @@ impl Faults {
         call: impl Future<Output = Result<T, PortError>>,
     ) -> Result<T, PortError> {
         let injected = |how: &str| PortError::Backend(format!("injected fault at {point}: {how}"));
+        let hook = self
+            .hooks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(point);
+        if let Some(hook) = hook {
+            hook().await;
+        }
         match self.take(point) {
             None => call.await,
             Some(Fault::Fail) => Err(injected("failed")),
@@ -250,9 +282,9 @@ impl Store for FaultyStore {
             .around("get_subscription", self.inner.get_subscription(id))
             .await
     }
-    async fn put_subscription(&self, sub: &Subscription) -> Result<(), PortError> {
+    async fn update_subscription(&self, sub: &Subscription) -> Result<bool, PortError> {
         self.faults
-            .around("put_subscription", self.inner.put_subscription(sub))
+            .around("update_subscription", self.inner.update_subscription(sub))
             .await
     }
     async fn delete_subscription(&self, id: &str) -> Result<(), PortError> {

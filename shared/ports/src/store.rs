@@ -19,7 +19,7 @@
 //! | `list_events` | query partition `EVENTS#state` (or the all-states index), sort key range `received_at` |
 //! | `insert_subscription` | transaction: conditional put `SUB#id` + increment `SUBS_GENERATION` |
 //! | `get_subscription` | key lookup `SUB#id` |
-//! | `put_subscription` | transaction: put `SUB#id` (must exist) + increment `SUBS_GENERATION` |
+//! | `update_subscription` | transaction: put `SUB#id` (version = expected) + increment `SUBS_GENERATION` |
 //! | `delete_subscription` | transaction: delete `SUB#id` + increment `SUBS_GENERATION` |
 //! | `list_subscriptions` | query partition `CLIENT#id#SUBS`, or partition `SUBS` for all |
 //! | `subscriptions_generation` | key lookup `SUBS_GENERATION` |
@@ -138,8 +138,11 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_subscription(&self, sub: &Subscription) -> Result<(), PortError>;
     /// A subscription by id.
     async fn get_subscription(&self, id: &str) -> Result<Option<Subscription>, PortError>;
-    /// Replaces an existing subscription; `NotFound` if gone. Bumps the generation.
-    async fn put_subscription(&self, sub: &Subscription) -> Result<(), PortError>;
+    /// Replaces a subscription only if its stored `version` still equals `sub.version`, and
+    /// stores it with `version + 1`, bumping the generation. Returns false (writing nothing)
+    /// if it changed since it was read — callers read it again and re-apply their change, so
+    /// no concurrent edit is overwritten; `NotFound` if it does not exist.
+    async fn update_subscription(&self, sub: &Subscription) -> Result<bool, PortError>;
     /// Deletes a subscription; `NotFound` if gone. Bumps the generation.
     async fn delete_subscription(&self, id: &str) -> Result<(), PortError>;
     /// Subscriptions of one client (or all, for `None`), sorted by id.

@@ -7,6 +7,7 @@ mod access;
 mod auth;
 mod bad_ids;
 mod clients;
+mod dead_endpoints;
 mod dead_letters;
 mod delivery;
 mod destinations;

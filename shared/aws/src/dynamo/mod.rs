@@ -16,7 +16,7 @@
 //! | event type | `EVENT_TYPE#name` | `EVENT_TYPE` | `EVENT_TYPES` / name | | | body |
 //! | event | `EVENT#id` | `EVENT` | `STATE#code#EVENTS` / `received#id` | `EVENTS#YYYY-MM-DD#n` / `received#id` | | body, enqueued, expires_at |
 //! | idempotency claim | `IDEM#source#key` | `IDEM` | | | | event_id, expires_at |
-//! | subscription | `SUB#id` | `SUB` | `CLIENT#id#SUBS` / id | `SUBS` / id | | body |
+//! | subscription | `SUB#id` | `SUB` | `CLIENT#id#SUBS` / id | `SUBS` / id | | body, version |
 //! | generation counter | `META#SUBS_GENERATION` | `META` | | | | gen (number) |
 //! | delivery | `DELIVERY#id` | `DELIVERY` | `SUB#id#DELIVERIES` / `created#id` | `CLIENT#id#DELIVERIES` / `created#id` | gsi3 `EVENT#id#DELIVERIES`, gsi4 `DELIVERIES#n`, both / `created#id` | body, status, version, expires_at |
 //!

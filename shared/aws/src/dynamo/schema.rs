@@ -17,7 +17,8 @@ pub const ENQUEUED: &str = "enqueued";
 pub const EVENT_ID: &str = "event_id";
 /// Deliveries: the status, for the status filter of `list_deliveries` (read with the items).
 pub const STATUS: &str = "status";
-/// Deliveries: the optimistic-concurrency version (number), for `update_delivery`.
+/// Deliveries and subscriptions: the optimistic-concurrency version (number), for
+/// `update_delivery` and `update_subscription`.
 pub const VERSION: &str = "version";
 /// The subscriptions generation counter (number) on `META#SUBS_GENERATION`.
 pub const GENERATION: &str = "gen";

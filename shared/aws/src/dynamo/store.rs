@@ -127,9 +127,8 @@ impl Store for DynamoStore {
         decode("get_subscription", item)
     }
 
-    async fn put_subscription(&self, sub: &Subscription) -> Result<(), PortError> {
-        self.write_subscription("put_subscription", sub, Must::Exist)
-            .await
+    async fn update_subscription(&self, sub: &Subscription) -> Result<bool, PortError> {
+        self.update_subscription_over(sub).await
     }
 
     async fn delete_subscription(&self, id: &str) -> Result<(), PortError> {

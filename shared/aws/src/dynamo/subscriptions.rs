@@ -2,16 +2,16 @@
 //! by id). Every write is a transaction with `ADD gen 1` on `META#SUBS_GENERATION`, so the
 //! generation moves exactly when a subscription changed.
 
-use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use hookline_domain::Subscription;
 use hookline_ports::PortError;
 
 use super::DynamoStore;
 use super::error::build;
-use super::item::{Item, body, key, names, s};
+use super::item::{Item, body, key, n, names, s};
 use super::ops::{GENERATION_PK, GENERATION_SK, Must, Transaction};
 use super::query::ListQuery;
-use super::schema::{BODY, GENERATION, GSI1, GSI2, PK, SK};
+use super::schema::{BODY, GENERATION, GSI1, GSI2, PK, SK, VERSION};
 
 /// Sort key of a subscription item.
 pub(crate) const SUB_SK: &str = "SUB";
@@ -33,6 +33,7 @@ fn sub_item(op: &str, sub: &Subscription) -> Result<Item, PortError> {
         (GSI1.sort_key.to_string(), s(sub.id.clone())),
         (GSI2.partition_key.to_string(), s("SUBS")),
         (GSI2.sort_key.to_string(), s(sub.id.clone())),
+        (VERSION.to_string(), n(sub.version)),
         (BODY.to_string(), body(op, sub)?),
     ]))
 }
@@ -101,7 +102,7 @@ impl DynamoStore {
         }
     }
 
-    /// Puts a subscription that must be absent (insert) or present (replace), with the bump.
+    /// Puts a subscription that must be absent (insert), with the bump.
     pub(crate) async fn write_subscription(
         &self,
         op: &str,
@@ -113,6 +114,46 @@ impl DynamoStore {
             self.tx_bump_generation(op)?,
         ];
         self.settle(op, self.transact(op, items).await?, must)
+    }
+
+    /// `update_subscription`: a put conditioned on the stored version, with the bump; false
+    /// if the version moved.
+    pub(crate) async fn update_subscription_over(
+        &self,
+        sub: &Subscription,
+    ) -> Result<bool, PortError> {
+        const OP: &str = "update_subscription";
+        let expected = sub.version;
+        let mut next = sub.clone();
+        next.version = expected.saturating_add(1);
+        // An item written before subscriptions had versions has none: it is at version 0.
+        let condition = if expected == 0 {
+            "attribute_exists(#pk) AND (attribute_not_exists(#version) OR #version = :expected)"
+        } else {
+            "attribute_exists(#pk) AND #version = :expected"
+        };
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(sub_item(OP, &next)?))
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(names(&[PK, VERSION])))
+            .expression_attribute_values(":expected", n(expected))
+            .build()
+            .map_err(|e| build(OP, &e))?;
+        let items = vec![
+            TransactWriteItem::builder().put(put).build(),
+            self.tx_bump_generation(OP)?,
+        ];
+        match self.transact(OP, items).await? {
+            Transaction::Done => Ok(true),
+            o if o.condition_failed(0) => match self.get_item(OP, sub_pk(&sub.id), SUB_SK).await? {
+                Some(_) => Ok(false),
+                None => Err(PortError::NotFound),
+            },
+            _ => Err(PortError::Backend(format!(
+                "dynamodb {OP}: transaction cancelled"
+            ))),
+        }
     }
 
     /// Deletes an existing subscription, with the bump.

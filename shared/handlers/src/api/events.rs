@@ -29,9 +29,11 @@ use crate::recent::KnownEvent;
 const MAX_KEY_LEN: usize = 200;
 
 /// A validated event waiting to be stored.
-struct Incoming {
-    event: Event,
-    key: Option<String>,
+pub(crate) struct Incoming {
+    /// The event, as it will be stored.
+    pub(crate) event: Event,
+    /// Its idempotency key, if any.
+    pub(crate) key: Option<String>,
 }
 
 /// Publishes one event, or a batch of up to 100 (`{"events": [...]}`).
@@ -230,14 +232,19 @@ fn validate(
             received_at: now,
             source: caller.client.id.clone(),
             publisher_key: key.clone(),
+            recipient: None,
             data,
         },
         key,
     })
 }
 
-/// Stores and queues events; returns (event id, was a duplicate) per input, in order.
-async fn accept(ctx: &AppContext, items: Vec<Incoming>) -> ApiResult<Vec<(String, bool)>> {
+/// Stores and queues events; returns (event id, was a duplicate) per input, in order. System
+/// events (`hookline.subscription.disabled`) are accepted here too.
+pub(crate) async fn accept(
+    ctx: &AppContext,
+    items: Vec<Incoming>,
+) -> ApiResult<Vec<(String, bool)>> {
     let mut out = Vec::with_capacity(items.len());
     let mut to_queue = Vec::new();
     for inc in items {
@@ -299,9 +306,13 @@ pub async fn get(
         .get_event(&id)
         .await?
         .ok_or_else(|| ApiError::not_found("event"))?;
+    // A system event about one client's resources is that client's alone.
     let readable = caller.is_admin()
         || event.source == caller.client.id
-        || (caller.require(Scope::EventsRead).is_ok() && caller.allows_state(&event.state));
+        || match &event.recipient {
+            Some(recipient) => *recipient == caller.client.id,
+            None => caller.require(Scope::EventsRead).is_ok() && caller.allows_state(&event.state),
+        };
     if !readable {
         return Err(ApiError::not_found("event"));
     }

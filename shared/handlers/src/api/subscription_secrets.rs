@@ -15,10 +15,11 @@ use serde_json::{Value, json};
 
 use crate::api::extract::IdPath;
 use crate::api::no_store::NoStore;
-use crate::api::subscriptions::{owned, put};
+use crate::api::subscriptions::{owned, written_or_404};
 use crate::auth::Caller;
 use crate::context::AppContext;
-use crate::problem::ApiResult;
+use crate::problem::{ApiError, ApiResult};
+use crate::subscription_writes::modify_subscription;
 
 /// The scopes that may read a stored signing secret.
 pub const READ_SECRET: [Scope; 2] = [Scope::SubscriptionsSecrets, Scope::SubscriptionsWrite];
@@ -52,10 +53,16 @@ pub async fn rotate_secret(
     IdPath(id): IdPath,
 ) -> ApiResult<NoStore<Json<Value>>> {
     caller.require(Scope::SubscriptionsWrite)?;
-    let mut sub = owned(&ctx, &caller, &id).await?;
+    owned(&ctx, &caller, &id).await?;
     let new = secret::new_webhook_secret();
-    sub.rotate_secret(new.clone(), ctx.clock.now());
-    put(&ctx, &sub).await?;
+    let now = ctx.clock.now();
+    // Applied to a fresh read, and written only over that version: a concurrent change stays.
+    let written = modify_subscription::<ApiError>(ctx.store.as_ref(), &id, |fresh| {
+        fresh.rotate_secret(new.clone(), now);
+        Ok(true)
+    })
+    .await?;
+    written_or_404(written)?;
     tracing::info!(subscription_id = %id, "subscription secret rotated");
     Ok(NoStore(Json(json!({ "secret": new }))))
 }

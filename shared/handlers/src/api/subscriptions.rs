@@ -2,6 +2,7 @@
 //! secrets: `subscription_secrets`). Another client's subscription is answered with 404, as if it
 //! did not exist.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
@@ -24,10 +25,12 @@ use crate::api::extract::{IdPath, JsonBody, OptionalJsonBody, PageParams, QueryP
 use crate::api::no_store::NoStore;
 use crate::api::views::{ListView, SubscriptionView};
 use crate::auth::Caller;
+use crate::catalog::CatalogEntry;
 use crate::context::AppContext;
 use crate::delivery::handler::enqueue_messages;
 use crate::messages::DeliveryMessage;
 use crate::problem::{ApiError, ApiResult};
+use crate::subscription_writes::{Modified, modify_subscription};
 
 /// Loads a subscription the caller may see, or 404.
 pub async fn owned(ctx: &AppContext, caller: &Caller, id: &str) -> ApiResult<Subscription> {
@@ -49,17 +52,31 @@ async fn validate(
 ) -> ApiResult<()> {
     let catalog = ctx.catalog.get(ctx.store.as_ref()).await?;
     let url_changed = input.url.is_some();
-    {
-        // The rules borrow a non-Send closure: keep them out of the awaits below.
-        let known = |name: &str| catalog.contains_key(name);
-        let serves = |state: &str| ctx.config.serves(state);
-        let rules = SubscriptionRules {
-            destinations: ctx.config.destinations,
-            is_known_type: &known,
-            serves_state: &serves,
-        };
-        apply_input(sub, input, owner, &rules, creating)?;
+    apply(ctx, &catalog, sub, input, owner, creating)?;
+    if url_changed {
+        check_resolved(ctx, &sub.url).await?;
     }
+    Ok(())
+}
+
+/// Applies `input` to `sub`, checking it against the catalog and the stack's states (what
+/// [`validate`] checks, but for where the URL resolves).
+fn apply(
+    ctx: &AppContext,
+    catalog: &HashMap<String, CatalogEntry>,
+    sub: &mut Subscription,
+    input: SubscriptionInput,
+    owner: &Client,
+    creating: bool,
+) -> ApiResult<()> {
+    let known = |name: &str| catalog.contains_key(name);
+    let serves = |state: &str| ctx.config.serves(state);
+    let rules = SubscriptionRules {
+        destinations: ctx.config.destinations,
+        is_known_type: &known,
+        serves_state: &serves,
+    };
+    apply_input(sub, input, owner, &rules, creating)?;
     if let Some(state) = sub
         .states
         .iter()
@@ -74,9 +91,6 @@ async fn validate(
             ),
         )
         .into());
-    }
-    if url_changed {
-        check_resolved(ctx, &sub.url).await?;
     }
     Ok(())
 }
@@ -251,18 +265,25 @@ pub async fn patch(
             .await?
             .ok_or_else(|| ApiError::not_found("subscription"))?
     };
-    validate(&ctx, &mut sub, input, &owner, false).await?;
-    sub.updated_at = ctx.clock.now();
-    put(&ctx, &sub).await?;
-    Ok(Json(SubscriptionView::of(&sub, false)))
+    // Checked on the copy just read (the URL's resolution too), then applied to a fresh
+    // read and written over its version, again if another write got in first.
+    validate(&ctx, &mut sub, input.clone(), &owner, false).await?;
+    let catalog = ctx.catalog.get(ctx.store.as_ref()).await?;
+    let now = ctx.clock.now();
+    let written = modify_subscription::<ApiError>(ctx.store.as_ref(), &id, |fresh| {
+        apply(&ctx, &catalog, fresh, input.clone(), &owner, false)?;
+        fresh.updated_at = now;
+        Ok(true)
+    })
+    .await?;
+    Ok(Json(SubscriptionView::of(&written_or_404(written)?, false)))
 }
 
-/// Writes a changed subscription; 404 if it was deleted meanwhile.
-pub(crate) async fn put(ctx: &AppContext, sub: &Subscription) -> ApiResult<()> {
-    match ctx.store.put_subscription(sub).await {
-        Ok(()) => Ok(()),
-        Err(PortError::NotFound) => Err(ApiError::not_found("subscription")),
-        Err(e) => Err(e.into()),
+/// The subscription a write stored, or 404 if it was deleted meanwhile.
+pub(crate) fn written_or_404(m: Modified) -> ApiResult<Subscription> {
+    match m {
+        Modified::Written(sub) | Modified::Unchanged(sub) => Ok(sub),
+        Modified::Missing => Err(ApiError::not_found("subscription")),
     }
 }
 
@@ -306,6 +327,7 @@ pub async fn test(
         received_at: now,
         source: "hookline".into(),
         publisher_key: None,
+        recipient: None,
         data: json!({"message": "ping", "subscription_id": sub.id}),
     };
     ctx.store.insert_event(&event, None).await?;
@@ -428,7 +450,12 @@ pub async fn replay(
     let states: Vec<Option<&str>> = if sub.states.iter().any(|s| s == "*") {
         vec![None]
     } else {
-        sub.states.iter().map(|s| Some(s.as_str())).collect()
+        // System events addressed to the owner are stored under every-state (`*`).
+        sub.states
+            .iter()
+            .map(|s| Some(s.as_str()))
+            .chain([Some("*")])
+            .collect()
     };
     // The caller's quota: the most events one call re-delivers.
     let quota = u64::from(ctx.limits_of(&caller.client).max_replay_events);

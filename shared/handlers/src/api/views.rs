@@ -116,8 +116,14 @@ pub struct SubscriptionView {
     pub max_attempts: u32,
     /// Enabled flag.
     pub enabled: bool,
-    /// Why the system disabled it.
+    /// Why the system disabled it: `gone` (the endpoint answered 410) or `failing` (every
+    /// attempt failed for the stack's disable period).
     pub disabled_reason: Option<String>,
+    /// When the system disabled it.
+    pub disabled_at: Option<String>,
+    /// Since when every attempt has failed (the first failure after the last success);
+    /// null while the endpoint answers.
+    pub failing_since: Option<String>,
     /// Deliver own events too.
     pub include_own_events: bool,
     /// Requests per second at most to the URL (`null`: no limit).
@@ -146,7 +152,9 @@ impl SubscriptionView {
             timeout_ms: s.timeout_ms,
             max_attempts: s.max_attempts,
             enabled: s.enabled,
-            disabled_reason: s.disabled_reason.clone(),
+            disabled_reason: s.disabled_reason.map(|r| r.as_str().to_string()),
+            disabled_at: s.disabled_at.map(format),
+            failing_since: s.failing_since.map(format),
             include_own_events: s.include_own_events,
             rate_limit: s.rate_limit,
             created_at: format(s.created_at),

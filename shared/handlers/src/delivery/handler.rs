@@ -21,6 +21,7 @@ use tracing::Instrument;
 use crate::context::AppContext;
 use crate::delivery::client::{SendResult, Target};
 use crate::delivery::first_attempt::Begin;
+use crate::delivery::health;
 use crate::delivery::in_flight::{Busy, Slot};
 use crate::delivery::outcome::{Outcome, decide};
 use crate::delivery::request::render;
@@ -420,6 +421,7 @@ async fn send_and_record(
     } else {
         attempt_log!(info);
     }
+    health::track(ctx, sub, &outcome, sent, now).await;
     let after = ctx.clock.now();
     delivery.updated_at = after;
     match outcome {
@@ -428,11 +430,7 @@ async fn send_and_record(
             delivery.next_attempt_at = None;
             record_outcome(ctx, &delivery).await
         }
-        Outcome::Gone => {
-            disable_gone(ctx, &sub.id).await;
-            give_up(ctx, delivery).await
-        }
-        Outcome::GiveUp => give_up(ctx, delivery).await,
+        Outcome::Gone | Outcome::GiveUp => give_up(ctx, delivery).await,
         Outcome::Retry(delay) => {
             delivery.status = DeliveryStatus::Retrying;
             delivery.next_attempt_at = Some(after + delay);
@@ -566,27 +564,6 @@ async fn abandon(ctx: &AppContext, mut delivery: Delivery, why: &str) -> Result<
             tracing::error!(error = %e, "deliver: could not record the failure");
             Err(())
         }
-    }
-}
-
-/// Disables a subscription whose endpoint answered 410 Gone.
-async fn disable_gone(ctx: &AppContext, subscription_id: &str) {
-    match ctx.store.get_subscription(subscription_id).await {
-        Ok(Some(mut sub)) => {
-            sub.enabled = false;
-            sub.disabled_reason = Some("gone".into());
-            sub.updated_at = ctx.clock.now();
-            if let Err(e) = ctx.store.put_subscription(&sub).await {
-                tracing::error!(error = %e, "deliver: could not disable a gone subscription");
-            } else {
-                tracing::info!(
-                    subscription_id,
-                    "subscription disabled: endpoint answered 410 Gone"
-                );
-            }
-        }
-        Ok(None) => {}
-        Err(e) => tracing::error!(error = %e, "deliver: could not load a gone subscription"),
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod client;
 pub mod first_attempt;
 pub mod handler;
+pub mod health;
 pub mod in_flight;
 pub mod outcome;
 pub mod pacer;

@@ -112,9 +112,19 @@ pub struct Portal {
 impl Portal {
     /// POSTs `body` as JSON; the status and the JSON answer (null if none).
     pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.send(reqwest::Method::POST, path, body).await
+    }
+
+    /// Sends `body` as JSON with `method`; the status and the JSON answer (null if none).
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
         let resp = self
             .http
-            .post(format!("{}{path}", self.base))
+            .request(method, format!("{}{path}", self.base))
             .bearer_auth(&self.token)
             .header("content-type", "application/json")
             .body(body.to_string())
@@ -215,6 +225,7 @@ impl Hub {
             received_at: now,
             source: "cl_publisher".into(),
             publisher_key: None,
+            recipient: None,
             data: serde_json::json!({ "lot": "L-42", "quantity_kg": 1200 }),
         };
         self.store.insert_event(&event, None).await.expect("event");

@@ -16,6 +16,7 @@ fn event(run: &Run, source: &str, state: &str, received_ms: i128) -> Event {
         received_at: at_ms(received_ms),
         source: source.to_string(),
         publisher_key: Some(format!("pub-{}", run.tag)),
+        recipient: None,
         data: json!({"lotNo": "L-1", "run": run.tag, "n": [1, 2.5, null, {"deep": true}]}),
     }
 }

@@ -2,7 +2,7 @@
 //! by client and in all.
 
 use hookline_domain::subscription::new_subscription;
-use hookline_domain::{Subscription, ids};
+use hookline_domain::{DisabledReason, Subscription, ids};
 use serde_json::json;
 
 use super::{Run, at_ms, exact_page_sizes, walk};
@@ -33,7 +33,7 @@ async fn generation(store: &dyn Store) -> u64 {
         .expect("subscriptions_generation")
 }
 
-/// Insert / get / put / delete, each write moving the generation.
+/// Insert / get / conditional update / delete, each write moving the generation.
 pub(super) async fn subscriptions(store: &dyn Store, run: &Run) {
     let client = run.id(ids::CLIENT);
     let s = subscription(run, &client);
@@ -63,38 +63,88 @@ pub(super) async fn subscriptions(store: &dyn Store, run: &Run) {
     );
 
     let mut changed = s.clone();
-    changed.enabled = false;
-    changed.disabled_reason = Some("gone".to_string());
+    changed.disable(DisabledReason::Gone, at_ms(run.start_ms + 500));
+    changed.failing_since = Some(at_ms(run.start_ms + 100));
     changed.filter = None;
     changed.rotate_secret(
         format!("whsec_rotated{}", run.tag),
         at_ms(run.start_ms + 1_000),
     );
     let g1 = generation(store).await;
-    store
-        .put_subscription(&changed)
+    let written = store
+        .update_subscription(&changed)
         .await
-        .expect("put_subscription of an existing id");
+        .expect("update_subscription of an existing id");
+    assert!(
+        written,
+        "update_subscription over the stored version must write"
+    );
     let g2 = generation(store).await;
     assert!(
         g2 > g1,
-        "put_subscription must bump the generation ({g1} -> {g2})"
+        "update_subscription must bump the generation ({g1} -> {g2})"
     );
     let got = store
         .get_subscription(&s.id)
         .await
-        .expect("get_subscription after put");
+        .expect("get_subscription after update");
+    changed.version = s.version + 1;
     assert_eq!(
         got.as_ref(),
         Some(&changed),
-        "put_subscription must replace the subscription"
+        "update_subscription must replace the subscription and store the next version"
     );
 
+    // A writer that read before that update must not overwrite it.
+    let mut stale = s.clone();
+    stale.description = "a concurrent edit".to_string();
+    let written = store
+        .update_subscription(&stale)
+        .await
+        .expect("update_subscription over a stale version");
+    assert!(
+        !written,
+        "update_subscription over a version that moved must write nothing"
+    );
+    let got = store
+        .get_subscription(&s.id)
+        .await
+        .expect("get_subscription after a refused update");
+    assert_eq!(
+        got.as_ref(),
+        Some(&changed),
+        "a refused update_subscription must leave the stored subscription as it was"
+    );
+    assert_eq!(
+        generation(store).await,
+        g2,
+        "a refused update_subscription must not bump the generation"
+    );
+    // Re-applied on a fresh read, it goes through, and both changes survive.
+    let mut fresh = got.expect("still stored");
+    fresh.description = "a concurrent edit".to_string();
+    assert!(
+        store
+            .update_subscription(&fresh)
+            .await
+            .expect("update_subscription over the fresh version"),
+        "update_subscription re-applied on a fresh read must write"
+    );
+    let got = store
+        .get_subscription(&s.id)
+        .await
+        .expect("get_subscription after the re-applied update")
+        .expect("still stored");
+    assert_eq!(got.version, s.version + 2);
+    assert_eq!(got.description, "a concurrent edit");
+    assert_eq!(got.current_secret(), changed.current_secret());
+    assert_eq!(got.disabled_reason, Some(DisabledReason::Gone));
+
     let ghost = subscription(run, &client);
-    let put = store.put_subscription(&ghost).await;
+    let put = store.update_subscription(&ghost).await;
     assert!(
         matches!(put, Err(PortError::NotFound)),
-        "put_subscription of an unknown id must be NotFound, got {put:?}"
+        "update_subscription of an unknown id must be NotFound, got {put:?}"
     );
     assert_eq!(
         store
@@ -102,7 +152,7 @@ pub(super) async fn subscriptions(store: &dyn Store, run: &Run) {
             .await
             .expect("get_subscription"),
         None,
-        "a failed put_subscription must not create it"
+        "a failed update_subscription must not create it"
     );
 
     let g2 = generation(store).await;
