@@ -11,8 +11,9 @@ use std::sync::Arc;
 use support::stack_on_moto::StackOnMoto;
 use support::sweep::{Backend, sweep};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_fault_on_the_embedded_backend_loses_nothing_and_sends_nothing_twice_unexplained() {
+/// The embedded backend, its handlers in Lambda's ownership mode or, `sole_process`, in the
+/// local runner's.
+async fn sweep_embedded(sole_process: bool) {
     let dir = tempfile::tempdir().expect("a data directory");
     let path = dir.path().to_path_buf();
     let embedded = tokio::task::spawn_blocking(move || {
@@ -29,8 +30,20 @@ async fn every_fault_on_the_embedded_backend_loses_nothing_and_sends_nothing_twi
         queue: embedded.queue(),
         keys: embedded.signing_keys(),
         name: "embedded",
+        sole_process,
     };
     sweep(&backend).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fault_on_the_embedded_backend_loses_nothing_and_sends_nothing_twice_unexplained() {
+    sweep_embedded(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fault_in_the_local_runners_sole_process_mode_loses_nothing_and_sends_nothing_twice_unexplained()
+ {
+    sweep_embedded(true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -41,6 +54,7 @@ async fn every_fault_on_the_aws_backend_loses_nothing_and_sends_nothing_twice_un
         queue: stack.queue.clone(),
         keys: Arc::clone(&stack.signing_keys),
         name: "aws",
+        sole_process: false,
     };
     sweep(&backend).await;
 }

@@ -60,18 +60,29 @@ pub struct Attempt {
     #[serde(with = "crate::time_fmt::rfc3339")]
     pub at: OffsetDateTime,
     /// HTTP status, if a response arrived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_code: Option<u16>,
     /// Time to response or failure.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub duration_ms: u64,
     /// Why it failed, if it did (timeout, connection refused, blocked destination …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// First 1 KiB of the response body.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub response_excerpt: String,
 }
 
+/// Zero counts and durations are left out of stored records: a delivery's record is one
+/// DynamoDB write unit per KB, and at its creation and claim it is just under one.
+fn is_zero<T: Default + PartialEq>(n: &T) -> bool {
+    *n == T::default()
+}
+
 /// What an attempt whose outcome was never recorded says about itself.
-pub const OUTCOME_NOT_RECORDED: &str =
-    "outcome not recorded: the attempt was under way, and the request may have been sent";
+/// (Short: the claim that lists an attempt under way is one write unit on DynamoDB only while
+/// the record stays within 1 KB.)
+pub const OUTCOME_NOT_RECORDED: &str = "outcome not recorded; the request may have been sent";
 
 impl Attempt {
     /// Attempt `attempt`, begun `at`, as a claim lists it until its outcome replaces it: if
@@ -105,18 +116,22 @@ pub struct Delivery {
     /// The first attempt and the latest ones (at most [`KEPT_ATTEMPTS`]), oldest first.
     pub attempts: Vec<Attempt>,
     /// Attempts made but no longer listed: the ones between the first and the latest.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub attempts_omitted: u32,
     /// How many attempts had been made when the current cycle (first send, or a manual
     /// retry) began; `max_attempts` counts from here.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub cycle_start: u32,
     /// Which cycle of attempts is the current one: 0 for the first, one more for each manual
     /// retry, replay or redrive.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub cycle: u32,
     /// When the next attempt is due, if one is scheduled.
-    #[serde(default, with = "crate::time_fmt::rfc3339::option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::time_fmt::rfc3339::option"
+    )]
     pub next_attempt_at: Option<OffsetDateTime>,
     /// Creation time.
     #[serde(with = "crate::time_fmt::rfc3339")]

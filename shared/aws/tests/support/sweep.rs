@@ -56,6 +56,9 @@ pub struct Backend {
     pub keys: Arc<dyn SigningKeys>,
     /// `embedded` or `aws` (the handlers' backend name).
     pub name: &'static str,
+    /// The handlers own their fresh deliveries' first attempts without a claim, as the local
+    /// runner does on the embedded backend (`HandlerConfig::sole_process`).
+    pub sole_process: bool,
 }
 
 /// A fault to inject: fail the call after `skip` calls at `point`, as `fault` says.
@@ -112,6 +115,7 @@ impl Backend {
             allow_private: true,
         };
         config.retry_schedule = RetrySchedule::parse("1s").expect("retry schedule");
+        config.sole_process = self.sole_process;
         let ctx = AppContext::new(
             Arc::new(FaultyStore::new(self.store.clone(), faults.clone())),
             Arc::new(FaultyQueue::new(self.queue.clone(), faults.clone())),

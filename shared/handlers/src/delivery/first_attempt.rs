@@ -14,11 +14,28 @@
 //! or to the first attempt that has to claim after all, or to the acknowledgement of a message
 //! for it (a delivery abandoned unsent); a restart forgets every entry, and the deliveries then
 //! claim as elsewhere.
+//!
+//! An unclaimed attempt leaves nothing in the store until its outcome is written. Should that
+//! write fail after the request went out, the entry stays, marked lost: the next attempt
+//! claims, and its claim records the lost one as an attempt whose outcome is not recorded, so
+//! that a second request always has a reason on record. (A crash at that point forgets the
+//! mark with everything else in memory: the price of the saved write, in this process only.)
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-type Entries = HashMap<Box<str>, bool, foldhash::fast::RandomState>;
+type Entries = HashMap<Box<str>, State, foldhash::fast::RandomState>;
+
+/// Where a remembered delivery's first attempt is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Not begun.
+    Waiting,
+    /// Under way, unclaimed; `sent`: its request went out.
+    UnderWay { sent: bool, recorded: bool },
+    /// Its request went out and its outcome could not be written.
+    Lost,
+}
 
 /// Most deliveries waiting for their first attempt that are remembered (about 100 bytes
 /// each); beyond that, new deliveries claim as elsewhere.
@@ -34,6 +51,9 @@ pub enum Begin<'a> {
     Busy,
     /// Claim in the store, as everywhere else.
     Claim,
+    /// Claim, and record first the earlier attempt whose request went out but whose outcome
+    /// could not be written.
+    ClaimAfterLost,
 }
 
 /// Fresh deliveries of this process, and which of them are being attempted unclaimed.
@@ -66,7 +86,7 @@ impl FirstAttempts {
             if entries.len() >= MAX_ENTRIES {
                 break;
             }
-            entries.entry(id.into()).or_insert(false);
+            entries.entry(id.into()).or_insert(State::Waiting);
         }
     }
 
@@ -80,9 +100,16 @@ impl FirstAttempts {
         let mut entries = self.lock();
         match entries.get_mut(id) {
             None => Begin::Claim,
-            Some(true) => Begin::Busy,
-            Some(under_way) if fresh_copy => {
-                *under_way = true;
+            Some(State::UnderWay { .. }) => Begin::Busy,
+            Some(State::Lost) => {
+                entries.remove(id);
+                Begin::ClaimAfterLost
+            }
+            Some(state) if fresh_copy => {
+                *state = State::UnderWay {
+                    sent: false,
+                    recorded: false,
+                };
                 Begin::Owned(Owning {
                     attempts: self,
                     id: id.to_string(),
@@ -105,8 +132,28 @@ impl FirstAttempts {
             return;
         }
         let mut entries = self.lock();
-        if entries.get(id) == Some(&false) {
+        if entries.get(id) == Some(&State::Waiting) {
             entries.remove(id);
+        }
+    }
+
+    /// Notes that the unclaimed attempt of `id` (if one is under way) sent its request.
+    pub fn sent(&self, id: &str) {
+        self.mark(id, |sent, _| *sent = true);
+    }
+
+    /// Notes that the outcome of the unclaimed attempt of `id` (if one is under way) is
+    /// written.
+    pub fn recorded(&self, id: &str) {
+        self.mark(id, |_, recorded| *recorded = true);
+    }
+
+    fn mark(&self, id: &str, f: impl FnOnce(&mut bool, &mut bool)) {
+        if !self.enabled {
+            return;
+        }
+        if let Some(State::UnderWay { sent, recorded }) = self.lock().get_mut(id) {
+            f(sent, recorded);
         }
     }
 
@@ -136,7 +183,18 @@ pub struct Owning<'a> {
 
 impl Drop for Owning<'_> {
     fn drop(&mut self) {
-        self.attempts.lock().remove(self.id.as_str());
+        let mut entries = self.attempts.lock();
+        match entries.get_mut(self.id.as_str()) {
+            Some(
+                state @ State::UnderWay {
+                    sent: true,
+                    recorded: false,
+                },
+            ) => *state = State::Lost,
+            _ => {
+                entries.remove(self.id.as_str());
+            }
+        }
     }
 }
 
@@ -188,6 +246,24 @@ mod tests {
         assert_eq!(attempts.len(), 1, "only the one under way is left");
         assert!(matches!(attempts.begin("a", true), Begin::Busy));
         drop(owned);
+        assert!(attempts.is_empty());
+    }
+
+    #[test]
+    fn an_attempt_sent_but_not_recorded_makes_the_next_claim_record_it() {
+        let attempts = FirstAttempts::new(true);
+        attempts.created(["a", "b"]);
+        let owned = attempts.begin("a", true);
+        attempts.sent("a");
+        drop(owned);
+        assert!(matches!(attempts.begin("a", true), Begin::ClaimAfterLost));
+        assert!(matches!(attempts.begin("a", true), Begin::Claim), "once");
+
+        let owned = attempts.begin("b", true);
+        attempts.sent("b");
+        attempts.recorded("b");
+        drop(owned);
+        assert!(matches!(attempts.begin("b", true), Begin::Claim));
         assert!(attempts.is_empty());
     }
 

@@ -317,7 +317,12 @@ async fn attempt_if_due(
         // Unclaimed, under way in this process: as if claimed by another worker.
         Begin::Busy => return Some(postpone(ctx, inbound, EARLY_TOLERANCE).await),
         Begin::Owned(owned) => Some(owned),
-        Begin::Claim => {
+        begin @ (Begin::Claim | Begin::ClaimAfterLost) => {
+            if matches!(begin, Begin::ClaimAfterLost) {
+                // This process's unclaimed attempt sent its request, and its outcome could
+                // not be written: on record now, as a failed attempt, before this one.
+                delivery.record_attempt(Attempt::under_way(delivery.next_attempt_number(), now));
+            }
             // The claim lists the attempt as under way; the outcome replaces that. Should the
             // outcome never be written (the request sent, the store failing), the next attempt
             // after the lease is made with the reason on record.
@@ -367,6 +372,7 @@ async fn send_and_record(
     let sent = slot.is_some();
     let result = match slot {
         Some(slot) => {
+            ctx.first_attempts.sent(&delivery.id);
             let result = ctx.http.send(target, request).await;
             slot.finish(result.status.is_some_and(|s| s < 500 && s != 429));
             result
@@ -464,7 +470,10 @@ pub(crate) fn receive_count(record: &SqsMessage) -> u32 {
 /// Writes the outcome over the version this worker claimed.
 async fn record_outcome(ctx: &AppContext, delivery: &Delivery) -> Result<(), ()> {
     match ctx.store.update_delivery(delivery).await {
-        Ok(true) => Ok(()),
+        Ok(true) => {
+            ctx.first_attempts.recorded(&delivery.id);
+            Ok(())
+        }
         Ok(false) => {
             // Only the lease holder writes a claimed delivery; this means the lease ran out
             // (an attempt slower than its timeout) and another worker took over.
