@@ -19,7 +19,7 @@ use axum::routing::{get, post, put};
 #[cfg(feature = "swagger-ui")]
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::{clients, deliveries, event_types, events, service, subscriptions};
+use crate::api::{clients, deliveries, event_types, events, replay, service, subscriptions};
 use crate::auth::token;
 use crate::context::AppContext;
 use crate::problem::{PROBLEM_JSON, problem_response};
@@ -71,7 +71,7 @@ fn manage_routes() -> Routes {
             post(subscriptions::rotate_secret),
         )
         .route("/v1/subscriptions/{id}/test", post(subscriptions::test))
-        .route("/v1/subscriptions/{id}/replay", post(subscriptions::replay))
+        .route("/v1/subscriptions/{id}/replay", post(replay::replay))
         .route("/v1/deliveries", get(deliveries::list))
         .route("/v1/deliveries/{id}", get(deliveries::get))
         .route("/v1/deliveries/{id}/retry", post(deliveries::retry))

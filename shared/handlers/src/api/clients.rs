@@ -11,7 +11,8 @@ use hookline_ports::PortError;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::api::extract::{IdPath, JsonBody, PageParams, QueryParams};
+use crate::api::extract::{IdParam, IdPath, JsonBody, PageParams, QueryParams};
+use crate::api::responses::{BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge};
 use crate::api::views::{ClientView, ListView};
 use crate::auth::Caller;
 use crate::context::AppContext;
@@ -30,8 +31,10 @@ pub struct NewClient {
 }
 
 /// Creates a client and returns its secret once.
-#[utoipa::path(post, path = "/v1/clients", tag = "clients", request_body = NewClient,
-    responses((status = 201, body = ClientView), (status = 400), (status = 401), (status = 403)),
+#[utoipa::path(post, path = "/v1/clients", operation_id = "create_client", tag = "clients", request_body = NewClient,
+    responses((status = 201, description = "The client, with its `client_secret` (shown only here).", body = ClientView),
+        (status = 400, response = BadRequest), (status = 403, response = Forbidden),
+        (status = 409, response = Conflict), (status = 413, response = PayloadTooLarge)),
     security(("bearer" = ["admin"])))]
 pub async fn create(
     State(ctx): State<Arc<AppContext>>,
@@ -60,19 +63,17 @@ pub async fn create(
 }
 
 /// Lists clients.
-#[utoipa::path(get, path = "/v1/clients", tag = "clients",
-    params(("cursor" = Option<String>, Query), ("limit" = Option<u32>, Query)),
-    responses((status = 200, description = "`{data, next_cursor}`")), security(("bearer" = ["admin"])))]
+#[utoipa::path(get, path = "/v1/clients", operation_id = "list_clients", tag = "clients", params(PageParams),
+    responses((status = 200, description = "A page of clients.", body = ListView<ClientView>),
+        (status = 400, response = BadRequest), (status = 403, response = Forbidden)),
+    security(("bearer" = ["admin"])))]
 pub async fn list(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
     QueryParams(page): QueryParams<PageParams>,
 ) -> ApiResult<Json<ListView<ClientView>>> {
     caller.require(Scope::Admin)?;
-    let p = ctx
-        .store
-        .list_clients(page.cursor.as_deref(), page.limit()?)
-        .await?;
+    let p = ctx.store.list_clients(page.cursor(), page.limit()?).await?;
     Ok(Json(ListView {
         data: p.items.iter().map(|c| ClientView::of(c, None)).collect(),
         next_cursor: p.next_cursor,
@@ -80,8 +81,10 @@ pub async fn list(
 }
 
 /// Gets a client.
-#[utoipa::path(get, path = "/v1/clients/{id}", tag = "clients",
-    responses((status = 200, body = ClientView), (status = 404)), security(("bearer" = ["admin"])))]
+#[utoipa::path(get, path = "/v1/clients/{id}", operation_id = "get_client", tag = "clients", params(IdParam),
+    responses((status = 200, description = "The client.", body = ClientView),
+        (status = 403, response = Forbidden), (status = 404, response = NotFound)),
+    security(("bearer" = ["admin"])))]
 pub async fn get(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
@@ -97,14 +100,25 @@ pub async fn get(
 }
 
 /// Deletes a client and its subscriptions; its tokens stop working.
-#[utoipa::path(delete, path = "/v1/clients/{id}", tag = "clients",
-    responses((status = 204), (status = 404)), security(("bearer" = ["admin"])))]
+#[utoipa::path(delete, path = "/v1/clients/{id}", operation_id = "delete_client", tag = "clients", params(IdParam),
+    responses((status = 204, description = "Deleted, with its subscriptions."),
+        (status = 403, response = Forbidden), (status = 404, response = NotFound),
+        (status = 409, response = Conflict)),
+    security(("bearer" = ["admin"])))]
 pub async fn delete(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
     IdPath(id): IdPath,
 ) -> ApiResult<StatusCode> {
     caller.require(Scope::Admin)?;
+    if id == caller.client.id {
+        // It would lock itself out, and the stack with it when it is the last admin.
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "a client cannot delete itself",
+        ));
+    }
     if ctx.store.get_client(&id).await?.is_none() {
         return Err(ApiError::not_found("client"));
     }
@@ -142,8 +156,10 @@ async fn delete_subscriptions_of(ctx: &AppContext, client_id: &str) -> ApiResult
 }
 
 /// Issues a new secret; the old one stops working.
-#[utoipa::path(post, path = "/v1/clients/{id}/secret", tag = "clients",
-    responses((status = 200, body = ClientView), (status = 404)), security(("bearer" = ["admin"])))]
+#[utoipa::path(post, path = "/v1/clients/{id}/secret", operation_id = "reset_client_secret", tag = "clients", params(IdParam),
+    responses((status = 200, description = "The client, with its new `client_secret` (shown only here).", body = ClientView),
+        (status = 403, response = Forbidden), (status = 404, response = NotFound)),
+    security(("bearer" = ["admin"])))]
 pub async fn reset_secret(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
