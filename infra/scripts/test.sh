@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every check and test of the workspace: the README's "run all tests" command and the
 # body of CI. Formatting, clippy with warnings denied, then every test (unit, conformance,
-# end-to-end), then the end-to-end tests again on the aws backend (moto), then the template
-# lints (cfn-lint; and SAM's own where the SAM CLI is installed).
+# end-to-end), then the end-to-end tests again on the aws backend (moto), then the API fuzzed
+# against its OpenAPI document (infra/scripts/fuzz.sh), then the template lints (cfn-lint; and
+# SAM's own where the SAM CLI is installed).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -27,6 +28,11 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   HOOKLINE_E2E_BACKEND=aws cargo test -p hookline-e2e --locked --test e2e
 fi
+
+# The live API against its own OpenAPI document (Schemathesis, bounded to a few minutes): no
+# 5xx, no response the document does not describe. Repeat with the seed it prints.
+echo "== fuzz: infra/scripts/fuzz.sh"
+infra/scripts/fuzz.sh
 
 echo "== cfn-lint template.yaml"
 cfn-lint template.yaml

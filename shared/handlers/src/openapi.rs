@@ -20,6 +20,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::api;
+use crate::api::responses::CommonResponses;
 use crate::auth;
 use crate::browser::{PageSources, with_page_headers};
 
@@ -35,15 +36,25 @@ use crate::browser::{PageSources, with_page_headers};
         api::events::publish, api::events::get,
         api::subscriptions::create, api::subscriptions::list, api::subscriptions::get, api::subscriptions::patch,
         api::subscriptions::delete, api::subscription_secrets::get_secret, api::subscription_secrets::rotate_secret,
-        api::subscriptions::test, api::subscriptions::replay,
+        api::subscriptions::test, api::replay::replay,
         api::deliveries::list, api::deliveries::get, api::deliveries::retry,
     ),
-    components(schemas(
-        api::views::ClientView, api::views::SubscriptionView, api::views::DeliveryView, api::views::AttemptView,
-        api::views::EventView, api::views::DeliveryCounts, api::views::EventTypeView,
-        api::clients::NewClient, api::clients::ClientPatch, api::views::LimitsView, api::event_types::EventTypeInput, api::subscriptions::ReplayRequest,
-    )),
-    modifiers(&BearerAuth),
+    components(
+        schemas(
+            api::views::ClientView, api::views::SubscriptionView, api::views::DeliveryView, api::views::AttemptView,
+            api::views::EventView, api::views::DeliveryCounts, api::views::EventTypeView,
+            api::clients::NewClient, api::clients::ClientPatch, api::views::LimitsView,
+            api::event_types::EventTypeInput, api::replay::ReplayRequest,
+            api::schemas::NewEvent, api::schemas::NewEventBatch, api::responses::Problem,
+            api::views::PublishedView, api::views::PublishedBatchView,
+        ),
+        responses(
+            api::responses::BadRequest, api::responses::Unauthorized, api::responses::Forbidden,
+            api::responses::NotFound, api::responses::Conflict, api::responses::PayloadTooLarge,
+            api::responses::Unprocessable, api::responses::RateLimited, api::responses::Unavailable,
+        ),
+    ),
+    modifiers(&BearerAuth, &CommonResponses),
 )]
 pub struct ApiDoc;
 

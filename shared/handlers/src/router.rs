@@ -20,7 +20,7 @@ use axum::routing::{get, post, put};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{
-    clients, deliveries, event_types, events, service, subscription_secrets, subscriptions,
+    clients, deliveries, event_types, events, replay, service, subscription_secrets, subscriptions,
 };
 use crate::auth::token;
 use crate::context::AppContext;
@@ -75,7 +75,7 @@ fn manage_routes() -> Routes {
             post(subscription_secrets::rotate_secret),
         )
         .route("/v1/subscriptions/{id}/test", post(subscriptions::test))
-        .route("/v1/subscriptions/{id}/replay", post(subscriptions::replay))
+        .route("/v1/subscriptions/{id}/replay", post(replay::replay))
         .route("/v1/deliveries", get(deliveries::list))
         .route("/v1/deliveries/{id}", get(deliveries::get))
         .route("/v1/deliveries/{id}/retry", post(deliveries::retry))

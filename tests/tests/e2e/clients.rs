@@ -286,3 +286,17 @@ async fn deleting_a_client_removes_its_subscriptions_and_stops_its_webhooks() {
     .await;
     receiver.assert_no_more_requests(0).await;
 }
+
+#[tokio::test]
+async fn an_admin_cannot_delete_itself() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+
+    app.delete(&format!("/v1/clients/{ADMIN_ID}"), &admin)
+        .await
+        .assert_problem(409, "conflict");
+
+    app.get(&format!("/v1/clients/{ADMIN_ID}"), &admin)
+        .await
+        .assert_status(200);
+}

@@ -140,6 +140,16 @@ async fn only_admins_put_event_types_and_bad_ones_are_refused() {
     )
     .await
     .assert_problem(400, "invalid_request");
+    // `true` and `false` are JSON Schemas, but not of an event's fields.
+    for schema in [json!(false), json!(true), json!("object")] {
+        app.put(
+            "/v1/event-types/BooleanSchema",
+            &admin,
+            &json!({"description": "x", "schema": schema}),
+        )
+        .await
+        .assert_problem(400, "invalid_request");
+    }
     app.put(
         "/v1/event-types/bad%20name%21",
         &admin,
@@ -149,7 +159,7 @@ async fn only_admins_put_event_types_and_bad_ones_are_refused() {
     .assert_problem(400, "invalid_request");
 
     let list = app.get("/v1/event-types", &admin).await;
-    for refused in ["Sneaky", "BrokenSchema", "bad name!"] {
+    for refused in ["Sneaky", "BrokenSchema", "BooleanSchema", "bad name!"] {
         assert!(
             !names(&list.json).iter().any(|n| n == refused),
             "{refused} was not added"

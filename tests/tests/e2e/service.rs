@@ -333,6 +333,32 @@ async fn malformed_query_and_path_parameters_are_4xx_problems() {
 }
 
 #[tokio::test]
+async fn empty_query_values_are_the_defaults_and_ids_are_checked_for_every_caller() {
+    let app = TestApp::spawn().await;
+    let portal = app.portal(&["AP"]).await;
+
+    for path in [
+        "/v1/subscriptions?cursor=",
+        "/v1/deliveries?cursor=&status=&limit=",
+        "/v1/clients?cursor=",
+    ] {
+        let token = if path.starts_with("/v1/clients") {
+            app.admin_token().await
+        } else {
+            portal.token.clone()
+        };
+        let resp = app.get(path, &token).await;
+        resp.assert_status(200);
+        assert!(resp.json["data"].is_array(), "{path}: {}", resp.text);
+        assert!(resp.json["next_cursor"].is_null(), "{path}: {}", resp.text);
+    }
+    // A portal's `client_id` is ignored, but it is still checked as an admin's would be.
+    app.get("/v1/subscriptions?client_id=", &portal.token)
+        .await
+        .assert_problem(400, "invalid_request");
+}
+
+#[tokio::test]
 async fn sigterm_shuts_the_runner_down_with_exit_code_zero() {
     let mut app = TestApp::spawn().await;
     let admin = app.admin_token().await;

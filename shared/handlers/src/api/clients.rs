@@ -11,8 +11,9 @@ use hookline_ports::PortError;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::api::extract::{IdPath, JsonBody, PageParams, QueryParams};
+use crate::api::extract::{IdParam, IdPath, JsonBody, PageParams, QueryParams};
 use crate::api::no_store::NoStore;
+use crate::api::responses::{BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge};
 use crate::api::views::{ClientView, LimitsView, ListView};
 use crate::auth::Caller;
 use crate::context::AppContext;
@@ -32,9 +33,11 @@ pub struct NewClient {
 }
 
 /// Creates a client and returns its secret once.
-#[utoipa::path(post, path = "/v1/clients", tag = "clients", request_body = NewClient,
-    responses((status = 201, body = ClientView, headers(("cache-control" = String, description = "`no-store`: the body holds the client secret"))),
-        (status = 400), (status = 401), (status = 403)),
+#[utoipa::path(post, path = "/v1/clients", operation_id = "create_client", tag = "clients", request_body = NewClient,
+    responses((status = 201, description = "The client, with its `client_secret` (shown only here).", body = ClientView,
+            headers(("cache-control" = String, description = "`no-store`: the body holds the client secret"))),
+        (status = 400, response = BadRequest), (status = 403, response = Forbidden),
+        (status = 409, response = Conflict), (status = 413, response = PayloadTooLarge)),
     security(("bearer" = ["admin"])))]
 pub async fn create(
     State(ctx): State<Arc<AppContext>>,
@@ -64,19 +67,17 @@ pub async fn create(
 }
 
 /// Lists clients.
-#[utoipa::path(get, path = "/v1/clients", tag = "clients",
-    params(("cursor" = Option<String>, Query), ("limit" = Option<u32>, Query)),
-    responses((status = 200, description = "`{data, next_cursor}`")), security(("bearer" = ["admin"])))]
+#[utoipa::path(get, path = "/v1/clients", operation_id = "list_clients", tag = "clients", params(PageParams),
+    responses((status = 200, description = "A page of clients.", body = ListView<ClientView>),
+        (status = 400, response = BadRequest), (status = 403, response = Forbidden)),
+    security(("bearer" = ["admin"])))]
 pub async fn list(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
     QueryParams(page): QueryParams<PageParams>,
 ) -> ApiResult<Json<ListView<ClientView>>> {
     caller.require(Scope::Admin)?;
-    let p = ctx
-        .store
-        .list_clients(page.cursor.as_deref(), page.limit()?)
-        .await?;
+    let p = ctx.store.list_clients(page.cursor(), page.limit()?).await?;
     Ok(Json(ListView {
         data: p.items.iter().map(|c| ClientView::of(c, None)).collect(),
         next_cursor: p.next_cursor,
@@ -84,8 +85,10 @@ pub async fn list(
 }
 
 /// Gets a client.
-#[utoipa::path(get, path = "/v1/clients/{id}", tag = "clients",
-    responses((status = 200, body = ClientView), (status = 404)), security(("bearer" = ["admin"])))]
+#[utoipa::path(get, path = "/v1/clients/{id}", operation_id = "get_client", tag = "clients", params(IdParam),
+    responses((status = 200, description = "The client.", body = ClientView),
+        (status = 403, response = Forbidden), (status = 404, response = NotFound)),
+    security(("bearer" = ["admin"])))]
 pub async fn get(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
@@ -110,8 +113,11 @@ pub struct ClientPatch {
 }
 
 /// Changes a client's limits.
-#[utoipa::path(patch, path = "/v1/clients/{id}", tag = "clients", request_body = ClientPatch,
-    responses((status = 200, body = ClientView), (status = 400), (status = 401), (status = 403), (status = 404)),
+#[utoipa::path(patch, path = "/v1/clients/{id}", operation_id = "update_client", tag = "clients", params(IdParam),
+    request_body = ClientPatch,
+    responses((status = 200, description = "The client, with its limits.", body = ClientView),
+        (status = 400, response = BadRequest), (status = 403, response = Forbidden),
+        (status = 404, response = NotFound), (status = 413, response = PayloadTooLarge)),
     security(("bearer" = ["admin"])))]
 pub async fn patch(
     State(ctx): State<Arc<AppContext>>,
@@ -137,14 +143,25 @@ pub async fn patch(
 }
 
 /// Deletes a client and its subscriptions; its tokens stop working.
-#[utoipa::path(delete, path = "/v1/clients/{id}", tag = "clients",
-    responses((status = 204), (status = 404)), security(("bearer" = ["admin"])))]
+#[utoipa::path(delete, path = "/v1/clients/{id}", operation_id = "delete_client", tag = "clients", params(IdParam),
+    responses((status = 204, description = "Deleted, with its subscriptions."),
+        (status = 403, response = Forbidden), (status = 404, response = NotFound),
+        (status = 409, response = Conflict)),
+    security(("bearer" = ["admin"])))]
 pub async fn delete(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
     IdPath(id): IdPath,
 ) -> ApiResult<StatusCode> {
     caller.require(Scope::Admin)?;
+    if id == caller.client.id {
+        // It would lock itself out, and the stack with it when it is the last admin.
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "a client cannot delete itself",
+        ));
+    }
     if ctx.store.get_client(&id).await?.is_none() {
         return Err(ApiError::not_found("client"));
     }
@@ -182,9 +199,10 @@ async fn delete_subscriptions_of(ctx: &AppContext, client_id: &str) -> ApiResult
 }
 
 /// Issues a new secret; the old one stops working.
-#[utoipa::path(post, path = "/v1/clients/{id}/secret", tag = "clients",
-    responses((status = 200, body = ClientView, headers(("cache-control" = String, description = "`no-store`: the body holds the client secret"))),
-        (status = 404)),
+#[utoipa::path(post, path = "/v1/clients/{id}/secret", operation_id = "reset_client_secret", tag = "clients", params(IdParam),
+    responses((status = 200, description = "The client, with its new `client_secret` (shown only here).", body = ClientView,
+            headers(("cache-control" = String, description = "`no-store`: the body holds the client secret"))),
+        (status = 403, response = Forbidden), (status = 404, response = NotFound)),
     security(("bearer" = ["admin"])))]
 pub async fn reset_secret(
     State(ctx): State<Arc<AppContext>>,

@@ -8,12 +8,13 @@ use axum::http::StatusCode;
 use hookline_domain::{Delivery, DeliveryStatus, Scope};
 use hookline_ports::DeliveryKey;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use utoipa::IntoParams;
 
 use crate::api::event_deliveries;
-use crate::api::extract::{IdPath, PageParams, QueryParams, id_param};
+use crate::api::extract::{IdParam, IdPath, PageParams, QueryParams, id_param};
+use crate::api::responses::{Conflict, Forbidden, NotFound};
 use crate::api::subscriptions::{READ, owned};
-use crate::api::views::{DeliveryView, ListView};
+use crate::api::views::{DeliveryView, ListView, RetryView};
 use crate::auth::Caller;
 use crate::context::AppContext;
 use crate::delivery::handler::enqueue_messages;
@@ -21,25 +22,30 @@ use crate::messages::DeliveryMessage;
 use crate::problem::{ApiError, ApiResult};
 
 /// Filters of `GET /v1/deliveries`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// One subscription's deliveries.
+    #[param(pattern = r"^[A-Za-z0-9_.\-]{1,128}$")]
     pub subscription_id: Option<String>,
     /// One event's deliveries.
+    #[param(pattern = r"^[A-Za-z0-9_.\-]{1,128}$")]
     pub event_id: Option<String>,
-    /// Only this status.
+    /// Only this status: `pending`, `succeeded`, `retrying` or `failed` (empty: any).
+    #[param(pattern = "^(pending|succeeded|retrying|failed)?$")]
     pub status: Option<String>,
-    /// Cursor.
+    /// Opaque cursor from the previous page's `next_cursor`; empty is the first page.
     pub cursor: Option<String>,
-    /// Page size.
+    /// Page size, 1–100 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
 }
 
 /// Lists deliveries of the caller's subscriptions, newest first.
-#[utoipa::path(get, path = "/v1/deliveries", tag = "deliveries",
-    params(("subscription_id" = Option<String>, Query), ("event_id" = Option<String>, Query),
-        ("status" = Option<String>, Query), ("cursor" = Option<String>, Query), ("limit" = Option<u32>, Query)),
-    responses((status = 200, description = "`{data, next_cursor}`"), (status = 400)),
+#[utoipa::path(get, path = "/v1/deliveries", operation_id = "list_deliveries", tag = "deliveries", params(ListParams),
+    responses((status = 200, description = "A page of deliveries, newest first.", body = ListView<DeliveryView>),
+        (status = 400, response = crate::api::responses::BadRequest),
+        (status = 403, response = Forbidden), (status = 404, response = NotFound)),
     security(("bearer" = ["subscriptions:read"])))]
 pub async fn list(
     State(ctx): State<Arc<AppContext>>,
@@ -75,7 +81,7 @@ pub async fn list(
             let visible = |d: &Delivery| {
                 caller.owns(&d.client_id) && sub.as_deref().is_none_or(|s| d.subscription_id == s)
             };
-            let cursor = page.cursor.as_deref();
+            let cursor = page.cursor();
             event_deliveries::page(ctx.store.as_ref(), &event, status, cursor, limit, visible)
                 .await?
         }
@@ -86,7 +92,7 @@ pub async fn list(
                 None => DeliveryKey::Client(caller.client.id.clone()),
             };
             ctx.store
-                .list_deliveries(&key, status, page.cursor.as_deref(), limit)
+                .list_deliveries(&key, status, page.cursor(), limit)
                 .await?
         }
     };
@@ -104,8 +110,10 @@ pub async fn list(
 }
 
 /// Gets a delivery and its attempts.
-#[utoipa::path(get, path = "/v1/deliveries/{id}", tag = "deliveries",
-    responses((status = 200, body = DeliveryView), (status = 404)), security(("bearer" = ["subscriptions:read"])))]
+#[utoipa::path(get, path = "/v1/deliveries/{id}", operation_id = "get_delivery", tag = "deliveries", params(IdParam),
+    responses((status = 200, description = "The delivery with its attempts.", body = DeliveryView),
+        (status = 403, response = Forbidden), (status = 404, response = NotFound)),
+    security(("bearer" = ["subscriptions:read"])))]
 pub async fn get(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
@@ -120,14 +128,16 @@ pub async fn get(
 
 /// Re-enqueues a finished (succeeded or failed) delivery for an attempt now; a new cycle of
 /// `max_attempts` begins.
-#[utoipa::path(post, path = "/v1/deliveries/{id}/retry", tag = "deliveries",
-    responses((status = 202, description = "`{id, status}`"), (status = 404), (status = 409)),
+#[utoipa::path(post, path = "/v1/deliveries/{id}/retry", operation_id = "retry_delivery", tag = "deliveries", params(IdParam),
+    responses((status = 202, description = "Queued for an attempt now.", body = RetryView),
+        (status = 403, response = Forbidden), (status = 404, response = NotFound),
+        (status = 409, response = Conflict)),
     security(("bearer" = ["subscriptions:write"])))]
 pub async fn retry(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
     IdPath(id): IdPath,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<RetryView>)> {
     caller.require(Scope::SubscriptionsWrite)?;
     let mut d = match ctx.store.get_delivery(&id).await? {
         Some(d) if caller.owns(&d.client_id) => d,
@@ -171,6 +181,9 @@ pub async fn retry(
     tracing::info!(delivery_id = %d.id, "delivery retry queued");
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"id": d.id, "status": "pending"})),
+        Json(RetryView {
+            id: d.id,
+            status: "pending".to_string(),
+        }),
     ))
 }

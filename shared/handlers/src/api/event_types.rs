@@ -9,17 +9,19 @@ use hookline_domain::catalog::{compile_schema, validate_type_name};
 use hookline_domain::{EventType, Scope};
 use serde::Deserialize;
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::api::extract::JsonBody;
+use crate::api::responses::{BadRequest, Forbidden, PayloadTooLarge};
 use crate::api::views::{EventTypeView, ListView};
 use crate::auth::Caller;
 use crate::context::AppContext;
 use crate::problem::ApiResult;
 
 /// Lists event types (any authenticated client).
-#[utoipa::path(get, path = "/v1/event-types", tag = "event-types",
-    responses((status = 200, description = "`{data: [EventType]}`")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/event-types", operation_id = "list_event_types", tag = "event-types",
+    responses((status = 200, description = "Every event type of the catalog, by name (`next_cursor` is always null).", body = ListView<EventTypeView>)),
+    security(("bearer" = [])))]
 pub async fn list(
     State(ctx): State<Arc<AppContext>>,
     _caller: Caller,
@@ -36,18 +38,30 @@ pub async fn list(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventTypeInput {
-    /// What the event means.
+    /// What the event means (at most 2000 bytes).
+    #[schema(max_length = 2000)]
     #[serde(default)]
     pub description: String,
-    /// JSON Schema of the event's `data`.
+    /// JSON Schema (an object) of the event's `data`; `null` or absent accepts any `data`.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub schema: Option<Value>,
 }
 
+/// The `{name}` of `PUT /v1/event-types/{name}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct NameParam {
+    /// The event type's name.
+    #[param(pattern = r"^[A-Za-z0-9._\-]{1,100}$")]
+    name: String,
+}
+
 /// Creates or replaces an event type (admin).
-#[utoipa::path(put, path = "/v1/event-types/{name}", tag = "event-types", request_body = EventTypeInput,
-    responses((status = 200, body = EventTypeView), (status = 201, body = EventTypeView), (status = 400)),
+#[utoipa::path(put, path = "/v1/event-types/{name}", operation_id = "put_event_type", tag = "event-types", params(NameParam), request_body = EventTypeInput,
+    responses((status = 200, description = "Replaced.", body = EventTypeView), (status = 201, description = "Created.", body = EventTypeView),
+        (status = 400, response = BadRequest), (status = 403, response = Forbidden), (status = 413, response = PayloadTooLarge)),
     security(("bearer" = ["admin"])))]
 pub async fn put(
     State(ctx): State<Arc<AppContext>>,
@@ -65,6 +79,15 @@ pub async fn put(
         .into());
     }
     if let Some(s) = &body.schema {
+        // `true` and `false` are JSON Schemas too, but a catalog entry describes an object's
+        // fields: `true` is what no schema means, and `false` would refuse every event.
+        if !s.is_object() {
+            return Err(hookline_domain::ValidationError::invalid(
+                "schema",
+                "must be a JSON Schema object (or null)",
+            )
+            .into());
+        }
         compile_schema(s)?;
     }
     let existed = ctx

@@ -14,10 +14,12 @@ use axum::response::{IntoResponse, Response};
 use hookline_domain::event::{MAX_BATCH, MAX_EVENT_BODY_BYTES};
 use hookline_domain::{Event, FieldError, Scope, ValidationError, catalog, ids, time_fmt};
 use hookline_ports::{DeliveryKey, EventInsert, QueueMessage, QueueName};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::api::extract::{IdPath, parse_json, read_body};
-use crate::api::views::{DeliveryCounts, EventView};
+use crate::api::extract::{IdParam, IdPath, parse_json, read_body};
+use crate::api::responses::{BadRequest, Forbidden, NotFound, PayloadTooLarge, Unprocessable};
+use crate::api::schemas::{PublishRequest, PublishedOrBatch};
+use crate::api::views::{DeliveryCounts, EventView, PublishedBatchView, PublishedView};
 use crate::auth::Caller;
 use crate::catalog::CatalogEntry;
 use crate::context::AppContext;
@@ -37,11 +39,13 @@ pub(crate) struct Incoming {
 }
 
 /// Publishes one event, or a batch of up to 100 (`{"events": [...]}`).
-#[utoipa::path(post, path = "/v1/events", tag = "events",
-    request_body(content = Object, description = "`{type, state, id?, occurred_at?, data}` or `{events: [...]}`"),
-    params(("Idempotency-Key" = Option<String>, Header, description = "single event only")),
-    responses((status = 202, description = "accepted"), (status = 200, description = "duplicate of an earlier request"),
-        (status = 400), (status = 403), (status = 413), (status = 422)),
+#[utoipa::path(post, path = "/v1/events", operation_id = "publish_events", tag = "events", request_body = PublishRequest,
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 200,
+        description = "Single events only: a second request with the same key is a duplicate.")),
+    responses((status = 202, description = "Accepted: the event, or each event of the batch.", body = PublishedOrBatch),
+        (status = 200, description = "A duplicate of an earlier event (same `id` or `Idempotency-Key`).", body = PublishedView),
+        (status = 400, response = BadRequest), (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge), (status = 422, response = Unprocessable)),
     security(("bearer" = ["events:write"])))]
 pub async fn publish(
     State(ctx): State<Arc<AppContext>>,
@@ -106,11 +110,11 @@ pub async fn publish(
             return Err(err);
         }
         let outcomes = accept(&ctx, valid).await?;
-        let data: Vec<Value> = outcomes
-            .iter()
-            .map(|(id, dup)| json!({"id": id, "status": if *dup { "duplicate" } else { "accepted" }}))
+        let data = outcomes
+            .into_iter()
+            .map(|(id, dup)| PublishedView::new(id, dup))
             .collect();
-        return Ok((StatusCode::ACCEPTED, Json(json!({ "data": data }))).into_response());
+        return Ok((StatusCode::ACCEPTED, Json(PublishedBatchView { data })).into_response());
     }
     let inc = validate(
         &ctx.config.states,
@@ -126,19 +130,12 @@ pub async fn publish(
         .into_iter()
         .next()
         .ok_or_else(|| ApiError::bad_request("no event"))?;
-    if dup {
-        Ok((
-            StatusCode::OK,
-            Json(json!({"id": id, "status": "duplicate"})),
-        )
-            .into_response())
+    let status = if dup {
+        StatusCode::OK
     } else {
-        Ok((
-            StatusCode::ACCEPTED,
-            Json(json!({"id": id, "status": "accepted"})),
-        )
-            .into_response())
-    }
+        StatusCode::ACCEPTED
+    };
+    Ok((status, Json(PublishedView::new(id, dup))).into_response())
 }
 
 /// Validates one event object.
@@ -294,8 +291,10 @@ pub(crate) async fn accept(
 }
 
 /// Gets an event with its delivery counts (its publisher, or `events:read` for its state).
-#[utoipa::path(get, path = "/v1/events/{id}", tag = "events",
-    responses((status = 200, body = EventView), (status = 404)), security(("bearer" = ["events:read"])))]
+#[utoipa::path(get, path = "/v1/events/{id}", operation_id = "get_event", tag = "events", params(IdParam),
+    responses((status = 200, description = "The event with its delivery counts.", body = EventView),
+        (status = 404, response = NotFound)),
+    security(("bearer" = ["events:read"])))]
 pub async fn get(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,

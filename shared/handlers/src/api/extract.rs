@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use utoipa::IntoParams;
 
 use crate::problem::ApiError;
 
@@ -90,6 +91,16 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
     }
 }
 
+/// The `{id}` of a by-id route, as the document declares it: what [`IdPath`] lets through.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct IdParam {
+    /// The resource's id (`cl_…`, `sub_…`, `evt_…`, `dlv_…`).
+    #[param(pattern = r"^[A-Za-z0-9_.\-]{1,128}$")]
+    id: String,
+}
+
 /// An id given as a filter (`?event_id=`): one that cannot exist is a 400.
 pub fn id_param(name: &str, value: &str) -> Result<(), ApiError> {
     if hookline_domain::ids::is_plausible_id(value) {
@@ -117,15 +128,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
 }
 
 /// `cursor` and `limit` of a list call.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageParams {
-    /// Opaque cursor from the previous page.
+    /// Opaque cursor from the previous page's `next_cursor`; empty is the first page.
     pub cursor: Option<String>,
     /// Page size, 1–100 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
 }
 
 impl PageParams {
+    /// The cursor, if one was given (an empty `cursor=` asks for the first page).
+    pub fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref().filter(|c| !c.is_empty())
+    }
+
     /// The validated page size.
     pub fn limit(&self) -> Result<usize, ApiError> {
         match self.limit.as_deref() {

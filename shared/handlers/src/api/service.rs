@@ -4,16 +4,17 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
 
+use crate::api::views::HealthView;
 use crate::context::AppContext;
 
 /// Liveness and version.
-#[utoipa::path(get, path = "/health", tag = "service", responses((status = 200, description = "`{status, version, backend}`")))]
-pub async fn health(State(ctx): State<Arc<AppContext>>) -> Json<Value> {
-    Json(json!({
-        "status": "ok",
-        "version": ctx.config.version,
-        "backend": ctx.config.backend,
-    }))
+#[utoipa::path(get, path = "/health", tag = "service",
+    responses((status = 200, description = "The service is up.", body = HealthView)))]
+pub async fn health(State(ctx): State<Arc<AppContext>>) -> Json<HealthView> {
+    Json(HealthView {
+        status: "ok".to_string(),
+        version: ctx.config.version.clone(),
+        backend: ctx.config.backend.to_string(),
+    })
 }

@@ -8,50 +8,52 @@
 
 use std::sync::Arc;
 
-use axum::Json;
-use axum::extract::State;
-use hookline_domain::{Scope, secret};
-use serde_json::{Value, json};
-
-use crate::api::extract::IdPath;
+use crate::api::extract::{IdParam, IdPath};
 use crate::api::no_store::NoStore;
+use crate::api::responses::{Conflict, Forbidden, NotFound};
 use crate::api::subscriptions::{owned, written_or_404};
+use crate::api::views::SecretView;
 use crate::auth::Caller;
 use crate::context::AppContext;
 use crate::problem::{ApiError, ApiResult};
 use crate::subscription_writes::modify_subscription;
+use axum::Json;
+use axum::extract::State;
+use hookline_domain::{Scope, secret};
 
 /// The scopes that may read a stored signing secret.
 pub const READ_SECRET: [Scope; 2] = [Scope::SubscriptionsSecrets, Scope::SubscriptionsWrite];
 
 /// The current signing secret.
-#[utoipa::path(get, path = "/v1/subscriptions/{id}/secret", tag = "subscriptions",
-    responses((status = 200, description = "`{secret}`",
+#[utoipa::path(get, path = "/v1/subscriptions/{id}/secret", operation_id = "get_subscription_secret", tag = "subscriptions", params(IdParam),
+    responses((status = 200, description = "The current signing secret.", body = SecretView,
             headers(("cache-control" = String, description = "`no-store`"))),
-        (status = 403, description = "the token has neither `subscriptions:secrets` nor `subscriptions:write`"),
-        (status = 404)),
+        (status = 403, response = Forbidden), (status = 404, response = NotFound)),
     security(("bearer" = ["subscriptions:secrets"]), ("bearer" = ["subscriptions:write"])))]
 pub async fn get_secret(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
     IdPath(id): IdPath,
-) -> ApiResult<NoStore<Json<Value>>> {
+) -> ApiResult<NoStore<Json<SecretView>>> {
     caller.require_any(&READ_SECRET)?;
     let s = owned(&ctx, &caller, &id).await?;
-    Ok(NoStore(Json(json!({ "secret": s.current_secret() }))))
+    Ok(NoStore(Json(SecretView {
+        secret: s.current_secret().map(str::to_string),
+    })))
 }
 
 /// Rotates the signing secret; the previous one keeps signing alongside for 24 hours.
-#[utoipa::path(post, path = "/v1/subscriptions/{id}/secret/rotate", tag = "subscriptions",
-    responses((status = 200, description = "`{secret}` (the new one)",
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/secret/rotate", operation_id = "rotate_subscription_secret", tag = "subscriptions", params(IdParam),
+    responses((status = 200, description = "The new signing secret.", body = SecretView,
             headers(("cache-control" = String, description = "`no-store`"))),
-        (status = 404)),
+        (status = 403, response = Forbidden), (status = 404, response = NotFound),
+        (status = 409, response = Conflict)),
     security(("bearer" = ["subscriptions:write"])))]
 pub async fn rotate_secret(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
     IdPath(id): IdPath,
-) -> ApiResult<NoStore<Json<Value>>> {
+) -> ApiResult<NoStore<Json<SecretView>>> {
     caller.require(Scope::SubscriptionsWrite)?;
     owned(&ctx, &caller, &id).await?;
     let new = secret::new_webhook_secret();
@@ -64,5 +66,5 @@ pub async fn rotate_secret(
     .await?;
     written_or_404(written)?;
     tracing::info!(subscription_id = %id, "subscription secret rotated");
-    Ok(NoStore(Json(json!({ "secret": new }))))
+    Ok(NoStore(Json(SecretView { secret: Some(new) })))
 }

@@ -11,19 +11,19 @@ use axum::http::StatusCode;
 use hookline_domain::subscription::{
     SubscriptionInput, SubscriptionRules, apply_input, new_subscription,
 };
-use hookline_domain::{
-    Client, Delivery, DeliveryStatus, Event, Scope, Subscription, ValidationError, ids, secret,
-    time_fmt,
-};
+use hookline_domain::{Client, Delivery, Event, Scope, Subscription, ValidationError, ids, secret};
 use hookline_ports::PortError;
 use serde::Deserialize;
-use serde_json::{Value, json};
-use time::OffsetDateTime;
-use utoipa::ToSchema;
+use serde_json::json;
+use utoipa::IntoParams;
 
-use crate::api::extract::{IdPath, JsonBody, OptionalJsonBody, PageParams, QueryParams, id_param};
+use crate::api::extract::{IdParam, IdPath, JsonBody, PageParams, QueryParams, id_param};
 use crate::api::no_store::NoStore;
-use crate::api::views::{ListView, SubscriptionView};
+use crate::api::responses::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unprocessable,
+};
+use crate::api::schemas::{NewSubscription, SubscriptionPatch};
+use crate::api::views::{ListView, SubscriptionView, TestPingView};
 use crate::auth::Caller;
 use crate::catalog::CatalogEntry;
 use crate::context::AppContext;
@@ -131,10 +131,12 @@ async fn check_resolved(ctx: &AppContext, raw: &str) -> ApiResult<()> {
 }
 
 /// Creates a subscription; the response carries its signing secret.
-#[utoipa::path(post, path = "/v1/subscriptions", tag = "subscriptions",
-    request_body(content = Object, description = "url, description, event_types, states, filter, headers, timeout_ms, max_attempts, enabled, include_own_events, rate_limit"),
-    responses((status = 201, body = SubscriptionView, headers(("cache-control" = String, description = "`no-store`: the body holds the signing secret"))),
-        (status = 400), (status = 403)),
+#[utoipa::path(post, path = "/v1/subscriptions", operation_id = "create_subscription", tag = "subscriptions", request_body = NewSubscription,
+    responses((status = 201, description = "The subscription, with its signing `secret`.", body = SubscriptionView,
+            headers(("cache-control" = String, description = "`no-store`: the body holds the signing secret"))),
+        (status = 400, response = BadRequest), (status = 403, response = Forbidden),
+        (status = 409, response = Conflict), (status = 413, response = PayloadTooLarge),
+        (status = 422, response = Unprocessable)),
     security(("bearer" = ["subscriptions:write"])))]
 pub async fn create(
     State(ctx): State<Arc<AppContext>>,
@@ -186,20 +188,24 @@ async fn count_subscriptions(ctx: &AppContext, client_id: &str, up_to: u32) -> A
 }
 
 /// `?client_id=` (admin) plus paging.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// Admin only: one client's subscriptions.
+    /// Admin only: one client's subscriptions (ignored for other callers).
+    #[param(pattern = r"^[A-Za-z0-9_.\-]{1,128}$")]
     pub client_id: Option<String>,
-    /// Cursor.
+    /// Opaque cursor from the previous page's `next_cursor`; empty is the first page.
     pub cursor: Option<String>,
-    /// Page size.
+    /// Page size, 1–100 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
 }
 
 /// Lists own subscriptions (admin: all, or one client's).
-#[utoipa::path(get, path = "/v1/subscriptions", tag = "subscriptions",
-    params(("client_id" = Option<String>, Query), ("cursor" = Option<String>, Query), ("limit" = Option<u32>, Query)),
-    responses((status = 200, description = "`{data, next_cursor}`")), security(("bearer" = ["subscriptions:read"])))]
+#[utoipa::path(get, path = "/v1/subscriptions", operation_id = "list_subscriptions", tag = "subscriptions", params(ListParams),
+    responses((status = 200, description = "A page of subscriptions.", body = ListView<SubscriptionView>),
+        (status = 400, response = BadRequest), (status = 403, response = Forbidden)),
+    security(("bearer" = ["subscriptions:read"])))]
 pub async fn list(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
@@ -210,17 +216,19 @@ pub async fn list(
         cursor: q.cursor,
         limit: q.limit,
     };
+    // Checked for every caller, though only an admin's is used: the same request is valid or
+    // not whoever sends it.
+    if let Some(c) = &q.client_id {
+        id_param("client_id", c)?;
+    }
     let client = if caller.is_admin() {
-        if let Some(c) = &q.client_id {
-            id_param("client_id", c)?;
-        }
         q.client_id
     } else {
         Some(caller.client.id.clone())
     };
     let p = ctx
         .store
-        .list_subscriptions(client.as_deref(), page.cursor.as_deref(), page.limit()?)
+        .list_subscriptions(client.as_deref(), page.cursor(), page.limit()?)
         .await?;
     Ok(Json(ListView {
         data: p
@@ -233,8 +241,10 @@ pub async fn list(
 }
 
 /// Gets a subscription.
-#[utoipa::path(get, path = "/v1/subscriptions/{id}", tag = "subscriptions",
-    responses((status = 200, body = SubscriptionView), (status = 404)), security(("bearer" = ["subscriptions:read"])))]
+#[utoipa::path(get, path = "/v1/subscriptions/{id}", operation_id = "get_subscription", tag = "subscriptions", params(IdParam),
+    responses((status = 200, description = "The subscription.", body = SubscriptionView),
+        (status = 403, response = Forbidden), (status = 404, response = NotFound)),
+    security(("bearer" = ["subscriptions:read"])))]
 pub async fn get(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
@@ -246,8 +256,10 @@ pub async fn get(
 }
 
 /// Changes any creatable field, or `enabled`.
-#[utoipa::path(patch, path = "/v1/subscriptions/{id}", tag = "subscriptions", request_body(content = Object),
-    responses((status = 200, body = SubscriptionView), (status = 400), (status = 404)),
+#[utoipa::path(patch, path = "/v1/subscriptions/{id}", operation_id = "update_subscription", tag = "subscriptions", params(IdParam), request_body = SubscriptionPatch,
+    responses((status = 200, description = "The changed subscription.", body = SubscriptionView),
+        (status = 400, response = BadRequest), (status = 403, response = Forbidden),
+        (status = 404, response = NotFound), (status = 413, response = PayloadTooLarge)),
     security(("bearer" = ["subscriptions:write"])))]
 pub async fn patch(
     State(ctx): State<Arc<AppContext>>,
@@ -288,8 +300,10 @@ pub(crate) fn written_or_404(m: Modified) -> ApiResult<Subscription> {
 }
 
 /// Deletes a subscription.
-#[utoipa::path(delete, path = "/v1/subscriptions/{id}", tag = "subscriptions",
-    responses((status = 204), (status = 404)), security(("bearer" = ["subscriptions:write"])))]
+#[utoipa::path(delete, path = "/v1/subscriptions/{id}", operation_id = "delete_subscription", tag = "subscriptions", params(IdParam),
+    responses((status = 204, description = "Deleted."),
+        (status = 403, response = Forbidden), (status = 404, response = NotFound)),
+    security(("bearer" = ["subscriptions:write"])))]
 pub async fn delete(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
@@ -306,14 +320,15 @@ pub async fn delete(
 }
 
 /// Sends a `hookline.ping` event to this subscription only.
-#[utoipa::path(post, path = "/v1/subscriptions/{id}/test", tag = "subscriptions",
-    responses((status = 202, description = "`{delivery_id}`"), (status = 404)),
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/test", operation_id = "test_subscription", tag = "subscriptions", params(IdParam),
+    responses((status = 202, description = "The ping's delivery, queued.", body = TestPingView),
+        (status = 403, response = Forbidden), (status = 404, response = NotFound)),
     security(("bearer" = ["subscriptions:write"])))]
 pub async fn test(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
     IdPath(id): IdPath,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<TestPingView>)> {
     caller.require(Scope::SubscriptionsWrite)?;
     let sub = owned(&ctx, &caller, &id).await?;
     caller.charge_test_ping(&ctx)?;
@@ -346,172 +361,8 @@ pub async fn test(
     }
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "delivery_id": delivery.id })),
-    ))
-}
-
-/// Body of a replay request.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReplayRequest {
-    /// Start of the window (RFC 3339; default 7 days ago; at most 30 days ago, the retention).
-    pub since: Option<String>,
-    /// End of the window (RFC 3339; default now).
-    pub until: Option<String>,
-    /// Only events whose delivery to this subscription failed.
-    #[serde(default)]
-    pub only_failed: bool,
-}
-
-/// One delivery of a replay.
-enum Replay {
-    /// A finished delivery, to be attempted again in a new cycle.
-    Restart(Delivery),
-    /// An event the subscription never had a delivery for.
-    New(Delivery),
-}
-
-/// Queues one page of a replay, then writes its records. The messages go first and each
-/// carries what its write does (a new cycle, or the new delivery whole), so that a write that
-/// fails or never happens is done by the worker that receives the message; a send that fails
-/// leaves the page unwritten and fails the call, which may be repeated.
-async fn replay_page(ctx: &AppContext, replays: Vec<Replay>, now: OffsetDateTime) -> ApiResult<()> {
-    if replays.is_empty() {
-        return Ok(());
-    }
-    let messages: Vec<DeliveryMessage> = replays
-        .iter()
-        .map(|r| match r {
-            Replay::Restart(d) => DeliveryMessage::retry(d),
-            Replay::New(d) => DeliveryMessage::created(d),
-        })
-        .collect();
-    enqueue_messages(ctx, &messages).await?;
-    for replay in replays {
-        let written = match replay {
-            Replay::Restart(mut d) => {
-                d.restart(now);
-                // `false`: picked up meanwhile (by this replay's own message, perhaps).
-                ctx.store.update_delivery(&d).await.map(|_| ())
-            }
-            Replay::New(d) => ctx.store.insert_delivery(&d).await.map(|_| ()),
-        };
-        if let Err(e) = written {
-            tracing::warn!(error = %e, "replay: a record was not written; its queued message writes it");
-        }
-    }
-    Ok(())
-}
-
-/// How far back a replay reaches: the stores keep events this long.
-const REPLAY_RETENTION_DAYS: i64 = 30;
-
-/// Re-delivers the events accepted in the window that match this subscription.
-#[utoipa::path(post, path = "/v1/subscriptions/{id}/replay", tag = "subscriptions", request_body = ReplayRequest,
-    responses((status = 202, description = "`{count}`"), (status = 400), (status = 404), (status = 409)),
-    security(("bearer" = ["subscriptions:write"])))]
-pub async fn replay(
-    State(ctx): State<Arc<AppContext>>,
-    caller: Caller,
-    IdPath(id): IdPath,
-    OptionalJsonBody(body): OptionalJsonBody<ReplayRequest>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    caller.require(Scope::SubscriptionsWrite)?;
-    let sub = owned(&ctx, &caller, &id).await?;
-    if !sub.enabled {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            "the subscription is disabled; enable it first",
-        ));
-    }
-    let now = ctx.clock.now();
-    let parse = |field: &str, v: &Option<String>, default| match v {
-        None => Ok(default),
-        Some(s) => time_fmt::parse(s).ok_or_else(|| {
-            ApiError::from(ValidationError::invalid(
-                field,
-                "must be an RFC 3339 timestamp",
-            ))
+        Json(TestPingView {
+            delivery_id: delivery.id,
         }),
-    };
-    let since = parse("since", &body.since, now - time::Duration::days(7))?;
-    let until = parse("until", &body.until, now)?;
-    if since >= until {
-        return Err(ValidationError::invalid("since", "must be before until").into());
-    }
-    // Nothing older than the retention is stored; clamping also bounds the backend's work
-    // (DynamoDB walks one partition per day of an all-states window).
-    let since = since.max(now - time::Duration::days(REPLAY_RETENTION_DAYS));
-    let filter = sub
-        .filter
-        .as_ref()
-        .and_then(|f| hookline_domain::Filter::compile(f).ok());
-    let states: Vec<Option<&str>> = if sub.states.iter().any(|s| s == "*") {
-        vec![None]
-    } else {
-        // System events addressed to the owner are stored under every-state (`*`).
-        sub.states
-            .iter()
-            .map(|s| Some(s.as_str()))
-            .chain([Some("*")])
-            .collect()
-    };
-    // The caller's quota: the most events one call re-delivers.
-    let quota = u64::from(ctx.limits_of(&caller.client).max_replay_events);
-    if quota == 0 {
-        return Err(ApiError::quota_exceeded(
-            "this client may not replay events",
-        ));
-    }
-    let mut count = 0u64;
-    'states: for state in states {
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = ctx
-                .store
-                .list_events(state, since, until, cursor.as_deref(), 100)
-                .await?;
-            let mut replays = Vec::new();
-            for event in &page.items {
-                if event.event_type == hookline_domain::event::PING_TYPE
-                    || !sub.matches(event, filter.as_ref(), &event.envelope_bytes())
-                {
-                    continue;
-                }
-                let did = ids::delivery_id(&event.id, &sub.id);
-                let existing = match ctx.store.get_delivery(&did).await? {
-                    Some(d) => Some(d),
-                    None => crate::fanout::legacy_delivery(&ctx, &did, &event.id, &sub.id).await?,
-                };
-                let replay = match existing {
-                    Some(d) if !d.status.is_terminal() => continue,
-                    Some(d) if body.only_failed && d.status != DeliveryStatus::Failed => continue,
-                    Some(d) => Replay::Restart(d),
-                    None if body.only_failed => continue,
-                    None => {
-                        Replay::New(Delivery::new(did, &event.id, &sub.id, &sub.client_id, now))
-                    }
-                };
-                replays.push(replay);
-                count += 1;
-                if count >= quota {
-                    replay_page(&ctx, replays, now).await?;
-                    break 'states;
-                }
-            }
-            replay_page(&ctx, replays, now).await?;
-            match page.next_cursor {
-                Some(c) => cursor = Some(c),
-                None => break,
-            }
-        }
-    }
-    tracing::info!(subscription_id = %sub.id, count, "replay queued");
-    // At the quota, the window may hold more: the caller replays the rest with a later
-    // `since` or a narrower window.
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({ "count": count, "limit_reached": count >= quota })),
     ))
 }

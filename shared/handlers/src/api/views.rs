@@ -310,10 +310,81 @@ impl EventTypeView {
 }
 
 /// A page of items.
-#[derive(Debug, Serialize)]
-pub struct ListView<T: Serialize> {
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListView<T: Serialize + ToSchema> {
     /// Items.
     pub data: Vec<T>,
     /// Cursor of the next page, or null.
     pub next_cursor: Option<String>,
+}
+
+/// A subscription's signing secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SecretView {
+    /// `whsec_…`: the one that signs now (`null` only for a subscription without one).
+    pub secret: Option<String>,
+}
+
+/// The delivery a test ping made.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TestPingView {
+    /// `dlv_…`
+    pub delivery_id: String,
+}
+
+/// How many deliveries a replay queued.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReplayView {
+    /// Deliveries queued.
+    pub count: u64,
+    /// The caller's `max_replay_events` stopped the replay: the window may hold more.
+    pub limit_reached: bool,
+}
+
+/// A delivery queued for another attempt.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RetryView {
+    /// `dlv_…`
+    pub id: String,
+    /// Always `pending`.
+    pub status: String,
+}
+
+/// What became of one published event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublishedView {
+    /// `evt_…` (the earlier event's, for a duplicate).
+    pub id: String,
+    /// `accepted`, or `duplicate` of an earlier event with the same id or `Idempotency-Key`.
+    #[schema(pattern = "^(accepted|duplicate)$")]
+    pub status: String,
+}
+
+impl PublishedView {
+    /// The view of an event just accepted, or found to be a duplicate.
+    pub fn new(id: String, duplicate: bool) -> Self {
+        let status = if duplicate { "duplicate" } else { "accepted" };
+        PublishedView {
+            id,
+            status: status.to_string(),
+        }
+    }
+}
+
+/// What became of each event of a batch, in order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublishedBatchView {
+    /// One per event of the batch.
+    pub data: Vec<PublishedView>,
+}
+
+/// Liveness and version.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthView {
+    /// Always `ok`.
+    pub status: String,
+    /// The running version.
+    pub version: String,
+    /// `embedded` or `aws`.
+    pub backend: String,
 }
