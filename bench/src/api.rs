@@ -121,6 +121,55 @@ impl Api {
     }
 }
 
+impl Api {
+    /// A publisher allowed `state`, and a subscriber of that state with one subscription to
+    /// `url` for its `LotDispatched` events: the publisher, and the subscription's id.
+    pub async fn publisher_and_subscription(
+        &self,
+        admin: &str,
+        state: &str,
+        url: &str,
+    ) -> Result<(Portal, String), String> {
+        let publisher = self
+            .portal(admin, &format!("{state} publisher"), &PUBLISHER, &[state])
+            .await?;
+        let tenant = self
+            .portal(
+                admin,
+                &format!("{state} state portal"),
+                &SUBSCRIBER,
+                &[state],
+            )
+            .await?;
+        let body = json!({"url": url, "event_types": ["LotDispatched"], "states": [state]});
+        let sub = self.subscribe(&tenant.token, &body).await?;
+        Ok((publisher, sub))
+    }
+
+    /// `POST /v1/events` with a batch: the HTTP status and, on 202, the `evt_` ids.
+    pub async fn publish_batch(
+        &self,
+        token: &str,
+        events: &[Value],
+    ) -> Result<(u16, Vec<String>), String> {
+        let (status, resp) = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/events",
+                token,
+                &json!({ "events": events }),
+            )
+            .await?;
+        let ids = resp["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["id"].as_str().map(str::to_string))
+            .collect();
+        Ok((status, ids))
+    }
+}
+
 /// The event every scenario publishes: a lot dispatch as the central platform sends it.
 pub fn lot_event(event_type: &str, state: &str, seq: usize) -> Value {
     json!({

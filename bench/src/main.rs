@@ -11,12 +11,14 @@
 //! the Lambda functions' size-optimised profile.
 
 mod api;
+mod flooding;
 mod lambda_init;
 mod process;
 mod receiver;
 mod report;
 mod run;
 mod scenarios;
+mod soak;
 mod stats;
 
 use std::collections::BTreeMap;
@@ -27,7 +29,7 @@ use serde_json::{Value, json};
 
 use crate::process::{Receiver, cargo_build, target_dir};
 use crate::report::ScenarioReport;
-use crate::scenarios::{ALL, Bench};
+use crate::scenarios::{ALL, Bench, EXPLICIT};
 
 /// The receiver (this executable) shares the machine's two cores with the runner, so every
 /// microsecond it spends per webhook is taken from the system under test: it runs on the
@@ -51,10 +53,12 @@ struct Args {
     runs: usize,
     json: Option<PathBuf>,
     build: bool,
+    soak_s: u64,
 }
 
-const USAGE: &str = "usage: hookline-bench [SCENARIO...|all] [--scale F] [--runs N] [--json FILE] [--no-build]
-scenarios: ceiling throughput-1 latency-500 fanout-10 fanout-100 fanout-cost noisy-neighbour lambda-init";
+const USAGE: &str = "usage: hookline-bench [SCENARIO...|all] [--scale F] [--runs N] [--json FILE] [--no-build] [--soak-seconds S]
+scenarios: ceiling throughput-1 latency-500 fanout-10 fanout-100 fanout-cost noisy-neighbour flooding-neighbour lambda-init
+run only when named: soak (publishes for --soak-seconds, 600 by default)";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
@@ -63,6 +67,7 @@ fn parse_args() -> Result<Args, String> {
         runs: 3,
         json: None,
         build: true,
+        soak_s: 600,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -84,9 +89,16 @@ fn parse_args() -> Result<Args, String> {
             }
             "--json" => args.json = Some(PathBuf::from(value("--json")?)),
             "--no-build" => args.build = false,
+            "--soak-seconds" => {
+                args.soak_s = value("--soak-seconds")?
+                    .parse()
+                    .ok()
+                    .filter(|n| *n >= 20)
+                    .ok_or("--soak-seconds takes a whole number of seconds, at least 20")?
+            }
             "-h" | "--help" => return Err(USAGE.into()),
             "all" => args.scenarios.extend(ALL.iter().map(|s| s.to_string())),
-            s if ALL.contains(&s) => args.scenarios.push(s.to_string()),
+            s if ALL.contains(&s) || EXPLICIT.contains(&s) => args.scenarios.push(s.to_string()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
     }
@@ -185,6 +197,7 @@ async fn bench(args: Args) -> Result<bool, String> {
         scale: args.scale,
         publishers: PUBLISHERS,
         delivery_concurrency: DELIVERY_CONCURRENCY,
+        soak: std::time::Duration::from_secs(args.soak_s),
     };
 
     // The ceiling first, whether or not it was asked for: every figure is quoted against it.
@@ -277,6 +290,7 @@ async fn bench(args: Args) -> Result<bool, String> {
             "runs": args.runs,
             "publishers": PUBLISHERS,
             "delivery_concurrency": DELIVERY_CONCURRENCY,
+            "soak_seconds": args.soak_s,
             "backend": "embedded",
         },
         "ceiling_posts_per_s": stats::round(ceiling),

@@ -90,7 +90,7 @@ pub struct Runner {
     pub base: String,
     /// The bootstrap admin's secret.
     pub admin_secret: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Runner {
@@ -155,7 +155,7 @@ impl Runner {
             pid,
             base,
             admin_secret,
-            _dir: dir,
+            dir,
         })
     }
 
@@ -167,6 +167,11 @@ impl Runner {
     /// The runner's peak resident set so far, MB (VmHWM).
     pub fn peak_rss_mb(&self) -> f64 {
         status_kb(self.pid, "VmHWM:") / 1024.0
+    }
+
+    /// Its data directory (its log, `runner.log`, included).
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
     }
 
     /// Stops the runner (SIGKILL: its data directory is thrown away anyway).

@@ -35,7 +35,8 @@ pub fn targets(scenario: &str) -> Vec<Target> {
         "fanout-10" => vec![t("delivered_per_s", true, 12_500.0)],
         "fanout-100" => vec![t("delivered_per_s", true, 20_000.0)],
         "fanout-cost" => vec![t("to_last_delivery_ms_many", false, 500.0)],
-        "noisy-neighbour" => vec![t("healthy_p99_ratio", false, 2.0)],
+        "noisy-neighbour" | "flooding-neighbour" => vec![t("healthy_p99_ratio", false, 2.0)],
+        "soak" => vec![t("rss_growth", false, crate::soak::MAX_RSS_GROWTH)],
         _ => Vec::new(),
     }
 }
@@ -235,6 +236,7 @@ pub fn table(
             "peak_rss_mb",
             "cpu_s_per_1000",
             "wall_s",
+            "samples",
         ];
         let more: Vec<String> = obj
             .iter()
@@ -243,6 +245,14 @@ pub fn table(
             .collect();
         if !more.is_empty() {
             s.push_str(&format!("  {name}: {}\n", more.join(" ")));
+        }
+        for sample in m["samples"].as_array().into_iter().flatten() {
+            s.push_str(&format!(
+                "    t {:>5} s  RSS {:>6} MiB  data dir {:>7} MiB\n",
+                cell(sample.get("t_s")),
+                cell(sample.get("rss_mb")),
+                cell(sample.get("data_dir_mb"))
+            ));
         }
     }
     if let Some(fns) = lambda {

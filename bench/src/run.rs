@@ -42,6 +42,19 @@ pub struct Traffic {
     pub rate: Option<f64>,
 }
 
+impl Traffic {
+    /// `n` lot dispatches in `state`.
+    pub fn dispatches(n: usize, state: &str, concurrency: usize, rate: Option<f64>) -> Traffic {
+        Traffic {
+            events: (0..n)
+                .map(|i| crate::api::lot_event("LotDispatched", state, i))
+                .collect(),
+            concurrency,
+            rate,
+        }
+    }
+}
+
 /// Publishes `traffic` with `token`; returns the accepted events and the errors.
 pub async fn publish(api: &Api, token: &str, traffic: Traffic) -> (Vec<Published>, Vec<String>) {
     let events = Arc::new(traffic.events);
@@ -105,7 +118,7 @@ async fn publish_one(api: &Api, token: &str, event: &Value) -> Result<Published,
     })
 }
 
-/// Reads arrivals until `expected` non-hung ones have come (then a little longer, for
+/// Reads arrivals until `expected` deliveries (answered with a success) have come (then a little longer, for
 /// duplicates), or until nothing new has come for `IDLE_LIMIT`.
 pub async fn collect(receiver: &Receiver, expected: usize) -> Result<Vec<Arrival>, String> {
     let mut all = Vec::with_capacity(expected);
@@ -117,7 +130,7 @@ pub async fn collect(receiver: &Receiver, expected: usize) -> Result<Vec<Arrival
         if !page.is_empty() {
             last_progress = Instant::now();
         }
-        healthy += page.iter().filter(|a| !a.hung).count();
+        healthy += page.iter().filter(|a| a.delivered()).count();
         all.extend(page);
         if healthy >= expected && done_at.is_none() {
             done_at = Some(Instant::now());
@@ -179,7 +192,7 @@ pub fn check(arrivals: &[Arrival], expected: &Expected<'_>) -> Check {
         expected: sent.len() * expected.subscriptions.len(),
         ..Check::default()
     };
-    for a in arrivals.iter().filter(|a| !a.hung) {
+    for a in arrivals.iter().filter(|a| a.delivered()) {
         let (Some(&sent_ns), true) = (
             sent.get(a.event_id.as_str()),
             expected.subscriptions.contains(&a.subscription_id),
@@ -239,12 +252,35 @@ pub struct RunResult {
     /// Events accepted and deliveries made in each step of the run, from the first publish.
     #[serde(skip_serializing_if = "Timeline::is_empty")]
     pub timeline: Timeline,
+    /// The runner over time (the soak).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub samples: Vec<Sample>,
     /// Scenario-specific figures.
     #[serde(flatten)]
     pub extra: BTreeMap<String, f64>,
 }
 
 impl RunResult {
+    /// The figures of a run whose healthy receivers are `subscriptions`: `arrivals` checked
+    /// against `published`.
+    pub fn checked(
+        arrivals: &[Arrival],
+        subscriptions: &HashSet<String>,
+        published: &[Published],
+        publish_errors: usize,
+        cpu_s: f64,
+        peak_rss_mb: f64,
+    ) -> RunResult {
+        let c = check(
+            arrivals,
+            &Expected {
+                subscriptions,
+                published,
+            },
+        );
+        RunResult::from_check(published, publish_errors, c, cpu_s, peak_rss_mb)
+    }
+
     /// The figures of a run: what was published, what arrived, and what it cost the runner.
     pub fn from_check(
         published: &[Published],
@@ -273,9 +309,21 @@ impl RunResult {
             latency_ms: rounded(latency(check.latencies_ms)),
             timeline: Timeline::of(first, published, &check.arrived_ns),
             ceiling_ratio: 0.0,
+            samples: Vec::new(),
             extra: BTreeMap::new(),
         }
     }
+}
+
+/// The runner at one moment of a long run.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Sample {
+    /// Seconds since the first sample (the start of publishing).
+    pub t_s: f64,
+    /// Resident set (VmRSS), MiB.
+    pub rss_mb: f64,
+    /// Its data directory on disk, MiB.
+    pub data_dir_mb: f64,
 }
 
 /// How a run went over time: what was accepted and what arrived in each `step_ms`, counted
@@ -352,6 +400,7 @@ mod tests {
             subscription_id: sub.into(),
             at_ns,
             hung: false,
+            failed: false,
         }
     }
 
@@ -433,6 +482,15 @@ mod tests {
         stray.push(arrival("evt_9", "sub_a", 7_000_000));
         let c = check(&stray, &expected);
         assert_eq!((c.unexpected, c.exact()), (2, false));
+
+        let mut failed = all.clone();
+        failed.push(Arrival {
+            failed: true,
+            ..arrival("evt_1", "sub_a", 2_500_000)
+        });
+        let c = check(&failed, &expected);
+        assert!(c.exact(), "an attempt answered 500 is not a delivery");
+        assert_eq!(c.latencies_ms, vec![2.0, 3.0, 3.0, 4.0]);
 
         let mut hung = all;
         hung.push(Arrival {

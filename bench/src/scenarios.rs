@@ -16,8 +16,11 @@ use crate::process::{Receiver, Runner};
 use crate::receiver::now_ns;
 use crate::run::{Expected, Published, RunResult, Traffic, check, collect, publish};
 
+/// Scenarios run only when named (not part of `all`).
+pub const EXPLICIT: [&str; 1] = ["soak"];
+
 /// Every scenario, in the order `all` runs them.
-pub const ALL: [&str; 8] = [
+pub const ALL: [&str; 9] = [
     "ceiling",
     "throughput-1",
     "latency-500",
@@ -25,6 +28,7 @@ pub const ALL: [&str; 8] = [
     "fanout-100",
     "fanout-cost",
     "noisy-neighbour",
+    "flooding-neighbour",
     "lambda-init",
 ];
 
@@ -40,14 +44,18 @@ pub struct Bench {
     pub publishers: usize,
     /// Deliveries the runner may have in flight; the ceiling posts with as many.
     pub delivery_concurrency: usize,
+    /// How long the soak publishes.
+    pub soak: Duration,
 }
 
 impl Bench {
-    fn scaled(&self, n: usize) -> usize {
+    pub(crate) fn scaled(&self, n: usize) -> usize {
         ((n as f64 * self.scale).round() as usize).max(1)
     }
 
-    fn runner_env(&self) -> Vec<(String, String)> {
+    /// The runner's settings with the stack's default client limits (200 requests/s, bursts
+    /// of 400, 1,000 subscriptions per client): the scenarios about the limits.
+    pub(crate) fn limited_runner_env(&self) -> Vec<(String, String)> {
         vec![
             (
                 "HOOKLINE_DELIVERY_CONCURRENCY".into(),
@@ -59,7 +67,17 @@ impl Bench {
         ]
     }
 
-    fn url(&self, path: &str) -> String {
+    /// The runner's settings for the scenarios that measure the pipeline: no per-client rate
+    /// (they publish as fast as the API accepts, far past 200/s) and room for fanout-cost's
+    /// 11,100 subscriptions of one client.
+    fn runner_env(&self) -> Vec<(String, String)> {
+        let mut env = self.limited_runner_env();
+        env.push(("HOOKLINE_RATE_LIMIT_PER_SECOND".into(), "0".into()));
+        env.push(("HOOKLINE_MAX_SUBSCRIPTIONS".into(), "1000000".into()));
+        env
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.receiver.base)
     }
 
@@ -76,6 +94,8 @@ impl Bench {
             "fanout-100" => self.deliveries(self.scaled(500), 100, 0, None).await,
             "fanout-cost" => self.fanout_cost().await,
             "noisy-neighbour" => self.noisy_neighbour().await,
+            "flooding-neighbour" => self.flooding_neighbour().await,
+            "soak" => self.soak().await,
             other => Err(format!("unknown scenario {other:?}")),
         }
     }
@@ -170,10 +190,21 @@ impl Bench {
         hanging: usize,
         rate: Option<f64>,
     ) -> Result<RunResult, String> {
-        let runner = Runner::start(&self.runner_bin, &self.runner_env()).await?;
-        let result = self
-            .deliveries_on(&runner, events, subs, hanging, rate)
-            .await;
+        self.on_runner(&self.runner_env(), async |runner| {
+            self.deliveries_on(runner, events, subs, hanging, rate)
+                .await
+        })
+        .await
+    }
+
+    /// Starts a runner with `env` on a fresh data directory, runs `run` on it, and stops it.
+    pub(crate) async fn on_runner(
+        &self,
+        env: &[(String, String)],
+        run: impl AsyncFnOnce(&Runner) -> Result<RunResult, String>,
+    ) -> Result<RunResult, String> {
+        let runner = Runner::start(&self.runner_bin, env).await?;
+        let result = run(&runner).await;
         runner.stop().await;
         result
     }
@@ -208,25 +239,19 @@ impl Bench {
         }
         self.receiver.reset().await?;
         let cpu0 = runner.cpu_seconds();
-        let traffic = Traffic {
-            events: (0..events)
-                .map(|i| lot_event("LotDispatched", "AP", i))
-                .collect(),
-            concurrency: self.publishers,
-            rate,
-        };
+        let traffic = Traffic::dispatches(events, "AP", self.publishers, rate);
         let (published, errors) = publish(&api, &platform.token, traffic).await;
         report_errors(&errors);
         let arrivals = collect(&self.receiver, published.len() * healthy.len()).await?;
         let cpu = runner.cpu_seconds() - cpu0;
-        let c = check(
+        let mut r = RunResult::checked(
             &arrivals,
-            &Expected {
-                subscriptions: &healthy,
-                published: &published,
-            },
+            &healthy,
+            &published,
+            errors.len(),
+            cpu,
+            runner.peak_rss_mb(),
         );
-        let mut r = RunResult::from_check(&published, errors.len(), c, cpu, runner.peak_rss_mb());
         if hanging > 0 {
             r.extra.insert(
                 "hung_requests".into(),
@@ -239,10 +264,10 @@ impl Bench {
     /// One event matching 1,000 subscriptions while 10,000 others exist, then one matching
     /// 100: the time to the last delivery must follow the matches.
     async fn fanout_cost(&self) -> Result<RunResult, String> {
-        let runner = Runner::start(&self.runner_bin, &self.runner_env()).await?;
-        let result = self.fanout_cost_on(&runner).await;
-        runner.stop().await;
-        result
+        self.on_runner(&self.runner_env(), async |runner| {
+            self.fanout_cost_on(runner).await
+        })
+        .await
     }
 
     async fn fanout_cost_on(&self, runner: &Runner) -> Result<RunResult, String> {
@@ -351,23 +376,29 @@ impl Bench {
         let events = self.scaled(3_000);
         let rate = Some(200.0);
         let alone = self.deliveries(events, 1, 0, rate).await?;
-        let mut beside = self.deliveries(events, 1, 1, rate).await?;
-        let round = crate::stats::round;
-        beside
-            .extra
-            .insert("healthy_p99_alone_ms".into(), alone.latency_ms.p99);
-        beside.extra.insert(
-            "healthy_p99_ratio".into(),
-            round(beside.latency_ms.p99 / alone.latency_ms.p99.max(1e-3)),
-        );
-        beside.complete = beside.complete && alone.complete;
-        beside.peak_rss_mb = beside.peak_rss_mb.max(alone.peak_rss_mb);
-        Ok(beside)
+        let beside = self.deliveries(events, 1, 1, rate).await?;
+        Ok(beside_alone(alone, beside))
     }
 }
 
+/// The run `beside` a neighbour, with the healthy receiver's p99 against its p99 `alone`
+/// (`healthy_p99_ratio`); complete only if both runs were.
+pub(crate) fn beside_alone(alone: RunResult, mut beside: RunResult) -> RunResult {
+    let round = crate::stats::round;
+    beside
+        .extra
+        .insert("healthy_p99_alone_ms".into(), alone.latency_ms.p99);
+    beside.extra.insert(
+        "healthy_p99_ratio".into(),
+        round(beside.latency_ms.p99 / alone.latency_ms.p99.max(1e-3)),
+    );
+    beside.complete = beside.complete && alone.complete;
+    beside.peak_rss_mb = beside.peak_rss_mb.max(alone.peak_rss_mb);
+    beside
+}
+
 /// Creates `n` subscriptions with `body`, a few calls at a time.
-async fn subscribe_many(
+pub(crate) async fn subscribe_many(
     api: &Api,
     portal: &Portal,
     body: &Value,
@@ -395,7 +426,7 @@ async fn subscribe_many(
     Ok(ids)
 }
 
-fn report_errors(errors: &[String]) {
+pub(crate) fn report_errors(errors: &[String]) {
     if let Some(first) = errors.first() {
         eprintln!("  {} publishes failed; the first: {first}", errors.len());
     }
