@@ -1,8 +1,10 @@
 //! `soak` (run only when named): a steady publish rate below the client limit for
 //! `--soak-seconds` (600 by default) to a receiver that answers 500 to a share of the
 //! attempts, with a short retry schedule, sampling the runner's resident set and the size of
-//! its data directory. It passes when every event was delivered exactly once and the peak
-//! RSS of the second half is at most `MAX_RSS_GROWTH` times that of the first.
+//! its data directory. The runner keeps events and deliveries for `RETENTION` only, so that
+//! the run covers several retention periods. It passes when every event was delivered
+//! exactly once, the peak RSS of the second half is at most `MAX_RSS_GROWTH` times that of
+//! the first, and so is the largest data directory of the second half.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -25,11 +27,15 @@ const RETRY_SCHEDULE: &str = "1s,2s,5s";
 const SAMPLE_EVERY: Duration = Duration::from_secs(15);
 /// The second half's peak RSS may be at most this multiple of the first half's.
 pub const MAX_RSS_GROWTH: f64 = 1.2;
+/// The runner's retention (`HOOKLINE_RETENTION_SECS`): a fifth of the default run, so that
+/// the store reaches its steady size within the first half.
+const RETENTION: &str = "120";
 
 impl Bench {
     pub(crate) async fn soak(&self) -> Result<RunResult, String> {
         let mut env = self.limited_runner_env();
         env.push(("HOOKLINE_RETRY_SCHEDULE".into(), RETRY_SCHEDULE.into()));
+        env.push(("HOOKLINE_RETENTION_SECS".into(), RETENTION.into()));
         self.on_runner(&env, async |runner| self.soak_on(runner).await)
             .await
     }
@@ -71,21 +77,29 @@ impl Bench {
             runner.peak_rss_mb(),
         );
         let half = self.soak.as_secs_f64() / 2.0;
-        let peak = |first: bool| {
+        let peak = |first: bool, of: fn(&Sample) -> f64| {
             samples
                 .iter()
                 .filter(|s| (s.t_s < half) == first)
-                .map(|s| s.rss_mb)
+                .map(of)
                 .fold(0.0, f64::max)
         };
-        let (first, second) = (peak(true), peak(false));
+        let (first, second) = (peak(true, |s| s.rss_mb), peak(false, |s| s.rss_mb));
         let growth = second / first.max(1e-3);
+        let (dir_first, dir_second) = (
+            peak(true, |s| s.data_dir_mb),
+            peak(false, |s| s.data_dir_mb),
+        );
+        let dir_growth = dir_second / dir_first.max(1e-3);
         let dir = |s: Option<&Sample>| s.map(|s| s.data_dir_mb).unwrap_or(0.0);
         let figures = [
             ("rss_peak_first_half_mb", first),
             ("rss_peak_second_half_mb", second),
             ("rss_growth", growth),
             ("data_dir_start_mb", dir(samples.first())),
+            ("data_dir_peak_first_half_mb", dir_first),
+            ("data_dir_peak_second_half_mb", dir_second),
+            ("data_dir_growth", dir_growth),
             ("data_dir_end_mb", dir(samples.last())),
             (
                 "failed_attempts",
@@ -95,7 +109,7 @@ impl Bench {
         for (k, v) in figures {
             r.extra.insert(k.into(), round(v));
         }
-        r.complete = r.complete && growth <= MAX_RSS_GROWTH;
+        r.complete = r.complete && growth <= MAX_RSS_GROWTH && dir_growth <= MAX_RSS_GROWTH;
         r.samples = samples;
         Ok(r)
     }

@@ -60,6 +60,9 @@ pub struct Config {
     /// `HOOKLINE_DISABLE_AFTER_SECS` (432000: 5 days): how long every attempt to a
     /// subscription may fail before it is disabled (reason `failing`).
     pub disable_after: Duration,
+    /// `HOOKLINE_RETENTION_SECS` (2,592,000: 30 days, as DynamoDB's time to live on AWS;
+    /// 60 s to a year): the embedded store deletes events and deliveries older than this.
+    pub retention: Duration,
     /// `HOOKLINE_ISSUER` (http://ADDR): token issuer and metadata base URL.
     pub issuer: Option<String>,
     /// `HOOKLINE_LOG_FORMAT` (text): `text` or `json`.
@@ -221,6 +224,9 @@ impl Config {
                 "HOOKLINE_DISABLE_AFTER_SECS",
                 hookline_handlers::config::DEFAULT_DISABLE_AFTER.as_secs(),
             )?),
+            retention: Duration::from_secs(
+                parsed("HOOKLINE_RETENTION_SECS", 2_592_000u64)?.clamp(60, 31_536_000),
+            ),
             issuer: var("HOOKLINE_ISSUER").map(|s| s.trim_end_matches('/').to_string()),
             json_logs,
         })
@@ -305,6 +311,7 @@ mod tests {
             states: vec!["*".into()],
             limits: hookline_domain::Limits::default(),
             disable_after: Duration::from_secs(432_000),
+            retention: Duration::from_secs(2_592_000),
         }
     }
 

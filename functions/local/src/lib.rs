@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod bootstrap;
 pub mod config;
+mod retention;
 pub mod server;
 
 use std::path::Path;
@@ -137,7 +138,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     let catalog = load_catalog(config.catalog.as_deref())?;
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| RunError::Storage(format!("{}: {e}", config.data_dir.display())))?;
-    let (store, queue, keys) = open_backend(&config).await?;
+    let (store, queue, keys, embedded) = open_backend(&config).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
 
     let listener = tokio::net::TcpListener::bind(config.addr)
@@ -238,6 +239,15 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     }
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    // On AWS, DynamoDB's time to live deletes what is past the retention.
+    let pruner = embedded.map(|backend| {
+        retention::spawn_pruner(
+            backend,
+            ctx.clock.clone(),
+            config.retention,
+            stop_rx.clone(),
+        )
+    });
     let fanout_ctx = ctx.clone();
     // Fan-out loops. On the embedded queue, four: while one stores a batch's deliveries (one
     // write of up to a thousand rows, waiting for its commit) and another queues them, the
@@ -322,6 +332,9 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     let workers = async {
         let _ = fanout_worker.await;
         let _ = deliver_worker.await;
+        if let Some(pruner) = pruner {
+            let _ = pruner.await;
+        }
     };
     if tokio::time::timeout(SHUTDOWN_GRACE, workers).await.is_err() {
         tracing::warn!("shutdown grace expired; unfinished messages return to the queue");
@@ -334,7 +347,13 @@ pub async fn run(config: Config) -> Result<(), RunError> {
 pub(crate) trait LocalKeys: SigningKeys + PublicKeys + KeyRotation {}
 impl<K: SigningKeys + PublicKeys + KeyRotation> LocalKeys for K {}
 
-type Ports = (Arc<dyn Store>, Arc<dyn Queue>, Arc<dyn LocalKeys>);
+/// The ports, and the embedded backend itself when it is the one (for its retention).
+type Ports = (
+    Arc<dyn Store>,
+    Arc<dyn Queue>,
+    Arc<dyn LocalKeys>,
+    Option<EmbeddedBackend>,
+);
 
 /// Opens the configured backend: SQLite in the data directory, or the AWS resources named
 /// by the environment that `infra/local/bootstrap` prints. The runner and the admin commands
@@ -356,14 +375,14 @@ pub(crate) async fn open_backend(config: &Config) -> Result<Ports, RunError> {
                     e => RunError::Storage(e.to_string()),
                 })?;
             let keys: Arc<dyn LocalKeys> = Arc::new(backend.clone());
-            Ok((backend.store(), backend.queue(), keys))
+            Ok((backend.store(), backend.queue(), keys, Some(backend)))
         }
         Backend::Aws => {
             let settings = AwsSettings::from_env().map_err(|e| RunError::Storage(e.to_string()))?;
             let sdk = hookline_aws::sdk_config().await;
             let p = hookline_aws::runtime::ports(&sdk, &settings);
             tracing::info!(table = %settings.table, "using the AWS backend");
-            Ok((p.store, p.queue, Arc::new(p.keys)))
+            Ok((p.store, p.queue, Arc::new(p.keys), None))
         }
     }
 }

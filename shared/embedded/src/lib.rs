@@ -19,6 +19,7 @@ mod events;
 mod keys;
 mod messages;
 mod queue;
+mod retention;
 mod schema;
 mod store;
 mod subscriptions;
@@ -27,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use hookline_ports::{KeyRotation, PublicKeys, Queue, SigningKeys, Store};
+use hookline_ports::{KeyRotation, PortError, PublicKeys, Queue, SigningKeys, Store};
 
 pub use error::EmbeddedError;
 pub use queue::{MAX_BATCH, MAX_DELAY, MAX_VISIBILITY, MAX_WAIT, QueueOptions};
@@ -60,6 +61,23 @@ impl std::fmt::Debug for EmbeddedBackend {
 }
 
 impl EmbeddedBackend {
+    /// Deletes the events received and the deliveries created before `before`, a batch per
+    /// write (see [`retention`]); returns how many rows went.
+    pub async fn prune(&self, before: time::OffsetDateTime) -> Result<usize, PortError> {
+        let before_ns = i64::try_from(before.unix_timestamp_nanos()).unwrap_or(i64::MAX);
+        let mut total = 0;
+        loop {
+            let n = self
+                .db
+                .write("prune", move |tx| retention::prune_batch(tx, before_ns))
+                .await?;
+            total += n;
+            if n < retention::BATCH as usize {
+                return Ok(total);
+            }
+        }
+    }
+
     /// Opens the backend in `data_dir` (created if missing), creating or migrating the schema.
     ///
     /// This blocks for as long as SQLite takes to open and migrate the file; call it at

@@ -17,7 +17,7 @@ use crate::error::EmbeddedError;
 pub const DB_FILE: &str = "hookline.db";
 
 /// The schema version this build writes; `user_version` of an up-to-date file.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// How long a statement waits for a lock held by another connection (or process).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -158,6 +158,12 @@ CREATE TABLE IF NOT EXISTS public_keys (
 ) WITHOUT ROWID;
 "#;
 
+/// Version 5: events and deliveries past the retention are deleted (see `retention`); an
+/// event's idempotency claim goes with it, found by the event's id.
+const V5: &str = r#"
+CREATE INDEX IF NOT EXISTS idempotency_by_event ON idempotency (event_id);
+"#;
+
 /// WAL pages past which the writer checkpoints in its own commit (~80 MB): a backstop, as the
 /// background checkpointer has the log started over from 4,096 pages (see `db`), and a
 /// checkpoint inside a commit holds up every write for tens of milliseconds. Before the
@@ -291,6 +297,11 @@ fn migrate(conn: &mut Connection) -> Result<(), EmbeddedError> {
         tx.execute_batch(V4)?;
         tx.pragma_update(None, "user_version", 4)?;
         tracing::info!(version = 4, "migrated the embedded database schema");
+    }
+    if found < 5 {
+        tx.execute_batch(V5)?;
+        tx.pragma_update(None, "user_version", 5)?;
+        tracing::info!(version = 5, "migrated the embedded database schema");
     }
     tx.commit()?;
     Ok(())
