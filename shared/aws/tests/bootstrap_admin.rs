@@ -88,9 +88,20 @@ async fn a_deleted_bootstrap_admin_stays_deleted_across_cold_starts() {
         .insert_client(&other)
         .await
         .expect("another admin");
-    let deleted = reqwest::Client::new()
+    // An admin cannot delete itself (409): the other one does.
+    let refused = reqwest::Client::new()
         .delete(format!("{base}/v1/clients/cl_admin"))
         .bearer_auth(&admin_token)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(refused.status().as_u16(), 409);
+    let (status, body) = token_status(&base, &other.id, &other_secret).await;
+    assert_eq!(status, 200, "{body}");
+    let other_token = body["access_token"].as_str().expect("token").to_string();
+    let deleted = reqwest::Client::new()
+        .delete(format!("{base}/v1/clients/cl_admin"))
+        .bearer_auth(&other_token)
         .send()
         .await
         .expect("delete");
