@@ -10,6 +10,9 @@ use tokio::process::{Child, Command};
 
 use crate::receiver::Arrival;
 
+/// The runner's output, kept in its data directory.
+pub const RUNNER_LOG: &str = "runner.log";
+
 /// The bootstrap admin the harness starts every runner with.
 pub const ADMIN_ID: &str = "bench-admin";
 
@@ -102,7 +105,7 @@ impl Runner {
             .tempdir()
             .map_err(|e| format!("data dir: {e}"))?;
         let admin_secret = format!("bench-{}", crate::receiver::now_ns());
-        let log = std::fs::File::create(dir.path().join("runner.log"))
+        let log = std::fs::File::create(dir.path().join(RUNNER_LOG))
             .map_err(|e| format!("runner log: {e}"))?;
         let log2 = log.try_clone().map_err(|e| format!("runner log: {e}"))?;
         let mut cmd = Command::new(bin);

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::api::Api;
-use crate::process::{Runner, status_kb};
+use crate::process::{RUNNER_LOG, Runner, status_kb};
 use crate::run::{RunResult, Sample, Traffic, collect, publish};
 use crate::scenarios::{Bench, report_errors};
 use crate::stats::round;
@@ -153,6 +153,8 @@ fn disk_bytes(dir: &Path) -> u64 {
     };
     entries
         .flatten()
+        // The harness keeps the runner's output there too: logs, not the runner's data.
+        .filter(|e| e.file_name() != RUNNER_LOG)
         .map(|e| match e.metadata() {
             Ok(m) if m.is_dir() => disk_bytes(&e.path()),
             Ok(m) => m.blocks() * 512,

@@ -82,17 +82,21 @@ pub fn document(version: &str) -> utoipa::openapi::OpenApi {
     doc
 }
 
-/// The committed document: what [`ApiDoc`] generates, pretty-printed.
+/// The committed document: what [`ApiDoc`] generates, pretty-printed (as the tests compare it).
+#[cfg(test)]
 pub const COMMITTED_DOCUMENT: &str = include_str!("../openapi.json");
+
+/// The committed document without its whitespace (see `build.rs`), as binaries carry it.
+pub const EMBEDDED_DOCUMENT: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.min.json"));
 
 /// The committed document with `version` as its `info.version`, as `/openapi.json` serves it.
 pub fn published_document(version: &str) -> Bytes {
-    let mut doc: serde_json::Value = match serde_json::from_str(COMMITTED_DOCUMENT) {
+    let mut doc: serde_json::Value = match serde_json::from_str(EMBEDDED_DOCUMENT) {
         Ok(doc) => doc,
         Err(e) => {
             // Unreachable while the tests pass; the document as committed beats an error.
             tracing::error!(error = %e, "the committed OpenAPI document does not parse");
-            return Bytes::from_static(COMMITTED_DOCUMENT.as_bytes());
+            return Bytes::from_static(EMBEDDED_DOCUMENT.as_bytes());
         }
     };
     if let Some(info) = doc.get_mut("info").and_then(|i| i.as_object_mut()) {
@@ -100,7 +104,7 @@ pub fn published_document(version: &str) -> Bytes {
     }
     serde_json::to_vec(&doc)
         .map(Bytes::from)
-        .unwrap_or_else(|_| Bytes::from_static(COMMITTED_DOCUMENT.as_bytes()))
+        .unwrap_or_else(|_| Bytes::from_static(EMBEDDED_DOCUMENT.as_bytes()))
 }
 
 /// `/openapi.json` (the committed document) and `/docs` (Swagger UI from the CDN), for a

@@ -27,6 +27,18 @@ async fn a_client_past_its_rate_gets_429_with_retry_after_and_other_clients_do_n
     let app = TestApp::spawn().await;
     let limited = app.portal(&["AP"]).await;
     let other = app.portal(&["AP"]).await;
+    let admin = app.admin_token().await;
+    let path = format!("/v1/clients/{}", limited.id);
+    for bad in [
+        json!([1, 2]),
+        json!({"burst": 0}),
+        json!({"burst": -1}),
+        json!({"rate": 1}),
+    ] {
+        app.patch(&path, &admin, &json!({ "limits": bad }))
+            .await
+            .assert_problem(400, "invalid_request");
+    }
     set_limits(
         &app,
         &limited,

@@ -339,7 +339,7 @@ async fn empty_query_values_are_the_defaults_and_ids_are_checked_for_every_calle
 
     for path in [
         "/v1/subscriptions?cursor=",
-        "/v1/deliveries?cursor=&status=&limit=",
+        "/v1/deliveries?cursor=&status=",
         "/v1/clients?cursor=",
     ] {
         let token = if path.starts_with("/v1/clients") {
@@ -352,6 +352,10 @@ async fn empty_query_values_are_the_defaults_and_ids_are_checked_for_every_calle
         assert!(resp.json["data"].is_array(), "{path}: {}", resp.text);
         assert!(resp.json["next_cursor"].is_null(), "{path}: {}", resp.text);
     }
+    // An empty `limit` is no number.
+    app.get("/v1/deliveries?limit=", &portal.token)
+        .await
+        .assert_problem(400, "invalid_request");
     // A portal's `client_id` is ignored, but it is still checked as an admin's would be.
     app.get("/v1/subscriptions?client_id=", &portal.token)
         .await

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use hookline_domain::client::validate_new_client;
-use hookline_domain::{Client, LimitOverrides, Scope, ids, secret};
+use hookline_domain::{Client, LimitOverrides, Scope, ValidationError, ids, secret};
 use hookline_ports::PortError;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -108,8 +108,10 @@ pub async fn get(
 #[serde(deny_unknown_fields)]
 pub struct ClientPatch {
     /// Replaces the client's limits: each field set overrides the stack's value, each field
-    /// left out follows it (`{}` clears every override).
-    pub limits: Option<LimitsView>,
+    /// left out follows it (`{}` clears every override). An object: read as JSON first, as
+    /// serde would otherwise also take an array for the struct.
+    #[schema(value_type = Option<LimitsView>)]
+    pub limits: Option<serde_json::Value>,
 }
 
 /// Changes a client's limits.
@@ -132,6 +134,13 @@ pub async fn patch(
         .await?
         .ok_or_else(|| ApiError::not_found("client"))?;
     if let Some(limits) = body.limits {
+        let limits: LimitsView = match limits {
+            serde_json::Value::Object(_) => serde_json::from_value(limits)
+                .map_err(|e| ApiError::from(ValidationError::invalid("limits", e.to_string())))?,
+            _ => {
+                return Err(ValidationError::invalid("limits", "must be an object").into());
+            }
+        };
         let limits = LimitOverrides::from(limits);
         limits.validate()?;
         client.limits = limits;

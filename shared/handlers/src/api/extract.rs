@@ -147,7 +147,8 @@ impl PageParams {
     /// The validated page size.
     pub fn limit(&self) -> Result<usize, ApiError> {
         match self.limit.as_deref() {
-            None | Some("") => Ok(50),
+            // `limit=` is not a number: refused, as the document says (an integer).
+            None => Ok(50),
             Some(s) => match s.parse::<usize>() {
                 Ok(n) if (1..=100).contains(&n) => Ok(n),
                 _ => Err(ApiError::bad_request(
