@@ -10,6 +10,9 @@ use crate::stats::{median, round};
 
 /// Peak RSS allowed to the runner in every scenario, MB.
 pub const MAX_RSS_MB: f64 = 64.0;
+/// The soak's: ten minutes with a fifth of the attempts failing and their retries pending,
+/// and a store at its retention's size; what it checks first is that the figure stays flat.
+pub const SOAK_MAX_RSS_MB: f64 = 96.0;
 
 /// A target: a figure of the median run, a comparison, a bound.
 #[derive(Debug, Clone, Copy)]
@@ -108,12 +111,17 @@ impl ScenarioReport {
             }));
         }
         if self.name != "ceiling" {
+            let bound = if self.name == "soak" {
+                SOAK_MAX_RSS_MB
+            } else {
+                MAX_RSS_MB
+            };
             let rss = lookup(&median, "peak_rss_mb").and_then(Value::as_f64);
             checks.push(json!({
                 "figure": "peak_rss_mb",
-                "target": format!("≤ {MAX_RSS_MB}"),
+                "target": format!("≤ {bound}"),
                 "value": rss,
-                "met": rss.is_some_and(|v| v <= MAX_RSS_MB),
+                "met": rss.is_some_and(|v| v <= bound),
             }));
         }
         let complete =
