@@ -58,6 +58,8 @@ pub struct AppContext {
     pub rates: RateLimiter,
     /// The send rate of subscriptions that set one.
     pub pacer: Pacer,
+    /// Subscriptions whose health this process is writing.
+    pub health_writes: KeysInFlight,
     /// Where the handlers' counts go ([`NoMetrics`] unless [`AppContext::with_metrics`]).
     pub metrics: Arc<dyn Metrics>,
     clients: Mutex<HashMap<String, (Instant, Option<Client>)>>,
@@ -87,6 +89,7 @@ impl AppContext {
             in_flight: InFlight::default(),
             first_attempts: FirstAttempts::new(config.sole_process),
             rates: RateLimiter::default(),
+            health_writes: KeysInFlight::default(),
             pacer: Pacer::default(),
             metrics: Arc::new(NoMetrics),
             config,
@@ -173,5 +176,33 @@ impl AppContext {
         if let Ok(mut map) = self.clients.lock() {
             map.remove(id);
         }
+    }
+}
+
+/// Keys with work under way in this process, so that a burst does one piece of work per key.
+#[derive(Default)]
+pub struct KeysInFlight(Mutex<std::collections::HashSet<String>>);
+
+/// Holds a key of [`KeysInFlight`] until dropped.
+pub struct KeyInFlight<'a> {
+    keys: &'a KeysInFlight,
+    key: String,
+}
+
+impl KeysInFlight {
+    /// Takes `key`, unless work on it is already under way here.
+    pub fn begin(&self, key: &str) -> Option<KeyInFlight<'_>> {
+        let mut keys = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        keys.insert(key.to_string()).then(|| KeyInFlight {
+            keys: self,
+            key: key.to_string(),
+        })
+    }
+}
+
+impl Drop for KeyInFlight<'_> {
+    fn drop(&mut self) {
+        let mut keys = self.keys.0.lock().unwrap_or_else(|p| p.into_inner());
+        keys.remove(&self.key);
     }
 }

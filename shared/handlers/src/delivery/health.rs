@@ -32,6 +32,16 @@ pub(crate) async fn track(
     sent: bool,
     at: OffsetDateTime,
 ) {
+    if matches!(outcome, Outcome::Gone) {
+        return disable(ctx, &sub.id, DisabledReason::Gone, at).await;
+    }
+    // One write of the failing period per subscription at a time in this process: the
+    // attempts of a burst all see the same snapshot, and each would read and write the same
+    // change (on DynamoDB, all but one as cancelled transactions). The one under way makes
+    // it; the others skip, and a later attempt finds what is left to do.
+    let Some(_writing) = ctx.health_writes.begin(&sub.id) else {
+        return;
+    };
     match outcome {
         Outcome::Succeeded if sub.failing_since.is_some() => {
             let ended = modify_subscription::<PortError>(ctx.store.as_ref(), &sub.id, |s| {
@@ -42,7 +52,6 @@ pub(crate) async fn track(
                 tracing::warn!(error = %e, subscription_id = %sub.id, "deliver: could not end the failing period");
             }
         }
-        Outcome::Gone => disable(ctx, &sub.id, DisabledReason::Gone, at).await,
         Outcome::Retry(_) | Outcome::GiveUp if sent => failed(ctx, sub, at).await,
         _ => {}
     }
