@@ -10,6 +10,28 @@ use serde::Serialize;
 /// Content type of problem bodies.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// Every `code` a problem body can carry, as the OpenAPI document lists them (the `Problem`
+/// schema's enum). Rendering any other code fails debug builds, so the tests catch a new code
+/// that the document does not list.
+pub const CODES: [&str; 16] = [
+    "invalid_request",
+    "unknown_event_type",
+    "invalid_destination",
+    "unauthorized",
+    "forbidden",
+    "not_found",
+    "method_not_allowed",
+    "request_timeout",
+    "conflict",
+    "payload_too_large",
+    "unsupported_media_type",
+    "schema_mismatch",
+    "quota_exceeded",
+    "rate_limited",
+    "backend_unavailable",
+    "internal_error",
+];
+
 /// An API error, rendered as problem+json.
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -110,6 +132,10 @@ pub fn problem_response(
     detail: &str,
     errors: &[FieldError],
 ) -> Response {
+    debug_assert!(
+        CODES.contains(&code),
+        "problem code {code} is not in problem::CODES"
+    );
     let body = Body {
         kind: format!("urn:hookline:problem:{code}"),
         title: title(status),

@@ -2,10 +2,10 @@
 //! together for the local runner. Each comes with the same middleware: request ids, problem
 //! bodies for every error, and access logs without headers (which carry credentials).
 //!
-//! `/openapi.json` and `/docs` differ by where they run: `app` serves the live document and
-//! the Swagger UI built in (feature `swagger-ui`); the `manage` function, which must stay
-//! small, serves the committed document and a page that loads Swagger UI from a CDN
-//! (`openapi::published`), whatever features a workspace build unifies.
+//! `/openapi.json` is the committed document with the live catalog's webhooks everywhere
+//! (`openapi::served`); `/docs` differs by where it runs: `app` serves the Swagger UI built in
+//! (feature `swagger-ui`); the `manage` function, which must stay small, a page that loads
+//! Swagger UI from a CDN (`openapi::published`), whatever features a workspace build unifies.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -83,18 +83,18 @@ fn manage_routes() -> Routes {
 
 /// `/openapi.json` and `/docs` for the local runner: live, with Swagger UI built in.
 #[cfg(feature = "swagger-ui")]
-fn local_docs_routes(ctx: &AppContext) -> Routes {
-    let routes = Router::new().merge(SwaggerUi::new("/docs").url(
-        "/openapi.json",
-        crate::openapi::document(&ctx.config.version),
-    ));
+fn local_docs_routes() -> Routes {
+    let ui = SwaggerUi::new("/docs").config(utoipa_swagger_ui::Config::new(["/openapi.json"]));
+    let routes = Router::new()
+        .route("/openapi.json", crate::openapi::served::route())
+        .merge(ui);
     crate::browser::with_page_headers(routes, &crate::openapi::built_in_docs_policy())
 }
 
 /// Without the assets, the local runner publishes the docs as the `manage` function does.
 #[cfg(not(feature = "swagger-ui"))]
-fn local_docs_routes(ctx: &AppContext) -> Routes {
-    crate::openapi::published(&ctx.config.version)
+fn local_docs_routes() -> Routes {
+    crate::openapi::published()
 }
 
 fn finish(routes: Routes, ctx: Arc<AppContext>) -> Router {
@@ -118,7 +118,7 @@ pub fn ingest_router(ctx: Arc<AppContext>) -> Router {
 
 /// The manage function's router.
 pub fn manage_router(ctx: Arc<AppContext>) -> Router {
-    let routes = manage_routes().merge(crate::openapi::published(&ctx.config.version));
+    let routes = manage_routes().merge(crate::openapi::published());
     finish(routes, ctx)
 }
 
@@ -127,7 +127,7 @@ pub fn app(ctx: Arc<AppContext>) -> Router {
     let routes = token_routes()
         .merge(ingest_routes())
         .merge(manage_routes())
-        .merge(local_docs_routes(&ctx));
+        .merge(local_docs_routes());
     finish(routes, ctx)
 }
 
@@ -234,6 +234,17 @@ mod tests {
         )
         .await
         .expect("handler context");
+        let schema = serde_json::json!({"type": "object", "required": ["lot_id"]});
+        crate::catalog::seed(
+            ctx.store.as_ref(),
+            &[hookline_domain::EventType {
+                name: "LotDispatched".into(),
+                description: "A lot left its warehouse.".into(),
+                schema: Some(schema.clone()),
+            }],
+        )
+        .await
+        .expect("seed the catalog");
         let version = ctx.config.version.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -260,7 +271,23 @@ mod tests {
             .await
             .expect("answer");
         assert_eq!(doc.status(), 200);
-        let doc = doc.bytes().await.expect("body");
-        assert_eq!(doc, crate::openapi::published_document(&version));
+        assert_eq!(doc.headers()[header::CONTENT_TYPE], "application/json");
+        assert_eq!(
+            doc.headers()[header::CONTENT_SECURITY_POLICY],
+            crate::openapi::cdn_docs_policy().as_str()
+        );
+        let doc: serde_json::Value =
+            serde_json::from_slice(&doc.bytes().await.expect("body")).expect("JSON");
+        // The committed document, with the running version and the catalog's type as a webhook.
+        let mut expected = crate::openapi::served::committed_document(&version);
+        let lot = doc["webhooks"]["LotDispatched"].clone();
+        assert_eq!(
+            lot["post"]["requestBody"]["content"]["application/json"]["schema"]["allOf"][1]["properties"]
+                ["data"],
+            schema
+        );
+        assert_eq!(lot["post"]["summary"], "A lot left its warehouse.");
+        expected["webhooks"]["LotDispatched"] = lot;
+        assert_eq!(doc, expected);
     }
 }

@@ -54,7 +54,12 @@ impl PartialSchema for Problem {
                 "detail",
                 text().description(Some("What went wrong (never a secret).")),
             )
-            .property("code", text().description(Some("Stable snake_case code.")))
+            .property(
+                "code",
+                text()
+                    .description(Some("Stable snake_case code; each response lists its own."))
+                    .enum_values(Some(crate::problem::CODES)),
+            )
             .property(
                 "errors",
                 ArrayBuilder::new()

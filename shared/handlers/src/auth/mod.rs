@@ -4,6 +4,7 @@
 pub mod caller;
 pub mod keys;
 pub mod rotation;
+pub mod schemas;
 pub mod token;
 pub mod verified;
 

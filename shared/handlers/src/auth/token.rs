@@ -16,6 +16,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::api::no_store::forbid_storing;
+#[allow(unused_imports)] // Named only by the OpenAPI annotations.
+use crate::auth::schemas::{
+    Jwks, OAuthErrorBody, ServerMetadata, TokenRequest as TokenRequestSchema, TokenResponse,
+};
 use crate::context::AppContext;
 
 /// Audience of every access token.
@@ -143,10 +147,13 @@ fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<TokenRequest, OAuthEr
 
 /// `POST /oauth/token`.
 #[utoipa::path(post, path = "/oauth/token", tag = "oauth",
-    request_body(content_type = "application/x-www-form-urlencoded", content = String,
-        description = "grant_type=client_credentials, scope?, client_id + client_secret (or HTTP Basic); JSON with the same fields is accepted"),
-    responses((status = 200, description = "`{access_token, token_type, expires_in, scope}`"),
-        (status = 400, description = "RFC 6749 error"), (status = 401, description = "invalid_client")))]
+    request_body(content = TokenRequestSchema, content_type = "application/x-www-form-urlencoded",
+        description = "The grant; the client's id and secret here or in an `Authorization: Basic` header. A JSON body with the same fields is accepted too."),
+    responses(
+        (status = 200, description = "An access token.", body = TokenResponse),
+        (status = 400, description = "`invalid_request`, `unsupported_grant_type` or `invalid_scope`.", body = OAuthErrorBody),
+        (status = 401, description = "`invalid_client` (with `WWW-Authenticate: Basic` when Basic was used).", body = OAuthErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: retry later.", body = OAuthErrorBody)))]
 pub async fn token(
     State(ctx): State<Arc<AppContext>>,
     headers: HeaderMap,
@@ -316,7 +323,8 @@ async fn issue(
 }
 
 /// `GET /.well-known/jwks.json`.
-#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "oauth", responses((status = 200, description = "JWKS")))]
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "oauth",
+    responses((status = 200, description = "The token signing keys.", body = Jwks)))]
 pub async fn jwks(State(ctx): State<Arc<AppContext>>) -> Response {
     let mut resp = Json(ctx.jwt.jwks().await).into_response();
     resp.headers_mut().insert(
@@ -327,7 +335,8 @@ pub async fn jwks(State(ctx): State<Arc<AppContext>>) -> Response {
 }
 
 /// `GET /.well-known/oauth-authorization-server`.
-#[utoipa::path(get, path = "/.well-known/oauth-authorization-server", tag = "oauth", responses((status = 200, description = "RFC 8414 metadata")))]
+#[utoipa::path(get, path = "/.well-known/oauth-authorization-server", tag = "oauth",
+    responses((status = 200, description = "RFC 8414 metadata.", body = ServerMetadata)))]
 pub async fn metadata(
     State(ctx): State<Arc<AppContext>>,
     headers: HeaderMap,

@@ -1,28 +1,32 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations by `utoipa`, and the
-//! routes that publish it where size matters.
+//! routes that publish it.
 //!
-//! The local runner serves the live document and the Swagger UI built into the binary
-//! (feature `swagger-ui`, in `router.rs`). The `manage` Lambda function must stay small, so it
-//! links neither the UI's assets nor the code that builds the document: [`published`] serves
-//! the committed copy, `shared/handlers/openapi.json`, and a `/docs` page that loads the same
-//! Swagger UI release from a CDN, pinned by version and by Subresource Integrity hashes of the
-//! vendored copy. A test fails when the committed copy differs from the annotations; rewrite
-//! it with `HOOKLINE_WRITE_OPENAPI=1 cargo test -p hookline-handlers --lib openapi`.
+//! Binaries serve the committed copy, `shared/handlers/openapi.json` (a test fails when it
+//! differs from the annotations; rewrite it with `HOOKLINE_WRITE_OPENAPI=1 cargo test -p
+//! hookline-handlers --lib openapi`), with the running version and the live catalog's event
+//! types as webhooks ([`served`], [`webhooks`]): none links the code that builds it. The local
+//! runner's `/docs` is the Swagger UI built into the binary (feature `swagger-ui`, in
+//! `router.rs`); the `manage` Lambda function must stay small, so [`published`]'s `/docs` page
+//! loads the same Swagger UI release from a CDN, pinned by version and by Subresource
+//! Integrity hashes of the vendored copy.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::http::header;
 use axum::response::{Html, Redirect};
 use axum::routing::get;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+pub mod served;
+pub mod webhooks;
+
 use crate::api;
 use crate::api::responses::CommonResponses;
 use crate::auth;
 use crate::browser::{PageSources, with_page_headers};
+use crate::context::AppContext;
+use webhooks::SystemWebhooks;
 
 /// The whole v1 API.
 #[derive(OpenApi)]
@@ -54,7 +58,7 @@ use crate::browser::{PageSources, with_page_headers};
             api::responses::Unprocessable, api::responses::RateLimited, api::responses::Unavailable,
         ),
     ),
-    modifiers(&BearerAuth, &CommonResponses),
+    modifiers(&BearerAuth, &CommonResponses, &SystemWebhooks),
 )]
 pub struct ApiDoc;
 
@@ -75,62 +79,30 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The document, with the running version.
-pub fn document(version: &str) -> utoipa::openapi::OpenApi {
-    let mut doc = ApiDoc::openapi();
-    doc.info.version = version.to_string();
-    doc
-}
-
 /// The committed document: what [`ApiDoc`] generates, pretty-printed (as the tests compare it).
 #[cfg(test)]
-pub const COMMITTED_DOCUMENT: &str = include_str!("../openapi.json");
+pub const COMMITTED_DOCUMENT: &str = include_str!("../../openapi.json");
 
 /// The committed document without its whitespace (see `build.rs`), as binaries carry it.
 pub const EMBEDDED_DOCUMENT: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.min.json"));
 
-/// The committed document with `version` as its `info.version`, as `/openapi.json` serves it.
-pub fn published_document(version: &str) -> Bytes {
-    let mut doc: serde_json::Value = match serde_json::from_str(EMBEDDED_DOCUMENT) {
-        Ok(doc) => doc,
-        Err(e) => {
-            // Unreachable while the tests pass; the document as committed beats an error.
-            tracing::error!(error = %e, "the committed OpenAPI document does not parse");
-            return Bytes::from_static(EMBEDDED_DOCUMENT.as_bytes());
-        }
-    };
-    if let Some(info) = doc.get_mut("info").and_then(|i| i.as_object_mut()) {
-        info.insert("version".to_string(), version.into());
-    }
-    serde_json::to_vec(&doc)
-        .map(Bytes::from)
-        .unwrap_or_else(|_| Bytes::from_static(EMBEDDED_DOCUMENT.as_bytes()))
+/// `/openapi.json` ([`served`]: the committed document with the live catalog's webhooks) and
+/// `/docs` (Swagger UI from the CDN), for a binary without the `swagger-ui` feature's assets;
+/// both with the page headers of [`cdn_docs_policy`].
+pub fn published() -> Router<Arc<AppContext>> {
+    let routes = docs_page_routes().route("/openapi.json", served::route());
+    with_page_headers(routes, &cdn_docs_policy())
 }
 
-/// `/openapi.json` (the committed document) and `/docs` (Swagger UI from the CDN), for a
-/// binary without the `swagger-ui` feature's assets or the document's builder; both with the
-/// page headers of [`cdn_docs_policy`].
-pub fn published<S>(version: &str) -> Router<S>
+/// `/docs`, the page that loads Swagger UI from the CDN.
+fn docs_page_routes<S>() -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
-    let version: Arc<str> = Arc::from(version);
-    // Built on first use, not at start: most cold starts never serve it.
-    let document: Arc<OnceLock<Bytes>> = Arc::default();
-    let routes = Router::new()
-        .route(
-            "/openapi.json",
-            get(move || {
-                let body = document
-                    .get_or_init(|| published_document(&version))
-                    .clone();
-                async move { ([(header::CONTENT_TYPE, "application/json")], body) }
-            }),
-        )
+    Router::new()
         .route("/docs", get(|| async { Html(DOCS_PAGE) }))
         // The page finds the document relative to `/docs`; from `/docs/` it would miss it.
-        .route("/docs/", get(|| async { Redirect::to("../docs") }));
-    with_page_headers(routes, &cdn_docs_policy())
+        .route("/docs/", get(|| async { Redirect::to("../docs") }))
 }
 
 /// Where the `/docs` page of [`published`] loads Swagger UI from: its CSP allows this
@@ -242,6 +214,8 @@ const DOCS_PAGE: &str = concat!(
 mod tests {
     use std::time::Duration;
 
+    use axum::http::header;
+
     use super::*;
 
     const WRITE_VAR: &str = "HOOKLINE_WRITE_OPENAPI";
@@ -275,13 +249,12 @@ mod tests {
     }
 
     #[test]
-    fn published_document_is_the_generated_one_with_the_running_version() {
-        let published: serde_json::Value =
-            serde_json::from_slice(&published_document("9.8.7")).expect("JSON");
-
-        let generated = serde_json::to_value(document("9.8.7")).expect("JSON");
-        assert_eq!(published, generated);
-        assert_eq!(published["info"]["version"], "9.8.7");
+    fn served_document_is_the_generated_one_with_the_running_version() {
+        let served = served::committed_document("9.8.7");
+        let mut generated = ApiDoc::openapi();
+        generated.info.version = "9.8.7".to_string();
+        assert_eq!(served, serde_json::to_value(generated).expect("JSON"));
+        assert_eq!(served["info"]["version"], "9.8.7");
     }
 
     #[test]
@@ -424,33 +397,18 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn published_routes_serve_the_document_and_the_page() {
+    async fn published_routes_serve_the_page() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        tokio::spawn(async move { axum::serve(listener, published::<()>("9.8.7")).await });
+        let routes = with_page_headers(docs_page_routes::<()>(), &cdn_docs_policy());
+        tokio::spawn(async move { axum::serve(listener, routes).await });
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(10))
             .build()
             .expect("client");
-
-        let doc = http
-            .get(format!("{base}/openapi.json"))
-            .send()
-            .await
-            .expect("answer");
-        assert_eq!(doc.status(), 200);
-        assert_eq!(doc.headers()[header::CONTENT_TYPE], "application/json");
-        let doc: serde_json::Value =
-            serde_json::from_slice(&doc.bytes().await.expect("body")).expect("JSON");
-        assert_eq!(doc["info"]["version"], "9.8.7");
-        assert!(
-            doc["openapi"]
-                .as_str()
-                .is_some_and(|v| v.starts_with("3.1"))
-        );
 
         let page = http
             .get(format!("{base}/docs"))
@@ -474,7 +432,7 @@ mod tests {
         assert!(slash.status().is_redirection(), "{}", slash.status());
         assert_eq!(slash.headers()[header::LOCATION], "../docs");
 
-        for path in ["/docs", "/openapi.json", "/docs/"] {
+        for path in ["/docs", "/docs/"] {
             let resp = http
                 .get(format!("{base}{path}"))
                 .send()
