@@ -3,6 +3,8 @@
 
 use serde_json::{Value, json};
 
+use reqwest::Method;
+
 use crate::support::{FORTIFICATION_TYPES, TestApp, event};
 
 fn names(list: &Value) -> Vec<String> {
@@ -204,4 +206,36 @@ async fn catalog_file_replaces_the_default_catalog() {
     app.publish(&portal.token, &event("OrderShipped", "KA", json!({})))
         .await
         .assert_problem(422, "schema_mismatch");
+}
+
+#[tokio::test]
+async fn the_served_document_describes_each_catalog_type_as_a_webhook() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let schema = json!({"type": "object", "required": ["fssai"], "properties": {"fssai": {"type": "string"}}});
+    let put = app
+        .put(
+            "/v1/event-types/ManufacturerRegistered",
+            &admin,
+            &json!({"description": "A manufacturer joined the registry", "schema": schema}),
+        )
+        .await;
+    assert!(matches!(put.status, 200 | 201), "{}", put.text);
+
+    let doc = app.send(app.request(Method::GET, "/openapi.json")).await;
+
+    doc.assert_status(200);
+    let webhooks = doc.json["webhooks"].as_object().expect("webhooks");
+    // The built-in catalog's types, the generic request and the system events.
+    for name in ["LotDispatched", "event", "hookline.subscription.disabled"] {
+        assert!(webhooks.contains_key(name), "{name}: {:?}", webhooks.keys());
+    }
+    let added = &webhooks["ManufacturerRegistered"]["post"];
+    assert_eq!(added["summary"], "A manufacturer joined the registry");
+    let body = &added["requestBody"]["content"]["application/json"]["schema"]["allOf"];
+    assert_eq!(body[1]["properties"]["data"], schema);
+    assert_eq!(
+        body[1]["properties"]["type"]["enum"],
+        json!(["ManufacturerRegistered"])
+    );
 }
