@@ -10,32 +10,21 @@
 #   infra/scripts/fuzz.sh                         # builds hookline-local (debug) first
 #   HOOKLINE_FUZZ_SEED=42 infra/scripts/fuzz.sh   # repeat a run exactly
 #
-# Tools go to ${HOOKLINE_TOOLS_DIR:-$HOME/.cache/hookline-tools} (a virtualenv), installed
-# from PyPI when missing. HOOKLINE_FUZZ_MAX_EXAMPLES (default 25) bounds the cases per
+# Schemathesis and openapi-spec-validator come from the project's virtual environment
+# (infra/scripts/python-tools.sh: .venv, or $HOOKLINE_TOOLS_DIR), installed on the first run
+# from infra/python-tools.txt. HOOKLINE_FUZZ_MAX_EXAMPLES (default 25) bounds the cases per
 # operation and phase, HOOKLINE_FUZZ_MAX_TIME (default 100) the seconds of each of the two
 # runs; the runner's log is kept in the run's directory, which is printed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-SCHEMATHESIS_VERSION=4.32.5
-SPEC_VALIDATOR_VERSION=0.9.0
-TOOLS=${HOOKLINE_TOOLS_DIR:-$HOME/.cache/hookline-tools}
 MAX_EXAMPLES=${HOOKLINE_FUZZ_MAX_EXAMPLES:-25}
 MAX_TIME=${HOOKLINE_FUZZ_MAX_TIME:-100}
 SEED=${HOOKLINE_FUZZ_SEED:-$RANDOM}
 
 # --- tools -----------------------------------------------------------------------------------
-if [ ! -x "$TOOLS/bin/python" ]; then
-  python3 -m venv "$TOOLS"
-fi
-installed() {
-  [ "$("$TOOLS/bin/python" -c 'import importlib.metadata as m, sys; print(m.version(sys.argv[1]))' "$1" 2>/dev/null)" = "$2" ]
-}
-if ! installed schemathesis "$SCHEMATHESIS_VERSION" || ! installed openapi-spec-validator "$SPEC_VALIDATOR_VERSION"; then
-  echo "== installing schemathesis $SCHEMATHESIS_VERSION and openapi-spec-validator $SPEC_VALIDATOR_VERSION into $TOOLS"
-  "$TOOLS/bin/python" -m pip install --quiet --disable-pip-version-check \
-    "schemathesis==$SCHEMATHESIS_VERSION" "openapi-spec-validator==$SPEC_VALIDATOR_VERSION"
-fi
+. infra/scripts/python-tools.sh
+TOOLS=$HOOKLINE_TOOLS_DIR
 
 # --- the runner ------------------------------------------------------------------------------
 # The fuzzed subscriptions point at made-up hosts and test pings and replays send to them:

@@ -3,9 +3,14 @@
 # body of CI. Formatting, clippy with warnings denied, then every test (unit, conformance,
 # end-to-end), then the end-to-end tests again on the aws backend (moto), then the API fuzzed
 # against its OpenAPI document (infra/scripts/fuzz.sh), then the template lints (cfn-lint; and
-# SAM's own where the SAM CLI is installed).
+# SAM's own).
+#
+# Needs the Rust toolchain and python3; the Python tools (moto, cfn-lint, the SAM CLI,
+# Schemathesis) are installed into the project's virtual environment on the first run (.venv,
+# or $HOOKLINE_TOOLS_DIR; see infra/scripts/python-tools.sh) and taken from there.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. infra/scripts/python-tools.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
@@ -21,7 +26,7 @@ else
 fi
 
 # The same end-to-end suite again on the AWS backend: every test app gets its own moto_server
-# (pip install 'moto[server]') provisioned by infra/local/bootstrap.
+# (from the virtual environment, first on PATH) provisioned by infra/local/bootstrap.
 echo "== end-to-end tests on the aws backend (moto)"
 if cargo nextest --version >/dev/null 2>&1; then
   HOOKLINE_E2E_BACKEND=aws cargo nextest run -p hookline-e2e --locked --profile ci
@@ -36,9 +41,5 @@ infra/scripts/fuzz.sh
 
 echo "== cfn-lint template.yaml"
 cfn-lint template.yaml
-if command -v sam >/dev/null 2>&1; then
-  echo "== sam validate --lint"
-  SAM_CLI_TELEMETRY=0 sam validate --lint --region us-east-1
-else
-  echo "== sam validate skipped: the SAM CLI is not installed (pip install aws-sam-cli)"
-fi
+echo "== sam validate --lint"
+sam validate --lint --region us-east-1
