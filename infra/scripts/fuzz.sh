@@ -25,6 +25,7 @@ SEED=${HOOKLINE_FUZZ_SEED:-$RANDOM}
 # --- tools -----------------------------------------------------------------------------------
 . infra/scripts/python-tools.sh
 TOOLS=$HOOKLINE_TOOLS_DIR
+. infra/scripts/lib/runner.sh
 
 # --- the runner ------------------------------------------------------------------------------
 # The fuzzed subscriptions point at made-up hosts and test pings and replays send to them:
@@ -33,61 +34,17 @@ TOOLS=$HOOKLINE_TOOLS_DIR
 if [ -z "${HOOKLINE_FUZZ_ISOLATED:-}" ]; then
   echo "== building hookline-local"
   RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/hookline-fuzz.XXXXXX")
-  # The binary cargo names, copied: a shared target directory's can be rebuilt from another
-  # checkout meanwhile.
-  cargo build --locked -p hookline-local --message-format=json-render-diagnostics \
-    | python3 -c 'import json, sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "hookline-local":
-        print(m["executable"])' >"$RUN_DIR/binary"
-  cp "$(cat "$RUN_DIR/binary")" "$RUN_DIR/hookline-local"
+  build_runner "$RUN_DIR"
   exec unshare --net -- env HOOKLINE_FUZZ_ISOLATED=1 HOOKLINE_FUZZ_RUN_DIR="$RUN_DIR" "$0" "$@"
 fi
 ip link set lo up
 RUN_DIR=$HOOKLINE_FUZZ_RUN_DIR
-RUNNER="$RUN_DIR/hookline-local"
-DATA="$RUN_DIR/data"
-mkdir -p "$DATA"
-ADMIN_ID=cl_fuzz_admin
-ADMIN_SECRET=$("$TOOLS/bin/python" -c 'import secrets; print(secrets.token_urlsafe(32))')
-RUNNER_PID=
-stop_runner() {
-  if [ -n "$RUNNER_PID" ] && kill -0 "$RUNNER_PID" 2>/dev/null; then
-    kill "$RUNNER_PID" 2>/dev/null || true
-    wait "$RUNNER_PID" 2>/dev/null || true
-  fi
-}
-trap stop_runner EXIT
-
 # Private destinations stay forbidden, as deployed: a subscription to 127.0.0.1 is refused.
-HOOKLINE_ADDR=127.0.0.1:0 HOOKLINE_DATA_DIR="$DATA" \
-  HOOKLINE_ADMIN_CLIENT_ID="$ADMIN_ID" HOOKLINE_ADMIN_CLIENT_SECRET="$ADMIN_SECRET" \
-  HOOKLINE_ALLOW_PRIVATE_DESTINATIONS=false HOOKLINE_ALLOW_HTTP=false \
-  HOOKLINE_RETRY_SCHEDULE=1s NO_COLOR=1 RUST_LOG=info \
-  "$RUNNER" >"$RUN_DIR/runner.log" 2>&1 &
-RUNNER_PID=$!
-for _ in $(seq 1 300); do
-  [ -s "$DATA/addr" ] && break
-  kill -0 "$RUNNER_PID" 2>/dev/null || { cat "$RUN_DIR/runner.log"; echo "the runner exited" >&2; exit 1; }
-  sleep 0.1
-done
-[ -s "$DATA/addr" ] || { echo "the runner did not announce its address" >&2; exit 1; }
-BASE="http://$(cat "$DATA/addr")"
-echo "== runner at $BASE (pid $RUNNER_PID, log $RUN_DIR/runner.log)"
+start_runner "$RUN_DIR" HOOKLINE_ALLOW_PRIVATE_DESTINATIONS=false HOOKLINE_ALLOW_HTTP=false \
+  HOOKLINE_RETRY_SCHEDULE=1s
 
 # --- tokens ----------------------------------------------------------------------------------
-# Prints an access token for client $1 with secret $2.
-token() {
-  "$TOOLS/bin/python" - "$BASE" "$1" "$2" <<'PY'
-import json, sys, urllib.parse, urllib.request
-base, cid, secret = sys.argv[1:]
-body = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": cid, "client_secret": secret}).encode()
-with urllib.request.urlopen(urllib.request.Request(base + "/oauth/token", data=body), timeout=30) as r:
-    print(json.load(r)["access_token"])
-PY
-}
-ADMIN_TOKEN=$(token "$ADMIN_ID" "$ADMIN_SECRET")
+ADMIN_TOKEN=$(access_token "$ADMIN_ID" "$ADMIN_SECRET")
 # The portal: every scope but admin, two states; its id and secret from the API itself.
 read -r PORTAL_ID PORTAL_SECRET < <("$TOOLS/bin/python" - "$BASE" "$ADMIN_TOKEN" <<'PY'
 import json, sys, urllib.request
@@ -101,7 +58,7 @@ with urllib.request.urlopen(req, timeout=30) as r:
 print(c["id"], c["client_secret"])
 PY
 )
-PORTAL_TOKEN=$(token "$PORTAL_ID" "$PORTAL_SECRET")
+PORTAL_TOKEN=$(access_token "$PORTAL_ID" "$PORTAL_SECRET")
 
 # --- the document ----------------------------------------------------------------------------
 echo "== openapi-spec-validator $BASE/openapi.json"
@@ -109,11 +66,17 @@ curl -sf "$BASE/openapi.json" -o "$RUN_DIR/openapi.json"
 status=0
 "$TOOLS/bin/openapi-spec-validator" "$RUN_DIR/openapi.json" shared/handlers/openapi.json || status=1
 # The runner serves what this checkout's annotations generate, which is the committed copy.
+# Beside it, the served one documents the catalog's event types as webhooks.
 "$TOOLS/bin/python" - "$RUN_DIR/openapi.json" shared/handlers/openapi.json <<'PY' || status=1
 import json, sys
 served, committed = (json.load(open(p)) for p in sys.argv[1:])
 for doc in (served, committed):
     doc["info"].pop("version", None)
+catalog = set(served["webhooks"]) - set(committed["webhooks"])
+if not catalog:
+    sys.exit("the served document documents no catalog type as a webhook")
+for name in catalog:
+    del served["webhooks"][name]
 if served != committed:
     sys.exit("the served document is not shared/handlers/openapi.json: a stale or foreign build?")
 PY

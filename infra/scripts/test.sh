@@ -2,8 +2,8 @@
 # Runs every check and test of the workspace: the README's "run all tests" command and the
 # body of CI. Formatting, clippy with warnings denied, then every test (unit, conformance,
 # end-to-end), then the end-to-end tests again on the aws backend (moto), then the API fuzzed
-# against its OpenAPI document (infra/scripts/fuzz.sh), then the template lints (cfn-lint; and
-# SAM's own).
+# against its OpenAPI document (infra/scripts/fuzz.sh) and a client generated from it used
+# (infra/scripts/generated-client.sh), then the template lints (cfn-lint; and SAM's own).
 #
 # Needs the Rust toolchain and python3; the Python tools (moto, cfn-lint, the SAM CLI,
 # Schemathesis) are installed into the project's virtual environment on the first run (.venv,
@@ -38,6 +38,11 @@ fi
 # 5xx, no response the document does not describe. Repeat with the seed it prints.
 echo "== fuzz: infra/scripts/fuzz.sh"
 infra/scripts/fuzz.sh
+
+# A client generated from the committed document by a stock generator, used unmodified
+# against the runner: token, subscription, event, signed delivery, deliveries listed.
+echo "== generated client: infra/scripts/generated-client.sh"
+infra/scripts/generated-client.sh
 
 echo "== cfn-lint template.yaml"
 cfn-lint template.yaml
