@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::context::AppContext;
-use crate::delivery::handler::{enqueue_messages, receive_count};
+use crate::delivery::handler::enqueue_messages;
 use crate::index::SubscriptionIndex;
 use crate::messages::{DeliveryMessage, EventMessage, to_body};
 use crate::recent::KnownEvent;
@@ -297,35 +297,8 @@ async fn deliveries_of(
         })
         .collect();
     deliveries.sort_by(|a, b| a.subscription_id.cmp(&b.subscription_id));
-    // A message received before may have been fanned out by a version that derived delivery
-    // ids the old way: its deliveries keep those ids, and are not made again under new ones.
-    if receive_count(record) > 1 {
-        for d in &mut deliveries {
-            if let Some(stored) = legacy_delivery(ctx, &d.id, &d.event_id, &d.subscription_id)
-                .await
-                .map_err(|e| e.to_string())?
-            {
-                d.id = stored.id;
-            }
-        }
-    }
     tracing::debug!(event_id = %event.id, deliveries = deliveries.len(), "fanned out");
     Ok((msg, event, deliveries))
-}
-
-/// The delivery of `event_id` for `subscription_id` stored under its
-/// [`ids::legacy_delivery_id`], if that differs from `id` (today's) and exists.
-pub(crate) async fn legacy_delivery(
-    ctx: &AppContext,
-    id: &str,
-    event_id: &str,
-    subscription_id: &str,
-) -> Result<Option<Delivery>, PortError> {
-    let legacy = ids::legacy_delivery_id(event_id, subscription_id);
-    if legacy == id {
-        return Ok(None);
-    }
-    ctx.store.get_delivery(&legacy).await
 }
 
 /// Stores the deliveries and queues the ones that need it.

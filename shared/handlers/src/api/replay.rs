@@ -156,11 +156,7 @@ pub async fn replay(
                     continue;
                 }
                 let did = ids::delivery_id(&event.id, &sub.id);
-                let existing = match ctx.store.get_delivery(&did).await? {
-                    Some(d) => Some(d),
-                    None => crate::fanout::legacy_delivery(&ctx, &did, &event.id, &sub.id).await?,
-                };
-                let replay = match existing {
+                let replay = match ctx.store.get_delivery(&did).await? {
                     Some(d) if !d.status.is_terminal() => continue,
                     Some(d) if body.only_failed && d.status != DeliveryStatus::Failed => continue,
                     Some(d) => Replay::Restart(d),
