@@ -19,9 +19,9 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::context::AppContext;
-use crate::delivery::handler::enqueue_messages;
 use crate::index::SubscriptionIndex;
 use crate::messages::{DeliveryMessage, EventMessage, to_body};
+use crate::queueing::enqueue_messages;
 use crate::recent::KnownEvent;
 
 /// Time kept free before the deadline: one step takes well under this, and the continuation

@@ -17,6 +17,7 @@ pub mod messages;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
+pub mod queueing;
 pub mod recent;
 pub mod router;
 pub mod subscription_writes;

@@ -18,9 +18,9 @@ use crate::api::subscriptions::owned;
 use crate::api::views::ReplayView;
 use crate::auth::Caller;
 use crate::context::AppContext;
-use crate::delivery::handler::enqueue_messages;
 use crate::messages::DeliveryMessage;
 use crate::problem::{ApiError, ApiResult};
+use crate::queueing::enqueue_messages;
 
 /// Body of a replay request.
 #[derive(Debug, Default, Deserialize, ToSchema)]

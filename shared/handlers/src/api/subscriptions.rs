@@ -27,9 +27,9 @@ use crate::api::views::{ListView, SubscriptionView, TestPingView};
 use crate::auth::Caller;
 use crate::catalog::CatalogEntry;
 use crate::context::AppContext;
-use crate::delivery::handler::enqueue_messages;
 use crate::messages::DeliveryMessage;
 use crate::problem::{ApiError, ApiResult};
+use crate::queueing::enqueue_messages;
 use crate::subscription_writes::{Modified, modify_subscription};
 
 /// Loads a subscription the caller may see, or 404.

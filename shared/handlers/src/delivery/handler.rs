@@ -576,30 +576,6 @@ async fn abandon(ctx: &AppContext, mut delivery: Delivery, why: &str) -> Result<
     }
 }
 
-/// Queues deliveries for an attempt now, by id (manual retry, replay, test ping).
-pub async fn enqueue(ctx: &AppContext, delivery_ids: &[String]) -> Result<(), PortError> {
-    let messages: Vec<DeliveryMessage> = delivery_ids
-        .iter()
-        .map(|id| DeliveryMessage::id(id))
-        .collect();
-    enqueue_messages(ctx, &messages).await
-}
-
-/// Queues these delivery messages for an attempt now (fan-out sends new deliveries whole).
-pub async fn enqueue_messages(
-    ctx: &AppContext,
-    messages: &[DeliveryMessage],
-) -> Result<(), PortError> {
-    if messages.is_empty() {
-        return Ok(());
-    }
-    let msgs = messages
-        .iter()
-        .map(|m| QueueMessage::now(to_body(m)))
-        .collect();
-    ctx.queue.send(QueueName::Deliveries, msgs).await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
