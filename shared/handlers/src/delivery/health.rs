@@ -9,6 +9,7 @@
 //! `hookline.subscription.disabled` event, which reaches the owner's other subscriptions
 //! through the normal fan-out and delivery path (retries, attempt log, dead-letter queue).
 
+use hookline_domain::event::NewEvent;
 use hookline_domain::{
     DisabledReason, Event, FailureStep, Subscription, event::SUBSCRIPTION_DISABLED_TYPE, ids,
     time_fmt,
@@ -17,7 +18,7 @@ use hookline_ports::PortError;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::api::events::{Incoming, accept};
+use crate::api::events::accept;
 use crate::context::AppContext;
 use crate::delivery::outcome::Outcome;
 use crate::subscription_writes::{Modified, modify_subscription};
@@ -129,7 +130,7 @@ pub fn disabled_event(sub: &Subscription, now: OffsetDateTime) -> Event {
 /// Publishes the disabled event to the subscription's owner.
 async fn notify_disabled(ctx: &AppContext, sub: &Subscription) {
     let event = disabled_event(sub, ctx.clock.now());
-    let incoming = Incoming { event, key: None };
+    let incoming = NewEvent { event, key: None };
     if let Err(e) = accept(ctx, vec![incoming]).await {
         tracing::error!(error = ?e, subscription_id = %sub.id, "deliver: could not publish hookline.subscription.disabled");
     }
