@@ -20,6 +20,7 @@ pub mod problem;
 pub mod queueing;
 pub mod recent;
 pub mod router;
+pub mod services;
 pub mod subscription_writes;
 #[cfg(test)]
 mod test_support;
