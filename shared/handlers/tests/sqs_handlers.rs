@@ -407,7 +407,7 @@ async fn attempt_past_the_endpoint_limit_waits_briefly_then_fails_unsent_and_is_
     let limit = hub.ctx.config.endpoint_concurrency;
     let held: Vec<_> = (0..limit)
         .map(|_| {
-            hub.ctx
+            hub.deliver
                 .in_flight
                 .try_take(&sub.id, limit)
                 .expect("a free slot")
@@ -718,7 +718,7 @@ async fn in_a_sole_process_a_fresh_deliverys_first_attempt_skips_the_claim_and_r
         batch,
         ..
     } = one_delivery_in_a_sole_process().await;
-    assert_eq!(hub.ctx.first_attempts.len(), 1, "fan-out remembered it");
+    assert_eq!(hub.deliver.first_attempts.len(), 1, "fan-out remembered it");
 
     // The creation message and a repeat of it, attempted side by side.
     let twin = repeat(&hub, &batch[0]).await;
@@ -731,7 +731,7 @@ async fn in_a_sole_process_a_fresh_deliverys_first_attempt_skips_the_claim_and_r
         delivered.version, 1,
         "one write, the outcome: the first attempt claimed nothing"
     );
-    assert!(hub.ctx.first_attempts.is_empty(), "and it is forgotten");
+    assert!(hub.deliver.first_attempts.is_empty(), "and it is forgotten");
 
     // A message left waiting (it found the attempt under way) now finds the delivery done.
     let waiting: Vec<ReceivedMessage> = both
@@ -788,7 +788,7 @@ async fn in_a_sole_process_a_delivery_that_ends_unattempted_is_forgotten() {
         batch,
         ..
     } = one_delivery_in_a_sole_process().await;
-    assert_eq!(hub.ctx.first_attempts.len(), 1);
+    assert_eq!(hub.deliver.first_attempts.len(), 1);
     hub.store
         .delete_subscription(&sub.id)
         .await
@@ -799,7 +799,7 @@ async fn in_a_sole_process_a_delivery_that_ends_unattempted_is_forgotten() {
     assert!(failed_ids(&response).is_empty(), "{response:?}");
     assert_eq!(receiver.count(), 0);
     assert!(
-        hub.ctx.first_attempts.is_empty(),
+        hub.deliver.first_attempts.is_empty(),
         "nothing is left remembered for it"
     );
 }

@@ -16,9 +16,10 @@ use hookline_domain::secret::{hash_client_secret, new_client_secret, new_webhook
 use hookline_domain::subscription::new_subscription;
 use hookline_domain::{Client, Delivery, Event, RetrySchedule, Scope, Subscription, ids};
 use hookline_embedded::{EmbeddedBackend, QueueOptions};
-use hookline_handlers::delivery::handle_deliveries;
-use hookline_handlers::fanout::handle_events;
+use hookline_handlers::delivery::{DeliveryContext, handle_deliveries};
+use hookline_handlers::fanout::handle_events_for_delivery;
 use hookline_handlers::messages::{DeliveryMessage, EventMessage, to_body};
+use hookline_handlers::metrics::Metrics;
 use hookline_handlers::worker::to_sqs_event;
 use hookline_handlers::{AppContext, HandlerConfig};
 use hookline_ports::faults::{Faults, FaultyQueue, FaultyStore};
@@ -39,6 +40,8 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 /// One stack on the embedded backend, with the handlers' context.
 pub struct Hub {
     pub ctx: Arc<AppContext>,
+    /// The delivery handler's context over `ctx`.
+    pub deliver: Arc<DeliveryContext>,
     pub store: Arc<dyn Store>,
     pub queue: Arc<dyn Queue>,
     /// The handlers' clock (the system's, until a test moves it on).
@@ -88,8 +91,10 @@ async fn hub_of(adjust: impl FnOnce(&mut HandlerConfig), faults: Option<&Faults>
     let ctx = AppContext::new(store, queue, keys, clock.clone(), config)
         .await
         .expect("handler context");
+    let deliver = DeliveryContext::new(ctx.clone()).expect("delivery context");
     Hub {
         ctx,
+        deliver,
         store: backend.store(),
         queue: backend.queue(),
         clock,
@@ -139,6 +144,30 @@ impl Portal {
 }
 
 impl Hub {
+    /// This hub, its handlers' counts going to `metrics`.
+    pub fn with_metrics(self, metrics: Arc<dyn Metrics>) -> Hub {
+        let Hub {
+            ctx,
+            deliver,
+            store,
+            queue,
+            clock,
+            _dir,
+        } = self;
+        // The context's sink changes only while nothing else holds it.
+        drop(deliver);
+        let ctx = ctx.with_metrics(metrics);
+        let deliver = DeliveryContext::new(ctx.clone()).expect("delivery context");
+        Hub {
+            ctx,
+            deliver,
+            store,
+            queue,
+            clock,
+            _dir,
+        }
+    }
+
     /// A new client subscribed to `EVENT_TYPE` in `STATE` at `url`.
     pub async fn subscribe(&self, url: &str, max_attempts: u32) -> Subscription {
         self.subscribe_as(&new_client_secret(), url, max_attempts)
@@ -332,11 +361,17 @@ impl Hub {
     }
 
     pub async fn fan_out(&self, batch: &[ReceivedMessage]) -> SqsBatchResponse {
-        handle_events(self.ctx.clone(), to_sqs_event(QueueName::Events, batch)).await
+        // As in the local runner: fan-out in the process that delivers.
+        handle_events_for_delivery(self.deliver.clone(), to_sqs_event(QueueName::Events, batch))
+            .await
     }
 
     pub async fn deliver(&self, batch: &[ReceivedMessage]) -> SqsBatchResponse {
-        handle_deliveries(self.ctx.clone(), to_sqs_event(QueueName::Deliveries, batch)).await
+        handle_deliveries(
+            self.deliver.clone(),
+            to_sqs_event(QueueName::Deliveries, batch),
+        )
+        .await
     }
 
     pub async fn delivery(&self, id: &str) -> Delivery {
