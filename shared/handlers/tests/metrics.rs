@@ -72,7 +72,7 @@ impl Metrics for Recorder {
 /// A hub whose handlers report to the returned recorder.
 async fn recorded_hub() -> (Hub, Arc<Recorder>) {
     let recorder = Arc::new(Recorder::default());
-    let hub = hub().await.with_metrics(recorder.clone());
+    let hub = hub_with_metrics(recorder.clone()).await;
     (hub, recorder)
 }
 

@@ -55,16 +55,25 @@ pub async fn hub() -> Hub {
 
 /// A hub whose handler configuration `adjust` changes first.
 pub async fn hub_with(adjust: impl FnOnce(&mut HandlerConfig)) -> Hub {
-    hub_of(adjust, None).await
+    hub_of(adjust, None, None).await
+}
+
+/// A hub whose handlers count into `metrics`.
+pub async fn hub_with_metrics(metrics: Arc<dyn Metrics>) -> Hub {
+    hub_of(|_| {}, None, Some(metrics)).await
 }
 
 /// A hub whose handlers reach the store and the queue through fault-injecting ports driven
 /// by `faults` (the hub's own `store` and `queue` stay the real ones).
 pub async fn faulty_hub(faults: &Faults) -> Hub {
-    hub_of(|_| {}, Some(faults)).await
+    hub_of(|_| {}, Some(faults), None).await
 }
 
-async fn hub_of(adjust: impl FnOnce(&mut HandlerConfig), faults: Option<&Faults>) -> Hub {
+async fn hub_of(
+    adjust: impl FnOnce(&mut HandlerConfig),
+    faults: Option<&Faults>,
+    metrics: Option<Arc<dyn Metrics>>,
+) -> Hub {
     let dir = tempfile::tempdir().expect("temporary data directory");
     let path = dir.path().to_path_buf();
     let backend =
@@ -91,6 +100,10 @@ async fn hub_of(adjust: impl FnOnce(&mut HandlerConfig), faults: Option<&Faults>
     let ctx = AppContext::new(store, queue, keys, clock.clone(), config)
         .await
         .expect("handler context");
+    let ctx = match metrics {
+        Some(metrics) => ctx.with_metrics(metrics),
+        None => ctx,
+    };
     let deliver = DeliveryContext::new(ctx.clone()).expect("delivery context");
     Hub {
         ctx,
@@ -144,30 +157,6 @@ impl Portal {
 }
 
 impl Hub {
-    /// This hub, its handlers' counts going to `metrics`.
-    pub fn with_metrics(self, metrics: Arc<dyn Metrics>) -> Hub {
-        let Hub {
-            ctx,
-            deliver,
-            store,
-            queue,
-            clock,
-            _dir,
-        } = self;
-        // The context's sink changes only while nothing else holds it.
-        drop(deliver);
-        let ctx = ctx.with_metrics(metrics);
-        let deliver = DeliveryContext::new(ctx.clone()).expect("delivery context");
-        Hub {
-            ctx,
-            deliver,
-            store,
-            queue,
-            clock,
-            _dir,
-        }
-    }
-
     /// A new client subscribed to `EVENT_TYPE` in `STATE` at `url`.
     pub async fn subscribe(&self, url: &str, max_attempts: u32) -> Subscription {
         self.subscribe_as(&new_client_secret(), url, max_attempts)
