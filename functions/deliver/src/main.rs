@@ -6,6 +6,7 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use hookline_aws::metrics::EmfMetrics;
 use hookline_aws::runtime::{self, KeyAccess, QueueAccess};
+use hookline_handlers::delivery::{DeliveryContext, handle_deliveries};
 use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
@@ -13,16 +14,19 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     runtime::init_logs();
     let metrics = Arc::new(EmfMetrics::from_env());
     // No JWT keys: the function verifies no token (and its IAM role reads no key secret).
-    let ctx = runtime::context_from_env_with(QueueAccess::Send, KeyAccess::None)
-        .await
-        .inspect_err(|e| {
-            tracing::error!(error = %e, "hookline-deliver cannot start");
-        })?
-        .with_metrics(metrics.clone());
+    let start = async {
+        let ctx = runtime::context_from_env_with(QueueAccess::Send, KeyAccess::None)
+            .await?
+            .with_metrics(metrics.clone());
+        Ok::<_, runtime::StartError>(DeliveryContext::new(ctx)?)
+    };
+    let ctx = start.await.inspect_err(|e| {
+        tracing::error!(error = %e, "hookline-deliver cannot start");
+    })?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let (ctx, metrics) = (ctx.clone(), metrics.clone());
         async move {
-            let batch = hookline_handlers::delivery::handle_deliveries(ctx, event.payload);
+            let batch = handle_deliveries(ctx, event.payload);
             Ok::<SqsBatchResponse, lambda_runtime::Error>(
                 runtime::invocation(&metrics, batch).await,
             )

@@ -19,6 +19,7 @@ use hookline_domain::Catalog;
 use hookline_domain::destination::DestinationPolicy;
 use hookline_domain::retry::QueueLimits;
 use hookline_embedded::{EmbeddedBackend, EmbeddedError, QueueOptions};
+use hookline_handlers::delivery::DeliveryContext;
 use hookline_handlers::worker::{PollerConfig, run_message_poller, run_poller};
 use hookline_handlers::{AppContext, HandlerConfig, app, catalog, delivery, fanout};
 use hookline_ports::{
@@ -223,6 +224,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     )
     .await
     .map_err(storage)?;
+    let deliver_ctx = DeliveryContext::new(ctx.clone()).map_err(storage)?;
 
     if config.allow_private {
         tracing::warn!(
@@ -248,7 +250,9 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             stop_rx.clone(),
         )
     });
-    let fanout_ctx = ctx.clone();
+    // The fan-out tells the delivery worker which deliveries it created (of use where this
+    // process is the only one over its store: the embedded backend).
+    let fanout_ctx = deliver_ctx.clone();
     // Fan-out loops. On the embedded queue, four: while one stores a batch's deliveries (one
     // write of up to a thousand rows, waiting for its commit) and another queues them, the
     // others receive and match the next events, so that the writer always has the next batch
@@ -273,10 +277,9 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             visibility: config.visibility,
             concurrency: fanout_loops,
         },
-        move |event| fanout::handle_events(fanout_ctx.clone(), event),
+        move |event| fanout::handle_events_for_delivery(fanout_ctx.clone(), event),
         stop_rx.clone(),
     ));
-    let deliver_ctx = ctx.clone();
     // Each delivery on its own: a receiver that hangs holds one slot, not a batch.
     let deliver_worker = tokio::spawn(run_message_poller(
         queue.clone(),
@@ -303,7 +306,10 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             }
         },
         move |index, event| {
-            delivery::handler::handle_deliveries_with(deliver_ctx.clone(), index, event)
+            delivery::handle_deliveries(
+                deliver_ctx.clone(),
+                delivery::Batch::with_index(event, index),
+            )
         },
         stop_rx.clone(),
     ));

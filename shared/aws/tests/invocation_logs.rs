@@ -10,6 +10,7 @@ use hookline_aws::metrics::EmfMetrics;
 use hookline_aws::runtime::{invocation, json_logs};
 use hookline_embedded::{EmbeddedBackend, QueueOptions};
 use hookline_handlers::auth::keys::KeySource;
+use hookline_handlers::delivery::DeliveryContext;
 use hookline_handlers::metrics::Metrics;
 use hookline_handlers::worker::to_sqs_event;
 use hookline_handlers::{AppContext, HandlerConfig};
@@ -172,7 +173,8 @@ async fn lines_the_handlers_log_from_their_own_tasks_carry_the_request_id() {
     let batch = [malformed("m-1"), malformed("m-2")];
 
     let deliveries = to_sqs_event(QueueName::Deliveries, &batch);
-    let delivered = hookline_handlers::delivery::handle_deliveries(ctx.clone(), deliveries)
+    let deliver = DeliveryContext::new(ctx.clone()).expect("delivery context");
+    let delivered = hookline_handlers::delivery::handle_deliveries(deliver, deliveries)
         .instrument(runtime_span("req-deliver"))
         .await;
     let events = to_sqs_event(QueueName::Events, &batch);

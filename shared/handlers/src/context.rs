@@ -1,6 +1,7 @@
 //! Everything a handler needs, built once per process (per Lambda instance, or once in the
-//! local runner): the ports, the configuration, the JWT keys, the outbound client, and the
-//! caches that keep hot paths off the store.
+//! local runner): the ports, the configuration, the JWT keys, and the caches that keep hot
+//! paths off the store. What only delivering needs (the webhook client, the attempts under
+//! way) is in [`DeliveryContext`](crate::delivery::DeliveryContext).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,10 +15,6 @@ use crate::auth::keys::KeySource;
 use crate::auth::verified::VerifiedTokens;
 use crate::catalog::CatalogCache;
 use crate::config::HandlerConfig;
-use crate::delivery::client::WebhookClient;
-use crate::delivery::first_attempt::FirstAttempts;
-use crate::delivery::in_flight::InFlight;
-use crate::delivery::pacer::Pacer;
 use crate::index::IndexCache;
 use crate::limits::RateLimiter;
 use crate::metrics::{Metrics, NoMetrics};
@@ -40,8 +37,6 @@ pub struct AppContext {
     pub config: HandlerConfig,
     /// Token keys.
     pub jwt: JwtKeys,
-    /// Outbound webhook client (SSRF-guarded).
-    pub http: WebhookClient,
     /// Event types.
     pub catalog: CatalogCache,
     /// Subscriptions by (state, type), for fan-out and delivery.
@@ -50,16 +45,8 @@ pub struct AppContext {
     pub tokens: VerifiedTokens,
     /// Events accepted or read lately.
     pub events: RecentEvents,
-    /// Webhook requests in flight, by subscription.
-    pub in_flight: InFlight,
-    /// Fresh deliveries whose first attempt this process owns (only with `sole_process`).
-    pub first_attempts: FirstAttempts,
     /// Each client's request rate, and each client's test pings.
     pub rates: RateLimiter,
-    /// The send rate of subscriptions that set one.
-    pub pacer: Pacer,
-    /// Subscriptions whose health this process is writing.
-    pub health_writes: KeysInFlight,
     /// Where the handlers' counts go ([`NoMetrics`] unless [`AppContext::with_metrics`]).
     pub metrics: Arc<dyn Metrics>,
     clients: Mutex<HashMap<String, (Instant, Option<Client>)>>,
@@ -75,22 +62,16 @@ impl AppContext {
         config: HandlerConfig,
     ) -> Result<Arc<AppContext>, PortError> {
         let jwt = JwtKeys::load(keys).await?;
-        let http = WebhookClient::new(&config)?;
         Ok(Arc::new(AppContext {
             store,
             queue,
             clock,
             jwt,
-            http,
             catalog: CatalogCache::new(config.client_cache_ttl),
             index: IndexCache::default(),
             tokens: VerifiedTokens::default(),
             events: RecentEvents::default(),
-            in_flight: InFlight::default(),
-            first_attempts: FirstAttempts::new(config.sole_process),
             rates: RateLimiter::default(),
-            health_writes: KeysInFlight::default(),
-            pacer: Pacer::default(),
             metrics: Arc::new(NoMetrics),
             config,
             clients: Mutex::new(HashMap::new()),
@@ -176,33 +157,5 @@ impl AppContext {
         if let Ok(mut map) = self.clients.lock() {
             map.remove(id);
         }
-    }
-}
-
-/// Keys with work under way in this process, so that a burst does one piece of work per key.
-#[derive(Default)]
-pub struct KeysInFlight(Mutex<std::collections::HashSet<String>>);
-
-/// Holds a key of [`KeysInFlight`] until dropped.
-pub struct KeyInFlight<'a> {
-    keys: &'a KeysInFlight,
-    key: String,
-}
-
-impl KeysInFlight {
-    /// Takes `key`, unless work on it is already under way here.
-    pub fn begin(&self, key: &str) -> Option<KeyInFlight<'_>> {
-        let mut keys = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        keys.insert(key.to_string()).then(|| KeyInFlight {
-            keys: self,
-            key: key.to_string(),
-        })
-    }
-}
-
-impl Drop for KeyInFlight<'_> {
-    fn drop(&mut self) {
-        let mut keys = self.keys.0.lock().unwrap_or_else(|p| p.into_inner());
-        keys.remove(&self.key);
     }
 }

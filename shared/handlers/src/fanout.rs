@@ -19,9 +19,10 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::context::AppContext;
-use crate::delivery::handler::{enqueue_messages, receive_count};
+use crate::delivery::DeliveryContext;
 use crate::index::SubscriptionIndex;
 use crate::messages::{DeliveryMessage, EventMessage, to_body};
+use crate::queueing::enqueue_messages;
 use crate::recent::KnownEvent;
 
 /// Time kept free before the deadline: one step takes well under this, and the continuation
@@ -33,6 +34,16 @@ const LOOKUPS_IN_FLIGHT: usize = 32;
 /// Fans out every event of the batch; returns the items that could not be processed.
 pub async fn handle_events(ctx: Arc<AppContext>, event: SqsEvent) -> SqsBatchResponse {
     handle_events_until(ctx, event, None).await
+}
+
+/// [`handle_events`] in the process that also delivers what it fans out (the local runner):
+/// the deliveries it creates are remembered in the delivery context's first-attempt map
+/// (see [`crate::delivery::first_attempt`]; a no-op unless the process is the sole one).
+pub async fn handle_events_for_delivery(
+    ctx: Arc<DeliveryContext>,
+    event: SqsEvent,
+) -> SqsBatchResponse {
+    fan_out(ctx.app.clone(), Some(ctx), event, None).await
 }
 
 /// [`handle_events`] for an invocation that must answer by `deadline` (Lambda's): no new step
@@ -49,11 +60,22 @@ pub async fn handle_events_until(
     event: SqsEvent,
     deadline: Option<Instant>,
 ) -> SqsBatchResponse {
+    fan_out(ctx, None, event, deadline).await
+}
+
+/// Fans out the batch on a task of its own; `delivering`: the context of this process's
+/// delivery worker, if it has one.
+async fn fan_out(
+    ctx: Arc<AppContext>,
+    delivering: Option<Arc<DeliveryContext>>,
+    event: SqsEvent,
+    deadline: Option<Instant>,
+) -> SqsBatchResponse {
     let all: Vec<BatchItemFailure> = event.records.iter().filter_map(failure).collect();
     // A panic would leave unknown which messages were handled: the batch runs on a task of
     // its own, and if that task fails, all of it is retried (a re-run creates nothing twice).
     // In the invocation's span, so that the batch's log lines carry its request id.
-    match tokio::spawn(fan_out_batch(ctx, event, deadline).in_current_span()).await {
+    match tokio::spawn(fan_out_batch(ctx, delivering, event, deadline).in_current_span()).await {
         Ok(response) => response,
         Err(e) => {
             tracing::error!(error = %e, "fanout: task failed; retrying the batch");
@@ -99,6 +121,7 @@ impl EventWork {
 
 async fn fan_out_batch(
     ctx: Arc<AppContext>,
+    delivering: Option<Arc<DeliveryContext>>,
     event: SqsEvent,
     deadline: Option<Instant>,
 ) -> SqsBatchResponse {
@@ -148,7 +171,7 @@ async fn fan_out_batch(
             }
         }
     }
-    run(&ctx, &mut works, deadline).await;
+    run(&ctx, delivering.as_deref(), &mut works, deadline).await;
     continue_unfinished(&ctx, &mut works).await;
     // What this invocation stored and queued: a failed event counts once its retry succeeds
     // (from where its message starts), a continued one part by part.
@@ -164,7 +187,12 @@ async fn fan_out_batch(
 
 /// Stores and queues the works' deliveries, all events together while that succeeds, then
 /// each event alone; stops when the deadline nears.
-async fn run(ctx: &AppContext, works: &mut [EventWork], deadline: Option<Instant>) {
+async fn run(
+    ctx: &AppContext,
+    delivering: Option<&DeliveryContext>,
+    works: &mut [EventWork],
+    deadline: Option<Instant>,
+) {
     let out_of_time = || deadline.is_some_and(|d| Instant::now() + DEADLINE_MARGIN >= d);
     let step = ctx.config.fanout_step.max(1);
     // Together: one step takes from as many events as fit.
@@ -180,7 +208,7 @@ async fn run(ctx: &AppContext, works: &mut [EventWork], deadline: Option<Instant
             chunk.extend_from_slice(part);
             taken.push((i, part.len()));
         }
-        match store_and_queue(ctx, &chunk).await {
+        match store_and_queue(ctx, delivering, &chunk).await {
             Ok(()) => {
                 for (i, n) in taken {
                     works[i].done += n;
@@ -196,7 +224,7 @@ async fn run(ctx: &AppContext, works: &mut [EventWork], deadline: Option<Instant
     for w in works.iter_mut() {
         while !w.finished() && !out_of_time() {
             let n = w.remaining().len().min(step);
-            match store_and_queue(ctx, &w.remaining()[..n]).await {
+            match store_and_queue(ctx, delivering, &w.remaining()[..n]).await {
                 Ok(()) => w.done += n,
                 Err(why) => {
                     tracing::warn!(event_id = %w.event_id, reason = %why, "fanout: event failed; it will be retried");
@@ -297,39 +325,16 @@ async fn deliveries_of(
         })
         .collect();
     deliveries.sort_by(|a, b| a.subscription_id.cmp(&b.subscription_id));
-    // A message received before may have been fanned out by a version that derived delivery
-    // ids the old way: its deliveries keep those ids, and are not made again under new ones.
-    if receive_count(record) > 1 {
-        for d in &mut deliveries {
-            if let Some(stored) = legacy_delivery(ctx, &d.id, &d.event_id, &d.subscription_id)
-                .await
-                .map_err(|e| e.to_string())?
-            {
-                d.id = stored.id;
-            }
-        }
-    }
     tracing::debug!(event_id = %event.id, deliveries = deliveries.len(), "fanned out");
     Ok((msg, event, deliveries))
 }
 
-/// The delivery of `event_id` for `subscription_id` stored under its
-/// [`ids::legacy_delivery_id`], if that differs from `id` (today's) and exists.
-pub(crate) async fn legacy_delivery(
-    ctx: &AppContext,
-    id: &str,
-    event_id: &str,
-    subscription_id: &str,
-) -> Result<Option<Delivery>, PortError> {
-    let legacy = ids::legacy_delivery_id(event_id, subscription_id);
-    if legacy == id {
-        return Ok(None);
-    }
-    ctx.store.get_delivery(&legacy).await
-}
-
 /// Stores the deliveries and queues the ones that need it.
-async fn store_and_queue(ctx: &AppContext, deliveries: &[Delivery]) -> Result<(), String> {
+async fn store_and_queue(
+    ctx: &AppContext,
+    delivering: Option<&DeliveryContext>,
+    deliveries: &[Delivery],
+) -> Result<(), String> {
     if deliveries.is_empty() {
         return Ok(());
     }
@@ -354,12 +359,14 @@ async fn store_and_queue(ctx: &AppContext, deliveries: &[Delivery]) -> Result<()
         to_send.push(DeliveryMessage::id(&id));
     }
     // Remembered before their messages go out, so that no message finds one unremembered.
-    ctx.first_attempts.created(
-        to_send
-            .iter()
-            .filter(|m| m.created.is_some())
-            .map(|m| m.delivery_id.as_str()),
-    );
+    if let Some(delivering) = delivering {
+        delivering.first_attempts.created(
+            to_send
+                .iter()
+                .filter(|m| m.created.is_some())
+                .map(|m| m.delivery_id.as_str()),
+        );
+    }
     enqueue_messages(ctx, &to_send)
         .await
         .map_err(|e| e.to_string())

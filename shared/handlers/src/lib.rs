@@ -17,8 +17,10 @@ pub mod messages;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
+pub mod queueing;
 pub mod recent;
 pub mod router;
+pub mod services;
 pub mod subscription_writes;
 #[cfg(test)]
 mod test_support;

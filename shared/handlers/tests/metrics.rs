@@ -71,9 +71,8 @@ impl Metrics for Recorder {
 
 /// A hub whose handlers report to the returned recorder.
 async fn recorded_hub() -> (Hub, Arc<Recorder>) {
-    let mut hub = hub().await;
     let recorder = Arc::new(Recorder::default());
-    hub.ctx = hub.ctx.with_metrics(recorder.clone());
+    let hub = hub_with_metrics(recorder.clone()).await;
     (hub, recorder)
 }
 

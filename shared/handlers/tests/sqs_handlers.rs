@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use axum::http::StatusCode;
 use hookline_domain::subscription::DEFAULT_MAX_ATTEMPTS;
-use hookline_domain::{Delivery, DeliveryStatus, Subscription, ids};
+use hookline_domain::{DeliveryStatus, Subscription, ids};
 use hookline_handlers::messages::{DeliveryMessage, to_body};
 use hookline_handlers::worker::{PollerConfig, run_message_poller, run_poller, to_sqs_event};
 use hookline_ports::{QueueMessage, QueueName, ReceivedMessage};
@@ -70,56 +70,6 @@ async fn fanout_batch_with_one_poison_message_reports_only_that_item() {
     let queued = hub.receive_exactly(QueueName::Deliveries, 2).await;
     let queued: BTreeSet<String> = queued.iter().map(delivery_id_of).collect();
     assert_eq!(queued, expected);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_re_run_keeps_the_delivery_an_earlier_build_stored_under_its_legacy_id() {
-    let hub = hub().await;
-    let sub = hub
-        .subscribe("http://127.0.0.1:9/hook", DEFAULT_MAX_ATTEMPTS)
-        .await;
-    let event = hub.publish().await;
-    let legacy = ids::legacy_delivery_id(&event.id, &sub.id);
-    assert_ne!(legacy, ids::delivery_id(&event.id, &sub.id));
-    // An earlier build fanned the event out and delivered it, then stopped before deleting
-    // the event's message, which the new build now receives for the second time.
-    let mut old = Delivery::new(
-        legacy.clone(),
-        &event.id,
-        &sub.id,
-        &sub.client_id,
-        OffsetDateTime::now_utc(),
-    );
-    old.status = DeliveryStatus::Succeeded;
-    old.version = 2;
-    hub.store.put_delivery(&old).await.expect("put");
-    hub.queue
-        .send(QueueName::Events, vec![event_message(&event.id)])
-        .await
-        .expect("send");
-    let first = hub.receive_exactly(QueueName::Events, 1).await;
-    hub.queue
-        .change_visibility(QueueName::Events, &first[0].receipt_handle, Duration::ZERO)
-        .await
-        .expect("show the message again");
-    let batch = hub.receive_exactly(QueueName::Events, 1).await;
-    assert_eq!(batch[0].receive_count, 2);
-    let response = hub.fan_out(&batch).await;
-    assert!(failed_ids(&response).is_empty(), "{response:?}");
-
-    let deliveries = hub.deliveries_of(&event).await;
-    let ids: Vec<&str> = deliveries.iter().map(|d| d.id.as_str()).collect();
-    assert_eq!(
-        ids,
-        [legacy.as_str()],
-        "no second delivery under the new id"
-    );
-    assert_eq!(deliveries[0].status, DeliveryStatus::Succeeded);
-    assert_eq!(
-        hub.depth(QueueName::Deliveries).await,
-        0,
-        "a finished delivery is not queued again"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -457,7 +407,7 @@ async fn attempt_past_the_endpoint_limit_waits_briefly_then_fails_unsent_and_is_
     let limit = hub.ctx.config.endpoint_concurrency;
     let held: Vec<_> = (0..limit)
         .map(|_| {
-            hub.ctx
+            hub.deliver
                 .in_flight
                 .try_take(&sub.id, limit)
                 .expect("a free slot")
@@ -768,7 +718,7 @@ async fn in_a_sole_process_a_fresh_deliverys_first_attempt_skips_the_claim_and_r
         batch,
         ..
     } = one_delivery_in_a_sole_process().await;
-    assert_eq!(hub.ctx.first_attempts.len(), 1, "fan-out remembered it");
+    assert_eq!(hub.deliver.first_attempts.len(), 1, "fan-out remembered it");
 
     // The creation message and a repeat of it, attempted side by side.
     let twin = repeat(&hub, &batch[0]).await;
@@ -781,7 +731,7 @@ async fn in_a_sole_process_a_fresh_deliverys_first_attempt_skips_the_claim_and_r
         delivered.version, 1,
         "one write, the outcome: the first attempt claimed nothing"
     );
-    assert!(hub.ctx.first_attempts.is_empty(), "and it is forgotten");
+    assert!(hub.deliver.first_attempts.is_empty(), "and it is forgotten");
 
     // A message left waiting (it found the attempt under way) now finds the delivery done.
     let waiting: Vec<ReceivedMessage> = both
@@ -838,7 +788,7 @@ async fn in_a_sole_process_a_delivery_that_ends_unattempted_is_forgotten() {
         batch,
         ..
     } = one_delivery_in_a_sole_process().await;
-    assert_eq!(hub.ctx.first_attempts.len(), 1);
+    assert_eq!(hub.deliver.first_attempts.len(), 1);
     hub.store
         .delete_subscription(&sub.id)
         .await
@@ -849,7 +799,7 @@ async fn in_a_sole_process_a_delivery_that_ends_unattempted_is_forgotten() {
     assert!(failed_ids(&response).is_empty(), "{response:?}");
     assert_eq!(receiver.count(), 0);
     assert!(
-        hub.ctx.first_attempts.is_empty(),
+        hub.deliver.first_attempts.is_empty(),
         "nothing is left remembered for it"
     );
 }

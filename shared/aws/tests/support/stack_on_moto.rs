@@ -14,7 +14,7 @@ use hookline_aws::provision::queues::create_queues;
 use hookline_aws::provision::table::create_table;
 use hookline_aws::{DynamoStore, SqsQueue};
 use hookline_domain::destination::DestinationPolicy;
-use hookline_handlers::delivery::handle_deliveries;
+use hookline_handlers::delivery::{DeliveryContext, handle_deliveries};
 use hookline_handlers::fanout::handle_events;
 use hookline_handlers::worker::to_sqs_event;
 use hookline_handlers::{AppContext, HandlerConfig};
@@ -182,6 +182,8 @@ pub struct StackOnMoto {
     pub ops: Operations,
     /// The handlers' context.
     pub ctx: Arc<AppContext>,
+    /// The delivery function's context over `ctx`.
+    pub deliver: Arc<DeliveryContext>,
     /// The JWT signing keys (the embedded key store: these tests are not about them).
     pub signing_keys: Arc<dyn hookline_ports::SigningKeys>,
     /// The SQS client (recorded) and the queues' URLs, for what a test does to a queue
@@ -256,6 +258,7 @@ impl StackOnMoto {
         )
         .await
         .expect("handler context");
+        let deliver = DeliveryContext::new(ctx.clone()).expect("delivery context");
         ops.take();
         StackOnMoto {
             moto,
@@ -265,6 +268,7 @@ impl StackOnMoto {
             queue,
             ops,
             ctx,
+            deliver,
             signing_keys,
             sqs,
             urls,
@@ -306,7 +310,7 @@ impl StackOnMoto {
         let event = to_sqs_event(queue, &batch);
         let response = match queue {
             QueueName::Events => handle_events(self.ctx.clone(), event).await,
-            _ => handle_deliveries(self.ctx.clone(), event).await,
+            _ => handle_deliveries(self.deliver.clone(), event).await,
         };
         let handler_time = started.elapsed();
         let failed: Vec<String> = response

@@ -19,8 +19,8 @@ use hookline_domain::secret::{hash_client_secret, new_client_secret, new_webhook
 use hookline_domain::subscription::new_subscription;
 use hookline_domain::{Client, DeliveryStatus, EventType, RetrySchedule, Scope, Subscription, ids};
 use hookline_handlers::auth::keys::KeySource;
-use hookline_handlers::delivery::handle_deliveries;
-use hookline_handlers::fanout::handle_events;
+use hookline_handlers::delivery::{DeliveryContext, handle_deliveries};
+use hookline_handlers::fanout::{handle_events, handle_events_for_delivery};
 use hookline_handlers::worker::to_sqs_event;
 use hookline_handlers::{AppContext, HandlerConfig};
 use hookline_ports::faults::{Fault, Faults, FaultyQueue, FaultyStore};
@@ -73,6 +73,7 @@ pub struct Injection {
 struct Rig<'b> {
     backend: &'b Backend,
     ctx: Arc<AppContext>,
+    deliver: Arc<DeliveryContext>,
     faults: Faults,
     clock: Arc<ShiftedClock>,
     base: String,
@@ -126,9 +127,11 @@ impl Backend {
         .await
         .expect("handler context");
         let (base, token) = serve_api(ctx.clone(), &publisher.0, &publisher.1).await;
+        let deliver = DeliveryContext::new(ctx.clone()).expect("delivery context");
         Rig {
             backend: self,
             ctx,
+            deliver,
             faults,
             clock,
             base,
@@ -310,8 +313,12 @@ impl Rig<'_> {
                 busy = true;
                 let event = to_sqs_event(queue, &batch);
                 let response = match queue {
+                    // The local runner fans out in the process that delivers.
+                    QueueName::Events if self.backend.sole_process => {
+                        handle_events_for_delivery(self.deliver.clone(), event).await
+                    }
                     QueueName::Events => handle_events(self.ctx.clone(), event).await,
-                    _ => handle_deliveries(self.ctx.clone(), event).await,
+                    _ => handle_deliveries(self.deliver.clone(), event).await,
                 };
                 let failed: Vec<String> = response
                     .batch_item_failures

@@ -17,9 +17,9 @@ use crate::api::subscriptions::{READ, owned};
 use crate::api::views::{DeliveryView, ListView, RetryView};
 use crate::auth::Caller;
 use crate::context::AppContext;
-use crate::delivery::handler::enqueue_messages;
 use crate::messages::DeliveryMessage;
 use crate::problem::{ApiError, ApiResult};
+use crate::queueing::enqueue_messages;
 
 /// Filters of `GET /v1/deliveries`.
 #[derive(Debug, Default, Deserialize, IntoParams)]

@@ -5,14 +5,17 @@
 //! acknowledged only after it is queued. If the process dies in between, the publisher gets
 //! no 2xx and retries; the retry finds the stored, un-queued event and queues it then.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use hookline_domain::event::{MAX_BATCH, MAX_EVENT_BODY_BYTES};
-use hookline_domain::{Event, FieldError, Scope, ValidationError, catalog, ids, time_fmt};
+use hookline_domain::event::{
+    EventRules, MAX_BATCH, MAX_EVENT_BODY_BYTES, MAX_KEY_LEN, NewEvent, validate_event,
+};
+use hookline_domain::{FieldError, Scope, ValidationError};
 use hookline_ports::{DeliveryKey, EventInsert, QueueMessage, QueueName};
 use serde_json::Value;
 
@@ -26,17 +29,6 @@ use crate::context::AppContext;
 use crate::messages::{EventMessage, to_body};
 use crate::problem::{ApiError, ApiResult};
 use crate::recent::KnownEvent;
-
-/// Longest publisher id / idempotency key.
-const MAX_KEY_LEN: usize = 200;
-
-/// A validated event waiting to be stored.
-pub(crate) struct Incoming {
-    /// The event, as it will be stored.
-    pub(crate) event: Event,
-    /// Its idempotency key, if any.
-    pub(crate) key: Option<String>,
-}
 
 /// Publishes one event, or a batch of up to 100 (`{"events": [...]}`).
 #[utoipa::path(post, path = "/v1/events", operation_id = "publish_events", tag = "events", request_body = PublishRequest,
@@ -138,109 +130,30 @@ pub async fn publish(
     Ok((status, Json(PublishedView::new(id, dup))).into_response())
 }
 
-/// Validates one event object.
+/// Validates one event object against the catalog, the caller's states and the stack's.
 fn validate(
     stack_states: &[String],
     caller: &Caller,
-    catalog: &std::collections::HashMap<String, CatalogEntry>,
+    catalog: &HashMap<String, CatalogEntry>,
     v: &Value,
     header_key: Option<String>,
     now: time::OffsetDateTime,
-) -> Result<Incoming, ValidationError> {
-    let Some(obj) = v.as_object() else {
-        return Err(ValidationError::invalid("", "an event is a JSON object"));
+) -> Result<NewEvent, ValidationError> {
+    let schema_of = |name: &str| catalog.get(name).map(|entry| entry.validator.as_ref());
+    let rules = EventRules {
+        publisher: &caller.client.id,
+        may_publish: &|state| caller.allows_state(state),
+        stack_states,
+        schema_of: &schema_of,
     };
-    for k in obj.keys() {
-        if !matches!(k.as_str(), "type" | "state" | "id" | "occurred_at" | "data") {
-            return Err(ValidationError::invalid(k.as_str(), "unknown field"));
-        }
-    }
-    let text = |name: &str| -> Result<Option<&str>, ValidationError> {
-        match obj.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.as_str())),
-            Some(_) => Err(ValidationError::invalid(name, "must be a string")),
-        }
-    };
-    let event_type =
-        text("type")?.ok_or_else(|| ValidationError::invalid("type", "is required"))?;
-    let state = text("state")?.ok_or_else(|| ValidationError::invalid("state", "is required"))?;
-    let data = match obj.get("data") {
-        None | Some(Value::Null) => return Err(ValidationError::invalid("data", "is required")),
-        Some(d) => d.clone(),
-    };
-    hookline_domain::client::validate_state_code("state", state)?;
-    if state == "*" {
-        return Err(ValidationError::invalid(
-            "state",
-            "an event belongs to one state",
-        ));
-    }
-    let key = match (header_key, text("id")?) {
-        (Some(h), _) => Some(h),
-        (None, Some(id)) if !id.is_empty() && id.len() <= MAX_KEY_LEN => Some(id.to_string()),
-        (None, Some(_)) => {
-            return Err(ValidationError::invalid(
-                "id",
-                format!("1-{MAX_KEY_LEN} characters"),
-            ));
-        }
-        (None, None) => None,
-    };
-    let occurred_at = match text("occurred_at")? {
-        None => now,
-        Some(s) => time_fmt::parse(s).ok_or_else(|| {
-            ValidationError::invalid("occurred_at", "must be an RFC 3339 timestamp")
-        })?,
-    };
-    let Some(entry) = catalog.get(event_type) else {
-        return Err(ValidationError::with_code(
-            "unknown_event_type",
-            "type",
-            format!("'{event_type}' is not in this stack's event catalog"),
-        ));
-    };
-    if !caller.allows_state(state) {
-        return Err(ValidationError::with_code(
-            "forbidden",
-            "state",
-            format!("this client may not publish for state '{state}'"),
-        ));
-    }
-    if !stack_states.iter().any(|s| s == "*" || s == state) {
-        return Err(ValidationError::with_code(
-            "forbidden",
-            "state",
-            format!(
-                "this stack serves {}; '{state}' belongs to another stack",
-                stack_states.join(",")
-            ),
-        ));
-    }
-    if let Some(validator) = &entry.validator {
-        catalog::check_schema(validator, &data)?;
-    }
-    Ok(Incoming {
-        event: Event {
-            id: ids::new_id(ids::EVENT, now.unix_timestamp_nanos() / 1_000_000),
-            event_type: event_type.to_string(),
-            state: state.to_string(),
-            occurred_at,
-            received_at: now,
-            source: caller.client.id.clone(),
-            publisher_key: key.clone(),
-            recipient: None,
-            data,
-        },
-        key,
-    })
+    validate_event(v, header_key, &rules, now)
 }
 
 /// Stores and queues events; returns (event id, was a duplicate) per input, in order. System
 /// events (`hookline.subscription.disabled`) are accepted here too.
 pub(crate) async fn accept(
     ctx: &AppContext,
-    items: Vec<Incoming>,
+    items: Vec<NewEvent>,
 ) -> ApiResult<Vec<(String, bool)>> {
     let mut out = Vec::with_capacity(items.len());
     let mut to_queue = Vec::new();

@@ -5,9 +5,8 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use hookline_domain::{Delivery, DeliveryStatus, Scope, ValidationError, ids, time_fmt};
+use hookline_domain::{Scope, ValidationError, time_fmt};
 use serde::Deserialize;
-use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use crate::api::extract::{IdParam, IdPath, OptionalJsonBody};
@@ -18,9 +17,8 @@ use crate::api::subscriptions::owned;
 use crate::api::views::ReplayView;
 use crate::auth::Caller;
 use crate::context::AppContext;
-use crate::delivery::handler::enqueue_messages;
-use crate::messages::DeliveryMessage;
 use crate::problem::{ApiError, ApiResult};
+use crate::services::replay::{ReplayWindow, Replayed, replay as replay_events};
 
 /// Body of a replay request.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -34,49 +32,6 @@ pub struct ReplayRequest {
     #[serde(default)]
     pub only_failed: bool,
 }
-
-/// One delivery of a replay.
-enum Replay {
-    /// A finished delivery, to be attempted again in a new cycle.
-    Restart(Delivery),
-    /// An event the subscription never had a delivery for.
-    New(Delivery),
-}
-
-/// Queues one page of a replay, then writes its records. The messages go first and each
-/// carries what its write does (a new cycle, or the new delivery whole), so that a write that
-/// fails or never happens is done by the worker that receives the message; a send that fails
-/// leaves the page unwritten and fails the call, which may be repeated.
-async fn replay_page(ctx: &AppContext, replays: Vec<Replay>, now: OffsetDateTime) -> ApiResult<()> {
-    if replays.is_empty() {
-        return Ok(());
-    }
-    let messages: Vec<DeliveryMessage> = replays
-        .iter()
-        .map(|r| match r {
-            Replay::Restart(d) => DeliveryMessage::retry(d),
-            Replay::New(d) => DeliveryMessage::created(d),
-        })
-        .collect();
-    enqueue_messages(ctx, &messages).await?;
-    for replay in replays {
-        let written = match replay {
-            Replay::Restart(mut d) => {
-                d.restart(now);
-                // `false`: picked up meanwhile (by this replay's own message, perhaps).
-                ctx.store.update_delivery(&d).await.map(|_| ())
-            }
-            Replay::New(d) => ctx.store.insert_delivery(&d).await.map(|_| ()),
-        };
-        if let Err(e) = written {
-            tracing::warn!(error = %e, "replay: a record was not written; its queued message writes it");
-        }
-    }
-    Ok(())
-}
-
-/// How far back a replay reaches: the stores keep events this long.
-const REPLAY_RETENTION_DAYS: i64 = 30;
 
 /// Re-delivers the events accepted in the window that match this subscription.
 #[utoipa::path(post, path = "/v1/subscriptions/{id}/replay", operation_id = "replay_subscription", tag = "subscriptions", params(IdParam),
@@ -116,23 +71,6 @@ pub async fn replay(
     if since >= until {
         return Err(ValidationError::invalid("since", "must be before until").into());
     }
-    // Nothing older than the retention is stored; clamping also bounds the backend's work
-    // (DynamoDB walks one partition per day of an all-states window).
-    let since = since.max(now - time::Duration::days(REPLAY_RETENTION_DAYS));
-    let filter = sub
-        .filter
-        .as_ref()
-        .and_then(|f| hookline_domain::Filter::compile(f).ok());
-    let states: Vec<Option<&str>> = if sub.states.iter().any(|s| s == "*") {
-        vec![None]
-    } else {
-        // System events addressed to the owner are stored under every-state (`*`).
-        sub.states
-            .iter()
-            .map(|s| Some(s.as_str()))
-            .chain([Some("*")])
-            .collect()
-    };
     // The caller's quota: the most events one call re-delivers.
     let quota = u64::from(ctx.limits_of(&caller.client).max_replay_events);
     if quota == 0 {
@@ -140,57 +78,23 @@ pub async fn replay(
             "this client may not replay events",
         ));
     }
-    let mut count = 0u64;
-    'states: for state in states {
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = ctx
-                .store
-                .list_events(state, since, until, cursor.as_deref(), 100)
-                .await?;
-            let mut replays = Vec::new();
-            for event in &page.items {
-                if event.event_type == hookline_domain::event::PING_TYPE
-                    || !sub.matches(event, filter.as_ref(), &event.envelope_bytes())
-                {
-                    continue;
-                }
-                let did = ids::delivery_id(&event.id, &sub.id);
-                let existing = match ctx.store.get_delivery(&did).await? {
-                    Some(d) => Some(d),
-                    None => crate::fanout::legacy_delivery(&ctx, &did, &event.id, &sub.id).await?,
-                };
-                let replay = match existing {
-                    Some(d) if !d.status.is_terminal() => continue,
-                    Some(d) if body.only_failed && d.status != DeliveryStatus::Failed => continue,
-                    Some(d) => Replay::Restart(d),
-                    None if body.only_failed => continue,
-                    None => {
-                        Replay::New(Delivery::new(did, &event.id, &sub.id, &sub.client_id, now))
-                    }
-                };
-                replays.push(replay);
-                count += 1;
-                if count >= quota {
-                    replay_page(&ctx, replays, now).await?;
-                    break 'states;
-                }
-            }
-            replay_page(&ctx, replays, now).await?;
-            match page.next_cursor {
-                Some(c) => cursor = Some(c),
-                None => break,
-            }
-        }
-    }
-    tracing::info!(subscription_id = %sub.id, count, "replay queued");
+    let window = ReplayWindow {
+        since,
+        until,
+        only_failed: body.only_failed,
+        quota,
+    };
+    let Replayed {
+        count,
+        limit_reached,
+    } = replay_events(&ctx, &sub, window).await?;
     // At the quota, the window may hold more: the caller replays the rest with a later
     // `since` or a narrower window.
     Ok((
         StatusCode::ACCEPTED,
         Json(ReplayView {
             count,
-            limit_reached: count >= quota,
+            limit_reached,
         }),
     ))
 }

@@ -11,10 +11,9 @@ use axum::http::StatusCode;
 use hookline_domain::subscription::{
     SubscriptionInput, SubscriptionRules, apply_input, new_subscription,
 };
-use hookline_domain::{Client, Delivery, Event, Scope, Subscription, ValidationError, ids, secret};
+use hookline_domain::{Client, Scope, Subscription, ValidationError, ids, secret};
 use hookline_ports::PortError;
 use serde::Deserialize;
-use serde_json::json;
 use utoipa::IntoParams;
 
 use crate::api::extract::{IdParam, IdPath, JsonBody, PageParams, QueryParams, id_param};
@@ -27,9 +26,8 @@ use crate::api::views::{ListView, SubscriptionView, TestPingView};
 use crate::auth::Caller;
 use crate::catalog::CatalogEntry;
 use crate::context::AppContext;
-use crate::delivery::handler::enqueue_messages;
-use crate::messages::DeliveryMessage;
 use crate::problem::{ApiError, ApiResult};
+use crate::services::test_ping::send_test_ping;
 use crate::subscription_writes::{Modified, modify_subscription};
 
 /// Loads a subscription the caller may see, or 404.
@@ -332,37 +330,6 @@ pub async fn test(
     caller.require(Scope::SubscriptionsWrite)?;
     let sub = owned(&ctx, &caller, &id).await?;
     caller.charge_test_ping(&ctx)?;
-    let now = ctx.clock.now();
-    let ms = now.unix_timestamp_nanos() / 1_000_000;
-    let event = Event {
-        id: ids::new_id(ids::EVENT, ms),
-        event_type: hookline_domain::event::PING_TYPE.to_string(),
-        state: sub.states.first().cloned().unwrap_or_else(|| "*".into()),
-        occurred_at: now,
-        received_at: now,
-        source: "hookline".into(),
-        publisher_key: None,
-        recipient: None,
-        data: json!({"message": "ping", "subscription_id": sub.id}),
-    };
-    ctx.store.insert_event(&event, None).await?;
-    let delivery = Delivery::new(
-        ids::manual_delivery_id(ms),
-        &event.id,
-        &sub.id,
-        &sub.client_id,
-        now,
-    );
-    // The message carries the new delivery whole and goes first: a worker that finds no
-    // record writes it from the message, so the record can never wait without a message.
-    enqueue_messages(&ctx, &[DeliveryMessage::created(&delivery)]).await?;
-    if let Err(e) = ctx.store.insert_delivery(&delivery).await {
-        tracing::warn!(error = %e, delivery_id = %delivery.id, "test: the record was not written; the queued message writes it");
-    }
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(TestPingView {
-            delivery_id: delivery.id,
-        }),
-    ))
+    let delivery_id = send_test_ping(&ctx, &sub).await?;
+    Ok((StatusCode::ACCEPTED, Json(TestPingView { delivery_id })))
 }

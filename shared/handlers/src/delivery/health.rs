@@ -9,6 +9,9 @@
 //! `hookline.subscription.disabled` event, which reaches the owner's other subscriptions
 //! through the normal fan-out and delivery path (retries, attempt log, dead-letter queue).
 
+use std::sync::Mutex;
+
+use hookline_domain::event::NewEvent;
 use hookline_domain::{
     DisabledReason, Event, FailureStep, Subscription, event::SUBSCRIPTION_DISABLED_TYPE, ids,
     time_fmt,
@@ -17,8 +20,8 @@ use hookline_ports::PortError;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::api::events::{Incoming, accept};
-use crate::context::AppContext;
+use crate::api::events::accept;
+use crate::delivery::context::DeliveryContext;
 use crate::delivery::outcome::Outcome;
 use crate::subscription_writes::{Modified, modify_subscription};
 
@@ -26,7 +29,7 @@ use crate::subscription_writes::{Modified, modify_subscription};
 /// `sent` is false for an attempt recorded failed unsent (the endpoint was busy). Store
 /// failures are logged: they never fail the delivery, and the next attempt tries again.
 pub(crate) async fn track(
-    ctx: &AppContext,
+    ctx: &DeliveryContext,
     sub: &Subscription,
     outcome: &Outcome,
     sent: bool,
@@ -58,7 +61,7 @@ pub(crate) async fn track(
 }
 
 /// A failed attempt: starts the failing period, or disables a subscription failing for long.
-async fn failed(ctx: &AppContext, sub: &Subscription, at: OffsetDateTime) {
+async fn failed(ctx: &DeliveryContext, sub: &Subscription, at: OffsetDateTime) {
     let disable_after =
         time::Duration::try_from(ctx.config.disable_after).unwrap_or(time::Duration::MAX);
     if sub.failure_step(at, disable_after) == FailureStep::Unchanged {
@@ -83,7 +86,7 @@ async fn failed(ctx: &AppContext, sub: &Subscription, at: OffsetDateTime) {
 }
 
 /// Disables a subscription for `reason`, over whatever else changed it meanwhile.
-async fn disable(ctx: &AppContext, id: &str, reason: DisabledReason, at: OffsetDateTime) {
+async fn disable(ctx: &DeliveryContext, id: &str, reason: DisabledReason, at: OffsetDateTime) {
     let written =
         modify_subscription::<PortError>(ctx.store.as_ref(), id, |s| Ok(s.disable(reason, at)))
             .await;
@@ -127,10 +130,38 @@ pub fn disabled_event(sub: &Subscription, now: OffsetDateTime) -> Event {
 }
 
 /// Publishes the disabled event to the subscription's owner.
-async fn notify_disabled(ctx: &AppContext, sub: &Subscription) {
+async fn notify_disabled(ctx: &DeliveryContext, sub: &Subscription) {
     let event = disabled_event(sub, ctx.clock.now());
-    let incoming = Incoming { event, key: None };
+    let incoming = NewEvent { event, key: None };
     if let Err(e) = accept(ctx, vec![incoming]).await {
         tracing::error!(error = ?e, subscription_id = %sub.id, "deliver: could not publish hookline.subscription.disabled");
+    }
+}
+
+/// Keys with work under way in this process, so that a burst does one piece of work per key.
+#[derive(Default)]
+pub struct KeysInFlight(Mutex<std::collections::HashSet<String>>);
+
+/// Holds a key of [`KeysInFlight`] until dropped.
+pub struct KeyInFlight<'a> {
+    keys: &'a KeysInFlight,
+    key: String,
+}
+
+impl KeysInFlight {
+    /// Takes `key`, unless work on it is already under way here.
+    pub fn begin(&self, key: &str) -> Option<KeyInFlight<'_>> {
+        let mut keys = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        keys.insert(key.to_string()).then(|| KeyInFlight {
+            keys: self,
+            key: key.to_string(),
+        })
+    }
+}
+
+impl Drop for KeyInFlight<'_> {
+    fn drop(&mut self) {
+        let mut keys = self.keys.0.lock().unwrap_or_else(|p| p.into_inner());
+        keys.remove(&self.key);
     }
 }

@@ -1,13 +1,24 @@
-//! Webhook delivery, one step per function: render the request, sign it, send it, record the
-//! attempt, and decide what happens next (done, retry later, or give up).
+//! Webhook delivery: one queue message at a time, through named steps (`pipeline.rs`):
+//! load → admit → claim → render → sign → send → decide → record → acknowledge.
+//!
+//! The entry is [`handle_deliveries`], for the `deliver` Lambda function and the local
+//! runner alike, over a [`DeliveryContext`], which only the functions that deliver build.
 
+mod admission;
 pub mod client;
+pub mod context;
+mod disposition;
 pub mod first_attempt;
 pub mod handler;
 pub mod health;
 pub mod in_flight;
 pub mod outcome;
 pub mod pacer;
+mod pipeline;
+mod record;
 pub mod request;
+mod send;
 
-pub use handler::handle_deliveries;
+pub use context::DeliveryContext;
+pub use disposition::{DeliveryError, Disposition};
+pub use handler::{Batch, handle_deliveries};

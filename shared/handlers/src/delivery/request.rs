@@ -18,8 +18,14 @@ const STATE: HeaderName = HeaderName::from_static("hookline-state");
 const ATTEMPT: HeaderName = HeaderName::from_static("hookline-attempt");
 const SUBSCRIPTION_ID: HeaderName = HeaderName::from_static("hookline-subscription-id");
 
-/// Renders and signs the request for `attempt` of `event` to `sub`, at `now_unix`. The body is
-/// the event's envelope, which [`KnownEvent`] serializes once for every delivery of the event.
+/// A header value, or which value is not one.
+fn value(v: &str, what: &str) -> Result<HeaderValue, String> {
+    HeaderValue::from_str(v).map_err(|_| format!("the {what} is not a valid header value"))
+}
+
+/// Renders the request for `attempt` of `event` to `sub` at `now`, unsigned ([`sign`] signs
+/// it). The body is the event's envelope, which [`KnownEvent`] serializes once for every
+/// delivery of the event.
 pub fn render(
     sub: &Subscription,
     event: &KnownEvent,
@@ -29,17 +35,12 @@ pub fn render(
 ) -> Result<OutboundRequest, String> {
     let body = event.envelope();
     let ts = now.unix_timestamp();
-    let secrets = sub.signing_secrets(now);
-    let sig = signature::sign(&secrets, &event.id, ts, &body)?;
-    let value = |v: &str, what: &str| {
-        HeaderValue::from_str(v).map_err(|_| format!("the {what} is not a valid header value"))
-    };
+    // Room for the signature too.
     let mut headers = HeaderMap::with_capacity(9 + sub.headers.len());
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(USER_AGENT, value(user_agent, "user agent")?);
     headers.insert(WEBHOOK_ID, value(&event.id, "event id")?);
     headers.insert(WEBHOOK_TIMESTAMP, HeaderValue::from(ts));
-    headers.insert(WEBHOOK_SIGNATURE, value(&sig, "signature")?);
     headers.insert(EVENT_TYPE, value(&event.event_type, "event type")?);
     headers.insert(STATE, value(&event.state, "state")?);
     headers.insert(ATTEMPT, HeaderValue::from(attempt));
@@ -58,6 +59,22 @@ pub fn render(
     })
 }
 
+/// Signs a rendered request as Standard Webhooks does, with every secret of `sub` that signs
+/// at `now` (`webhook-signature`; the id and timestamp are those [`render`] set).
+pub fn sign(
+    request: &mut OutboundRequest,
+    sub: &Subscription,
+    event_id: &str,
+    now: time::OffsetDateTime,
+) -> Result<(), String> {
+    let secrets = sub.signing_secrets(now);
+    let sig = signature::sign(&secrets, event_id, now.unix_timestamp(), &request.body)?;
+    request
+        .headers
+        .insert(WEBHOOK_SIGNATURE, value(&sig, "signature")?);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,7 +87,12 @@ mod tests {
         sub.headers.insert("X-Portal-Key".into(), "k1".into());
         let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).expect("time");
         let ev = KnownEvent::new(event("evt_1", serde_json::json!({"lotNo": "L-1"})));
-        let req = render(&sub, &ev, 3, now, "Hookline/test").expect("render");
+        let mut req = render(&sub, &ev, 3, now, "Hookline/test").expect("render");
+        assert!(
+            req.headers.get("webhook-signature").is_none(),
+            "not signed yet"
+        );
+        sign(&mut req, &sub, &ev.id, now).expect("sign");
         assert_eq!(
             req.body,
             ev.envelope_bytes(),

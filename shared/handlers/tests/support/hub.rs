@@ -16,9 +16,10 @@ use hookline_domain::secret::{hash_client_secret, new_client_secret, new_webhook
 use hookline_domain::subscription::new_subscription;
 use hookline_domain::{Client, Delivery, Event, RetrySchedule, Scope, Subscription, ids};
 use hookline_embedded::{EmbeddedBackend, QueueOptions};
-use hookline_handlers::delivery::handle_deliveries;
-use hookline_handlers::fanout::handle_events;
+use hookline_handlers::delivery::{DeliveryContext, handle_deliveries};
+use hookline_handlers::fanout::handle_events_for_delivery;
 use hookline_handlers::messages::{DeliveryMessage, EventMessage, to_body};
+use hookline_handlers::metrics::Metrics;
 use hookline_handlers::worker::to_sqs_event;
 use hookline_handlers::{AppContext, HandlerConfig};
 use hookline_ports::faults::{Faults, FaultyQueue, FaultyStore};
@@ -39,6 +40,8 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 /// One stack on the embedded backend, with the handlers' context.
 pub struct Hub {
     pub ctx: Arc<AppContext>,
+    /// The delivery handler's context over `ctx`.
+    pub deliver: Arc<DeliveryContext>,
     pub store: Arc<dyn Store>,
     pub queue: Arc<dyn Queue>,
     /// The handlers' clock (the system's, until a test moves it on).
@@ -52,16 +55,25 @@ pub async fn hub() -> Hub {
 
 /// A hub whose handler configuration `adjust` changes first.
 pub async fn hub_with(adjust: impl FnOnce(&mut HandlerConfig)) -> Hub {
-    hub_of(adjust, None).await
+    hub_of(adjust, None, None).await
+}
+
+/// A hub whose handlers count into `metrics`.
+pub async fn hub_with_metrics(metrics: Arc<dyn Metrics>) -> Hub {
+    hub_of(|_| {}, None, Some(metrics)).await
 }
 
 /// A hub whose handlers reach the store and the queue through fault-injecting ports driven
 /// by `faults` (the hub's own `store` and `queue` stay the real ones).
 pub async fn faulty_hub(faults: &Faults) -> Hub {
-    hub_of(|_| {}, Some(faults)).await
+    hub_of(|_| {}, Some(faults), None).await
 }
 
-async fn hub_of(adjust: impl FnOnce(&mut HandlerConfig), faults: Option<&Faults>) -> Hub {
+async fn hub_of(
+    adjust: impl FnOnce(&mut HandlerConfig),
+    faults: Option<&Faults>,
+    metrics: Option<Arc<dyn Metrics>>,
+) -> Hub {
     let dir = tempfile::tempdir().expect("temporary data directory");
     let path = dir.path().to_path_buf();
     let backend =
@@ -88,8 +100,14 @@ async fn hub_of(adjust: impl FnOnce(&mut HandlerConfig), faults: Option<&Faults>
     let ctx = AppContext::new(store, queue, keys, clock.clone(), config)
         .await
         .expect("handler context");
+    let ctx = match metrics {
+        Some(metrics) => ctx.with_metrics(metrics),
+        None => ctx,
+    };
+    let deliver = DeliveryContext::new(ctx.clone()).expect("delivery context");
     Hub {
         ctx,
+        deliver,
         store: backend.store(),
         queue: backend.queue(),
         clock,
@@ -332,11 +350,17 @@ impl Hub {
     }
 
     pub async fn fan_out(&self, batch: &[ReceivedMessage]) -> SqsBatchResponse {
-        handle_events(self.ctx.clone(), to_sqs_event(QueueName::Events, batch)).await
+        // As in the local runner: fan-out in the process that delivers.
+        handle_events_for_delivery(self.deliver.clone(), to_sqs_event(QueueName::Events, batch))
+            .await
     }
 
     pub async fn deliver(&self, batch: &[ReceivedMessage]) -> SqsBatchResponse {
-        handle_deliveries(self.ctx.clone(), to_sqs_event(QueueName::Deliveries, batch)).await
+        handle_deliveries(
+            self.deliver.clone(),
+            to_sqs_event(QueueName::Deliveries, batch),
+        )
+        .await
     }
 
     pub async fn delivery(&self, id: &str) -> Delivery {
