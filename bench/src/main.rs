@@ -11,6 +11,7 @@
 //! the Lambda functions' size-optimised profile.
 
 mod api;
+mod fanout_cost;
 mod flooding;
 mod lambda_init;
 mod process;
