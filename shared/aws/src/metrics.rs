@@ -9,7 +9,7 @@ use std::io::{self, Write};
 use std::sync::{Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use hookline_handlers::metrics::{AttemptOutcome, Metrics};
+use hookline_ports::metrics::{AttemptOutcome, Metrics};
 use serde_json::{Map, Value, json};
 
 /// The CloudWatch namespace of every metric.
