@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use hookline_aws::metrics::EmfMetrics;
-use hookline_aws::runtime::{self, KeyAccess, QueueAccess};
+use hookline_runtime::{self as runtime, KeyAccess, QueueAccess};
 use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]

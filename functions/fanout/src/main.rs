@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use hookline_aws::metrics::EmfMetrics;
-use hookline_aws::runtime::{self, KeyAccess, QueueAccess};
+use hookline_runtime::{self as runtime, KeyAccess, QueueAccess};
 use lambda_runtime::{LambdaEvent, service_fn};
 
 /// The invocation's deadline (Unix milliseconds, from the runtime) on this process's clock.

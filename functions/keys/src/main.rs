@@ -5,7 +5,7 @@
 //! admin runs `aws secretsmanager rotate-secret`.
 
 use hookline_aws::keys::{RotationStep, SecretsKeys, rotation_step};
-use hookline_aws::runtime::{StartError, rotation_policy_from_env};
+use hookline_runtime::{StartError, rotation_policy_from_env};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde::Deserialize;
 
@@ -20,7 +20,7 @@ struct RotationRequest {
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    hookline_aws::runtime::init_logs();
+    hookline_runtime::init_logs();
     let sdk = hookline_aws::function_sdk_config();
     let start = || -> Result<_, StartError> {
         let settings =

@@ -19,11 +19,11 @@ use hookline_domain::Catalog;
 use hookline_domain::destination::DestinationPolicy;
 use hookline_domain::retry::QueueLimits;
 use hookline_embedded::{EmbeddedBackend, EmbeddedError, QueueOptions};
-use hookline_handlers::worker::{PollerConfig, run_message_poller, run_poller};
 use hookline_handlers::{AppContext, HandlerConfig, app, catalog, delivery, fanout};
 use hookline_ports::{
     Clock, KeyRotation, PublicKeys, Queue, QueueName, SigningKeys, Store, SystemClock,
 };
+use hookline_runtime::worker::{PollerConfig, run_message_poller, run_poller};
 use tokio::sync::watch;
 
 pub use config::{Backend, Config};
@@ -380,7 +380,7 @@ pub(crate) async fn open_backend(config: &Config) -> Result<Ports, RunError> {
         Backend::Aws => {
             let settings = AwsSettings::from_env().map_err(|e| RunError::Storage(e.to_string()))?;
             let sdk = hookline_aws::sdk_config().await;
-            let p = hookline_aws::runtime::ports(&sdk, &settings);
+            let p = hookline_runtime::ports(&sdk, &settings);
             tracing::info!(table = %settings.table, "using the AWS backend");
             Ok((p.store, p.queue, Arc::new(p.keys), None))
         }

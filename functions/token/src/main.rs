@@ -5,22 +5,22 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    hookline_aws::runtime::init_logs();
+    hookline_runtime::init_logs();
     let sdk = hookline_aws::function_sdk_config();
     let start = async {
         let settings = hookline_aws::AwsSettings::from_env()
-            .map_err(|e| hookline_aws::runtime::StartError::Config(e.to_string()))?;
-        let config = hookline_aws::runtime::handler_config_from_env()?;
-        let ctx = hookline_aws::runtime::context(
+            .map_err(|e| hookline_runtime::StartError::Config(e.to_string()))?;
+        let config = hookline_runtime::handler_config_from_env()?;
+        let ctx = hookline_runtime::context(
             &sdk,
             &settings,
             config,
-            hookline_aws::runtime::QueueAccess::None,
-            hookline_aws::runtime::KeyAccess::Sign,
+            hookline_runtime::QueueAccess::None,
+            hookline_runtime::KeyAccess::Sign,
         )
         .await?;
-        hookline_aws::runtime::ensure_bootstrap_admin(&sdk, &ctx).await?;
-        Ok::<_, hookline_aws::runtime::StartError>(ctx)
+        hookline_runtime::ensure_bootstrap_admin(&sdk, &ctx).await?;
+        Ok::<_, hookline_runtime::StartError>(ctx)
     };
     let ctx = start.await.inspect_err(|e| {
         tracing::error!(error = %e, "hookline-token cannot start");
@@ -32,7 +32,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         move |request: lambda_http::Request| {
             use lambda_http::Service;
             let (mut router, metrics) = (router.clone(), metrics.clone());
-            async move { hookline_aws::runtime::invocation(&metrics, router.call(request)).await }
+            async move { hookline_runtime::invocation(&metrics, router.call(request)).await }
         },
     ))
     .await

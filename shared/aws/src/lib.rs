@@ -7,7 +7,6 @@ pub mod dynamo;
 pub mod keys;
 pub mod metrics;
 pub mod provision;
-pub mod runtime;
 pub mod settings;
 pub mod sqs;
 
@@ -15,6 +14,10 @@ pub use dynamo::DynamoStore;
 pub use keys::SecretsKeys;
 pub use settings::AwsSettings;
 pub use sqs::SqsQueue;
+
+// The SDK crates with this crate's features (no `default-https-client`: see Cargo.toml), for
+// the wiring that builds clients over an `SdkConfig` without naming them again.
+pub use {aws_config, aws_sdk_dynamodb, aws_sdk_secretsmanager, aws_sdk_sqs};
 
 /// A Secrets Manager client over `sdk`.
 pub fn secretsmanager_client(sdk: &aws_config::SdkConfig) -> aws_sdk_secretsmanager::Client {

@@ -19,10 +19,10 @@ pub mod openapi;
 pub mod problem;
 pub mod recent;
 pub mod router;
+pub mod sqs_event;
 pub mod subscription_writes;
 #[cfg(test)]
 mod test_support;
-pub mod worker;
 
 pub use config::HandlerConfig;
 pub use context::AppContext;

@@ -19,7 +19,7 @@ use hookline_embedded::{EmbeddedBackend, QueueOptions};
 use hookline_handlers::delivery::handle_deliveries;
 use hookline_handlers::fanout::handle_events;
 use hookline_handlers::messages::{DeliveryMessage, EventMessage, to_body};
-use hookline_handlers::worker::to_sqs_event;
+use hookline_handlers::sqs_event::to_sqs_event;
 use hookline_handlers::{AppContext, HandlerConfig};
 use hookline_ports::faults::{Faults, FaultyQueue, FaultyStore};
 use hookline_ports::{
