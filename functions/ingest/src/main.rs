@@ -5,14 +5,13 @@
 
 use std::sync::Arc;
 
-use hookline_aws::metrics::EmfMetrics;
 use hookline_runtime::{self as runtime, QueueAccess};
 use lambda_http::{Request, Service, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     runtime::init_logs();
-    let metrics = Arc::new(EmfMetrics::from_env());
+    let metrics = Arc::new(runtime::metrics_from_env());
     let ctx = runtime::context_from_env(QueueAccess::Send)
         .await
         .inspect_err(|e| {

@@ -19,11 +19,6 @@ pub use sqs::SqsQueue;
 // the wiring that builds clients over an `SdkConfig` without naming them again.
 pub use {aws_config, aws_sdk_dynamodb, aws_sdk_secretsmanager, aws_sdk_sqs};
 
-/// A Secrets Manager client over `sdk`.
-pub fn secretsmanager_client(sdk: &aws_config::SdkConfig) -> aws_sdk_secretsmanager::Client {
-    aws_sdk_secretsmanager::Client::new(sdk)
-}
-
 /// Loads the shared SDK configuration (region, credentials, endpoint) from the environment;
 /// the SDK's requests go through [`http_client`].
 pub async fn sdk_config() -> aws_config::SdkConfig {

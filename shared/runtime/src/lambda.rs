@@ -4,20 +4,30 @@
 use std::sync::Arc;
 
 use hookline_aws::{
-    AwsSettings, DynamoStore, SecretsKeys, SqsQueue, aws_config, aws_sdk_dynamodb,
-    aws_sdk_secretsmanager, aws_sdk_sqs,
+    AwsSettings, DynamoStore, SqsQueue, aws_config, aws_sdk_dynamodb, aws_sdk_secretsmanager,
+    aws_sdk_sqs,
 };
 use hookline_handlers::auth::keys::KeySource;
+use hookline_handlers::auth::rotation::RotationPolicy;
 use hookline_handlers::{AppContext, HandlerConfig};
 use hookline_ports::{Queue, Store, SystemClock};
 
-use crate::config::handler_config_from_env;
+use crate::config;
+use crate::env::{Env, EnvError};
 use crate::function_queue::FunctionQueue;
+
+// What the functions' `main`s use of the adapters, so that they name one crate for their wiring.
+pub use hookline_aws::function_sdk_config;
+pub use hookline_aws::keys::{RotationStep, SecretsKeys, rotation_step};
+pub use hookline_aws::metrics::EmfMetrics;
 
 /// Why a function could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// A variable is missing or malformed.
+    #[error("configuration: {0}")]
+    Env(#[from] EnvError),
+    /// The bootstrap admin's secret is unreadable or malformed.
     #[error("configuration: {0}")]
     Config(String),
     /// The signing key could not be loaded or created.
@@ -36,10 +46,46 @@ pub async fn context_from_env_with(
     queues: QueueAccess,
     keys: KeyAccess,
 ) -> Result<Arc<AppContext>, StartError> {
-    let settings = AwsSettings::from_env().map_err(|e| StartError::Config(e.to_string()))?;
-    let config = handler_config_from_env()?;
-    let sdk = hookline_aws::function_sdk_config();
-    context(&sdk, &settings, config, queues, keys).await
+    let sdk = function_sdk_config();
+    context(
+        &sdk,
+        &settings_from_env()?,
+        handler_config_from_env()?,
+        queues,
+        keys,
+    )
+    .await
+}
+
+/// The stack's resource names, from the environment (`config::aws_settings`).
+pub fn settings_from_env() -> Result<AwsSettings, StartError> {
+    Ok(config::aws_settings(&Env::process())?)
+}
+
+/// A deployed function's handler configuration, from the environment
+/// (`config::handler_config`).
+pub fn handler_config_from_env() -> Result<HandlerConfig, StartError> {
+    Ok(config::handler_config(&Env::process())?)
+}
+
+/// The `keys` function's rotation policy, from the environment (`config::rotation_policy`).
+pub fn rotation_policy_from_env() -> Result<RotationPolicy, StartError> {
+    Ok(config::rotation_policy(&Env::process())?)
+}
+
+/// A deployed function's metrics sink, for the stage the environment names
+/// (`config::metrics`).
+pub fn metrics_from_env() -> EmfMetrics {
+    config::metrics(&Env::process())
+}
+
+/// Both key secrets of the stack, for the `keys` function (the only writer of either).
+pub fn key_secrets(sdk: &aws_config::SdkConfig, settings: &AwsSettings) -> SecretsKeys {
+    SecretsKeys::new(
+        aws_sdk_secretsmanager::Client::new(sdk),
+        settings.signing_key_secret.clone(),
+        settings.public_keys_secret.clone(),
+    )
 }
 
 /// What a deployed function may read of the JWT keys: the same as its IAM policy in
@@ -91,11 +137,7 @@ fn ports_with(
             settings.table.clone(),
         )),
         queue,
-        keys: SecretsKeys::new(
-            aws_sdk_secretsmanager::Client::new(sdk),
-            settings.signing_key_secret.clone(),
-            settings.public_keys_secret.clone(),
-        ),
+        keys: key_secrets(sdk, settings),
     }
 }
 
@@ -150,10 +192,7 @@ pub async fn ensure_bootstrap_admin(
     sdk: &aws_config::SdkConfig,
     ctx: &AppContext,
 ) -> Result<(), StartError> {
-    match std::env::var("HOOKLINE_BOOTSTRAP_ADMIN_SECRET")
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-    {
+    match Env::process().text("HOOKLINE_BOOTSTRAP_ADMIN_SECRET") {
         Some(secret_id) => ensure_bootstrap_admin_from(sdk, ctx, &secret_id).await,
         None => Ok(()),
     }
