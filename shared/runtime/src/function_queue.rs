@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use hookline_aws::SqsQueue;
 use hookline_ports::{PortError, Queue, QueueMessage, QueueName, ReceivedMessage};
 
-/// The queue port of a deployed function ([`QueueAccess`]): sends and visibility changes go
+/// The queue port of a deployed function ([`QueueAccess`](crate::QueueAccess)): sends and visibility changes go
 /// to SQS if the function may send; receiving, deleting and counting are the event source
 /// mapping's job (and outside every function's IAM policy), so they fail without calling SQS.
 #[derive(Debug)]

@@ -14,9 +14,7 @@ use hookline_aws::metrics::EmfMetrics;
 /// under `RUST_LOG=warn` still says which request it belongs to.
 pub fn init_logs() {
     use tracing_subscriber::util::SubscriberInitExt;
-    let rust_log = std::env::var("RUST_LOG")
-        .ok()
-        .filter(|v| !v.trim().is_empty());
+    let rust_log = crate::env::Env::process().text("RUST_LOG");
     json_logs(rust_log.as_deref(), std::io::stdout).init();
 }
 
