@@ -104,13 +104,18 @@ impl Env {
         default: T,
         what: &str,
     ) -> Result<T, EnvError> {
-        match self.text(name) {
-            None => Ok(default),
-            Some(v) => v
-                .trim()
-                .parse()
-                .map_err(|_| EnvError::refused(name, &v, what)),
-        }
+        Ok(self.optional(name, what)?.unwrap_or(default))
+    }
+
+    /// A value of a type that parses itself, if set.
+    fn optional<T: FromStr>(&self, name: &'static str, what: &str) -> Result<Option<T>, EnvError> {
+        self.text(name)
+            .map(|v| {
+                v.trim()
+                    .parse()
+                    .map_err(|_| EnvError::refused(name, &v, what))
+            })
+            .transpose()
     }
 
     /// A flag: `true`, `1`, `yes`, `on` or `false`, `0`, `no`, `off`, in any case.
@@ -132,19 +137,24 @@ impl Env {
         default: T,
         range: RangeInclusive<T>,
     ) -> Result<T, EnvError> {
-        let n = self.value(name, default, "a whole number")?;
+        self.clamped(name, default, range, "a whole number")
+    }
+
+    /// [`Env::value`], brought into `range`.
+    fn clamped<T: FromStr + Ord + Copy>(
+        &self,
+        name: &'static str,
+        default: T,
+        range: RangeInclusive<T>,
+        what: &str,
+    ) -> Result<T, EnvError> {
+        let n = self.value(name, default, what)?;
         Ok(n.clamp(*range.start(), *range.end()))
     }
 
     /// A whole number if set (no default: the caller keeps its own).
     pub fn optional_number<T: FromStr>(&self, name: &'static str) -> Result<Option<T>, EnvError> {
-        self.text(name)
-            .map(|v| {
-                v.trim()
-                    .parse()
-                    .map_err(|_| EnvError::refused(name, &v, "a whole number"))
-            })
-            .transpose()
+        self.optional(name, "a whole number")
     }
 
     /// A duration in whole seconds, `default_secs` if unset, brought into `range` (seconds).
@@ -154,8 +164,8 @@ impl Env {
         default_secs: u64,
         range: RangeInclusive<u64>,
     ) -> Result<Duration, EnvError> {
-        let n = self.value(name, default_secs, "a whole number of seconds")?;
-        Ok(Duration::from_secs(n.clamp(*range.start(), *range.end())))
+        let n = self.clamped(name, default_secs, range, "a whole number of seconds")?;
+        Ok(Duration::from_secs(n))
     }
 }
 
