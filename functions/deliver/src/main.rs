@@ -4,15 +4,14 @@
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use hookline_aws::metrics::EmfMetrics;
-use hookline_aws::runtime::{self, KeyAccess, QueueAccess};
 use hookline_handlers::delivery::{DeliveryContext, handle_deliveries};
+use hookline_runtime::{self as runtime, KeyAccess, QueueAccess};
 use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     runtime::init_logs();
-    let metrics = Arc::new(EmfMetrics::from_env());
+    let metrics = Arc::new(runtime::metrics_from_env());
     // No JWT keys: the function verifies no token (and its IAM role reads no key secret).
     let start = async {
         let ctx = runtime::context_from_env_with(QueueAccess::Send, KeyAccess::None)

@@ -6,8 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use hookline_aws::metrics::EmfMetrics;
-use hookline_aws::runtime::{self, KeyAccess, QueueAccess};
+use hookline_runtime::{self as runtime, KeyAccess, QueueAccess};
 use lambda_runtime::{LambdaEvent, service_fn};
 
 /// The invocation's deadline (Unix milliseconds, from the runtime) on this process's clock.
@@ -21,7 +20,7 @@ fn deadline(epoch_ms: u64) -> Instant {
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     runtime::init_logs();
-    let metrics = Arc::new(EmfMetrics::from_env());
+    let metrics = Arc::new(runtime::metrics_from_env());
     // No JWT keys: the function verifies no token (and its IAM role reads no key secret).
     let ctx = runtime::context_from_env_with(QueueAccess::Send, KeyAccess::None)
         .await

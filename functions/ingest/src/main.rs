@@ -1,18 +1,17 @@
 //! The `ingest` Lambda function: configuration and AWS adapters from the environment, then the
 //! shared `ingest` router behind API Gateway's HTTP API. Each request runs as one invocation
-//! (`hookline_aws::runtime::invocation`): its log lines carry the request id, its metrics
+//! (`hookline_runtime::invocation`): its log lines carry the request id, its metrics
 //! are printed before it answers.
 
 use std::sync::Arc;
 
-use hookline_aws::metrics::EmfMetrics;
-use hookline_aws::runtime::{self, QueueAccess};
+use hookline_runtime::{self as runtime, QueueAccess};
 use lambda_http::{Request, Service, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     runtime::init_logs();
-    let metrics = Arc::new(EmfMetrics::from_env());
+    let metrics = Arc::new(runtime::metrics_from_env());
     let ctx = runtime::context_from_env(QueueAccess::Send)
         .await
         .inspect_err(|e| {

@@ -4,8 +4,8 @@
 //! them on the schedule in template.yaml, at deploy time (the first key), and whenever an
 //! admin runs `aws secretsmanager rotate-secret`.
 
-use hookline_aws::keys::{RotationStep, SecretsKeys, rotation_step};
-use hookline_aws::runtime::{StartError, rotation_policy_from_env};
+use hookline_runtime::lambda::{RotationStep, key_secrets, rotation_step};
+use hookline_runtime::{self as runtime, StartError};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde::Deserialize;
 
@@ -20,17 +20,11 @@ struct RotationRequest {
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    hookline_aws::runtime::init_logs();
-    let sdk = hookline_aws::function_sdk_config();
+    runtime::init_logs();
+    let sdk = runtime::function_sdk_config();
     let start = || -> Result<_, StartError> {
-        let settings =
-            hookline_aws::AwsSettings::from_env().map_err(|e| StartError::Config(e.to_string()))?;
-        let keys = SecretsKeys::new(
-            hookline_aws::secretsmanager_client(&sdk),
-            settings.signing_key_secret,
-            settings.public_keys_secret,
-        );
-        Ok((keys, rotation_policy_from_env()?))
+        let keys = key_secrets(&sdk, &runtime::settings_from_env()?);
+        Ok((keys, runtime::rotation_policy_from_env()?))
     };
     let (keys, policy) = start().inspect_err(|e| {
         tracing::error!(error = %e, "hookline-keys cannot start");

@@ -238,10 +238,7 @@ pub async fn execute(config: &Config, command: &AdminCommand) -> Result<String, 
     let (_store, queue, keys, _) = crate::open_backend(config).await?;
     match *command {
         AdminCommand::RotateKeys => {
-            let policy = hookline_handlers::auth::rotation::RotationPolicy {
-                activation_delay: config.key_activation,
-                token_ttl: config.token_ttl,
-            };
+            let policy = config.stack.rotation_policy();
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
             let (kid, not_before) =
                 hookline_handlers::auth::rotation::rotate(keys.as_ref(), now, &policy)

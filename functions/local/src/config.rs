@@ -1,13 +1,19 @@
-//! The runner's configuration, read from the environment (every variable is documented in
-//! the README with its default).
+//! The runner's configuration, read from the environment through the one parser the Lambda
+//! functions use too (`hookline_runtime::env`): what both runtimes read is a
+//! [`StackConfig`]; the rest is the runner's own. `hookline_runtime`'s documentation lists
+//! every variable with its default.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use hookline_domain::RetrySchedule;
+use hookline_runtime::config::{Runtime, StackConfig};
+use hookline_runtime::env::Env;
 
 use crate::server::HttpLimits;
+
+/// A variable that is set but unusable (the runtime crate's error: it names the variable).
+pub use hookline_runtime::env::EnvError as ConfigError;
 
 /// Which implementation of the ports the runner uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,205 +35,106 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `HOOKLINE_ADMIN_CLIENT_ID` and `HOOKLINE_ADMIN_CLIENT_SECRET`.
     pub admin: Option<(String, String)>,
-    /// `HOOKLINE_RETRY_SCHEDULE` (5s,30s,2m,10m,30m,1h,2h,4h,8h,12h,12h).
-    pub retry_schedule: RetrySchedule,
-    /// `HOOKLINE_ALLOW_PRIVATE_DESTINATIONS` (true).
-    pub allow_private: bool,
-    /// `HOOKLINE_ALLOW_HTTP` (true).
-    pub allow_http: bool,
-    /// `HOOKLINE_ALLOW_UNSAFE_DESTINATIONS` (false): keep the two above while listening on a
-    /// non-loopback address or running on the AWS backend ([`Config::check_exposure`]).
+    /// `HOOKLINE_ALLOW_UNSAFE_DESTINATIONS` (false): keep private destinations and plain http
+    /// (the runner's defaults) while listening on a non-loopback address or running on the
+    /// AWS backend ([`Config::check_exposure`]).
     pub allow_unsafe_destinations: bool,
     /// `HOOKLINE_HTTP_HEADER_TIMEOUT_SECS` (10), `HOOKLINE_HTTP_BODY_TIMEOUT_SECS` (30),
     /// `HOOKLINE_HTTP_IDLE_TIMEOUT_SECS` (60), `HOOKLINE_HTTP_MAX_CONNECTIONS` (1024).
     pub http: HttpLimits,
     /// `HOOKLINE_CATALOG` (the built-in fortification catalog).
     pub catalog: Option<PathBuf>,
-    /// `HOOKLINE_TOKEN_TTL_SECS` (900).
-    pub token_ttl: Duration,
-    /// `HOOKLINE_KEY_ACTIVATION_SECS` (3600): from a rotated-in key's publication to its
-    /// first signature (`hookline-local keys rotate`).
-    pub key_activation: Duration,
     /// `HOOKLINE_VISIBILITY_TIMEOUT_SECS` (60): how long a received message stays hidden.
     pub visibility: Duration,
-    /// `HOOKLINE_MAX_RECEIVES` (60): receives of a delivery message before redrive.
-    pub max_receives: u32,
     /// `HOOKLINE_DELIVERY_CONCURRENCY` (64): deliveries in flight at once.
     pub delivery_concurrency: usize,
     /// `HOOKLINE_ENDPOINT_CONCURRENCY` (half the delivery concurrency): requests in flight to
     /// one subscription; past it, an attempt is recorded as failed unsent and retried.
     pub endpoint_concurrency: usize,
-    /// `HOOKLINE_DISABLE_AFTER_SECS` (432000: 5 days): how long every attempt to a
-    /// subscription may fail before it is disabled (reason `failing`).
-    pub disable_after: Duration,
     /// `HOOKLINE_RETENTION_SECS` (2,592,000: 30 days, as DynamoDB's time to live on AWS;
     /// 60 s to a year): the embedded store deletes events and deliveries older than this.
     pub retention: Duration,
-    /// `HOOKLINE_ISSUER` (http://ADDR): token issuer and metadata base URL.
-    pub issuer: Option<String>,
     /// `HOOKLINE_LOG_FORMAT` (text): `text` or `json`.
     pub json_logs: bool,
-    /// `HOOKLINE_RATE_LIMIT_PER_SECOND`, `HOOKLINE_RATE_LIMIT_BURST`,
-    /// `HOOKLINE_MAX_SUBSCRIPTIONS`, `HOOKLINE_MAX_REPLAY_EVENTS`,
-    /// `HOOKLINE_TEST_PINGS_PER_MINUTE`: each client's limits, unless an admin set its own
-    /// (see `HandlerConfig::limits_from`).
-    pub limits: hookline_domain::Limits,
-    /// `HOOKLINE_STATES` (*): the state codes this stack serves.
-    pub states: Vec<String>,
-}
-
-/// A variable that is set but unusable.
-#[derive(Debug, thiserror::Error)]
-#[error("{name}: {reason}")]
-pub struct ConfigError {
-    name: &'static str,
-    reason: String,
-}
-
-fn var(name: &'static str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-fn parsed<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, ConfigError> {
-    match var(name) {
-        None => Ok(default),
-        Some(v) => v.trim().parse().map_err(|_| ConfigError {
-            name,
-            reason: format!("cannot parse '{v}'"),
-        }),
-    }
-}
-
-fn flag(name: &'static str, default: bool) -> Result<bool, ConfigError> {
-    match var(name).map(|v| v.trim().to_ascii_lowercase()) {
-        None => Ok(default),
-        Some(v) if matches!(v.as_str(), "1" | "true" | "yes" | "on") => Ok(true),
-        Some(v) if matches!(v.as_str(), "0" | "false" | "no" | "off") => Ok(false),
-        Some(v) => Err(ConfigError {
-            name,
-            reason: format!("'{v}' is not true or false"),
-        }),
-    }
-}
-
-/// A whole number of seconds, from 1 to `max`.
-fn secs(name: &'static str, default: u64, max: u64) -> Result<Duration, ConfigError> {
-    Ok(Duration::from_secs(parsed(name, default)?.clamp(1, max)))
+    /// What the Lambda functions read too, with the runner's defaults (private destinations
+    /// and plain http allowed; the issuer `http://ADDR`).
+    pub stack: StackConfig,
 }
 
 impl Config {
-    /// Reads the configuration from the environment.
+    /// Reads the configuration from the process's environment.
     pub fn from_env() -> Result<Config, ConfigError> {
+        Config::read(&Env::process())
+    }
+
+    /// Reads the configuration from `env`.
+    pub fn read(env: &Env) -> Result<Config, ConfigError> {
         let admin = match (
-            var("HOOKLINE_ADMIN_CLIENT_ID"),
-            var("HOOKLINE_ADMIN_CLIENT_SECRET"),
+            env.text("HOOKLINE_ADMIN_CLIENT_ID"),
+            env.text("HOOKLINE_ADMIN_CLIENT_SECRET"),
         ) {
             (Some(id), Some(secret)) => {
                 if secret.len() < 16 {
-                    return Err(ConfigError {
-                        name: "HOOKLINE_ADMIN_CLIENT_SECRET",
-                        reason: "must be at least 16 characters".into(),
-                    });
+                    return Err(ConfigError::new(
+                        "HOOKLINE_ADMIN_CLIENT_SECRET",
+                        "must be at least 16 characters",
+                    ));
                 }
                 Some((id, secret))
             }
             (None, None) => None,
             _ => {
-                return Err(ConfigError {
-                    name: "HOOKLINE_ADMIN_CLIENT_ID",
-                    reason: "set both HOOKLINE_ADMIN_CLIENT_ID and HOOKLINE_ADMIN_CLIENT_SECRET, or neither".into(),
-                });
+                return Err(ConfigError::new(
+                    "HOOKLINE_ADMIN_CLIENT_ID",
+                    "set both HOOKLINE_ADMIN_CLIENT_ID and HOOKLINE_ADMIN_CLIENT_SECRET, or neither",
+                ));
             }
         };
-        let retry_schedule = match var("HOOKLINE_RETRY_SCHEDULE") {
-            None => RetrySchedule::default(),
-            Some(s) => RetrySchedule::parse(&s).map_err(|reason| ConfigError {
-                name: "HOOKLINE_RETRY_SCHEDULE",
-                reason,
-            })?,
-        };
-        let format = var("HOOKLINE_LOG_FORMAT").unwrap_or_else(|| "text".into());
-        let json_logs = match format.as_str() {
-            "json" => true,
-            "text" => false,
-            other => {
-                return Err(ConfigError {
-                    name: "HOOKLINE_LOG_FORMAT",
-                    reason: format!("'{other}' is not text or json"),
-                });
-            }
-        };
-        let backend = match var("HOOKLINE_BACKEND").as_deref().map(str::trim) {
-            None | Some("embedded") => Backend::Embedded,
-            Some("aws") => Backend::Aws,
-            Some(other) => {
-                return Err(ConfigError {
-                    name: "HOOKLINE_BACKEND",
-                    reason: format!("'{other}' is not embedded or aws"),
-                });
-            }
-        };
-        let states = match var("HOOKLINE_STATES") {
-            None => vec!["*".to_string()],
-            Some(s) => hookline_handlers::HandlerConfig::parse_states(&s).map_err(|reason| {
-                ConfigError {
-                    name: "HOOKLINE_STATES",
-                    reason,
-                }
-            })?,
-        };
-        let delivery_concurrency = parsed("HOOKLINE_DELIVERY_CONCURRENCY", 64usize)?.clamp(1, 1024);
-        let endpoint_concurrency = parsed(
+        let json_logs = env
+            .parsed("HOOKLINE_LOG_FORMAT", |v| match v {
+                "json" => Ok(true),
+                "text" => Ok(false),
+                other => Err(format!("'{other}' is not text or json")),
+            })?
+            .unwrap_or(false);
+        let backend = env
+            .parsed("HOOKLINE_BACKEND", |v| match v {
+                "embedded" => Ok(Backend::Embedded),
+                "aws" => Ok(Backend::Aws),
+                other => Err(format!("'{other}' is not embedded or aws")),
+            })?
+            .unwrap_or(Backend::Embedded);
+        let delivery_concurrency = env.number("HOOKLINE_DELIVERY_CONCURRENCY", 64, 1..=1024)?;
+        let endpoint_concurrency = env.number(
             "HOOKLINE_ENDPOINT_CONCURRENCY",
             (delivery_concurrency / 2).max(1),
-        )?
-        .clamp(1, 1024);
-        let limits = hookline_handlers::HandlerConfig::limits_from(|name| std::env::var(name).ok())
-            .map_err(|reason| ConfigError {
-                name: "HOOKLINE_RATE_LIMIT_*",
-                reason,
-            })?;
+            1..=1024,
+        )?;
         Ok(Config {
-            limits,
-            states,
+            stack: StackConfig::from_env(env, Runtime::Runner)?,
             backend,
-            addr: parsed("HOOKLINE_ADDR", SocketAddr::from(([127, 0, 0, 1], 3000)))?,
-            data_dir: var("HOOKLINE_DATA_DIR")
+            addr: env.value(
+                "HOOKLINE_ADDR",
+                SocketAddr::from(([127, 0, 0, 1], 3000)),
+                "an address and port (127.0.0.1:3000)",
+            )?,
+            data_dir: env
+                .text("HOOKLINE_DATA_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from(".hookline")),
             admin,
-            retry_schedule,
-            allow_private: flag("HOOKLINE_ALLOW_PRIVATE_DESTINATIONS", true)?,
-            allow_http: flag("HOOKLINE_ALLOW_HTTP", true)?,
-            allow_unsafe_destinations: flag("HOOKLINE_ALLOW_UNSAFE_DESTINATIONS", false)?,
+            allow_unsafe_destinations: env.flag("HOOKLINE_ALLOW_UNSAFE_DESTINATIONS", false)?,
             http: HttpLimits {
-                header_timeout: secs("HOOKLINE_HTTP_HEADER_TIMEOUT_SECS", 10, 300)?,
-                body_timeout: secs("HOOKLINE_HTTP_BODY_TIMEOUT_SECS", 30, 3600)?,
-                idle_timeout: secs("HOOKLINE_HTTP_IDLE_TIMEOUT_SECS", 60, 3600)?,
-                max_connections: parsed("HOOKLINE_HTTP_MAX_CONNECTIONS", 1024usize)?
-                    .clamp(1, 65_536),
+                header_timeout: env.secs("HOOKLINE_HTTP_HEADER_TIMEOUT_SECS", 10, 1..=300)?,
+                body_timeout: env.secs("HOOKLINE_HTTP_BODY_TIMEOUT_SECS", 30, 1..=3600)?,
+                idle_timeout: env.secs("HOOKLINE_HTTP_IDLE_TIMEOUT_SECS", 60, 1..=3600)?,
+                max_connections: env.number("HOOKLINE_HTTP_MAX_CONNECTIONS", 1024, 1..=65_536)?,
             },
-            catalog: var("HOOKLINE_CATALOG").map(PathBuf::from),
-            token_ttl: Duration::from_secs(
-                parsed("HOOKLINE_TOKEN_TTL_SECS", 900u64)?.clamp(60, 86_400),
-            ),
-            key_activation: Duration::from_secs(
-                parsed("HOOKLINE_KEY_ACTIVATION_SECS", 3600u64)?.min(86_400),
-            ),
-            visibility: Duration::from_secs(
-                parsed("HOOKLINE_VISIBILITY_TIMEOUT_SECS", 60u64)?.clamp(1, 43_200),
-            ),
-            max_receives: parsed("HOOKLINE_MAX_RECEIVES", 60u32)?.clamp(1, 1000),
+            catalog: env.text("HOOKLINE_CATALOG").map(PathBuf::from),
+            visibility: env.secs("HOOKLINE_VISIBILITY_TIMEOUT_SECS", 60, 1..=43_200)?,
             delivery_concurrency,
             endpoint_concurrency,
-            disable_after: Duration::from_secs(parsed(
-                "HOOKLINE_DISABLE_AFTER_SECS",
-                hookline_handlers::config::DEFAULT_DISABLE_AFTER.as_secs(),
-            )?),
-            retention: Duration::from_secs(
-                parsed("HOOKLINE_RETENTION_SECS", 2_592_000u64)?.clamp(60, 31_536_000),
-            ),
-            issuer: var("HOOKLINE_ISSUER").map(|s| s.trim_end_matches('/').to_string()),
+            retention: env.secs("HOOKLINE_RETENTION_SECS", 2_592_000, 60..=31_536_000)?,
             json_logs,
         })
     }
@@ -239,7 +146,8 @@ impl Config {
     /// is more than a laptop's: listening on a non-loopback address, or on the AWS backend.
     /// `HOOKLINE_ALLOW_UNSAFE_DESTINATIONS=true` keeps them there on purpose.
     pub fn check_exposure(&self) -> Result<(), ConfigError> {
-        if self.allow_unsafe_destinations || !(self.allow_private || self.allow_http) {
+        let allow = self.stack.destinations;
+        if self.allow_unsafe_destinations || !(allow.allow_private || allow.allow_http) {
             return Ok(());
         }
         let exposed = if self.backend == Backend::Aws {
@@ -253,15 +161,15 @@ impl Config {
             return Ok(());
         };
         let allowed: Vec<&str> = [
-            (self.allow_private, "HOOKLINE_ALLOW_PRIVATE_DESTINATIONS"),
-            (self.allow_http, "HOOKLINE_ALLOW_HTTP"),
+            (allow.allow_private, "HOOKLINE_ALLOW_PRIVATE_DESTINATIONS"),
+            (allow.allow_http, "HOOKLINE_ALLOW_HTTP"),
         ]
         .into_iter()
         .filter_map(|(on, name)| on.then_some(name))
         .collect();
-        Err(ConfigError {
-            name: allowed[0],
-            reason: format!(
+        Err(ConfigError::new(
+            allowed[0],
+            format!(
                 "{} true (the default, meant for a laptop: webhooks may reach private and \
                  loopback addresses or use plain http), but {exposed}. Set {} to false; or, \
                  to keep {} on purpose (a private network, an emulator on this machine), \
@@ -274,7 +182,7 @@ impl Config {
                 allowed.join(" and "),
                 if allowed.len() == 2 { "them" } else { "it" },
             ),
-        })
+        ))
     }
 }
 
@@ -284,35 +192,94 @@ mod tests {
 
     /// The defaults: embedded, on 127.0.0.1, private destinations and plain http allowed.
     fn laptop() -> Config {
-        Config {
-            backend: Backend::Embedded,
-            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
-            data_dir: PathBuf::from(".hookline"),
-            admin: None,
-            retry_schedule: RetrySchedule::default(),
-            allow_private: true,
-            allow_http: true,
-            allow_unsafe_destinations: false,
-            http: HttpLimits {
-                header_timeout: Duration::from_secs(10),
-                body_timeout: Duration::from_secs(30),
-                idle_timeout: Duration::from_secs(60),
-                max_connections: 1024,
-            },
-            catalog: None,
-            token_ttl: Duration::from_secs(900),
-            key_activation: Duration::from_secs(3600),
-            visibility: Duration::from_secs(60),
-            max_receives: 60,
-            delivery_concurrency: 64,
-            endpoint_concurrency: 32,
-            issuer: None,
-            json_logs: false,
-            states: vec!["*".into()],
-            limits: hookline_domain::Limits::default(),
-            disable_after: Duration::from_secs(432_000),
-            retention: Duration::from_secs(2_592_000),
+        read(&[]).expect("the defaults")
+    }
+
+    fn read(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::read(&Env::from_pairs(pairs.iter().copied()))
+    }
+
+    #[test]
+    fn the_defaults_are_the_documented_ones() {
+        let c = laptop();
+        assert_eq!(c.backend, Backend::Embedded);
+        assert_eq!(c.addr, SocketAddr::from(([127, 0, 0, 1], 3000)));
+        assert_eq!(c.data_dir, PathBuf::from(".hookline"));
+        assert!(c.admin.is_none() && c.catalog.is_none() && !c.json_logs);
+        assert!(c.stack.destinations.allow_private && c.stack.destinations.allow_http);
+        assert!(!c.allow_unsafe_destinations);
+        assert_eq!(c.http.header_timeout, Duration::from_secs(10));
+        assert_eq!(c.http.max_connections, 1024);
+        assert_eq!(c.visibility, Duration::from_secs(60));
+        assert_eq!((c.delivery_concurrency, c.endpoint_concurrency), (64, 32));
+        assert_eq!(c.retention, Duration::from_secs(2_592_000));
+        assert_eq!(c.stack.token_ttl, Duration::from_secs(900));
+        assert_eq!(c.stack.key_activation, Duration::from_secs(3600));
+        assert_eq!(c.stack.max_receives, 60);
+        assert_eq!(c.stack.disable_after, Duration::from_secs(432_000));
+        assert_eq!(c.stack.issuer, None);
+    }
+
+    #[test]
+    fn flags_are_read_as_the_lambda_functions_read_them() {
+        let c = read(&[
+            ("HOOKLINE_ALLOW_PRIVATE_DESTINATIONS", "no"),
+            ("HOOKLINE_ALLOW_HTTP", "OFF"),
+            ("HOOKLINE_ALLOW_UNSAFE_DESTINATIONS", "1"),
+        ])
+        .expect("flags");
+        assert!(!c.stack.destinations.allow_private && !c.stack.destinations.allow_http);
+        assert!(c.allow_unsafe_destinations);
+        let e = read(&[("HOOKLINE_ALLOW_HTTP", "nope")]).expect_err("not a flag");
+        assert_eq!(
+            e.to_string(),
+            "HOOKLINE_ALLOW_HTTP: 'nope' is not true or false"
+        );
+    }
+
+    #[test]
+    fn an_unusable_value_is_refused_naming_its_variable() {
+        for (name, value) in [
+            ("HOOKLINE_ADDR", "localhost"),
+            ("HOOKLINE_BACKEND", "dynamo"),
+            ("HOOKLINE_LOG_FORMAT", "xml"),
+            ("HOOKLINE_DELIVERY_CONCURRENCY", "lots"),
+            ("HOOKLINE_HTTP_BODY_TIMEOUT_SECS", "30s"),
+            ("HOOKLINE_RETENTION_SECS", "-1"),
+            ("HOOKLINE_RATE_LIMIT_PER_SECOND", "fast"),
+        ] {
+            let e = read(&[(name, value)]).expect_err(name);
+            assert_eq!(e.name(), name, "{e}");
         }
+    }
+
+    #[test]
+    fn the_admin_secret_is_checked_but_never_shown() {
+        let short = [
+            ("HOOKLINE_ADMIN_CLIENT_ID", "admin"),
+            ("HOOKLINE_ADMIN_CLIENT_SECRET", "tooshort"),
+        ];
+        let e = read(&short).expect_err("short").to_string();
+        assert!(
+            e.contains("at least 16 characters") && !e.contains("tooshort"),
+            "{e}"
+        );
+        let e = read(&short[..1]).expect_err("half").to_string();
+        assert!(e.contains("or neither"), "{e}");
+    }
+
+    #[test]
+    fn values_out_of_range_are_brought_to_the_nearest_bound() {
+        let c = read(&[
+            ("HOOKLINE_DELIVERY_CONCURRENCY", "5000"),
+            ("HOOKLINE_HTTP_HEADER_TIMEOUT_SECS", "0"),
+            ("HOOKLINE_TOKEN_TTL_SECS", "999999"),
+        ])
+        .expect("clamped");
+        assert_eq!(c.delivery_concurrency, 1024);
+        assert_eq!(c.endpoint_concurrency, 512, "half the delivery concurrency");
+        assert_eq!(c.http.header_timeout, Duration::from_secs(1));
+        assert_eq!(c.stack.token_ttl, Duration::from_secs(86_400));
     }
 
     #[test]
@@ -347,11 +314,11 @@ mod tests {
 
     #[test]
     fn unsafe_destinations_on_the_aws_backend_are_refused() {
-        let config = Config {
+        let mut config = Config {
             backend: Backend::Aws,
-            allow_http: false,
             ..laptop()
         };
+        config.stack.destinations.allow_http = false;
         let e = config.check_exposure().expect_err("refused").to_string();
         assert!(
             e.starts_with("HOOKLINE_ALLOW_PRIVATE_DESTINATIONS: "),
@@ -372,11 +339,9 @@ mod tests {
             addr: SocketAddr::from(([0, 0, 0, 0], 3000)),
             ..laptop()
         };
-        let safe = Config {
-            allow_private: false,
-            allow_http: false,
-            ..exposed.clone()
-        };
+        let mut safe = exposed.clone();
+        safe.stack.destinations.allow_private = false;
+        safe.stack.destinations.allow_http = false;
         assert!(safe.check_exposure().is_ok());
         let overridden = Config {
             allow_unsafe_destinations: true,

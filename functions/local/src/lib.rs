@@ -14,17 +14,16 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hookline_aws::AwsSettings;
 use hookline_domain::Catalog;
-use hookline_domain::destination::DestinationPolicy;
 use hookline_domain::retry::QueueLimits;
 use hookline_embedded::{EmbeddedBackend, EmbeddedError, QueueOptions};
 use hookline_handlers::delivery::DeliveryContext;
-use hookline_handlers::worker::{PollerConfig, run_message_poller, run_poller};
-use hookline_handlers::{AppContext, HandlerConfig, app, catalog, delivery, fanout};
+use hookline_handlers::{AppContext, app, catalog, delivery, fanout};
 use hookline_ports::{
     Clock, KeyRotation, PublicKeys, Queue, QueueName, SigningKeys, Store, SystemClock,
 };
+use hookline_runtime::env::Env;
+use hookline_runtime::worker::{PollerConfig, run_message_poller, run_poller};
 use tokio::sync::watch;
 
 pub use config::{Backend, Config};
@@ -149,42 +148,26 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         .local_addr()
         .map_err(|e| RunError::Bind(config.addr, e))?;
 
-    let mut hc = HandlerConfig::new(
-        config
-            .issuer
-            .clone()
-            .unwrap_or_else(|| format!("http://{local}")),
+    let mut hc = config.stack.handler_config(
+        format!("http://{local}"),
         match config.backend {
             Backend::Embedded => "embedded",
             Backend::Aws => "aws",
         },
     );
-    hc.token_ttl = config.token_ttl;
-    hc.limits = config.limits;
     hc.endpoint_concurrency = config.endpoint_concurrency;
-    hc.disable_after = config.disable_after;
     // The embedded store is this process's alone (one process per data directory), and this
     // process runs every fan-out and delivery worker over it. On the AWS backend, Lambda
     // instances may share the queues.
     hc.sole_process = config.backend == Backend::Embedded;
-    hc.states = config.states.clone();
-    hc.retry_schedule = config.retry_schedule.clone();
-    hc.delivery_queue = match config.backend {
+    if config.backend == Backend::Embedded {
         // The embedded queue keeps a message until it is deleted or dead-lettered.
-        Backend::Embedded => QueueLimits {
-            max_receives: config.max_receives,
+        hc.delivery_queue = QueueLimits {
+            max_receives: config.stack.max_receives,
             retention: None,
             max_visibility: hookline_domain::retry::MAX_DELAY,
-        },
-        Backend::Aws => QueueLimits::sqs(
-            config.max_receives,
-            hookline_handlers::config::DEFAULT_QUEUE_RETENTION,
-        ),
-    };
-    hc.destinations = DestinationPolicy {
-        allow_http: config.allow_http,
-        allow_private: config.allow_private,
-    };
+        };
+    }
     let storage = |e: hookline_ports::PortError| RunError::Storage(e.to_string());
     let added = catalog::seed(store.as_ref(), &catalog.event_types)
         .await
@@ -226,15 +209,16 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     .map_err(storage)?;
     let deliver_ctx = DeliveryContext::new(ctx.clone()).map_err(storage)?;
 
-    if config.allow_private {
+    let allow = config.stack.destinations;
+    if allow.allow_private {
         tracing::warn!(
             "HOOKLINE_ALLOW_PRIVATE_DESTINATIONS=true: webhooks may reach private and loopback addresses (fine on a laptop, never in production)"
         );
     }
-    if config.allow_http {
+    if allow.allow_http {
         tracing::warn!("HOOKLINE_ALLOW_HTTP=true: webhooks may use plain http");
     }
-    if config.allow_unsafe_destinations && (config.allow_private || config.allow_http) {
+    if config.allow_unsafe_destinations && (allow.allow_private || allow.allow_http) {
         tracing::warn!(
             "HOOKLINE_ALLOW_UNSAFE_DESTINATIONS=true: the above holds even off a loopback address or on the AWS backend"
         );
@@ -370,7 +354,7 @@ pub(crate) async fn open_backend(config: &Config) -> Result<Ports, RunError> {
         Backend::Embedded => {
             let dir = config.data_dir.clone();
             let opts = QueueOptions {
-                max_receives_deliveries: config.max_receives,
+                max_receives_deliveries: config.stack.max_receives,
                 ..QueueOptions::default()
             };
             let backend = tokio::task::spawn_blocking(move || EmbeddedBackend::open(&dir, opts))
@@ -384,9 +368,9 @@ pub(crate) async fn open_backend(config: &Config) -> Result<Ports, RunError> {
             Ok((backend.store(), backend.queue(), keys, Some(backend)))
         }
         Backend::Aws => {
-            let settings = AwsSettings::from_env().map_err(|e| RunError::Storage(e.to_string()))?;
+            let settings = hookline_runtime::config::aws_settings(&Env::process())?;
             let sdk = hookline_aws::sdk_config().await;
-            let p = hookline_aws::runtime::ports(&sdk, &settings);
+            let p = hookline_runtime::ports(&sdk, &settings);
             tracing::info!(table = %settings.table, "using the AWS backend");
             Ok((p.store, p.queue, Arc::new(p.keys), None))
         }

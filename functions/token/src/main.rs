@@ -3,37 +3,32 @@
 //! router behind API Gateway's HTTP API. It alone reads the private signing keys; it has no
 //! queue access (nor an IAM permission for any).
 
+use std::sync::Arc;
+
+use hookline_runtime::{self as runtime, KeyAccess, QueueAccess, StartError};
+use lambda_http::{Request, Service, service_fn};
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    hookline_aws::runtime::init_logs();
-    let sdk = hookline_aws::function_sdk_config();
+    runtime::init_logs();
+    let sdk = runtime::function_sdk_config();
     let start = async {
-        let settings = hookline_aws::AwsSettings::from_env()
-            .map_err(|e| hookline_aws::runtime::StartError::Config(e.to_string()))?;
-        let config = hookline_aws::runtime::handler_config_from_env()?;
-        let ctx = hookline_aws::runtime::context(
-            &sdk,
-            &settings,
-            config,
-            hookline_aws::runtime::QueueAccess::None,
-            hookline_aws::runtime::KeyAccess::Sign,
-        )
-        .await?;
-        hookline_aws::runtime::ensure_bootstrap_admin(&sdk, &ctx).await?;
-        Ok::<_, hookline_aws::runtime::StartError>(ctx)
+        let settings = runtime::settings_from_env()?;
+        let config = runtime::handler_config_from_env()?;
+        let ctx =
+            runtime::context(&sdk, &settings, config, QueueAccess::None, KeyAccess::Sign).await?;
+        runtime::ensure_bootstrap_admin(&sdk, &ctx).await?;
+        Ok::<_, StartError>(ctx)
     };
     let ctx = start.await.inspect_err(|e| {
         tracing::error!(error = %e, "hookline-token cannot start");
     })?;
     // No metrics of its own: the invocation wrapper only gives its log lines `coldStart`.
-    let metrics = std::sync::Arc::new(hookline_aws::metrics::EmfMetrics::from_env());
+    let metrics = Arc::new(runtime::metrics_from_env());
     let router = hookline_handlers::token_router(ctx);
-    lambda_http::run(lambda_http::service_fn(
-        move |request: lambda_http::Request| {
-            use lambda_http::Service;
-            let (mut router, metrics) = (router.clone(), metrics.clone());
-            async move { hookline_aws::runtime::invocation(&metrics, router.call(request)).await }
-        },
-    ))
+    lambda_http::run(service_fn(move |request: Request| {
+        let (mut router, metrics) = (router.clone(), metrics.clone());
+        async move { runtime::invocation(&metrics, router.call(request)).await }
+    }))
     .await
 }

@@ -12,8 +12,7 @@ use async_trait::async_trait;
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use hookline_handlers::auth::keys::{jwks_of, public_half};
-use hookline_handlers::auth::rotation::{RotationPolicy, plan};
+use hookline_ports::key_set::{RotationPolicy, jwks_of, plan, public_half};
 use hookline_ports::{KeyRotation, PortError, PublicKey, PublicKeys, SigningKey, SigningKeys};
 use serde::{Deserialize, Serialize};
 

@@ -7,7 +7,6 @@ pub mod dynamo;
 pub mod keys;
 pub mod metrics;
 pub mod provision;
-pub mod runtime;
 pub mod settings;
 pub mod sqs;
 
@@ -16,10 +15,9 @@ pub use keys::SecretsKeys;
 pub use settings::AwsSettings;
 pub use sqs::SqsQueue;
 
-/// A Secrets Manager client over `sdk`.
-pub fn secretsmanager_client(sdk: &aws_config::SdkConfig) -> aws_sdk_secretsmanager::Client {
-    aws_sdk_secretsmanager::Client::new(sdk)
-}
+// The SDK crates with this crate's features (no `default-https-client`: see Cargo.toml), for
+// the wiring that builds clients over an `SdkConfig` without naming them again.
+pub use {aws_config, aws_sdk_dynamodb, aws_sdk_secretsmanager, aws_sdk_sqs};
 
 /// Loads the shared SDK configuration (region, credentials, endpoint) from the environment;
 /// the SDK's requests go through [`http_client`].

@@ -9,14 +9,14 @@ use std::io::{self, Write};
 use std::sync::{Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use hookline_handlers::metrics::{AttemptOutcome, Metrics};
+use hookline_ports::metrics::{AttemptOutcome, Metrics};
 use serde_json::{Map, Value, json};
 
 /// The CloudWatch namespace of every metric.
 pub const NAMESPACE: &str = "Hookline";
 /// EMF takes at most this many values of one metric in one document.
 pub const MAX_VALUES_PER_METRIC: usize = 100;
-/// The stage when `HOOKLINE_STAGE` is unset.
+/// The stage when the deployment names none (`HOOKLINE_STAGE` unset).
 pub const DEFAULT_STAGE: &str = "default";
 
 const EVENTS_ACCEPTED: &str = "EventsAccepted";
@@ -56,12 +56,6 @@ impl EmfMetrics {
             stage: stage.into(),
             groups: Mutex::new(BTreeMap::new()),
         }
-    }
-
-    /// A sink for the stage the template names in `HOOKLINE_STAGE` ([`DEFAULT_STAGE`] if
-    /// unset).
-    pub fn from_env() -> EmfMetrics {
-        EmfMetrics::new(stage(std::env::var("HOOKLINE_STAGE").ok()))
     }
 
     /// Prints what was recorded since the last flush to stdout, one EMF document a line, and
@@ -231,13 +225,6 @@ fn document(labels: &Labels<'_>, metrics: Vec<(&str, &str, Value)>) -> Value {
         doc.insert(name.into(), value);
     }
     Value::Object(doc)
-}
-
-/// The stage a `HOOKLINE_STAGE` value names.
-fn stage(var: Option<String>) -> String {
-    var.map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| DEFAULT_STAGE.to_string())
 }
 
 fn now_ms() -> u64 {
@@ -422,12 +409,5 @@ mod tests {
             (0..250).collect::<Vec<u64>>(),
             "every value, once"
         );
-    }
-
-    #[test]
-    fn an_unset_or_blank_stage_is_the_default_one() {
-        assert_eq!(stage(Some(" prod ".into())), "prod");
-        assert_eq!(stage(None), DEFAULT_STAGE);
-        assert_eq!(stage(Some("  ".into())), DEFAULT_STAGE);
     }
 }

@@ -1,5 +1,6 @@
-//! The names of a stack's AWS resources, read from the environment. The SAM template passes
-//! them to every function; `infra/local/bootstrap` prints them for the local runner.
+//! The names of a stack's AWS resources. The SAM template passes them to every function in
+//! the variables [`ENV_VARS`] lists, and `infra/local/bootstrap` prints them for the local
+//! runner; `hookline_runtime::config::aws_settings` reads them.
 
 use std::time::Duration;
 
@@ -24,8 +25,8 @@ pub struct AwsSettings {
     pub public_keys_secret: String,
 }
 
-/// The environment variables `from_env` reads; the template sets each on every function and
-/// `infra/local/bootstrap` prints each.
+/// The environment variables that name the resources; the template sets each on every
+/// function and `infra/local/bootstrap` prints each.
 pub const ENV_VARS: [&str; 7] = [
     "HOOKLINE_TABLE",
     "HOOKLINE_EVENTS_QUEUE_URL",
@@ -35,32 +36,6 @@ pub const ENV_VARS: [&str; 7] = [
     "HOOKLINE_SIGNING_KEY_SECRET",
     "HOOKLINE_PUBLIC_KEYS_SECRET",
 ];
-
-/// A required variable is missing.
-#[derive(Debug, thiserror::Error)]
-#[error("{0} is not set")]
-pub struct MissingSetting(pub &'static str);
-
-impl AwsSettings {
-    /// Reads every name from the environment.
-    pub fn from_env() -> Result<AwsSettings, MissingSetting> {
-        let var = |name: &'static str| {
-            std::env::var(name)
-                .ok()
-                .filter(|v| !v.trim().is_empty())
-                .ok_or(MissingSetting(name))
-        };
-        Ok(AwsSettings {
-            table: var("HOOKLINE_TABLE")?,
-            events_queue_url: var("HOOKLINE_EVENTS_QUEUE_URL")?,
-            events_dlq_url: var("HOOKLINE_EVENTS_DLQ_URL")?,
-            deliveries_queue_url: var("HOOKLINE_DELIVERIES_QUEUE_URL")?,
-            deliveries_dlq_url: var("HOOKLINE_DELIVERIES_DLQ_URL")?,
-            signing_key_secret: var("HOOKLINE_SIGNING_KEY_SECRET")?,
-            public_keys_secret: var("HOOKLINE_PUBLIC_KEYS_SECRET")?,
-        })
-    }
-}
 
 /// SQS counts whole seconds: a sub-second delay or visibility is rounded up, never down, so
 /// a retry is never earlier than scheduled.

@@ -24,7 +24,7 @@ async fn cold_start(stack: &StackOnMoto, sdk: &aws_config::SdkConfig, secret: &s
     )
     .await
     .expect("context");
-    hookline_aws::runtime::ensure_bootstrap_admin_from(sdk, &ctx, secret)
+    hookline_runtime::ensure_bootstrap_admin_from(sdk, &ctx, secret)
         .await
         .expect("ensure the bootstrap admin");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

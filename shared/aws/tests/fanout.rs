@@ -18,7 +18,7 @@ use hookline_domain::subscription::new_subscription;
 use hookline_domain::{Event, ids};
 use hookline_handlers::fanout::handle_events_until;
 use hookline_handlers::messages::{DeliveryMessage, EventMessage, to_body};
-use hookline_handlers::worker::to_sqs_event;
+use hookline_handlers::sqs_event::to_sqs_event;
 use hookline_ports::{DeliveryKey, PortError, Queue, QueueMessage, QueueName, ReceivedMessage};
 use support::stack_on_moto::StackOnMoto;
 use time::OffsetDateTime;

@@ -7,14 +7,14 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use hookline_aws::metrics::EmfMetrics;
-use hookline_aws::runtime::{invocation, json_logs};
 use hookline_embedded::{EmbeddedBackend, QueueOptions};
 use hookline_handlers::auth::keys::KeySource;
 use hookline_handlers::delivery::DeliveryContext;
 use hookline_handlers::metrics::Metrics;
-use hookline_handlers::worker::to_sqs_event;
+use hookline_handlers::sqs_event::to_sqs_event;
 use hookline_handlers::{AppContext, HandlerConfig};
 use hookline_ports::{QueueName, ReceivedMessage, SystemClock};
+use hookline_runtime::{invocation, json_logs};
 use serde_json::Value;
 use tracing::Instrument;
 

@@ -1,10 +1,11 @@
-//! Configuration shared by every handler; each binary fills it from its environment.
+//! Configuration shared by every handler. `hookline-runtime` fills it from the environment,
+//! for the Lambda functions and the local runner alike.
 
 use std::time::Duration;
 
 use hookline_domain::destination::DestinationPolicy;
 use hookline_domain::retry::QueueLimits;
-use hookline_domain::{LimitOverrides, Limits, RetrySchedule};
+use hookline_domain::{Limits, RetrySchedule};
 
 /// How long SQS keeps a message by default in this stack (`MessageRetentionPeriod` of the
 /// deliveries queue in template.yaml: 14 days, SQS's maximum).
@@ -113,32 +114,5 @@ impl HandlerConfig {
             return Err("at least one state code (or *) is required".into());
         }
         Ok(out)
-    }
-
-    /// Reads a stack's client limits from environment variables through `var` (one reader
-    /// for the runner and the Lambda functions): `HOOKLINE_RATE_LIMIT_PER_SECOND` (200; 0 =
-    /// none), `HOOKLINE_RATE_LIMIT_BURST` (400), `HOOKLINE_MAX_SUBSCRIPTIONS` (1000),
-    /// `HOOKLINE_MAX_REPLAY_EVENTS` (10000) and `HOOKLINE_TEST_PINGS_PER_MINUTE` (10).
-    pub fn limits_from(var: impl Fn(&str) -> Option<String>) -> Result<Limits, String> {
-        let number = |name: &str| -> Result<Option<u32>, String> {
-            match var(name).map(|v| v.trim().to_string()) {
-                None => Ok(None),
-                Some(v) if v.is_empty() => Ok(None),
-                Some(v) => v
-                    .parse()
-                    .map(Some)
-                    .map_err(|_| format!("{name}: '{v}' is not a whole number")),
-            }
-        };
-        let overrides = LimitOverrides {
-            requests_per_second: number("HOOKLINE_RATE_LIMIT_PER_SECOND")?,
-            burst: number("HOOKLINE_RATE_LIMIT_BURST")?,
-            max_subscriptions: number("HOOKLINE_MAX_SUBSCRIPTIONS")?,
-            max_replay_events: number("HOOKLINE_MAX_REPLAY_EVENTS")?,
-            test_pings_per_minute: number("HOOKLINE_TEST_PINGS_PER_MINUTE")?,
-        };
-        let limits = Limits::default().with(&overrides);
-        limits.validate().map_err(|e| e.detail)?;
-        Ok(limits)
     }
 }

@@ -21,10 +21,10 @@ pub mod queueing;
 pub mod recent;
 pub mod router;
 pub mod services;
+pub mod sqs_event;
 pub mod subscription_writes;
 #[cfg(test)]
 mod test_support;
-pub mod worker;
 
 pub use config::HandlerConfig;
 pub use context::AppContext;

@@ -6,12 +6,15 @@ pub mod clock;
 pub mod conformance;
 pub mod error;
 pub mod faults;
+pub mod key_set;
 pub mod keys;
+pub mod metrics;
 pub mod queue;
 pub mod store;
 
 pub use clock::{Clock, ShiftedClock, SystemClock};
 pub use error::PortError;
 pub use keys::{KeyRotation, PublicKey, PublicKeys, SigningKey, SigningKeys};
+pub use metrics::{AttemptOutcome, Metrics, NoMetrics};
 pub use queue::{Queue, QueueMessage, QueueName, ReceivedMessage};
 pub use store::{DeliveryKey, EventInsert, Page, Store};

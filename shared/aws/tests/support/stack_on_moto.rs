@@ -16,7 +16,7 @@ use hookline_aws::{DynamoStore, SqsQueue};
 use hookline_domain::destination::DestinationPolicy;
 use hookline_handlers::delivery::{DeliveryContext, handle_deliveries};
 use hookline_handlers::fanout::handle_events;
-use hookline_handlers::worker::to_sqs_event;
+use hookline_handlers::sqs_event::to_sqs_event;
 use hookline_handlers::{AppContext, HandlerConfig};
 use hookline_ports::{Queue, QueueName, Store, SystemClock};
 

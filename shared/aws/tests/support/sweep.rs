@@ -21,7 +21,7 @@ use hookline_domain::{Client, DeliveryStatus, EventType, RetrySchedule, Scope, S
 use hookline_handlers::auth::keys::KeySource;
 use hookline_handlers::delivery::{DeliveryContext, handle_deliveries};
 use hookline_handlers::fanout::{handle_events, handle_events_for_delivery};
-use hookline_handlers::worker::to_sqs_event;
+use hookline_handlers::sqs_event::to_sqs_event;
 use hookline_handlers::{AppContext, HandlerConfig};
 use hookline_ports::faults::{Fault, Faults, FaultyQueue, FaultyStore};
 use hookline_ports::{DeliveryKey, Queue, QueueName, ShiftedClock, SigningKeys, Store};

@@ -12,16 +12,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hookline_ports::{PortError, PublicKey, PublicKeys, SigningKey, SigningKeys};
 use jsonwebtoken::{DecodingKey, EncodingKey};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-/// How often the keys are read again in any case.
-pub const REFRESH: Duration = Duration::from_secs(300);
+// Making a key, its public half and the JWKS document are pure operations on the ports' key
+// types: they live in `hookline_ports::key_set`, where the backends use them too.
+pub use hookline_ports::key_set::{REFRESH, generate_signing_key, jwks_of, public_half};
+
 /// The shortest time between two reads prompted by an unknown `kid` (a flood of made-up kids
 /// must not become a flood of reads).
 pub const MISS_REFRESH: Duration = Duration::from_secs(30);
@@ -64,47 +62,6 @@ impl std::fmt::Debug for JwtKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JwtKeys").finish_non_exhaustive()
     }
-}
-
-/// Generates a new P-256 key with a random `kid`, created at `now_unix`.
-pub fn generate_signing_key(now_unix: i64) -> Result<SigningKey, PortError> {
-    let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
-        .map_err(|_| PortError::Backend("could not generate a signing key".into()))?;
-    let mut kid = [0u8; 9];
-    hookline_domain::ids::random_bytes(&mut kid);
-    Ok(SigningKey {
-        kid: URL_SAFE_NO_PAD.encode(kid),
-        pkcs8_der: doc.as_ref().to_vec(),
-        created_at: now_unix,
-        not_before: now_unix,
-    })
-}
-
-/// The public half of a signing key.
-pub fn public_half(k: &SigningKey) -> Result<PublicKey, PortError> {
-    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &k.pkcs8_der)
-        .map_err(|_| PortError::Backend(format!("signing key {} is malformed", k.kid)))?;
-    let point = pair.public_key().as_ref();
-    if point.len() != 65 || point[0] != 4 {
-        return Err(PortError::Backend(format!(
-            "signing key {} is not P-256",
-            k.kid
-        )));
-    }
-    Ok(PublicKey {
-        kid: k.kid.clone(),
-        x: URL_SAFE_NO_PAD.encode(&point[1..33]),
-        y: URL_SAFE_NO_PAD.encode(&point[33..65]),
-    })
-}
-
-/// The JWKS document of some public keys.
-pub fn jwks_of(keys: &[PublicKey]) -> Value {
-    let keys: Vec<Value> = keys
-        .iter()
-        .map(|k| json!({"kty": "EC", "crv": "P-256", "x": k.x, "y": k.y, "kid": k.kid, "alg": "ES256", "use": "sig"}))
-        .collect();
-    json!({ "keys": keys })
 }
 
 impl JwtKeys {

@@ -20,7 +20,7 @@ use hookline_handlers::delivery::{DeliveryContext, handle_deliveries};
 use hookline_handlers::fanout::handle_events_for_delivery;
 use hookline_handlers::messages::{DeliveryMessage, EventMessage, to_body};
 use hookline_handlers::metrics::Metrics;
-use hookline_handlers::worker::to_sqs_event;
+use hookline_handlers::sqs_event::to_sqs_event;
 use hookline_handlers::{AppContext, HandlerConfig};
 use hookline_ports::faults::{Faults, FaultyQueue, FaultyStore};
 use hookline_ports::{

@@ -1,13 +1,14 @@
 //! The queue poller that stands in for Lambda's SQS event source mapping wherever there is no
 //! Lambda (the local runner, on the embedded queue or on SQS): receive a batch, hand it to a
-//! handler as an `SqsEvent`, delete what succeeded, leave the reported failures.
+//! handler as an `SqsEvent` (made by `hookline_handlers::sqs_event`), delete what succeeded,
+//! leave the reported failures.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use hookline_handlers::sqs_event::{to_sqs_event, to_sqs_message};
 use hookline_ports::{Queue, QueueName, ReceivedMessage};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -25,34 +26,6 @@ pub struct PollerConfig {
     pub visibility: Duration,
     /// Concurrent receive loops.
     pub concurrency: usize,
-}
-
-/// Turns received messages into the event Lambda would pass.
-pub fn to_sqs_event(queue: QueueName, messages: &[ReceivedMessage]) -> SqsEvent {
-    let mut event = SqsEvent::default();
-    event.records = messages
-        .iter()
-        .map(|m| to_sqs_message(queue, m.clone()))
-        .collect();
-    event
-}
-
-/// One received message as Lambda would pass it.
-fn to_sqs_message(queue: QueueName, m: ReceivedMessage) -> SqsMessage {
-    let mut r = SqsMessage::default();
-    let mut attrs = HashMap::with_capacity(2);
-    attrs.insert(
-        "ApproximateReceiveCount".to_string(),
-        m.receive_count.to_string(),
-    );
-    attrs.insert("SentTimestamp".to_string(), m.sent_at_ms.to_string());
-    r.attributes = attrs;
-    r.message_id = Some(m.message_id);
-    r.receipt_handle = Some(m.receipt_handle);
-    r.body = Some(m.body);
-    r.event_source = Some("aws:sqs".into());
-    r.event_source_arn = Some(format!("arn:aws:sqs:local:000000000000:{}", queue.as_str()));
-    r
 }
 
 /// One receive of up to `max` messages; after a failure (logged), a pause and nothing.
