@@ -10,9 +10,7 @@ use hookline_domain::destination::DestinationPolicy;
 use hookline_handlers::auth::keys::KeySource;
 use hookline_handlers::auth::rotation::RotationPolicy;
 use hookline_handlers::{AppContext, HandlerConfig};
-use hookline_ports::{
-    PortError, Queue, QueueMessage, QueueName, ReceivedMessage, Store, SystemClock,
-};
+use hookline_ports::{PortError, Queue, QueueMessage, QueueName, QueueSender, Store, SystemClock};
 
 use crate::metrics::EmfMetrics;
 use crate::settings::AwsSettings;
@@ -145,8 +143,8 @@ pub enum KeyAccess {
 /// What a deployed function does with the SQS queues: the same as its IAM policy in
 /// `template.yaml`. Lambda's event source mappings receive and delete the messages of the
 /// fan-out and delivery functions, so no function receives, deletes or counts messages; a
-/// function's queue port offers only what it uses, which also keeps the SQS operations it
-/// never calls out of its binary.
+/// function holds only the sending half of the queue port ([`QueueSender`]), which also keeps
+/// the SQS operations it never calls out of its binary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueueAccess {
     /// No queue at all (token).
@@ -156,22 +154,23 @@ pub enum QueueAccess {
     Send,
 }
 
-/// The three ports over AWS.
-pub struct AwsPorts {
+/// The three ports over AWS; `Q` is the queue port: [`QueueSender`] for a deployed function,
+/// [`Queue`] for the local runner, which polls the queues itself.
+pub struct AwsPorts<Q: ?Sized = dyn QueueSender> {
     /// DynamoDB.
     pub store: Arc<dyn Store>,
-    /// SQS.
-    pub queue: Arc<dyn Queue>,
+    /// SQS: what a deployed function may do with it.
+    pub queue: Arc<Q>,
     /// Secrets Manager: both key secrets (a function reads only what its [`KeyAccess`] and
     /// its IAM policy allow).
     pub keys: SecretsKeys,
 }
 
-fn ports_with(
+fn ports_with<Q: ?Sized>(
     sdk: &aws_config::SdkConfig,
     settings: &AwsSettings,
-    queue: Arc<dyn Queue>,
-) -> AwsPorts {
+    queue: Arc<Q>,
+) -> AwsPorts<Q> {
     AwsPorts {
         store: Arc::new(DynamoStore::new(
             aws_sdk_dynamodb::Client::new(sdk),
@@ -188,9 +187,9 @@ fn ports_with(
 
 /// Builds the ports over the given SDK configuration and resource names, with full queue
 /// access (the local runner, which polls the queues itself).
-pub fn ports(sdk: &aws_config::SdkConfig, settings: &AwsSettings) -> AwsPorts {
+pub fn ports(sdk: &aws_config::SdkConfig, settings: &AwsSettings) -> AwsPorts<dyn Queue> {
     let sqs = SqsQueue::from_settings(aws_sdk_sqs::Client::new(sdk), settings);
-    ports_with(sdk, settings, Arc::new(sqs))
+    ports_with(sdk, settings, Arc::new(sqs) as Arc<dyn Queue>)
 }
 
 /// The ports of a deployed function: DynamoDB and Secrets Manager, and SQS as far as
@@ -207,7 +206,11 @@ pub fn function_ports(
             settings,
         )),
     };
-    ports_with(sdk, settings, Arc::new(FunctionQueue { sqs }))
+    ports_with(
+        sdk,
+        settings,
+        Arc::new(FunctionQueue { sqs }) as Arc<dyn QueueSender>,
+    )
 }
 
 /// Builds a deployed function's handler context over the given SDK configuration and
@@ -228,47 +231,27 @@ pub async fn context(
     Ok(AppContext::new(p.store, p.queue, source, Arc::new(SystemClock), config).await?)
 }
 
-/// The queue port of a deployed function ([`QueueAccess`]): sends and visibility changes go
-/// to SQS if the function may send; receiving, deleting and counting are the event source
-/// mapping's job (and outside every function's IAM policy), so they fail without calling SQS.
+/// The sending half of the queue port of a deployed function ([`QueueAccess`]): sends and
+/// visibility changes go to SQS if the function may send, and fail without calling SQS if it
+/// has no queue access (the token function). Receiving, deleting and counting are the event
+/// source mapping's job (and outside every function's IAM policy): not offered at all.
 #[derive(Debug)]
 pub struct FunctionQueue {
     sqs: Option<SqsQueue>,
 }
 
 impl FunctionQueue {
-    fn refused(&self, what: &str) -> PortError {
-        match self.sqs {
-            None => PortError::Backend("this function has no queue access".into()),
-            Some(_) => PortError::Backend(format!(
-                "this function only sends to queues and cannot {what} (the event source mapping does)"
-            )),
-        }
-    }
-
-    fn sender(&self, what: &str) -> Result<&SqsQueue, PortError> {
-        self.sqs.as_ref().ok_or_else(|| self.refused(what))
+    fn sender(&self) -> Result<&SqsQueue, PortError> {
+        self.sqs
+            .as_ref()
+            .ok_or_else(|| PortError::Backend("this function has no queue access".into()))
     }
 }
 
 #[async_trait]
-impl Queue for FunctionQueue {
+impl QueueSender for FunctionQueue {
     async fn send(&self, queue: QueueName, messages: Vec<QueueMessage>) -> Result<(), PortError> {
-        self.sender("send")?.send(queue, messages).await
-    }
-
-    async fn receive(
-        &self,
-        _: QueueName,
-        _: usize,
-        _: Duration,
-        _: Duration,
-    ) -> Result<Vec<ReceivedMessage>, PortError> {
-        Err(self.refused("receive"))
-    }
-
-    async fn delete(&self, _: QueueName, _: Vec<String>) -> Result<(), PortError> {
-        Err(self.refused("delete"))
+        self.sender()?.send(queue, messages).await
     }
 
     async fn change_visibility(
@@ -277,13 +260,9 @@ impl Queue for FunctionQueue {
         receipt_handle: &str,
         visibility: Duration,
     ) -> Result<(), PortError> {
-        self.sender("change visibility")?
+        self.sender()?
             .change_visibility(queue, receipt_handle, visibility)
             .await
-    }
-
-    async fn depth(&self, _: QueueName) -> Result<u64, PortError> {
-        Err(self.refused("count messages"))
     }
 }
 
@@ -453,11 +432,6 @@ mod tests {
             q.change_visibility(QueueName::Deliveries, "h", Duration::ZERO)
                 .await
                 .err(),
-            q.receive(QueueName::Events, 1, Duration::ZERO, Duration::ZERO)
-                .await
-                .err(),
-            q.delete(QueueName::Events, vec!["h".into()]).await.err(),
-            q.depth(QueueName::Events).await.err(),
         ] {
             let e = message(e.expect("refused"));
             assert!(e.contains("has no queue access"), "{e}");
@@ -465,24 +439,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_sending_function_never_receives_deletes_or_counts() {
+    async fn a_sending_function_sends_to_sqs() {
         let q = FunctionQueue { sqs: Some(sqs()) };
-        for e in [
-            q.receive(QueueName::Events, 1, Duration::ZERO, Duration::ZERO)
-                .await
-                .err(),
-            q.delete(QueueName::Events, vec!["h".into()]).await.err(),
-            q.depth(QueueName::Events).await.err(),
-        ] {
-            let e = message(e.expect("refused"));
-            assert!(e.contains("only sends to queues"), "{e}");
-        }
         // Sends do go to SQS (here: an endpoint that refuses the connection).
         let sent = q
             .send(QueueName::Events, vec![QueueMessage::now("{}".to_string())])
             .await
             .expect_err("nothing listens");
-        assert!(!message(sent).contains("only sends to queues"));
+        assert!(!message(sent).contains("no queue access"));
     }
 
     #[test]

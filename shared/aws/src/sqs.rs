@@ -1,4 +1,4 @@
-//! The work queues on SQS: the `Queue` port over a stack's four queues. SQS already has the
+//! The work queues on SQS: both queue ports over a stack's four queues. SQS already has the
 //! semantics the port describes (batches, visibility timeout, receive count, redrive to the
 //! dead-letter queue by the queue's `RedrivePolicy`), so this file only translates: durations
 //! to whole seconds (rounded up, capped at SQS's limits), batches to chunks of ten, and stale
@@ -13,7 +13,9 @@ use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName, QueueAttributeName,
     SendMessageBatchRequestEntry,
 };
-use hookline_ports::{PortError, Queue, QueueMessage, QueueName, ReceivedMessage};
+use hookline_ports::{
+    PortError, QueueConsumer, QueueMessage, QueueName, QueueSender, ReceivedMessage,
+};
 
 use crate::settings::{AwsSettings, whole_seconds};
 
@@ -181,7 +183,7 @@ impl SqsQueue {
 }
 
 #[async_trait]
-impl Queue for SqsQueue {
+impl QueueSender for SqsQueue {
     async fn send(&self, queue: QueueName, messages: Vec<QueueMessage>) -> Result<(), PortError> {
         // A few batches in flight at once: fan-out queues thousands of deliveries per event.
         for group in batches(&messages).chunks(SENDS_IN_FLIGHT) {
@@ -194,6 +196,33 @@ impl Queue for SqsQueue {
         Ok(())
     }
 
+    async fn change_visibility(
+        &self,
+        queue: QueueName,
+        receipt_handle: &str,
+        visibility: Duration,
+    ) -> Result<(), PortError> {
+        let result = self
+            .client
+            .change_message_visibility()
+            .queue_url(self.urls.url(queue))
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(whole_seconds(visibility).min(MAX_VISIBILITY_SECS))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_stale_handle(e.code(), e.message()) => Ok(()),
+            Err(e) => Err(sdk_error(
+                &format!("change visibility on {}", queue.as_str()),
+                &e,
+            )),
+        }
+    }
+}
+
+#[async_trait]
+impl QueueConsumer for SqsQueue {
     async fn receive(
         &self,
         queue: QueueName,
@@ -273,30 +302,6 @@ impl Queue for SqsQueue {
             }
         }
         Ok(())
-    }
-
-    async fn change_visibility(
-        &self,
-        queue: QueueName,
-        receipt_handle: &str,
-        visibility: Duration,
-    ) -> Result<(), PortError> {
-        let result = self
-            .client
-            .change_message_visibility()
-            .queue_url(self.urls.url(queue))
-            .receipt_handle(receipt_handle)
-            .visibility_timeout(whole_seconds(visibility).min(MAX_VISIBILITY_SECS))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_stale_handle(e.code(), e.message()) => Ok(()),
-            Err(e) => Err(sdk_error(
-                &format!("change visibility on {}", queue.as_str()),
-                &e,
-            )),
-        }
     }
 
     async fn depth(&self, queue: QueueName) -> Result<u64, PortError> {

@@ -9,7 +9,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use hookline_aws::SqsQueue;
 use hookline_aws::provision::queues::{QUEUES, create_queues};
 use hookline_aws::sqs::redrive;
-use hookline_ports::{Queue, QueueMessage, QueueName, ReceivedMessage};
+use hookline_ports::{QueueConsumer, QueueMessage, QueueName, QueueSender, ReceivedMessage};
 use support::moto::{Moto, unique};
 
 /// A queue backend over fresh queues on `moto`.

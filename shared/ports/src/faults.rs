@@ -20,8 +20,9 @@ use hookline_domain::{Client, Delivery, DeliveryStatus, Event, EventType, Subscr
 use time::OffsetDateTime;
 
 use crate::{
-    DeliveryKey, EventInsert, Page, PortError, Queue, QueueMessage, QueueName, ReceivedMessage,
-    Store,
+    ClientStore, DeliveryKey, DeliveryStore, EventInsert, EventStore, EventTypeStore, Page,
+    PortError, Queue, QueueConsumer, QueueMessage, QueueName, QueueSender, ReceivedMessage, Store,
+    SubscriptionStore,
 };
 
 /// How long a [`Fault::Timeout`] waits before it fails: a test-sized stand-in for an SDK's
@@ -184,7 +185,7 @@ impl FaultyStore {
 }
 
 #[async_trait]
-impl Store for FaultyStore {
+impl ClientStore for FaultyStore {
     async fn insert_client(&self, client: &Client) -> Result<(), PortError> {
         self.faults
             .around("insert_client", self.inner.insert_client(client))
@@ -222,6 +223,10 @@ impl Store for FaultyStore {
             .around("list_clients", self.inner.list_clients(cursor, limit))
             .await
     }
+}
+
+#[async_trait]
+impl EventTypeStore for FaultyStore {
     async fn list_event_types(&self) -> Result<Vec<EventType>, PortError> {
         self.faults
             .around("list_event_types", self.inner.list_event_types())
@@ -232,6 +237,10 @@ impl Store for FaultyStore {
             .around("put_event_type", self.inner.put_event_type(event_type))
             .await
     }
+}
+
+#[async_trait]
+impl EventStore for FaultyStore {
     async fn insert_event(
         &self,
         event: &Event,
@@ -272,6 +281,10 @@ impl Store for FaultyStore {
             )
             .await
     }
+}
+
+#[async_trait]
+impl SubscriptionStore for FaultyStore {
     async fn insert_subscription(&self, sub: &Subscription) -> Result<(), PortError> {
         self.faults
             .around("insert_subscription", self.inner.insert_subscription(sub))
@@ -313,6 +326,10 @@ impl Store for FaultyStore {
             )
             .await
     }
+}
+
+#[async_trait]
+impl DeliveryStore for FaultyStore {
     async fn insert_delivery(&self, delivery: &Delivery) -> Result<bool, PortError> {
         self.faults
             .around("insert_delivery", self.inner.insert_delivery(delivery))
@@ -377,12 +394,30 @@ fn point(what: &str, queue: QueueName) -> String {
 }
 
 #[async_trait]
-impl Queue for FaultyQueue {
+impl QueueSender for FaultyQueue {
     async fn send(&self, queue: QueueName, messages: Vec<QueueMessage>) -> Result<(), PortError> {
         self.faults
             .around(&point("send", queue), self.inner.send(queue, messages))
             .await
     }
+    async fn change_visibility(
+        &self,
+        queue: QueueName,
+        receipt_handle: &str,
+        visibility: Duration,
+    ) -> Result<(), PortError> {
+        self.faults
+            .around(
+                &point("change_visibility", queue),
+                self.inner
+                    .change_visibility(queue, receipt_handle, visibility),
+            )
+            .await
+    }
+}
+
+#[async_trait]
+impl QueueConsumer for FaultyQueue {
     async fn receive(
         &self,
         queue: QueueName,
@@ -406,20 +441,6 @@ impl Queue for FaultyQueue {
             .around(
                 &point("delete", queue),
                 self.inner.delete(queue, receipt_handles),
-            )
-            .await
-    }
-    async fn change_visibility(
-        &self,
-        queue: QueueName,
-        receipt_handle: &str,
-        visibility: Duration,
-    ) -> Result<(), PortError> {
-        self.faults
-            .around(
-                &point("change_visibility", queue),
-                self.inner
-                    .change_visibility(queue, receipt_handle, visibility),
             )
             .await
     }

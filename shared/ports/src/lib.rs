@@ -13,5 +13,8 @@ pub mod store;
 pub use clock::{Clock, ShiftedClock, SystemClock};
 pub use error::PortError;
 pub use keys::{KeyRotation, PublicKey, PublicKeys, SigningKey, SigningKeys};
-pub use queue::{Queue, QueueMessage, QueueName, ReceivedMessage};
-pub use store::{DeliveryKey, EventInsert, Page, Store};
+pub use queue::{Queue, QueueConsumer, QueueMessage, QueueName, QueueSender, ReceivedMessage};
+pub use store::{
+    ClientStore, DeliveryKey, DeliveryStore, EventInsert, EventStore, EventTypeStore, Page, Store,
+    SubscriptionStore,
+};

@@ -24,7 +24,9 @@ use hookline_handlers::fanout::handle_events;
 use hookline_handlers::worker::to_sqs_event;
 use hookline_handlers::{AppContext, HandlerConfig};
 use hookline_ports::faults::{Fault, Faults, FaultyQueue, FaultyStore};
-use hookline_ports::{DeliveryKey, Queue, QueueName, ShiftedClock, SigningKeys, Store};
+use hookline_ports::{
+    DeliveryKey, Queue, QueueConsumer, QueueName, ShiftedClock, SigningKeys, Store,
+};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -73,6 +75,8 @@ pub struct Injection {
 struct Rig<'b> {
     backend: &'b Backend,
     ctx: Arc<AppContext>,
+    /// The queues as the handlers reach them (`ctx.queue` is its sending half).
+    queue: Arc<FaultyQueue>,
     faults: Faults,
     clock: Arc<ShiftedClock>,
     base: String,
@@ -116,9 +120,10 @@ impl Backend {
         };
         config.retry_schedule = RetrySchedule::parse("1s").expect("retry schedule");
         config.sole_process = self.sole_process;
+        let queue = Arc::new(FaultyQueue::new(self.queue.clone(), faults.clone()));
         let ctx = AppContext::new(
             Arc::new(FaultyStore::new(self.store.clone(), faults.clone())),
-            Arc::new(FaultyQueue::new(self.queue.clone(), faults.clone())),
+            queue.clone(),
             KeySource::Signing(self.keys.clone()),
             clock.clone(),
             config,
@@ -129,6 +134,7 @@ impl Backend {
         Rig {
             backend: self,
             ctx,
+            queue,
             faults,
             clock,
             base,
@@ -294,7 +300,7 @@ impl Rig<'_> {
     /// nothing is visible, time moves on: the clock jumps past retry delays and leases, and
     /// every message a handler kept (or whose deletion failed) is made visible again.
     async fn settle(&self) -> Result<(), String> {
-        let (faulty, real) = (&self.ctx.queue, &self.backend.queue);
+        let (faulty, real) = (&self.queue, &self.backend.queue);
         let deadline = Instant::now() + PATIENCE;
         let mut kept: Vec<(QueueName, String)> = Vec::new();
         while Instant::now() < deadline {
