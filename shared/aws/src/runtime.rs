@@ -244,7 +244,7 @@ impl FunctionQueue {
     fn sender(&self) -> Result<&SqsQueue, PortError> {
         self.sqs
             .as_ref()
-            .ok_or_else(|| PortError::Backend("this function has no queue access".into()))
+            .ok_or_else(|| PortError::backend("this function has no queue access"))
     }
 }
 

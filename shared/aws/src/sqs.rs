@@ -120,7 +120,7 @@ impl SqsQueue {
                         .message_body(&m.body)
                         .delay_seconds(whole_seconds(m.delay).min(MAX_DELAY_SECS))
                         .build()
-                        .map_err(|e| PortError::Backend(format!("send entry: {e}")))
+                        .map_err(|e| PortError::backend(format!("send entry: {e}")))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let out = self
@@ -130,13 +130,13 @@ impl SqsQueue {
                 .set_entries(Some(entries))
                 .send()
                 .await
-                .map_err(|e| sdk_error(&format!("send to {}", queue.as_str()), &e))?;
+                .map_err(|e| sdk_error(&format!("send to {}", queue.as_str()), e))?;
             let failed = out.failed();
             if failed.is_empty() {
                 return Ok(());
             }
             if let Some(f) = failed.iter().find(|f| f.sender_fault()) {
-                return Err(PortError::Backend(format!(
+                return Err(PortError::backend(format!(
                     "send to {}: {} of {} messages rejected ({})",
                     queue.as_str(),
                     failed.len(),
@@ -158,7 +158,7 @@ impl SqsQueue {
                 tokio::time::sleep(SEND_RETRY_PAUSE * attempt).await;
             }
         }
-        Err(PortError::Backend(format!(
+        Err(PortError::backend(format!(
             "send to {}: {} messages still failing after {SEND_ATTEMPTS} attempts ({last_code})",
             queue.as_str(),
             pending.len()
@@ -177,7 +177,7 @@ impl SqsQueue {
         {
             Ok(_) => Ok(()),
             Err(e) if is_stale_handle(e.code(), e.message()) => Ok(()),
-            Err(e) => Err(sdk_error(&format!("delete from {}", queue.as_str()), &e)),
+            Err(e) => Err(sdk_error(&format!("delete from {}", queue.as_str()), e)),
         }
     }
 }
@@ -215,7 +215,7 @@ impl QueueSender for SqsQueue {
             Err(e) if is_stale_handle(e.code(), e.message()) => Ok(()),
             Err(e) => Err(sdk_error(
                 &format!("change visibility on {}", queue.as_str()),
-                &e,
+                e,
             )),
         }
     }
@@ -245,7 +245,7 @@ impl QueueConsumer for SqsQueue {
             .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
             .send()
             .await
-            .map_err(|e| sdk_error(&format!("receive from {}", queue.as_str()), &e))?;
+            .map_err(|e| sdk_error(&format!("receive from {}", queue.as_str()), e))?;
         out.messages
             .unwrap_or_default()
             .into_iter()
@@ -267,7 +267,7 @@ impl QueueConsumer for SqsQueue {
                         .id(i.to_string())
                         .receipt_handle(handle)
                         .build()
-                        .map_err(|e| PortError::Backend(format!("delete entry: {e}")))
+                        .map_err(|e| PortError::backend(format!("delete entry: {e}")))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let result = self
@@ -284,7 +284,7 @@ impl QueueConsumer for SqsQueue {
                         .iter()
                         .find(|f| !is_stale_handle(Some(f.code()), f.message()));
                     if let Some(f) = other {
-                        return Err(PortError::Backend(format!(
+                        return Err(PortError::backend(format!(
                             "delete from {}: {}",
                             queue.as_str(),
                             f.code()
@@ -298,7 +298,7 @@ impl QueueConsumer for SqsQueue {
                         self.delete_one(queue, handle).await?;
                     }
                 }
-                Err(e) => return Err(sdk_error(&format!("delete from {}", queue.as_str()), &e)),
+                Err(e) => return Err(sdk_error(&format!("delete from {}", queue.as_str()), e)),
             }
         }
         Ok(())
@@ -317,14 +317,14 @@ impl QueueConsumer for SqsQueue {
             .set_attribute_names(Some(counts.to_vec()))
             .send()
             .await
-            .map_err(|e| sdk_error(&format!("depth of {}", queue.as_str()), &e))?;
+            .map_err(|e| sdk_error(&format!("depth of {}", queue.as_str()), e))?;
         let mut total = 0u64;
         for name in &counts {
             let Some(value) = out.attributes.as_ref().and_then(|a| a.get(name)) else {
                 continue;
             };
             let n: u64 = value.parse().map_err(|_| {
-                PortError::Backend(format!(
+                PortError::backend(format!(
                     "depth of {}: {name} is not a count",
                     queue.as_str()
                 ))
@@ -357,7 +357,7 @@ fn batches(messages: &[QueueMessage]) -> Vec<&[QueueMessage]> {
 /// The port's view of an SQS message.
 fn received(queue: QueueName, m: Message) -> Result<ReceivedMessage, PortError> {
     let missing = |what: &str| {
-        PortError::Backend(format!(
+        PortError::backend(format!(
             "receive from {}: a message without {what}",
             queue.as_str()
         ))

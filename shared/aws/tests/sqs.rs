@@ -266,4 +266,17 @@ async fn sending_to_a_missing_queue_is_a_backend_error_without_the_body() {
     let text = err.to_string();
     assert!(text.starts_with("backend: send to events"), "{text}");
     assert!(!text.contains("SECRET-BODY"), "{text}");
+    let debug = format!("{err:?}");
+    assert!(!debug.contains("SECRET-BODY"), "{debug}");
+    // The SDK's own error is kept as the cause.
+    let cause = std::error::Error::source(&err).expect("a cause");
+    assert!(
+        cause
+            .downcast_ref::<aws_sdk_sqs::error::SdkError<
+                aws_sdk_sqs::operation::send_message_batch::SendMessageBatchError,
+                aws_sdk_sqs::config::http::HttpResponse,
+            >>()
+            .is_some(),
+        "{cause}"
+    );
 }

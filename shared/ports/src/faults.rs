@@ -146,7 +146,7 @@ impl Faults {
         point: &str,
         call: impl Future<Output = Result<T, PortError>>,
     ) -> Result<T, PortError> {
-        let injected = |how: &str| PortError::Backend(format!("injected fault at {point}: {how}"));
+        let injected = |how: &str| PortError::backend(format!("injected fault at {point}: {how}"));
         let hook = self
             .hooks
             .lock()

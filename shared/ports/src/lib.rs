@@ -11,7 +11,7 @@ pub mod queue;
 pub mod store;
 
 pub use clock::{Clock, ShiftedClock, SystemClock};
-pub use error::PortError;
+pub use error::{BackendCause, PortError};
 pub use keys::{KeyRotation, PublicKey, PublicKeys, SigningKey, SigningKeys};
 pub use queue::{Queue, QueueConsumer, QueueMessage, QueueName, QueueSender, ReceivedMessage};
 pub use store::{

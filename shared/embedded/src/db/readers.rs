@@ -71,7 +71,7 @@ impl Readers {
         };
         // A panic in `f` is a bug; it becomes this call's error, as on the pool.
         std::panic::catch_unwind(AssertUnwindSafe(|| f(&conn))).unwrap_or_else(|_| {
-            Err(PortError::Backend(format!(
+            Err(PortError::backend(format!(
                 "sqlite {op}: the read panicked"
             )))
         })
@@ -101,7 +101,7 @@ where
         } else {
             "was cancelled"
         };
-        PortError::Backend(format!("sqlite {op}: the worker thread {what}"))
+        PortError::backend(format!("sqlite {op}: the worker thread {what}"))
     })?
 }
 
@@ -143,7 +143,7 @@ mod tests {
             })
             .await;
         assert!(
-            matches!(panicked, Err(PortError::Backend(_))),
+            matches!(panicked, Err(PortError::Backend { .. })),
             "{panicked:?}"
         );
         assert_eq!(

@@ -26,13 +26,36 @@ use tokio::sync::oneshot;
 
 use super::DbFile;
 use super::checkpointer::Pause;
-use crate::error::{EmbeddedError, sqlite};
+use crate::error::EmbeddedError;
 
 /// Most writes one transaction groups.
 const MAX_GROUP: usize = 256;
 
 /// What the writer thread reports to a write once its group has committed (or failed).
-type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
+type Completion = Box<dyn FnOnce(Result<(), Failure>) + Send>;
+
+/// Why a group's transaction (or one write's savepoint) failed: the step, and SQLite's error,
+/// shared by every write it fails.
+#[derive(Clone)]
+struct Failure {
+    step: &'static str,
+    cause: Arc<rusqlite::Error>,
+}
+
+impl Failure {
+    fn new(step: &'static str, e: rusqlite::Error) -> Failure {
+        Failure {
+            step,
+            cause: Arc::new(e),
+        }
+    }
+
+    /// The error of write `op`, which this failure undid or kept from running.
+    fn of(&self, op: &str) -> PortError {
+        let message = format!("sqlite {op}: {}: {}", self.step, self.cause);
+        PortError::backend_caused_by(message, self.cause.clone())
+    }
+}
 
 /// A write waiting for the writer thread.
 trait Job: Send {
@@ -42,7 +65,7 @@ trait Job: Send {
     /// back), and how to tell its caller how the transaction ended.
     fn run(self: Box<Self>, conn: &Connection) -> (bool, Completion);
     /// Tells the caller the write could not run at all.
-    fn abort(self: Box<Self>, why: String);
+    fn abort(self: Box<Self>, why: Failure);
 }
 
 struct Write<T, F> {
@@ -66,15 +89,15 @@ where
         let out = match std::panic::catch_unwind(AssertUnwindSafe(|| f(conn))) {
             Ok(out) => out,
             // A panic's message could quote data; say only what happened.
-            Err(_) => Err(PortError::Backend(format!(
+            Err(_) => Err(PortError::backend(format!(
                 "sqlite {op}: the write panicked"
             ))),
         };
         let ok = out.is_ok();
-        let completion: Completion = Box::new(move |committed: Result<(), String>| {
+        let completion: Completion = Box::new(move |committed: Result<(), Failure>| {
             let out = match (committed, out) {
                 (_, Err(e)) => Err(e),
-                (Err(why), Ok(_)) => Err(PortError::Backend(format!("sqlite {op}: {why}"))),
+                (Err(why), Ok(_)) => Err(why.of(op)),
                 (Ok(()), Ok(v)) => Ok(v),
             };
             // The caller may have stopped waiting; the write stands either way.
@@ -83,11 +106,8 @@ where
         (ok, completion)
     }
 
-    fn abort(self: Box<Self>, why: String) {
-        let _ = self.done.send(Err(PortError::Backend(format!(
-            "sqlite {}: {why}",
-            self.op
-        ))));
+    fn abort(self: Box<Self>, why: Failure) {
+        let _ = self.done.send(Err(why.of(self.op)));
     }
 }
 
@@ -135,12 +155,12 @@ impl Writer {
             done,
         });
         if self.jobs.send(job).is_err() {
-            return Err(PortError::Backend(format!(
+            return Err(PortError::backend(format!(
                 "sqlite {op}: the writer thread has stopped"
             )));
         }
         result.await.unwrap_or_else(|_| {
-            Err(PortError::Backend(format!(
+            Err(PortError::backend(format!(
                 "sqlite {op}: the writer thread has stopped"
             )))
         })
@@ -163,7 +183,7 @@ fn write_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>, pause: &Paus
         }
         let _in_transaction = pause.begin();
         if let Err(e) = exec_cached(&conn, "BEGIN IMMEDIATE") {
-            let why = sqlite("begin", e).to_string();
+            let why = Failure::new("begin", e);
             group.into_iter().for_each(|job| job.abort(why.clone()));
             continue;
         }
@@ -173,7 +193,7 @@ fn write_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>, pause: &Paus
         while let Some(job) = waiting.next() {
             let guarded = job.guarded();
             if guarded && let Err(e) = exec_cached(&conn, "SAVEPOINT op") {
-                job.abort(sqlite("savepoint", e).to_string());
+                job.abort(Failure::new("savepoint", e));
                 continue;
             }
             let (ok, completion) = job.run(&conn);
@@ -195,7 +215,7 @@ fn write_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>, pause: &Paus
                 Ok(()) => completions.push(completion),
                 // The savepoint's fate is unknown: the whole group must not commit.
                 Err(e) => {
-                    let why = sqlite("savepoint", e).to_string();
+                    let why = Failure::new("savepoint", e);
                     completion(Err(why.clone()));
                     completions
                         .into_iter()
@@ -211,7 +231,7 @@ fn write_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>, pause: &Paus
         if rolled_back {
             continue;
         }
-        let committed = exec_cached(&conn, "COMMIT").map_err(|e| sqlite("commit", e).to_string());
+        let committed = exec_cached(&conn, "COMMIT").map_err(|e| Failure::new("commit", e));
         if committed.is_err() {
             // A failed COMMIT may leave the transaction open; nothing of it may stay.
             rollback(&conn);
@@ -238,7 +258,7 @@ fn exec_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 mod tests {
     use super::super::{Db, count};
     use super::*;
-    use std::sync::Arc;
+    use crate::error::sqlite;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn a_failed_write_rolls_back_alone_and_the_rest_of_its_group_commits() {
@@ -256,7 +276,7 @@ mod tests {
                     .map_err(|e| sqlite("t", e))?;
                     if i % 7 == 0 {
                         // Written, then refused: none of it may stay.
-                        return Err(PortError::Backend("refused".into()));
+                        return Err(PortError::backend("refused"));
                     }
                     if i % 11 == 0 {
                         panic!("a write that panics");
@@ -338,6 +358,28 @@ mod tests {
         assert_eq!(
             unguarded, 50,
             "each unguarded write kept its first statement"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_statement_keeps_sqlites_error_as_the_cause() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Db::open(&dir.path().join("t.db")).expect("open");
+        let insert = |c: &Connection| {
+            c.execute("INSERT INTO meta (key, value) VALUES ('k', 1)", [])
+                .map_err(|e| sqlite("t", e))
+        };
+        db.write("t", insert).await.expect("first insert");
+        let e = db.write("t", insert).await.expect_err("the key exists");
+        assert!(e.to_string().starts_with("backend: sqlite t: "), "{e}");
+        let cause = std::error::Error::source(&e).expect("a cause");
+        assert!(
+            matches!(
+                cause.downcast_ref::<rusqlite::Error>(),
+                Some(rusqlite::Error::SqliteFailure(f, _))
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation
+            ),
+            "{cause:?}"
         );
     }
 }

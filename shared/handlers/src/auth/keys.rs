@@ -69,7 +69,7 @@ impl std::fmt::Debug for JwtKeys {
 /// Generates a new P-256 key with a random `kid`, created at `now_unix`.
 pub fn generate_signing_key(now_unix: i64) -> Result<SigningKey, PortError> {
     let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
-        .map_err(|_| PortError::Backend("could not generate a signing key".into()))?;
+        .map_err(|_| PortError::backend("could not generate a signing key"))?;
     let mut kid = [0u8; 9];
     hookline_domain::ids::random_bytes(&mut kid);
     Ok(SigningKey {
@@ -83,10 +83,10 @@ pub fn generate_signing_key(now_unix: i64) -> Result<SigningKey, PortError> {
 /// The public half of a signing key.
 pub fn public_half(k: &SigningKey) -> Result<PublicKey, PortError> {
     let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &k.pkcs8_der)
-        .map_err(|_| PortError::Backend(format!("signing key {} is malformed", k.kid)))?;
+        .map_err(|_| PortError::backend(format!("signing key {} is malformed", k.kid)))?;
     let point = pair.public_key().as_ref();
     if point.len() != 65 || point[0] != 4 {
-        return Err(PortError::Backend(format!(
+        return Err(PortError::backend(format!(
             "signing key {} is not P-256",
             k.kid
         )));
@@ -221,7 +221,7 @@ fn loaded_from_public(
     let mut verifying = HashMap::new();
     for k in public {
         let dk = DecodingKey::from_ec_components(&k.x, &k.y)
-            .map_err(|_| PortError::Backend(format!("public key {} is malformed", k.kid)))?;
+            .map_err(|_| PortError::backend(format!("public key {} is malformed", k.kid)))?;
         verifying.insert(k.kid.clone(), dk);
     }
     Ok(Loaded {
