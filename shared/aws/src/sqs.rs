@@ -79,7 +79,7 @@ impl QueueUrls {
     }
 }
 
-/// The `Queue` port over SQS.
+/// Both queue ports (`QueueSender`, `QueueConsumer`) over SQS.
 #[derive(Debug, Clone)]
 pub struct SqsQueue {
     client: aws_sdk_sqs::Client,

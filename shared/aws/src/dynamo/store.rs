@@ -1,4 +1,5 @@
-//! The `Store` trait, each method mapped onto one access pattern of the table.
+//! The store ports, one impl block per aggregate, each method mapped onto one access pattern
+//! of the table.
 
 use async_trait::async_trait;
 use hookline_domain::{Client, Delivery, DeliveryStatus, Event, EventType, Subscription};
