@@ -75,14 +75,14 @@ pub struct Injection {
 struct Rig<'b> {
     backend: &'b Backend,
     ctx: Arc<AppContext>,
-    /// The queues as the handlers reach them (`ctx.queue` is its sending half).
-    queue: Arc<FaultyQueue>,
     faults: Faults,
     clock: Arc<ShiftedClock>,
     base: String,
     /// The publisher's access token.
     token: String,
     http: reqwest::Client,
+    /// The queues as the handlers reach them (`ctx.queue` is their sending half).
+    queue: Arc<FaultyQueue>,
 }
 
 impl Backend {
@@ -134,12 +134,12 @@ impl Backend {
         Rig {
             backend: self,
             ctx,
-            queue,
             faults,
             clock,
             base,
             token,
             http: reqwest::Client::new(),
+            queue,
         }
     }
 
