@@ -31,7 +31,7 @@ pub async fn ensure_admin(
     let sec = secret::new_client_secret();
     let created = hookline_handlers::bootstrap::ensure_admin(store, clock, &id, &sec).await?;
     std::fs::write(&marker, format!("{id}\n"))
-        .map_err(|e| PortError::Backend(format!("writing {ADMIN_FILE}: {e}")))?;
+        .map_err(|e| PortError::backend_caused_by(format!("writing {ADMIN_FILE}: {e}"), e))?;
     // Not created: the store had its bootstrap admin already (another data directory over the
     // same AWS stack); this one's secret would be of no use.
     Ok(created.then_some((id, sec)))

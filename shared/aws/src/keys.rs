@@ -142,7 +142,7 @@ impl SecretsKeys {
                 id: None,
                 value: None,
             }),
-            Err(e) => Err(sdk_error("read a key secret", &e)),
+            Err(e) => Err(sdk_error("read a key secret", e)),
         }
     }
 
@@ -167,7 +167,7 @@ impl SecretsKeys {
         {
             Ok(_) => Ok(true),
             Err(e) if e.code() == Some("ResourceExistsException") => Ok(false),
-            Err(e) => Err(sdk_error("write a key secret", &e)),
+            Err(e) => Err(sdk_error("write a key secret", e)),
         }
     }
 
@@ -272,7 +272,7 @@ pub async fn rotation_step(
     policy: &RotationPolicy,
 ) -> Result<(), PortError> {
     if !same_secret(secret_id, &keys.signing_secret) {
-        return Err(PortError::Backend(format!(
+        return Err(PortError::backend(format!(
             "asked to rotate {secret_id}, which is not this stack's signing-key secret"
         )));
     }
@@ -310,7 +310,7 @@ pub async fn rotation_step(
         RotationStep::TestSecret => {
             let pending = keys.signing_keys_in(Some(PENDING), Some(token)).await?;
             if pending.is_empty() {
-                return Err(PortError::Backend("the pending key set is empty".into()));
+                return Err(PortError::backend("the pending key set is empty"));
             }
             pending
                 .iter()
@@ -325,7 +325,7 @@ pub async fn rotation_step(
                 .secret_id(&secret)
                 .send()
                 .await
-                .map_err(|e| sdk_error("describe the signing-key secret", &e))?;
+                .map_err(|e| sdk_error("describe the signing-key secret", e))?;
             let current = described.version_ids_to_stages().and_then(|m| {
                 m.iter()
                     .find(|(_, stages)| stages.iter().any(|s| s == CURRENT))
@@ -342,7 +342,7 @@ pub async fn rotation_step(
                 .set_remove_from_version_id(current)
                 .send()
                 .await
-                .map_err(|e| sdk_error("make the new key set current", &e))?;
+                .map_err(|e| sdk_error("make the new key set current", e))?;
             // The published keys are now exactly the current set's.
             keys.publish_halves_of(&keys.signing_keys().await?).await?;
             tracing::info!(version = token, "rotation: the new key set is current");
@@ -382,7 +382,7 @@ fn parse_secret<T: serde::de::DeserializeOwned>(
         return Ok(None);
     }
     serde_json::from_str(text).map(Some).map_err(|e| {
-        PortError::Backend(format!(
+        PortError::backend(format!(
             "{what} ({:?} error at line {}, column {})",
             e.classify(),
             e.line(),
@@ -403,7 +403,7 @@ fn decode(secret_string: Option<&str>) -> Result<Vec<SigningKey>, PortError> {
         .into_iter()
         .map(|k| {
             let pkcs8_der = BASE64.decode(k.pkcs8_der_b64.as_bytes()).map_err(|_| {
-                PortError::Backend(format!(
+                PortError::backend(format!(
                     "signing key {}: pkcs8_der_b64 is not base64",
                     k.kid
                 ))
@@ -455,7 +455,7 @@ fn encode(keys: &[SigningKey]) -> Result<String, PortError> {
             .collect(),
     };
     serde_json::to_string(&set)
-        .map_err(|_| PortError::Backend("the signing-key set does not serialize".into()))
+        .map_err(|_| PortError::backend("the signing-key set does not serialize"))
 }
 
 #[cfg(test)]

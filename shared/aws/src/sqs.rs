@@ -1,4 +1,4 @@
-//! The work queues on SQS: the `Queue` port over a stack's four queues. SQS already has the
+//! The work queues on SQS: both queue ports over a stack's four queues. SQS already has the
 //! semantics the port describes (batches, visibility timeout, receive count, redrive to the
 //! dead-letter queue by the queue's `RedrivePolicy`), so this file only translates: durations
 //! to whole seconds (rounded up, capped at SQS's limits), batches to chunks of ten, and stale
@@ -13,7 +13,9 @@ use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName, QueueAttributeName,
     SendMessageBatchRequestEntry,
 };
-use hookline_ports::{PortError, Queue, QueueMessage, QueueName, ReceivedMessage};
+use hookline_ports::{
+    PortError, QueueConsumer, QueueMessage, QueueName, QueueSender, ReceivedMessage,
+};
 
 use crate::settings::{AwsSettings, whole_seconds};
 
@@ -77,7 +79,7 @@ impl QueueUrls {
     }
 }
 
-/// The `Queue` port over SQS.
+/// Both queue ports (`QueueSender`, `QueueConsumer`) over SQS.
 #[derive(Debug, Clone)]
 pub struct SqsQueue {
     client: aws_sdk_sqs::Client,
@@ -118,7 +120,7 @@ impl SqsQueue {
                         .message_body(&m.body)
                         .delay_seconds(whole_seconds(m.delay).min(MAX_DELAY_SECS))
                         .build()
-                        .map_err(|e| PortError::Backend(format!("send entry: {e}")))
+                        .map_err(|e| PortError::backend(format!("send entry: {e}")))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let out = self
@@ -128,13 +130,13 @@ impl SqsQueue {
                 .set_entries(Some(entries))
                 .send()
                 .await
-                .map_err(|e| sdk_error(&format!("send to {}", queue.as_str()), &e))?;
+                .map_err(|e| sdk_error(&format!("send to {}", queue.as_str()), e))?;
             let failed = out.failed();
             if failed.is_empty() {
                 return Ok(());
             }
             if let Some(f) = failed.iter().find(|f| f.sender_fault()) {
-                return Err(PortError::Backend(format!(
+                return Err(PortError::backend(format!(
                     "send to {}: {} of {} messages rejected ({})",
                     queue.as_str(),
                     failed.len(),
@@ -156,7 +158,7 @@ impl SqsQueue {
                 tokio::time::sleep(SEND_RETRY_PAUSE * attempt).await;
             }
         }
-        Err(PortError::Backend(format!(
+        Err(PortError::backend(format!(
             "send to {}: {} messages still failing after {SEND_ATTEMPTS} attempts ({last_code})",
             queue.as_str(),
             pending.len()
@@ -175,13 +177,13 @@ impl SqsQueue {
         {
             Ok(_) => Ok(()),
             Err(e) if is_stale_handle(e.code(), e.message()) => Ok(()),
-            Err(e) => Err(sdk_error(&format!("delete from {}", queue.as_str()), &e)),
+            Err(e) => Err(sdk_error(&format!("delete from {}", queue.as_str()), e)),
         }
     }
 }
 
 #[async_trait]
-impl Queue for SqsQueue {
+impl QueueSender for SqsQueue {
     async fn send(&self, queue: QueueName, messages: Vec<QueueMessage>) -> Result<(), PortError> {
         // A few batches in flight at once: fan-out queues thousands of deliveries per event.
         for group in batches(&messages).chunks(SENDS_IN_FLIGHT) {
@@ -190,87 +192,6 @@ impl Queue for SqsQueue {
             )
             .await;
             sent.into_iter().collect::<Result<Vec<()>, _>>()?;
-        }
-        Ok(())
-    }
-
-    async fn receive(
-        &self,
-        queue: QueueName,
-        max: usize,
-        wait: Duration,
-        visibility: Duration,
-    ) -> Result<Vec<ReceivedMessage>, PortError> {
-        if max == 0 {
-            return Ok(Vec::new());
-        }
-        let max = i32::try_from(max.min(BATCH_ENTRIES)).unwrap_or(1);
-        let out = self
-            .client
-            .receive_message()
-            .queue_url(self.urls.url(queue))
-            .max_number_of_messages(max)
-            .wait_time_seconds(whole_seconds(wait).min(MAX_WAIT_SECS))
-            .visibility_timeout(whole_seconds(visibility).min(MAX_VISIBILITY_SECS))
-            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
-            .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
-            .send()
-            .await
-            .map_err(|e| sdk_error(&format!("receive from {}", queue.as_str()), &e))?;
-        out.messages
-            .unwrap_or_default()
-            .into_iter()
-            .map(|m| received(queue, m))
-            .collect()
-    }
-
-    async fn delete(
-        &self,
-        queue: QueueName,
-        receipt_handles: Vec<String>,
-    ) -> Result<(), PortError> {
-        for chunk in receipt_handles.chunks(BATCH_ENTRIES) {
-            let entries = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, handle)| {
-                    DeleteMessageBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .receipt_handle(handle)
-                        .build()
-                        .map_err(|e| PortError::Backend(format!("delete entry: {e}")))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let result = self
-                .client
-                .delete_message_batch()
-                .queue_url(self.urls.url(queue))
-                .set_entries(Some(entries))
-                .send()
-                .await;
-            match result {
-                Ok(out) => {
-                    let other = out
-                        .failed()
-                        .iter()
-                        .find(|f| !is_stale_handle(Some(f.code()), f.message()));
-                    if let Some(f) = other {
-                        return Err(PortError::Backend(format!(
-                            "delete from {}: {}",
-                            queue.as_str(),
-                            f.code()
-                        )));
-                    }
-                }
-                // A whole-call stale-handle error does not say which handle: delete one by one
-                // so the valid ones still go.
-                Err(e) if is_stale_handle(e.code(), e.message()) => {
-                    for handle in chunk {
-                        self.delete_one(queue, handle).await?;
-                    }
-                }
-                Err(e) => return Err(sdk_error(&format!("delete from {}", queue.as_str()), &e)),
-            }
         }
         Ok(())
     }
@@ -294,9 +215,93 @@ impl Queue for SqsQueue {
             Err(e) if is_stale_handle(e.code(), e.message()) => Ok(()),
             Err(e) => Err(sdk_error(
                 &format!("change visibility on {}", queue.as_str()),
-                &e,
+                e,
             )),
         }
+    }
+}
+
+#[async_trait]
+impl QueueConsumer for SqsQueue {
+    async fn receive(
+        &self,
+        queue: QueueName,
+        max: usize,
+        wait: Duration,
+        visibility: Duration,
+    ) -> Result<Vec<ReceivedMessage>, PortError> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let max = i32::try_from(max.min(BATCH_ENTRIES)).unwrap_or(1);
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(self.urls.url(queue))
+            .max_number_of_messages(max)
+            .wait_time_seconds(whole_seconds(wait).min(MAX_WAIT_SECS))
+            .visibility_timeout(whole_seconds(visibility).min(MAX_VISIBILITY_SECS))
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("receive from {}", queue.as_str()), e))?;
+        out.messages
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| received(queue, m))
+            .collect()
+    }
+
+    async fn delete(
+        &self,
+        queue: QueueName,
+        receipt_handles: Vec<String>,
+    ) -> Result<(), PortError> {
+        for chunk in receipt_handles.chunks(BATCH_ENTRIES) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, handle)| {
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(handle)
+                        .build()
+                        .map_err(|e| PortError::backend(format!("delete entry: {e}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let result = self
+                .client
+                .delete_message_batch()
+                .queue_url(self.urls.url(queue))
+                .set_entries(Some(entries))
+                .send()
+                .await;
+            match result {
+                Ok(out) => {
+                    let other = out
+                        .failed()
+                        .iter()
+                        .find(|f| !is_stale_handle(Some(f.code()), f.message()));
+                    if let Some(f) = other {
+                        return Err(PortError::backend(format!(
+                            "delete from {}: {}",
+                            queue.as_str(),
+                            f.code()
+                        )));
+                    }
+                }
+                // A whole-call stale-handle error does not say which handle: delete one by one
+                // so the valid ones still go.
+                Err(e) if is_stale_handle(e.code(), e.message()) => {
+                    for handle in chunk {
+                        self.delete_one(queue, handle).await?;
+                    }
+                }
+                Err(e) => return Err(sdk_error(&format!("delete from {}", queue.as_str()), e)),
+            }
+        }
+        Ok(())
     }
 
     async fn depth(&self, queue: QueueName) -> Result<u64, PortError> {
@@ -312,14 +317,14 @@ impl Queue for SqsQueue {
             .set_attribute_names(Some(counts.to_vec()))
             .send()
             .await
-            .map_err(|e| sdk_error(&format!("depth of {}", queue.as_str()), &e))?;
+            .map_err(|e| sdk_error(&format!("depth of {}", queue.as_str()), e))?;
         let mut total = 0u64;
         for name in &counts {
             let Some(value) = out.attributes.as_ref().and_then(|a| a.get(name)) else {
                 continue;
             };
             let n: u64 = value.parse().map_err(|_| {
-                PortError::Backend(format!(
+                PortError::backend(format!(
                     "depth of {}: {name} is not a count",
                     queue.as_str()
                 ))
@@ -352,7 +357,7 @@ fn batches(messages: &[QueueMessage]) -> Vec<&[QueueMessage]> {
 /// The port's view of an SQS message.
 fn received(queue: QueueName, m: Message) -> Result<ReceivedMessage, PortError> {
     let missing = |what: &str| {
-        PortError::Backend(format!(
+        PortError::backend(format!(
             "receive from {}: a message without {what}",
             queue.as_str()
         ))

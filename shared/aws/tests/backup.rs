@@ -13,7 +13,7 @@ use hookline_aws::DynamoStore;
 use hookline_aws::provision::table::create_table;
 use hookline_domain::subscription::new_subscription;
 use hookline_domain::{Client, Scope, ids, secret};
-use hookline_ports::Store;
+use hookline_ports::{ClientStore, SubscriptionStore};
 use support::moto::{Moto, unique};
 use time::OffsetDateTime;
 

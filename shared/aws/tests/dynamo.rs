@@ -21,7 +21,7 @@ use hookline_aws::DynamoStore;
 use hookline_aws::provision::table::{create_table, table_definition};
 use hookline_domain::ids;
 use hookline_domain::subscription::new_subscription;
-use hookline_ports::Store;
+use hookline_ports::{DeliveryStore, EventStore, SubscriptionStore};
 use support::moto::{Moto, unique};
 use time::OffsetDateTime;
 

@@ -19,7 +19,10 @@ use hookline_domain::{Event, ids};
 use hookline_handlers::fanout::handle_events_until;
 use hookline_handlers::messages::{DeliveryMessage, EventMessage, to_body};
 use hookline_handlers::sqs_event::to_sqs_event;
-use hookline_ports::{DeliveryKey, PortError, Queue, QueueMessage, QueueName, ReceivedMessage};
+use hookline_ports::{
+    DeliveryKey, PortError, Queue, QueueConsumer, QueueMessage, QueueName, QueueSender,
+    ReceivedMessage,
+};
 use support::stack_on_moto::StackOnMoto;
 use time::OffsetDateTime;
 
@@ -213,7 +216,7 @@ struct Recording {
 }
 
 #[async_trait::async_trait]
-impl Queue for Recording {
+impl QueueSender for Recording {
     async fn send(&self, queue: QueueName, messages: Vec<QueueMessage>) -> Result<(), PortError> {
         let ids: Vec<String> = messages
             .iter()
@@ -231,18 +234,7 @@ impl Queue for Recording {
         }
         Ok(())
     }
-    async fn receive(
-        &self,
-        queue: QueueName,
-        max: usize,
-        wait: Duration,
-        visibility: Duration,
-    ) -> Result<Vec<ReceivedMessage>, PortError> {
-        self.queue.receive(queue, max, wait, visibility).await
-    }
-    async fn delete(&self, queue: QueueName, handles: Vec<String>) -> Result<(), PortError> {
-        self.queue.delete(queue, handles).await
-    }
+
     async fn change_visibility(
         &self,
         queue: QueueName,
@@ -253,6 +245,24 @@ impl Queue for Recording {
             .change_visibility(queue, handle, visibility)
             .await
     }
+}
+
+#[async_trait::async_trait]
+impl QueueConsumer for Recording {
+    async fn receive(
+        &self,
+        queue: QueueName,
+        max: usize,
+        wait: Duration,
+        visibility: Duration,
+    ) -> Result<Vec<ReceivedMessage>, PortError> {
+        self.queue.receive(queue, max, wait, visibility).await
+    }
+
+    async fn delete(&self, queue: QueueName, handles: Vec<String>) -> Result<(), PortError> {
+        self.queue.delete(queue, handles).await
+    }
+
     async fn depth(&self, queue: QueueName) -> Result<u64, PortError> {
         self.queue.depth(queue).await
     }

@@ -9,7 +9,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use hookline_aws::SqsQueue;
 use hookline_aws::provision::queues::{QUEUES, create_queues};
 use hookline_aws::sqs::redrive;
-use hookline_ports::{Queue, QueueMessage, QueueName, ReceivedMessage};
+use hookline_ports::{QueueConsumer, QueueMessage, QueueName, QueueSender, ReceivedMessage};
 use support::moto::{Moto, unique};
 
 /// A queue backend over fresh queues on `moto`.
@@ -266,4 +266,17 @@ async fn sending_to_a_missing_queue_is_a_backend_error_without_the_body() {
     let text = err.to_string();
     assert!(text.starts_with("backend: send to events"), "{text}");
     assert!(!text.contains("SECRET-BODY"), "{text}");
+    let debug = format!("{err:?}");
+    assert!(!debug.contains("SECRET-BODY"), "{debug}");
+    // The SDK's own error is kept as the cause.
+    let cause = std::error::Error::source(&err).expect("a cause");
+    assert!(
+        cause
+            .downcast_ref::<aws_sdk_sqs::error::SdkError<
+                aws_sdk_sqs::operation::send_message_batch::SendMessageBatchError,
+                aws_sdk_sqs::config::http::HttpResponse,
+            >>()
+            .is_some(),
+        "{cause}"
+    );
 }

@@ -60,13 +60,14 @@ pub enum EmbeddedError {
 
 /// Maps a SQLite error of operation `op` to a retryable backend error.
 pub(crate) fn sqlite(op: &str, e: rusqlite::Error) -> PortError {
-    PortError::Backend(format!("sqlite {op}: {e}"))
+    PortError::backend_caused_by(format!("sqlite {op}: {e}"), e)
 }
 
 /// Maps a JSON (de)serialization error of operation `op` to a backend error.
 pub(crate) fn json(op: &str, e: serde_json::Error) -> PortError {
-    // serde_json's own message can quote the offending value; keep only its class and place.
-    PortError::Backend(format!(
+    // serde_json's own message can quote the offending value; keep only its class and place,
+    // and not the error itself as the cause (whoever printed it would quote the value).
+    PortError::backend(format!(
         "stored JSON {op}: {:?} error at line {} column {}",
         e.classify(),
         e.line(),

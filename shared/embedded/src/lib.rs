@@ -3,8 +3,9 @@
 //! needs no cloud service and a restart, even a `kill -9`, loses nothing.
 //!
 //! [`EmbeddedBackend`] implements the `Store`, `Queue` and key ports of
-//! `hookline-ports`; it is cheap to clone, and every clone shares the same connections. SQLite
-//! work runs on tokio's blocking pool, never on the runtime's worker threads.
+//! `hookline-ports`; it is cheap to clone, and every clone shares the same connections. Writes
+//! run on a writer thread and lists on tokio's blocking pool; only point reads by key run on
+//! the calling thread, and only while a reader connection is free (see `db`).
 
 #![warn(missing_docs)]
 

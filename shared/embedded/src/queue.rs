@@ -1,4 +1,5 @@
-//! The `Queue` port over the `messages` table, with SQS's long polling.
+//! The queue ports (`QueueSender`, `QueueConsumer`) over the `messages` table, with SQS's long
+//! polling.
 //!
 //! A receive that finds nothing waits until the earliest of: its deadline, a `send` in this
 //! process (a `Notify` per queue wakes one waiter per batch's worth of messages), a
@@ -13,7 +14,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use hookline_domain::ids;
-use hookline_ports::{PortError, Queue, QueueMessage, QueueName, ReceivedMessage};
+use hookline_ports::{
+    PortError, QueueConsumer, QueueMessage, QueueName, QueueSender, ReceivedMessage,
+};
 use tokio::sync::Notify;
 
 use crate::EmbeddedBackend;
@@ -146,7 +149,7 @@ fn ms(d: Duration, max: Duration) -> i64 {
 }
 
 #[async_trait]
-impl Queue for EmbeddedBackend {
+impl QueueSender for EmbeddedBackend {
     async fn send(&self, queue: QueueName, messages: Vec<QueueMessage>) -> Result<(), PortError> {
         if messages.is_empty() {
             return Ok(());
@@ -177,6 +180,34 @@ impl Queue for EmbeddedBackend {
         Ok(())
     }
 
+    async fn change_visibility(
+        &self,
+        queue: QueueName,
+        receipt_handle: &str,
+        visibility: Duration,
+    ) -> Result<(), PortError> {
+        let handle = receipt_handle.to_string();
+        let now = now_ms();
+        let visible_at = now.saturating_add(ms(visibility, MAX_VISIBILITY));
+        let changed = self
+            .db
+            .write_each("change_visibility", move |tx| {
+                messages::change_visibility(tx, queue, &handle, visible_at)
+            })
+            .await?;
+        // A waiting receive looks again within `RECHECK` in any case, and then naps until the
+        // queue's next message shows; only a message due before that needs to wake one. (A
+        // busy worker postpones many messages a second: waking every receive for each would
+        // turn each postponement into that many empty receive transactions.)
+        if changed && visible_at < now.saturating_add(ms(RECHECK, RECHECK)) {
+            self.signals.of(queue).notify.notify_one();
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl QueueConsumer for EmbeddedBackend {
     async fn receive(
         &self,
         queue: QueueName,
@@ -260,31 +291,6 @@ impl Queue for EmbeddedBackend {
                 messages::delete(tx, queue, &receipt_handles)
             })
             .await
-    }
-
-    async fn change_visibility(
-        &self,
-        queue: QueueName,
-        receipt_handle: &str,
-        visibility: Duration,
-    ) -> Result<(), PortError> {
-        let handle = receipt_handle.to_string();
-        let now = now_ms();
-        let visible_at = now.saturating_add(ms(visibility, MAX_VISIBILITY));
-        let changed = self
-            .db
-            .write_each("change_visibility", move |tx| {
-                messages::change_visibility(tx, queue, &handle, visible_at)
-            })
-            .await?;
-        // A waiting receive looks again within `RECHECK` in any case, and then naps until the
-        // queue's next message shows; only a message due before that needs to wake one. (A
-        // busy worker postpones many messages a second: waking every receive for each would
-        // turn each postponement into that many empty receive transactions.)
-        if changed && visible_at < now.saturating_add(ms(RECHECK, RECHECK)) {
-            self.signals.of(queue).notify.notify_one();
-        }
-        Ok(())
     }
 
     async fn depth(&self, queue: QueueName) -> Result<u64, PortError> {

@@ -46,7 +46,7 @@ pub(crate) fn prune_batch(conn: &Connection, before_ns: i64) -> Result<usize, Po
 #[cfg(test)]
 mod tests {
     use hookline_domain::{Delivery, Event};
-    use hookline_ports::Store;
+    use hookline_ports::{DeliveryStore, EventStore};
     use time::{Duration, OffsetDateTime};
 
     use crate::{EmbeddedBackend, QueueOptions};

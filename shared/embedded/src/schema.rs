@@ -311,7 +311,7 @@ fn migrate(conn: &mut Connection) -> Result<(), EmbeddedError> {
 mod tests {
     use std::time::Duration;
 
-    use hookline_ports::{Queue, QueueName};
+    use hookline_ports::{QueueConsumer, QueueName};
 
     use super::*;
     use crate::{EmbeddedBackend, QueueOptions};
@@ -396,7 +396,7 @@ mod tests {
     #[tokio::test]
     async fn a_version_2_file_keeps_each_deliverys_version_for_the_next_conditional_write() {
         use hookline_domain::Delivery;
-        use hookline_ports::Store;
+        use hookline_ports::DeliveryStore;
         let dir = tempfile::tempdir().expect("tempdir");
         let now = time::OffsetDateTime::now_utc();
         let mut moved = Delivery::new("dlv_moved".into(), "evt_1", "sub_1", "cli_1", now);

@@ -1,11 +1,15 @@
-//! The `Store` port: each method serializes its input on the calling task, then runs one
-//! read or one write transaction on the blocking pool.
+//! The store ports, one impl block per aggregate: each method serializes its input on the
+//! calling task, then runs one write on the writer thread, one list read on the blocking
+//! pool, or one point read (`lookup`) where `db::readers` says.
 
 use std::sync::atomic::Ordering;
 
 use async_trait::async_trait;
 use hookline_domain::{Client, Delivery, DeliveryStatus, Event, EventType, Subscription};
-use hookline_ports::{DeliveryKey, EventInsert, Page, PortError, Store};
+use hookline_ports::{
+    ClientStore, DeliveryKey, DeliveryStore, EventInsert, EventStore, EventTypeStore, Page,
+    PortError, SubscriptionStore,
+};
 use time::OffsetDateTime;
 
 use crate::EmbeddedBackend;
@@ -15,7 +19,7 @@ use crate::events::{self, EventQuery, NewEvent};
 use crate::{clients, event_types, subscriptions};
 
 #[async_trait]
-impl Store for EmbeddedBackend {
+impl ClientStore for EmbeddedBackend {
     async fn insert_client(&self, client: &Client) -> Result<(), PortError> {
         let (id, body) = (client.id.clone(), to_json("insert_client", client)?);
         self.db
@@ -68,7 +72,10 @@ impl Store for EmbeddedBackend {
             })
             .await
     }
+}
 
+#[async_trait]
+impl EventTypeStore for EmbeddedBackend {
     async fn list_event_types(&self) -> Result<Vec<EventType>, PortError> {
         self.db.read("list_event_types", event_types::list).await
     }
@@ -82,7 +89,10 @@ impl Store for EmbeddedBackend {
             })
             .await
     }
+}
 
+#[async_trait]
+impl EventStore for EmbeddedBackend {
     async fn insert_event(
         &self,
         event: &Event,
@@ -133,7 +143,10 @@ impl Store for EmbeddedBackend {
             .read("list_events", move |c| events::list(c, &q))
             .await
     }
+}
 
+#[async_trait]
+impl SubscriptionStore for EmbeddedBackend {
     async fn insert_subscription(&self, sub: &Subscription) -> Result<(), PortError> {
         let (id, client) = (sub.id.clone(), sub.client_id.clone());
         let body = to_json("insert_subscription", sub)?;
@@ -211,7 +224,10 @@ impl Store for EmbeddedBackend {
             .await?;
         Ok(self.committed_generation(stored))
     }
+}
 
+#[async_trait]
+impl DeliveryStore for EmbeddedBackend {
     async fn insert_delivery(&self, delivery: &Delivery) -> Result<bool, PortError> {
         let row = DeliveryRow::new(delivery, to_json("insert_delivery", delivery)?);
         self.db

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use hookline_domain::{Client, Limits};
-use hookline_ports::{Clock, PortError, Queue, Store};
+use hookline_ports::{Clock, PortError, QueueSender, Store};
 
 use crate::auth::JwtKeys;
 use crate::auth::keys::KeySource;
@@ -29,8 +29,8 @@ const CLIENT_CACHE_ENTRIES: usize = 4096;
 pub struct AppContext {
     /// Storage.
     pub store: Arc<dyn Store>,
-    /// Work queues.
-    pub queue: Arc<dyn Queue>,
+    /// Work queues: handlers only send (receiving is the poller's or Lambda's job).
+    pub queue: Arc<dyn QueueSender>,
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// Configuration.
@@ -56,7 +56,7 @@ impl AppContext {
     /// Builds the context, creating the JWT signing key on first start.
     pub async fn new(
         store: Arc<dyn Store>,
-        queue: Arc<dyn Queue>,
+        queue: Arc<dyn QueueSender>,
         keys: KeySource,
         clock: Arc<dyn Clock>,
         config: HandlerConfig,

@@ -194,7 +194,7 @@ impl From<PortError> for ApiError {
                 "invalid_request",
                 "cursor: not a cursor this API issued",
             ),
-            PortError::Backend(_) => ApiError::unavailable(&e),
+            PortError::Backend { .. } => ApiError::unavailable(&e),
         }
     }
 }

@@ -22,7 +22,7 @@ pub const REFRESH: Duration = Duration::from_secs(300);
 /// Generates a new P-256 key with a random `kid`, created at `now_unix`.
 pub fn generate_signing_key(now_unix: i64) -> Result<SigningKey, PortError> {
     let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
-        .map_err(|_| PortError::Backend("could not generate a signing key".into()))?;
+        .map_err(|_| PortError::backend("could not generate a signing key"))?;
     let mut kid = [0u8; 9];
     hookline_domain::ids::random_bytes(&mut kid);
     Ok(SigningKey {
@@ -36,10 +36,10 @@ pub fn generate_signing_key(now_unix: i64) -> Result<SigningKey, PortError> {
 /// The public half of a signing key.
 pub fn public_half(k: &SigningKey) -> Result<PublicKey, PortError> {
     let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &k.pkcs8_der)
-        .map_err(|_| PortError::Backend(format!("signing key {} is malformed", k.kid)))?;
+        .map_err(|_| PortError::backend(format!("signing key {} is malformed", k.kid)))?;
     let point = pair.public_key().as_ref();
     if point.len() != 65 || point[0] != 4 {
-        return Err(PortError::Backend(format!(
+        return Err(PortError::backend(format!(
             "signing key {} is not P-256",
             k.kid
         )));

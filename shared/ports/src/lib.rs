@@ -13,8 +13,11 @@ pub mod queue;
 pub mod store;
 
 pub use clock::{Clock, ShiftedClock, SystemClock};
-pub use error::PortError;
+pub use error::{BackendCause, PortError};
 pub use keys::{KeyRotation, PublicKey, PublicKeys, SigningKey, SigningKeys};
 pub use metrics::{AttemptOutcome, Metrics, NoMetrics};
-pub use queue::{Queue, QueueMessage, QueueName, ReceivedMessage};
-pub use store::{DeliveryKey, EventInsert, Page, Store};
+pub use queue::{Queue, QueueConsumer, QueueMessage, QueueName, QueueSender, ReceivedMessage};
+pub use store::{
+    ClientStore, DeliveryKey, DeliveryStore, EventInsert, EventStore, EventTypeStore, Page, Store,
+    SubscriptionStore,
+};

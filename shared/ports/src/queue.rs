@@ -84,12 +84,27 @@ pub struct ReceivedMessage {
     pub sent_at_ms: i64,
 }
 
-/// A queue backend.
+/// Sending to the queues, and postponing the message being handled: what the functions that
+/// Lambda invokes do with queues (Lambda's event source mapping receives and deletes for
+/// them).
 #[async_trait]
-pub trait Queue: Send + Sync + 'static {
+pub trait QueueSender: Send + Sync + 'static {
     /// Sends messages (any number; backends batch by 10 where they must).
     async fn send(&self, queue: QueueName, messages: Vec<QueueMessage>) -> Result<(), PortError>;
 
+    /// Makes a received message visible again after `visibility` from now (a retry's delay).
+    async fn change_visibility(
+        &self,
+        queue: QueueName,
+        receipt_handle: &str,
+        visibility: Duration,
+    ) -> Result<(), PortError>;
+}
+
+/// Receiving from the queues: what a poller (the event source mapping's stand-in), a redrive
+/// and an operator's count do.
+#[async_trait]
+pub trait QueueConsumer: Send + Sync + 'static {
     /// Receives up to `max` (1–10) visible messages, waiting up to `wait` for the first one,
     /// and hides them for `visibility`. A message received more than the queue's
     /// `max_receives` times is moved to the dead-letter queue instead of being returned.
@@ -105,14 +120,12 @@ pub trait Queue: Send + Sync + 'static {
     async fn delete(&self, queue: QueueName, receipt_handles: Vec<String>)
     -> Result<(), PortError>;
 
-    /// Makes a received message visible again after `visibility` from now.
-    async fn change_visibility(
-        &self,
-        queue: QueueName,
-        receipt_handle: &str,
-        visibility: Duration,
-    ) -> Result<(), PortError>;
-
     /// Approximate number of messages (visible and in flight).
     async fn depth(&self, queue: QueueName) -> Result<u64, PortError>;
 }
+
+/// A whole queue backend, both halves: what the local runner and the tests hold. Implemented
+/// for every type that implements both.
+pub trait Queue: QueueSender + QueueConsumer {}
+
+impl<T: QueueSender + QueueConsumer + ?Sized> Queue for T {}

@@ -1,4 +1,7 @@
-//! The store: clients, event types, events, subscriptions and deliveries.
+//! The store: clients, event types, events, subscriptions and deliveries, one port per
+//! aggregate ([`ClientStore`], [`EventTypeStore`], [`EventStore`], [`SubscriptionStore`],
+//! [`DeliveryStore`]), and [`Store`], every one of them at once, for code that needs several.
+//! (The JWT keys have ports of their own, in `keys`.)
 //!
 //! Every method is one of three DynamoDB-cheap operations, so that the same handler code runs
 //! on SQLite and on DynamoDB without a scan anywhere:
@@ -75,11 +78,9 @@ pub enum DeliveryKey {
     All,
 }
 
-/// The store port.
+/// The clients (API callers) and the stack's bootstrap admin.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
-    // --- clients ---
-
+pub trait ClientStore: Send + Sync + 'static {
     /// Stores a new client; `Conflict` if the id exists.
     async fn insert_client(&self, client: &Client) -> Result<(), PortError>;
     /// Stores the stack's bootstrap admin, once in the store's life: a marker recording that
@@ -100,16 +101,20 @@ pub trait Store: Send + Sync + 'static {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<Client>, PortError>;
+}
 
-    // --- event types ---
-
+/// The event catalog.
+#[async_trait]
+pub trait EventTypeStore: Send + Sync + 'static {
     /// Every event type, sorted by name.
     async fn list_event_types(&self) -> Result<Vec<EventType>, PortError>;
     /// Creates or replaces an event type.
     async fn put_event_type(&self, event_type: &EventType) -> Result<(), PortError>;
+}
 
-    // --- events ---
-
+/// Accepted events, and the idempotency keys they were published with.
+#[async_trait]
+pub trait EventStore: Send + Sync + 'static {
     /// Stores an accepted event. When `idempotency_key` is given, the pair
     /// (`event.source`, key) is claimed atomically with the event: if it was claimed before,
     /// nothing is written and the original is returned.
@@ -131,9 +136,11 @@ pub trait Store: Send + Sync + 'static {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<Event>, PortError>;
+}
 
-    // --- subscriptions ---
-
+/// Subscriptions, and the generation counter that says when any changed.
+#[async_trait]
+pub trait SubscriptionStore: Send + Sync + 'static {
     /// Stores a new subscription; `Conflict` if the id exists. Bumps the generation.
     async fn insert_subscription(&self, sub: &Subscription) -> Result<(), PortError>;
     /// A subscription by id.
@@ -155,9 +162,11 @@ pub trait Store: Send + Sync + 'static {
     /// A counter that changes whenever any subscription is written; fan-out reloads its
     /// in-memory index only when it moved.
     async fn subscriptions_generation(&self) -> Result<u64, PortError>;
+}
 
-    // --- deliveries ---
-
+/// Deliveries: one per (event, subscription), with their attempts.
+#[async_trait]
+pub trait DeliveryStore: Send + Sync + 'static {
     /// Stores a new delivery; returns false (and writes nothing) if the id exists.
     async fn insert_delivery(&self, delivery: &Delivery) -> Result<bool, PortError>;
     /// Stores new deliveries, each as `insert_delivery` would; returns, in order, whether each
@@ -187,4 +196,16 @@ pub trait Store: Send + Sync + 'static {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<Delivery>, PortError>;
+}
+
+/// Every store port at once: what a handler context holds. Implemented for every type that
+/// implements them all; code that needs one aggregate only can take that port alone.
+pub trait Store:
+    ClientStore + EventTypeStore + EventStore + SubscriptionStore + DeliveryStore
+{
+}
+
+impl<T> Store for T where
+    T: ClientStore + EventTypeStore + EventStore + SubscriptionStore + DeliveryStore + ?Sized
+{
 }

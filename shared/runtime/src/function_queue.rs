@@ -1,14 +1,16 @@
-//! The queue port of a deployed function: only what its IAM policy allows.
+//! The queue port of a deployed function: only the sending half, as its IAM policy allows.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use hookline_aws::SqsQueue;
-use hookline_ports::{PortError, Queue, QueueMessage, QueueName, ReceivedMessage};
+use hookline_ports::{PortError, QueueMessage, QueueName, QueueSender};
 
-/// The queue port of a deployed function ([`QueueAccess`](crate::QueueAccess)): sends and visibility changes go
-/// to SQS if the function may send; receiving, deleting and counting are the event source
-/// mapping's job (and outside every function's IAM policy), so they fail without calling SQS.
+/// The sending half of the queue port of a deployed function
+/// ([`QueueAccess`](crate::QueueAccess)): sends and visibility changes go to SQS if the
+/// function may send, and fail without calling SQS if it has no queue access (the token
+/// function). Receiving, deleting and counting are the event source mapping's job (and outside
+/// every function's IAM policy): not offered at all.
 #[derive(Debug)]
 pub struct FunctionQueue {
     sqs: Option<SqsQueue>,
@@ -20,38 +22,17 @@ impl FunctionQueue {
         FunctionQueue { sqs }
     }
 
-    fn refused(&self, what: &str) -> PortError {
-        match self.sqs {
-            None => PortError::Backend("this function has no queue access".into()),
-            Some(_) => PortError::Backend(format!(
-                "this function only sends to queues and cannot {what} (the event source mapping does)"
-            )),
-        }
-    }
-
-    fn sender(&self, what: &str) -> Result<&SqsQueue, PortError> {
-        self.sqs.as_ref().ok_or_else(|| self.refused(what))
+    fn sender(&self) -> Result<&SqsQueue, PortError> {
+        self.sqs
+            .as_ref()
+            .ok_or_else(|| PortError::backend("this function has no queue access"))
     }
 }
 
 #[async_trait]
-impl Queue for FunctionQueue {
+impl QueueSender for FunctionQueue {
     async fn send(&self, queue: QueueName, messages: Vec<QueueMessage>) -> Result<(), PortError> {
-        self.sender("send")?.send(queue, messages).await
-    }
-
-    async fn receive(
-        &self,
-        _: QueueName,
-        _: usize,
-        _: Duration,
-        _: Duration,
-    ) -> Result<Vec<ReceivedMessage>, PortError> {
-        Err(self.refused("receive"))
-    }
-
-    async fn delete(&self, _: QueueName, _: Vec<String>) -> Result<(), PortError> {
-        Err(self.refused("delete"))
+        self.sender()?.send(queue, messages).await
     }
 
     async fn change_visibility(
@@ -60,13 +41,9 @@ impl Queue for FunctionQueue {
         receipt_handle: &str,
         visibility: Duration,
     ) -> Result<(), PortError> {
-        self.sender("change visibility")?
+        self.sender()?
             .change_visibility(queue, receipt_handle, visibility)
             .await
-    }
-
-    async fn depth(&self, _: QueueName) -> Result<u64, PortError> {
-        Err(self.refused("count messages"))
     }
 }
 
@@ -108,11 +85,6 @@ mod tests {
             q.change_visibility(QueueName::Deliveries, "h", Duration::ZERO)
                 .await
                 .err(),
-            q.receive(QueueName::Events, 1, Duration::ZERO, Duration::ZERO)
-                .await
-                .err(),
-            q.delete(QueueName::Events, vec!["h".into()]).await.err(),
-            q.depth(QueueName::Events).await.err(),
         ] {
             let e = message(e.expect("refused"));
             assert!(e.contains("has no queue access"), "{e}");
@@ -120,23 +92,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_sending_function_never_receives_deletes_or_counts() {
+    async fn a_sending_function_sends_to_sqs() {
         let q = FunctionQueue { sqs: Some(sqs()) };
-        for e in [
-            q.receive(QueueName::Events, 1, Duration::ZERO, Duration::ZERO)
-                .await
-                .err(),
-            q.delete(QueueName::Events, vec!["h".into()]).await.err(),
-            q.depth(QueueName::Events).await.err(),
-        ] {
-            let e = message(e.expect("refused"));
-            assert!(e.contains("only sends to queues"), "{e}");
-        }
         // Sends do go to SQS (here: an endpoint that refuses the connection).
         let sent = q
             .send(QueueName::Events, vec![QueueMessage::now("{}".to_string())])
             .await
             .expect_err("nothing listens");
-        assert!(!message(sent).contains("only sends to queues"));
+        assert!(!message(sent).contains("no queue access"));
     }
 }

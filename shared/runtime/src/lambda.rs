@@ -10,7 +10,7 @@ use hookline_aws::{
 use hookline_handlers::auth::keys::KeySource;
 use hookline_handlers::auth::rotation::RotationPolicy;
 use hookline_handlers::{AppContext, HandlerConfig};
-use hookline_ports::{Queue, Store, SystemClock};
+use hookline_ports::{Queue, QueueSender, Store, SystemClock};
 
 use crate::config;
 use crate::env::{Env, EnvError};
@@ -104,8 +104,8 @@ pub enum KeyAccess {
 /// What a deployed function does with the SQS queues: the same as its IAM policy in
 /// `template.yaml`. Lambda's event source mappings receive and delete the messages of the
 /// fan-out and delivery functions, so no function receives, deletes or counts messages; a
-/// function's queue port offers only what it uses, which also keeps the SQS operations it
-/// never calls out of its binary.
+/// function holds only the sending half of the queue port ([`QueueSender`]), which also keeps
+/// the SQS operations it never calls out of its binary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueueAccess {
     /// No queue at all (token).
@@ -115,22 +115,23 @@ pub enum QueueAccess {
     Send,
 }
 
-/// The three ports over AWS.
-pub struct AwsPorts {
+/// The three ports over AWS; `Q` is the queue port: [`QueueSender`] for a deployed function,
+/// [`Queue`] for the local runner, which polls the queues itself.
+pub struct AwsPorts<Q: ?Sized = dyn QueueSender> {
     /// DynamoDB.
     pub store: Arc<dyn Store>,
-    /// SQS.
-    pub queue: Arc<dyn Queue>,
+    /// SQS: what a deployed function may do with it.
+    pub queue: Arc<Q>,
     /// Secrets Manager: both key secrets (a function reads only what its [`KeyAccess`] and
     /// its IAM policy allow).
     pub keys: SecretsKeys,
 }
 
-fn ports_with(
+fn ports_with<Q: ?Sized>(
     sdk: &aws_config::SdkConfig,
     settings: &AwsSettings,
-    queue: Arc<dyn Queue>,
-) -> AwsPorts {
+    queue: Arc<Q>,
+) -> AwsPorts<Q> {
     AwsPorts {
         store: Arc::new(DynamoStore::new(
             aws_sdk_dynamodb::Client::new(sdk),
@@ -143,9 +144,9 @@ fn ports_with(
 
 /// Builds the ports over the given SDK configuration and resource names, with full queue
 /// access (the local runner, which polls the queues itself).
-pub fn ports(sdk: &aws_config::SdkConfig, settings: &AwsSettings) -> AwsPorts {
+pub fn ports(sdk: &aws_config::SdkConfig, settings: &AwsSettings) -> AwsPorts<dyn Queue> {
     let sqs = SqsQueue::from_settings(aws_sdk_sqs::Client::new(sdk), settings);
-    ports_with(sdk, settings, Arc::new(sqs))
+    ports_with(sdk, settings, Arc::new(sqs) as Arc<dyn Queue>)
 }
 
 /// The ports of a deployed function: DynamoDB and Secrets Manager, and SQS as far as
@@ -162,7 +163,11 @@ pub fn function_ports(
             settings,
         )),
     };
-    ports_with(sdk, settings, Arc::new(FunctionQueue::new(sqs)))
+    ports_with(
+        sdk,
+        settings,
+        Arc::new(FunctionQueue::new(sqs)) as Arc<dyn QueueSender>,
+    )
 }
 
 /// Builds a deployed function's handler context over the given SDK configuration and

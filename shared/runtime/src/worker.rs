@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use hookline_handlers::sqs_event::{to_sqs_event, to_sqs_message};
-use hookline_ports::{Queue, QueueName, ReceivedMessage};
+use hookline_ports::{QueueConsumer, QueueName, ReceivedMessage};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -29,7 +29,11 @@ pub struct PollerConfig {
 }
 
 /// One receive of up to `max` messages; after a failure (logged), a pause and nothing.
-async fn receive(queue: &dyn Queue, config: &PollerConfig, max: usize) -> Vec<ReceivedMessage> {
+async fn receive(
+    queue: &dyn QueueConsumer,
+    config: &PollerConfig,
+    max: usize,
+) -> Vec<ReceivedMessage> {
     // Not raced against shutdown: a receive cancelled half-way would hide messages for a
     // whole visibility timeout. The wait is short, so shutdown is prompt.
     match queue
@@ -49,7 +53,7 @@ async fn receive(queue: &dyn Queue, config: &PollerConfig, max: usize) -> Vec<Re
 /// it does is finished (its messages deleted or left) before the loop ends. Keep
 /// `config.wait` short (about a second): it bounds how long shutdown waits for a receive.
 pub async fn run_poller<H, F>(
-    queue: Arc<dyn Queue>,
+    queue: Arc<dyn QueueConsumer>,
     config: PollerConfig,
     handler: H,
     shutdown: watch::Receiver<bool>,
@@ -98,7 +102,7 @@ pub async fn run_poller<H, F>(
 /// message: the local runner's delivery worker uses it so that one dead endpoint cannot stall
 /// the others. On shutdown, the receive loops stop and the messages in flight are finished.
 pub async fn run_message_poller<P, PF, T, H, F>(
-    queue: Arc<dyn Queue>,
+    queue: Arc<dyn QueueConsumer>,
     config: PollerConfig,
     in_flight: usize,
     prepare: P,
@@ -179,7 +183,7 @@ pub async fn run_message_poller<P, PF, T, H, F>(
 
 /// Deletes finished messages, up to a batch per call, until every sender is gone.
 async fn delete_in_batches(
-    queue: Arc<dyn Queue>,
+    queue: Arc<dyn QueueConsumer>,
     name: QueueName,
     mut finished: tokio::sync::mpsc::UnboundedReceiver<String>,
 ) {

@@ -108,14 +108,14 @@ impl DynamoStore {
                 .projection_expression(&projection)
                 .set_expression_attribute_names(Some(names(attrs)))
                 .build()
-                .map_err(|e| build(op, &e))?;
+                .map_err(|e| build(op, e))?;
             let mut out = self
                 .client
                 .batch_get_item()
                 .request_items(&self.table, request)
                 .send()
                 .await
-                .map_err(|e| backend(op, &e))?;
+                .map_err(|e| backend(op, e))?;
             items.extend(
                 out.responses
                     .as_mut()
@@ -135,7 +135,7 @@ impl DynamoStore {
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
-        Err(PortError::Backend(format!(
+        Err(PortError::backend(format!(
             "dynamodb {op}: {} items left unread by BatchGetItem",
             keys.len()
         )))

@@ -86,7 +86,7 @@ impl super::DynamoStore {
                 self.put_item(OP, marker(), Must::BeAbsent).await?;
                 Ok(false)
             }
-            Transaction::Cancelled(_) => Err(PortError::Backend(format!(
+            Transaction::Cancelled(_) => Err(PortError::backend(format!(
                 "dynamodb {OP}: the transaction was cancelled"
             ))),
         }

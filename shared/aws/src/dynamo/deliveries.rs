@@ -30,7 +30,7 @@ pub(crate) fn delivery_pk(id: &str) -> String {
 fn status_name(status: DeliveryStatus) -> Result<String, PortError> {
     match serde_json::to_value(status) {
         Ok(serde_json::Value::String(name)) => Ok(name),
-        _ => Err(PortError::Backend(
+        _ => Err(PortError::backend(
             "dynamodb: delivery status has no name".to_string(),
         )),
     }
@@ -122,7 +122,7 @@ impl DynamoStore {
                     None => Err(PortError::NotFound),
                 }
             }
-            Err(e) => Err(backend(OP, &e)),
+            Err(e) => Err(backend(OP, e)),
         }
     }
 }

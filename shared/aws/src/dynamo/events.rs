@@ -111,7 +111,7 @@ impl DynamoStore {
         if outcome.condition_failed(1) {
             return Err(PortError::Conflict("event id already exists".to_string()));
         }
-        Err(PortError::Backend(
+        Err(PortError::backend(
             "dynamodb insert_event: transaction cancelled".to_string(),
         ))
     }
@@ -158,7 +158,7 @@ impl DynamoStore {
             {
                 Err(PortError::NotFound)
             }
-            Err(e) => Err(super::error::backend(OP, &e)),
+            Err(e) => Err(super::error::backend(OP, e)),
         }
     }
 }

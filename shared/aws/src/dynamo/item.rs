@@ -65,7 +65,7 @@ pub(crate) fn expires_at(t: OffsetDateTime, retention: std::time::Duration) -> A
 pub(crate) fn body<T: Serialize>(op: &str, value: &T) -> Result<AttributeValue, PortError> {
     serde_json::to_string(value)
         .map(AttributeValue::S)
-        .map_err(|_| PortError::Backend(format!("dynamodb {op}: value not serializable")))
+        .map_err(|_| PortError::backend(format!("dynamodb {op}: value not serializable")))
 }
 
 /// The domain value of an item's JSON body.

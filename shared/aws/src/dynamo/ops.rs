@@ -79,7 +79,7 @@ impl DynamoStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| backend(op, &e))?;
+            .map_err(|e| backend(op, e))?;
         Ok(out.item)
     }
 
@@ -103,7 +103,7 @@ impl DynamoStore {
         match req.send().await {
             Ok(_) => Ok(true),
             Err(e) if conditional_check_failed(&e) => Ok(false),
-            Err(e) => Err(backend(op, &e)),
+            Err(e) => Err(backend(op, e)),
         }
     }
 
@@ -126,7 +126,7 @@ impl DynamoStore {
         match res {
             Ok(_) => Ok(true),
             Err(e) if conditional_check_failed(&e) => Ok(false),
-            Err(e) => Err(backend(op, &e)),
+            Err(e) => Err(backend(op, e)),
         }
     }
 
@@ -175,7 +175,7 @@ impl DynamoStore {
                             .collect(),
                     ))
                 }
-                _ => Err(backend(op, &e)),
+                _ => Err(backend(op, e)),
             },
         }
     }
@@ -193,7 +193,7 @@ impl DynamoStore {
                 .condition_expression(cond)
                 .set_expression_attribute_names(Some(names(&[PK])));
         }
-        let put = put.build().map_err(|e| build(op, &e))?;
+        let put = put.build().map_err(|e| build(op, e))?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
@@ -206,7 +206,7 @@ impl DynamoStore {
             .set_expression_attribute_names(Some(names(&[GENERATION])))
             .expression_attribute_values(":one", n(1))
             .build()
-            .map_err(|e| build(op, &e))?;
+            .map_err(|e| build(op, e))?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
 }

@@ -640,7 +640,7 @@ impl DynamoStore {
             .set_expression_attribute_values(Some(values))
             .send()
             .await
-            .map_err(|e| backend(q.op, &e))?;
+            .map_err(|e| backend(q.op, e))?;
         Ok(Batch {
             items: out.items.unwrap_or_default(),
             last_key: out.last_evaluated_key,

@@ -1,8 +1,12 @@
-//! The `Store` trait, each method mapped onto one access pattern of the table.
+//! The store ports, one impl block per aggregate, each method mapped onto one access pattern
+//! of the table.
 
 use async_trait::async_trait;
 use hookline_domain::{Client, Delivery, DeliveryStatus, Event, EventType, Subscription};
-use hookline_ports::{DeliveryKey, EventInsert, Page, PortError, Store};
+use hookline_ports::{
+    ClientStore, DeliveryKey, DeliveryStore, EventInsert, EventStore, EventTypeStore, Page,
+    PortError, SubscriptionStore,
+};
 use time::OffsetDateTime;
 
 use super::DynamoStore;
@@ -24,7 +28,7 @@ fn decode<T: serde::de::DeserializeOwned>(
 }
 
 #[async_trait]
-impl Store for DynamoStore {
+impl ClientStore for DynamoStore {
     async fn insert_client(&self, client: &Client) -> Result<(), PortError> {
         let item = client_item("insert_client", client)?;
         match self.put_item("insert_client", item, Must::BeAbsent).await? {
@@ -69,7 +73,10 @@ impl Store for DynamoStore {
     ) -> Result<Page<Client>, PortError> {
         self.list_page(&clients_list(), cursor, limit).await
     }
+}
 
+#[async_trait]
+impl EventTypeStore for DynamoStore {
     async fn list_event_types(&self) -> Result<Vec<EventType>, PortError> {
         self.list_all(&event_types_list()).await
     }
@@ -80,7 +87,10 @@ impl Store for DynamoStore {
             .await
             .map(|_| ())
     }
+}
 
+#[async_trait]
+impl EventStore for DynamoStore {
     async fn insert_event(
         &self,
         event: &Event,
@@ -114,7 +124,10 @@ impl Store for DynamoStore {
             }),
         }
     }
+}
 
+#[async_trait]
+impl SubscriptionStore for DynamoStore {
     async fn insert_subscription(&self, sub: &Subscription) -> Result<(), PortError> {
         self.write_subscription("insert_subscription", sub, Must::BeAbsent)
             .await
@@ -148,7 +161,10 @@ impl Store for DynamoStore {
     async fn subscriptions_generation(&self) -> Result<u64, PortError> {
         self.generation().await
     }
+}
 
+#[async_trait]
+impl DeliveryStore for DynamoStore {
     async fn insert_delivery(&self, delivery: &Delivery) -> Result<bool, PortError> {
         let item = self.delivery_item("insert_delivery", delivery)?;
         self.put_item("insert_delivery", item, Must::BeAbsent).await

@@ -62,7 +62,7 @@ impl DynamoStore {
                     let put = aws_sdk_dynamodb::types::PutRequest::builder()
                         .set_item(Some(sub_item(OP, sub)?))
                         .build()
-                        .map_err(|e| build(OP, &e))?;
+                        .map_err(|e| build(OP, e))?;
                     Ok(aws_sdk_dynamodb::types::WriteRequest::builder()
                         .put_request(put)
                         .build())
@@ -76,7 +76,7 @@ impl DynamoStore {
                     .request_items(&self.table, writes)
                     .send()
                     .await
-                    .map_err(|e| super::error::backend(OP, &e))?;
+                    .map_err(|e| super::error::backend(OP, e))?;
                 writes = out
                     .unprocessed_items
                     .and_then(|mut u| u.remove(&self.table))
@@ -87,7 +87,7 @@ impl DynamoStore {
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
             if !writes.is_empty() {
-                return Err(PortError::Backend(format!(
+                return Err(PortError::backend(format!(
                     "dynamodb {OP}: {} writes left unprocessed",
                     writes.len()
                 )));
@@ -96,7 +96,7 @@ impl DynamoStore {
         let bump = vec![self.tx_bump_generation(OP)?];
         match self.transact(OP, bump).await? {
             Transaction::Done => Ok(()),
-            Transaction::Cancelled(_) => Err(PortError::Backend(format!(
+            Transaction::Cancelled(_) => Err(PortError::backend(format!(
                 "dynamodb {OP}: the generation was not bumped"
             ))),
         }
@@ -139,7 +139,7 @@ impl DynamoStore {
             .set_expression_attribute_names(Some(names(&[PK, VERSION])))
             .expression_attribute_values(":expected", n(expected))
             .build()
-            .map_err(|e| build(OP, &e))?;
+            .map_err(|e| build(OP, e))?;
         let items = vec![
             TransactWriteItem::builder().put(put).build(),
             self.tx_bump_generation(OP)?,
@@ -150,7 +150,7 @@ impl DynamoStore {
                 Some(_) => Ok(false),
                 None => Err(PortError::NotFound),
             },
-            _ => Err(PortError::Backend(format!(
+            _ => Err(PortError::backend(format!(
                 "dynamodb {OP}: transaction cancelled"
             ))),
         }
@@ -165,7 +165,7 @@ impl DynamoStore {
             .condition_expression("attribute_exists(#pk)")
             .set_expression_attribute_names(Some(names(&[PK])))
             .build()
-            .map_err(|e| build(OP, &e))?;
+            .map_err(|e| build(OP, e))?;
         let items = vec![
             TransactWriteItem::builder().delete(delete).build(),
             self.tx_bump_generation(OP)?,
@@ -182,7 +182,7 @@ impl DynamoStore {
             )),
             o if o.condition_failed(0) => Err(PortError::NotFound),
             // Typically `TransactionConflict`: a concurrent write on the generation counter.
-            _ => Err(PortError::Backend(format!(
+            _ => Err(PortError::backend(format!(
                 "dynamodb {op}: transaction cancelled"
             ))),
         }

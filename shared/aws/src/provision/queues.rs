@@ -110,7 +110,7 @@ pub async fn create_queues(
                 .find(|(q, _, _)| *q == dlq)
                 .and_then(|(_, _, arn)| arn.as_deref())
                 .ok_or_else(|| {
-                    PortError::Backend(format!("create {name}: {} not created first", dlq.as_str()))
+                    PortError::backend(format!("create {name}: {} not created first", dlq.as_str()))
                 })?;
             let max_receives = match def.queue {
                 QueueName::Events => max_receives_events,
@@ -124,9 +124,9 @@ pub async fn create_queues(
         let url = request
             .send()
             .await
-            .map_err(|e| sdk_error(&format!("create {name}"), &e))?
+            .map_err(|e| sdk_error(&format!("create {name}"), e))?
             .queue_url
-            .ok_or_else(|| PortError::Backend(format!("create {name}: no queue URL")))?;
+            .ok_or_else(|| PortError::backend(format!("create {name}: no queue URL")))?;
         let is_dead_letter = QUEUES.iter().any(|d| d.dead_letter == Some(def.queue));
         let arn = if is_dead_letter {
             Some(queue_arn(client, &name, &url).await?)
@@ -140,7 +140,7 @@ pub async fn create_queues(
             .iter()
             .find(|(q, _, _)| *q == queue)
             .map(|(_, url, _)| url.clone())
-            .ok_or_else(|| PortError::Backend(format!("{} was not created", queue.as_str())))
+            .ok_or_else(|| PortError::backend(format!("{} was not created", queue.as_str())))
     };
     Ok(QueueUrls {
         events: url(QueueName::Events)?,
@@ -162,8 +162,8 @@ async fn queue_arn(
         .attribute_names(QueueAttributeName::QueueArn)
         .send()
         .await
-        .map_err(|e| sdk_error(&format!("ARN of {name}"), &e))?;
+        .map_err(|e| sdk_error(&format!("ARN of {name}"), e))?;
     out.attributes
         .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
-        .ok_or_else(|| PortError::Backend(format!("ARN of {name}: not returned")))
+        .ok_or_else(|| PortError::backend(format!("ARN of {name}: not returned")))
 }

@@ -53,13 +53,15 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Res
             .map_err(built)?;
         req = req.global_secondary_indexes(index);
     }
-    req.send().await.map_err(|e| sdk("CreateTable", &e))?;
+    req.send().await.map_err(|e| sdk("CreateTable", e))?;
     client
         .wait_until_table_exists()
         .table_name(table)
         .wait(ACTIVE_WITHIN)
         .await
-        .map_err(|e| PortError::Backend(format!("table {table} did not become active: {e}")))?;
+        .map_err(|e| {
+            PortError::backend_caused_by(format!("table {table} did not become active: {e}"), e)
+        })?;
     let ttl = TimeToLiveSpecification::builder()
         .enabled(true)
         .attribute_name(def.ttl_attribute)
@@ -71,7 +73,7 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Res
         .time_to_live_specification(ttl)
         .send()
         .await
-        .map_err(|e| sdk("UpdateTimeToLive", &e))?;
+        .map_err(|e| sdk("UpdateTimeToLive", e))?;
     Ok(())
 }
 
@@ -84,13 +86,18 @@ fn key(name: &str, key_type: KeyType) -> Result<KeySchemaElement, PortError> {
 }
 
 fn built(e: BuildError) -> PortError {
-    PortError::Backend(format!("dynamodb request not built: {e}"))
+    PortError::backend_caused_by(format!("dynamodb request not built: {e}"), e)
 }
 
-fn sdk<E: ProvideErrorMetadata, R>(op: &str, e: &SdkError<E, R>) -> PortError {
-    PortError::Backend(format!(
+fn sdk<E, R>(op: &str, e: SdkError<E, R>) -> PortError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let summary = format!(
         "dynamodb {op}: {} {}",
         e.code().unwrap_or("-"),
         e.message().unwrap_or("")
-    ))
+    );
+    PortError::backend_caused_by(summary, e)
 }

@@ -1,5 +1,6 @@
 //! SQS's errors as the port sees them: stale receipt handles are success, the rest a
-//! `PortError::Backend` naming the operation and the error code, never a message body.
+//! `PortError::Backend` naming the operation and the error code, never a message body, and
+//! keeping the SDK error as its cause.
 
 use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata};
 use hookline_ports::PortError;
@@ -26,15 +27,15 @@ pub(super) fn is_stale_handle(code: Option<&str>, message: Option<&str>) -> bool
 }
 
 /// A backend error naming the operation and SQS's error code (never a message body).
-pub(crate) fn sdk_error<E>(what: &str, err: &E) -> PortError
+pub(crate) fn sdk_error<E>(what: &str, err: E) -> PortError
 where
-    E: ProvideErrorMetadata + std::error::Error,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let detail = match err.code() {
         Some(code) => format!("{code}: {}", err.message().unwrap_or("")),
-        None => DisplayErrorContext(err).to_string(),
+        None => DisplayErrorContext(&err).to_string(),
     };
-    PortError::Backend(format!("{what}: {detail}"))
+    PortError::backend_caused_by(format!("{what}: {detail}"), err)
 }
 
 #[cfg(test)]

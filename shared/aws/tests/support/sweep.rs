@@ -24,7 +24,9 @@ use hookline_handlers::fanout::{handle_events, handle_events_for_delivery};
 use hookline_handlers::sqs_event::to_sqs_event;
 use hookline_handlers::{AppContext, HandlerConfig};
 use hookline_ports::faults::{Fault, Faults, FaultyQueue, FaultyStore};
-use hookline_ports::{DeliveryKey, Queue, QueueName, ShiftedClock, SigningKeys, Store};
+use hookline_ports::{
+    DeliveryKey, Queue, QueueConsumer, QueueName, ShiftedClock, SigningKeys, Store,
+};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -80,6 +82,8 @@ struct Rig<'b> {
     /// The publisher's access token.
     token: String,
     http: reqwest::Client,
+    /// The queues as the handlers reach them (`ctx.queue` is their sending half).
+    queue: Arc<FaultyQueue>,
 }
 
 impl Backend {
@@ -117,9 +121,10 @@ impl Backend {
         };
         config.retry_schedule = RetrySchedule::parse("1s").expect("retry schedule");
         config.sole_process = self.sole_process;
+        let queue = Arc::new(FaultyQueue::new(self.queue.clone(), faults.clone()));
         let ctx = AppContext::new(
             Arc::new(FaultyStore::new(self.store.clone(), faults.clone())),
-            Arc::new(FaultyQueue::new(self.queue.clone(), faults.clone())),
+            queue.clone(),
             KeySource::Signing(self.keys.clone()),
             clock.clone(),
             config,
@@ -137,6 +142,7 @@ impl Backend {
             base,
             token,
             http: reqwest::Client::new(),
+            queue,
         }
     }
 
@@ -297,7 +303,7 @@ impl Rig<'_> {
     /// nothing is visible, time moves on: the clock jumps past retry delays and leases, and
     /// every message a handler kept (or whose deletion failed) is made visible again.
     async fn settle(&self) -> Result<(), String> {
-        let (faulty, real) = (&self.ctx.queue, &self.backend.queue);
+        let (faulty, real) = (&self.queue, &self.backend.queue);
         let deadline = Instant::now() + PATIENCE;
         let mut kept: Vec<(QueueName, String)> = Vec::new();
         while Instant::now() < deadline {

@@ -178,7 +178,7 @@ fn loaded_from_public(
     let mut verifying = HashMap::new();
     for k in public {
         let dk = DecodingKey::from_ec_components(&k.x, &k.y)
-            .map_err(|_| PortError::Backend(format!("public key {} is malformed", k.kid)))?;
+            .map_err(|_| PortError::backend(format!("public key {} is malformed", k.kid)))?;
         verifying.insert(k.kid.clone(), dk);
     }
     Ok(Loaded {

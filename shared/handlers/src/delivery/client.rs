@@ -165,7 +165,7 @@ impl WebhookClient {
         // revocation data where it has any), as reqwest does.
         let tls = hyper_rustls::HttpsConnectorBuilder::new()
             .with_provider_and_platform_verifier(rustls::crypto::aws_lc_rs::default_provider())
-            .map_err(|e| PortError::Backend(format!("http client: TLS set-up: {e}")))?
+            .map_err(|e| PortError::backend_caused_by(format!("http client: TLS set-up: {e}"), e))?
             .https_or_http()
             .enable_http1()
             .wrap_connector(dial);
