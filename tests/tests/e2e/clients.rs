@@ -257,19 +257,16 @@ async fn deleting_a_client_removes_its_subscriptions_and_stops_its_webhooks() {
     let admin = app.admin_token().await;
     let receiver = Receiver::start().await;
     let portal = app.portal(&["AP"]).await;
-    let publisher = app.client(&["events:write"], &["AP"]).await;
+    let publisher = app.publisher(&["AP"]).await;
     let sub = app
-        .subscribe_ok(
-            &portal.token,
-            &json!({"url": receiver.url("/hook"), "event_types": ["*"]}),
-        )
+        .subscribe_at(&portal.token, &receiver.url("/hook"), json!({}))
         .await;
 
     app.delete(&format!("/v1/clients/{}", portal.id), &admin)
         .await
         .assert_status(204);
 
-    app.get(&format!("/v1/subscriptions/{}", sub.id), &admin)
+    app.get(&sub.path(""), &admin)
         .await
         .assert_problem(404, "not_found");
     let listed = app
@@ -279,9 +276,11 @@ async fn deleting_a_client_removes_its_subscriptions_and_stops_its_webhooks() {
         )
         .await;
     assert!(listed.data().is_empty(), "{}", listed.text);
-    app.publish_ok(
+    app.publish_event(
         &publisher.token,
-        &event("LotDispatched", "AP", json!({"lotNo": "L-1"})),
+        "LotDispatched",
+        "AP",
+        json!({"lotNo": "L-1"}),
     )
     .await;
     receiver.assert_no_more_requests(0).await;

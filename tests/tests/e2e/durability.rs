@@ -72,17 +72,16 @@ async fn clients_subscriptions_events_and_deliveries_survive_a_restart() {
     let mut app = TestApp::spawn().await;
     let receiver = Receiver::start().await;
     let subscriber = app.portal(&["AP"]).await;
-    let publisher = app.client(&["events:write"], &["AP"]).await;
+    let publisher = app.publisher(&["AP"]).await;
     let sub = app
-        .subscribe_ok(
-            &subscriber.token,
-            &json!({"url": receiver.url("/hook"), "event_types": ["*"]}),
-        )
+        .subscribe_at(&subscriber.token, &receiver.url("/hook"), json!({}))
         .await;
     let id = app
-        .publish_ok(
+        .publish_event(
             &publisher.token,
-            &event("LotCreated", "AP", json!({"lotNo": "L-1"})),
+            "LotCreated",
+            "AP",
+            json!({"lotNo": "L-1"}),
         )
         .await;
     receiver.wait_for(1, WAIT).await;
@@ -96,17 +95,10 @@ async fn clients_subscriptions_events_and_deliveries_survive_a_restart() {
     app.admin_token().await;
     let subscriber = fresh(&app, &subscriber, &PORTAL_SCOPES).await;
     let publisher = fresh(&app, &publisher, &["events:write"]).await;
-    let read = app
-        .get(&format!("/v1/subscriptions/{}", sub.id), &subscriber.token)
-        .await;
+    let read = app.get(&sub.path(""), &subscriber.token).await;
     read.assert_status(200);
     assert_eq!(read.json["url"], receiver.url("/hook"));
-    let secret = app
-        .get(
-            &format!("/v1/subscriptions/{}/secret", sub.id),
-            &subscriber.token,
-        )
-        .await;
+    let secret = app.get(&sub.path("/secret"), &subscriber.token).await;
     assert_eq!(
         secret.json["secret"],
         sub.secret.as_str(),
@@ -122,7 +114,7 @@ async fn clients_subscriptions_events_and_deliveries_survive_a_restart() {
     assert_eq!(d.json["status"], "succeeded");
 
     let next = app
-        .publish_ok(&publisher.token, &event("LotCreated", "AP", json!({})))
+        .publish_event(&publisher.token, "LotCreated", "AP", json!({}))
         .await;
     let got = receiver.wait_for(2, WAIT).await;
     assert_eq!(got[1].webhook_id(), next);
@@ -135,12 +127,9 @@ async fn idempotency_keys_survive_a_restart() {
     let mut app = TestApp::spawn().await;
     let receiver = Receiver::start().await;
     let subscriber = app.portal(&["AP"]).await;
-    let publisher = app.client(&["events:write"], &["AP"]).await;
-    app.subscribe_ok(
-        &subscriber.token,
-        &json!({"url": receiver.url("/hook"), "event_types": ["*"]}),
-    )
-    .await;
+    let publisher = app.publisher(&["AP"]).await;
+    app.subscribe_at(&subscriber.token, &receiver.url("/hook"), json!({}))
+        .await;
     let body = json!({"type": "LotDispatched", "state": "AP", "id": "dispatch-L-1", "data": {"lotNo": "L-1"}});
     let first = app.publish_ok(&publisher.token, &body).await;
     receiver.wait_for(1, WAIT).await;
@@ -159,18 +148,16 @@ async fn deliveries_being_retried_survive_a_graceful_restart() {
     let mut app = TestApp::builder().retry_schedule("300ms").spawn().await;
     let receiver = Receiver::start().await;
     let subscriber = app.portal(&["AP"]).await;
-    let publisher = app.client(&["events:write"], &["AP"]).await;
+    let publisher = app.publisher(&["AP"]).await;
     let sub = app
-        .subscribe_ok(
+        .subscribe_at(
             &subscriber.token,
-            &json!({"url": receiver.url("/hook"), "event_types": ["*"], "max_attempts": 50}),
+            &receiver.url("/hook"),
+            json!({"max_attempts": 50}),
         )
         .await;
     let before = app
-        .publish_ok(
-            &publisher.token,
-            &event("LotCreated", "AP", json!({"n": "before"})),
-        )
+        .publish_event(&publisher.token, "LotCreated", "AP", json!({"n": "before"}))
         .await;
     assert_eq!(receiver.wait_for(1, WAIT).await[0].webhook_id(), before);
     // The receiver goes down: from now on connections are refused.
@@ -178,11 +165,8 @@ async fn deliveries_being_retried_survive_a_graceful_restart() {
     let mut ids = Vec::new();
     for n in 0..3 {
         ids.push(
-            app.publish_ok(
-                &publisher.token,
-                &event("LotCreated", "AP", json!({"n": n})),
-            )
-            .await,
+            app.publish_event(&publisher.token, "LotCreated", "AP", json!({"n": n}))
+                .await,
         );
     }
     eventually(WAIT, "the 3 new deliveries to be failing", || async {
@@ -237,21 +221,19 @@ async fn kill_9_while_deliveries_are_retrying_loses_none_of_them() {
         .await;
     let addr = Receiver::reserve_addr();
     let subscriber = app.portal(&["AP"]).await;
-    let publisher = app.client(&["events:write"], &["AP"]).await;
+    let publisher = app.publisher(&["AP"]).await;
     let sub = app
-        .subscribe_ok(
+        .subscribe_at(
             &subscriber.token,
-            &json!({"url": format!("http://{addr}/hook"), "event_types": ["*"], "max_attempts": 50}),
+            &format!("http://{addr}/hook"),
+            json!({"max_attempts": 50}),
         )
         .await;
     let mut ids = Vec::new();
     for n in 0..5 {
         ids.push(
-            app.publish_ok(
-                &publisher.token,
-                &event("LotCreated", "AP", json!({"n": n})),
-            )
-            .await,
+            app.publish_event(&publisher.token, "LotCreated", "AP", json!({"n": n}))
+                .await,
         );
     }
     all_tried(&app, &subscriber.token, &sub.id, 5).await;
@@ -279,10 +261,11 @@ async fn kill_9_right_after_acceptance_loses_nothing() {
         .await;
     let receiver = Receiver::start().await;
     let subscriber = app.portal(&["AP"]).await;
-    let publisher = app.client(&["events:write"], &["AP"]).await;
-    app.subscribe_ok(
+    let publisher = app.publisher(&["AP"]).await;
+    app.subscribe_at(
         &subscriber.token,
-        &json!({"url": receiver.url("/hook"), "event_types": ["*"], "max_attempts": 50}),
+        &receiver.url("/hook"),
+        json!({"max_attempts": 50}),
     )
     .await;
     let batch: Vec<Value> = (0..20)
@@ -299,11 +282,8 @@ async fn kill_9_right_after_acceptance_loses_nothing() {
         .collect();
     for n in 20..25 {
         ids.push(
-            app.publish_ok(
-                &publisher.token,
-                &event("LotCreated", "AP", json!({"n": n})),
-            )
-            .await,
+            app.publish_event(&publisher.token, "LotCreated", "AP", json!({"n": n}))
+                .await,
         );
     }
 

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::{Receiver, Reply, TestApp, event, parse_rfc3339, rfc3339};
+use crate::support::{Receiver, Reply, TestApp, parse_rfc3339, rfc3339};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -14,29 +14,17 @@ async fn replay_redelivers_past_events_once_with_their_original_webhook_ids() {
     let replayed = Receiver::start().await;
     let bystander = Receiver::start().await;
     let subscriber = app.portal(&["AP"]).await;
-    let publisher = app.client(&["events:write"], &["AP"]).await;
+    let publisher = app.publisher(&["AP"]).await;
     let sub = app
-        .subscribe_ok(
-            &subscriber.token,
-            &json!({"url": replayed.url("/hook"), "event_types": ["*"]}),
-        )
+        .subscribe_at(&subscriber.token, &replayed.url("/hook"), json!({}))
         .await;
-    app.subscribe_ok(
-        &subscriber.token,
-        &json!({"url": bystander.url("/hook"), "event_types": ["*"]}),
-    )
-    .await;
+    app.subscribe_at(&subscriber.token, &bystander.url("/hook"), json!({}))
+        .await;
     let a = app
-        .publish_ok(
-            &publisher.token,
-            &event("LotCreated", "AP", json!({"n": 1})),
-        )
+        .publish_event(&publisher.token, "LotCreated", "AP", json!({"n": 1}))
         .await;
     let b = app
-        .publish_ok(
-            &publisher.token,
-            &event("LotCreated", "AP", json!({"n": 2})),
-        )
+        .publish_event(&publisher.token, "LotCreated", "AP", json!({"n": 2}))
         .await;
     replayed.wait_for(2, WAIT).await;
     bystander.wait_for(2, WAIT).await;
@@ -45,11 +33,7 @@ async fn replay_redelivers_past_events_once_with_their_original_webhook_ids() {
         .await;
 
     let resp = app
-        .post(
-            &format!("/v1/subscriptions/{}/replay", sub.id),
-            &subscriber.token,
-            &json!({}),
-        )
+        .post(&sub.path("/replay"), &subscriber.token, &json!({}))
         .await;
 
     resp.assert_status(202);
@@ -88,23 +72,28 @@ async fn replay_only_failed_redelivers_just_the_failed_deliveries() {
         Reply::status(500),
     );
     let subscriber = app.portal(&["AP"]).await;
-    let publisher = app.client(&["events:write"], &["AP"]).await;
+    let publisher = app.publisher(&["AP"]).await;
     let sub = app
-        .subscribe_ok(
+        .subscribe_at(
             &subscriber.token,
-            &json!({"url": receiver.url("/hook"), "event_types": ["*"], "max_attempts": 1}),
+            &receiver.url("/hook"),
+            json!({"max_attempts": 1}),
         )
         .await;
     let failed = app
-        .publish_ok(
+        .publish_event(
             &publisher.token,
-            &event("LotCreated", "AP", json!({"note": "fail-me"})),
+            "LotCreated",
+            "AP",
+            json!({"note": "fail-me"}),
         )
         .await;
     let fine = app
-        .publish_ok(
+        .publish_event(
             &publisher.token,
-            &event("LotCreated", "AP", json!({"note": "fine"})),
+            "LotCreated",
+            "AP",
+            json!({"note": "fine"}),
         )
         .await;
     receiver.wait_for(2, WAIT).await;
@@ -124,11 +113,7 @@ async fn replay_only_failed_redelivers_just_the_failed_deliveries() {
     receiver.clear_rules();
 
     let resp = app
-        .post(
-            &format!("/v1/subscriptions/{}/replay", sub.id),
-            t,
-            &json!({"only_failed": true}),
-        )
+        .post(&sub.path("/replay"), t, &json!({"only_failed": true}))
         .await;
 
     resp.assert_status(202);
@@ -145,18 +130,12 @@ async fn replay_window_selects_events_by_acceptance_time() {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start().await;
     let subscriber = app.portal(&["AP"]).await;
-    let publisher = app.client(&["events:write"], &["AP"]).await;
+    let publisher = app.publisher(&["AP"]).await;
     let sub = app
-        .subscribe_ok(
-            &subscriber.token,
-            &json!({"url": receiver.url("/hook"), "event_types": ["*"]}),
-        )
+        .subscribe_at(&subscriber.token, &receiver.url("/hook"), json!({}))
         .await;
     let early = app
-        .publish_ok(
-            &publisher.token,
-            &event("LotCreated", "AP", json!({"n": 1})),
-        )
+        .publish_event(&publisher.token, "LotCreated", "AP", json!({"n": 1}))
         .await;
     let read = app
         .get(&format!("/v1/events/{early}"), &publisher.token)
@@ -170,15 +149,12 @@ async fn replay_window_selects_events_by_acceptance_time() {
         tokio::time::sleep(wait.unsigned_abs()).await;
     }
     let late = app
-        .publish_ok(
-            &publisher.token,
-            &event("LotCreated", "AP", json!({"n": 2})),
-        )
+        .publish_event(&publisher.token, "LotCreated", "AP", json!({"n": 2}))
         .await;
     receiver.wait_for(2, WAIT).await;
     app.wait_until_all_succeeded(&subscriber.token, &sub.id, 2)
         .await;
-    let replay = format!("/v1/subscriptions/{}/replay", sub.id);
+    let replay = sub.path("/replay");
 
     let since = app
         .post(
@@ -223,12 +199,13 @@ async fn replay_with_an_unreadable_window_is_400() {
     let app = TestApp::spawn().await;
     let subscriber = app.portal(&["AP"]).await;
     let sub = app
-        .subscribe_ok(
+        .subscribe_at(
             &subscriber.token,
-            &json!({"url": "https://portal.example.org/hook", "event_types": ["*"]}),
+            "https://portal.example.org/hook",
+            json!({}),
         )
         .await;
-    let replay = format!("/v1/subscriptions/{}/replay", sub.id);
+    let replay = sub.path("/replay");
 
     for body in [
         json!({"since": "yesterday"}),

@@ -5,24 +5,27 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::{Receiver, Reply, TestApp, event};
+use crate::support::{Receiver, Reply, TestApp};
 
 #[tokio::test]
 async fn sigterm_lets_an_in_flight_delivery_finish_and_records_it() {
     let mut app = TestApp::spawn().await;
     let receiver = Receiver::answering(Reply::status(204).delay(Duration::from_millis(1500))).await;
     let portal = app.portal(&["AP"]).await;
-    let publisher = app.client(&["events:write"], &["AP"]).await;
+    let publisher = app.publisher(&["AP"]).await;
     let sub = app
-        .subscribe_ok(
+        .subscribe_at(
             &portal.token,
-            &json!({"url": receiver.url("/hook"), "event_types": ["LotDispatched"]}),
+            &receiver.url("/hook"),
+            json!({"event_types": ["LotDispatched"]}),
         )
         .await;
     let evt = app
-        .publish_ok(
+        .publish_event(
             &publisher.token,
-            &event("LotDispatched", "AP", json!({"lotNo": "L-9"})),
+            "LotDispatched",
+            "AP",
+            json!({"lotNo": "L-9"}),
         )
         .await;
     // The request has arrived and the receiver is still holding it: the delivery is in flight.
