@@ -19,10 +19,8 @@ fn scopes_of(resp: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn client_secret_basic_gets_a_bearer_token_with_all_its_scopes() {
-    let app = TestApp::spawn().await;
-    let (id, secret) = app
-        .create_client("portal", &["events:write", "subscriptions:read"], &["AP"])
-        .await;
+    let (app, id, secret) =
+        TestApp::with_portal_client(&["events:write", "subscriptions:read"]).await;
 
     let resp = app
         .token_request(
@@ -53,10 +51,8 @@ async fn client_secret_basic_gets_a_bearer_token_with_all_its_scopes() {
 
 #[tokio::test]
 async fn client_secret_post_gets_a_token_for_the_requested_scope() {
-    let app = TestApp::spawn().await;
-    let (id, secret) = app
-        .create_client("portal", &["events:write", "subscriptions:read"], &["AP"])
-        .await;
+    let (app, id, secret) =
+        TestApp::with_portal_client(&["events:write", "subscriptions:read"]).await;
 
     let resp = app
         .token_request(
@@ -76,10 +72,7 @@ async fn client_secret_post_gets_a_token_for_the_requested_scope() {
 
 #[tokio::test]
 async fn token_endpoint_accepts_a_json_body() {
-    let app = TestApp::spawn().await;
-    let (id, secret) = app
-        .create_client("portal", &["events:write"], &["AP"])
-        .await;
+    let (app, id, secret) = TestApp::with_portal_client(&["events:write"]).await;
 
     let resp = app
         .send(
@@ -106,10 +99,7 @@ async fn token_endpoint_accepts_a_json_body() {
 
 #[tokio::test]
 async fn wrong_secret_over_basic_is_invalid_client_with_www_authenticate() {
-    let app = TestApp::spawn().await;
-    let (id, _secret) = app
-        .create_client("portal", &["events:write"], &["AP"])
-        .await;
+    let (app, id, _secret) = TestApp::with_portal_client(&["events:write"]).await;
 
     let resp = app
         .token_request(
@@ -130,10 +120,7 @@ async fn wrong_secret_over_basic_is_invalid_client_with_www_authenticate() {
 
 #[tokio::test]
 async fn unknown_client_or_wrong_secret_in_the_body_is_invalid_client() {
-    let app = TestApp::spawn().await;
-    let (id, _secret) = app
-        .create_client("portal", &["events:write"], &["AP"])
-        .await;
+    let (app, id, _secret) = TestApp::with_portal_client(&["events:write"]).await;
 
     for (client_id, secret) in [
         (id.as_str(), "wrong-secret-0123456789abcdef"),
@@ -157,10 +144,7 @@ async fn unknown_client_or_wrong_secret_in_the_body_is_invalid_client() {
 
 #[tokio::test]
 async fn unsupported_grant_type_and_missing_grant_type_are_rejected() {
-    let app = TestApp::spawn().await;
-    let (id, secret) = app
-        .create_client("portal", &["events:write"], &["AP"])
-        .await;
+    let (app, id, secret) = TestApp::with_portal_client(&["events:write"]).await;
 
     let resp = app
         .token_request(&[("grant_type", "password")], Some((&id, &secret)))
@@ -179,10 +163,7 @@ async fn unsupported_grant_type_and_missing_grant_type_are_rejected() {
 
 #[tokio::test]
 async fn requesting_a_scope_the_client_does_not_hold_is_invalid_scope() {
-    let app = TestApp::spawn().await;
-    let (id, secret) = app
-        .create_client("portal", &["events:write"], &["AP"])
-        .await;
+    let (app, id, secret) = TestApp::with_portal_client(&["events:write"]).await;
 
     for scope in ["admin", "events:write subscriptions:write", "no-such-scope"] {
         let resp = app

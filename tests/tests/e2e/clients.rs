@@ -256,33 +256,24 @@ async fn deleting_a_client_removes_its_subscriptions_and_stops_its_webhooks() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
     let receiver = Receiver::start().await;
-    let portal = app.portal(&["AP"]).await;
-    let publisher = app.publisher(&["AP"]).await;
-    let sub = app
-        .subscribe_at(&portal.token, &receiver.url("/hook"), json!({}))
-        .await;
+    let s = app.subscribed(&receiver, json!({})).await;
 
-    app.delete(&format!("/v1/clients/{}", portal.id), &admin)
+    app.delete(&format!("/v1/clients/{}", s.subscriber.id), &admin)
         .await
         .assert_status(204);
 
-    app.get(&sub.path(""), &admin)
+    app.get(&s.sub.path(""), &admin)
         .await
         .assert_problem(404, "not_found");
     let listed = app
         .get(
-            &format!("/v1/subscriptions?client_id={}", portal.id),
+            &format!("/v1/subscriptions?client_id={}", s.subscriber.id),
             &admin,
         )
         .await;
     assert!(listed.data().is_empty(), "{}", listed.text);
-    app.publish_event(
-        &publisher.token,
-        "LotDispatched",
-        "AP",
-        json!({"lotNo": "L-1"}),
-    )
-    .await;
+    s.publish(&app, "LotDispatched", json!({"lotNo": "L-1"}))
+        .await;
     receiver.assert_no_more_requests(0).await;
 }
 

@@ -74,12 +74,9 @@ async fn delivery_to_a_private_address_is_blocked_at_send_time() {
     // Registered while the deployment allowed private destinations…
     let mut app = TestApp::spawn().await;
     let receiver = Receiver::start().await;
-    let portal = app.portal(&["AP"]).await;
-    let publisher = app.publisher(&["AP"]).await;
-    let sub = app
-        .subscribe_at(
-            &portal.token,
-            &receiver.url("/hook"),
+    let s = app
+        .subscribed(
+            &receiver,
             json!({"event_types": ["LotDispatched"], "max_attempts": 2}),
         )
         .await;
@@ -88,8 +85,10 @@ async fn delivery_to_a_private_address_is_blocked_at_send_time() {
     app.stop().await;
     app.set_env("HOOKLINE_ALLOW_PRIVATE_DESTINATIONS", "false");
     app.start_again().await;
-    let portal_token = app.token(&portal.id, &portal.secret, None).await;
-    let publisher_token = app.token(&publisher.id, &publisher.secret, None).await;
+    let portal_token = app
+        .token(&s.subscriber.id, &s.subscriber.secret, None)
+        .await;
+    let publisher_token = app.token(&s.publisher.id, &s.publisher.secret, None).await;
     let evt = app
         .publish_event(
             &publisher_token,
@@ -99,7 +98,7 @@ async fn delivery_to_a_private_address_is_blocked_at_send_time() {
         )
         .await;
 
-    let dlv = app.delivery_of(&portal_token, &sub.id, &evt).await;
+    let dlv = app.delivery_of(&portal_token, &s.sub.id, &evt).await;
     let id = dlv["id"].as_str().expect("delivery id").to_string();
     let failed = app
         .wait_for_delivery_status(&portal_token, &id, "failed", WAIT)

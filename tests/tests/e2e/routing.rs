@@ -6,11 +6,43 @@
 
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::support::{Receiver, TestApp};
+use crate::support::{Receiver, TestApp, TestClient};
 
 const WAIT: Duration = Duration::from_secs(15);
+
+/// A routing scenario: a runner, a receiver, a portal for some states subscribed at the
+/// receiver's `/hook`, and a publisher allowed every state.
+struct Route {
+    app: TestApp,
+    receiver: Receiver,
+    publisher: TestClient,
+}
+
+/// A portal for `states` subscribed to every type at a receiver, with `fields` on top.
+async fn route(states: &[&str], fields: Value) -> Route {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start().await;
+    let subscriber = app.portal(states).await;
+    let publisher = app.publisher(&["*"]).await;
+    app.subscribe_at(&subscriber.token, &receiver.url("/hook"), fields)
+        .await;
+    Route {
+        app,
+        receiver,
+        publisher,
+    }
+}
+
+impl Route {
+    /// Publishes one event as a publisher allowed every state; returns its id.
+    async fn publish(&self, event_type: &str, state: &str, data: Value) -> String {
+        self.app
+            .publish_event(&self.publisher.token, event_type, state, data)
+            .await
+    }
+}
 
 fn types(got: &[crate::support::Recorded]) -> Vec<String> {
     let mut t: Vec<String> = got.iter().map(|r| r.event_type()).collect();
@@ -20,46 +52,27 @@ fn types(got: &[crate::support::Recorded]) -> Vec<String> {
 
 #[tokio::test]
 async fn subscription_receives_only_events_of_its_states() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start().await;
-    let subscriber = app.portal(&["AP", "TG"]).await;
-    let p = app.publisher(&["*"]).await;
-    app.subscribe_at(
-        &subscriber.token,
-        &receiver.url("/hook"),
-        json!({"states": ["AP"]}),
-    )
-    .await;
+    let r = route(&["AP", "TG"], json!({"states": ["AP"]})).await;
 
-    app.publish_event(&p.token, "LotCreated", "TG", json!({}))
-        .await;
-    app.publish_event(&p.token, "LotCreated", "KA", json!({}))
-        .await;
-    let ap = app
-        .publish_event(&p.token, "LotCreated", "AP", json!({}))
-        .await;
+    r.publish("LotCreated", "TG", json!({})).await;
+    r.publish("LotCreated", "KA", json!({})).await;
+    let ap = r.publish("LotCreated", "AP", json!({})).await;
 
-    let got = receiver.wait_for(1, WAIT).await;
+    let got = r.receiver.wait_for(1, WAIT).await;
     assert_eq!(got[0].webhook_id(), ap);
     assert_eq!(got[0].required_header("hookline-state"), "AP");
-    receiver.assert_no_more_requests(1).await;
+    r.receiver.assert_no_more_requests(1).await;
 }
 
 #[tokio::test]
 async fn client_allowed_every_state_receives_every_state() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start().await;
-    let subscriber = app.portal(&["*"]).await;
-    let p = app.publisher(&["*"]).await;
-    app.subscribe_at(&subscriber.token, &receiver.url("/hook"), json!({}))
-        .await;
+    let r = route(&["*"], json!({})).await;
 
     for state in ["AP", "TG", "KA"] {
-        app.publish_event(&p.token, "LotCreated", state, json!({}))
-            .await;
+        r.publish("LotCreated", state, json!({})).await;
     }
 
-    let got = receiver.wait_for(3, WAIT).await;
+    let got = r.receiver.wait_for(3, WAIT).await;
     let mut states: Vec<&str> = got
         .iter()
         .map(|r| r.required_header("hookline-state"))
@@ -70,13 +83,8 @@ async fn client_allowed_every_state_receives_every_state() {
 
 #[tokio::test]
 async fn type_prefix_selects_only_the_types_it_names() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start().await;
-    let subscriber = app.portal(&["AP"]).await;
-    let p = app.publisher(&["*"]).await;
-    app.subscribe_at(
-        &subscriber.token,
-        &receiver.url("/hook"),
+    let r = route(
+        &["AP"],
         json!({"event_types": ["LotTest*", "BatchApproved"]}),
     )
     .await;
@@ -89,145 +97,105 @@ async fn type_prefix_selects_only_the_types_it_names() {
         "BatchApproved",
         "LotTestFailed",
     ] {
-        app.publish_event(&p.token, t, "AP", json!({})).await;
+        r.publish(t, "AP", json!({})).await;
     }
 
-    let got = receiver.wait_for(3, WAIT).await;
+    let got = r.receiver.wait_for(3, WAIT).await;
     assert_eq!(
         types(&got),
         ["BatchApproved", "LotTestFailed", "LotTestPassed"]
     );
-    receiver.assert_no_more_requests(3).await;
+    r.receiver.assert_no_more_requests(3).await;
 }
 
 #[tokio::test]
 async fn payload_filter_delivers_only_matching_events() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start().await;
-    let subscriber = app.portal(&["AP"]).await;
-    let p = app.publisher(&["*"]).await;
-    app.subscribe_at(
-        &subscriber.token,
-        &receiver.url("/hook"),
+    let r = route(
+        &["AP"],
         json!({"filter": {"data": {"status": ["dispatched"], "lotNo": [{"prefix": "L-"}]}}}),
     )
     .await;
 
-    app.publish_event(
-        &p.token,
+    r.publish(
         "LotDispatched",
         "AP",
         json!({"status": "received", "lotNo": "L-1"}),
     )
     .await;
-    app.publish_event(
-        &p.token,
+    r.publish(
         "LotDispatched",
         "AP",
         json!({"status": "dispatched", "lotNo": "X-1"}),
     )
     .await;
-    app.publish_event(&p.token, "LotDispatched", "AP", json!({"lotNo": "L-2"}))
+    r.publish("LotDispatched", "AP", json!({"lotNo": "L-2"}))
         .await;
-    let hit = app
-        .publish_event(
-            &p.token,
+    let hit = r
+        .publish(
             "LotDispatched",
             "AP",
             json!({"status": "dispatched", "lotNo": "L-3"}),
         )
         .await;
 
-    let got = receiver.wait_for(1, WAIT).await;
+    let got = r.receiver.wait_for(1, WAIT).await;
     assert_eq!(got[0].webhook_id(), hit);
-    receiver.assert_no_more_requests(1).await;
+    r.receiver.assert_no_more_requests(1).await;
 }
 
 #[tokio::test]
 async fn or_filter_matches_when_any_branch_matches() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start().await;
-    let subscriber = app.portal(&["AP"]).await;
-    let p = app.publisher(&["*"]).await;
-    app.subscribe_at(
-        &subscriber.token,
-        &receiver.url("/hook"),
+    let r = route(
+        &["AP"],
         json!({"filter": {"type": ["LotDispatched"],
                            "$or": [{"data": {"qty": [{"numeric": [">", 100]}]}},
                                    {"data": {"status": ["dispatched"]}}]}}),
     )
     .await;
 
-    app.publish_event(
-        &p.token,
-        "LotDispatched",
-        "AP",
-        json!({"qty": 1, "status": "x"}),
-    )
-    .await;
-    app.publish_event(
-        &p.token,
+    r.publish("LotDispatched", "AP", json!({"qty": 1, "status": "x"}))
+        .await;
+    r.publish(
         "LotReceived",
         "AP",
         json!({"qty": 500, "status": "dispatched"}),
     )
     .await;
-    let by_status = app
-        .publish_event(
-            &p.token,
+    let by_status = r
+        .publish(
             "LotDispatched",
             "AP",
             json!({"qty": 1, "status": "dispatched"}),
         )
         .await;
-    let by_qty = app
-        .publish_event(
-            &p.token,
-            "LotDispatched",
-            "AP",
-            json!({"qty": 500, "status": "x"}),
-        )
+    let by_qty = r
+        .publish("LotDispatched", "AP", json!({"qty": 500, "status": "x"}))
         .await;
 
-    let got = receiver.wait_for(2, WAIT).await;
+    let got = r.receiver.wait_for(2, WAIT).await;
     let mut ids: Vec<&str> = got.iter().map(|r| r.webhook_id()).collect();
     ids.sort();
     let mut expected = [by_status.as_str(), by_qty.as_str()];
     expected.sort();
     assert_eq!(ids, expected);
-    receiver.assert_no_more_requests(2).await;
+    r.receiver.assert_no_more_requests(2).await;
 }
 
 #[tokio::test]
 async fn filter_can_match_envelope_fields_with_anything_but_and_exists() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start().await;
-    let subscriber = app.portal(&["*"]).await;
-    let p = app.publisher(&["*"]).await;
-    app.subscribe_at(&subscriber.token, &receiver.url("/hook"), json!({"filter": {"state": [{"anything-but": ["TG"]}], "data": {"manufacturer": [{"exists": true}]}}}))
-    .await;
+    let r = route(&["*"], json!({"filter": {"state": [{"anything-but": ["TG"]}], "data": {"manufacturer": [{"exists": true}]}}})).await;
 
-    app.publish_event(
-        &p.token,
-        "BatchCreated",
-        "TG",
-        json!({"manufacturer": "M-1"}),
-    )
-    .await;
-    app.publish_event(&p.token, "BatchCreated", "AP", json!({"batchNo": "B-1"}))
+    r.publish("BatchCreated", "TG", json!({"manufacturer": "M-1"}))
         .await;
-    let hit = app
-        .publish_event(
-            &p.token,
-            "BatchCreated",
-            "KA",
-            json!({"manufacturer": "M-2"}),
-        )
+    r.publish("BatchCreated", "AP", json!({"batchNo": "B-1"}))
+        .await;
+    let hit = r
+        .publish("BatchCreated", "KA", json!({"manufacturer": "M-2"}))
         .await;
 
-    let got = receiver.wait_for(1, WAIT).await;
+    let got = r.receiver.wait_for(1, WAIT).await;
     assert_eq!(got[0].webhook_id(), hit);
-    receiver.assert_no_more_requests(1).await;
+    r.receiver.assert_no_more_requests(1).await;
 }
 
 #[tokio::test]

@@ -246,37 +246,20 @@ async fn another_clients_subscription_is_404_everywhere() {
 async fn rotated_secret_signs_alongside_the_previous_one() {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start().await;
-    let subscriber = app.portal(&["AP"]).await;
-    let publisher = app.publisher(&["AP"]).await;
-    let sub = app
-        .subscribe_at(&subscriber.token, &receiver.url("/hook"), json!({}))
-        .await;
+    let s = app.subscribed(&receiver, json!({})).await;
 
-    let rotated = app
-        .post(&sub.path("/secret/rotate"), &subscriber.token, &json!({}))
-        .await;
+    let new = app.rotate_secret(&s.subscriber.token, &s.sub).await;
 
-    rotated.assert_status(200);
-    let new = rotated.json["secret"]
-        .as_str()
-        .expect("the new secret")
-        .to_string();
     assert!(new.starts_with("whsec_"));
-    assert_ne!(new, sub.secret);
-    let current = app.get(&sub.path("/secret"), &subscriber.token).await;
+    assert_ne!(new, s.sub.secret);
+    let current = app.get(&s.sub.path("/secret"), &s.subscriber.token).await;
     assert_eq!(
         current.json["secret"],
         new.as_str(),
         "the secret endpoint shows the new one"
     );
 
-    app.publish_event(
-        &publisher.token,
-        "LotCreated",
-        "AP",
-        json!({"lotNo": "L-1"}),
-    )
-    .await;
+    s.publish(&app, "LotCreated", json!({"lotNo": "L-1"})).await;
     let got = receiver.wait_for(1, Duration::from_secs(15)).await;
     let req = &got[0];
     let signatures = req.required_header("webhook-signature");
@@ -289,5 +272,5 @@ async fn rotated_secret_signs_alongside_the_previous_one() {
         "during rotation two signatures are sent: {signatures}"
     );
     req.assert_signed_by(&new);
-    req.assert_signed_by(&sub.secret);
+    req.assert_signed_by(&s.sub.secret);
 }

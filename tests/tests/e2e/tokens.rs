@@ -11,10 +11,7 @@ use crate::support::{TestApp, event};
 
 #[tokio::test]
 async fn access_token_is_an_es256_jwt_signed_by_a_key_of_the_jwks() {
-    let app = TestApp::spawn().await;
-    let (id, secret) = app
-        .create_client("portal", &["events:write", "events:read"], &["AP"])
-        .await;
+    let (app, id, secret) = TestApp::with_portal_client(&["events:write", "events:read"]).await;
     let token = app.token(&id, &secret, Some("events:write")).await;
 
     let (header, claims) = jwt_parts(&token);
@@ -193,10 +190,8 @@ async fn tampered_forged_or_garbage_tokens_are_401() {
 
 #[tokio::test]
 async fn valid_token_without_the_needed_scope_is_403_forbidden() {
-    let app = TestApp::spawn().await;
-    let (id, secret) = app
-        .create_client("portal", &["events:write", "subscriptions:read"], &["AP"])
-        .await;
+    let (app, id, secret) =
+        TestApp::with_portal_client(&["events:write", "subscriptions:read"]).await;
     let publish_only = app.token(&id, &secret, Some("events:write")).await;
 
     app.get("/v1/subscriptions", &publish_only)

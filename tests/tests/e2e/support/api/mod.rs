@@ -203,6 +203,14 @@ impl TestApp {
         (id, secret)
     }
 
+    /// A runner with one client registered (a portal for AP holding `scopes`): the app, the
+    /// client's id and its secret, for tests of how it gets its tokens.
+    pub async fn with_portal_client(scopes: &[&str]) -> (TestApp, String, String) {
+        let app = TestApp::spawn().await;
+        let (id, secret) = app.create_client("portal", scopes, &["AP"]).await;
+        (app, id, secret)
+    }
+
     /// Registers a client and gets it a token with all of `scopes`.
     pub async fn client(&self, scopes: &[&str], states: &[&str]) -> TestClient {
         let name = format!("client for {}", states.join(","));
