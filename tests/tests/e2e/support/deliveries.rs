@@ -27,15 +27,9 @@ impl TestApp {
     /// The delivery of `event_id` to `sub_id`, once fan-out has created it.
     pub async fn delivery_of(&self, token: &str, sub_id: &str, event_id: &str) -> Value {
         let query = format!("subscription_id={sub_id}&event_id={event_id}");
-        eventually(
-            Duration::from_secs(15),
-            &format!("a delivery of {event_id} to {sub_id}"),
-            || async {
-                let list = self.deliveries(token, &query).await;
-                list.into_iter().next()
-            },
-        )
-        .await
+        let what = format!("a delivery of {event_id} to {sub_id}");
+        self.deliveries_until(token, &query, &what, |list| list.into_iter().next())
+            .await
     }
 
     /// The id of the delivery of `event_id` to `sub_id`, once fan-out has created it.
@@ -72,15 +66,24 @@ impl TestApp {
     /// receiver seeing a request comes a moment before the runner records its outcome.
     pub async fn wait_until_all_succeeded(&self, token: &str, sub_id: &str, count: usize) {
         let query = format!("subscription_id={sub_id}&limit=100");
-        eventually(
-            Duration::from_secs(15),
-            &format!("{count} succeeded deliveries of {sub_id}"),
-            || async {
-                let list = self.deliveries(token, &query).await;
-                (list.len() == count && list.iter().all(|d| d["status"] == "succeeded"))
-                    .then_some(())
-            },
-        )
+        let what = format!("{count} succeeded deliveries of {sub_id}");
+        self.deliveries_until(token, &query, &what, |list| {
+            (list.len() == count && list.iter().all(|d| d["status"] == "succeeded")).then_some(())
+        })
+        .await
+    }
+
+    /// Lists `GET /v1/deliveries?{query}` until `pick` finds what it waits for (15 s at most).
+    async fn deliveries_until<T>(
+        &self,
+        token: &str,
+        query: &str,
+        what: &str,
+        pick: impl Fn(Vec<Value>) -> Option<T>,
+    ) -> T {
+        eventually(Duration::from_secs(15), what, || async {
+            pick(self.deliveries(token, query).await)
+        })
         .await
     }
 
