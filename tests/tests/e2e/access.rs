@@ -9,13 +9,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 use crate::support::api::urlencode;
-use crate::support::{PORTAL_SCOPES, Receiver, TestApp, event, eventually};
+use crate::support::{PORTAL_SCOPES, Receiver, TestApp, eventually, portal_hook};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-fn hook(path: &str) -> String {
-    format!("https://portal.example.org{path}")
-}
 
 #[tokio::test]
 async fn a_subscriptions_read_token_cannot_read_a_signing_secret() {
@@ -24,14 +20,12 @@ async fn a_subscriptions_read_token_cannot_read_a_signing_secret() {
     let (id, secret) = app.create_client("portal", &scopes, &["AP"]).await;
     let writer = app.token(&id, &secret, Some("subscriptions:write")).await;
     let sub = app
-        .subscribe_ok(&writer, &json!({"url": hook("/h"), "event_types": ["*"]}))
+        .subscribe_at(&writer, &portal_hook("/h"), json!({}))
         .await;
-    let path = format!("/v1/subscriptions/{}/secret", sub.id);
+    let path = sub.path("/secret");
 
     let reader = app.token(&id, &secret, Some("subscriptions:read")).await;
-    app.get(&format!("/v1/subscriptions/{}", sub.id), &reader)
-        .await
-        .assert_status(200);
+    app.get(&sub.path(""), &reader).await.assert_status(200);
     let refused = app.get(&path, &reader).await;
     refused.assert_problem(403, "forbidden");
     assert!(!refused.text.contains(&sub.secret), "{}", refused.text);
@@ -48,7 +42,7 @@ async fn a_subscriptions_read_token_cannot_read_a_signing_secret() {
         assert_eq!(read.json["secret"], sub.secret.as_str());
     }
     // The secrets scope reads secrets and nothing else.
-    app.get(&format!("/v1/subscriptions/{}", sub.id), &verifier)
+    app.get(&sub.path(""), &verifier)
         .await
         .assert_problem(403, "forbidden");
     app.post(&format!("{path}/rotate"), &verifier, &json!({}))
@@ -86,7 +80,7 @@ async fn every_response_that_carries_a_signing_secret_or_a_token_is_no_store() {
     let sub = app
         .subscribe(
             &portal.token,
-            &json!({"url": hook("/h"), "event_types": ["*"]}),
+            &json!({"url": portal_hook("/h"), "event_types": ["*"]}),
         )
         .await;
     sub.assert_status(201).assert_no_store();
@@ -190,7 +184,7 @@ async fn an_events_deliveries_are_paged_from_the_callers_own_only() {
     let receiver = Receiver::start().await;
     let mine = app.portal(&["AP"]).await;
     let theirs = app.portal(&["AP"]).await;
-    let publisher = app.client(&["events:write"], &["AP"]).await;
+    let publisher = app.publisher(&["AP"]).await;
     for (client, n) in [(&mine, 3), (&theirs, 3)] {
         for i in 0..n {
             app.subscribe_ok(
@@ -201,7 +195,7 @@ async fn an_events_deliveries_are_paged_from_the_callers_own_only() {
         }
     }
     let id = app
-        .publish_ok(&publisher.token, &event("LotCreated", "AP", json!({})))
+        .publish_event(&publisher.token, "LotCreated", "AP", json!({}))
         .await;
     let my_ids = own_deliveries(&app, &mine.token, &id, 3).await;
     let their_ids = own_deliveries(&app, &theirs.token, &id, 3).await;
@@ -255,7 +249,7 @@ async fn a_subscription_naming_no_states_gets_the_allowed_ones_the_stack_serves(
         .spawn()
         .await;
     let body = |states: Option<Value>| {
-        let mut b = json!({"url": hook("/h"), "event_types": ["*"]});
+        let mut b = json!({"url": portal_hook("/h"), "event_types": ["*"]});
         if let Some(s) = states {
             b["states"] = s;
         }

@@ -94,7 +94,7 @@ async fn a_header_value_no_request_can_carry_is_refused_when_the_subscription_is
     let sub = app.subscribe_ok(&portal.token, &body("tab\tok é")).await;
     let resp = app
         .patch(
-            &format!("/v1/subscriptions/{}", sub.id),
+            &sub.path(""),
             &portal.token,
             &json!({"headers": {"X-Api-Key": "cr\rlf"}}),
         )

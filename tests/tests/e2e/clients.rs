@@ -256,34 +256,24 @@ async fn deleting_a_client_removes_its_subscriptions_and_stops_its_webhooks() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
     let receiver = Receiver::start().await;
-    let portal = app.portal(&["AP"]).await;
-    let publisher = app.client(&["events:write"], &["AP"]).await;
-    let sub = app
-        .subscribe_ok(
-            &portal.token,
-            &json!({"url": receiver.url("/hook"), "event_types": ["*"]}),
-        )
-        .await;
+    let s = app.subscribed(&receiver, json!({})).await;
 
-    app.delete(&format!("/v1/clients/{}", portal.id), &admin)
+    app.delete(&format!("/v1/clients/{}", s.subscriber.id), &admin)
         .await
         .assert_status(204);
 
-    app.get(&format!("/v1/subscriptions/{}", sub.id), &admin)
+    app.get(&s.sub.path(""), &admin)
         .await
         .assert_problem(404, "not_found");
     let listed = app
         .get(
-            &format!("/v1/subscriptions?client_id={}", portal.id),
+            &format!("/v1/subscriptions?client_id={}", s.subscriber.id),
             &admin,
         )
         .await;
     assert!(listed.data().is_empty(), "{}", listed.text);
-    app.publish_ok(
-        &publisher.token,
-        &event("LotDispatched", "AP", json!({"lotNo": "L-1"})),
-    )
-    .await;
+    s.publish(&app, "LotDispatched", json!({"lotNo": "L-1"}))
+        .await;
     receiver.assert_no_more_requests(0).await;
 }
 

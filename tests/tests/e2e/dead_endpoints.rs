@@ -23,27 +23,26 @@ async fn a_failing_endpoint_is_disabled_its_owner_told_and_a_replay_recovers_wha
     let endpoint = Receiver::answering(Reply::status(500)).await;
     let notices = Receiver::start().await;
     let portal = app.portal(&["AP"]).await;
-    let publisher = app.client(&["events:write"], &["AP"]).await;
+    let publisher = app.publisher(&["AP"]).await;
     let sub = app
-        .subscribe_ok(
+        .subscribe_at(
             &portal.token,
-            &json!({"url": endpoint.url("/hook"), "event_types": ["*"], "max_attempts": 3}),
+            &endpoint.url("/hook"),
+            json!({"max_attempts": 3}),
         )
         .await;
     let told = app
-        .subscribe_ok(
+        .subscribe_at(
             &portal.token,
-            &json!({"url": notices.url("/hook"), "event_types": ["hookline.subscription.disabled"]}),
+            &notices.url("/hook"),
+            json!({"event_types": ["hookline.subscription.disabled"]}),
         )
         .await;
-    let path = format!("/v1/subscriptions/{}", sub.id);
+    let path = sub.path("");
     let before = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
 
     let first = app
-        .publish_ok(
-            &publisher.token,
-            &event("LotCreated", "AP", json!({"n": 1})),
-        )
+        .publish_event(&publisher.token, "LotCreated", "AP", json!({"n": 1}))
         .await;
     let disabled = crate::support::eventually(WAIT, "the subscription to be disabled", || async {
         let s = app.get(&path, &portal.token).await;
@@ -78,10 +77,7 @@ async fn a_failing_endpoint_is_disabled_its_owner_told_and_a_replay_recovers_wha
 
     // Missed while disabled.
     let second = app
-        .publish_ok(
-            &publisher.token,
-            &event("LotCreated", "AP", json!({"n": 2})),
-        )
+        .publish_event(&publisher.token, "LotCreated", "AP", json!({"n": 2}))
         .await;
     let attempts_while_failing = endpoint.count();
     endpoint.set_default(Reply::ok());
@@ -125,7 +121,7 @@ async fn a_failing_endpoint_is_disabled_its_owner_told_and_a_replay_recovers_wha
 #[tokio::test]
 async fn hookline_event_types_can_be_neither_published_nor_defined() {
     let app = TestApp::spawn().await;
-    let publisher = app.client(&["events:write"], &["AP"]).await;
+    let publisher = app.publisher(&["AP"]).await;
     app.publish(
         &publisher.token,
         &event("hookline.subscription.disabled", "AP", json!({})),

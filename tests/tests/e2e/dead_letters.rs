@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::support::app::run_binary;
 use crate::support::backend::Backend;
-use crate::support::{Receiver, Reply, TestApp, event};
+use crate::support::{Receiver, Reply, TestApp};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -25,7 +25,7 @@ async fn a_redriven_dead_letter_retries_its_delivery_once() {
     let mut app = TestApp::spawn().await;
     let receiver = Receiver::answering(Reply::status(500)).await;
     let subscriber = app.portal(&["AP"]).await;
-    let publisher = app.client(&["events:write"], &["AP"]).await;
+    let publisher = app.publisher(&["AP"]).await;
     let t = &subscriber.token;
     let sub = app
         .subscribe_ok(
@@ -34,7 +34,7 @@ async fn a_redriven_dead_letter_retries_its_delivery_once() {
         )
         .await;
     let id = app
-        .publish_ok(&publisher.token, &event("LotCreated", "AP", json!({})))
+        .publish_event(&publisher.token, "LotCreated", "AP", json!({}))
         .await;
     receiver.wait_for(1, WAIT).await;
     let dlv = app.delivery_of(t, &sub.id, &id).await["id"]

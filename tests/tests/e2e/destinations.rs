@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::{Receiver, TestApp, event};
+use crate::support::{Receiver, TestApp};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -50,23 +50,22 @@ async fn changing_a_subscription_url_to_a_private_address_is_refused() {
     let app = strict_app().await;
     let portal = app.portal(&["AP"]).await;
     let sub = app
-        .subscribe_ok(
+        .subscribe_at(
             &portal.token,
-            &json!({"url": "https://8.8.8.8/hook", "event_types": ["LotDispatched"]}),
+            "https://8.8.8.8/hook",
+            json!({"event_types": ["LotDispatched"]}),
         )
         .await;
 
     app.patch(
-        &format!("/v1/subscriptions/{}", sub.id),
+        &sub.path(""),
         &portal.token,
         &json!({"url": "https://172.16.0.9/hook"}),
     )
     .await
     .assert_problem(400, "invalid_destination");
 
-    let after = app
-        .get(&format!("/v1/subscriptions/{}", sub.id), &portal.token)
-        .await;
+    let after = app.get(&sub.path(""), &portal.token).await;
     assert_eq!(after.json["url"], "https://8.8.8.8/hook", "nothing changed");
 }
 
@@ -75,12 +74,10 @@ async fn delivery_to_a_private_address_is_blocked_at_send_time() {
     // Registered while the deployment allowed private destinations…
     let mut app = TestApp::spawn().await;
     let receiver = Receiver::start().await;
-    let portal = app.portal(&["AP"]).await;
-    let publisher = app.client(&["events:write"], &["AP"]).await;
-    let sub = app
-        .subscribe_ok(
-            &portal.token,
-            &json!({"url": receiver.url("/hook"), "event_types": ["LotDispatched"], "max_attempts": 2}),
+    let s = app
+        .subscribed(
+            &receiver,
+            json!({"event_types": ["LotDispatched"], "max_attempts": 2}),
         )
         .await;
 
@@ -88,16 +85,20 @@ async fn delivery_to_a_private_address_is_blocked_at_send_time() {
     app.stop().await;
     app.set_env("HOOKLINE_ALLOW_PRIVATE_DESTINATIONS", "false");
     app.start_again().await;
-    let portal_token = app.token(&portal.id, &portal.secret, None).await;
-    let publisher_token = app.token(&publisher.id, &publisher.secret, None).await;
+    let portal_token = app
+        .token(&s.subscriber.id, &s.subscriber.secret, None)
+        .await;
+    let publisher_token = app.token(&s.publisher.id, &s.publisher.secret, None).await;
     let evt = app
-        .publish_ok(
+        .publish_event(
             &publisher_token,
-            &event("LotDispatched", "AP", json!({"lotNo": "L-1"})),
+            "LotDispatched",
+            "AP",
+            json!({"lotNo": "L-1"}),
         )
         .await;
 
-    let dlv = app.delivery_of(&portal_token, &sub.id, &evt).await;
+    let dlv = app.delivery_of(&portal_token, &s.sub.id, &evt).await;
     let id = dlv["id"].as_str().expect("delivery id").to_string();
     let failed = app
         .wait_for_delivery_status(&portal_token, &id, "failed", WAIT)

@@ -71,45 +71,26 @@ async fn all_arrived(receiver: &Receiver, ids: &[String]) {
 async fn clients_subscriptions_events_and_deliveries_survive_a_restart() {
     let mut app = TestApp::spawn().await;
     let receiver = Receiver::start().await;
-    let subscriber = app.portal(&["AP"]).await;
-    let publisher = app.client(&["events:write"], &["AP"]).await;
-    let sub = app
-        .subscribe_ok(
-            &subscriber.token,
-            &json!({"url": receiver.url("/hook"), "event_types": ["*"]}),
-        )
-        .await;
-    let id = app
-        .publish_ok(
-            &publisher.token,
-            &event("LotCreated", "AP", json!({"lotNo": "L-1"})),
-        )
-        .await;
+    let s = app.subscribed(&receiver, json!({})).await;
+    let id = s.publish(&app, "LotCreated", json!({"lotNo": "L-1"})).await;
     receiver.wait_for(1, WAIT).await;
-    let dlv = app.delivery_of(&subscriber.token, &sub.id, &id).await;
+    let dlv = app.delivery_of(&s.subscriber.token, &s.sub.id, &id).await;
     let dlv_id = dlv["id"].as_str().expect("an id").to_string();
-    app.wait_for_delivery_status(&subscriber.token, &dlv_id, "succeeded", WAIT)
+    app.wait_for_delivery_status(&s.subscriber.token, &dlv_id, "succeeded", WAIT)
         .await;
 
     app.restart().await;
 
     app.admin_token().await;
-    let subscriber = fresh(&app, &subscriber, &PORTAL_SCOPES).await;
-    let publisher = fresh(&app, &publisher, &["events:write"]).await;
-    let read = app
-        .get(&format!("/v1/subscriptions/{}", sub.id), &subscriber.token)
-        .await;
+    let subscriber = fresh(&app, &s.subscriber, &PORTAL_SCOPES).await;
+    let publisher = fresh(&app, &s.publisher, &["events:write"]).await;
+    let read = app.get(&s.sub.path(""), &subscriber.token).await;
     read.assert_status(200);
     assert_eq!(read.json["url"], receiver.url("/hook"));
-    let secret = app
-        .get(
-            &format!("/v1/subscriptions/{}/secret", sub.id),
-            &subscriber.token,
-        )
-        .await;
+    let secret = app.get(&s.sub.path("/secret"), &subscriber.token).await;
     assert_eq!(
         secret.json["secret"],
-        sub.secret.as_str(),
+        s.sub.secret.as_str(),
         "the signing secret is kept"
     );
     let ev = app.get(&format!("/v1/events/{id}"), &publisher.token).await;
@@ -122,11 +103,11 @@ async fn clients_subscriptions_events_and_deliveries_survive_a_restart() {
     assert_eq!(d.json["status"], "succeeded");
 
     let next = app
-        .publish_ok(&publisher.token, &event("LotCreated", "AP", json!({})))
+        .publish_event(&publisher.token, "LotCreated", "AP", json!({}))
         .await;
     let got = receiver.wait_for(2, WAIT).await;
     assert_eq!(got[1].webhook_id(), next);
-    got[1].assert_signed_by(&sub.secret);
+    got[1].assert_signed_by(&s.sub.secret);
     receiver.assert_no_more_requests(2).await;
 }
 
@@ -135,12 +116,9 @@ async fn idempotency_keys_survive_a_restart() {
     let mut app = TestApp::spawn().await;
     let receiver = Receiver::start().await;
     let subscriber = app.portal(&["AP"]).await;
-    let publisher = app.client(&["events:write"], &["AP"]).await;
-    app.subscribe_ok(
-        &subscriber.token,
-        &json!({"url": receiver.url("/hook"), "event_types": ["*"]}),
-    )
-    .await;
+    let publisher = app.publisher(&["AP"]).await;
+    app.subscribe_at(&subscriber.token, &receiver.url("/hook"), json!({}))
+        .await;
     let body = json!({"type": "LotDispatched", "state": "AP", "id": "dispatch-L-1", "data": {"lotNo": "L-1"}});
     let first = app.publish_ok(&publisher.token, &body).await;
     receiver.wait_for(1, WAIT).await;
@@ -158,36 +136,21 @@ async fn idempotency_keys_survive_a_restart() {
 async fn deliveries_being_retried_survive_a_graceful_restart() {
     let mut app = TestApp::builder().retry_schedule("300ms").spawn().await;
     let receiver = Receiver::start().await;
-    let subscriber = app.portal(&["AP"]).await;
-    let publisher = app.client(&["events:write"], &["AP"]).await;
-    let sub = app
-        .subscribe_ok(
-            &subscriber.token,
-            &json!({"url": receiver.url("/hook"), "event_types": ["*"], "max_attempts": 50}),
-        )
-        .await;
-    let before = app
-        .publish_ok(
-            &publisher.token,
-            &event("LotCreated", "AP", json!({"n": "before"})),
-        )
-        .await;
+    let s = app.subscribed(&receiver, json!({"max_attempts": 50})).await;
+    let before = s.publish(&app, "LotCreated", json!({"n": "before"})).await;
     assert_eq!(receiver.wait_for(1, WAIT).await[0].webhook_id(), before);
     // The receiver goes down: from now on connections are refused.
     let addr = receiver.stop().await;
     let mut ids = Vec::new();
     for n in 0..3 {
-        ids.push(
-            app.publish_ok(
-                &publisher.token,
-                &event("LotCreated", "AP", json!({"n": n})),
-            )
-            .await,
-        );
+        ids.push(s.publish(&app, "LotCreated", json!({"n": n})).await);
     }
     eventually(WAIT, "the 3 new deliveries to be failing", || async {
         let list = app
-            .deliveries(&subscriber.token, &format!("subscription_id={}", sub.id))
+            .deliveries(
+                &s.subscriber.token,
+                &format!("subscription_id={}", s.sub.id),
+            )
             .await;
         let failing = list
             .iter()
@@ -204,14 +167,14 @@ async fn deliveries_being_retried_survive_a_graceful_restart() {
 
     all_arrived(&receiver, &ids).await;
     for req in receiver.requests() {
-        req.assert_signed_by(&sub.secret);
+        req.assert_signed_by(&s.sub.secret);
         assert_ne!(
             req.webhook_id(),
             before,
             "what was delivered is not sent again"
         );
     }
-    let subscriber = fresh(&app, &subscriber, &PORTAL_SCOPES).await;
+    let subscriber = fresh(&app, &s.subscriber, &PORTAL_SCOPES).await;
     eventually(
         WAIT,
         "every delivery to be recorded as succeeded",
@@ -219,7 +182,7 @@ async fn deliveries_being_retried_survive_a_graceful_restart() {
             let list = app
                 .deliveries(
                     &subscriber.token,
-                    &format!("subscription_id={}&status=succeeded", sub.id),
+                    &format!("subscription_id={}&status=succeeded", s.sub.id),
                 )
                 .await;
             (list.len() == 4).then_some(())
@@ -237,21 +200,19 @@ async fn kill_9_while_deliveries_are_retrying_loses_none_of_them() {
         .await;
     let addr = Receiver::reserve_addr();
     let subscriber = app.portal(&["AP"]).await;
-    let publisher = app.client(&["events:write"], &["AP"]).await;
+    let publisher = app.publisher(&["AP"]).await;
     let sub = app
-        .subscribe_ok(
+        .subscribe_at(
             &subscriber.token,
-            &json!({"url": format!("http://{addr}/hook"), "event_types": ["*"], "max_attempts": 50}),
+            &format!("http://{addr}/hook"),
+            json!({"max_attempts": 50}),
         )
         .await;
     let mut ids = Vec::new();
     for n in 0..5 {
         ids.push(
-            app.publish_ok(
-                &publisher.token,
-                &event("LotCreated", "AP", json!({"n": n})),
-            )
-            .await,
+            app.publish_event(&publisher.token, "LotCreated", "AP", json!({"n": n}))
+                .await,
         );
     }
     all_tried(&app, &subscriber.token, &sub.id, 5).await;
@@ -279,10 +240,11 @@ async fn kill_9_right_after_acceptance_loses_nothing() {
         .await;
     let receiver = Receiver::start().await;
     let subscriber = app.portal(&["AP"]).await;
-    let publisher = app.client(&["events:write"], &["AP"]).await;
-    app.subscribe_ok(
+    let publisher = app.publisher(&["AP"]).await;
+    app.subscribe_at(
         &subscriber.token,
-        &json!({"url": receiver.url("/hook"), "event_types": ["*"], "max_attempts": 50}),
+        &receiver.url("/hook"),
+        json!({"max_attempts": 50}),
     )
     .await;
     let batch: Vec<Value> = (0..20)
@@ -299,11 +261,8 @@ async fn kill_9_right_after_acceptance_loses_nothing() {
         .collect();
     for n in 20..25 {
         ids.push(
-            app.publish_ok(
-                &publisher.token,
-                &event("LotCreated", "AP", json!({"n": n})),
-            )
-            .await,
+            app.publish_event(&publisher.token, "LotCreated", "AP", json!({"n": n}))
+                .await,
         );
     }
 

@@ -71,18 +71,17 @@ async fn admin_adds_an_event_type_that_can_then_be_published_and_subscribed() {
         .cloned()
         .unwrap_or_else(|| panic!("the new type is listed: {}", list.text));
     assert_eq!(added["description"], "A manufacturer joined the registry");
-    app.subscribe_ok(
+    app.subscribe_at(
         &portal.token,
-        &json!({"url": "https://example.org/hook", "event_types": ["ManufacturerRegistered"]}),
+        "https://example.org/hook",
+        json!({"event_types": ["ManufacturerRegistered"]}),
     )
     .await;
-    app.publish_ok(
+    app.publish_event(
         &portal.token,
-        &event(
-            "ManufacturerRegistered",
-            "AP",
-            json!({"fssai": "10012345000123"}),
-        ),
+        "ManufacturerRegistered",
+        "AP",
+        json!({"fssai": "10012345000123"}),
     )
     .await;
 }
@@ -195,9 +194,11 @@ async fn catalog_file_replaces_the_default_catalog() {
     let mut got = names(&list.json);
     got.sort();
     assert_eq!(got, ["OrderPlaced", "OrderShipped"]);
-    app.publish_ok(
+    app.publish_event(
         &portal.token,
-        &event("OrderPlaced", "KA", json!({"orderNo": "O-1"})),
+        "OrderPlaced",
+        "KA",
+        json!({"orderNo": "O-1"}),
     )
     .await;
     app.publish(&portal.token, &event("LotDispatched", "KA", json!({})))

@@ -105,29 +105,22 @@ async fn quotas_on_subscriptions_replays_and_test_pings_hold_per_client() {
         .await
         .assert_problem(422, "quota_exceeded");
 
-    let publisher = app.client(&["events:write"], &["AP"]).await;
+    let publisher = app.publisher(&["AP"]).await;
     for n in 0..2 {
-        app.publish_ok(
-            &publisher.token,
-            &event("LotCreated", "AP", json!({ "n": n })),
-        )
-        .await;
+        app.publish_event(&publisher.token, "LotCreated", "AP", json!({ "n": n }))
+            .await;
     }
     // Delivered (a delivery under way is not replayed), then replayed: one of the two.
     app.wait_until_all_succeeded(&portal.token, &sub.id, 2)
         .await;
     let replay = app
-        .post(
-            &format!("/v1/subscriptions/{}/replay", sub.id),
-            &portal.token,
-            &json!({}),
-        )
+        .post(&sub.path("/replay"), &portal.token, &json!({}))
         .await;
     replay.assert_status(202);
     assert_eq!(replay.json["count"], 1, "{}", replay.text);
     assert_eq!(replay.json["limit_reached"], true, "{}", replay.text);
 
-    let ping = format!("/v1/subscriptions/{}/test", sub.id);
+    let ping = sub.path("/test");
     for _ in 0..2 {
         app.post(&ping, &portal.token, &json!({}))
             .await
@@ -155,16 +148,17 @@ async fn a_subscription_with_a_rate_limit_is_sent_to_no_faster_and_loses_no_atte
     .await
     .assert_problem(400, "invalid_request");
     let sub = app
-        .subscribe_ok(
+        .subscribe_at(
             &portal.token,
-            &json!({"url": receiver.url("/hook"), "event_types": ["*"], "rate_limit": 2}),
+            &receiver.url("/hook"),
+            json!({"rate_limit": 2}),
         )
         .await;
     assert_eq!(sub.json["rate_limit"], 2);
     let batch: Vec<Value> = (0..6)
         .map(|n| event("LotCreated", "AP", json!({ "n": n })))
         .collect();
-    let publisher = app.client(&["events:write"], &["AP"]).await;
+    let publisher = app.publisher(&["AP"]).await;
     app.publish(&publisher.token, &json!({ "events": batch }))
         .await
         .assert_status(202);

@@ -26,12 +26,9 @@ async fn six_hundred_events_of_250_kib_leave_peak_memory_bounded() {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start().await;
     let portal = app.portal(&["AP"]).await;
-    let publisher = app.client(&["events:write"], &["AP"]).await;
-    app.subscribe_ok(
-        &portal.token,
-        &json!({"url": receiver.url("/hook"), "event_types": ["*"]}),
-    )
-    .await;
+    let publisher = app.publisher(&["AP"]).await;
+    app.subscribe_at(&portal.token, &receiver.url("/hook"), json!({}))
+        .await;
     let total = 600;
     let size = serde_json::to_vec(&event("LotCreated", "AP", large_payload(total - 1)))
         .expect("json")

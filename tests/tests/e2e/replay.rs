@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::{Receiver, Reply, TestApp, event, parse_rfc3339, rfc3339};
+use crate::support::{Receiver, Reply, TestApp, parse_rfc3339, rfc3339};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -13,43 +13,19 @@ async fn replay_redelivers_past_events_once_with_their_original_webhook_ids() {
     let app = TestApp::spawn().await;
     let replayed = Receiver::start().await;
     let bystander = Receiver::start().await;
-    let subscriber = app.portal(&["AP"]).await;
-    let publisher = app.client(&["events:write"], &["AP"]).await;
-    let sub = app
-        .subscribe_ok(
-            &subscriber.token,
-            &json!({"url": replayed.url("/hook"), "event_types": ["*"]}),
-        )
+    let s = app.subscribed(&replayed, json!({})).await;
+    app.subscribe_at(&s.subscriber.token, &bystander.url("/hook"), json!({}))
         .await;
-    app.subscribe_ok(
-        &subscriber.token,
-        &json!({"url": bystander.url("/hook"), "event_types": ["*"]}),
-    )
-    .await;
-    let a = app
-        .publish_ok(
-            &publisher.token,
-            &event("LotCreated", "AP", json!({"n": 1})),
-        )
-        .await;
-    let b = app
-        .publish_ok(
-            &publisher.token,
-            &event("LotCreated", "AP", json!({"n": 2})),
-        )
-        .await;
+    let a = s.publish(&app, "LotCreated", json!({"n": 1})).await;
+    let b = s.publish(&app, "LotCreated", json!({"n": 2})).await;
     replayed.wait_for(2, WAIT).await;
     bystander.wait_for(2, WAIT).await;
     // Replay leaves deliveries that are still in flight alone: let both finish first.
-    app.wait_until_all_succeeded(&subscriber.token, &sub.id, 2)
+    app.wait_until_all_succeeded(&s.subscriber.token, &s.sub.id, 2)
         .await;
 
     let resp = app
-        .post(
-            &format!("/v1/subscriptions/{}/replay", sub.id),
-            &subscriber.token,
-            &json!({}),
-        )
+        .post(&s.sub.path("/replay"), &s.subscriber.token, &json!({}))
         .await;
 
     resp.assert_status(202);
@@ -61,7 +37,7 @@ async fn replay_redelivers_past_events_once_with_their_original_webhook_ids() {
     expected.sort();
     assert_eq!(again, expected, "replays carry the original event ids");
     for req in &got[2..] {
-        req.assert_signed_by(&sub.secret);
+        req.assert_signed_by(&s.sub.secret);
     }
     replayed.assert_no_more_requests(4).await;
     assert_eq!(
@@ -70,7 +46,10 @@ async fn replay_redelivers_past_events_once_with_their_original_webhook_ids() {
         "other subscriptions are not replayed to"
     );
     let records = app
-        .deliveries(&subscriber.token, &format!("subscription_id={}", sub.id))
+        .deliveries(
+            &s.subscriber.token,
+            &format!("subscription_id={}", s.sub.id),
+        )
         .await;
     assert_eq!(
         records.len(),
@@ -87,33 +66,18 @@ async fn replay_only_failed_redelivers_just_the_failed_deliveries() {
         |r| String::from_utf8_lossy(&r.body).contains("fail-me"),
         Reply::status(500),
     );
-    let subscriber = app.portal(&["AP"]).await;
-    let publisher = app.client(&["events:write"], &["AP"]).await;
-    let sub = app
-        .subscribe_ok(
-            &subscriber.token,
-            &json!({"url": receiver.url("/hook"), "event_types": ["*"], "max_attempts": 1}),
-        )
+    let s = app.subscribed(&receiver, json!({"max_attempts": 1})).await;
+    let failed = s
+        .publish(&app, "LotCreated", json!({"note": "fail-me"}))
         .await;
-    let failed = app
-        .publish_ok(
-            &publisher.token,
-            &event("LotCreated", "AP", json!({"note": "fail-me"})),
-        )
-        .await;
-    let fine = app
-        .publish_ok(
-            &publisher.token,
-            &event("LotCreated", "AP", json!({"note": "fine"})),
-        )
-        .await;
+    let fine = s.publish(&app, "LotCreated", json!({"note": "fine"})).await;
     receiver.wait_for(2, WAIT).await;
-    let t = &subscriber.token;
-    let failed_dlv = app.delivery_of(t, &sub.id, &failed).await["id"]
+    let t = &s.subscriber.token;
+    let failed_dlv = app.delivery_of(t, &s.sub.id, &failed).await["id"]
         .as_str()
         .expect("an id")
         .to_string();
-    let fine_dlv = app.delivery_of(t, &sub.id, &fine).await["id"]
+    let fine_dlv = app.delivery_of(t, &s.sub.id, &fine).await["id"]
         .as_str()
         .expect("an id")
         .to_string();
@@ -124,11 +88,7 @@ async fn replay_only_failed_redelivers_just_the_failed_deliveries() {
     receiver.clear_rules();
 
     let resp = app
-        .post(
-            &format!("/v1/subscriptions/{}/replay", sub.id),
-            t,
-            &json!({"only_failed": true}),
-        )
+        .post(&s.sub.path("/replay"), t, &json!({"only_failed": true}))
         .await;
 
     resp.assert_status(202);
@@ -144,22 +104,10 @@ async fn replay_only_failed_redelivers_just_the_failed_deliveries() {
 async fn replay_window_selects_events_by_acceptance_time() {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start().await;
-    let subscriber = app.portal(&["AP"]).await;
-    let publisher = app.client(&["events:write"], &["AP"]).await;
-    let sub = app
-        .subscribe_ok(
-            &subscriber.token,
-            &json!({"url": receiver.url("/hook"), "event_types": ["*"]}),
-        )
-        .await;
-    let early = app
-        .publish_ok(
-            &publisher.token,
-            &event("LotCreated", "AP", json!({"n": 1})),
-        )
-        .await;
+    let s = app.subscribed(&receiver, json!({})).await;
+    let early = s.publish(&app, "LotCreated", json!({"n": 1})).await;
     let read = app
-        .get(&format!("/v1/events/{early}"), &publisher.token)
+        .get(&format!("/v1/events/{early}"), &s.publisher.token)
         .await;
     let early_at = parse_rfc3339(read.json["received_at"].as_str().expect("received_at"));
     // The boundary must lie strictly between the two acceptance times whatever precision
@@ -169,21 +117,16 @@ async fn replay_window_selects_events_by_acceptance_time() {
     if wait.is_positive() {
         tokio::time::sleep(wait.unsigned_abs()).await;
     }
-    let late = app
-        .publish_ok(
-            &publisher.token,
-            &event("LotCreated", "AP", json!({"n": 2})),
-        )
-        .await;
+    let late = s.publish(&app, "LotCreated", json!({"n": 2})).await;
     receiver.wait_for(2, WAIT).await;
-    app.wait_until_all_succeeded(&subscriber.token, &sub.id, 2)
+    app.wait_until_all_succeeded(&s.subscriber.token, &s.sub.id, 2)
         .await;
-    let replay = format!("/v1/subscriptions/{}/replay", sub.id);
+    let replay = s.sub.path("/replay");
 
     let since = app
         .post(
             &replay,
-            &subscriber.token,
+            &s.subscriber.token,
             &json!({"since": rfc3339(boundary)}),
         )
         .await;
@@ -191,13 +134,13 @@ async fn replay_window_selects_events_by_acceptance_time() {
     assert_eq!(since.json["count"], 1, "{}", since.text);
     let got = receiver.wait_for(3, WAIT).await;
     assert_eq!(got[2].webhook_id(), late);
-    app.wait_until_all_succeeded(&subscriber.token, &sub.id, 2)
+    app.wait_until_all_succeeded(&s.subscriber.token, &s.sub.id, 2)
         .await;
 
     let until = app
         .post(
             &replay,
-            &subscriber.token,
+            &s.subscriber.token,
             &json!({"until": rfc3339(boundary)}),
         )
         .await;
@@ -209,7 +152,7 @@ async fn replay_window_selects_events_by_acceptance_time() {
     let empty = app
         .post(
             &replay,
-            &subscriber.token,
+            &s.subscriber.token,
             &json!({"since": "2020-01-01T00:00:00Z", "until": "2020-01-02T00:00:00Z"}),
         )
         .await;
@@ -223,12 +166,13 @@ async fn replay_with_an_unreadable_window_is_400() {
     let app = TestApp::spawn().await;
     let subscriber = app.portal(&["AP"]).await;
     let sub = app
-        .subscribe_ok(
+        .subscribe_at(
             &subscriber.token,
-            &json!({"url": "https://portal.example.org/hook", "event_types": ["*"]}),
+            "https://portal.example.org/hook",
+            json!({}),
         )
         .await;
-    let replay = format!("/v1/subscriptions/{}/replay", sub.id);
+    let replay = sub.path("/replay");
 
     for body in [
         json!({"since": "yesterday"}),

@@ -6,15 +6,42 @@
 
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::support::{Receiver, TestApp, TestClient, event};
+use crate::support::{Receiver, TestApp, TestClient};
 
 const WAIT: Duration = Duration::from_secs(15);
 
-/// A publisher allowed every state.
-async fn publisher(app: &TestApp) -> TestClient {
-    app.client(&["events:write"], &["*"]).await
+/// A routing scenario: a runner, a receiver, a portal for some states subscribed at the
+/// receiver's `/hook`, and a publisher allowed every state.
+struct Route {
+    app: TestApp,
+    receiver: Receiver,
+    publisher: TestClient,
+}
+
+/// A portal for `states` subscribed to every type at a receiver, with `fields` on top.
+async fn route(states: &[&str], fields: Value) -> Route {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start().await;
+    let subscriber = app.portal(states).await;
+    let publisher = app.publisher(&["*"]).await;
+    app.subscribe_at(&subscriber.token, &receiver.url("/hook"), fields)
+        .await;
+    Route {
+        app,
+        receiver,
+        publisher,
+    }
+}
+
+impl Route {
+    /// Publishes one event as a publisher allowed every state; returns its id.
+    async fn publish(&self, event_type: &str, state: &str, data: Value) -> String {
+        self.app
+            .publish_event(&self.publisher.token, event_type, state, data)
+            .await
+    }
 }
 
 fn types(got: &[crate::support::Recorded]) -> Vec<String> {
@@ -25,48 +52,27 @@ fn types(got: &[crate::support::Recorded]) -> Vec<String> {
 
 #[tokio::test]
 async fn subscription_receives_only_events_of_its_states() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start().await;
-    let subscriber = app.portal(&["AP", "TG"]).await;
-    let p = publisher(&app).await;
-    app.subscribe_ok(
-        &subscriber.token,
-        &json!({"url": receiver.url("/hook"), "event_types": ["*"], "states": ["AP"]}),
-    )
-    .await;
+    let r = route(&["AP", "TG"], json!({"states": ["AP"]})).await;
 
-    app.publish_ok(&p.token, &event("LotCreated", "TG", json!({})))
-        .await;
-    app.publish_ok(&p.token, &event("LotCreated", "KA", json!({})))
-        .await;
-    let ap = app
-        .publish_ok(&p.token, &event("LotCreated", "AP", json!({})))
-        .await;
+    r.publish("LotCreated", "TG", json!({})).await;
+    r.publish("LotCreated", "KA", json!({})).await;
+    let ap = r.publish("LotCreated", "AP", json!({})).await;
 
-    let got = receiver.wait_for(1, WAIT).await;
+    let got = r.receiver.wait_for(1, WAIT).await;
     assert_eq!(got[0].webhook_id(), ap);
     assert_eq!(got[0].required_header("hookline-state"), "AP");
-    receiver.assert_no_more_requests(1).await;
+    r.receiver.assert_no_more_requests(1).await;
 }
 
 #[tokio::test]
 async fn client_allowed_every_state_receives_every_state() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start().await;
-    let subscriber = app.portal(&["*"]).await;
-    let p = publisher(&app).await;
-    app.subscribe_ok(
-        &subscriber.token,
-        &json!({"url": receiver.url("/hook"), "event_types": ["*"]}),
-    )
-    .await;
+    let r = route(&["*"], json!({})).await;
 
     for state in ["AP", "TG", "KA"] {
-        app.publish_ok(&p.token, &event("LotCreated", state, json!({})))
-            .await;
+        r.publish("LotCreated", state, json!({})).await;
     }
 
-    let got = receiver.wait_for(3, WAIT).await;
+    let got = r.receiver.wait_for(3, WAIT).await;
     let mut states: Vec<&str> = got
         .iter()
         .map(|r| r.required_header("hookline-state"))
@@ -77,13 +83,9 @@ async fn client_allowed_every_state_receives_every_state() {
 
 #[tokio::test]
 async fn type_prefix_selects_only_the_types_it_names() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start().await;
-    let subscriber = app.portal(&["AP"]).await;
-    let p = publisher(&app).await;
-    app.subscribe_ok(
-        &subscriber.token,
-        &json!({"url": receiver.url("/hook"), "event_types": ["LotTest*", "BatchApproved"]}),
+    let r = route(
+        &["AP"],
+        json!({"event_types": ["LotTest*", "BatchApproved"]}),
     )
     .await;
 
@@ -95,157 +97,105 @@ async fn type_prefix_selects_only_the_types_it_names() {
         "BatchApproved",
         "LotTestFailed",
     ] {
-        app.publish_ok(&p.token, &event(t, "AP", json!({}))).await;
+        r.publish(t, "AP", json!({})).await;
     }
 
-    let got = receiver.wait_for(3, WAIT).await;
+    let got = r.receiver.wait_for(3, WAIT).await;
     assert_eq!(
         types(&got),
         ["BatchApproved", "LotTestFailed", "LotTestPassed"]
     );
-    receiver.assert_no_more_requests(3).await;
+    r.receiver.assert_no_more_requests(3).await;
 }
 
 #[tokio::test]
 async fn payload_filter_delivers_only_matching_events() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start().await;
-    let subscriber = app.portal(&["AP"]).await;
-    let p = publisher(&app).await;
-    app.subscribe_ok(
-        &subscriber.token,
-        &json!({"url": receiver.url("/hook"), "event_types": ["*"],
-                "filter": {"data": {"status": ["dispatched"], "lotNo": [{"prefix": "L-"}]}}}),
+    let r = route(
+        &["AP"],
+        json!({"filter": {"data": {"status": ["dispatched"], "lotNo": [{"prefix": "L-"}]}}}),
     )
     .await;
 
-    app.publish_ok(
-        &p.token,
-        &event(
+    r.publish(
+        "LotDispatched",
+        "AP",
+        json!({"status": "received", "lotNo": "L-1"}),
+    )
+    .await;
+    r.publish(
+        "LotDispatched",
+        "AP",
+        json!({"status": "dispatched", "lotNo": "X-1"}),
+    )
+    .await;
+    r.publish("LotDispatched", "AP", json!({"lotNo": "L-2"}))
+        .await;
+    let hit = r
+        .publish(
             "LotDispatched",
             "AP",
-            json!({"status": "received", "lotNo": "L-1"}),
-        ),
-    )
-    .await;
-    app.publish_ok(
-        &p.token,
-        &event(
-            "LotDispatched",
-            "AP",
-            json!({"status": "dispatched", "lotNo": "X-1"}),
-        ),
-    )
-    .await;
-    app.publish_ok(
-        &p.token,
-        &event("LotDispatched", "AP", json!({"lotNo": "L-2"})),
-    )
-    .await;
-    let hit = app
-        .publish_ok(
-            &p.token,
-            &event(
-                "LotDispatched",
-                "AP",
-                json!({"status": "dispatched", "lotNo": "L-3"}),
-            ),
+            json!({"status": "dispatched", "lotNo": "L-3"}),
         )
         .await;
 
-    let got = receiver.wait_for(1, WAIT).await;
+    let got = r.receiver.wait_for(1, WAIT).await;
     assert_eq!(got[0].webhook_id(), hit);
-    receiver.assert_no_more_requests(1).await;
+    r.receiver.assert_no_more_requests(1).await;
 }
 
 #[tokio::test]
 async fn or_filter_matches_when_any_branch_matches() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start().await;
-    let subscriber = app.portal(&["AP"]).await;
-    let p = publisher(&app).await;
-    app.subscribe_ok(
-        &subscriber.token,
-        &json!({"url": receiver.url("/hook"), "event_types": ["*"],
-                "filter": {"type": ["LotDispatched"],
+    let r = route(
+        &["AP"],
+        json!({"filter": {"type": ["LotDispatched"],
                            "$or": [{"data": {"qty": [{"numeric": [">", 100]}]}},
                                    {"data": {"status": ["dispatched"]}}]}}),
     )
     .await;
 
-    app.publish_ok(
-        &p.token,
-        &event("LotDispatched", "AP", json!({"qty": 1, "status": "x"})),
+    r.publish("LotDispatched", "AP", json!({"qty": 1, "status": "x"}))
+        .await;
+    r.publish(
+        "LotReceived",
+        "AP",
+        json!({"qty": 500, "status": "dispatched"}),
     )
     .await;
-    app.publish_ok(
-        &p.token,
-        &event(
-            "LotReceived",
+    let by_status = r
+        .publish(
+            "LotDispatched",
             "AP",
-            json!({"qty": 500, "status": "dispatched"}),
-        ),
-    )
-    .await;
-    let by_status = app
-        .publish_ok(
-            &p.token,
-            &event(
-                "LotDispatched",
-                "AP",
-                json!({"qty": 1, "status": "dispatched"}),
-            ),
+            json!({"qty": 1, "status": "dispatched"}),
         )
         .await;
-    let by_qty = app
-        .publish_ok(
-            &p.token,
-            &event("LotDispatched", "AP", json!({"qty": 500, "status": "x"})),
-        )
+    let by_qty = r
+        .publish("LotDispatched", "AP", json!({"qty": 500, "status": "x"}))
         .await;
 
-    let got = receiver.wait_for(2, WAIT).await;
+    let got = r.receiver.wait_for(2, WAIT).await;
     let mut ids: Vec<&str> = got.iter().map(|r| r.webhook_id()).collect();
     ids.sort();
     let mut expected = [by_status.as_str(), by_qty.as_str()];
     expected.sort();
     assert_eq!(ids, expected);
-    receiver.assert_no_more_requests(2).await;
+    r.receiver.assert_no_more_requests(2).await;
 }
 
 #[tokio::test]
 async fn filter_can_match_envelope_fields_with_anything_but_and_exists() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start().await;
-    let subscriber = app.portal(&["*"]).await;
-    let p = publisher(&app).await;
-    app.subscribe_ok(
-        &subscriber.token,
-        &json!({"url": receiver.url("/hook"), "event_types": ["*"],
-                "filter": {"state": [{"anything-but": ["TG"]}], "data": {"manufacturer": [{"exists": true}]}}}),
-    )
-    .await;
+    let r = route(&["*"], json!({"filter": {"state": [{"anything-but": ["TG"]}], "data": {"manufacturer": [{"exists": true}]}}})).await;
 
-    app.publish_ok(
-        &p.token,
-        &event("BatchCreated", "TG", json!({"manufacturer": "M-1"})),
-    )
-    .await;
-    app.publish_ok(
-        &p.token,
-        &event("BatchCreated", "AP", json!({"batchNo": "B-1"})),
-    )
-    .await;
-    let hit = app
-        .publish_ok(
-            &p.token,
-            &event("BatchCreated", "KA", json!({"manufacturer": "M-2"})),
-        )
+    r.publish("BatchCreated", "TG", json!({"manufacturer": "M-1"}))
+        .await;
+    r.publish("BatchCreated", "AP", json!({"batchNo": "B-1"}))
+        .await;
+    let hit = r
+        .publish("BatchCreated", "KA", json!({"manufacturer": "M-2"}))
         .await;
 
-    let got = receiver.wait_for(1, WAIT).await;
+    let got = r.receiver.wait_for(1, WAIT).await;
     assert_eq!(got[0].webhook_id(), hit);
-    receiver.assert_no_more_requests(1).await;
+    r.receiver.assert_no_more_requests(1).await;
 }
 
 #[tokio::test]
@@ -253,23 +203,14 @@ async fn client_does_not_receive_the_events_it_published_itself() {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start().await;
     let portal = app.portal(&["AP"]).await;
-    let other = publisher(&app).await;
-    app.subscribe_ok(
-        &portal.token,
-        &json!({"url": receiver.url("/hook"), "event_types": ["*"]}),
-    )
-    .await;
+    let other = app.publisher(&["*"]).await;
+    app.subscribe_at(&portal.token, &receiver.url("/hook"), json!({}))
+        .await;
 
-    app.publish_ok(
-        &portal.token,
-        &event("LotReceived", "AP", json!({"mine": true})),
-    )
-    .await;
+    app.publish_event(&portal.token, "LotReceived", "AP", json!({"mine": true}))
+        .await;
     let theirs = app
-        .publish_ok(
-            &other.token,
-            &event("LotReceived", "AP", json!({"mine": false})),
-        )
+        .publish_event(&other.token, "LotReceived", "AP", json!({"mine": false}))
         .await;
 
     let got = receiver.wait_for(1, WAIT).await;
@@ -284,15 +225,16 @@ async fn include_own_events_delivers_the_clients_own_events() {
     let receiver = Receiver::start().await;
     let portal = app.portal(&["AP"]).await;
     let sub = app
-        .subscribe_ok(
+        .subscribe_at(
             &portal.token,
-            &json!({"url": receiver.url("/hook"), "event_types": ["*"], "include_own_events": true}),
+            &receiver.url("/hook"),
+            json!({"include_own_events": true}),
         )
         .await;
     assert_eq!(sub.json["include_own_events"], true);
 
     let mine = app
-        .publish_ok(&portal.token, &event("LotReceived", "AP", json!({})))
+        .publish_event(&portal.token, "LotReceived", "AP", json!({}))
         .await;
 
     let got = receiver.wait_for(1, WAIT).await;
@@ -306,19 +248,17 @@ async fn disabled_subscription_receives_nothing() {
     let off = Receiver::start().await;
     let on = Receiver::start().await;
     let subscriber = app.portal(&["AP"]).await;
-    let p = publisher(&app).await;
-    app.subscribe_ok(
+    let p = app.publisher(&["*"]).await;
+    app.subscribe_at(
         &subscriber.token,
-        &json!({"url": off.url("/hook"), "event_types": ["*"], "enabled": false}),
+        &off.url("/hook"),
+        json!({"enabled": false}),
     )
     .await;
-    app.subscribe_ok(
-        &subscriber.token,
-        &json!({"url": on.url("/hook"), "event_types": ["*"]}),
-    )
-    .await;
+    app.subscribe_at(&subscriber.token, &on.url("/hook"), json!({}))
+        .await;
 
-    app.publish_ok(&p.token, &event("LotCreated", "AP", json!({})))
+    app.publish_event(&p.token, "LotCreated", "AP", json!({}))
         .await;
 
     on.wait_for(1, WAIT).await;
@@ -331,31 +271,27 @@ async fn event_fans_out_once_to_each_matching_subscription() {
     let receiver = Receiver::start().await;
     let ap = app.portal(&["AP"]).await;
     let all = app.portal(&["*"]).await;
-    let p = publisher(&app).await;
+    let p = app.publisher(&["*"]).await;
     let s1 = app
-        .subscribe_ok(
+        .subscribe_at(
             &ap.token,
-            &json!({"url": receiver.url("/ap"), "event_types": ["LotDispatched"]}),
+            &receiver.url("/ap"),
+            json!({"event_types": ["LotDispatched"]}),
         )
         .await;
     let s2 = app
-        .subscribe_ok(
+        .subscribe_at(
             &all.token,
-            &json!({"url": receiver.url("/all"), "event_types": ["Lot*"]}),
+            &receiver.url("/all"),
+            json!({"event_types": ["Lot*"]}),
         )
         .await;
     let s3 = app
-        .subscribe_ok(
-            &all.token,
-            &json!({"url": receiver.url("/all-2"), "event_types": ["*"]}),
-        )
+        .subscribe_at(&all.token, &receiver.url("/all-2"), json!({}))
         .await;
 
     let id = app
-        .publish_ok(
-            &p.token,
-            &event("LotDispatched", "AP", json!({"lotNo": "L-1"})),
-        )
+        .publish_event(&p.token, "LotDispatched", "AP", json!({"lotNo": "L-1"}))
         .await;
 
     let got = receiver.wait_for(3, WAIT).await;
@@ -378,23 +314,17 @@ async fn test_ping_reaches_that_subscription_only() {
     let other = Receiver::start().await;
     let subscriber = app.portal(&["AP"]).await;
     let sub = app
-        .subscribe_ok(
+        .subscribe_at(
             &subscriber.token,
-            &json!({"url": pinged.url("/hook"), "event_types": ["LotDispatched"]}),
+            &pinged.url("/hook"),
+            json!({"event_types": ["LotDispatched"]}),
         )
         .await;
-    app.subscribe_ok(
-        &subscriber.token,
-        &json!({"url": other.url("/hook"), "event_types": ["*"]}),
-    )
-    .await;
+    app.subscribe_at(&subscriber.token, &other.url("/hook"), json!({}))
+        .await;
 
     let resp = app
-        .post(
-            &format!("/v1/subscriptions/{}/test", sub.id),
-            &subscriber.token,
-            &json!({}),
-        )
+        .post(&sub.path("/test"), &subscriber.token, &json!({}))
         .await;
 
     resp.assert_status(202);

@@ -182,10 +182,7 @@ async fn malformed_bodies_never_yield_a_5xx() {
     let admin = app.admin_token().await;
     let portal = app.portal(&["AP"]).await;
     let sub = app
-        .subscribe_ok(
-            &portal.token,
-            &json!({"url": "https://portal.example.org/hook", "event_types": ["*"]}),
-        )
+        .subscribe_at(&portal.token, "https://portal.example.org/hook", json!({}))
         .await;
     let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
     // Bodies no endpoint can accept: not JSON, not an object, or every field mistyped.
@@ -201,7 +198,7 @@ async fn malformed_bodies_never_yield_a_5xx() {
         deep.into_bytes(),
         br#"{"type": ["x"], "state": {}, "data": 1, "url": 5, "event_types": "x", "events": "x", "name": [], "scopes": 3, "states": null, "since": [], "until": {}, "only_failed": "x", "description": 5, "schema": 7}"#.to_vec(),
     ];
-    let sub_path = format!("/v1/subscriptions/{}", sub.id);
+    let sub_path = sub.path("");
     // Each endpoint with bodies that are well-formed JSON but invalid for it in particular.
     let targets: Vec<(Method, String, &str, Vec<&[u8]>)> = vec![
         (Method::POST, "/v1/events".into(), portal.token.as_str(), vec![

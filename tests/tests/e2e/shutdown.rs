@@ -5,25 +5,17 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::{Receiver, Reply, TestApp, event};
+use crate::support::{Receiver, Reply, TestApp};
 
 #[tokio::test]
 async fn sigterm_lets_an_in_flight_delivery_finish_and_records_it() {
     let mut app = TestApp::spawn().await;
     let receiver = Receiver::answering(Reply::status(204).delay(Duration::from_millis(1500))).await;
-    let portal = app.portal(&["AP"]).await;
-    let publisher = app.client(&["events:write"], &["AP"]).await;
-    let sub = app
-        .subscribe_ok(
-            &portal.token,
-            &json!({"url": receiver.url("/hook"), "event_types": ["LotDispatched"]}),
-        )
+    let s = app
+        .subscribed(&receiver, json!({"event_types": ["LotDispatched"]}))
         .await;
-    let evt = app
-        .publish_ok(
-            &publisher.token,
-            &event("LotDispatched", "AP", json!({"lotNo": "L-9"})),
-        )
+    let evt = s
+        .publish(&app, "LotDispatched", json!({"lotNo": "L-9"}))
         .await;
     // The request has arrived and the receiver is still holding it: the delivery is in flight.
     receiver.wait_for(1, Duration::from_secs(15)).await;
@@ -32,8 +24,10 @@ async fn sigterm_lets_an_in_flight_delivery_finish_and_records_it() {
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
 
     app.start_again().await;
-    let token = app.token(&portal.id, &portal.secret, None).await;
-    let dlv = app.delivery_of(&token, &sub.id, &evt).await;
+    let token = app
+        .token(&s.subscriber.id, &s.subscriber.secret, None)
+        .await;
+    let dlv = app.delivery_of(&token, &s.sub.id, &evt).await;
     assert_eq!(dlv["status"], "succeeded", "{dlv}");
     assert_eq!(dlv["attempts"].as_array().map(Vec::len), Some(1), "{dlv}");
     receiver.assert_no_more_requests(1).await;

@@ -8,12 +8,15 @@
 pub mod api;
 pub mod app;
 pub mod backend;
+pub mod deliveries;
 pub mod receiver;
+pub mod scenario;
 pub mod secrets;
 pub mod wait;
 
-pub use api::{Sub, TestClient, event};
+pub use api::{TestClient, event};
 pub use app::TestApp;
+pub use deliveries::attempts;
 pub use receiver::{Receiver, Recorded, Reply};
 pub use wait::eventually;
 
@@ -47,6 +50,11 @@ pub const FORTIFICATION_TYPES: [&str; 19] = [
     "LotSentBack",
     "LotRejectedReceived",
 ];
+
+/// A destination URL on the portal's public host (for tests that never deliver to it).
+pub fn portal_hook(path: &str) -> String {
+    format!("https://portal.example.org{path}")
+}
 
 /// Current time as RFC 3339, as the API writes it.
 pub fn rfc3339(t: time::OffsetDateTime) -> String {

@@ -13,138 +13,15 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
-use serde_json::Value;
 use tokio::sync::{oneshot, watch};
 
 use super::wait::quiet_window;
 
-/// One scripted answer.
-#[derive(Debug, Clone)]
-pub struct Reply {
-    status: u16,
-    delay: Duration,
-    headers: Vec<(String, String)>,
-    body: String,
-}
+mod recorded;
+mod reply;
 
-impl Reply {
-    /// 200 with a short body.
-    pub fn ok() -> Reply {
-        Reply::status(200).body("ok")
-    }
-
-    /// Any status, empty body.
-    pub fn status(status: u16) -> Reply {
-        Reply {
-            status,
-            delay: Duration::ZERO,
-            headers: Vec::new(),
-            body: String::new(),
-        }
-    }
-
-    /// 410 Gone.
-    pub fn gone() -> Reply {
-        Reply::status(410)
-    }
-
-    /// A redirect to `location`.
-    pub fn redirect(status: u16, location: &str) -> Reply {
-        Reply::status(status).header("location", location)
-    }
-
-    /// `status` (429 or 503) with `Retry-After: secs`.
-    pub fn retry_after(status: u16, secs: u64) -> Reply {
-        Reply::status(status).header("retry-after", &secs.to_string())
-    }
-
-    /// Answer only after `delay` (to provoke timeouts).
-    pub fn delay(mut self, delay: Duration) -> Reply {
-        self.delay = delay;
-        self
-    }
-
-    /// An extra response header.
-    pub fn header(mut self, name: &str, value: &str) -> Reply {
-        self.headers.push((name.to_string(), value.to_string()));
-        self
-    }
-
-    /// The response body.
-    pub fn body(mut self, body: impl Into<String>) -> Reply {
-        self.body = body.into();
-        self
-    }
-}
-
-/// A request as the receiver got it.
-#[derive(Debug, Clone)]
-pub struct Recorded {
-    /// HTTP method.
-    pub method: Method,
-    /// Path and query.
-    pub path: String,
-    /// Every header.
-    pub headers: HeaderMap,
-    /// The raw body.
-    pub body: Bytes,
-    /// When it arrived.
-    pub at: Instant,
-}
-
-impl Recorded {
-    /// A header as text (panics if it is not valid text).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .get(name)
-            .map(|v| v.to_str().expect("a text header value"))
-    }
-
-    /// A header that must be there.
-    pub fn required_header(&self, name: &str) -> &str {
-        self.header(name).unwrap_or_else(|| {
-            panic!(
-                "the webhook request has no {name} header: {:?}",
-                self.headers
-            )
-        })
-    }
-
-    /// The body as JSON.
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "the webhook body is not JSON ({e}): {}",
-                String::from_utf8_lossy(&self.body)
-            )
-        })
-    }
-
-    /// `webhook-id` (the event id).
-    pub fn webhook_id(&self) -> &str {
-        self.required_header("webhook-id")
-    }
-
-    /// The envelope's `type`.
-    pub fn event_type(&self) -> String {
-        self.json()["type"].as_str().unwrap_or_default().to_string()
-    }
-
-    /// Verifies the Standard Webhooks signature with `secret` (`whsec_…`).
-    pub fn verify(&self, secret: &str) -> Result<(), standardwebhooks::WebhookError> {
-        standardwebhooks::Webhook::new(secret)?.verify(&self.body, &self.headers)
-    }
-
-    /// Asserts the signature verifies with `secret`.
-    pub fn assert_signed_by(&self, secret: &str) {
-        if let Err(e) = self.verify(secret) {
-            panic!(
-                "the webhook signature does not verify ({e:?}); headers {:?}",
-                self.headers
-            );
-        }
-    }
-}
+pub use recorded::Recorded;
+pub use reply::Reply;
 
 type Rule = (Arc<dyn Fn(&Recorded) -> bool + Send + Sync>, Reply);
 

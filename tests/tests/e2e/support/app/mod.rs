@@ -9,15 +9,21 @@
 //! `infra/local/bootstrap` (see `backend`): the runner gets the bootstrap's environment, under
 //! the harness's own settings, and the emulator stays up across restarts until the app drops.
 
+mod command;
+mod output;
+
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::backend::{Backend, Moto};
 use super::secrets::{SecretRegistry, random_string};
+
+pub use command::run_binary;
+use command::runner_command;
 
 /// The bootstrap admin client's id.
 pub const ADMIN_ID: &str = "cl_admin";
@@ -248,43 +254,6 @@ impl TestApp {
         self.env.insert(key.to_string(), value.to_string());
     }
 
-    /// Runs a second runner on this app's data directory and settings, beside the first,
-    /// until it exits (or 30 s pass, when it is killed): its exit status and its output.
-    pub fn run_beside(&self) -> (Option<ExitStatus>, String) {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookline-e2e-runner"));
-        for (k, _) in std::env::vars_os() {
-            let k = k.to_string_lossy();
-            if (k.starts_with("HOOKLINE_") || k.starts_with("AWS_")) && !self.env.contains_key(&*k)
-            {
-                cmd.env_remove(&*k);
-            }
-        }
-        let out = self.dir.path().join("beside.log");
-        let log = std::fs::File::create(&out).expect("a log file");
-        let log2 = log.try_clone().expect("a log file");
-        let mut child = cmd
-            .envs(&self.env)
-            .current_dir(self.dir.path())
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log2)
-            .spawn()
-            .expect("the second runner starts");
-        let deadline = std::time::Instant::now() + STARTUP_TIMEOUT;
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("the second runner's status") {
-                break Some(status);
-            }
-            if std::time::Instant::now() >= deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            std::thread::sleep(POLL);
-        };
-        (status, std::fs::read_to_string(&out).unwrap_or_default())
-    }
-
     /// Starts a new process on the same data directory (after `stop` or `kill9`).
     pub async fn start_again(&mut self) {
         assert!(self.child.is_none(), "the runner is still running");
@@ -305,14 +274,7 @@ impl TestApp {
                 .open(self.dir.path().join(name))
                 .expect("a log file")
         };
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookline-e2e-runner"));
-        for (k, _) in std::env::vars_os() {
-            let k = k.to_string_lossy();
-            if (k.starts_with("HOOKLINE_") || k.starts_with("AWS_")) && !self.env.contains_key(&*k)
-            {
-                cmd.env_remove(&*k);
-            }
-        }
+        let mut cmd = runner_command(&self.env);
         cmd.envs(&self.env)
             .current_dir(self.dir.path())
             .stdin(Stdio::null())
@@ -373,192 +335,5 @@ impl TestApp {
             }
             tokio::time::sleep(POLL).await;
         }
-    }
-
-    /// Runs the runner's binary with `args` (an admin command such as `dlq count
-    /// deliveries`) on this app's environment and data directory, beside the runner or while
-    /// it is stopped, until it exits. What it prints is also appended to `admin.log`, which
-    /// `output` (and so the secret scan) reads.
-    pub async fn run_command(&self, args: &[&str]) -> CommandOutput {
-        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        let env = self.env.clone();
-        let dir = self.dir.path().to_path_buf();
-        let out = tokio::task::spawn_blocking(move || run_binary(&args, &env, &dir))
-            .await
-            .expect("the command's task");
-        let mut log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.path().join("admin.log"))
-            .expect("the admin log");
-        use std::io::Write as _;
-        let _ = write!(log, "{}\n{}\n", out.stdout, out.stderr);
-        out
-    }
-
-    /// Everything the runner (and the commands of `run_command`) wrote to stdout and stderr
-    /// so far, over all its starts.
-    pub fn output(&self) -> String {
-        let mut all = String::new();
-        for name in ["runner.stdout.log", "runner.stderr.log", "admin.log"] {
-            if let Ok(bytes) = std::fs::read(self.dir.path().join(name)) {
-                all.push_str(&String::from_utf8_lossy(&bytes));
-                all.push('\n');
-            }
-        }
-        all
-    }
-
-    fn output_tail(&self, lines: usize) -> String {
-        let out = self.output();
-        let all: Vec<&str> = out.lines().collect();
-        let from = all.len().saturating_sub(lines);
-        format!(
-            "--- last {} lines of the runner's output ---\n{}",
-            all.len() - from,
-            all[from..].join("\n")
-        )
-    }
-
-    /// Copies the runner's output of a failed test out of the temporary directory (which is
-    /// about to go) to `$TMPDIR/hookline-e2e-failures/`.
-    fn keep_output(&self) {
-        let name = self
-            .dir
-            .path()
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let dest = std::env::temp_dir()
-            .join("hookline-e2e-failures")
-            .join(name);
-        if std::fs::create_dir_all(&dest).is_ok() {
-            for file in [
-                "runner.stdout.log",
-                "runner.stderr.log",
-                "admin.log",
-                "moto.log",
-            ] {
-                let _ = std::fs::copy(self.dir.path().join(file), dest.join(file));
-            }
-            eprintln!("the runner's whole output is kept in {}", dest.display());
-        }
-    }
-
-    /// Asserts that no secret the test saw (admin and client secrets, webhook secrets,
-    /// bearer tokens, Basic credentials) appears in the runner's output so far. Runs again
-    /// on drop, over the whole output, for every test.
-    pub fn assert_logs_clean(&self) {
-        let findings = self.secrets.findings(&self.output());
-        assert!(
-            findings.is_empty(),
-            "secrets leaked into the runner's logs:\n{}",
-            findings.join("\n")
-        );
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        // The emulated AWS goes after the runner that used it.
-        drop(self.moto.take());
-        if std::thread::panicking() {
-            // The test failed: show what the runner said, and keep all of it for reading.
-            eprintln!("{}", self.output_tail(40));
-            self.keep_output();
-            return;
-        }
-        self.assert_logs_clean();
-    }
-}
-
-/// How a run of the binary with arguments ended, and what it printed.
-#[derive(Debug)]
-pub struct CommandOutput {
-    /// The exit status.
-    pub status: ExitStatus,
-    /// Everything on stdout.
-    pub stdout: String,
-    /// Everything on stderr.
-    pub stderr: String,
-}
-
-impl CommandOutput {
-    /// The exit code (`None` if a signal ended it).
-    pub fn code(&self) -> Option<i32> {
-        self.status.code()
-    }
-
-    /// Asserts exit code 0 and returns stdout, trimmed.
-    #[track_caller]
-    pub fn success(&self) -> &str {
-        assert_eq!(
-            self.code(),
-            Some(0),
-            "the command failed ({})\nstdout: {}\nstderr: {}",
-            self.status,
-            self.stdout,
-            self.stderr
-        );
-        self.stdout.trim()
-    }
-}
-
-/// Runs the runner's binary with `args` and exactly the `HOOKLINE_` and `AWS_` variables of
-/// `env` (the test process's own are removed), in `dir`, until it exits or `COMMAND_TIMEOUT`
-/// passes (then it is killed and the test fails).
-pub fn run_binary(args: &[String], env: &BTreeMap<String, String>, dir: &Path) -> CommandOutput {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookline-e2e-runner"));
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy();
-        if (k.starts_with("HOOKLINE_") || k.starts_with("AWS_")) && !env.contains_key(&*k) {
-            cmd.env_remove(&*k);
-        }
-    }
-    let n = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let stdout_path = dir.join(format!("command-{n}.stdout"));
-    let stderr_path = dir.join(format!("command-{n}.stderr"));
-    let file = |p: &Path| std::fs::File::create(p).expect("a command output file");
-    let mut child = cmd
-        .args(args)
-        .envs(env)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(file(&stdout_path))
-        .stderr(file(&stderr_path))
-        .spawn()
-        .expect("the binary starts");
-    let deadline = std::time::Instant::now() + COMMAND_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("the command's status") {
-            break status;
-        }
-        if std::time::Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "hookline-local {} did not exit within {COMMAND_TIMEOUT:?}\n{}",
-                args.join(" "),
-                std::fs::read_to_string(&stderr_path).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(POLL);
-    };
-    let read = |p: &Path| {
-        let text = std::fs::read_to_string(p).unwrap_or_default();
-        let _ = std::fs::remove_file(p);
-        text
-    };
-    CommandOutput {
-        status,
-        stdout: read(&stdout_path),
-        stderr: read(&stderr_path),
     }
 }

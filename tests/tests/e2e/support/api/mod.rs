@@ -2,118 +2,17 @@
 //! typed helpers for the steps most tests share (clients, tokens, events, subscriptions,
 //! deliveries). Every response body is scanned for secrets, which the log check then hunts.
 
-use std::time::Duration;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder};
 use serde_json::{Value, json};
 
+use super::PORTAL_SCOPES;
 use super::app::{ADMIN_ID, TestApp};
-use super::{PORTAL_SCOPES, eventually};
 
-/// A response: status, headers, body text and the body as JSON (`Null` if it is not JSON).
-#[derive(Debug, Clone)]
-pub struct ApiResponse {
-    /// HTTP status.
-    pub status: u16,
-    /// Response headers.
-    pub headers: HeaderMap,
-    /// Body text.
-    pub text: String,
-    /// Body as JSON, `Value::Null` when it is not JSON.
-    pub json: Value,
-}
+mod response;
 
-impl ApiResponse {
-    /// A header as text.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// The content type without parameters.
-    pub fn content_type(&self) -> String {
-        self.header("content-type")
-            .unwrap_or_default()
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase()
-    }
-
-    /// Asserts the status, showing the body otherwise.
-    #[track_caller]
-    pub fn assert_status(&self, expected: u16) -> &Self {
-        assert_eq!(
-            self.status, expected,
-            "expected HTTP {expected}, got {}: {}",
-            self.status, self.text
-        );
-        self
-    }
-
-    /// Asserts an RFC 9457 problem with this status and code.
-    #[track_caller]
-    pub fn assert_problem(&self, status: u16, code: &str) -> &Self {
-        self.assert_status(status);
-        assert_eq!(
-            self.content_type(),
-            "application/problem+json",
-            "an error body is problem+json: {}",
-            self.text
-        );
-        assert_eq!(self.json["code"], code, "problem code: {}", self.text);
-        assert_eq!(self.json["status"], status, "problem status: {}", self.text);
-        assert_eq!(
-            self.json["type"],
-            format!("urn:hookline:problem:{code}"),
-            "problem type: {}",
-            self.text
-        );
-        assert!(
-            self.json["title"].as_str().is_some_and(|t| !t.is_empty()),
-            "a problem has a title: {}",
-            self.text
-        );
-        self
-    }
-
-    /// Asserts `Cache-Control: no-store` (a response that carries a secret).
-    #[track_caller]
-    pub fn assert_no_store(&self) -> &Self {
-        assert!(
-            self.header("cache-control")
-                .is_some_and(|c| c.split(',').any(|d| d.trim() == "no-store")),
-            "a response with a secret is Cache-Control: no-store, not {:?}: {}",
-            self.header("cache-control"),
-            self.text
-        );
-        self
-    }
-
-    /// The `field` of every entry of the problem's `errors`.
-    pub fn error_fields(&self) -> Vec<String> {
-        self.json["errors"]
-            .as_array()
-            .map(|errs| {
-                errs.iter()
-                    .map(|e| e["field"].as_str().unwrap_or_default().to_string())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// `data` of a list response.
-    #[track_caller]
-    pub fn data(&self) -> Vec<Value> {
-        self.json["data"]
-            .as_array()
-            .unwrap_or_else(|| panic!("a list response has `data`: {}", self.text))
-            .clone()
-    }
-}
+pub use response::ApiResponse;
 
 /// An API client of the test, with a token holding every scope it was given.
 #[derive(Debug, Clone)]
@@ -304,6 +203,14 @@ impl TestApp {
         (id, secret)
     }
 
+    /// A runner with one client registered (a portal for AP holding `scopes`): the app, the
+    /// client's id and its secret, for tests of how it gets its tokens.
+    pub async fn with_portal_client(scopes: &[&str]) -> (TestApp, String, String) {
+        let app = TestApp::spawn().await;
+        let (id, secret) = app.create_client("portal", scopes, &["AP"]).await;
+        (app, id, secret)
+    }
+
     /// Registers a client and gets it a token with all of `scopes`.
     pub async fn client(&self, scopes: &[&str], states: &[&str]) -> TestClient {
         let name = format!("client for {}", states.join(","));
@@ -354,82 +261,5 @@ impl TestApp {
             secret,
             json: resp.json,
         }
-    }
-
-    /// `GET /v1/deliveries?{query}`: the `data` list.
-    pub async fn deliveries(&self, token: &str, query: &str) -> Vec<Value> {
-        let resp = self.get(&format!("/v1/deliveries?{query}"), token).await;
-        resp.assert_status(200);
-        resp.data()
-    }
-
-    /// The delivery of `event_id` to `sub_id`, once fan-out has created it.
-    pub async fn delivery_of(&self, token: &str, sub_id: &str, event_id: &str) -> Value {
-        let query = format!("subscription_id={sub_id}&event_id={event_id}");
-        eventually(
-            Duration::from_secs(15),
-            &format!("a delivery of {event_id} to {sub_id}"),
-            || async {
-                let list = self.deliveries(token, &query).await;
-                list.into_iter().next()
-            },
-        )
-        .await
-    }
-
-    /// Polls `GET /v1/deliveries/{id}` until `done` holds; returns that delivery.
-    pub async fn wait_for_delivery(
-        &self,
-        token: &str,
-        delivery_id: &str,
-        what: &str,
-        timeout: Duration,
-        done: impl Fn(&Value) -> bool,
-    ) -> Value {
-        let path = format!("/v1/deliveries/{delivery_id}");
-        eventually(
-            timeout,
-            &format!("delivery {delivery_id}: {what}"),
-            || async {
-                let resp = self.get(&path, token).await;
-                resp.assert_status(200);
-                done(&resp.json).then_some(resp.json)
-            },
-        )
-        .await
-    }
-
-    /// Waits until the subscription has `count` deliveries and every one has succeeded: a
-    /// receiver seeing a request comes a moment before the runner records its outcome.
-    pub async fn wait_until_all_succeeded(&self, token: &str, sub_id: &str, count: usize) {
-        let query = format!("subscription_id={sub_id}&limit=100");
-        eventually(
-            Duration::from_secs(15),
-            &format!("{count} succeeded deliveries of {sub_id}"),
-            || async {
-                let list = self.deliveries(token, &query).await;
-                (list.len() == count && list.iter().all(|d| d["status"] == "succeeded"))
-                    .then_some(())
-            },
-        )
-        .await
-    }
-
-    /// Polls the delivery until its `status` is `status`.
-    pub async fn wait_for_delivery_status(
-        &self,
-        token: &str,
-        delivery_id: &str,
-        status: &str,
-        timeout: Duration,
-    ) -> Value {
-        self.wait_for_delivery(
-            token,
-            delivery_id,
-            &format!("status {status}"),
-            timeout,
-            |d| d["status"] == status,
-        )
-        .await
     }
 }
