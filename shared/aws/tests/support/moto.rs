@@ -37,7 +37,7 @@ impl Moto {
             .stderr(Stdio::null())
             .spawn()
             .expect(
-                "moto_server must be installed (pip install 'moto[server]'); .ci/run installs it",
+                "moto_server must be on PATH: infra/scripts/test.sh installs it into .venv (infra/scripts/python-tools.sh)",
             );
         let endpoint = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);

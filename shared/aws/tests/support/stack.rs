@@ -21,7 +21,7 @@ pub fn template() -> Value {
         .args(["-c", script])
         .arg(root().join("infra/local/bootstrap"))
         .output()
-        .expect("python3 (with PyYAML and boto3) is needed; .ci/run installs them");
+        .expect("python3 with PyYAML and boto3 is needed: infra/scripts/test.sh installs them into .venv (infra/scripts/python-tools.sh)");
     assert!(
         out.status.success(),
         "{}",

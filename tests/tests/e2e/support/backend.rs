@@ -89,8 +89,8 @@ impl Moto {
                 .stderr(err)
                 .spawn()
                 .expect(
-                    "moto_server must be installed for HOOKLINE_E2E_BACKEND=aws \
-                     (pip install 'moto[server]'); .ci/run installs it",
+                    "moto_server must be on PATH for HOOKLINE_E2E_BACKEND=aws: \
+                     infra/scripts/test.sh installs it into .venv",
                 );
             let mut moto = Moto {
                 child,
