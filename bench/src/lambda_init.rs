@@ -62,7 +62,9 @@ async fn start_moto() -> Result<Moto, String> {
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| format!("moto_server (on PATH from .venv: infra/scripts/python-tools.sh): {e}"))?;
+        .map_err(|e| {
+            format!("moto_server (on PATH from .venv: infra/scripts/python-tools.sh): {e}")
+        })?;
     for _ in 0..300 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await

@@ -7,8 +7,6 @@
 //! run on a writer thread and lists on tokio's blocking pool; only point reads by key run on
 //! the calling thread, and only while a reader connection is free (see `db`).
 
-#![warn(missing_docs)]
-
 mod clients;
 mod codec;
 mod cursor;
