@@ -8,7 +8,7 @@
 //!
 //! The counts are held to bounds half a request above the measured ones, so that a change
 //! that adds a request or a write unit per delivery fails here. `HOOKLINE_WRITE_COST=1`
-//! writes the figures to `bench/results/aws-cost.json` (`cargo test -p hookline-aws --test
+//! writes the figures to `bench/results/aws-cost.json` (`cargo test -p hookline-aws-tests --test
 //! cost -- --nocapture`).
 
 mod support;
