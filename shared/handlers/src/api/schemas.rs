@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::Value;
-use utoipa::openapi::schema::OneOfBuilder;
+use utoipa::openapi::schema::{OneOfBuilder, SchemaType, Type};
 use utoipa::openapi::{Ref, RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
@@ -23,6 +23,21 @@ impl PartialSchema for NewSubscription {
         if let RefOr::T(Schema::Object(object)) = &mut schema {
             object.required = vec!["url".into(), "event_types".into()];
             object.description = Some("A new subscription.".into());
+            // Required here, so never null (a null `url` is 400 "is required"), whereas a
+            // patch may leave them out.
+            for name in &object.required {
+                let schema_type = match object.properties.get_mut(name) {
+                    Some(RefOr::T(Schema::Object(field))) => &mut field.schema_type,
+                    Some(RefOr::T(Schema::Array(field))) => &mut field.schema_type,
+                    _ => continue,
+                };
+                if let SchemaType::Array(types) = schema_type {
+                    types.retain(|t| *t != Type::Null);
+                    if let [only] = types.as_slice() {
+                        *schema_type = SchemaType::Type(only.clone());
+                    }
+                }
+            }
         }
         schema
     }
@@ -131,5 +146,24 @@ impl PartialSchema for PublishedOrBatch {
             "PublishedBatchView",
             "The event's outcome, or each event's of a batch.",
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_subscriptions_required_fields_are_never_null_a_patchs_may_be() {
+        let new = serde_json::to_value(NewSubscription::schema()).expect("JSON");
+        let patch = serde_json::to_value(SubscriptionPatch::schema()).expect("JSON");
+        assert_eq!(new["properties"]["url"]["type"], "string");
+        assert_eq!(new["properties"]["event_types"]["type"], "array");
+        assert_eq!(
+            patch["properties"]["url"]["type"],
+            serde_json::json!(["string", "null"])
+        );
+        // The rest of a new subscription is the patch's.
+        assert_eq!(new["properties"]["filter"], patch["properties"]["filter"]);
     }
 }
