@@ -16,7 +16,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::api::no_store::forbid_storing;
-#[allow(unused_imports)] // Named only by the OpenAPI annotations.
 use crate::auth::schemas::{
     Jwks, OAuthErrorBody, ServerMetadata, TokenRequest as TokenRequestSchema, TokenResponse,
 };
