@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use hookline_domain::{ids, secret};
+use hookline_domain::{ClientId, secret};
 use hookline_ports::{Clock, PortError, Store};
 
 /// File in the data directory that names the generated admin client.
@@ -16,8 +16,8 @@ pub async fn ensure_admin(
     store: &dyn Store,
     clock: &dyn Clock,
     data_dir: &Path,
-    configured: Option<&(String, String)>,
-) -> Result<Option<(String, String)>, PortError> {
+    configured: Option<&(ClientId, String)>,
+) -> Result<Option<(ClientId, String)>, PortError> {
     if let Some((id, sec)) = configured {
         hookline_handlers::bootstrap::ensure_admin(store, clock, id, sec).await?;
         return Ok(None);
@@ -27,7 +27,7 @@ pub async fn ensure_admin(
     if marker.exists() {
         return Ok(None);
     }
-    let id = ids::new_id(ids::CLIENT, now.unix_timestamp_nanos() / 1_000_000);
+    let id = ClientId::new(now.unix_timestamp_nanos() / 1_000_000);
     let sec = secret::new_client_secret();
     let created = hookline_handlers::bootstrap::ensure_admin(store, clock, &id, &sec).await?;
     std::fs::write(&marker, format!("{id}\n"))

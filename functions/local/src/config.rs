@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use hookline_domain::ClientId;
 use hookline_runtime::config::{Runtime, StackConfig};
 use hookline_runtime::env::Env;
 
@@ -34,7 +35,7 @@ pub struct Config {
     /// `HOOKLINE_DATA_DIR` (./.hookline).
     pub data_dir: PathBuf,
     /// `HOOKLINE_ADMIN_CLIENT_ID` and `HOOKLINE_ADMIN_CLIENT_SECRET`.
-    pub admin: Option<(String, String)>,
+    pub admin: Option<(ClientId, String)>,
     /// `HOOKLINE_ALLOW_UNSAFE_DESTINATIONS` (false): keep private destinations and plain http
     /// (the runner's defaults) while listening on a non-loopback address or running on the
     /// AWS backend ([`Config::check_exposure`]).
@@ -74,6 +75,12 @@ impl Config {
             env.text("HOOKLINE_ADMIN_CLIENT_SECRET"),
         ) {
             (Some(id), Some(secret)) => {
+                let Some(id) = ClientId::parse(&id) else {
+                    return Err(ConfigError::new(
+                        "HOOKLINE_ADMIN_CLIENT_ID",
+                        "must be 1-128 letters, digits, '_', '-' or '.'",
+                    ));
+                };
                 if secret.len() < 16 {
                     return Err(ConfigError::new(
                         "HOOKLINE_ADMIN_CLIENT_SECRET",

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::BackupStatus;
 use hookline_aws::DynamoStore;
 use hookline_aws::provision::table::create_table;
 use hookline_domain::subscription::new_subscription;
-use hookline_domain::{Client, Scope, ids, secret};
+use hookline_domain::{Client, ClientId, Scope, SubscriptionId, secret};
 use hookline_ports::{ClientStore, SubscriptionStore};
 use support::moto::{Moto, unique};
 use time::OffsetDateTime;
@@ -28,7 +28,7 @@ async fn a_backup_restored_into_a_new_table_gives_back_a_deleted_subscription() 
     let store = DynamoStore::new(client.clone(), table.clone());
     let now = OffsetDateTime::now_utc();
     let owner = Client {
-        id: ids::new_id(ids::CLIENT, 1),
+        id: ClientId::new(1),
         name: "AP state portal".into(),
         scopes: vec![Scope::SubscriptionsWrite],
         states: vec!["AP".into()],
@@ -39,7 +39,7 @@ async fn a_backup_restored_into_a_new_table_gives_back_a_deleted_subscription() 
     };
     store.insert_client(&owner).await.expect("insert_client");
     let sub = new_subscription(
-        ids::new_id(ids::SUBSCRIPTION, 1),
+        SubscriptionId::new(1),
         owner.id.clone(),
         "whsec_backedupsecret".to_string(),
         now,

@@ -5,7 +5,7 @@
 mod support;
 
 use hookline_domain::secret::{hash_client_secret, new_client_secret};
-use hookline_domain::{Client, Scope, ids};
+use hookline_domain::{Client, ClientId, Scope};
 use hookline_handlers::auth::keys::KeySource;
 use hookline_handlers::{AppContext, HandlerConfig};
 use hookline_ports::SystemClock;
@@ -74,7 +74,7 @@ async fn a_deleted_bootstrap_admin_stays_deleted_across_cold_starts() {
     // Another admin, then the bootstrap admin deleted through the API.
     let other_secret = new_client_secret();
     let other = Client {
-        id: ids::new_id(ids::CLIENT, 1),
+        id: ClientId::new(1),
         name: "operations".into(),
         scopes: vec![Scope::Admin],
         states: vec!["*".into()],
@@ -119,7 +119,7 @@ async fn a_deleted_bootstrap_admin_stays_deleted_across_cold_starts() {
     assert!(
         stack
             .store
-            .get_client("cl_admin")
+            .get_client(&ClientId::parse("cl_admin").expect("a client id"))
             .await
             .expect("get")
             .is_none()

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use hookline_domain::secret::{hash_client_secret, new_client_secret, new_webhook_secret};
 use hookline_domain::subscription::new_subscription;
-use hookline_domain::{Client, Scope, ids};
+use hookline_domain::{Client, ClientId, Scope, SubscriptionId};
 use hookline_ports::QueueName;
 use serde_json::{Value, json};
 use support::stack::root;
@@ -139,8 +139,8 @@ async fn scenario(fanout: usize) -> Figures {
     let now = OffsetDateTime::now_utc();
     for i in 0..fanout {
         let mut sub = new_subscription(
-            format!("sub_{i:04}"),
-            format!("cl_sub{i:04}"),
+            SubscriptionId::from_stored(format!("sub_{i:04}")),
+            ClientId::from_stored(format!("cl_sub{i:04}")),
             new_webhook_secret(),
             now,
         );
@@ -155,7 +155,7 @@ async fn scenario(fanout: usize) -> Figures {
     }
     let secret = new_client_secret();
     let publisher = Client {
-        id: ids::new_id(ids::CLIENT, 1),
+        id: ClientId::new(1),
         name: "publisher".into(),
         scopes: vec![Scope::EventsWrite],
         states: vec!["AP".into()],

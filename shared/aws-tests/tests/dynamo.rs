@@ -19,8 +19,8 @@ use time::macros::datetime;
 use aws_sdk_dynamodb::types::{AttributeValue, KeyType, ProjectionType, TimeToLiveStatus};
 use hookline_aws::DynamoStore;
 use hookline_aws::provision::table::{create_table, table_definition};
-use hookline_domain::ids;
 use hookline_domain::subscription::new_subscription;
+use hookline_domain::{ClientId, DeliveryId, EventId, SubscriptionId};
 use hookline_ports::{DeliveryStore, EventStore, SubscriptionStore};
 use support::moto::{Moto, unique};
 use time::OffsetDateTime;
@@ -66,9 +66,9 @@ async fn data_is_visible_to_a_second_store_instance() {
 
     let before = reader.subscriptions_generation().await.expect("generation");
     let now = OffsetDateTime::now_utc();
-    let owner = ids::new_id(ids::CLIENT, 1);
+    let owner = ClientId::new(1);
     let sub = new_subscription(
-        ids::new_id(ids::SUBSCRIPTION, 1),
+        SubscriptionId::new(1),
         owner.clone(),
         "whsec_secondinstance".to_string(),
         now,
@@ -253,9 +253,20 @@ async fn no_store_method_issues_a_scan() {
     );
 }
 
+/// A delivery whose ids are made by hand: the table treats them as opaque keys.
+fn delivery(id: &str, event: &str, sub: &str, client: &str, at: OffsetDateTime) -> Delivery {
+    Delivery::new(
+        DeliveryId::from_stored(id),
+        &EventId::from_stored(event),
+        &SubscriptionId::from_stored(sub),
+        &ClientId::from_stored(client),
+        at,
+    )
+}
+
 fn event_at(id: &str, state: &str, received_at: OffsetDateTime) -> Event {
     Event {
-        id: id.to_string(),
+        id: EventId::from_stored(id),
         event_type: "LotDispatched".to_string(),
         state: state.to_string(),
         occurred_at: received_at,
@@ -302,7 +313,7 @@ async fn events_of_all_states_are_walked_across_day_buckets_oldest_first() {
                 .await
                 .expect("list_events");
             sizes.push(items.len());
-            ids.extend(items.into_iter().map(|e| e.id));
+            ids.extend(items.into_iter().map(|e| e.id.into_string()));
             match next_cursor {
                 Some(c) => cursor = Some(c),
                 None => break,
@@ -330,7 +341,7 @@ async fn events_of_all_states_are_walked_across_day_buckets_oldest_first() {
         .list_events(Some("AP"), since, until, None, 10)
         .await
         .expect("list_events(AP)");
-    let ap: Vec<String> = ap.items.into_iter().map(|e| e.id).collect();
+    let ap: Vec<String> = ap.items.into_iter().map(|e| e.id.into_string()).collect();
     assert_eq!(ap, ["evt_1", "evt_3"]);
 }
 
@@ -343,8 +354,11 @@ async fn status_filter_still_fills_pages_when_most_deliveries_do_not_match() {
     let mut failed = Vec::new();
     for i in 0..25i64 {
         let event = format!("evt_filter{i:02}");
-        let mut d = Delivery::new(
-            ids::delivery_id(&event, "sub_filter"),
+        let mut d = delivery(
+            &DeliveryId::for_event(
+                &EventId::from_stored(event.as_str()),
+                &SubscriptionId::from_stored("sub_filter"),
+            ),
             &event,
             "sub_filter",
             "cl_filter",
@@ -352,12 +366,12 @@ async fn status_filter_still_fills_pages_when_most_deliveries_do_not_match() {
         );
         if i % 5 == 0 {
             d.status = DeliveryStatus::Failed;
-            failed.push(d.id.clone());
+            failed.push(d.id.to_string());
         }
         assert!(store.insert_delivery(&d).await.expect("insert_delivery"));
     }
     failed.reverse();
-    let key = DeliveryKey::Subscription("sub_filter".to_string());
+    let key = DeliveryKey::Subscription(SubscriptionId::from_stored("sub_filter"));
     let mut cursor: Option<String> = None;
     let mut pages = Vec::new();
     loop {
@@ -365,7 +379,12 @@ async fn status_filter_still_fills_pages_when_most_deliveries_do_not_match() {
             .list_deliveries(&key, Some(DeliveryStatus::Failed), cursor.as_deref(), 2)
             .await
             .expect("list_deliveries(status)");
-        pages.push(page.items.into_iter().map(|d| d.id).collect::<Vec<_>>());
+        pages.push(
+            page.items
+                .into_iter()
+                .map(|d| d.id.into_string())
+                .collect::<Vec<_>>(),
+        );
         match page.next_cursor {
             Some(c) => cursor = Some(c),
             None => break,
@@ -463,7 +482,12 @@ where
             .await
             .expect("list_deliveries(all)");
         queries.push(calls.queries());
-        pages.push(page.items.into_iter().map(|d| d.id).collect::<Vec<_>>());
+        pages.push(
+            page.items
+                .into_iter()
+                .map(|d| d.id.into_string())
+                .collect::<Vec<_>>(),
+        );
         match page.next_cursor {
             Some(c) => cursor = Some(c),
             None => return (pages, queries),
@@ -490,8 +514,8 @@ async fn all_deliveries_are_merged_across_shards_newest_first() {
     let mut all = Vec::new();
     for i in 0..60i64 {
         let at = start + time::Duration::milliseconds(i - i / 3);
-        let mut d = Delivery::new(
-            format!("dlv_merge{:02}", (i * 37) % 60),
+        let mut d = delivery(
+            &format!("dlv_merge{:02}", (i * 37) % 60),
             &format!("evt_merge{i:02}"),
             &format!("sub_merge{}", i % 4),
             "cl_merge",
@@ -520,11 +544,11 @@ async fn all_deliveries_are_merged_across_shards_newest_first() {
     )
     .await;
     all.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
-    let newest_first: Vec<String> = all.iter().map(|d| d.id.clone()).collect();
+    let newest_first: Vec<String> = all.iter().map(|d| d.id.to_string()).collect();
     let failed: Vec<String> = all
         .iter()
         .filter(|d| d.status == DeliveryStatus::Failed)
-        .map(|d| d.id.clone())
+        .map(|d| d.id.to_string())
         .collect();
     assert_eq!(failed.len(), 12);
 
@@ -568,8 +592,8 @@ async fn all_deliveries_are_merged_across_shards_newest_first() {
     // surface on a later one; an older one is still ahead of the cursor and is listed last.
     let newer: Vec<Delivery> = (0..20)
         .map(|i| {
-            Delivery::new(
-                format!("dlv_newer{i:02}"),
+            delivery(
+                &format!("dlv_newer{i:02}"),
                 "evt_newer",
                 "sub_newer",
                 "cl_merge",
@@ -577,8 +601,8 @@ async fn all_deliveries_are_merged_across_shards_newest_first() {
             )
         })
         .collect();
-    let older = Delivery::new(
-        "dlv_older".to_string(),
+    let older = delivery(
+        "dlv_older",
         "evt_older",
         "sub_newer",
         "cl_merge",
@@ -599,7 +623,7 @@ async fn all_deliveries_are_merged_across_shards_newest_first() {
     })
     .await;
     let mut want = newest_first.clone();
-    want.push(older.id.clone());
+    want.push(older.id.to_string());
     assert_eq!(
         pages.concat(),
         want,
@@ -613,8 +637,8 @@ async fn all_deliveries_are_merged_across_shards_newest_first() {
         .expect("list_deliveries(all)");
     let cursor = page.next_cursor.expect("a next page");
     for key in [
-        DeliveryKey::Subscription("sub_merge0".to_string()),
-        DeliveryKey::Client("cl_merge".to_string()),
+        DeliveryKey::Subscription(SubscriptionId::from_stored("sub_merge0")),
+        DeliveryKey::Client(ClientId::from_stored("cl_merge")),
     ] {
         let other = store.list_deliveries(&key, None, Some(&cursor), 3).await;
         assert!(
@@ -640,8 +664,8 @@ async fn a_rare_status_is_merged_across_shards_read_in_several_rounds() {
     let start = datetime!(2026-03-01 00:00 UTC);
     let mut all: Vec<Delivery> = (0..400i64)
         .map(|i| {
-            let mut d = Delivery::new(
-                format!("dlv_rare{i:03}"),
+            let mut d = delivery(
+                &format!("dlv_rare{i:03}"),
                 &format!("evt_rare{i:03}"),
                 "sub_rare",
                 "cl_rare",
@@ -661,7 +685,7 @@ async fn a_rare_status_is_merged_across_shards_read_in_several_rounds() {
     let failed: Vec<String> = all
         .iter()
         .filter(|d| d.status == DeliveryStatus::Failed)
-        .map(|d| d.id.clone())
+        .map(|d| d.id.to_string())
         .collect();
     for limit in [3, 10, 100] {
         let (pages, queries) = walk_all_deliveries(
@@ -700,9 +724,9 @@ async fn delivery_writes_spread_over_the_shards() {
     let now = datetime!(2026-03-01 00:00 UTC);
     let deliveries: Vec<Delivery> = (0..200)
         .map(|i| {
-            let event = ids::new_id(ids::EVENT, 1_772_323_200_000 + i);
-            Delivery::new(
-                ids::delivery_id(&event, "sub_spread"),
+            let event = EventId::new(1_772_323_200_000 + i);
+            delivery(
+                &DeliveryId::for_event(&event, &SubscriptionId::from_stored("sub_spread")),
                 &event,
                 "sub_spread",
                 "cl_spread",
@@ -778,7 +802,7 @@ async fn events_of_a_day_are_merged_across_shards_oldest_first() {
         "the events are spread over the days' shards: {shards:?}"
     );
     all.sort_by(|a, b| (a.received_at, &a.id).cmp(&(b.received_at, &b.id)));
-    let want: Vec<String> = all.iter().map(|e| e.id.clone()).collect();
+    let want: Vec<String> = all.iter().map(|e| e.id.to_string()).collect();
     for limit in [1, 7, 50] {
         let mut cursor: Option<String> = None;
         let mut pages = Vec::new();
@@ -787,7 +811,12 @@ async fn events_of_a_day_are_merged_across_shards_oldest_first() {
                 .list_events(None, since, until, cursor.as_deref(), limit)
                 .await
                 .expect("list_events");
-            pages.push(items.into_iter().map(|e| e.id).collect::<Vec<_>>());
+            pages.push(
+                items
+                    .into_iter()
+                    .map(|e| e.id.into_string())
+                    .collect::<Vec<_>>(),
+            );
             match next_cursor {
                 Some(c) => cursor = Some(c),
                 None => break,
@@ -861,8 +890,8 @@ async fn a_page_of_a_hundred_is_a_query_per_partition_and_one_batch_get() {
     let subs: Vec<_> = (0..250)
         .map(|i| {
             new_subscription(
-                format!("sub_page{i:03}"),
-                format!("cl_page{}", i % 2),
+                SubscriptionId::from_stored(format!("sub_page{i:03}")),
+                ClientId::from_stored(format!("cl_page{}", i % 2)),
                 "whsec_page".to_string(),
                 now,
             )
@@ -874,8 +903,8 @@ async fn a_page_of_a_hundred_is_a_query_per_partition_and_one_batch_get() {
         .expect("import_subscriptions");
     let deliveries: Vec<Delivery> = (0..250i64)
         .map(|i| {
-            Delivery::new(
-                format!("dlv_page{i:03}"),
+            delivery(
+                &format!("dlv_page{i:03}"),
                 &format!("evt_page{i:03}"),
                 "sub_page000",
                 "cl_page0",
@@ -962,12 +991,12 @@ async fn a_page_of_a_hundred_is_a_query_per_partition_and_one_batch_get() {
             "page {}: {c:?}",
             ids.len() / 100
         );
-        ids.extend(page.items.into_iter().map(|d| d.id));
+        ids.extend(page.items.into_iter().map(|d| d.id.into_string()));
         match page.next_cursor {
             Some(next) => cursor = Some(next),
             None => break,
         }
     }
-    let newest_first: Vec<String> = deliveries.iter().rev().map(|d| d.id.clone()).collect();
+    let newest_first: Vec<String> = deliveries.iter().rev().map(|d| d.id.to_string()).collect();
     assert_eq!(ids, newest_first);
 }

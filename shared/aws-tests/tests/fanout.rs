@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use hookline_domain::secret::new_webhook_secret;
 use hookline_domain::subscription::new_subscription;
-use hookline_domain::{Event, ids};
+use hookline_domain::{ClientId, DeliveryId, Event, EventId, SubscriptionId};
 use hookline_handlers::fanout::handle_events_until;
 use hookline_handlers::messages::{DeliveryMessage, EventMessage, to_body};
 use hookline_handlers::sqs_event::to_sqs_event;
@@ -51,8 +51,8 @@ async fn ten_events_matching_two_thousand_subscriptions_queue_each_delivery_exac
     let subs: Vec<_> = (0..SUBSCRIPTIONS)
         .map(|i| {
             let mut sub = new_subscription(
-                format!("sub_{i:05}"),
-                format!("cl_{:03}", i % 100),
+                SubscriptionId::from_stored(format!("sub_{i:05}")),
+                ClientId::from_stored(format!("cl_{:03}", i % 100)),
                 new_webhook_secret(),
                 now,
             );
@@ -74,7 +74,7 @@ async fn ten_events_matching_two_thousand_subscriptions_queue_each_delivery_exac
     let mut events = Vec::new();
     for i in 0..EVENTS {
         let event = Event {
-            id: ids::new_id(ids::EVENT, now_ms() + i as i128),
+            id: EventId::new(now_ms() + i as i128),
             event_type: "LotDispatched".into(),
             state: "AP".into(),
             occurred_at: now,
@@ -164,7 +164,7 @@ async fn ten_events_matching_two_thousand_subscriptions_queue_each_delivery_exac
     assert_eq!(queued.len(), EVENTS * SUBSCRIPTIONS);
     for event in &events {
         for sub in [&subs[0], &subs[SUBSCRIPTIONS - 1]] {
-            assert!(queued.contains_key(&ids::delivery_id(&event.id, &sub.id)));
+            assert!(queued.contains_key(&DeliveryId::for_event(&event.id, &sub.id)));
         }
     }
     // Stored, each once (moto answers a query by walking the table: two events suffice).
@@ -207,7 +207,7 @@ async fn purge_continually(sqs: aws_sdk_sqs::Client, url: String) {
 
 /// How often each delivery's message was accepted by SQS.
 #[derive(Clone, Default)]
-struct Sent(Arc<Mutex<BTreeMap<String, u32>>>);
+struct Sent(Arc<Mutex<BTreeMap<DeliveryId, u32>>>);
 
 /// The queue port, recording each delivery message that SQS accepted.
 struct Recording {
@@ -218,7 +218,7 @@ struct Recording {
 #[async_trait::async_trait]
 impl QueueSender for Recording {
     async fn send(&self, queue: QueueName, messages: Vec<QueueMessage>) -> Result<(), PortError> {
-        let ids: Vec<String> = messages
+        let ids: Vec<DeliveryId> = messages
             .iter()
             .filter(|_| queue == QueueName::Deliveries)
             .map(|m| {

@@ -16,7 +16,10 @@ use axum::http::StatusCode;
 use hookline_domain::delivery::{ATTEMPT_ERROR_BYTES, KEPT_ATTEMPTS, RESPONSE_EXCERPT_BYTES};
 use hookline_domain::secret::{hash_client_secret, new_client_secret, new_webhook_secret};
 use hookline_domain::subscription::new_subscription;
-use hookline_domain::{Client, Delivery, DeliveryStatus, Event, RetrySchedule, Scope, ids};
+use hookline_domain::{
+    Client, ClientId, Delivery, DeliveryId, DeliveryStatus, Event, EventId, RetrySchedule, Scope,
+    SubscriptionId,
+};
 use hookline_handlers::messages::{DeliveryMessage, to_body};
 use hookline_ports::{QueueMessage, QueueName};
 use support::stack_on_moto::StackOnMoto;
@@ -73,7 +76,7 @@ async fn a_record_after_seven_manual_retry_cycles_of_a_failing_receiver_stays_bo
     let now = OffsetDateTime::now_utc();
     let secret = new_client_secret();
     let client = Client {
-        id: ids::new_id(ids::CLIENT, 1),
+        id: ClientId::new(1),
         name: "portal".into(),
         scopes: vec![Scope::SubscriptionsWrite, Scope::SubscriptionsRead],
         states: vec!["AP".into()],
@@ -84,7 +87,7 @@ async fn a_record_after_seven_manual_retry_cycles_of_a_failing_receiver_stays_bo
     };
     stack.store.insert_client(&client).await.expect("client");
     let mut sub = new_subscription(
-        ids::new_id(ids::SUBSCRIPTION, 1),
+        SubscriptionId::new(1),
         client.id.clone(),
         new_webhook_secret(),
         now,
@@ -99,7 +102,7 @@ async fn a_record_after_seven_manual_retry_cycles_of_a_failing_receiver_stays_bo
         .await
         .expect("subscription");
     let event = Event {
-        id: ids::new_id(ids::EVENT, 1),
+        id: EventId::new(1),
         event_type: "LotDispatched".into(),
         state: "AP".into(),
         occurred_at: now,
@@ -110,7 +113,7 @@ async fn a_record_after_seven_manual_retry_cycles_of_a_failing_receiver_stays_bo
         data: serde_json::json!({ "lot": "L-42" }),
     };
     stack.store.insert_event(&event, None).await.expect("event");
-    let id = ids::delivery_id(&event.id, &sub.id);
+    let id = DeliveryId::for_event(&event.id, &sub.id);
     let delivery = Delivery::new(id.clone(), &event.id, &sub.id, &client.id, now);
     assert!(
         stack

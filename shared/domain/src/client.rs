@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::error::ValidationError;
+use crate::ids::ClientId;
 use crate::limits::LimitOverrides;
 
 /// An OAuth scope of the v1 API.
@@ -64,7 +65,7 @@ impl Scope {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Client {
     /// `cl_…`
-    pub id: String,
+    pub id: ClientId,
     /// Display name.
     pub name: String,
     /// Scopes the client may request.

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::ids::{ClientId, DeliveryId, EventId, SubscriptionId};
+
 /// Longest response excerpt kept per attempt, counted as it is stored: JSON-escaped (a control
 /// character takes six bytes there), so that no body a receiver sends can grow a record past it.
 pub const RESPONSE_EXCERPT_BYTES: usize = 1024;
@@ -104,13 +106,13 @@ impl Attempt {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Delivery {
     /// `dlv_…`, derived from (event, subscription) for fan-out deliveries.
-    pub id: String,
+    pub id: DeliveryId,
     /// The event.
-    pub event_id: String,
+    pub event_id: EventId,
     /// The subscription.
-    pub subscription_id: String,
+    pub subscription_id: SubscriptionId,
     /// The subscription's owner, for access checks without a second read.
-    pub client_id: String,
+    pub client_id: ClientId,
     /// Current status.
     pub status: DeliveryStatus,
     /// The first attempt and the latest ones (at most [`KEPT_ATTEMPTS`]), oldest first.
@@ -149,17 +151,17 @@ pub struct Delivery {
 impl Delivery {
     /// A new pending delivery.
     pub fn new(
-        id: String,
-        event_id: &str,
-        subscription_id: &str,
-        client_id: &str,
+        id: DeliveryId,
+        event_id: &EventId,
+        subscription_id: &SubscriptionId,
+        client_id: &ClientId,
         now: OffsetDateTime,
     ) -> Self {
         Delivery {
             id,
-            event_id: event_id.to_string(),
-            subscription_id: subscription_id.to_string(),
-            client_id: client_id.to_string(),
+            event_id: event_id.clone(),
+            subscription_id: subscription_id.clone(),
+            client_id: client_id.clone(),
             status: DeliveryStatus::Pending,
             attempts: Vec::new(),
             attempts_omitted: 0,
@@ -284,10 +286,10 @@ mod tests {
     #[test]
     fn a_record_keeps_the_first_and_the_latest_attempts_and_counts_the_rest() {
         let mut d = Delivery::new(
-            "dlv_1".into(),
-            "evt",
-            "sub",
-            "cl",
+            DeliveryId::new(1),
+            &EventId::new(1),
+            &SubscriptionId::new(1),
+            &ClientId::new(1),
             OffsetDateTime::UNIX_EPOCH,
         );
         for n in 1..=100 {

@@ -7,7 +7,8 @@ use time::OffsetDateTime;
 use crate::catalog::{SchemaValidator, check_schema};
 use crate::client::validate_state_code;
 use crate::error::ValidationError;
-use crate::{ids, time_fmt};
+use crate::ids::{ClientId, EventId};
+use crate::time_fmt;
 
 /// Largest accepted request body for `POST /v1/events`.
 pub const MAX_EVENT_BODY_BYTES: usize = 256 * 1024;
@@ -20,7 +21,7 @@ pub const MAX_KEY_LEN: usize = 200;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// `evt_…`
-    pub id: String,
+    pub id: EventId,
     /// Event type name (`LotDispatched`).
     #[serde(rename = "type")]
     pub event_type: String,
@@ -43,7 +44,7 @@ pub struct Event {
     /// that client, the only one it is delivered to, whatever the states and filters of its
     /// subscriptions. `None` for every published event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub recipient: Option<String>,
+    pub recipient: Option<ClientId>,
 }
 
 /// The JSON body of a webhook request.
@@ -207,7 +208,7 @@ pub fn validate_event(
     }
     Ok(NewEvent {
         event: Event {
-            id: ids::new_id(ids::EVENT, now.unix_timestamp_nanos() / 1_000_000),
+            id: EventId::new(now.unix_timestamp_nanos() / 1_000_000),
             event_type: event_type.to_string(),
             state: state.to_string(),
             occurred_at,
@@ -268,7 +269,7 @@ mod tests {
         assert_eq!(ok.key.as_deref(), Some("p-1"));
         assert_eq!(ok.event.source, "cl_1");
         assert_eq!(ok.event.occurred_at, OffsetDateTime::UNIX_EPOCH);
-        assert!(ok.event.id.starts_with(ids::EVENT));
+        assert!(ok.event.id.starts_with(EventId::PREFIX));
         let keyed = check(
             json!({"type": "LotDispatched", "state": "AP", "id": "p-1", "data": {}}),
             Some("h-1"),

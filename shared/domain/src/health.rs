@@ -86,13 +86,19 @@ impl Subscription {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::{ClientId, SubscriptionId};
     use crate::subscription::new_subscription;
 
     #[test]
     fn failures_for_disable_after_disable_and_a_success_ends_the_period() {
         let t0 = OffsetDateTime::UNIX_EPOCH + Duration::days(10_000);
         let after = Duration::days(5);
-        let mut s = new_subscription("sub_1".into(), "cl_1".into(), "whsec_x".into(), t0);
+        let mut s = new_subscription(
+            SubscriptionId::from_stored("sub_1"),
+            ClientId::from_stored("cl_1"),
+            "whsec_x".into(),
+            t0,
+        );
         assert_eq!(s.record_failure(t0, after), FailureStep::StartedFailing);
         assert_eq!(s.failing_since, Some(t0));
         let almost = t0 + after - Duration::seconds(1);

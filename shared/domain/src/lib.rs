@@ -16,7 +16,9 @@ pub mod limits;
 pub mod retry;
 pub mod secret;
 pub mod signature;
+pub mod state;
 pub mod subscription;
+mod text;
 pub mod time_fmt;
 
 pub use catalog::{Catalog, EventType};
@@ -26,6 +28,8 @@ pub use error::{FieldError, ValidationError};
 pub use event::{Envelope, Event};
 pub use filter::Filter;
 pub use health::{DisabledReason, FailureStep};
+pub use ids::{ClientId, DeliveryId, EventId, SubscriptionId};
 pub use limits::{LimitOverrides, Limits};
 pub use retry::RetrySchedule;
+pub use state::{StateCode, StatePattern};
 pub use subscription::{Subscription, TypeSelector};

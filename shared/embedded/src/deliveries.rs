@@ -26,10 +26,10 @@ impl DeliveryRow {
     /// The columns of `d`, with its JSON body.
     pub(crate) fn new(d: &Delivery, body: String) -> DeliveryRow {
         DeliveryRow {
-            id: d.id.clone(),
-            subscription_id: d.subscription_id.clone(),
-            event_id: d.event_id.clone(),
-            client_id: d.client_id.clone(),
+            id: d.id.to_string(),
+            subscription_id: d.subscription_id.to_string(),
+            event_id: d.event_id.to_string(),
+            client_id: d.client_id.to_string(),
             status: d.status.as_str(),
             created_at_ns: unix_ns(d.created_at),
             version: i64::try_from(d.version).unwrap_or(i64::MAX),
@@ -140,15 +140,15 @@ pub(crate) fn list(
     match key {
         DeliveryKey::Subscription(id) => {
             conditions.push("subscription_id = ?");
-            args.push(Value::Text(id.clone()));
+            args.push(Value::Text(id.to_string()));
         }
         DeliveryKey::Event(id) => {
             conditions.push("event_id = ?");
-            args.push(Value::Text(id.clone()));
+            args.push(Value::Text(id.to_string()));
         }
         DeliveryKey::Client(id) => {
             conditions.push("client_id = ?");
-            args.push(Value::Text(id.clone()));
+            args.push(Value::Text(id.to_string()));
         }
         DeliveryKey::All => {}
     }

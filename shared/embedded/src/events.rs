@@ -3,7 +3,7 @@
 //! An idempotency claim (`source`, `key`) and the event it names are written in the same
 //! transaction, so a claim never exists without its event, and a repeat finds the original.
 
-use hookline_domain::Event;
+use hookline_domain::{Event, EventId};
 use hookline_ports::{EventInsert, Page, PortError};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -30,7 +30,7 @@ impl NewEvent {
     /// The columns of `event`, with its JSON body.
     pub(crate) fn new(event: &Event, body: String) -> NewEvent {
         NewEvent {
-            id: event.id.clone(),
+            id: event.id.to_string(),
             source: event.source.clone(),
             state: event.state.clone(),
             received_at_ns: unix_ns(event.received_at),
@@ -56,7 +56,10 @@ pub(crate) fn insert(
             .map_err(|e| sqlite(OP, e))?;
         if let Some(event_id) = existing {
             let enqueued = is_enqueued(conn, &event_id)?.unwrap_or(false);
-            return Ok(EventInsert::Existing { event_id, enqueued });
+            return Ok(EventInsert::Existing {
+                event_id: EventId::from_stored(event_id),
+                enqueued,
+            });
         }
         conn.prepare_cached("INSERT INTO idempotency (source, key, event_id) VALUES (?1, ?2, ?3)")
             .and_then(|mut s| s.execute(params![ev.source, key, ev.id]))

@@ -45,7 +45,7 @@ pub(crate) fn prune_batch(conn: &Connection, before_ns: i64) -> Result<usize, Po
 
 #[cfg(test)]
 mod tests {
-    use hookline_domain::{Delivery, Event};
+    use hookline_domain::{ClientId, Delivery, DeliveryId, Event, EventId, SubscriptionId};
     use hookline_ports::{DeliveryStore, EventStore};
     use time::{Duration, OffsetDateTime};
 
@@ -53,7 +53,7 @@ mod tests {
 
     fn event(id: &str, received_at: OffsetDateTime) -> Event {
         Event {
-            id: id.into(),
+            id: EventId::from_stored(id),
             event_type: "LotCreated".into(),
             state: "AP".into(),
             occurred_at: received_at,
@@ -77,7 +77,13 @@ mod tests {
                 .insert_event(&e, e.publisher_key.as_deref())
                 .await
                 .expect("insert");
-            let d = Delivery::new(format!("dlv_{id}"), id, "sub_1", "cl_1", at);
+            let d = Delivery::new(
+                DeliveryId::from_stored(format!("dlv_{id}")),
+                &e.id,
+                &SubscriptionId::from_stored("sub_1"),
+                &ClientId::from_stored("cl_1"),
+                at,
+            );
             backend.insert_delivery(&d).await.expect("delivery");
         }
         let gone = backend
@@ -85,18 +91,30 @@ mod tests {
             .await
             .expect("prune");
         assert_eq!(gone, 2, "one event and one delivery");
-        assert!(backend.get_event("evt_old").await.expect("get").is_none());
         assert!(
             backend
-                .get_delivery("dlv_evt_old")
+                .get_event(&EventId::from_stored("evt_old"))
                 .await
                 .expect("get")
                 .is_none()
         );
-        assert!(backend.get_event("evt_new").await.expect("get").is_some());
         assert!(
             backend
-                .get_delivery("dlv_evt_new")
+                .get_delivery(&DeliveryId::from_stored("dlv_evt_old"))
+                .await
+                .expect("get")
+                .is_none()
+        );
+        assert!(
+            backend
+                .get_event(&EventId::from_stored("evt_new"))
+                .await
+                .expect("get")
+                .is_some()
+        );
+        assert!(
+            backend
+                .get_delivery(&DeliveryId::from_stored("dlv_evt_new"))
                 .await
                 .expect("get")
                 .is_some()

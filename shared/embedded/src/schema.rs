@@ -395,13 +395,15 @@ mod tests {
 
     #[tokio::test]
     async fn a_version_2_file_keeps_each_deliverys_version_for_the_next_conditional_write() {
-        use hookline_domain::Delivery;
+        use hookline_domain::{ClientId, Delivery, DeliveryId, EventId, SubscriptionId};
         use hookline_ports::DeliveryStore;
         let dir = tempfile::tempdir().expect("tempdir");
         let now = time::OffsetDateTime::now_utc();
-        let mut moved = Delivery::new("dlv_moved".into(), "evt_1", "sub_1", "cli_1", now);
+        let (event, client) = (EventId::new(1), ClientId::new(1));
+        let (sub_1, sub_2) = (SubscriptionId::new(1), SubscriptionId::new(2));
+        let mut moved = Delivery::new(DeliveryId::new(1), &event, &sub_1, &client, now);
         moved.version = 3;
-        let fresh = Delivery::new("dlv_fresh".into(), "evt_1", "sub_2", "cli_1", now);
+        let fresh = Delivery::new(DeliveryId::new(2), &event, &sub_2, &client, now);
         {
             let conn = raw_connection(&dir.path().join(DB_FILE));
             conn.execute_batch(V1).expect("v1");
@@ -414,10 +416,10 @@ mod tests {
                          (id, subscription_id, event_id, client_id, status, created_at_ns, body)
                      VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5)",
                     rusqlite::params![
-                        d.id,
-                        d.subscription_id,
-                        d.event_id,
-                        d.client_id,
+                        d.id.as_str(),
+                        d.subscription_id.as_str(),
+                        d.event_id.as_str(),
+                        d.client_id.as_str(),
                         serde_json::to_string(d).expect("json")
                     ],
                 )
@@ -433,7 +435,7 @@ mod tests {
         assert!(backend.update_delivery(&moved).await.expect("current"));
         assert!(!backend.update_delivery(&moved).await.expect("moved on"));
         let got = backend
-            .get_delivery("dlv_moved")
+            .get_delivery(&moved.id)
             .await
             .expect("get")
             .expect("some");

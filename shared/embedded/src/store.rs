@@ -5,7 +5,10 @@
 use std::sync::atomic::Ordering;
 
 use async_trait::async_trait;
-use hookline_domain::{Client, Delivery, DeliveryStatus, Event, EventType, Subscription};
+use hookline_domain::{
+    Client, ClientId, Delivery, DeliveryId, DeliveryStatus, Event, EventId, EventType,
+    Subscription, SubscriptionId,
+};
 use hookline_ports::{
     ClientStore, DeliveryKey, DeliveryStore, EventInsert, EventStore, EventTypeStore, Page,
     PortError, SubscriptionStore,
@@ -39,7 +42,7 @@ impl ClientStore for EmbeddedBackend {
             .await
     }
 
-    async fn get_client(&self, id: &str) -> Result<Option<Client>, PortError> {
+    async fn get_client(&self, id: &ClientId) -> Result<Option<Client>, PortError> {
         let id = id.to_string();
         self.db
             .lookup("get_client", move |c| clients::get(c, &id))
@@ -53,7 +56,7 @@ impl ClientStore for EmbeddedBackend {
             .await
     }
 
-    async fn delete_client(&self, id: &str) -> Result<(), PortError> {
+    async fn delete_client(&self, id: &ClientId) -> Result<(), PortError> {
         let id = id.to_string();
         self.db
             .write("delete_client", move |tx| clients::delete(tx, &id))
@@ -107,7 +110,7 @@ impl EventStore for EmbeddedBackend {
             .await
     }
 
-    async fn mark_event_enqueued(&self, event_id: &str) -> Result<(), PortError> {
+    async fn mark_event_enqueued(&self, event_id: &EventId) -> Result<(), PortError> {
         let id = event_id.to_string();
         // One UPDATE: no savepoint needed.
         self.db
@@ -117,7 +120,7 @@ impl EventStore for EmbeddedBackend {
             .await
     }
 
-    async fn get_event(&self, id: &str) -> Result<Option<Event>, PortError> {
+    async fn get_event(&self, id: &EventId) -> Result<Option<Event>, PortError> {
         let id = id.to_string();
         self.db
             .lookup("get_event", move |c| events::get(c, &id))
@@ -160,7 +163,10 @@ impl SubscriptionStore for EmbeddedBackend {
             })
     }
 
-    async fn get_subscription(&self, id: &str) -> Result<Option<Subscription>, PortError> {
+    async fn get_subscription(
+        &self,
+        id: &SubscriptionId,
+    ) -> Result<Option<Subscription>, PortError> {
         let id = id.to_string();
         self.db
             .lookup("get_subscription", move |c| subscriptions::get(c, &id))
@@ -182,7 +188,7 @@ impl SubscriptionStore for EmbeddedBackend {
         Ok(committed.map(|g| self.committed_generation(g)).is_some())
     }
 
-    async fn delete_subscription(&self, id: &str) -> Result<(), PortError> {
+    async fn delete_subscription(&self, id: &SubscriptionId) -> Result<(), PortError> {
         let id = id.to_string();
         self.db
             .write("delete_subscription", move |tx| {
@@ -196,11 +202,11 @@ impl SubscriptionStore for EmbeddedBackend {
 
     async fn list_subscriptions(
         &self,
-        client_id: Option<&str>,
+        client_id: Option<&ClientId>,
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<Subscription>, PortError> {
-        let client = client_id.map(str::to_string);
+        let client = client_id.map(ClientId::to_string);
         let cursor = cursor.map(str::to_string);
         self.db
             .read("list_subscriptions", move |c| {
@@ -252,7 +258,7 @@ impl DeliveryStore for EmbeddedBackend {
             .await
     }
 
-    async fn get_delivery(&self, id: &str) -> Result<Option<Delivery>, PortError> {
+    async fn get_delivery(&self, id: &DeliveryId) -> Result<Option<Delivery>, PortError> {
         let id = id.to_string();
         self.db
             .lookup("get_delivery", move |c| deliveries::get(c, &id))

@@ -146,8 +146,8 @@ async fn the_subscription_generation_known_in_memory_carries_on_from_the_stored_
     use hookline_domain::subscription::new_subscription;
     let sub = |n: u32| {
         new_subscription(
-            format!("sub_generation{n}"),
-            "cl_generation".into(),
+            hookline_domain::SubscriptionId::new(i128::from(n)),
+            hookline_domain::ClientId::new(0),
             "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
             time::OffsetDateTime::now_utc(),
         )
@@ -155,7 +155,8 @@ async fn the_subscription_generation_known_in_memory_carries_on_from_the_stored_
     let (dir, backend) = fresh(QueueOptions::default());
     let store = backend.store();
     let before = store.subscriptions_generation().await.expect("generation");
-    store.insert_subscription(&sub(1)).await.expect("insert");
+    let first_sub = sub(1);
+    store.insert_subscription(&first_sub).await.expect("insert");
     let first = store.subscriptions_generation().await.expect("generation");
     assert!(first > before, "a write moves it");
     drop((store, backend));
@@ -171,7 +172,7 @@ async fn the_subscription_generation_known_in_memory_carries_on_from_the_stored_
     let second = store.subscriptions_generation().await.expect("generation");
     assert!(second > first, "and moves on from it, never back");
     store
-        .delete_subscription("sub_generation1")
+        .delete_subscription(&first_sub.id)
         .await
         .expect("delete");
     assert!(store.subscriptions_generation().await.expect("generation") > second);

@@ -1,7 +1,7 @@
 //! The bootstrap admin: the one client a new stack starts with, whose credentials the
 //! deployment owns (environment locally, a Secrets Manager secret on AWS).
 
-use hookline_domain::{Client, Scope, secret};
+use hookline_domain::{Client, ClientId, Scope, secret};
 use hookline_ports::{Clock, PortError, Store};
 
 /// Creates the admin client `id` with `client_secret`, once in the store's life: every cold
@@ -10,11 +10,11 @@ use hookline_ports::{Clock, PortError, Store};
 pub async fn ensure_admin(
     store: &dyn Store,
     clock: &dyn Clock,
-    id: &str,
+    id: &ClientId,
     client_secret: &str,
 ) -> Result<bool, PortError> {
     let client = Client {
-        id: id.to_string(),
+        id: id.clone(),
         name: "bootstrap admin".into(),
         scopes: vec![Scope::Admin],
         states: vec!["*".into()],
@@ -25,7 +25,7 @@ pub async fn ensure_admin(
     };
     let created = store.insert_bootstrap_admin(&client).await?;
     if created {
-        tracing::info!(client_id = id, "bootstrap admin created");
+        tracing::info!(client_id = %id, "bootstrap admin created");
     }
     Ok(created)
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use hookline_domain::{Client, Limits};
+use hookline_domain::{Client, ClientId, Limits};
 use hookline_ports::{Clock, PortError, QueueSender, Store};
 
 use crate::auth::JwtKeys;
@@ -91,10 +91,10 @@ impl AppContext {
 
     /// A client, from a cache that is at most `client_cache_ttl` old: a disabled or deleted
     /// client's tokens stop working within that time on every instance.
-    pub async fn client(&self, id: &str) -> Result<Option<Client>, PortError> {
+    pub async fn client(&self, id: &ClientId) -> Result<Option<Client>, PortError> {
         let ttl = self.config.client_cache_ttl;
         if let Ok(map) = self.clients.lock()
-            && let Some((at, c)) = map.get(id)
+            && let Some((at, c)) = map.get(id.as_str())
             && at.elapsed() < ttl
         {
             return Ok(c.clone());
@@ -105,7 +105,7 @@ impl AppContext {
     /// A client read from the store (and the cache refreshed). Only for ids a signed token
     /// named: the token endpoint, which sees any id a caller makes up, uses
     /// [`remember_client`](Self::remember_client) once the client has authenticated.
-    pub async fn fresh_client(&self, id: &str) -> Result<Option<Client>, PortError> {
+    pub async fn fresh_client(&self, id: &ClientId) -> Result<Option<Client>, PortError> {
         let c = self.store.get_client(id).await?;
         self.cache_client(id, c.clone());
         Ok(c)

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use hookline_domain::{Delivery, DeliveryStatus, ids};
+use hookline_domain::{Delivery, DeliveryId, DeliveryStatus, EventId, SubscriptionId};
 use hookline_ports::{PortError, QueueMessage, QueueName};
 use time::OffsetDateTime;
 use tokio::task::JoinSet;
@@ -89,7 +89,7 @@ async fn fan_out(
 /// The deliveries one event message calls for, and how far they have been stored and queued.
 struct EventWork {
     record: SqsMessage,
-    event_id: String,
+    event_id: EventId,
     /// The event (its state and type label the metrics).
     event: Arc<KnownEvent>,
     /// In subscription-id order, past the message's `after`.
@@ -97,7 +97,7 @@ struct EventWork {
     /// How many of `deliveries` are stored and queued.
     done: usize,
     /// The message's own starting point (for a continuation that made no progress).
-    after: Option<String>,
+    after: Option<SubscriptionId>,
     failed: bool,
 }
 
@@ -111,7 +111,7 @@ impl EventWork {
     }
 
     /// Where a continuation of this event starts.
-    fn resume_after(&self) -> Option<String> {
+    fn resume_after(&self) -> Option<SubscriptionId> {
         match self.done {
             0 => self.after.clone(),
             n => Some(self.deliveries[n - 1].subscription_id.clone()),
@@ -313,14 +313,10 @@ async fn deliveries_of(
     let mut deliveries: Vec<Delivery> = index
         .candidates_of(&event)
         .into_iter()
-        .filter(|entry| {
-            msg.after
-                .as_deref()
-                .is_none_or(|a| entry.sub.id.as_str() > a)
-        })
+        .filter(|entry| msg.after.as_ref().is_none_or(|a| entry.sub.id > *a))
         .filter(|entry| entry.sub.matches(&event, entry.filter.as_ref(), &envelope))
         .map(|entry| {
-            let id = ids::delivery_id(&event.id, &entry.sub.id);
+            let id = DeliveryId::for_event(&event.id, &entry.sub.id);
             Delivery::new(id, &event.id, &entry.sub.id, &entry.sub.client_id, now)
         })
         .collect();
@@ -374,7 +370,7 @@ async fn store_and_queue(
 
 /// Of these stored deliveries, the ones still pending and never attempted, looked up
 /// [`LOOKUPS_IN_FLIGHT`] at a time.
-async fn untouched(ctx: &AppContext, ids: Vec<String>) -> Result<Vec<String>, PortError> {
+async fn untouched(ctx: &AppContext, ids: Vec<DeliveryId>) -> Result<Vec<DeliveryId>, PortError> {
     let mut out = Vec::new();
     for group in ids.chunks(LOOKUPS_IN_FLIGHT) {
         let found =

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock, RwLock};
 
-use hookline_domain::{Event, Filter, Subscription, TypeSelector};
+use hookline_domain::{ClientId, Event, Filter, Subscription, SubscriptionId, TypeSelector};
 use hookline_ports::{PortError, Store};
 
 use crate::delivery::client::Target;
@@ -27,13 +27,13 @@ pub struct IndexedSubscription {
 pub struct SubscriptionIndex {
     generation: u64,
     subs: Vec<Arc<IndexedSubscription>>,
-    by_id: HashMap<String, usize>,
+    by_id: HashMap<SubscriptionId, usize>,
     /// (state or `*`, exact type) → subscriptions.
     exact: HashMap<(String, String), Vec<usize>>,
     /// state or `*` → subscriptions with a prefix or `*` selector.
     wildcard: HashMap<String, Vec<usize>>,
     /// owning client → its subscriptions (for system events addressed to one client).
-    by_client: HashMap<String, Vec<usize>>,
+    by_client: HashMap<ClientId, Vec<usize>>,
 }
 
 impl SubscriptionIndex {
@@ -112,7 +112,7 @@ impl SubscriptionIndex {
     }
 
     /// A subscription by id.
-    pub fn get(&self, id: &str) -> Option<Arc<IndexedSubscription>> {
+    pub fn get(&self, id: &SubscriptionId) -> Option<Arc<IndexedSubscription>> {
         self.by_id.get(id).map(|&i| self.subs[i].clone())
     }
 
@@ -182,8 +182,8 @@ mod tests {
 
     fn sub(id: &str, states: &[&str], types: &[&str]) -> Subscription {
         let mut s = new_subscription(
-            id.into(),
-            "cl_1".into(),
+            SubscriptionId::from_stored(id),
+            ClientId::from_stored("cl_1"),
             "whsec_x".into(),
             OffsetDateTime::UNIX_EPOCH,
         );
@@ -193,7 +193,7 @@ mod tests {
     }
 
     fn ids(v: Vec<Arc<IndexedSubscription>>) -> Vec<String> {
-        let mut ids: Vec<String> = v.iter().map(|e| e.sub.id.clone()).collect();
+        let mut ids: Vec<String> = v.iter().map(|e| e.sub.id.to_string()).collect();
         ids.sort();
         ids
     }
@@ -220,7 +220,7 @@ mod tests {
     #[test]
     fn a_system_event_finds_its_recipients_subscriptions_only() {
         let mut other = sub("sub_other_client", &["*"], &["*"]);
-        other.client_id = "cl_2".into();
+        other.client_id = ClientId::from_stored("cl_2");
         let idx = SubscriptionIndex::build(
             1,
             vec![
@@ -230,7 +230,7 @@ mod tests {
             ],
         );
         let mut event = crate::test_support::event("evt_1", serde_json::json!({}));
-        event.recipient = Some("cl_1".into());
+        event.recipient = Some(ClientId::from_stored("cl_1"));
         assert_eq!(ids(idx.candidates_of(&event)), vec!["sub_ap", "sub_tg"]);
     }
 

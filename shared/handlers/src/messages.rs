@@ -2,7 +2,7 @@
 //! stays far below the SQS size limit whatever the event's size, and the store stays the one
 //! source of truth.
 
-use hookline_domain::Delivery;
+use hookline_domain::{ClientId, Delivery, DeliveryId, EventId, SubscriptionId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -10,18 +10,18 @@ use time::OffsetDateTime;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EventMessage {
     /// The accepted event.
-    pub event_id: String,
+    pub event_id: EventId,
     /// A continuation of a fan-out that ran out of time: the subscription id after which it
     /// resumes (its deliveries are made in subscription-id order).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub after: Option<String>,
+    pub after: Option<SubscriptionId>,
 }
 
 /// A message of the deliveries queue: attempt this delivery.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeliveryMessage {
     /// The delivery.
-    pub delivery_id: String,
+    pub delivery_id: DeliveryId,
     /// What the delivery was made of, when this message queues it as fan-out created it.
     /// A worker may start from this copy instead of reading the store: its claim is a write
     /// over version 0, which only an untouched delivery still has, so a stale copy is found
@@ -42,11 +42,11 @@ pub struct DeliveryMessage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreatedDelivery {
     /// The event.
-    pub event_id: String,
+    pub event_id: EventId,
     /// The subscription.
-    pub subscription_id: String,
+    pub subscription_id: SubscriptionId,
     /// The subscription's owner.
-    pub client_id: String,
+    pub client_id: ClientId,
     /// Creation time.
     #[serde(with = "hookline_domain::time_fmt::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -54,9 +54,9 @@ pub struct CreatedDelivery {
 
 impl DeliveryMessage {
     /// A message naming a delivery only; the worker reads it from the store.
-    pub fn id(delivery_id: &str) -> DeliveryMessage {
+    pub fn id(delivery_id: &DeliveryId) -> DeliveryMessage {
         DeliveryMessage {
-            delivery_id: delivery_id.to_string(),
+            delivery_id: delivery_id.clone(),
             created: None,
             new_cycle: None,
         }
@@ -113,7 +113,13 @@ mod tests {
     fn a_new_delivery_survives_its_message_whole() {
         // Nanoseconds included: the copy must equal what the store holds, field for field.
         let at = OffsetDateTime::from_unix_timestamp_nanos(1_795_000_000_123_456_789).unwrap();
-        let d = Delivery::new("dlv_1".into(), "evt_1", "sub_1", "cl_1", at);
+        let d = Delivery::new(
+            DeliveryId::new(1),
+            &EventId::new(1),
+            &SubscriptionId::new(1),
+            &ClientId::new(1),
+            at,
+        );
         let body = to_body(&DeliveryMessage::created(&d));
         let back: DeliveryMessage = serde_json::from_str(&body).unwrap();
         assert_eq!(back.created_delivery(), Some(d));
@@ -121,7 +127,8 @@ mod tests {
 
     #[test]
     fn a_message_with_the_id_only_reads_as_before() {
-        let body = to_body(&DeliveryMessage::id("dlv_1"));
+        let id = DeliveryId::from_stored("dlv_1");
+        let body = to_body(&DeliveryMessage::id(&id));
         assert_eq!(body, r#"{"delivery_id":"dlv_1"}"#);
         let back: DeliveryMessage = serde_json::from_str(&body).unwrap();
         assert_eq!(back.created_delivery(), None);

@@ -9,7 +9,7 @@ use std::ops::Deref;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
-use hookline_domain::Event;
+use hookline_domain::{Event, EventId};
 use hookline_ports::{PortError, Store};
 use serde_json::Value;
 
@@ -66,8 +66,8 @@ impl Default for RecentEvents {
 
 #[derive(Default)]
 struct Inner {
-    by_id: HashMap<String, (Arc<KnownEvent>, usize)>,
-    order: VecDeque<String>,
+    by_id: HashMap<EventId, (Arc<KnownEvent>, usize)>,
+    order: VecDeque<EventId>,
     bytes: usize,
 }
 
@@ -110,7 +110,7 @@ impl RecentEvents {
     pub async fn get(
         &self,
         store: &dyn Store,
-        id: &str,
+        id: &EventId,
     ) -> Result<Option<Arc<KnownEvent>>, PortError> {
         if let Some(e) = self
             .inner
@@ -210,8 +210,8 @@ mod tests {
         assert!(recent.bytes() <= 8 << 20, "{}", recent.bytes());
         assert!((1..=16).contains(&recent.len()), "{}", recent.len());
         let inner = recent.inner.lock().expect("lock");
-        assert!(!inner.by_id.contains_key("evt_0"));
-        assert!(inner.by_id.contains_key("evt_39"));
+        assert!(!inner.by_id.contains_key(&EventId::from_stored("evt_0")));
+        assert!(inner.by_id.contains_key(&EventId::from_stored("evt_39")));
     }
 
     #[test]

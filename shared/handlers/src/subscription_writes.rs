@@ -4,7 +4,7 @@
 //! version it read (`Store::update_subscription`). A write that finds it changed meanwhile
 //! reads it again and re-applies the change, so no writer overwrites another's.
 
-use hookline_domain::Subscription;
+use hookline_domain::{Subscription, SubscriptionId};
 use hookline_ports::{PortError, Store};
 
 /// Reads of a subscription one change may take when others keep changing it meanwhile.
@@ -27,7 +27,7 @@ pub enum Modified {
 /// unwritten. A subscription that keeps changing ends in `PortError::Conflict`.
 pub async fn modify_subscription<E: From<PortError>>(
     store: &dyn Store,
-    id: &str,
+    id: &SubscriptionId,
     mut change: impl FnMut(&mut Subscription) -> Result<bool, E>,
 ) -> Result<Modified, E> {
     for _ in 0..WRITE_TRIES {

@@ -1,13 +1,13 @@
 //! Fixtures the unit tests of several modules share.
 
 use hookline_domain::subscription::new_subscription;
-use hookline_domain::{Event, Subscription};
+use hookline_domain::{ClientId, Event, EventId, Subscription, SubscriptionId};
 use time::OffsetDateTime;
 
 /// An AP `LotDispatched` event from `cl_1`, received at the epoch, carrying `data`.
 pub(crate) fn event(id: &str, data: serde_json::Value) -> Event {
     Event {
-        id: id.into(),
+        id: EventId::from_stored(id),
         event_type: "LotDispatched".into(),
         state: "AP".into(),
         occurred_at: OffsetDateTime::UNIX_EPOCH,
@@ -22,8 +22,8 @@ pub(crate) fn event(id: &str, data: serde_json::Value) -> Event {
 /// Subscription `sub_1` of client `cl_1`, with a fresh webhook secret.
 pub(crate) fn subscription() -> Subscription {
     new_subscription(
-        "sub_1".into(),
-        "cl_1".into(),
+        SubscriptionId::from_stored("sub_1"),
+        ClientId::from_stored("cl_1"),
         hookline_domain::secret::new_webhook_secret(),
         OffsetDateTime::UNIX_EPOCH,
     )

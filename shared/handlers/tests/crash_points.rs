@@ -9,9 +9,9 @@ mod support;
 use axum::http::StatusCode;
 use std::time::Duration;
 
-use hookline_domain::DeliveryStatus;
 use hookline_domain::delivery::OUTCOME_NOT_RECORDED;
 use hookline_domain::subscription::DEFAULT_MAX_ATTEMPTS;
+use hookline_domain::{DeliveryId, DeliveryStatus};
 use hookline_handlers::messages::DeliveryMessage;
 use hookline_ports::QueueName;
 use hookline_ports::faults::{Fault, Faults};
@@ -70,7 +70,7 @@ async fn a_fanout_that_stored_its_deliveries_but_could_not_queue_them_queues_eac
 
 /// A delivery that failed for good (its receiver answered 500 to its only attempt) and whose
 /// receiver now answers 200; its dead-lettered message is left in the DLQ.
-async fn failed_delivery(hub: &Hub) -> (Portal, Receiver, String) {
+async fn failed_delivery(hub: &Hub) -> (Portal, Receiver, DeliveryId) {
     let receiver = Receiver::start(StatusCode::INTERNAL_SERVER_ERROR).await;
     let portal = hub.portal(&receiver.url, 1).await;
     let event = hub.publish().await;
@@ -218,8 +218,8 @@ async fn a_test_ping_whose_record_write_fails_after_its_message_is_queued_is_sti
     assert_eq!(status, 202, "{body}");
     let id = body["delivery_id"]
         .as_str()
-        .expect("delivery_id")
-        .to_string();
+        .and_then(DeliveryId::parse)
+        .expect("delivery_id");
     assert!(hub.store.get_delivery(&id).await.expect("get").is_none());
 
     deliver_all(&hub, 1).await;

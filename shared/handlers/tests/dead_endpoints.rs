@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use hookline_domain::event::SUBSCRIPTION_DISABLED_TYPE;
 use hookline_domain::secret::new_webhook_secret;
 use hookline_domain::subscription::{DEFAULT_MAX_ATTEMPTS, new_subscription};
-use hookline_domain::{DisabledReason, Subscription, ids};
+use hookline_domain::{ClientId, DisabledReason, Subscription, SubscriptionId};
 use hookline_ports::QueueName;
 use hookline_ports::faults::Faults;
 use time::OffsetDateTime;
@@ -29,10 +29,15 @@ async fn attempt_once(hub: &Hub, sub: &Subscription) {
 }
 
 /// Another subscription of `owner`, at `url`, naming `event_types`.
-async fn also_subscribe(hub: &Hub, owner: &str, url: &str, event_types: &[&str]) -> Subscription {
+async fn also_subscribe(
+    hub: &Hub,
+    owner: &ClientId,
+    url: &str,
+    event_types: &[&str],
+) -> Subscription {
     let mut sub = new_subscription(
-        ids::new_id(ids::SUBSCRIPTION, now_ms()),
-        owner.to_string(),
+        SubscriptionId::new(now_ms()),
+        owner.clone(),
         new_webhook_secret(),
         OffsetDateTime::now_utc(),
     );
@@ -46,7 +51,7 @@ async fn also_subscribe(hub: &Hub, owner: &str, url: &str, event_types: &[&str])
     sub
 }
 
-async fn stored(hub: &Hub, id: &str) -> Subscription {
+async fn stored(hub: &Hub, id: &SubscriptionId) -> Subscription {
     let sub = hub.store.get_subscription(id).await.expect("get");
     sub.expect("the subscription is kept")
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::http::StatusCode;
 use hookline_domain::secret::{hash_client_secret, new_client_secret};
-use hookline_domain::{Client, EventType, Scope, ids};
+use hookline_domain::{Client, ClientId, EventType, Scope};
 use hookline_handlers::metrics::{AttemptOutcome, Metrics};
 use hookline_ports::QueueName;
 use serde_json::{Value, json};
@@ -140,7 +140,7 @@ async fn publisher(hub: &Hub) -> (String, String) {
         .expect("event type");
     let secret = new_client_secret();
     let client = Client {
-        id: ids::new_id(ids::CLIENT, now_ms()),
+        id: ClientId::new(now_ms()),
         name: "Publisher".into(),
         scopes: vec![Scope::EventsWrite],
         states: vec![STATE.into()],

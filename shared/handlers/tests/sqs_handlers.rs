@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use hookline_domain::subscription::DEFAULT_MAX_ATTEMPTS;
-use hookline_domain::{DeliveryStatus, Subscription, ids};
+use hookline_domain::{DeliveryId, DeliveryStatus, EventId, Subscription, SubscriptionId};
 use hookline_handlers::messages::{DeliveryMessage, to_body};
 use hookline_handlers::sqs_event::to_sqs_event;
 use hookline_ports::{QueueMessage, QueueName, ReceivedMessage};
@@ -26,7 +26,7 @@ async fn fanout_batch_with_one_poison_message_reports_only_that_item() {
         .await;
     let first = hub.publish().await;
     let second = hub.publish().await;
-    let unknown = ids::new_id(ids::EVENT, now_ms());
+    let unknown = EventId::new(now_ms());
     let malformed = QueueMessage::now("{\"event_id\": ".into());
     let messages = vec![
         event_message(&first.id),
@@ -42,7 +42,7 @@ async fn fanout_batch_with_one_poison_message_reports_only_that_item() {
     let batch = hub.receive_exactly(QueueName::Events, 4).await;
     let poison: BTreeSet<String> = batch
         .iter()
-        .filter(|m| m.body == malformed.body || m.body.contains(&unknown))
+        .filter(|m| m.body == malformed.body || m.body.contains(unknown.as_str()))
         .map(|m| m.message_id.clone())
         .collect();
     assert_eq!(poison.len(), 2);
@@ -59,12 +59,12 @@ async fn fanout_batch_with_one_poison_message_reports_only_that_item() {
     for event in [&first, &second] {
         let deliveries = hub.deliveries_of(event).await;
         assert_eq!(deliveries.len(), 1, "deliveries of {}", event.id);
-        assert_eq!(deliveries[0].id, ids::delivery_id(&event.id, &sub.id));
+        assert_eq!(deliveries[0].id, DeliveryId::for_event(&event.id, &sub.id));
         assert_eq!(deliveries[0].status, DeliveryStatus::Pending);
         expected.insert(deliveries[0].id.clone());
     }
     let queued = hub.receive_exactly(QueueName::Deliveries, 2).await;
-    let queued: BTreeSet<String> = queued.iter().map(delivery_id_of).collect();
+    let queued: BTreeSet<DeliveryId> = queued.iter().map(delivery_id_of).collect();
     assert_eq!(queued, expected);
 }
 
@@ -93,7 +93,7 @@ async fn fanout_twice_for_the_same_event_sends_one_delivery_once() {
         1,
         "one delivery record per (event, subscription)"
     );
-    assert_eq!(deliveries[0].id, ids::delivery_id(&event.id, &sub.id));
+    assert_eq!(deliveries[0].id, DeliveryId::for_event(&event.id, &sub.id));
 
     // A re-run may queue the delivery again (it cannot tell a crash before queueing from a
     // normal first run); every message for it is handled, concurrently, in one batch.
@@ -384,7 +384,7 @@ async fn an_endpoint_that_keeps_failing_gets_no_more_requests_while_its_breaker_
 async fn message_for_a_delivery_not_found_is_retried_then_dead_lettered_never_dropped() {
     // (A message that carries its new delivery whole writes the record instead: see
     // crash_points.rs.)
-    let missing = ids::delivery_id("evt_missing", "sub_missing");
+    let missing = DeliveryId::for_event(&EventId::new(now_ms()), &SubscriptionId::new(now_ms()));
     let body = to_body(&DeliveryMessage::id(&missing));
     message_not_found_is_retried_then_dead_lettered(&hub().await, body).await;
 }
@@ -438,7 +438,7 @@ async fn a_new_deliverys_message_carries_it_and_a_repeat_of_it_sends_nothing() {
     let sub = hub.subscribe(&receiver.url, DEFAULT_MAX_ATTEMPTS).await;
     let event = hub.publish().await;
     let batch = hub.fan_out_event(&event, 1).await;
-    let id = ids::delivery_id(&event.id, &sub.id);
+    let id = DeliveryId::for_event(&event.id, &sub.id);
     let msg: DeliveryMessage = serde_json::from_str(&batch[0].body).expect("a message body");
     assert_eq!(
         msg.created_delivery().as_ref(),
@@ -470,7 +470,7 @@ async fn a_new_deliverys_message_waits_while_another_worker_holds_the_delivery()
     let sub = hub.subscribe(&receiver.url, DEFAULT_MAX_ATTEMPTS).await;
     let event = hub.publish().await;
     let batch = hub.fan_out_event(&event, 1).await;
-    let id = ids::delivery_id(&event.id, &sub.id);
+    let id = DeliveryId::for_event(&event.id, &sub.id);
     // Another worker (a repeat of this message, a manual retry) claimed it first.
     let mut held = hub.delivery(&id).await;
     held.next_attempt_at = Some(OffsetDateTime::now_utc() + Duration::from_secs(60));
@@ -501,7 +501,7 @@ async fn a_stale_message_of_a_finished_delivery_whose_subscription_went_is_ackno
     let response = hub.deliver(&batch).await;
     hub.acknowledge(QueueName::Deliveries, &batch, &response)
         .await;
-    let id = ids::delivery_id(&event.id, &sub.id);
+    let id = DeliveryId::for_event(&event.id, &sub.id);
     let delivered = hub.delivery(&id).await;
     assert_eq!(delivered.status, DeliveryStatus::Succeeded);
     hub.store
@@ -524,7 +524,7 @@ struct OneDelivery {
     hub: Hub,
     receiver: Receiver,
     sub: Subscription,
-    id: String,
+    id: DeliveryId,
     /// Its creation message.
     batch: Vec<ReceivedMessage>,
 }
@@ -535,7 +535,7 @@ async fn one_delivery_in_a_sole_process() -> OneDelivery {
     let sub = hub.subscribe(&receiver.url, DEFAULT_MAX_ATTEMPTS).await;
     let event = hub.publish().await;
     let batch = hub.fan_out_event(&event, 1).await;
-    let id = ids::delivery_id(&event.id, &sub.id);
+    let id = DeliveryId::for_event(&event.id, &sub.id);
     OneDelivery {
         hub,
         receiver,

@@ -23,7 +23,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::Poll;
 
-use hookline_domain::ids;
+use hookline_domain::{ClientId, EventId, SubscriptionId, ids};
 use time::OffsetDateTime;
 
 use crate::error::PortError;
@@ -69,9 +69,19 @@ impl Run {
         }
     }
 
-    /// A fresh id with this prefix.
-    fn id(&self, prefix: &str) -> String {
-        ids::new_id(prefix, now_ms())
+    /// A fresh client id.
+    fn client_id(&self) -> ClientId {
+        ClientId::new(now_ms())
+    }
+
+    /// A fresh subscription id.
+    fn subscription_id(&self) -> SubscriptionId {
+        SubscriptionId::new(now_ms())
+    }
+
+    /// A fresh event id.
+    fn event_id(&self) -> EventId {
+        EventId::new(now_ms())
     }
 }
 

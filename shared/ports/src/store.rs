@@ -36,7 +36,10 @@
 //! Lists return pages: `limit` items at most and an opaque `next_cursor` (None at the end).
 
 use async_trait::async_trait;
-use hookline_domain::{Client, Delivery, DeliveryStatus, Event, EventType, Subscription};
+use hookline_domain::{
+    Client, ClientId, Delivery, DeliveryId, DeliveryStatus, Event, EventId, EventType,
+    Subscription, SubscriptionId,
+};
 use time::OffsetDateTime;
 
 use crate::error::PortError;
@@ -59,7 +62,7 @@ pub enum EventInsert {
     /// already handed to the events queue.
     Existing {
         /// Original event id.
-        event_id: String,
+        event_id: EventId,
         /// Whether `mark_event_enqueued` was called for it.
         enqueued: bool,
     },
@@ -69,11 +72,11 @@ pub enum EventInsert {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeliveryKey {
     /// Deliveries of one subscription.
-    Subscription(String),
+    Subscription(SubscriptionId),
     /// Deliveries of one event.
-    Event(String),
+    Event(EventId),
     /// Deliveries of every subscription of one client.
-    Client(String),
+    Client(ClientId),
     /// Every delivery (admin).
     All,
 }
@@ -90,11 +93,11 @@ pub trait ClientStore: Send + Sync + 'static {
     /// the marker (a store from before the marker) is left as it is, and the marker written.
     async fn insert_bootstrap_admin(&self, client: &Client) -> Result<bool, PortError>;
     /// A client by id.
-    async fn get_client(&self, id: &str) -> Result<Option<Client>, PortError>;
+    async fn get_client(&self, id: &ClientId) -> Result<Option<Client>, PortError>;
     /// Replaces an existing client; `NotFound` if it does not exist.
     async fn put_client(&self, client: &Client) -> Result<(), PortError>;
     /// Deletes a client; `NotFound` if it does not exist.
-    async fn delete_client(&self, id: &str) -> Result<(), PortError>;
+    async fn delete_client(&self, id: &ClientId) -> Result<(), PortError>;
     /// Clients sorted by id.
     async fn list_clients(
         &self,
@@ -124,9 +127,9 @@ pub trait EventStore: Send + Sync + 'static {
         idempotency_key: Option<&str>,
     ) -> Result<EventInsert, PortError>;
     /// Records that the event was handed to the events queue.
-    async fn mark_event_enqueued(&self, event_id: &str) -> Result<(), PortError>;
+    async fn mark_event_enqueued(&self, event_id: &EventId) -> Result<(), PortError>;
     /// An event by id.
-    async fn get_event(&self, id: &str) -> Result<Option<Event>, PortError>;
+    async fn get_event(&self, id: &EventId) -> Result<Option<Event>, PortError>;
     /// Events accepted in `[since, until)`, oldest first, of one state (or of all states).
     async fn list_events(
         &self,
@@ -144,18 +147,21 @@ pub trait SubscriptionStore: Send + Sync + 'static {
     /// Stores a new subscription; `Conflict` if the id exists. Bumps the generation.
     async fn insert_subscription(&self, sub: &Subscription) -> Result<(), PortError>;
     /// A subscription by id.
-    async fn get_subscription(&self, id: &str) -> Result<Option<Subscription>, PortError>;
+    async fn get_subscription(
+        &self,
+        id: &SubscriptionId,
+    ) -> Result<Option<Subscription>, PortError>;
     /// Replaces a subscription only if its stored `version` still equals `sub.version`, and
     /// stores it with `version + 1`, bumping the generation. Returns false (writing nothing)
     /// if it changed since it was read — callers read it again and re-apply their change, so
     /// no concurrent edit is overwritten; `NotFound` if it does not exist.
     async fn update_subscription(&self, sub: &Subscription) -> Result<bool, PortError>;
     /// Deletes a subscription; `NotFound` if gone. Bumps the generation.
-    async fn delete_subscription(&self, id: &str) -> Result<(), PortError>;
+    async fn delete_subscription(&self, id: &SubscriptionId) -> Result<(), PortError>;
     /// Subscriptions of one client (or all, for `None`), sorted by id.
     async fn list_subscriptions(
         &self,
-        client_id: Option<&str>,
+        client_id: Option<&ClientId>,
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<Subscription>, PortError>;
@@ -179,7 +185,7 @@ pub trait DeliveryStore: Send + Sync + 'static {
         Ok(created)
     }
     /// A delivery by id.
-    async fn get_delivery(&self, id: &str) -> Result<Option<Delivery>, PortError>;
+    async fn get_delivery(&self, id: &DeliveryId) -> Result<Option<Delivery>, PortError>;
     /// Replaces a delivery (or creates it), whatever its stored version. Version 0 means "as
     /// created, never changed" (a delivery message may carry such a copy, and a worker's claim
     /// over version 0 trusts it): put a changed delivery with a version above 0.

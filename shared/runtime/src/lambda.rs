@@ -7,6 +7,7 @@ use hookline_aws::{
     AwsSettings, DynamoStore, SqsQueue, aws_config, aws_sdk_dynamodb, aws_sdk_secretsmanager,
     aws_sdk_sqs,
 };
+use hookline_domain::ClientId;
 use hookline_handlers::auth::keys::KeySource;
 use hookline_handlers::auth::rotation::RotationPolicy;
 use hookline_handlers::{AppContext, HandlerConfig};
@@ -231,10 +232,16 @@ pub async fn ensure_bootstrap_admin_from(
                 "the bootstrap admin secret is not {client_id, client_secret} JSON".into(),
             )
         })?;
+    let client_id = ClientId::parse(&admin.client_id).ok_or_else(|| {
+        StartError::Config(
+            "the bootstrap admin secret's client_id is not 1-128 letters, digits, '_', '-' or '.'"
+                .into(),
+        )
+    })?;
     hookline_handlers::bootstrap::ensure_admin(
         ctx.store.as_ref(),
         ctx.clock.as_ref(),
-        &admin.client_id,
+        &client_id,
         &admin.client_secret,
     )
     .await?;

@@ -17,7 +17,10 @@ use axum::http::StatusCode;
 use hookline_domain::destination::DestinationPolicy;
 use hookline_domain::secret::{hash_client_secret, new_client_secret, new_webhook_secret};
 use hookline_domain::subscription::new_subscription;
-use hookline_domain::{Client, DeliveryStatus, EventType, RetrySchedule, Scope, Subscription, ids};
+use hookline_domain::{
+    Client, ClientId, DeliveryStatus, EventId, EventType, RetrySchedule, Scope, Subscription,
+    SubscriptionId, ids,
+};
 use hookline_handlers::auth::keys::KeySource;
 use hookline_handlers::delivery::{DeliveryContext, handle_deliveries};
 use hookline_handlers::fanout::{handle_events, handle_events_for_delivery};
@@ -97,7 +100,7 @@ impl Backend {
         self.store.put_event_type(&t).await.expect("event type");
         let secret = new_client_secret();
         let client = Client {
-            id: ids::new_id(ids::CLIENT, now_ms()),
+            id: ClientId::new(now_ms()),
             name: "Publisher".into(),
             scopes: vec![Scope::EventsWrite],
             states: vec![STATE.into()],
@@ -107,7 +110,7 @@ impl Backend {
             limits: Default::default(),
         };
         self.store.insert_client(&client).await.expect("client");
-        (client.id, secret)
+        (client.id.into_string(), secret)
     }
 
     /// Handlers for one scenario, the API served, and a token of `publisher`.
@@ -193,8 +196,8 @@ impl Backend {
     async fn subscribe(&self, url: &str) -> Subscription {
         let now = OffsetDateTime::now_utc();
         let mut sub = new_subscription(
-            ids::new_id(ids::SUBSCRIPTION, now_ms()),
-            ids::new_id(ids::CLIENT, now_ms()),
+            SubscriptionId::new(now_ms()),
+            ClientId::new(now_ms()),
             new_webhook_secret(),
             now,
         );
@@ -212,9 +215,10 @@ impl Backend {
     /// What went wrong for the event `event_id`.
     async fn check(&self, event_id: &str, subs: &[Subscription], rs: &[Receiver]) -> Vec<String> {
         let mut problems = Vec::new();
-        let key = DeliveryKey::Event(event_id.to_string());
+        let event_id = EventId::parse(event_id).expect("the API answers with event ids");
+        let key = DeliveryKey::Event(event_id);
         let page = self.store.list_deliveries(&key, None, None, 100).await;
-        let deliveries: BTreeMap<String, _> = page
+        let deliveries: BTreeMap<SubscriptionId, _> = page
             .expect("list deliveries")
             .items
             .into_iter()

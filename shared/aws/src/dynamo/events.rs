@@ -3,7 +3,7 @@
 //! claims (`IDEM#source#key` → `event_id`), written in one transaction with the event.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use hookline_domain::Event;
+use hookline_domain::{Event, EventId};
 use hookline_ports::{EventInsert, PortError};
 use time::OffsetDateTime;
 
@@ -133,7 +133,10 @@ impl DynamoStore {
             .and_then(|v| v.as_bool().ok())
             .copied()
             .unwrap_or(false);
-        Ok(EventInsert::Existing { event_id, enqueued })
+        Ok(EventInsert::Existing {
+            event_id: EventId::from_stored(event_id),
+            enqueued,
+        })
     }
 
     /// `mark_event_enqueued`: sets the flag on an existing event.

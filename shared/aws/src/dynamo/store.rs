@@ -2,7 +2,10 @@
 //! of the table.
 
 use async_trait::async_trait;
-use hookline_domain::{Client, Delivery, DeliveryStatus, Event, EventType, Subscription};
+use hookline_domain::{
+    Client, ClientId, Delivery, DeliveryId, DeliveryStatus, Event, EventId, EventType,
+    Subscription, SubscriptionId,
+};
 use hookline_ports::{
     ClientStore, DeliveryKey, DeliveryStore, EventInsert, EventStore, EventTypeStore, Page,
     PortError, SubscriptionStore,
@@ -41,7 +44,7 @@ impl ClientStore for DynamoStore {
         self.insert_bootstrap_admin_items(client).await
     }
 
-    async fn get_client(&self, id: &str) -> Result<Option<Client>, PortError> {
+    async fn get_client(&self, id: &ClientId) -> Result<Option<Client>, PortError> {
         let item = self
             .get_item("get_client", client_pk(id), CLIENT_SK)
             .await?;
@@ -56,7 +59,7 @@ impl ClientStore for DynamoStore {
         }
     }
 
-    async fn delete_client(&self, id: &str) -> Result<(), PortError> {
+    async fn delete_client(&self, id: &ClientId) -> Result<(), PortError> {
         match self
             .delete_item("delete_client", client_pk(id), CLIENT_SK)
             .await?
@@ -99,11 +102,11 @@ impl EventStore for DynamoStore {
         self.insert_event_items(event, idempotency_key).await
     }
 
-    async fn mark_event_enqueued(&self, event_id: &str) -> Result<(), PortError> {
+    async fn mark_event_enqueued(&self, event_id: &EventId) -> Result<(), PortError> {
         self.set_enqueued(event_id).await
     }
 
-    async fn get_event(&self, id: &str) -> Result<Option<Event>, PortError> {
+    async fn get_event(&self, id: &EventId) -> Result<Option<Event>, PortError> {
         let item = self.get_item("get_event", event_pk(id), EVENT_SK).await?;
         decode("get_event", item)
     }
@@ -133,7 +136,10 @@ impl SubscriptionStore for DynamoStore {
             .await
     }
 
-    async fn get_subscription(&self, id: &str) -> Result<Option<Subscription>, PortError> {
+    async fn get_subscription(
+        &self,
+        id: &SubscriptionId,
+    ) -> Result<Option<Subscription>, PortError> {
         let item = self
             .get_item("get_subscription", sub_pk(id), SUB_SK)
             .await?;
@@ -144,18 +150,22 @@ impl SubscriptionStore for DynamoStore {
         self.update_subscription_over(sub).await
     }
 
-    async fn delete_subscription(&self, id: &str) -> Result<(), PortError> {
+    async fn delete_subscription(&self, id: &SubscriptionId) -> Result<(), PortError> {
         self.remove_subscription(id).await
     }
 
     async fn list_subscriptions(
         &self,
-        client_id: Option<&str>,
+        client_id: Option<&ClientId>,
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<Subscription>, PortError> {
-        self.list_page(&subscriptions_list(client_id), cursor, limit)
-            .await
+        self.list_page(
+            &subscriptions_list(client_id.map(ClientId::as_str)),
+            cursor,
+            limit,
+        )
+        .await
     }
 
     async fn subscriptions_generation(&self) -> Result<u64, PortError> {
@@ -174,7 +184,7 @@ impl DeliveryStore for DynamoStore {
         self.insert_delivery_batch(deliveries).await
     }
 
-    async fn get_delivery(&self, id: &str) -> Result<Option<Delivery>, PortError> {
+    async fn get_delivery(&self, id: &DeliveryId) -> Result<Option<Delivery>, PortError> {
         let item = self
             .get_item("get_delivery", delivery_pk(id), DELIVERY_SK)
             .await?;

@@ -15,6 +15,7 @@ use crate::client::{Client, validate_state_code};
 use crate::destination::{DestinationPolicy, validate_url};
 use crate::error::ValidationError;
 use crate::filter::Filter;
+use crate::ids::{ClientId, SubscriptionId};
 
 /// The fields a client may set on create or patch; `None` = not given.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -265,8 +266,8 @@ fn default_states(
 
 /// A new subscription with defaults, before `apply_input`.
 pub fn new_subscription(
-    id: String,
-    client_id: String,
+    id: SubscriptionId,
+    client_id: ClientId,
     secret: String,
     now: OffsetDateTime,
 ) -> Subscription {

@@ -9,6 +9,7 @@ use time::{Duration, OffsetDateTime};
 use crate::event::Event;
 use crate::filter::Filter;
 use crate::health::DisabledReason;
+use crate::ids::{ClientId, SubscriptionId};
 
 mod input;
 
@@ -41,9 +42,9 @@ pub struct SigningSecret {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Subscription {
     /// `sub_…`
-    pub id: String,
+    pub id: SubscriptionId,
     /// Owner (`cl_…`).
-    pub client_id: String,
+    pub client_id: ClientId,
     /// Destination URL.
     pub url: String,
     /// Free text.
@@ -155,7 +156,7 @@ impl Subscription {
         self.enabled
             && self.covers_state(&event.state)
             && self.covers_type(&event.event_type)
-            && (self.include_own_events || event.source != self.client_id)
+            && (self.include_own_events || event.source != self.client_id.as_str())
             && filter.is_none_or(|f| f.matches(envelope))
     }
 
@@ -202,6 +203,7 @@ mod tests {
     use crate::client::Client;
     use crate::destination::DestinationPolicy;
     use crate::error::ValidationError;
+    use crate::ids::EventId;
 
     #[test]
     fn type_selectors_match_exact_prefix_and_all() {
@@ -214,7 +216,7 @@ mod tests {
 
     fn owner(states: &[&str]) -> Client {
         Client {
-            id: "cl_1".into(),
+            id: ClientId::from_stored("cl_1"),
             name: "portal".into(),
             scopes: Vec::new(),
             states: states.iter().map(|s| s.to_string()).collect(),
@@ -238,8 +240,8 @@ mod tests {
             serves_state: &serves,
         };
         let mut sub = new_subscription(
-            "sub_1".into(),
-            "cl_1".into(),
+            SubscriptionId::from_stored("sub_1"),
+            ClientId::from_stored("cl_1"),
             "whsec_x".into(),
             OffsetDateTime::UNIX_EPOCH,
         );
@@ -263,7 +265,12 @@ mod tests {
     #[test]
     fn rotation_keeps_previous_secret_for_a_day() {
         let now = OffsetDateTime::UNIX_EPOCH + time::Duration::days(10_000);
-        let mut s = new_subscription("sub_1".into(), "cl_1".into(), "whsec_old".into(), now);
+        let mut s = new_subscription(
+            SubscriptionId::from_stored("sub_1"),
+            ClientId::from_stored("cl_1"),
+            "whsec_old".into(),
+            now,
+        );
         s.rotate_secret("whsec_new".into(), now);
         assert_eq!(s.signing_secrets(now), vec!["whsec_new", "whsec_old"]);
         assert_eq!(s.current_secret(), Some("whsec_new"));
@@ -274,12 +281,17 @@ mod tests {
     #[test]
     fn re_enabling_clears_the_reason_and_the_failing_period() {
         let t0 = OffsetDateTime::UNIX_EPOCH + Duration::days(10_000);
-        let mut s = new_subscription("sub_1".into(), "cl_1".into(), "whsec_x".into(), t0);
+        let mut s = new_subscription(
+            SubscriptionId::from_stored("sub_1"),
+            ClientId::from_stored("cl_1"),
+            "whsec_x".into(),
+            t0,
+        );
         s.record_failure(t0, Duration::ZERO);
         s.record_failure(t0, Duration::ZERO);
         assert!(!s.enabled);
         let owner = crate::client::Client {
-            id: "cl_1".into(),
+            id: ClientId::from_stored("cl_1"),
             name: "portal".into(),
             scopes: vec![],
             states: vec!["*".into()],
@@ -313,7 +325,7 @@ mod tests {
     fn a_system_event_reaches_only_its_recipients_subscriptions_naming_its_type() {
         let t0 = OffsetDateTime::UNIX_EPOCH;
         let event = Event {
-            id: "evt_1".into(),
+            id: EventId::new(1),
             event_type: crate::event::SUBSCRIPTION_DISABLED_TYPE.into(),
             state: "*".into(),
             occurred_at: t0,
@@ -321,10 +333,15 @@ mod tests {
             source: "hookline".into(),
             publisher_key: None,
             data: serde_json::json!({}),
-            recipient: Some("cl_1".into()),
+            recipient: Some(ClientId::from_stored("cl_1")),
         };
         let sub = |client: &str, types: &[&str], states: &[&str]| {
-            let mut s = new_subscription("sub_x".into(), client.into(), "whsec_x".into(), t0);
+            let mut s = new_subscription(
+                SubscriptionId::new(1),
+                ClientId::from_stored(client),
+                "whsec_x".into(),
+                t0,
+            );
             s.event_types = types.iter().map(|t| t.to_string()).collect();
             s.states = states.iter().map(|t| t.to_string()).collect();
             s.filter = Some(serde_json::json!({"data": {"status": ["dispatched"]}}));

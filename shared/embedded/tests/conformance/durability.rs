@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use hookline_domain::subscription::new_subscription;
-use hookline_domain::{Client, Scope};
+use hookline_domain::{Client, ClientId, Scope, SubscriptionId};
 use hookline_embedded::{EmbeddedBackend, QueueOptions};
 use hookline_ports::{PublicKey, QueueMessage, QueueName, ReceivedMessage, SigningKey};
 use time::OffsetDateTime;
@@ -16,7 +16,7 @@ const CHILD_TEST: &str = "durability::child_writes_then_waits_to_be_killed";
 
 fn client(id: &str) -> Client {
     Client {
-        id: id.to_string(),
+        id: ClientId::from_stored(id),
         name: "durable".to_string(),
         scopes: vec![Scope::Admin],
         states: vec!["*".to_string()],
@@ -36,8 +36,8 @@ async fn write_everything(backend: &EmbeddedBackend) -> Vec<ReceivedMessage> {
         .await
         .expect("insert_client");
     let sub = new_subscription(
-        "sub_durable".into(),
-        "cl_durable".into(),
+        SubscriptionId::from_stored("sub_durable"),
+        ClientId::from_stored("cl_durable"),
         "whsec_x".into(),
         OffsetDateTime::UNIX_EPOCH,
     );
@@ -83,11 +83,14 @@ async fn write_everything(backend: &EmbeddedBackend) -> Vec<ReceivedMessage> {
 async fn check_everything(backend: &EmbeddedBackend) {
     let store = backend.store();
     assert_eq!(
-        store.get_client("cl_durable").await.expect("get_client"),
+        store
+            .get_client(&ClientId::from_stored("cl_durable"))
+            .await
+            .expect("get_client"),
         Some(client("cl_durable"))
     );
     let sub = store
-        .get_subscription("sub_durable")
+        .get_subscription(&SubscriptionId::from_stored("sub_durable"))
         .await
         .expect("get_subscription");
     assert_eq!(sub.map(|s| s.client_id).as_deref(), Some("cl_durable"));

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use hookline_domain::client::validate_new_client;
-use hookline_domain::{Client, LimitOverrides, Scope, ValidationError, ids, secret};
+use hookline_domain::{Client, ClientId, LimitOverrides, Scope, ValidationError, secret};
 use hookline_ports::PortError;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -49,7 +49,7 @@ pub async fn create(
     let now = ctx.clock.now();
     let secret = secret::new_client_secret();
     let client = Client {
-        id: ids::new_id(ids::CLIENT, now.unix_timestamp_nanos() / 1_000_000),
+        id: ClientId::new(now.unix_timestamp_nanos() / 1_000_000),
         name: body.name.trim().to_string(),
         scopes,
         states,
@@ -85,14 +85,14 @@ pub async fn list(
 }
 
 /// Gets a client.
-#[utoipa::path(get, path = "/v1/clients/{id}", operation_id = "get_client", tag = "clients", params(IdParam),
+#[utoipa::path(get, path = "/v1/clients/{id}", operation_id = "get_client", tag = "clients", params(IdParam<ClientId>),
     responses((status = 200, description = "The client.", body = ClientView),
         (status = 403, response = Forbidden), (status = 404, response = NotFound)),
     security(("bearer" = ["admin"])))]
 pub async fn get(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<ClientId>,
 ) -> ApiResult<Json<ClientView>> {
     caller.require(Scope::Admin)?;
     let c = ctx
@@ -115,7 +115,7 @@ pub struct ClientPatch {
 }
 
 /// Changes a client's limits.
-#[utoipa::path(patch, path = "/v1/clients/{id}", operation_id = "update_client", tag = "clients", params(IdParam),
+#[utoipa::path(patch, path = "/v1/clients/{id}", operation_id = "update_client", tag = "clients", params(IdParam<ClientId>),
     request_body = ClientPatch,
     responses((status = 200, description = "The client, with its limits.", body = ClientView),
         (status = 400, response = BadRequest), (status = 403, response = Forbidden),
@@ -124,7 +124,7 @@ pub struct ClientPatch {
 pub async fn patch(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<ClientId>,
     JsonBody(body): JsonBody<ClientPatch>,
 ) -> ApiResult<Json<ClientView>> {
     caller.require(Scope::Admin)?;
@@ -152,7 +152,7 @@ pub async fn patch(
 }
 
 /// Deletes a client and its subscriptions; its tokens stop working.
-#[utoipa::path(delete, path = "/v1/clients/{id}", operation_id = "delete_client", tag = "clients", params(IdParam),
+#[utoipa::path(delete, path = "/v1/clients/{id}", operation_id = "delete_client", tag = "clients", params(IdParam<ClientId>),
     responses((status = 204, description = "Deleted, with its subscriptions."),
         (status = 403, response = Forbidden), (status = 404, response = NotFound),
         (status = 409, response = Conflict)),
@@ -160,7 +160,7 @@ pub async fn patch(
 pub async fn delete(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<ClientId>,
 ) -> ApiResult<StatusCode> {
     caller.require(Scope::Admin)?;
     if id == caller.client.id {
@@ -187,7 +187,7 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn delete_subscriptions_of(ctx: &AppContext, client_id: &str) -> ApiResult<usize> {
+async fn delete_subscriptions_of(ctx: &AppContext, client_id: &ClientId) -> ApiResult<usize> {
     let mut removed = 0;
     loop {
         // Always the first page: what was deleted is gone from the next listing.
@@ -208,7 +208,7 @@ async fn delete_subscriptions_of(ctx: &AppContext, client_id: &str) -> ApiResult
 }
 
 /// Issues a new secret; the old one stops working.
-#[utoipa::path(post, path = "/v1/clients/{id}/secret", operation_id = "reset_client_secret", tag = "clients", params(IdParam),
+#[utoipa::path(post, path = "/v1/clients/{id}/secret", operation_id = "reset_client_secret", tag = "clients", params(IdParam<ClientId>),
     responses((status = 200, description = "The client, with its new `client_secret` (shown only here).", body = ClientView,
             headers(("cache-control" = String, description = "`no-store`: the body holds the client secret"))),
         (status = 403, response = Forbidden), (status = 404, response = NotFound)),
@@ -216,7 +216,7 @@ async fn delete_subscriptions_of(ctx: &AppContext, client_id: &str) -> ApiResult
 pub async fn reset_secret(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<ClientId>,
 ) -> ApiResult<NoStore<Json<ClientView>>> {
     caller.require(Scope::Admin)?;
     let mut c = ctx

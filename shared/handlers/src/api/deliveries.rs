@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use hookline_domain::{Delivery, DeliveryStatus, Scope};
+use hookline_domain::{Delivery, DeliveryId, DeliveryStatus, EventId, Scope, SubscriptionId};
 use hookline_ports::DeliveryKey;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -25,11 +25,11 @@ use crate::queueing::enqueue_messages;
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// One subscription's deliveries.
-    #[param(pattern = r"^[A-Za-z0-9_.\-]{1,128}$")]
+    /// One subscription's deliveries (an id of another shape is a 400).
+    #[param(pattern = "^sub_[0-9a-hjkmnp-tv-z]{26}$")]
     pub subscription_id: Option<String>,
-    /// One event's deliveries.
-    #[param(pattern = r"^[A-Za-z0-9_.\-]{1,128}$")]
+    /// One event's deliveries (an id of another shape is a 400).
+    #[param(pattern = "^evt_[0-9a-hjkmnp-tv-z]{26}$")]
     pub event_id: Option<String>,
     /// Only this status: `pending`, `succeeded`, `retrying` or `failed` (empty: any).
     #[param(pattern = "^(pending|succeeded|retrying|failed)?$")]
@@ -64,22 +64,24 @@ pub async fn list(
         limit: q.limit,
     };
     let limit = page.limit()?;
-    for (name, id) in [
-        ("subscription_id", &q.subscription_id),
-        ("event_id", &q.event_id),
-    ] {
-        if let Some(id) = id {
-            id_param(name, id)?;
-        }
-    }
-    if let Some(sub) = &q.subscription_id {
+    let sub = q
+        .subscription_id
+        .as_deref()
+        .map(|id| id_param::<SubscriptionId>("subscription_id", id))
+        .transpose()?;
+    let event = q
+        .event_id
+        .as_deref()
+        .map(|id| id_param::<EventId>("event_id", id))
+        .transpose()?;
+    if let Some(sub) = &sub {
         owned(&ctx, &caller, sub).await?;
     }
-    let p = match (q.subscription_id, q.event_id) {
+    let p = match (sub, event) {
         // The event's list holds every client's deliveries: paged here, the caller's only.
         (sub, Some(event)) => {
             let visible = |d: &Delivery| {
-                caller.owns(&d.client_id) && sub.as_deref().is_none_or(|s| d.subscription_id == s)
+                caller.owns(&d.client_id) && sub.as_ref().is_none_or(|s| d.subscription_id == *s)
             };
             let cursor = page.cursor();
             event_deliveries::page(ctx.store.as_ref(), &event, status, cursor, limit, visible)
@@ -110,14 +112,14 @@ pub async fn list(
 }
 
 /// Gets a delivery and its attempts.
-#[utoipa::path(get, path = "/v1/deliveries/{id}", operation_id = "get_delivery", tag = "deliveries", params(IdParam),
+#[utoipa::path(get, path = "/v1/deliveries/{id}", operation_id = "get_delivery", tag = "deliveries", params(IdParam<DeliveryId>),
     responses((status = 200, description = "The delivery with its attempts.", body = DeliveryView),
         (status = 403, response = Forbidden), (status = 404, response = NotFound)),
     security(("bearer" = ["subscriptions:read"])))]
 pub async fn get(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<DeliveryId>,
 ) -> ApiResult<Json<DeliveryView>> {
     caller.require_any(&READ)?;
     match ctx.store.get_delivery(&id).await? {
@@ -128,7 +130,7 @@ pub async fn get(
 
 /// Re-enqueues a finished (succeeded or failed) delivery for an attempt now; a new cycle of
 /// `max_attempts` begins.
-#[utoipa::path(post, path = "/v1/deliveries/{id}/retry", operation_id = "retry_delivery", tag = "deliveries", params(IdParam),
+#[utoipa::path(post, path = "/v1/deliveries/{id}/retry", operation_id = "retry_delivery", tag = "deliveries", params(IdParam<DeliveryId>),
     responses((status = 202, description = "Queued for an attempt now.", body = RetryView),
         (status = 403, response = Forbidden), (status = 404, response = NotFound),
         (status = 409, response = Conflict)),
@@ -136,7 +138,7 @@ pub async fn get(
 pub async fn retry(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<DeliveryId>,
 ) -> ApiResult<(StatusCode, Json<RetryView>)> {
     caller.require(Scope::SubscriptionsWrite)?;
     let mut d = match ctx.store.get_delivery(&id).await? {
@@ -182,7 +184,7 @@ pub async fn retry(
     Ok((
         StatusCode::ACCEPTED,
         Json(RetryView {
-            id: d.id,
+            id: d.id.into_string(),
             status: "pending".to_string(),
         }),
     ))

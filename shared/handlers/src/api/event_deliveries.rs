@@ -10,7 +10,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hookline_domain::{Delivery, DeliveryStatus};
+use hookline_domain::{Delivery, DeliveryStatus, EventId};
 use hookline_ports::{DeliveryKey, Page, PortError, Store};
 
 use crate::problem::ApiResult;
@@ -38,14 +38,14 @@ fn decode(cursor: &str) -> Result<usize, PortError> {
 /// first, `limit` at most; a next cursor only when another visible delivery follows.
 pub async fn page(
     store: &dyn Store,
-    event_id: &str,
+    event_id: &EventId,
     status: Option<DeliveryStatus>,
     cursor: Option<&str>,
     limit: usize,
     visible: impl Fn(&Delivery) -> bool,
 ) -> ApiResult<Page<Delivery>> {
     let skip = cursor.map(decode).transpose()?.unwrap_or(0);
-    let key = DeliveryKey::Event(event_id.to_string());
+    let key = DeliveryKey::Event(event_id.clone());
     let mut seen = 0usize;
     let mut items = Vec::new();
     let mut from: Option<String> = None;

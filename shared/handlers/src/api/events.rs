@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use hookline_domain::event::{
     EventRules, MAX_BATCH, MAX_EVENT_BODY_BYTES, MAX_KEY_LEN, NewEvent, validate_event,
 };
-use hookline_domain::{FieldError, Scope, ValidationError};
+use hookline_domain::{EventId, FieldError, Scope, ValidationError};
 use hookline_ports::{DeliveryKey, EventInsert, QueueMessage, QueueName};
 use serde_json::Value;
 
@@ -154,7 +154,7 @@ fn validate(
 pub(crate) async fn accept(
     ctx: &AppContext,
     items: Vec<NewEvent>,
-) -> ApiResult<Vec<(String, bool)>> {
+) -> ApiResult<Vec<(EventId, bool)>> {
     let mut out = Vec::with_capacity(items.len());
     let mut to_queue = Vec::new();
     for inc in items {
@@ -204,14 +204,14 @@ pub(crate) async fn accept(
 }
 
 /// Gets an event with its delivery counts (its publisher, or `events:read` for its state).
-#[utoipa::path(get, path = "/v1/events/{id}", operation_id = "get_event", tag = "events", params(IdParam),
+#[utoipa::path(get, path = "/v1/events/{id}", operation_id = "get_event", tag = "events", params(IdParam<EventId>),
     responses((status = 200, description = "The event with its delivery counts.", body = EventView),
         (status = 404, response = NotFound)),
     security(("bearer" = ["events:read"])))]
 pub async fn get(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<EventId>,
 ) -> ApiResult<Json<EventView>> {
     let event = ctx
         .store
@@ -220,7 +220,7 @@ pub async fn get(
         .ok_or_else(|| ApiError::not_found("event"))?;
     // A system event about one client's resources is that client's alone.
     let readable = caller.is_admin()
-        || event.source == caller.client.id
+        || event.source == caller.client.id.as_str()
         || match &event.recipient {
             Some(recipient) => *recipient == caller.client.id,
             None => caller.require(Scope::EventsRead).is_ok() && caller.allows_state(&event.state),

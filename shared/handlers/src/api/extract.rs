@@ -1,12 +1,18 @@
 //! Request extractors that answer with problem+json instead of axum's plain-text rejections.
 
+use std::marker::PhantomData;
+
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
+use hookline_domain::ids::RequestId;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use utoipa::IntoParams;
+use utoipa::openapi::Required;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 
 use crate::problem::ApiError;
 
@@ -71,46 +77,54 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
     }
 }
 
-/// The `{id}` of a by-id route. An id that cannot be one Hookline issued (too long for a
-/// DynamoDB key, characters no id has) is 404 at once: no backend ever sees it.
-pub struct IdPath(pub String);
+/// The `{id}` of a by-id route, parsed as the id of its resource (`IdPath<SubscriptionId>`).
+/// An id of the wrong shape or length (another resource's, too long for a DynamoDB key,
+/// characters no id has) names nothing: the 404 of a missing resource, and no backend ever
+/// sees it.
+pub struct IdPath<T>(pub T);
 
-impl<S: Send + Sync> FromRequestParts<S> for IdPath {
+impl<S: Send + Sync, T: RequestId> FromRequestParts<S> for IdPath<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let axum::extract::Path(id) =
             axum::extract::Path::<String>::from_request_parts(parts, state)
                 .await
-                .map_err(|_| ApiError::not_found("resource"))?;
-        if hookline_domain::ids::is_plausible_id(&id) {
-            Ok(IdPath(id))
-        } else {
-            Err(ApiError::not_found("resource"))
-        }
+                .map_err(|_| ApiError::not_found(T::RESOURCE))?;
+        T::parse_request(&id)
+            .map(IdPath)
+            .ok_or_else(|| ApiError::not_found(T::RESOURCE))
     }
 }
 
-/// The `{id}` of a by-id route, as the document declares it: what [`IdPath`] lets through.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Path)]
-#[allow(dead_code)]
-pub struct IdParam {
-    /// The resource's id (`cl_…`, `sub_…`, `evt_…`, `dlv_…`).
-    #[param(pattern = r"^[A-Za-z0-9_.\-]{1,128}$")]
-    id: String,
+/// The `{id}` of a by-id route, as the document declares it: the shape [`IdPath`] lets
+/// through for `T`.
+pub struct IdParam<T>(PhantomData<T>);
+
+impl<T: RequestId> IntoParams for IdParam<T> {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let schema = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(T::PATTERN));
+        vec![
+            ParameterBuilder::new()
+                .name("id")
+                .parameter_in(ParameterIn::Path)
+                .description(Some(format!(
+                    "The resource's id: {}. Any other text is a 404.",
+                    T::SHAPE
+                )))
+                .required(Required::True)
+                .schema(Some(schema))
+                .build(),
+        ]
+    }
 }
 
-/// An id given as a filter (`?event_id=`): one that cannot exist is a 400.
-pub fn id_param(name: &str, value: &str) -> Result<(), ApiError> {
-    if hookline_domain::ids::is_plausible_id(value) {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request(format!(
-            "{name}: not an id (1-{} letters, digits, '_', '-' or '.')",
-            hookline_domain::ids::MAX_ID_LEN
-        )))
-    }
+/// An id given as a filter (`?event_id=`): one of the wrong shape cannot exist, and is a 400.
+pub fn id_param<T: RequestId>(name: &str, value: &str) -> Result<T, ApiError> {
+    T::parse_request(value)
+        .ok_or_else(|| ApiError::bad_request(format!("{name}: not {} ({})", T::NAME, T::SHAPE)))
 }
 
 /// Query parameters, with a problem+json rejection.
@@ -155,6 +169,44 @@ impl PageParams {
                     "limit: must be an integer between 1 and 100",
                 )),
             },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hookline_domain::{ClientId, EventId, SubscriptionId};
+
+    use super::*;
+
+    /// The `pattern` the document declares for the query parameter `name` of `P`.
+    fn query_pattern<P: IntoParams>(name: &str) -> serde_json::Value {
+        let param = P::into_params(|| None)
+            .into_iter()
+            .find(|p| p.name == name)
+            .expect("the parameter");
+        serde_json::to_value(param).expect("json")["schema"]["pattern"].clone()
+    }
+
+    #[test]
+    fn the_id_filters_declare_the_shapes_their_handlers_parse() {
+        use crate::api::{deliveries, subscriptions};
+        let declared = [
+            (
+                query_pattern::<deliveries::ListParams>("subscription_id"),
+                SubscriptionId::PATTERN,
+            ),
+            (
+                query_pattern::<deliveries::ListParams>("event_id"),
+                EventId::PATTERN,
+            ),
+            (
+                query_pattern::<subscriptions::ListParams>("client_id"),
+                ClientId::PATTERN,
+            ),
+        ];
+        for (got, want) in declared {
+            assert_eq!(got, want);
         }
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use hookline_domain::{Scope, ValidationError, time_fmt};
+use hookline_domain::{Scope, SubscriptionId, ValidationError, time_fmt};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -34,7 +34,7 @@ pub struct ReplayRequest {
 }
 
 /// Re-delivers the events accepted in the window that match this subscription.
-#[utoipa::path(post, path = "/v1/subscriptions/{id}/replay", operation_id = "replay_subscription", tag = "subscriptions", params(IdParam),
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/replay", operation_id = "replay_subscription", tag = "subscriptions", params(IdParam<SubscriptionId>),
     request_body(content = Option<ReplayRequest>, description = "Optional: an empty body replays the last 7 days."),
     responses((status = 202, description = "The deliveries queued.", body = ReplayView),
         (status = 400, response = BadRequest), (status = 403, response = Forbidden),
@@ -44,7 +44,7 @@ pub struct ReplayRequest {
 pub async fn replay(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<SubscriptionId>,
     OptionalJsonBody(body): OptionalJsonBody<ReplayRequest>,
 ) -> ApiResult<(StatusCode, Json<ReplayView>)> {
     caller.require(Scope::SubscriptionsWrite)?;

@@ -19,13 +19,13 @@ use crate::problem::{ApiError, ApiResult};
 use crate::subscription_writes::modify_subscription;
 use axum::Json;
 use axum::extract::State;
-use hookline_domain::{Scope, secret};
+use hookline_domain::{Scope, SubscriptionId, secret};
 
 /// The scopes that may read a stored signing secret.
 pub const READ_SECRET: [Scope; 2] = [Scope::SubscriptionsSecrets, Scope::SubscriptionsWrite];
 
 /// The current signing secret.
-#[utoipa::path(get, path = "/v1/subscriptions/{id}/secret", operation_id = "get_subscription_secret", tag = "subscriptions", params(IdParam),
+#[utoipa::path(get, path = "/v1/subscriptions/{id}/secret", operation_id = "get_subscription_secret", tag = "subscriptions", params(IdParam<SubscriptionId>),
     responses((status = 200, description = "The current signing secret.", body = SecretView,
             headers(("cache-control" = String, description = "`no-store`"))),
         (status = 403, response = Forbidden), (status = 404, response = NotFound)),
@@ -33,7 +33,7 @@ pub const READ_SECRET: [Scope; 2] = [Scope::SubscriptionsSecrets, Scope::Subscri
 pub async fn get_secret(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<SubscriptionId>,
 ) -> ApiResult<NoStore<Json<SecretView>>> {
     caller.require_any(&READ_SECRET)?;
     let s = owned(&ctx, &caller, &id).await?;
@@ -43,7 +43,7 @@ pub async fn get_secret(
 }
 
 /// Rotates the signing secret; the previous one keeps signing alongside for 24 hours.
-#[utoipa::path(post, path = "/v1/subscriptions/{id}/secret/rotate", operation_id = "rotate_subscription_secret", tag = "subscriptions", params(IdParam),
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/secret/rotate", operation_id = "rotate_subscription_secret", tag = "subscriptions", params(IdParam<SubscriptionId>),
     responses((status = 200, description = "The new signing secret.", body = SecretView,
             headers(("cache-control" = String, description = "`no-store`"))),
         (status = 403, response = Forbidden), (status = 404, response = NotFound),
@@ -52,7 +52,7 @@ pub async fn get_secret(
 pub async fn rotate_secret(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<SubscriptionId>,
 ) -> ApiResult<NoStore<Json<SecretView>>> {
     caller.require(Scope::SubscriptionsWrite)?;
     owned(&ctx, &caller, &id).await?;

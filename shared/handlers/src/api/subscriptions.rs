@@ -11,7 +11,9 @@ use axum::http::StatusCode;
 use hookline_domain::subscription::{
     SubscriptionInput, SubscriptionRules, apply_input, new_subscription,
 };
-use hookline_domain::{Client, Scope, Subscription, ValidationError, ids, secret};
+use hookline_domain::{
+    Client, ClientId, Scope, Subscription, SubscriptionId, ValidationError, secret,
+};
 use hookline_ports::PortError;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -31,7 +33,11 @@ use crate::services::test_ping::send_test_ping;
 use crate::subscription_writes::{Modified, modify_subscription};
 
 /// Loads a subscription the caller may see, or 404.
-pub async fn owned(ctx: &AppContext, caller: &Caller, id: &str) -> ApiResult<Subscription> {
+pub async fn owned(
+    ctx: &AppContext,
+    caller: &Caller,
+    id: &SubscriptionId,
+) -> ApiResult<Subscription> {
     match ctx.store.get_subscription(id).await? {
         Some(s) if caller.owns(&s.client_id) => Ok(s),
         _ => Err(ApiError::not_found("subscription")),
@@ -143,9 +149,8 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, NoStore<Json<SubscriptionView>>)> {
     caller.require(Scope::SubscriptionsWrite)?;
     let now = ctx.clock.now();
-    let id = ids::new_id(ids::SUBSCRIPTION, now.unix_timestamp_nanos() / 1_000_000);
     let mut sub = new_subscription(
-        id,
+        SubscriptionId::new(now.unix_timestamp_nanos() / 1_000_000),
         caller.client.id.clone(),
         secret::new_webhook_secret(),
         now,
@@ -168,7 +173,7 @@ pub async fn create(
 
 /// How many subscriptions `client_id` has, counting no further than `up_to`. Two creates at
 /// the same moment may both pass at `up_to - 1`: a quota, not a lock.
-async fn count_subscriptions(ctx: &AppContext, client_id: &str, up_to: u32) -> ApiResult<u32> {
+async fn count_subscriptions(ctx: &AppContext, client_id: &ClientId, up_to: u32) -> ApiResult<u32> {
     let mut count = 0u32;
     let mut cursor: Option<String> = None;
     while count < up_to {
@@ -216,17 +221,19 @@ pub async fn list(
     };
     // Checked for every caller, though only an admin's is used: the same request is valid or
     // not whoever sends it.
-    if let Some(c) = &q.client_id {
-        id_param("client_id", c)?;
-    }
+    let asked = q
+        .client_id
+        .as_deref()
+        .map(|c| id_param::<ClientId>("client_id", c))
+        .transpose()?;
     let client = if caller.is_admin() {
-        q.client_id
+        asked
     } else {
         Some(caller.client.id.clone())
     };
     let p = ctx
         .store
-        .list_subscriptions(client.as_deref(), page.cursor(), page.limit()?)
+        .list_subscriptions(client.as_ref(), page.cursor(), page.limit()?)
         .await?;
     Ok(Json(ListView {
         data: p
@@ -239,14 +246,14 @@ pub async fn list(
 }
 
 /// Gets a subscription.
-#[utoipa::path(get, path = "/v1/subscriptions/{id}", operation_id = "get_subscription", tag = "subscriptions", params(IdParam),
+#[utoipa::path(get, path = "/v1/subscriptions/{id}", operation_id = "get_subscription", tag = "subscriptions", params(IdParam<SubscriptionId>),
     responses((status = 200, description = "The subscription.", body = SubscriptionView),
         (status = 403, response = Forbidden), (status = 404, response = NotFound)),
     security(("bearer" = ["subscriptions:read"])))]
 pub async fn get(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<SubscriptionId>,
 ) -> ApiResult<Json<SubscriptionView>> {
     caller.require_any(&READ)?;
     let s = owned(&ctx, &caller, &id).await?;
@@ -254,7 +261,7 @@ pub async fn get(
 }
 
 /// Changes any creatable field, or `enabled`.
-#[utoipa::path(patch, path = "/v1/subscriptions/{id}", operation_id = "update_subscription", tag = "subscriptions", params(IdParam), request_body = SubscriptionPatch,
+#[utoipa::path(patch, path = "/v1/subscriptions/{id}", operation_id = "update_subscription", tag = "subscriptions", params(IdParam<SubscriptionId>), request_body = SubscriptionPatch,
     responses((status = 200, description = "The changed subscription.", body = SubscriptionView),
         (status = 400, response = BadRequest), (status = 403, response = Forbidden),
         (status = 404, response = NotFound), (status = 413, response = PayloadTooLarge)),
@@ -262,7 +269,7 @@ pub async fn get(
 pub async fn patch(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<SubscriptionId>,
     JsonBody(input): JsonBody<SubscriptionInput>,
 ) -> ApiResult<Json<SubscriptionView>> {
     caller.require(Scope::SubscriptionsWrite)?;
@@ -298,14 +305,14 @@ pub(crate) fn written_or_404(m: Modified) -> ApiResult<Subscription> {
 }
 
 /// Deletes a subscription.
-#[utoipa::path(delete, path = "/v1/subscriptions/{id}", operation_id = "delete_subscription", tag = "subscriptions", params(IdParam),
+#[utoipa::path(delete, path = "/v1/subscriptions/{id}", operation_id = "delete_subscription", tag = "subscriptions", params(IdParam<SubscriptionId>),
     responses((status = 204, description = "Deleted."),
         (status = 403, response = Forbidden), (status = 404, response = NotFound)),
     security(("bearer" = ["subscriptions:write"])))]
 pub async fn delete(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<SubscriptionId>,
 ) -> ApiResult<StatusCode> {
     caller.require(Scope::SubscriptionsWrite)?;
     owned(&ctx, &caller, &id).await?;
@@ -318,18 +325,23 @@ pub async fn delete(
 }
 
 /// Sends a `hookline.ping` event to this subscription only.
-#[utoipa::path(post, path = "/v1/subscriptions/{id}/test", operation_id = "test_subscription", tag = "subscriptions", params(IdParam),
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/test", operation_id = "test_subscription", tag = "subscriptions", params(IdParam<SubscriptionId>),
     responses((status = 202, description = "The ping's delivery, queued.", body = TestPingView),
         (status = 403, response = Forbidden), (status = 404, response = NotFound)),
     security(("bearer" = ["subscriptions:write"])))]
 pub async fn test(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<SubscriptionId>,
 ) -> ApiResult<(StatusCode, Json<TestPingView>)> {
     caller.require(Scope::SubscriptionsWrite)?;
     let sub = owned(&ctx, &caller, &id).await?;
     caller.charge_test_ping(&ctx)?;
     let delivery_id = send_test_ping(&ctx, &sub).await?;
-    Ok((StatusCode::ACCEPTED, Json(TestPingView { delivery_id })))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(TestPingView {
+            delivery_id: delivery_id.into_string(),
+        }),
+    ))
 }

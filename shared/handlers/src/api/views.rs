@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use hookline_domain::time_fmt::format;
-use hookline_domain::{Client, Delivery, Event, EventType, LimitOverrides, Subscription};
+use hookline_domain::{Client, Delivery, Event, EventId, EventType, LimitOverrides, Subscription};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -34,7 +34,7 @@ impl ClientView {
     /// The view of a client, with the secret when it was just created.
     pub fn of(c: &Client, secret: Option<String>) -> Self {
         ClientView {
-            id: c.id.clone(),
+            id: c.id.to_string(),
             name: c.name.clone(),
             scopes: c.scopes.iter().map(|s| s.as_str().to_string()).collect(),
             states: c.states.clone(),
@@ -141,8 +141,8 @@ impl SubscriptionView {
     /// The view of a subscription.
     pub fn of(s: &Subscription, with_secret: bool) -> Self {
         SubscriptionView {
-            id: s.id.clone(),
-            client_id: s.client_id.clone(),
+            id: s.id.to_string(),
+            client_id: s.client_id.to_string(),
             url: s.url.clone(),
             description: s.description.clone(),
             event_types: s.event_types.clone(),
@@ -212,9 +212,9 @@ impl DeliveryView {
     /// The view of a delivery.
     pub fn of(d: &Delivery) -> Self {
         DeliveryView {
-            id: d.id.clone(),
-            event_id: d.event_id.clone(),
-            subscription_id: d.subscription_id.clone(),
+            id: d.id.to_string(),
+            event_id: d.event_id.to_string(),
+            subscription_id: d.subscription_id.to_string(),
             status: d.status.as_str().to_string(),
             attempts: d
                 .attempts
@@ -274,7 +274,7 @@ impl EventView {
     /// The view of an event with its delivery counts.
     pub fn of(e: &Event, deliveries: DeliveryCounts) -> Self {
         EventView {
-            id: e.id.clone(),
+            id: e.id.to_string(),
             event_type: e.event_type.clone(),
             state: e.state.clone(),
             occurred_at: format(e.occurred_at),
@@ -362,10 +362,10 @@ pub struct PublishedView {
 
 impl PublishedView {
     /// The view of an event just accepted, or found to be a duplicate.
-    pub fn new(id: String, duplicate: bool) -> Self {
+    pub fn new(id: EventId, duplicate: bool) -> Self {
         let status = if duplicate { "duplicate" } else { "accepted" };
         PublishedView {
-            id,
+            id: id.into_string(),
             status: status.to_string(),
         }
     }

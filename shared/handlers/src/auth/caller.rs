@@ -6,7 +6,7 @@ use std::time::Duration;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use hookline_domain::{Client, Scope};
+use hookline_domain::{Client, ClientId, Scope};
 use jsonwebtoken::{Algorithm, Validation};
 
 use crate::auth::token::{AUDIENCE, Claims};
@@ -54,8 +54,8 @@ impl Caller {
     }
 
     /// Whether the caller may see or act on something owned by `client_id`.
-    pub fn owns(&self, client_id: &str) -> bool {
-        self.is_admin() || self.client.id == client_id
+    pub fn owns(&self, client_id: &ClientId) -> bool {
+        self.is_admin() || self.client.id == *client_id
     }
 
     /// Counts `cost` requests against the client's rate (a batch publish costs one per

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use hookline_domain::{Scope, secret};
+use hookline_domain::{ClientId, Scope, secret};
 use jsonwebtoken::{Algorithm, Header};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -30,11 +30,11 @@ pub struct Claims {
     /// Issuer.
     pub iss: String,
     /// Subject: the client id.
-    pub sub: String,
+    pub sub: ClientId,
     /// Audience.
     pub aud: String,
     /// The client id (RFC 9068).
-    pub client_id: String,
+    pub client_id: ClientId,
     /// Space-separated granted scopes.
     pub scope: String,
     /// Issued at.
@@ -226,6 +226,10 @@ async fn issue(
         )
     };
     // Read without caching: the id is anything the caller sent, until its secret matches.
+    // One that no client can have is refused as an unknown one is, without a read.
+    let Some(client_id) = ClientId::parse(&client_id) else {
+        return Err(invalid_client);
+    };
     let client = match ctx.store.get_client(&client_id).await {
         Ok(Some(c))
             if !c.disabled && secret::verify_client_secret(&client_secret, &c.secret_hash) =>

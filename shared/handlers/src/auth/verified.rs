@@ -56,13 +56,14 @@ impl VerifiedTokens {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hookline_domain::ClientId;
 
     fn claims(exp: i64) -> Claims {
         Claims {
             iss: "https://h".into(),
-            sub: "cl_1".into(),
+            sub: ClientId::from_stored("cl_1"),
             aud: "hookline".into(),
-            client_id: "cl_1".into(),
+            client_id: ClientId::from_stored("cl_1"),
             scope: "events:write".into(),
             iat: 0,
             exp,

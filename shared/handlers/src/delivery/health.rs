@@ -13,8 +13,8 @@ use std::sync::Mutex;
 
 use hookline_domain::event::NewEvent;
 use hookline_domain::{
-    DisabledReason, Event, FailureStep, Subscription, event::SUBSCRIPTION_DISABLED_TYPE, ids,
-    time_fmt,
+    DisabledReason, Event, EventId, FailureStep, Subscription, SubscriptionId,
+    event::SUBSCRIPTION_DISABLED_TYPE, time_fmt,
 };
 use hookline_ports::PortError;
 use serde_json::json;
@@ -86,14 +86,19 @@ async fn failed(ctx: &DeliveryContext, sub: &Subscription, at: OffsetDateTime) {
 }
 
 /// Disables a subscription for `reason`, over whatever else changed it meanwhile.
-async fn disable(ctx: &DeliveryContext, id: &str, reason: DisabledReason, at: OffsetDateTime) {
+async fn disable(
+    ctx: &DeliveryContext,
+    id: &SubscriptionId,
+    reason: DisabledReason,
+    at: OffsetDateTime,
+) {
     let written =
         modify_subscription::<PortError>(ctx.store.as_ref(), id, |s| Ok(s.disable(reason, at)))
             .await;
     match written {
         Ok(Modified::Written(s)) => {
             tracing::info!(
-                subscription_id = id,
+                subscription_id = %id,
                 reason = reason.as_str(),
                 "subscription disabled"
             );
@@ -101,7 +106,7 @@ async fn disable(ctx: &DeliveryContext, id: &str, reason: DisabledReason, at: Of
         }
         Ok(_) => {}
         Err(e) => {
-            tracing::error!(error = %e, subscription_id = id, "deliver: could not disable a subscription");
+            tracing::error!(error = %e, subscription_id = %id, "deliver: could not disable a subscription");
         }
     }
 }
@@ -110,7 +115,7 @@ async fn disable(ctx: &DeliveryContext, id: &str, reason: DisabledReason, at: Of
 pub fn disabled_event(sub: &Subscription, now: OffsetDateTime) -> Event {
     let at = sub.disabled_at.unwrap_or(now);
     Event {
-        id: ids::new_id(ids::EVENT, now.unix_timestamp_nanos() / 1_000_000),
+        id: EventId::new(now.unix_timestamp_nanos() / 1_000_000),
         event_type: SUBSCRIPTION_DISABLED_TYPE.to_string(),
         // Stored under every-state; delivered by recipient, not by state.
         state: "*".to_string(),

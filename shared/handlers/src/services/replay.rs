@@ -2,7 +2,7 @@
 //! begins a new cycle of attempts; an event the subscription never had a delivery for gets
 //! one; a delivery still under way is left alone.
 
-use hookline_domain::{Delivery, DeliveryStatus, Filter, Subscription, ids};
+use hookline_domain::{Delivery, DeliveryId, DeliveryStatus, Filter, Subscription};
 use hookline_ports::PortError;
 use time::OffsetDateTime;
 
@@ -81,7 +81,7 @@ pub async fn replay(
                 {
                     continue;
                 }
-                let did = ids::delivery_id(&event.id, &sub.id);
+                let did = DeliveryId::for_event(&event.id, &sub.id);
                 let replay = match ctx.store.get_delivery(&did).await? {
                     Some(d) if !d.status.is_terminal() => continue,
                     Some(d) if window.only_failed && d.status != DeliveryStatus::Failed => {

@@ -1,7 +1,7 @@
 //! The test ping: a `hookline.ping` event delivered to one subscription only, through the
 //! normal delivery path (queue, signature, attempt log, retries).
 
-use hookline_domain::{Delivery, Event, Subscription, ids};
+use hookline_domain::{Delivery, DeliveryId, Event, EventId, Subscription};
 use hookline_ports::PortError;
 use serde_json::json;
 
@@ -11,11 +11,11 @@ use crate::queueing::enqueue_messages;
 
 /// Stores a `hookline.ping` event for `sub` and queues its one delivery; returns the
 /// delivery's id.
-pub async fn send_test_ping(ctx: &AppContext, sub: &Subscription) -> Result<String, PortError> {
+pub async fn send_test_ping(ctx: &AppContext, sub: &Subscription) -> Result<DeliveryId, PortError> {
     let now = ctx.clock.now();
     let ms = now.unix_timestamp_nanos() / 1_000_000;
     let event = Event {
-        id: ids::new_id(ids::EVENT, ms),
+        id: EventId::new(ms),
         event_type: hookline_domain::event::PING_TYPE.to_string(),
         state: sub.states.first().cloned().unwrap_or_else(|| "*".into()),
         occurred_at: now,
@@ -26,13 +26,7 @@ pub async fn send_test_ping(ctx: &AppContext, sub: &Subscription) -> Result<Stri
         data: json!({"message": "ping", "subscription_id": sub.id}),
     };
     ctx.store.insert_event(&event, None).await?;
-    let delivery = Delivery::new(
-        ids::manual_delivery_id(ms),
-        &event.id,
-        &sub.id,
-        &sub.client_id,
-        now,
-    );
+    let delivery = Delivery::new(DeliveryId::new(ms), &event.id, &sub.id, &sub.client_id, now);
     // The message carries the new delivery whole and goes first: a worker that finds no
     // record writes it from the message, so the record can never wait without a message.
     enqueue_messages(ctx, &[DeliveryMessage::created(&delivery)]).await?;

@@ -14,7 +14,10 @@ use aws_lambda_events::event::sqs::SqsBatchResponse;
 use hookline_domain::destination::DestinationPolicy;
 use hookline_domain::secret::{hash_client_secret, new_client_secret, new_webhook_secret};
 use hookline_domain::subscription::new_subscription;
-use hookline_domain::{Client, Delivery, Event, RetrySchedule, Scope, Subscription, ids};
+use hookline_domain::{
+    Client, ClientId, Delivery, DeliveryId, Event, EventId, RetrySchedule, Scope, Subscription,
+    SubscriptionId,
+};
 use hookline_embedded::{EmbeddedBackend, QueueOptions};
 use hookline_handlers::delivery::{DeliveryContext, handle_deliveries};
 use hookline_handlers::fanout::handle_events_for_delivery;
@@ -201,7 +204,7 @@ impl Hub {
     async fn subscribe_as(&self, secret: &str, url: &str, max_attempts: u32) -> Subscription {
         let now = OffsetDateTime::now_utc();
         let client = Client {
-            id: ids::new_id(ids::CLIENT, now_ms()),
+            id: ClientId::new(now_ms()),
             name: "Receiving portal".into(),
             scopes: vec![
                 Scope::SubscriptionsWrite,
@@ -216,7 +219,7 @@ impl Hub {
         };
         self.store.insert_client(&client).await.expect("client");
         let mut sub = new_subscription(
-            ids::new_id(ids::SUBSCRIPTION, now_ms()),
+            SubscriptionId::new(now_ms()),
             client.id,
             new_webhook_secret(),
             now,
@@ -236,7 +239,7 @@ impl Hub {
     pub async fn publish(&self) -> Event {
         let now = OffsetDateTime::now_utc();
         let event = Event {
-            id: ids::new_id(ids::EVENT, now_ms()),
+            id: EventId::new(now_ms()),
             event_type: EVENT_TYPE.into(),
             state: STATE.into(),
             occurred_at: now,
@@ -257,8 +260,8 @@ impl Hub {
         event: &Event,
         sub: &Subscription,
         adjust: impl FnOnce(&mut Delivery),
-    ) -> String {
-        let id = ids::delivery_id(&event.id, &sub.id);
+    ) -> DeliveryId {
+        let id = DeliveryId::for_event(&event.id, &sub.id);
         let mut delivery = Delivery::new(
             id.clone(),
             &event.id,
@@ -363,7 +366,7 @@ impl Hub {
         .await
     }
 
-    pub async fn delivery(&self, id: &str) -> Delivery {
+    pub async fn delivery(&self, id: &DeliveryId) -> Delivery {
         self.store
             .get_delivery(id)
             .await
@@ -394,14 +397,14 @@ pub fn failed_ids(response: &SqsBatchResponse) -> BTreeSet<String> {
         .collect()
 }
 
-pub fn event_message(event_id: &str) -> QueueMessage {
+pub fn event_message(event_id: &EventId) -> QueueMessage {
     QueueMessage::now(to_body(&EventMessage {
-        event_id: event_id.into(),
+        event_id: event_id.clone(),
         after: None,
     }))
 }
 
-pub fn delivery_id_of(message: &ReceivedMessage) -> String {
+pub fn delivery_id_of(message: &ReceivedMessage) -> DeliveryId {
     let msg: DeliveryMessage =
         serde_json::from_str(&message.body).expect("a delivery message body");
     msg.delivery_id

@@ -8,7 +8,7 @@ pub mod receiver;
 use std::sync::Arc;
 
 use hookline_domain::secret::{hash_client_secret, new_client_secret};
-use hookline_domain::{Client, EventType, Scope, ids};
+use hookline_domain::{Client, ClientId, EventType, Scope};
 use hookline_embedded::{EmbeddedBackend, QueueOptions};
 use hookline_handlers::auth::keys::KeySource;
 use hookline_handlers::{AppContext, HandlerConfig, app};
@@ -23,7 +23,7 @@ pub struct Served {
     /// A plain HTTP client.
     pub http: reqwest::Client,
     /// The client's id.
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The client's secret.
     pub secret: String,
     /// The stack's store, for what a test must plant or inspect directly.
@@ -99,7 +99,7 @@ pub async fn signing_keys_of(backend: &EmbeddedBackend) -> KeySource {
 fn client(name: &str, scopes: Vec<Scope>, states: &[&str]) -> (Client, String) {
     let secret = new_client_secret();
     let client = Client {
-        id: ids::new_id(ids::CLIENT, 1),
+        id: ClientId::new(1),
         name: name.into(),
         scopes,
         states: states.iter().map(|s| s.to_string()).collect(),

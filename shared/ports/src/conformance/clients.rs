@@ -1,6 +1,6 @@
 //! Conformance: clients (conditional writes, list by id with cursors) and event types.
 
-use hookline_domain::{Client, EventType, Scope, ids};
+use hookline_domain::{Client, EventType, Scope};
 
 use super::{Run, at_ms, walk};
 use crate::error::PortError;
@@ -8,7 +8,7 @@ use crate::store::Store;
 
 fn client(run: &Run, name: &str) -> Client {
     Client {
-        id: run.id(ids::CLIENT),
+        id: run.client_id(),
         name: format!("{name} {}", run.tag),
         scopes: vec![Scope::EventsWrite, Scope::SubscriptionsRead],
         states: vec![run.state.clone()],
@@ -38,7 +38,7 @@ pub(super) async fn clients(store: &dyn Store, run: &Run) {
         "get_client must return the client as inserted"
     );
     let missing = store
-        .get_client(&run.id(ids::CLIENT))
+        .get_client(&run.client_id())
         .await
         .expect("get_client of an unknown id");
     assert_eq!(missing, None, "get_client of an unknown id must be None");

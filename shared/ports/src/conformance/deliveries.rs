@@ -2,15 +2,20 @@
 //! event, client or all, newest first, with the status filter.
 
 use hookline_domain::delivery::Attempt;
-use hookline_domain::{Delivery, DeliveryStatus, ids};
+use hookline_domain::{ClientId, Delivery, DeliveryId, DeliveryStatus, EventId, SubscriptionId};
 
 use super::{Run, at_ms, exact_page_sizes, walk};
 use crate::error::PortError;
 use crate::store::{DeliveryKey, Store};
 
-fn delivery(event: &str, sub: &str, client: &str, created_ms: i128) -> Delivery {
+fn delivery(
+    event: &EventId,
+    sub: &SubscriptionId,
+    client: &ClientId,
+    created_ms: i128,
+) -> Delivery {
     Delivery::new(
-        ids::delivery_id(event, sub),
+        DeliveryId::for_event(event, sub),
         event,
         sub,
         client,
@@ -24,8 +29,8 @@ fn newest_first(list: &mut [Delivery]) {
 
 /// A batch insert reports, in order, which deliveries were new, and overwrites none.
 pub(super) async fn insert_many(store: &dyn Store, run: &Run) {
-    let (event, client) = (run.id(ids::EVENT), run.id(ids::CLIENT));
-    let subs: Vec<String> = (0..5).map(|_| run.id(ids::SUBSCRIPTION)).collect();
+    let (event, client) = (run.event_id(), run.client_id());
+    let subs: Vec<SubscriptionId> = (0..5).map(|_| run.subscription_id()).collect();
     let first: Vec<Delivery> = subs[..2]
         .iter()
         .map(|s| delivery(&event, s, &client, run.start_ms))
@@ -71,11 +76,7 @@ pub(super) async fn insert_many(store: &dyn Store, run: &Run) {
 
 /// Insert (false on an existing id, nothing written), get, put.
 pub(super) async fn deliveries(store: &dyn Store, run: &Run) {
-    let (event, sub, client) = (
-        run.id(ids::EVENT),
-        run.id(ids::SUBSCRIPTION),
-        run.id(ids::CLIENT),
-    );
+    let (event, sub, client) = (run.event_id(), run.subscription_id(), run.client_id());
     let d = delivery(&event, &sub, &client, run.start_ms);
     assert!(
         store.insert_delivery(&d).await.expect("insert_delivery"),
@@ -119,7 +120,7 @@ pub(super) async fn deliveries(store: &dyn Store, run: &Run) {
         Some(&next),
         "put_delivery must replace the delivery"
     );
-    let fresh = delivery(&run.id(ids::EVENT), &sub, &client, run.start_ms);
+    let fresh = delivery(&run.event_id(), &sub, &client, run.start_ms);
     store
         .put_delivery(&fresh)
         .await
@@ -135,7 +136,7 @@ pub(super) async fn deliveries(store: &dyn Store, run: &Run) {
     );
     assert_eq!(
         store
-            .get_delivery(&ids::manual_delivery_id(run.start_ms))
+            .get_delivery(&DeliveryId::new(run.start_ms))
             .await
             .expect("get_delivery of an unknown id"),
         None
@@ -189,7 +190,7 @@ pub(super) async fn deliveries(store: &dyn Store, run: &Run) {
             .await
             .expect("update_delivery")
     );
-    let missing = delivery(&run.id(ids::EVENT), &sub, &client, run.start_ms);
+    let missing = delivery(&run.event_id(), &sub, &client, run.start_ms);
     assert!(
         matches!(
             store.update_delivery(&missing).await,
@@ -219,13 +220,13 @@ async fn list_exact(store: &dyn Store, key: &DeliveryKey, expected: &[Delivery],
 
 /// `list_deliveries` by each key, newest first, and filtered by status.
 pub(super) async fn list_deliveries(store: &dyn Store, run: &Run) {
-    let (c1, c2) = (run.id(ids::CLIENT), run.id(ids::CLIENT));
+    let (c1, c2) = (run.client_id(), run.client_id());
     let (s1, s2, s3) = (
-        run.id(ids::SUBSCRIPTION),
-        run.id(ids::SUBSCRIPTION),
-        run.id(ids::SUBSCRIPTION),
+        run.subscription_id(),
+        run.subscription_id(),
+        run.subscription_id(),
     );
-    let events: Vec<String> = (0..4).map(|_| run.id(ids::EVENT)).collect();
+    let events: Vec<EventId> = (0..4).map(|_| run.event_id()).collect();
     let t = run.start_ms - 7_200_000;
     let mut all = Vec::new();
     // s1 and s2 belong to c1, s3 to c2; the first two deliveries share a creation time.
@@ -276,7 +277,7 @@ pub(super) async fn list_deliveries(store: &dyn Store, run: &Run) {
         "list_deliveries(client)",
     )
     .await;
-    let key = DeliveryKey::Client(run.id(ids::CLIENT));
+    let key = DeliveryKey::Client(run.client_id());
     list_exact(store, &key, &[], "list_deliveries(client without any)").await;
 
     let pages = walk("list_deliveries(all)", 3, |cursor| async move {
@@ -328,15 +329,11 @@ pub(super) async fn list_deliveries(store: &dyn Store, run: &Run) {
         DeliveryStatus::Pending,
         DeliveryStatus::Retrying,
     ] {
-        let c = c1.as_str();
+        let key = DeliveryKey::Client(c1.clone());
+        let key = &key;
         let pages = walk("list_deliveries(client, status)", 2, |cursor| async move {
             store
-                .list_deliveries(
-                    &DeliveryKey::Client(c.to_string()),
-                    Some(status),
-                    cursor.as_deref(),
-                    2,
-                )
+                .list_deliveries(key, Some(status), cursor.as_deref(), 2)
                 .await
         })
         .await;

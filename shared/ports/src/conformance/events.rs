@@ -1,6 +1,6 @@
 //! Conformance: events (idempotency claims, the enqueued flag) and the time-range listing.
 
-use hookline_domain::{Event, ids};
+use hookline_domain::{Event, EventId};
 use serde_json::json;
 
 use super::{Run, at_ms, exact_page_sizes, walk};
@@ -9,7 +9,7 @@ use crate::store::{EventInsert, Store};
 
 fn event(run: &Run, source: &str, state: &str, received_ms: i128) -> Event {
     Event {
-        id: run.id(ids::EVENT),
+        id: run.event_id(),
         event_type: "LotDispatched".to_string(),
         state: state.to_string(),
         occurred_at: at_ms(received_ms - 1_000),
@@ -23,7 +23,7 @@ fn event(run: &Run, source: &str, state: &str, received_ms: i128) -> Event {
 
 /// Insert with and without idempotency keys, claims per source, `mark_event_enqueued`.
 pub(super) async fn events(store: &dyn Store, run: &Run) {
-    let source = run.id(ids::CLIENT);
+    let source = run.client_id();
     let key = format!("key-{}", run.tag);
     let first = event(run, &source, &run.state, run.start_ms);
     let r = store
@@ -92,7 +92,7 @@ pub(super) async fn events(store: &dyn Store, run: &Run) {
     );
 
     // The claim is per source: another publisher may use the same key.
-    let other = event(run, &run.id(ids::CLIENT), &run.state, run.start_ms);
+    let other = event(run, &run.client_id(), &run.state, run.start_ms);
     let r = store
         .insert_event(&other, Some(&key))
         .await
@@ -121,7 +121,7 @@ pub(super) async fn events(store: &dyn Store, run: &Run) {
     }
     assert_eq!(
         store
-            .get_event(&run.id(ids::EVENT))
+            .get_event(&run.event_id())
             .await
             .expect("get_event of an unknown id"),
         None
@@ -130,7 +130,7 @@ pub(super) async fn events(store: &dyn Store, run: &Run) {
 
 /// `list_events`: `[since, until)`, oldest first, by state or for all states, with cursors.
 pub(super) async fn list_events(store: &dyn Store, run: &Run) {
-    let source = run.id(ids::CLIENT);
+    let source = run.client_id();
     // A window in the past that this run alone fills for its state.
     let since = run.start_ms - 3_600_000;
     let until = since + 10_000;
@@ -182,9 +182,9 @@ pub(super) async fn list_events(store: &dyn Store, run: &Run) {
             .all(|w| (w[0].received_at, &w[0].id) < (w[1].received_at, &w[1].id)),
         "list_events(all states) must be oldest first, without repeats"
     );
-    let mine: Vec<&String> = all
+    let mine: Vec<&EventId> = all
         .iter()
-        .filter(|e| e.source == source)
+        .filter(|e| e.source == source.as_str())
         .map(|e| &e.id)
         .collect();
     let mut want: Vec<&Event> = expected.iter().chain([&elsewhere]).collect();

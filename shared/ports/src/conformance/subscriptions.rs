@@ -2,17 +2,17 @@
 //! by client and in all.
 
 use hookline_domain::subscription::new_subscription;
-use hookline_domain::{DisabledReason, Subscription, ids};
+use hookline_domain::{ClientId, DisabledReason, Subscription};
 use serde_json::json;
 
 use super::{Run, at_ms, exact_page_sizes, walk};
 use crate::error::PortError;
 use crate::store::Store;
 
-fn subscription(run: &Run, client_id: &str) -> Subscription {
+fn subscription(run: &Run, client_id: &ClientId) -> Subscription {
     let mut s = new_subscription(
-        run.id(ids::SUBSCRIPTION),
-        client_id.to_string(),
+        run.subscription_id(),
+        client_id.clone(),
         format!("whsec_conformance{}", run.tag),
         at_ms(run.start_ms),
     );
@@ -35,7 +35,7 @@ async fn generation(store: &dyn Store) -> u64 {
 
 /// Insert / get / conditional update / delete, each write moving the generation.
 pub(super) async fn subscriptions(store: &dyn Store, run: &Run) {
-    let client = run.id(ids::CLIENT);
+    let client = run.client_id();
     let s = subscription(run, &client);
     let g0 = generation(store).await;
     store
@@ -181,7 +181,7 @@ pub(super) async fn subscriptions(store: &dyn Store, run: &Run) {
 
 /// `list_subscriptions` of one client (exactly its own) and of all (sorted by id).
 pub(super) async fn list_subscriptions(store: &dyn Store, run: &Run) {
-    let (a, b) = (run.id(ids::CLIENT), run.id(ids::CLIENT));
+    let (a, b) = (run.client_id(), run.client_id());
     let mut of_a = Vec::new();
     let mut of_b = Vec::new();
     for i in 0..7 {
@@ -220,7 +220,7 @@ pub(super) async fn list_subscriptions(store: &dyn Store, run: &Run) {
         );
     }
     let none = store
-        .list_subscriptions(Some(&run.id(ids::CLIENT)), None, 5)
+        .list_subscriptions(Some(&run.client_id()), None, 5)
         .await
         .expect("list_subscriptions of a client without any");
     assert!(

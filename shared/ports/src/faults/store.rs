@@ -3,7 +3,10 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use hookline_domain::{Client, Delivery, DeliveryStatus, Event, EventType, Subscription};
+use hookline_domain::{
+    Client, ClientId, Delivery, DeliveryId, DeliveryStatus, Event, EventId, EventType,
+    Subscription, SubscriptionId,
+};
 use time::OffsetDateTime;
 
 use super::Faults;
@@ -40,7 +43,7 @@ impl ClientStore for FaultyStore {
             )
             .await
     }
-    async fn get_client(&self, id: &str) -> Result<Option<Client>, PortError> {
+    async fn get_client(&self, id: &ClientId) -> Result<Option<Client>, PortError> {
         self.faults
             .around("get_client", self.inner.get_client(id))
             .await
@@ -50,7 +53,7 @@ impl ClientStore for FaultyStore {
             .around("put_client", self.inner.put_client(client))
             .await
     }
-    async fn delete_client(&self, id: &str) -> Result<(), PortError> {
+    async fn delete_client(&self, id: &ClientId) -> Result<(), PortError> {
         self.faults
             .around("delete_client", self.inner.delete_client(id))
             .await
@@ -94,7 +97,7 @@ impl EventStore for FaultyStore {
             )
             .await
     }
-    async fn mark_event_enqueued(&self, event_id: &str) -> Result<(), PortError> {
+    async fn mark_event_enqueued(&self, event_id: &EventId) -> Result<(), PortError> {
         self.faults
             .around(
                 "mark_event_enqueued",
@@ -102,7 +105,7 @@ impl EventStore for FaultyStore {
             )
             .await
     }
-    async fn get_event(&self, id: &str) -> Result<Option<Event>, PortError> {
+    async fn get_event(&self, id: &EventId) -> Result<Option<Event>, PortError> {
         self.faults
             .around("get_event", self.inner.get_event(id))
             .await
@@ -131,7 +134,10 @@ impl SubscriptionStore for FaultyStore {
             .around("insert_subscription", self.inner.insert_subscription(sub))
             .await
     }
-    async fn get_subscription(&self, id: &str) -> Result<Option<Subscription>, PortError> {
+    async fn get_subscription(
+        &self,
+        id: &SubscriptionId,
+    ) -> Result<Option<Subscription>, PortError> {
         self.faults
             .around("get_subscription", self.inner.get_subscription(id))
             .await
@@ -141,14 +147,14 @@ impl SubscriptionStore for FaultyStore {
             .around("update_subscription", self.inner.update_subscription(sub))
             .await
     }
-    async fn delete_subscription(&self, id: &str) -> Result<(), PortError> {
+    async fn delete_subscription(&self, id: &SubscriptionId) -> Result<(), PortError> {
         self.faults
             .around("delete_subscription", self.inner.delete_subscription(id))
             .await
     }
     async fn list_subscriptions(
         &self,
-        client_id: Option<&str>,
+        client_id: Option<&ClientId>,
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<Subscription>, PortError> {
@@ -184,7 +190,7 @@ impl DeliveryStore for FaultyStore {
             )
             .await
     }
-    async fn get_delivery(&self, id: &str) -> Result<Option<Delivery>, PortError> {
+    async fn get_delivery(&self, id: &DeliveryId) -> Result<Option<Delivery>, PortError> {
         self.faults
             .around("get_delivery", self.inner.get_delivery(id))
             .await

@@ -3,20 +3,26 @@
 //! New ids are time-ordered (48-bit milliseconds then 80 random bits, Crockford base32, as in
 //! ULID) so that lists sort by creation. Delivery ids are derived from (event, subscription) so
 //! that fan-out is idempotent: running it twice for one event names the same deliveries.
+//! Each kind of id has its type ([`ClientId`], [`SubscriptionId`], [`EventId`],
+//! [`DeliveryId`]), parsed from a request's text by its exact shape.
 
 use aws_lc_rs::digest;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 
+mod typed;
+
+pub use typed::{ClientId, DeliveryId, EventId, RequestId, SubscriptionId};
+
 const CROCKFORD: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 
 /// Client id prefix.
-pub const CLIENT: &str = "cl_";
+pub const CLIENT: &str = ClientId::PREFIX;
 /// Subscription id prefix.
-pub const SUBSCRIPTION: &str = "sub_";
+pub const SUBSCRIPTION: &str = SubscriptionId::PREFIX;
 /// Event id prefix.
-pub const EVENT: &str = "evt_";
+pub const EVENT: &str = EventId::PREFIX;
 /// Delivery id prefix.
-pub const DELIVERY: &str = "dlv_";
+pub const DELIVERY: &str = DeliveryId::PREFIX;
 
 /// Longest id any Hookline resource has (a bootstrap admin may be given its own id).
 pub const MAX_ID_LEN: usize = 128;
@@ -59,39 +65,7 @@ pub fn new_id(prefix: &str, unix_ms: i128) -> String {
     out
 }
 
-/// The delivery id of an event for a subscription: the same inputs always give the same id.
-///
-/// An event id of the form Hookline gives them (`evt_` and 26 time-ordered characters) leads
-/// the delivery id, followed by 12 bytes of SHA-256 of (event, subscription) in hex. One
-/// event's deliveries thus sit side by side, in the order the events were accepted, in any
-/// index sorted by delivery id: on the embedded backend a fan-out's hundred inserts then share
-/// a page of the id index instead of dirtying a page each. Any other event id (none that
-/// Hookline makes) gives 16 bytes of the digest in hex instead.
-pub fn delivery_id(event_id: &str, subscription_id: &str) -> String {
-    let Some(time_ordered) = event_id
-        .strip_prefix(EVENT)
-        .filter(|t| t.len() == 26 && t.bytes().all(|b| CROCKFORD.contains(&b)))
-    else {
-        return hashed_delivery_id(event_id, subscription_id);
-    };
-    let d = pair_digest(event_id, subscription_id);
-    let mut out = String::with_capacity(DELIVERY.len() + 26 + 24);
-    out.push_str(DELIVERY);
-    out.push_str(time_ordered);
-    push_hex(&mut out, &d.as_ref()[..12]);
-    out
-}
-
-/// The delivery id of an event whose id is not time-ordered: 16 bytes of SHA-256 of
-/// (event, subscription) in hex.
-fn hashed_delivery_id(event_id: &str, subscription_id: &str) -> String {
-    let d = pair_digest(event_id, subscription_id);
-    let mut out = String::with_capacity(DELIVERY.len() + 32);
-    out.push_str(DELIVERY);
-    push_hex(&mut out, &d.as_ref()[..16]);
-    out
-}
-
+/// SHA-256 of (event, subscription): what a fan-out delivery id is derived from.
 fn pair_digest(event_id: &str, subscription_id: &str) -> digest::Digest {
     digest::digest(
         &digest::SHA256,
@@ -104,21 +78,6 @@ fn push_hex(out: &mut String, bytes: &[u8]) {
     for b in bytes {
         let _ = write!(out, "{b:02x}");
     }
-}
-
-/// A manual delivery id (test pings, replays), unique per call.
-pub fn manual_delivery_id(unix_ms: i128) -> String {
-    new_id(DELIVERY, unix_ms)
-}
-
-/// True if `id` has the prefix and a plausible body (used to answer 404 early on junk ids).
-pub fn has_prefix(id: &str, prefix: &str) -> bool {
-    id.len() > prefix.len()
-        && id.len() <= 128
-        && id.starts_with(prefix)
-        && id[prefix.len()..]
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// A uniform random number in [0, 1), for retry jitter. Not for anything secret: it comes
@@ -141,14 +100,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_sort_by_creation_time() {
-        let a = new_id(EVENT, 1_000);
-        let b = new_id(EVENT, 2_000);
-        assert!(a < b, "{a} < {b}");
-        assert_eq!(a.len(), EVENT.len() + 26);
-    }
-
-    #[test]
     fn random_unit_is_in_the_unit_interval_and_varies() {
         let draws: Vec<f64> = (0..1000).map(|_| random_unit()).collect();
         assert!(draws.iter().all(|x| (0.0..1.0).contains(x)));
@@ -159,36 +110,5 @@ mod tests {
     fn random_u128_draws_differ() {
         let draws: std::collections::HashSet<u128> = (0..1000).map(|_| random_u128()).collect();
         assert_eq!(draws.len(), 1000);
-    }
-
-    #[test]
-    fn delivery_id_is_deterministic_and_distinct() {
-        let (e1, e2) = (new_id(EVENT, 1_000), new_id(EVENT, 1_000));
-        assert_eq!(delivery_id(&e1, "sub_1"), delivery_id(&e1, "sub_1"));
-        assert_ne!(delivery_id(&e1, "sub_1"), delivery_id(&e1, "sub_2"));
-        assert_ne!(delivery_id(&e1, "sub_1"), delivery_id(&e2, "sub_1"));
-        assert_ne!(delivery_id("evt_1", "sub_1"), delivery_id("evt_1s", "ub_1"));
-        assert!(has_prefix(&delivery_id(&e1, "sub_1"), DELIVERY));
-    }
-
-    #[test]
-    fn an_events_deliveries_share_its_time_ordered_id_and_sort_by_acceptance() {
-        let (early, late) = (new_id(EVENT, 1_000), new_id(EVENT, 2_000));
-        let a = delivery_id(&early, "sub_zzz");
-        let b = delivery_id(&late, "sub_aaa");
-        assert!(a < b, "{a} < {b}");
-        assert!(a.starts_with(&format!("dlv_{}", &early[EVENT.len()..])));
-        assert_eq!(a.len(), DELIVERY.len() + 26 + 24);
-    }
-
-    #[test]
-    fn other_event_ids_hash_the_pair() {
-        let hashed = delivery_id("evt_1", "sub_1");
-        assert_eq!(hashed.len(), DELIVERY.len() + 32);
-        assert!(
-            hashed[DELIVERY.len()..]
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit())
-        );
     }
 }
