@@ -11,6 +11,7 @@ use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::types::BackupStatus;
 use hookline_aws::DynamoStore;
 use hookline_aws::provision::table::create_table;
+use hookline_domain::StatePattern;
 use hookline_domain::subscription::new_subscription;
 use hookline_domain::{Client, ClientId, Scope, SubscriptionId, secret};
 use hookline_ports::{ClientStore, SubscriptionStore};
@@ -31,7 +32,7 @@ async fn a_backup_restored_into_a_new_table_gives_back_a_deleted_subscription() 
         id: ClientId::new(1),
         name: "AP state portal".into(),
         scopes: vec![Scope::SubscriptionsWrite],
-        states: vec!["AP".into()],
+        states: vec![StatePattern::from_stored("AP")],
         secret_hash: secret::hash_client_secret("a-client-secret-for-the-backup"),
         created_at: now,
         disabled: false,

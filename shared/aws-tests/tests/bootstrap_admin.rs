@@ -4,6 +4,7 @@
 
 mod support;
 
+use hookline_domain::StatePattern;
 use hookline_domain::secret::{hash_client_secret, new_client_secret};
 use hookline_domain::{Client, ClientId, Scope};
 use hookline_handlers::auth::keys::KeySource;
@@ -77,7 +78,7 @@ async fn a_deleted_bootstrap_admin_stays_deleted_across_cold_starts() {
         id: ClientId::new(1),
         name: "operations".into(),
         scopes: vec![Scope::Admin],
-        states: vec!["*".into()],
+        states: vec![StatePattern::Any],
         secret_hash: hash_client_secret(&other_secret),
         created_at: time::OffsetDateTime::now_utc(),
         disabled: false,

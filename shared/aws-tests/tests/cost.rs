@@ -16,6 +16,7 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use hookline_domain::StatePattern;
 use hookline_domain::secret::{hash_client_secret, new_client_secret, new_webhook_secret};
 use hookline_domain::subscription::new_subscription;
 use hookline_domain::{Client, ClientId, Scope, SubscriptionId};
@@ -146,7 +147,7 @@ async fn scenario(fanout: usize) -> Figures {
         );
         sub.url = url.clone();
         sub.event_types = vec!["LotDispatched".into()];
-        sub.states = vec!["AP".into()];
+        sub.states = vec![StatePattern::from_stored("AP")];
         stack
             .store
             .insert_subscription(&sub)
@@ -158,7 +159,7 @@ async fn scenario(fanout: usize) -> Figures {
         id: ClientId::new(1),
         name: "publisher".into(),
         scopes: vec![Scope::EventsWrite],
-        states: vec!["AP".into()],
+        states: vec![StatePattern::from_stored("AP")],
         secret_hash: hash_client_secret(&secret),
         created_at: now,
         disabled: false,

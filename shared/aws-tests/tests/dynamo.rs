@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
+use hookline_domain::StatePattern;
 use hookline_domain::{Delivery, DeliveryStatus, Event};
 use hookline_ports::{DeliveryKey, Page};
 use time::macros::datetime;
@@ -268,7 +269,7 @@ fn event_at(id: &str, state: &str, received_at: OffsetDateTime) -> Event {
     Event {
         id: EventId::from_stored(id),
         event_type: "LotDispatched".to_string(),
-        state: state.to_string(),
+        state: StatePattern::from_stored(state),
         occurred_at: received_at,
         received_at,
         source: "cl_daywalk".to_string(),
@@ -338,7 +339,13 @@ async fn events_of_all_states_are_walked_across_day_buckets_oldest_first() {
         );
     }
     let ap = store
-        .list_events(Some("AP"), since, until, None, 10)
+        .list_events(
+            Some(&StatePattern::from_stored("AP")),
+            since,
+            until,
+            None,
+            10,
+        )
         .await
         .expect("list_events(AP)");
     let ap: Vec<String> = ap.items.into_iter().map(|e| e.id.into_string()).collect();

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use hookline_domain::StatePattern;
 use hookline_domain::secret::new_webhook_secret;
 use hookline_domain::subscription::new_subscription;
 use hookline_domain::{ClientId, DeliveryId, Event, EventId, SubscriptionId};
@@ -58,7 +59,7 @@ async fn ten_events_matching_two_thousand_subscriptions_queue_each_delivery_exac
             );
             sub.url = "https://receiver.example/hook".into();
             sub.event_types = vec!["LotDispatched".into()];
-            sub.states = vec!["AP".into()];
+            sub.states = vec![StatePattern::from_stored("AP")];
             sub
         })
         .collect();
@@ -76,7 +77,7 @@ async fn ten_events_matching_two_thousand_subscriptions_queue_each_delivery_exac
         let event = Event {
             id: EventId::new(now_ms() + i as i128),
             event_type: "LotDispatched".into(),
-            state: "AP".into(),
+            state: StatePattern::from_stored("AP"),
             occurred_at: now,
             received_at: now,
             source: "cl_publisher".into(),

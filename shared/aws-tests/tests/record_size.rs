@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use axum::http::StatusCode;
+use hookline_domain::StatePattern;
 use hookline_domain::delivery::{ATTEMPT_ERROR_BYTES, KEPT_ATTEMPTS, RESPONSE_EXCERPT_BYTES};
 use hookline_domain::secret::{hash_client_secret, new_client_secret, new_webhook_secret};
 use hookline_domain::subscription::new_subscription;
@@ -79,7 +80,7 @@ async fn a_record_after_seven_manual_retry_cycles_of_a_failing_receiver_stays_bo
         id: ClientId::new(1),
         name: "portal".into(),
         scopes: vec![Scope::SubscriptionsWrite, Scope::SubscriptionsRead],
-        states: vec!["AP".into()],
+        states: vec![StatePattern::from_stored("AP")],
         secret_hash: hash_client_secret(&secret),
         created_at: now,
         disabled: false,
@@ -94,7 +95,7 @@ async fn a_record_after_seven_manual_retry_cycles_of_a_failing_receiver_stays_bo
     );
     sub.url = url;
     sub.event_types = vec!["LotDispatched".into()];
-    sub.states = vec!["AP".into()];
+    sub.states = vec![StatePattern::from_stored("AP")];
     sub.max_attempts = ATTEMPTS_PER_CYCLE;
     stack
         .store
@@ -104,7 +105,7 @@ async fn a_record_after_seven_manual_retry_cycles_of_a_failing_receiver_stays_bo
     let event = Event {
         id: EventId::new(1),
         event_type: "LotDispatched".into(),
-        state: "AP".into(),
+        state: StatePattern::from_stored("AP"),
         occurred_at: now,
         received_at: now,
         source: "cl_publisher".into(),

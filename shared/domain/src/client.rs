@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use crate::error::ValidationError;
 use crate::ids::ClientId;
 use crate::limits::LimitOverrides;
+use crate::state::StatePattern;
 
 /// An OAuth scope of the v1 API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
@@ -71,7 +72,7 @@ pub struct Client {
     /// Scopes the client may request.
     pub scopes: Vec<Scope>,
     /// State codes the client may publish for and receive (`*` = all).
-    pub states: Vec<String>,
+    pub states: Vec<StatePattern>,
     /// `sha256:` hash of the current secret; the secret itself is never stored.
     pub secret_hash: String,
     /// Creation time.
@@ -88,7 +89,7 @@ pub struct Client {
 impl Client {
     /// Whether the client may act for `state`.
     pub fn allows_state(&self, state: &str) -> bool {
-        self.states.iter().any(|s| s == "*" || s == state)
+        self.states.iter().any(|s| s.covers(state))
     }
 
     /// Whether the client holds `scope` (admin holds every scope).
@@ -97,28 +98,12 @@ impl Client {
     }
 }
 
-/// Validates a state code: `*` or 2–8 upper-case letters/digits (`AP`, `TG`, `GRP1`).
-pub fn validate_state_code(field: &str, s: &str) -> Result<(), ValidationError> {
-    let ok = s == "*"
-        || ((2..=8).contains(&s.len())
-            && s.bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
-    if ok {
-        Ok(())
-    } else {
-        Err(ValidationError::invalid(
-            field,
-            "a state code is 2-8 upper-case letters or digits (e.g. AP), or *",
-        ))
-    }
-}
-
 /// Validates a client registration and returns its normalised scopes and states.
 pub fn validate_new_client(
     name: &str,
     scopes: &[String],
     states: &[String],
-) -> Result<(Vec<Scope>, Vec<String>), ValidationError> {
+) -> Result<(Vec<Scope>, Vec<StatePattern>), ValidationError> {
     let name = name.trim();
     if name.is_empty() || name.len() > 200 {
         return Err(ValidationError::invalid("name", "must be 1-200 characters"));
@@ -153,13 +138,13 @@ pub fn validate_new_client(
     }
     let mut st = Vec::new();
     for (i, s) in states.iter().enumerate() {
-        validate_state_code(&format!("states[{i}]"), s)?;
-        if !st.contains(s) {
-            st.push(s.clone());
+        let pattern = StatePattern::parse_field(&format!("states[{i}]"), s)?;
+        if !st.contains(&pattern) {
+            st.push(pattern);
         }
     }
-    if st.iter().any(|s| s == "*") {
-        st = vec!["*".to_string()];
+    if st.contains(&StatePattern::Any) {
+        st = vec![StatePattern::Any];
     }
     Ok((out, st))
 }

@@ -5,9 +5,9 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::catalog::{SchemaValidator, check_schema};
-use crate::client::validate_state_code;
 use crate::error::ValidationError;
 use crate::ids::{ClientId, EventId};
+use crate::state::{StateCode, StatePattern};
 use crate::time_fmt;
 
 /// Largest accepted request body for `POST /v1/events`.
@@ -25,8 +25,9 @@ pub struct Event {
     /// Event type name (`LotDispatched`).
     #[serde(rename = "type")]
     pub event_type: String,
-    /// State code the event belongs to.
-    pub state: String,
+    /// State code the event belongs to: one state for a published event; every state (`*`)
+    /// for a system event addressed to one client.
+    pub state: StatePattern,
     /// When the business event happened (publisher's clock; defaults to acceptance time).
     #[serde(with = "crate::time_fmt::rfc3339")]
     pub occurred_at: OffsetDateTime,
@@ -155,13 +156,15 @@ pub fn validate_event(
         None | Some(Value::Null) => return Err(ValidationError::invalid("data", "is required")),
         Some(d) => d.clone(),
     };
-    validate_state_code("state", state)?;
-    if state == "*" {
-        return Err(ValidationError::invalid(
-            "state",
-            "an event belongs to one state",
-        ));
-    }
+    let state: StateCode = match StatePattern::parse_field("state", state)? {
+        StatePattern::Code(code) => code,
+        StatePattern::Any => {
+            return Err(ValidationError::invalid(
+                "state",
+                "an event belongs to one state",
+            ));
+        }
+    };
     let key = match (header_key, text("id")?) {
         (Some(h), _) => Some(h),
         (None, Some(id)) if !id.is_empty() && id.len() <= MAX_KEY_LEN => Some(id.to_string()),
@@ -186,14 +189,14 @@ pub fn validate_event(
             format!("'{event_type}' is not in this stack's event catalog"),
         ));
     };
-    if !(rules.may_publish)(state) {
+    if !(rules.may_publish)(&state) {
         return Err(ValidationError::with_code(
             "forbidden",
             "state",
             format!("this client may not publish for state '{state}'"),
         ));
     }
-    if !rules.stack_states.iter().any(|s| s == "*" || s == state) {
+    if !rules.stack_states.iter().any(|s| s == "*" || *s == *state) {
         return Err(ValidationError::with_code(
             "forbidden",
             "state",
@@ -210,7 +213,7 @@ pub fn validate_event(
         event: Event {
             id: EventId::new(now.unix_timestamp_nanos() / 1_000_000),
             event_type: event_type.to_string(),
-            state: state.to_string(),
+            state: state.into(),
             occurred_at,
             received_at: now,
             source: rules.publisher.to_string(),

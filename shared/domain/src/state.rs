@@ -45,6 +45,17 @@ impl StatePattern {
         }
     }
 
+    /// A pattern read back from Hookline's own records, unchecked (as deserialising is): never
+    /// for text a request carries.
+    pub fn from_stored(text: impl Into<String>) -> Self {
+        let text = text.into();
+        if text == Self::ANY {
+            StatePattern::Any
+        } else {
+            StatePattern::Code(StateCode::from_stored(text))
+        }
+    }
+
     /// Parses the entry `field` of a request, as [`StatePattern::parse`], with the error a
     /// caller answers.
     pub fn parse_field(field: &str, text: &str) -> Result<Self, ValidationError> {
@@ -56,6 +67,12 @@ impl StatePattern {
         })
     }
 
+    /// `patterns` as a list says them: `AP,TG`.
+    pub fn join(patterns: &[StatePattern]) -> String {
+        let texts: Vec<&str> = patterns.iter().map(StatePattern::as_str).collect();
+        texts.join(",")
+    }
+
     /// The pattern as written.
     pub fn as_str(&self) -> &str {
         match self {
@@ -64,12 +81,19 @@ impl StatePattern {
         }
     }
 
-    /// Whether the pattern covers `state`.
+    /// Whether the pattern covers `state` (`*` covers every state; a code, only itself).
     pub fn covers(&self, state: &str) -> bool {
         match self {
             StatePattern::Any => true,
             StatePattern::Code(code) => code.as_str() == state,
         }
+    }
+}
+
+impl std::ops::Deref for StatePattern {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
     }
 }
 
@@ -106,12 +130,7 @@ impl Serialize for StatePattern {
 /// Trusts its source, as the ids do: `*` is every state, anything else a stored code.
 impl<'de> Deserialize<'de> for StatePattern {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        Ok(if text == Self::ANY {
-            StatePattern::Any
-        } else {
-            StatePattern::Code(StateCode::from_stored(text))
-        })
+        String::deserialize(d).map(Self::from_stored)
     }
 }
 

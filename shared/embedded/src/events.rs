@@ -32,7 +32,7 @@ impl NewEvent {
         NewEvent {
             id: event.id.to_string(),
             source: event.source.clone(),
-            state: event.state.clone(),
+            state: event.state.to_string(),
             received_at_ns: unix_ns(event.received_at),
             body,
         }

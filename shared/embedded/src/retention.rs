@@ -45,6 +45,7 @@ pub(crate) fn prune_batch(conn: &Connection, before_ns: i64) -> Result<usize, Po
 
 #[cfg(test)]
 mod tests {
+    use hookline_domain::StatePattern;
     use hookline_domain::{ClientId, Delivery, DeliveryId, Event, EventId, SubscriptionId};
     use hookline_ports::{DeliveryStore, EventStore};
     use time::{Duration, OffsetDateTime};
@@ -55,7 +56,7 @@ mod tests {
         Event {
             id: EventId::from_stored(id),
             event_type: "LotCreated".into(),
-            state: "AP".into(),
+            state: StatePattern::from_stored("AP"),
             occurred_at: received_at,
             received_at,
             source: "cl_1".into(),

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use async_trait::async_trait;
 use hookline_domain::{
     Client, ClientId, Delivery, DeliveryId, DeliveryStatus, Event, EventId, EventType,
-    Subscription, SubscriptionId,
+    StatePattern, Subscription, SubscriptionId,
 };
 use hookline_ports::{
     ClientStore, DeliveryKey, DeliveryStore, EventInsert, EventStore, EventTypeStore, Page,
@@ -129,14 +129,14 @@ impl EventStore for EmbeddedBackend {
 
     async fn list_events(
         &self,
-        state: Option<&str>,
+        state: Option<&StatePattern>,
         since: OffsetDateTime,
         until: OffsetDateTime,
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<Event>, PortError> {
         let q = EventQuery {
-            state: state.map(str::to_string),
+            state: state.map(StatePattern::to_string),
             since_ns: unix_ns(since),
             until_ns: unix_ns(until),
             cursor: cursor.map(str::to_string),

@@ -1,7 +1,7 @@
 //! The bootstrap admin: the one client a new stack starts with, whose credentials the
 //! deployment owns (environment locally, a Secrets Manager secret on AWS).
 
-use hookline_domain::{Client, ClientId, Scope, secret};
+use hookline_domain::{Client, ClientId, Scope, StatePattern, secret};
 use hookline_ports::{Clock, PortError, Store};
 
 /// Creates the admin client `id` with `client_secret`, once in the store's life: every cold
@@ -17,7 +17,7 @@ pub async fn ensure_admin(
         id: id.clone(),
         name: "bootstrap admin".into(),
         scopes: vec![Scope::Admin],
-        states: vec!["*".into()],
+        states: vec![StatePattern::Any],
         secret_hash: secret::hash_client_secret(client_secret),
         created_at: clock.now(),
         disabled: false,

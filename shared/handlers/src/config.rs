@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use hookline_domain::StatePattern;
 use hookline_domain::destination::DestinationPolicy;
 use hookline_domain::retry::QueueLimits;
 use hookline_domain::{Limits, RetrySchedule};
@@ -107,7 +108,7 @@ impl HandlerConfig {
     pub fn parse_states(text: &str) -> Result<Vec<String>, String> {
         let mut out = Vec::new();
         for code in text.split(',').map(str::trim).filter(|c| !c.is_empty()) {
-            hookline_domain::client::validate_state_code("states", code).map_err(|e| e.detail)?;
+            StatePattern::parse_field("states", code).map_err(|e| e.detail)?;
             out.push(code.to_string());
         }
         if out.is_empty() {

@@ -6,7 +6,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock, RwLock};
 
-use hookline_domain::{ClientId, Event, Filter, Subscription, SubscriptionId, TypeSelector};
+use hookline_domain::{
+    ClientId, Event, Filter, StatePattern, Subscription, SubscriptionId, TypeSelector,
+};
 use hookline_ports::{PortError, Store};
 
 use crate::delivery::client::Target;
@@ -29,9 +31,9 @@ pub struct SubscriptionIndex {
     subs: Vec<Arc<IndexedSubscription>>,
     by_id: HashMap<SubscriptionId, usize>,
     /// (state or `*`, exact type) → subscriptions.
-    exact: HashMap<(String, String), Vec<usize>>,
+    exact: HashMap<(StatePattern, String), Vec<usize>>,
     /// state or `*` → subscriptions with a prefix or `*` selector.
-    wildcard: HashMap<String, Vec<usize>>,
+    wildcard: HashMap<StatePattern, Vec<usize>>,
     /// owning client → its subscriptions (for system events addressed to one client).
     by_client: HashMap<ClientId, Vec<usize>>,
 }
@@ -72,11 +74,15 @@ impl SubscriptionIndex {
 
     /// Subscriptions whose state and type selectors cover the event (enabled or not; the
     /// caller applies `Subscription::matches` for the rest).
-    pub fn candidates(&self, state: &str, event_type: &str) -> Vec<Arc<IndexedSubscription>> {
+    pub fn candidates(
+        &self,
+        state: &StatePattern,
+        event_type: &str,
+    ) -> Vec<Arc<IndexedSubscription>> {
         let mut seen = HashSet::new();
         let mut out = Vec::new();
-        for st in [state, "*"] {
-            if let Some(list) = self.exact.get(&(st.to_string(), event_type.to_string())) {
+        for st in [state, &StatePattern::Any] {
+            if let Some(list) = self.exact.get(&(st.clone(), event_type.to_string())) {
                 for &i in list {
                     if seen.insert(i) {
                         out.push(self.subs[i].clone());
@@ -187,7 +193,10 @@ mod tests {
             "whsec_x".into(),
             OffsetDateTime::UNIX_EPOCH,
         );
-        s.states = states.iter().map(|s| s.to_string()).collect();
+        s.states = states
+            .iter()
+            .map(|s| StatePattern::from_stored(*s))
+            .collect();
         s.event_types = types.iter().map(|s| s.to_string()).collect();
         s
     }
@@ -211,10 +220,13 @@ mod tests {
             ],
         );
         assert_eq!(
-            ids(idx.candidates("AP", "LotDispatched")),
+            ids(idx.candidates(&StatePattern::from_stored("AP"), "LotDispatched")),
             vec!["sub_all", "sub_exact", "sub_prefix"]
         );
-        assert_eq!(ids(idx.candidates("TG", "LotReceived")), vec!["sub_all"]);
+        assert_eq!(
+            ids(idx.candidates(&StatePattern::from_stored("TG"), "LotReceived")),
+            vec!["sub_all"]
+        );
     }
 
     #[test]
@@ -242,7 +254,11 @@ mod tests {
             .collect();
         subs.extend((0..3).map(|i| sub(&format!("sub_m{i}"), &["AP"], &["LotDispatched"])));
         let idx = SubscriptionIndex::build(1, subs);
-        assert_eq!(idx.candidates("AP", "LotDispatched").len(), 3);
+        assert_eq!(
+            idx.candidates(&StatePattern::from_stored("AP"), "LotDispatched")
+                .len(),
+            3
+        );
         assert_eq!(idx.len(), 10_003);
     }
 }

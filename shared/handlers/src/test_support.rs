@@ -1,5 +1,6 @@
 //! Fixtures the unit tests of several modules share.
 
+use hookline_domain::StatePattern;
 use hookline_domain::subscription::new_subscription;
 use hookline_domain::{ClientId, Event, EventId, Subscription, SubscriptionId};
 use time::OffsetDateTime;
@@ -9,7 +10,7 @@ pub(crate) fn event(id: &str, data: serde_json::Value) -> Event {
     Event {
         id: EventId::from_stored(id),
         event_type: "LotDispatched".into(),
-        state: "AP".into(),
+        state: StatePattern::from_stored("AP"),
         occurred_at: OffsetDateTime::UNIX_EPOCH,
         received_at: OffsetDateTime::UNIX_EPOCH,
         source: "cl_1".into(),

@@ -8,6 +8,7 @@ mod support;
 use std::time::Duration;
 
 use axum::http::StatusCode;
+use hookline_domain::StatePattern;
 use hookline_domain::event::SUBSCRIPTION_DISABLED_TYPE;
 use hookline_domain::secret::new_webhook_secret;
 use hookline_domain::subscription::{DEFAULT_MAX_ATTEMPTS, new_subscription};
@@ -43,7 +44,7 @@ async fn also_subscribe(
     );
     sub.url = url.into();
     sub.event_types = event_types.iter().map(|t| t.to_string()).collect();
-    sub.states = vec![STATE.into()];
+    sub.states = vec![StatePattern::from_stored(STATE)];
     hub.store
         .insert_subscription(&sub)
         .await
@@ -67,7 +68,7 @@ async fn an_endpoint_failing_for_disable_after_is_disabled_and_only_its_owner_is
     let other_client = hub.subscribe(&bystander.url, 1).await;
     let mut everything = other_client.clone();
     everything.event_types = vec!["*".into()];
-    everything.states = vec!["*".into()];
+    everything.states = vec![StatePattern::Any];
     assert!(
         hub.store
             .update_subscription(&everything)

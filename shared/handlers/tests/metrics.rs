@@ -7,6 +7,7 @@ mod support;
 use std::sync::{Arc, Mutex};
 
 use axum::http::StatusCode;
+use hookline_domain::StatePattern;
 use hookline_domain::secret::{hash_client_secret, new_client_secret};
 use hookline_domain::{Client, ClientId, EventType, Scope};
 use hookline_handlers::metrics::{AttemptOutcome, Metrics};
@@ -143,7 +144,7 @@ async fn publisher(hub: &Hub) -> (String, String) {
         id: ClientId::new(now_ms()),
         name: "Publisher".into(),
         scopes: vec![Scope::EventsWrite],
-        states: vec![STATE.into()],
+        states: vec![StatePattern::from_stored(STATE)],
         secret_hash: hash_client_secret(&secret),
         created_at: OffsetDateTime::now_utc(),
         disabled: false,

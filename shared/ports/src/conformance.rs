@@ -23,7 +23,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::Poll;
 
-use hookline_domain::{ClientId, EventId, SubscriptionId, ids};
+use hookline_domain::{ClientId, EventId, StatePattern, SubscriptionId, ids};
 use time::OffsetDateTime;
 
 use crate::error::PortError;
@@ -52,7 +52,7 @@ struct Run {
     /// Unique tag (time-ordered id body).
     tag: String,
     /// A state code no other run uses (`Q` + 7 random characters).
-    state: String,
+    state: StatePattern,
     /// Unix ms at the start of the run.
     start_ms: i128,
 }
@@ -63,7 +63,7 @@ impl Run {
         let tag = ids::new_id("", start_ms);
         let random_tail = &tag[tag.len() - 7..];
         Run {
-            state: format!("Q{}", random_tail.to_ascii_uppercase()),
+            state: StatePattern::from_stored(format!("Q{}", random_tail.to_ascii_uppercase())),
             tag,
             start_ms,
         }

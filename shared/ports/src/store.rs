@@ -38,7 +38,7 @@
 use async_trait::async_trait;
 use hookline_domain::{
     Client, ClientId, Delivery, DeliveryId, DeliveryStatus, Event, EventId, EventType,
-    Subscription, SubscriptionId,
+    StatePattern, Subscription, SubscriptionId,
 };
 use time::OffsetDateTime;
 
@@ -133,7 +133,7 @@ pub trait EventStore: Send + Sync + 'static {
     /// Events accepted in `[since, until)`, oldest first, of one state (or of all states).
     async fn list_events(
         &self,
-        state: Option<&str>,
+        state: Option<&StatePattern>,
         since: OffsetDateTime,
         until: OffsetDateTime,
         cursor: Option<&str>,

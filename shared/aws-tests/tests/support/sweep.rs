@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
+use hookline_domain::StatePattern;
 use hookline_domain::destination::DestinationPolicy;
 use hookline_domain::secret::{hash_client_secret, new_client_secret, new_webhook_secret};
 use hookline_domain::subscription::new_subscription;
@@ -103,7 +104,7 @@ impl Backend {
             id: ClientId::new(now_ms()),
             name: "Publisher".into(),
             scopes: vec![Scope::EventsWrite],
-            states: vec![STATE.into()],
+            states: vec![StatePattern::from_stored(STATE)],
             secret_hash: hash_client_secret(&secret),
             created_at: OffsetDateTime::now_utc(),
             disabled: false,
@@ -203,7 +204,7 @@ impl Backend {
         );
         sub.url = url.into();
         sub.event_types = vec![EVENT_TYPE.into()];
-        sub.states = vec![STATE.into()];
+        sub.states = vec![StatePattern::from_stored(STATE)];
         sub.timeout_ms = 2_000;
         self.store
             .insert_subscription(&sub)

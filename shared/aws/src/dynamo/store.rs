@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use hookline_domain::{
     Client, ClientId, Delivery, DeliveryId, DeliveryStatus, Event, EventId, EventType,
-    Subscription, SubscriptionId,
+    StatePattern, Subscription, SubscriptionId,
 };
 use hookline_ports::{
     ClientStore, DeliveryKey, DeliveryStore, EventInsert, EventStore, EventTypeStore, Page,
@@ -113,13 +113,13 @@ impl EventStore for DynamoStore {
 
     async fn list_events(
         &self,
-        state: Option<&str>,
+        state: Option<&StatePattern>,
         since: OffsetDateTime,
         until: OffsetDateTime,
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<Event>, PortError> {
-        match events_list(state, since, until) {
+        match events_list(state.map(|s| s.as_str()), since, until) {
             Some(q) => self.list_page(&q, cursor, limit).await,
             None => Ok(Page {
                 items: Vec::new(),

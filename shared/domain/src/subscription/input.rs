@@ -11,11 +11,12 @@ use super::{
     DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT_MS, MAX_MAX_ATTEMPTS, MAX_RATE_LIMIT, MAX_TIMEOUT_MS,
     SigningSecret, Subscription, TypeSelector,
 };
-use crate::client::{Client, validate_state_code};
+use crate::client::Client;
 use crate::destination::{DestinationPolicy, validate_url};
 use crate::error::ValidationError;
 use crate::filter::Filter;
 use crate::ids::{ClientId, SubscriptionId};
+use crate::state::StatePattern;
 
 /// The fields a client may set on create or patch; `None` = not given.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -135,19 +136,20 @@ pub fn apply_input(
                 "omit it for every allowed state",
             ));
         }
-        let mut out: Vec<String> = Vec::new();
+        let mut out: Vec<StatePattern> = Vec::new();
         for (i, s) in states.iter().enumerate() {
             let field = format!("states[{i}]");
-            validate_state_code(&field, s)?;
-            if !(owner.allows_state(s) && (s != "*" || owner.states.iter().any(|o| o == "*"))) {
+            let s = StatePattern::parse_field(&field, s)?;
+            let any = StatePattern::Any;
+            if !(owner.allows_state(&s) && (s != any || owner.states.contains(&any))) {
                 return Err(ValidationError::with_code(
                     "forbidden",
                     field,
                     format!("state '{s}' is not allowed for this client"),
                 ));
             }
-            if !out.contains(s) {
-                out.push(s.clone());
+            if !out.contains(&s) {
+                out.push(s);
             }
         }
         sub.states = out;
@@ -241,11 +243,11 @@ pub fn apply_input(
 fn default_states(
     owner: &Client,
     rules: &SubscriptionRules<'_>,
-) -> Result<Vec<String>, ValidationError> {
-    if owner.states.iter().any(|s| s == "*") {
-        return Ok(vec!["*".to_string()]);
+) -> Result<Vec<StatePattern>, ValidationError> {
+    if owner.states.contains(&StatePattern::Any) {
+        return Ok(vec![StatePattern::Any]);
     }
-    let served: Vec<String> = owner
+    let served: Vec<StatePattern> = owner
         .states
         .iter()
         .filter(|s| (rules.serves_state)(s))
@@ -257,7 +259,7 @@ fn default_states(
             "states",
             format!(
                 "this stack serves none of the states this client is allowed ({})",
-                owner.states.join(",")
+                StatePattern::join(&owner.states)
             ),
         ));
     }

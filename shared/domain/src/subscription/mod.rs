@@ -10,6 +10,7 @@ use crate::event::Event;
 use crate::filter::Filter;
 use crate::health::DisabledReason;
 use crate::ids::{ClientId, SubscriptionId};
+use crate::state::StatePattern;
 
 mod input;
 
@@ -53,7 +54,7 @@ pub struct Subscription {
     /// Exact names, `Prefix*`, or `*`.
     pub event_types: Vec<String>,
     /// State codes (`*` = every state).
-    pub states: Vec<String>,
+    pub states: Vec<StatePattern>,
     /// EventBridge-style pattern over the envelope.
     #[serde(default)]
     pub filter: Option<Value>,
@@ -133,7 +134,7 @@ impl TypeSelector {
 impl Subscription {
     /// Whether the subscription covers the event's state.
     pub fn covers_state(&self, state: &str) -> bool {
-        self.states.iter().any(|s| s == "*" || s == state)
+        self.states.iter().any(|s| s.covers(state))
     }
 
     /// Whether the subscription names the event's type.
@@ -219,7 +220,10 @@ mod tests {
             id: ClientId::from_stored("cl_1"),
             name: "portal".into(),
             scopes: Vec::new(),
-            states: states.iter().map(|s| s.to_string()).collect(),
+            states: states
+                .iter()
+                .map(|s| StatePattern::from_stored(*s))
+                .collect(),
             secret_hash: String::new(),
             created_at: OffsetDateTime::UNIX_EPOCH,
             disabled: false,
@@ -228,7 +232,7 @@ mod tests {
     }
 
     /// The states a subscription created without `states` gets, on a stack serving AP.
-    fn defaulted(owner_states: &[&str]) -> Result<Vec<String>, ValidationError> {
+    fn defaulted(owner_states: &[&str]) -> Result<Vec<StatePattern>, ValidationError> {
         let serves = |s: &str| s == "AP";
         let known = |_: &str| true;
         let rules = SubscriptionRules {
@@ -255,8 +259,11 @@ mod tests {
 
     #[test]
     fn omitted_states_are_the_allowed_ones_the_stack_serves() {
-        assert_eq!(defaulted(&["AP", "TG"]).ok(), Some(vec!["AP".to_string()]));
-        assert_eq!(defaulted(&["*"]).ok(), Some(vec!["*".to_string()]));
+        assert_eq!(
+            defaulted(&["AP", "TG"]).ok(),
+            Some(vec![StatePattern::from_stored("AP")])
+        );
+        assert_eq!(defaulted(&["*"]).ok(), Some(vec![StatePattern::Any]));
         let refused = defaulted(&["TG", "KA"]).expect_err("no state served");
         assert_eq!(refused.code, "forbidden");
         assert_eq!(refused.errors[0].field, "states");
@@ -294,7 +301,7 @@ mod tests {
             id: ClientId::from_stored("cl_1"),
             name: "portal".into(),
             scopes: vec![],
-            states: vec!["*".into()],
+            states: vec![StatePattern::Any],
             secret_hash: String::new(),
             created_at: t0,
             disabled: false,
@@ -327,7 +334,7 @@ mod tests {
         let event = Event {
             id: EventId::new(1),
             event_type: crate::event::SUBSCRIPTION_DISABLED_TYPE.into(),
-            state: "*".into(),
+            state: StatePattern::Any,
             occurred_at: t0,
             received_at: t0,
             source: "hookline".into(),
@@ -343,7 +350,10 @@ mod tests {
                 t0,
             );
             s.event_types = types.iter().map(|t| t.to_string()).collect();
-            s.states = states.iter().map(|t| t.to_string()).collect();
+            s.states = states
+                .iter()
+                .map(|t| StatePattern::from_stored(*t))
+                .collect();
             s.filter = Some(serde_json::json!({"data": {"status": ["dispatched"]}}));
             s
         };

@@ -5,6 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use hookline_domain::StatePattern;
 use hookline_domain::subscription::new_subscription;
 use hookline_domain::{Client, ClientId, Scope, SubscriptionId};
 use hookline_embedded::{EmbeddedBackend, QueueOptions};
@@ -19,7 +20,7 @@ fn client(id: &str) -> Client {
         id: ClientId::from_stored(id),
         name: "durable".to_string(),
         scopes: vec![Scope::Admin],
-        states: vec!["*".to_string()],
+        states: vec![StatePattern::Any],
         secret_hash: "sha256:x".to_string(),
         created_at: OffsetDateTime::UNIX_EPOCH,
         disabled: false,

@@ -13,7 +13,7 @@ use std::sync::Mutex;
 
 use hookline_domain::event::NewEvent;
 use hookline_domain::{
-    DisabledReason, Event, EventId, FailureStep, Subscription, SubscriptionId,
+    DisabledReason, Event, EventId, FailureStep, StatePattern, Subscription, SubscriptionId,
     event::SUBSCRIPTION_DISABLED_TYPE, time_fmt,
 };
 use hookline_ports::PortError;
@@ -118,7 +118,7 @@ pub fn disabled_event(sub: &Subscription, now: OffsetDateTime) -> Event {
         id: EventId::new(now.unix_timestamp_nanos() / 1_000_000),
         event_type: SUBSCRIPTION_DISABLED_TYPE.to_string(),
         // Stored under every-state; delivered by recipient, not by state.
-        state: "*".to_string(),
+        state: StatePattern::Any,
         occurred_at: at,
         received_at: now,
         source: "hookline".to_string(),

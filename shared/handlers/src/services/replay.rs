@@ -2,7 +2,7 @@
 //! begins a new cycle of attempts; an event the subscription never had a delivery for gets
 //! one; a delivery still under way is left alone.
 
-use hookline_domain::{Delivery, DeliveryId, DeliveryStatus, Filter, Subscription};
+use hookline_domain::{Delivery, DeliveryId, DeliveryStatus, Filter, StatePattern, Subscription};
 use hookline_ports::PortError;
 use time::OffsetDateTime;
 
@@ -56,14 +56,15 @@ pub async fn replay(
         .since
         .max(now - time::Duration::days(REPLAY_RETENTION_DAYS));
     let filter = sub.filter.as_ref().and_then(|f| Filter::compile(f).ok());
-    let states: Vec<Option<&str>> = if sub.states.iter().any(|s| s == "*") {
+    let every_state = StatePattern::Any;
+    let states: Vec<Option<&StatePattern>> = if sub.states.contains(&every_state) {
         vec![None]
     } else {
         // System events addressed to the owner are stored under every-state (`*`).
         sub.states
             .iter()
-            .map(|s| Some(s.as_str()))
-            .chain([Some("*")])
+            .map(Some)
+            .chain([Some(&every_state)])
             .collect()
     };
     let mut count = 0u64;

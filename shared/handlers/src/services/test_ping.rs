@@ -1,7 +1,7 @@
 //! The test ping: a `hookline.ping` event delivered to one subscription only, through the
 //! normal delivery path (queue, signature, attempt log, retries).
 
-use hookline_domain::{Delivery, DeliveryId, Event, EventId, Subscription};
+use hookline_domain::{Delivery, DeliveryId, Event, EventId, StatePattern, Subscription};
 use hookline_ports::PortError;
 use serde_json::json;
 
@@ -17,7 +17,7 @@ pub async fn send_test_ping(ctx: &AppContext, sub: &Subscription) -> Result<Deli
     let event = Event {
         id: EventId::new(ms),
         event_type: hookline_domain::event::PING_TYPE.to_string(),
-        state: sub.states.first().cloned().unwrap_or_else(|| "*".into()),
+        state: sub.states.first().cloned().unwrap_or(StatePattern::Any),
         occurred_at: now,
         received_at: now,
         source: "hookline".into(),

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 #[allow(unused_imports)]
 pub use super::receiver::{Captured, Receiver};
 use aws_lambda_events::event::sqs::SqsBatchResponse;
+use hookline_domain::StatePattern;
 use hookline_domain::destination::DestinationPolicy;
 use hookline_domain::secret::{hash_client_secret, new_client_secret, new_webhook_secret};
 use hookline_domain::subscription::new_subscription;
@@ -211,7 +212,7 @@ impl Hub {
                 Scope::SubscriptionsRead,
                 Scope::EventsRead,
             ],
-            states: vec![STATE.into()],
+            states: vec![StatePattern::from_stored(STATE)],
             secret_hash: hash_client_secret(secret),
             created_at: now,
             disabled: false,
@@ -226,7 +227,7 @@ impl Hub {
         );
         sub.url = url.into();
         sub.event_types = vec![EVENT_TYPE.into()];
-        sub.states = vec![STATE.into()];
+        sub.states = vec![StatePattern::from_stored(STATE)];
         sub.max_attempts = max_attempts;
         self.store
             .insert_subscription(&sub)
@@ -241,7 +242,7 @@ impl Hub {
         let event = Event {
             id: EventId::new(now_ms()),
             event_type: EVENT_TYPE.into(),
-            state: STATE.into(),
+            state: StatePattern::from_stored(STATE),
             occurred_at: now,
             received_at: now,
             source: "cl_publisher".into(),

@@ -7,6 +7,7 @@ pub mod receiver;
 
 use std::sync::Arc;
 
+use hookline_domain::StatePattern;
 use hookline_domain::secret::{hash_client_secret, new_client_secret};
 use hookline_domain::{Client, ClientId, EventType, Scope};
 use hookline_embedded::{EmbeddedBackend, QueueOptions};
@@ -102,7 +103,10 @@ fn client(name: &str, scopes: Vec<Scope>, states: &[&str]) -> (Client, String) {
         id: ClientId::new(1),
         name: name.into(),
         scopes,
-        states: states.iter().map(|s| s.to_string()).collect(),
+        states: states
+            .iter()
+            .map(|s| StatePattern::from_stored(*s))
+            .collect(),
         secret_hash: hash_client_secret(&secret),
         created_at: OffsetDateTime::now_utc(),
         disabled: false,

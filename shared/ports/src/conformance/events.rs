@@ -1,17 +1,17 @@
 //! Conformance: events (idempotency claims, the enqueued flag) and the time-range listing.
 
-use hookline_domain::{Event, EventId};
+use hookline_domain::{Event, EventId, StatePattern};
 use serde_json::json;
 
 use super::{Run, at_ms, exact_page_sizes, walk};
 use crate::error::PortError;
 use crate::store::{EventInsert, Store};
 
-fn event(run: &Run, source: &str, state: &str, received_ms: i128) -> Event {
+fn event(run: &Run, source: &str, state: &StatePattern, received_ms: i128) -> Event {
     Event {
         id: run.event_id(),
         event_type: "LotDispatched".to_string(),
-        state: state.to_string(),
+        state: state.clone(),
         occurred_at: at_ms(received_ms - 1_000),
         received_at: at_ms(received_ms),
         source: source.to_string(),
@@ -134,7 +134,7 @@ pub(super) async fn list_events(store: &dyn Store, run: &Run) {
     // A window in the past that this run alone fills for its state.
     let since = run.start_ms - 3_600_000;
     let until = since + 10_000;
-    let other_state = format!("R{}", &run.state[1..]);
+    let other_state = StatePattern::from_stored(format!("R{}", &run.state[1..]));
     let mut inside = Vec::new();
     for offset in [0, 1_000, 1_000, 2_500, 9_999] {
         inside.push(event(run, &source, &run.state, since + offset));
@@ -149,7 +149,7 @@ pub(super) async fn list_events(store: &dyn Store, run: &Run) {
     expected.sort_by(|a, b| (a.received_at, &a.id).cmp(&(b.received_at, &b.id)));
 
     let (from, to) = (at_ms(since), at_ms(until));
-    let state = run.state.as_str();
+    let state = &run.state;
     let pages = walk("list_events(state)", 2, |cursor| async move {
         store
             .list_events(Some(state), from, to, cursor.as_deref(), 2)

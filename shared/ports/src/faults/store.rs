@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use hookline_domain::{
     Client, ClientId, Delivery, DeliveryId, DeliveryStatus, Event, EventId, EventType,
-    Subscription, SubscriptionId,
+    StatePattern, Subscription, SubscriptionId,
 };
 use time::OffsetDateTime;
 
@@ -112,7 +112,7 @@ impl EventStore for FaultyStore {
     }
     async fn list_events(
         &self,
-        state: Option<&str>,
+        state: Option<&StatePattern>,
         since: OffsetDateTime,
         until: OffsetDateTime,
         cursor: Option<&str>,
