@@ -4,9 +4,8 @@
 
 mod support;
 
-use hookline_domain::StatePattern;
 use hookline_domain::secret::{hash_client_secret, new_client_secret};
-use hookline_domain::{Client, ClientId, Scope};
+use hookline_domain::{Client, ClientId, Scope, StatePattern};
 use hookline_handlers::auth::keys::KeySource;
 use hookline_handlers::{AppContext, HandlerConfig};
 use hookline_ports::SystemClock;

@@ -16,10 +16,9 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use hookline_domain::StatePattern;
 use hookline_domain::secret::{hash_client_secret, new_client_secret, new_webhook_secret};
 use hookline_domain::subscription::new_subscription;
-use hookline_domain::{Client, ClientId, Scope, SubscriptionId};
+use hookline_domain::{Client, ClientId, Scope, StatePattern, SubscriptionId};
 use hookline_ports::QueueName;
 use serde_json::{Value, json};
 use support::stack::root;

@@ -12,8 +12,7 @@ use std::sync::{Arc, Mutex};
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
-use hookline_domain::StatePattern;
-use hookline_domain::{Delivery, DeliveryStatus, Event};
+use hookline_domain::{Delivery, DeliveryStatus, Event, StatePattern};
 use hookline_ports::{DeliveryKey, Page};
 use time::macros::datetime;
 

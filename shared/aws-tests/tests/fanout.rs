@@ -13,10 +13,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hookline_domain::StatePattern;
 use hookline_domain::secret::new_webhook_secret;
 use hookline_domain::subscription::new_subscription;
-use hookline_domain::{ClientId, DeliveryId, Event, EventId, SubscriptionId};
+use hookline_domain::{ClientId, DeliveryId, Event, EventId, StatePattern, SubscriptionId};
 use hookline_handlers::fanout::handle_events_until;
 use hookline_handlers::messages::{DeliveryMessage, EventMessage, to_body};
 use hookline_handlers::sqs_event::to_sqs_event;

@@ -13,13 +13,12 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use axum::http::StatusCode;
-use hookline_domain::StatePattern;
 use hookline_domain::delivery::{ATTEMPT_ERROR_BYTES, KEPT_ATTEMPTS, RESPONSE_EXCERPT_BYTES};
 use hookline_domain::secret::{hash_client_secret, new_client_secret, new_webhook_secret};
 use hookline_domain::subscription::new_subscription;
 use hookline_domain::{
     Client, ClientId, Delivery, DeliveryId, DeliveryStatus, Event, EventId, RetrySchedule, Scope,
-    SubscriptionId,
+    StatePattern, SubscriptionId,
 };
 use hookline_handlers::messages::{DeliveryMessage, to_body};
 use hookline_ports::{QueueMessage, QueueName};

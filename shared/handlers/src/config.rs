@@ -3,10 +3,9 @@
 
 use std::time::Duration;
 
-use hookline_domain::StatePattern;
 use hookline_domain::destination::DestinationPolicy;
 use hookline_domain::retry::QueueLimits;
-use hookline_domain::{Limits, RetrySchedule};
+use hookline_domain::{Limits, RetrySchedule, StatePattern};
 
 /// How long SQS keeps a message by default in this stack (`MessageRetentionPeriod` of the
 /// deliveries queue in template.yaml: 14 days, SQS's maximum).

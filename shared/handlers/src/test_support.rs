@@ -1,8 +1,7 @@
 //! Fixtures the unit tests of several modules share.
 
-use hookline_domain::StatePattern;
 use hookline_domain::subscription::new_subscription;
-use hookline_domain::{ClientId, Event, EventId, Subscription, SubscriptionId};
+use hookline_domain::{ClientId, Event, EventId, StatePattern, Subscription, SubscriptionId};
 use time::OffsetDateTime;
 
 /// An AP `LotDispatched` event from `cl_1`, received at the epoch, carrying `data`.

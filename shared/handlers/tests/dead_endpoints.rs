@@ -8,11 +8,10 @@ mod support;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use hookline_domain::StatePattern;
 use hookline_domain::event::SUBSCRIPTION_DISABLED_TYPE;
 use hookline_domain::secret::new_webhook_secret;
 use hookline_domain::subscription::{DEFAULT_MAX_ATTEMPTS, new_subscription};
-use hookline_domain::{ClientId, DisabledReason, Subscription, SubscriptionId};
+use hookline_domain::{ClientId, DisabledReason, StatePattern, Subscription, SubscriptionId};
 use hookline_ports::QueueName;
 use hookline_ports::faults::Faults;
 use time::OffsetDateTime;

@@ -7,9 +7,8 @@ mod support;
 use std::sync::{Arc, Mutex};
 
 use axum::http::StatusCode;
-use hookline_domain::StatePattern;
 use hookline_domain::secret::{hash_client_secret, new_client_secret};
-use hookline_domain::{Client, ClientId, EventType, Scope};
+use hookline_domain::{Client, ClientId, EventType, Scope, StatePattern};
 use hookline_handlers::metrics::{AttemptOutcome, Metrics};
 use hookline_ports::QueueName;
 use serde_json::{Value, json};

@@ -14,13 +14,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use hookline_domain::StatePattern;
 use hookline_domain::destination::DestinationPolicy;
 use hookline_domain::secret::{hash_client_secret, new_client_secret, new_webhook_secret};
 use hookline_domain::subscription::new_subscription;
 use hookline_domain::{
-    Client, ClientId, DeliveryStatus, EventId, EventType, RetrySchedule, Scope, Subscription,
-    SubscriptionId, ids,
+    Client, ClientId, DeliveryStatus, EventId, EventType, RetrySchedule, Scope, StatePattern,
+    Subscription, SubscriptionId, ids,
 };
 use hookline_handlers::auth::keys::KeySource;
 use hookline_handlers::delivery::{DeliveryContext, handle_deliveries};

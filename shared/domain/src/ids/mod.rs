@@ -15,15 +15,6 @@ pub use typed::{ClientId, DeliveryId, EventId, RequestId, SubscriptionId};
 
 const CROCKFORD: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 
-/// Client id prefix.
-pub const CLIENT: &str = ClientId::PREFIX;
-/// Subscription id prefix.
-pub const SUBSCRIPTION: &str = SubscriptionId::PREFIX;
-/// Event id prefix.
-pub const EVENT: &str = EventId::PREFIX;
-/// Delivery id prefix.
-pub const DELIVERY: &str = DeliveryId::PREFIX;
-
 /// Longest id any Hookline resource has (a bootstrap admin may be given its own id).
 pub const MAX_ID_LEN: usize = 128;
 

@@ -5,9 +5,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use hookline_domain::StatePattern;
 use hookline_domain::subscription::new_subscription;
-use hookline_domain::{Client, ClientId, Scope, SubscriptionId};
+use hookline_domain::{Client, ClientId, Scope, StatePattern, SubscriptionId};
 use hookline_embedded::{EmbeddedBackend, QueueOptions};
 use hookline_ports::{PublicKey, QueueMessage, QueueName, ReceivedMessage, SigningKey};
 use time::OffsetDateTime;

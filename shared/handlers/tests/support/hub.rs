@@ -11,13 +11,12 @@ use std::time::{Duration, Instant};
 #[allow(unused_imports)]
 pub use super::receiver::{Captured, Receiver};
 use aws_lambda_events::event::sqs::SqsBatchResponse;
-use hookline_domain::StatePattern;
 use hookline_domain::destination::DestinationPolicy;
 use hookline_domain::secret::{hash_client_secret, new_client_secret, new_webhook_secret};
 use hookline_domain::subscription::new_subscription;
 use hookline_domain::{
-    Client, ClientId, Delivery, DeliveryId, Event, EventId, RetrySchedule, Scope, Subscription,
-    SubscriptionId,
+    Client, ClientId, Delivery, DeliveryId, Event, EventId, RetrySchedule, Scope, StatePattern,
+    Subscription, SubscriptionId,
 };
 use hookline_embedded::{EmbeddedBackend, QueueOptions};
 use hookline_handlers::delivery::{DeliveryContext, handle_deliveries};

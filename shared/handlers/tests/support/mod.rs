@@ -7,9 +7,8 @@ pub mod receiver;
 
 use std::sync::Arc;
 
-use hookline_domain::StatePattern;
 use hookline_domain::secret::{hash_client_secret, new_client_secret};
-use hookline_domain::{Client, ClientId, EventType, Scope};
+use hookline_domain::{Client, ClientId, EventType, Scope, StatePattern};
 use hookline_embedded::{EmbeddedBackend, QueueOptions};
 use hookline_handlers::auth::keys::KeySource;
 use hookline_handlers::{AppContext, HandlerConfig, app};
