@@ -6,8 +6,9 @@ mod support;
 
 use hookline_domain::secret::{hash_client_secret, new_client_secret};
 use hookline_domain::{Client, Scope, ids};
+use hookline_handlers::HandlerConfig;
 use hookline_handlers::auth::keys::KeySource;
-use hookline_handlers::{AppContext, HandlerConfig};
+use hookline_handlers::context::{Core, TokenContext};
 use hookline_ports::SystemClock;
 use serde_json::Value;
 use std::sync::Arc;
@@ -15,12 +16,14 @@ use support::stack_on_moto::StackOnMoto;
 
 /// The token function's cold start: a fresh context over the stack, and the admin ensured.
 async fn cold_start(stack: &StackOnMoto, sdk: &aws_config::SdkConfig, secret: &str) -> String {
-    let ctx = AppContext::new(
+    let core = Core::new(
         stack.store.clone(),
-        stack.queue.clone(),
-        KeySource::Signing(stack.signing_keys.clone()),
         Arc::new(SystemClock),
         HandlerConfig::new("http://test", "aws"),
+    );
+    let ctx = TokenContext::new(
+        Arc::new(core),
+        KeySource::Signing(stack.signing_keys.clone()),
     )
     .await
     .expect("context");
@@ -31,7 +34,7 @@ async fn cold_start(stack: &StackOnMoto, sdk: &aws_config::SdkConfig, secret: &s
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
-    tokio::spawn(async move { axum::serve(listener, hookline_handlers::app(ctx)).await });
+    tokio::spawn(async move { axum::serve(listener, hookline_handlers::token_router(ctx)).await });
     base
 }
 

@@ -16,12 +16,13 @@ use hookline_domain::secret::{hash_client_secret, new_client_secret, new_webhook
 use hookline_domain::subscription::new_subscription;
 use hookline_domain::{Client, Delivery, Event, RetrySchedule, Scope, Subscription, ids};
 use hookline_embedded::{EmbeddedBackend, QueueOptions};
+use hookline_handlers::HandlerConfig;
+use hookline_handlers::context::{Contexts, Core};
 use hookline_handlers::delivery::{DeliveryContext, handle_deliveries};
 use hookline_handlers::fanout::handle_events_for_delivery;
 use hookline_handlers::messages::{DeliveryMessage, EventMessage, to_body};
 use hookline_handlers::metrics::Metrics;
 use hookline_handlers::sqs_event::to_sqs_event;
-use hookline_handlers::{AppContext, HandlerConfig};
 use hookline_ports::faults::{Faults, FaultyQueue, FaultyStore};
 use hookline_ports::{
     DeliveryKey, Queue, QueueMessage, QueueName, ReceivedMessage, ShiftedClock, Store,
@@ -39,8 +40,9 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 
 /// One stack on the embedded backend, with the handlers' context.
 pub struct Hub {
-    pub ctx: Arc<AppContext>,
-    /// The delivery handler's context over `ctx`.
+    /// Every function's context, as the local runner builds them.
+    pub ctx: Contexts,
+    /// The delivery handler's context over `ctx.worker`.
     pub deliver: Arc<DeliveryContext>,
     pub store: Arc<dyn Store>,
     pub queue: Arc<dyn Queue>,
@@ -97,14 +99,15 @@ async fn hub_of(
     };
     let keys = super::signing_keys_of(&backend).await;
     let clock = Arc::new(ShiftedClock::default());
-    let ctx = AppContext::new(store, queue, keys, clock.clone(), config)
-        .await
-        .expect("handler context");
-    let ctx = match metrics {
-        Some(metrics) => ctx.with_metrics(metrics),
-        None => ctx,
+    let core = Core::new(store, clock.clone(), config);
+    let core = match metrics {
+        Some(metrics) => core.with_metrics(metrics),
+        None => core,
     };
-    let deliver = DeliveryContext::new(ctx.clone()).expect("delivery context");
+    let ctx = Contexts::new(Arc::new(core), queue, keys)
+        .await
+        .expect("handler contexts");
+    let deliver = DeliveryContext::new(ctx.worker.clone()).expect("delivery context");
     Hub {
         ctx,
         deliver,
@@ -172,7 +175,7 @@ impl Hub {
             .await
             .expect("bind the API");
         let base = format!("http://{}", listener.local_addr().expect("API address"));
-        let app = hookline_handlers::app(self.ctx.clone());
+        let app = hookline_handlers::app(&self.ctx);
         tokio::spawn(async move { axum::serve(listener, app).await });
         let http = reqwest::Client::new();
         let answer = http
