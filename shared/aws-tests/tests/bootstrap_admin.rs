@@ -8,7 +8,7 @@ use hookline_domain::secret::{hash_client_secret, new_client_secret};
 use hookline_domain::{Client, Scope, ids};
 use hookline_handlers::HandlerConfig;
 use hookline_handlers::auth::keys::KeySource;
-use hookline_handlers::context::{Core, TokenContext};
+use hookline_handlers::context::{Contexts, Core};
 use hookline_ports::SystemClock;
 use serde_json::Value;
 use std::sync::Arc;
@@ -21,20 +21,23 @@ async fn cold_start(stack: &StackOnMoto, sdk: &aws_config::SdkConfig, secret: &s
         Arc::new(SystemClock),
         HandlerConfig::new("http://test", "aws"),
     );
-    let ctx = TokenContext::new(
+    // The token function's context, and the API's beside it (the test deletes the admin).
+    let ctx = Contexts::new(
         Arc::new(core),
+        stack.queue.clone(),
         KeySource::Signing(stack.signing_keys.clone()),
     )
     .await
-    .expect("context");
-    hookline_runtime::ensure_bootstrap_admin_from(sdk, &ctx, secret)
+    .expect("contexts");
+    hookline_runtime::ensure_bootstrap_admin_from(sdk, &ctx.token, secret)
         .await
         .expect("ensure the bootstrap admin");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
-    tokio::spawn(async move { axum::serve(listener, hookline_handlers::token_router(ctx)).await });
+    let router = hookline_handlers::app(&ctx);
+    tokio::spawn(async move { axum::serve(listener, router).await });
     base
 }
 
