@@ -5,21 +5,19 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use hookline_handlers::delivery::{DeliveryContext, handle_deliveries};
-use hookline_runtime::{self as runtime, KeyAccess, QueueAccess};
+use hookline_runtime as runtime;
 use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     runtime::init_logs();
     let metrics = Arc::new(runtime::metrics_from_env());
-    // No JWT keys: the function verifies no token (and its IAM role reads no key secret).
-    let start = async {
-        let ctx = runtime::context_from_env_with(QueueAccess::Send, KeyAccess::None)
-            .await?
-            .with_metrics(metrics.clone());
+    // The queue workers' context (no JWT keys: it verifies no token) and the webhook client.
+    let start = || {
+        let ctx = runtime::worker_context_from_env(metrics.clone())?;
         Ok::<_, runtime::StartError>(DeliveryContext::new(ctx)?)
     };
-    let ctx = start.await.inspect_err(|e| {
+    let ctx = start().inspect_err(|e| {
         tracing::error!(error = %e, "hookline-deliver cannot start");
     })?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use hookline_runtime::{self as runtime, KeyAccess, QueueAccess};
+use hookline_runtime as runtime;
 use lambda_runtime::{LambdaEvent, service_fn};
 
 /// The invocation's deadline (Unix milliseconds, from the runtime) on this process's clock.
@@ -21,13 +21,10 @@ fn deadline(epoch_ms: u64) -> Instant {
 async fn main() -> Result<(), lambda_runtime::Error> {
     runtime::init_logs();
     let metrics = Arc::new(runtime::metrics_from_env());
-    // No JWT keys: the function verifies no token (and its IAM role reads no key secret).
-    let ctx = runtime::context_from_env_with(QueueAccess::Send, KeyAccess::None)
-        .await
-        .inspect_err(|e| {
-            tracing::error!(error = %e, "hookline-fanout cannot start");
-        })?
-        .with_metrics(metrics.clone());
+    // The store and a queue sender; no JWT keys (it verifies no token), no webhook client.
+    let ctx = runtime::worker_context_from_env(metrics.clone()).inspect_err(|e| {
+        tracing::error!(error = %e, "hookline-fanout cannot start");
+    })?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let (ctx, metrics) = (ctx.clone(), metrics.clone());
         let until = deadline(event.context.deadline);

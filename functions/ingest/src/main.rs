@@ -5,19 +5,18 @@
 
 use std::sync::Arc;
 
-use hookline_runtime::{self as runtime, QueueAccess};
+use hookline_runtime as runtime;
 use lambda_http::{Request, Service, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     runtime::init_logs();
     let metrics = Arc::new(runtime::metrics_from_env());
-    let ctx = runtime::context_from_env(QueueAccess::Send)
+    let ctx = runtime::api_context_from_env(metrics.clone())
         .await
         .inspect_err(|e| {
             tracing::error!(error = %e, "hookline-ingest cannot start");
-        })?
-        .with_metrics(metrics.clone());
+        })?;
     let router = hookline_handlers::ingest_router(ctx);
     lambda_http::run(service_fn(move |request: Request| {
         // An axum router is always ready, and a clone of it is a reference count.

@@ -235,7 +235,7 @@ pub async fn execute(config: &Config, command: &AdminCommand) -> Result<String, 
             return Err(AdminError::NoDatabase(config.data_dir.clone()));
         }
     }
-    let (_store, queue, keys, _) = crate::open_backend(config).await?;
+    let (_store, queue, keys, _) = crate::backend::open_backend(config).await?;
     match *command {
         AdminCommand::RotateKeys => {
             let policy = config.stack.rotation_policy();

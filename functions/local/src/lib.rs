@@ -4,10 +4,12 @@
 //! arguments, the same binary runs an admin command instead (see [`admin`]).
 
 pub mod admin;
+mod backend;
 pub mod bootstrap;
 pub mod config;
 mod retention;
 pub mod server;
+mod workers;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -16,14 +18,11 @@ use std::time::Duration;
 
 use hookline_domain::Catalog;
 use hookline_domain::retry::QueueLimits;
-use hookline_embedded::{EmbeddedBackend, EmbeddedError, QueueOptions};
+use hookline_handlers::auth::keys::KeySource;
+use hookline_handlers::context::{Contexts, Core};
 use hookline_handlers::delivery::DeliveryContext;
-use hookline_handlers::{AppContext, app, catalog, delivery, fanout};
-use hookline_ports::{
-    Clock, KeyRotation, PublicKeys, Queue, QueueName, SigningKeys, Store, SystemClock,
-};
-use hookline_runtime::env::Env;
-use hookline_runtime::worker::{PollerConfig, run_message_poller, run_poller};
+use hookline_handlers::{app, catalog};
+use hookline_ports::{Clock, SigningKeys, SystemClock};
 use tokio::sync::watch;
 
 pub use config::{Backend, Config};
@@ -140,7 +139,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     let catalog = load_catalog(config.catalog.as_deref())?;
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| RunError::Storage(format!("{}: {e}", config.data_dir.display())))?;
-    let (store, queue, keys, embedded) = open_backend(&config).await?;
+    let (store, queue, keys, embedded) = backend::open_backend(&config).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
 
     let listener = tokio::net::TcpListener::bind(config.addr)
@@ -200,16 +199,12 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         tracing::info!(kid, "made the first signing key");
     }
     let signing: Arc<dyn SigningKeys> = keys;
-    let ctx = AppContext::new(
-        store.clone(),
-        queue.clone(),
-        hookline_handlers::auth::keys::KeySource::Signing(signing),
-        clock,
-        hc,
-    )
-    .await
-    .map_err(storage)?;
-    let deliver_ctx = DeliveryContext::new(ctx.clone()).map_err(storage)?;
+    // Every function's context over the one set of ports, as one process runs them all.
+    let core = Arc::new(Core::new(store, clock, hc));
+    let ctx = Contexts::new(core, queue.clone(), KeySource::Signing(signing))
+        .await
+        .map_err(storage)?;
+    let deliver_ctx = DeliveryContext::new(ctx.worker.clone()).map_err(storage)?;
 
     let allow = config.stack.destinations;
     if allow.allow_private {
@@ -231,74 +226,12 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     let pruner = embedded.map(|backend| {
         retention::spawn_pruner(
             backend,
-            ctx.clock.clone(),
+            ctx.worker.clock.clone(),
             config.retention,
             stop_rx.clone(),
         )
     });
-    // The fan-out tells the delivery worker which deliveries it created (of use where this
-    // process is the only one over its store: the embedded backend).
-    let fanout_ctx = deliver_ctx.clone();
-    // Fan-out loops. On the embedded queue, four: while one stores a batch's deliveries (one
-    // write of up to a thousand rows, waiting for its commit) and another queues them, the
-    // others receive and match the next events, so that the writer always has the next batch
-    // waiting. With two, the writer sat idle for a quarter of fanout-100's fan-out phase while
-    // both loops matched or serialised; four took fanout-100 from 9,100-13,700 to
-    // 11,600-15,600 deliveries/s in alternating runs (4 pairs of 5 faster) and throughput-1's
-    // p99 from 1.1-1.5 s to 0.26-0.30 s, with fanout-10 within the noise. On SQS, one: there
-    // the runner emulates Lambda for tests against moto, whose TransactWriteItems backs up
-    // each table it touches and, when the transaction is cancelled (a repeated idempotency
-    // key), restores the backup, losing any write another request made meanwhile; a second
-    // loop made a fanned-out delivery vanish that way in about half of the end-to-end runs.
-    let fanout_loops = match config.backend {
-        Backend::Embedded => 4,
-        Backend::Aws => 1,
-    };
-    let fanout_worker = tokio::spawn(run_poller(
-        queue.clone(),
-        PollerConfig {
-            queue: QueueName::Events,
-            batch_size: 10,
-            wait: Duration::from_secs(1),
-            visibility: config.visibility,
-            concurrency: fanout_loops,
-        },
-        move |event| fanout::handle_events_for_delivery(fanout_ctx.clone(), event),
-        stop_rx.clone(),
-    ));
-    // Each delivery on its own: a receiver that hangs holds one slot, not a batch.
-    let deliver_worker = tokio::spawn(run_message_poller(
-        queue.clone(),
-        PollerConfig {
-            queue: QueueName::Deliveries,
-            batch_size: 10,
-            wait: Duration::from_secs(1),
-            visibility: config.visibility,
-            concurrency: 2,
-        },
-        config.delivery_concurrency,
-        {
-            // The subscription index once per received batch, as a Lambda invocation would.
-            let ctx = deliver_ctx.clone();
-            move || {
-                let ctx = ctx.clone();
-                async move {
-                    ctx.index
-                        .get(ctx.store.as_ref())
-                        .await
-                        .inspect_err(|e| tracing::error!(error = %e, "deliver: could not load subscriptions"))
-                        .ok()
-                }
-            }
-        },
-        move |index, event| {
-            delivery::handle_deliveries(
-                deliver_ctx.clone(),
-                delivery::Batch::with_index(event, index),
-            )
-        },
-        stop_rx.clone(),
-    ));
+    let workers = workers::spawn(&queue, &deliver_ctx, &config, &stop_rx);
 
     write_addr_file(&config.data_dir, &local.to_string());
     tracing::info!(
@@ -309,7 +242,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     );
 
     let mut server_stop = stop_rx.clone();
-    let served = server::serve(listener, app(ctx), config.http, async move {
+    let served = server::serve(listener, app(&ctx), config.http, async move {
         let _ = server_stop.wait_for(|s| *s).await;
     });
     let signals = async {
@@ -322,8 +255,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         tracing::error!(error = %e, "server error");
     }
     let workers = async {
-        let _ = fanout_worker.await;
-        let _ = deliver_worker.await;
+        workers.finished().await;
         if let Some(pruner) = pruner {
             let _ = pruner.await;
         }
@@ -333,50 +265,6 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     }
     tracing::info!("stopped");
     Ok(())
-}
-
-/// The keys as the runner (and `keys rotate`) hold them: it signs, verifies and rotates.
-pub(crate) trait LocalKeys: SigningKeys + PublicKeys + KeyRotation {}
-impl<K: SigningKeys + PublicKeys + KeyRotation> LocalKeys for K {}
-
-/// The ports, and the embedded backend itself when it is the one (for its retention).
-type Ports = (
-    Arc<dyn Store>,
-    Arc<dyn Queue>,
-    Arc<dyn LocalKeys>,
-    Option<EmbeddedBackend>,
-);
-
-/// Opens the configured backend: SQLite in the data directory, or the AWS resources named
-/// by the environment that `infra/local/bootstrap` prints. The runner and the admin commands
-/// both open it here. The embedded backend holds the data directory's lock for as long as a
-/// port lives, and fails with [`RunError::InUse`] while another process holds it.
-pub(crate) async fn open_backend(config: &Config) -> Result<Ports, RunError> {
-    match config.backend {
-        Backend::Embedded => {
-            let dir = config.data_dir.clone();
-            let opts = QueueOptions {
-                max_receives_deliveries: config.stack.max_receives,
-                ..QueueOptions::default()
-            };
-            let backend = tokio::task::spawn_blocking(move || EmbeddedBackend::open(&dir, opts))
-                .await
-                .map_err(|e| RunError::Storage(e.to_string()))?
-                .map_err(|e| match e {
-                    EmbeddedError::InUse { path } => RunError::InUse(path),
-                    e => RunError::Storage(e.to_string()),
-                })?;
-            let keys: Arc<dyn LocalKeys> = Arc::new(backend.clone());
-            Ok((backend.store(), backend.queue(), keys, Some(backend)))
-        }
-        Backend::Aws => {
-            let settings = hookline_runtime::config::aws_settings(&Env::process())?;
-            let sdk = hookline_aws::sdk_config().await;
-            let p = hookline_runtime::ports(&sdk, &settings);
-            tracing::info!(table = %settings.table, "using the AWS backend");
-            Ok((p.store, p.queue, Arc::new(p.keys), None))
-        }
-    }
 }
 
 /// Writes the bound address to `DATA_DIR/addr` atomically, for scripts and tests.

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use hookline_runtime::{self as runtime, KeyAccess, QueueAccess, StartError};
+use hookline_runtime::{self as runtime, StartError};
 use lambda_http::{Request, Service, service_fn};
 
 #[tokio::main]
@@ -13,10 +13,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     runtime::init_logs();
     let sdk = runtime::function_sdk_config();
     let start = async {
-        let settings = runtime::settings_from_env()?;
-        let config = runtime::handler_config_from_env()?;
-        let ctx =
-            runtime::context(&sdk, &settings, config, QueueAccess::None, KeyAccess::Sign).await?;
+        // The store and the private key set: no queue, no webhook client.
+        let ctx = runtime::token_context_from_env(&sdk).await?;
         runtime::ensure_bootstrap_admin(&sdk, &ctx).await?;
         Ok::<_, StartError>(ctx)
     };

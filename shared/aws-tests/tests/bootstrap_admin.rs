@@ -6,8 +6,9 @@ mod support;
 
 use hookline_domain::secret::{hash_client_secret, new_client_secret};
 use hookline_domain::{Client, ClientId, Scope, StatePattern};
+use hookline_handlers::HandlerConfig;
 use hookline_handlers::auth::keys::KeySource;
-use hookline_handlers::{AppContext, HandlerConfig};
+use hookline_handlers::context::{Contexts, Core};
 use hookline_ports::SystemClock;
 use serde_json::Value;
 use std::sync::Arc;
@@ -15,23 +16,28 @@ use support::stack_on_moto::StackOnMoto;
 
 /// The token function's cold start: a fresh context over the stack, and the admin ensured.
 async fn cold_start(stack: &StackOnMoto, sdk: &aws_config::SdkConfig, secret: &str) -> String {
-    let ctx = AppContext::new(
+    let core = Core::new(
         stack.store.clone(),
-        stack.queue.clone(),
-        KeySource::Signing(stack.signing_keys.clone()),
         Arc::new(SystemClock),
         HandlerConfig::new("http://test", "aws"),
+    );
+    // The token function's context, and the API's beside it (the test deletes the admin).
+    let ctx = Contexts::new(
+        Arc::new(core),
+        stack.queue.clone(),
+        KeySource::Signing(stack.signing_keys.clone()),
     )
     .await
-    .expect("context");
-    hookline_runtime::ensure_bootstrap_admin_from(sdk, &ctx, secret)
+    .expect("contexts");
+    hookline_runtime::ensure_bootstrap_admin_from(sdk, &ctx.token, secret)
         .await
         .expect("ensure the bootstrap admin");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
-    tokio::spawn(async move { axum::serve(listener, hookline_handlers::app(ctx)).await });
+    let router = hookline_handlers::app(&ctx);
+    tokio::spawn(async move { axum::serve(listener, router).await });
     base
 }
 

@@ -133,7 +133,7 @@ async fn ten_events_matching_two_thousand_subscriptions_queue_each_delivery_exac
         assert!(invocations < 200, "the fan-out makes no progress");
         let step = Instant::now();
         let response = handle_events_until(
-            stack.ctx.clone(),
+            stack.ctx.worker.clone(),
             to_sqs_event(QueueName::Events, &batch),
             Some(Instant::now() + budget),
         )

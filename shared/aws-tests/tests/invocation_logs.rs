@@ -8,11 +8,11 @@ use std::sync::{Arc, Mutex};
 
 use hookline_aws::metrics::EmfMetrics;
 use hookline_embedded::{EmbeddedBackend, QueueOptions};
-use hookline_handlers::auth::keys::KeySource;
+use hookline_handlers::HandlerConfig;
+use hookline_handlers::context::{Core, WorkerContext};
 use hookline_handlers::delivery::DeliveryContext;
 use hookline_handlers::metrics::Metrics;
 use hookline_handlers::sqs_event::to_sqs_event;
-use hookline_handlers::{AppContext, HandlerConfig};
 use hookline_ports::{QueueName, ReceivedMessage, SystemClock};
 use hookline_runtime::{invocation, json_logs};
 use serde_json::Value;
@@ -158,15 +158,12 @@ async fn lines_the_handlers_log_from_their_own_tasks_carry_the_request_id() {
             .await
             .expect("open task")
             .expect("open the embedded backend");
-    let ctx = AppContext::new(
+    let core = Core::new(
         backend.store(),
-        backend.queue(),
-        KeySource::None,
         Arc::new(SystemClock),
         HandlerConfig::new("http://test", "embedded"),
-    )
-    .await
-    .expect("handler context");
+    );
+    let ctx = WorkerContext::new(Arc::new(core), backend.queue());
     let captured = Captured::default();
     // This test's runtime has one thread: the handlers' tasks log to this subscriber too.
     let _logs = tracing::subscriber::set_default(captured.subscriber(None));

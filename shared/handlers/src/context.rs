@@ -1,9 +1,21 @@
-//! Everything a handler needs, built once per process (per Lambda instance, or once in the
-//! local runner): the ports, the configuration, the JWT keys, and the caches that keep hot
-//! paths off the store. What only delivering needs (the webhook client, the attempts under
-//! way) is in [`DeliveryContext`](crate::delivery::DeliveryContext).
+//! What a handler needs, built once per process (per Lambda instance, or once in the local
+//! runner), and split by function so that each builds only what it uses:
+//!
+//! - [`Core`]: what every function holds (the store, the clock, the configuration, the
+//!   metrics sink, the client cache);
+//! - [`TokenContext`] (token): the core and the JWT keys it signs with; no queue;
+//! - [`AppContext`] (ingest, manage): the core, the JWT keys it verifies with, the queue
+//!   sender, and the caches of the API (catalog, verified tokens, recent events, rates);
+//! - [`WorkerContext`] (fan-out, and under [`DeliveryContext`](crate::delivery::DeliveryContext)
+//!   delivery): the core, the queue sender, the subscription index and the recent events;
+//! - [`Contexts`]: all of them over one set of ports, sharing what the functions of one
+//!   process share (the local runner, and the tests).
+//!
+//! What only delivering needs (the webhook client, the attempts under way) is in
+//! [`DeliveryContext`](crate::delivery::DeliveryContext).
 
 use std::collections::HashMap;
+use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -25,67 +37,35 @@ use crate::recent::RecentEvents;
 /// a few MiB at most.
 const CLIENT_CACHE_ENTRIES: usize = 4096;
 
-/// Shared state of every handler.
-pub struct AppContext {
+/// What every function holds: the store, the clock, the configuration, the metrics sink and
+/// the clients this process has read lately.
+pub struct Core {
     /// Storage.
     pub store: Arc<dyn Store>,
-    /// Work queues: handlers only send (receiving is the poller's or Lambda's job).
-    pub queue: Arc<dyn QueueSender>,
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// Configuration.
     pub config: HandlerConfig,
-    /// Token keys.
-    pub jwt: JwtKeys,
-    /// Event types.
-    pub catalog: CatalogCache,
-    /// Subscriptions by (state, type), for fan-out and delivery.
-    pub index: IndexCache,
-    /// Bearer tokens this process has already verified.
-    pub tokens: VerifiedTokens,
-    /// Events accepted or read lately.
-    pub events: RecentEvents,
-    /// Each client's request rate, and each client's test pings.
-    pub rates: RateLimiter,
-    /// Where the handlers' counts go ([`NoMetrics`] unless [`AppContext::with_metrics`]).
+    /// Where the handlers' counts go ([`NoMetrics`] unless [`Core::with_metrics`]).
     pub metrics: Arc<dyn Metrics>,
     clients: Mutex<HashMap<String, (Instant, Option<Client>)>>,
 }
 
-impl AppContext {
-    /// Builds the context, creating the JWT signing key on first start.
-    pub async fn new(
-        store: Arc<dyn Store>,
-        queue: Arc<dyn QueueSender>,
-        keys: KeySource,
-        clock: Arc<dyn Clock>,
-        config: HandlerConfig,
-    ) -> Result<Arc<AppContext>, PortError> {
-        let jwt = JwtKeys::load(keys).await?;
-        Ok(Arc::new(AppContext {
+impl Core {
+    /// The core over `store`, its counts going nowhere.
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: HandlerConfig) -> Core {
+        Core {
             store,
-            queue,
             clock,
-            jwt,
-            catalog: CatalogCache::new(config.client_cache_ttl),
-            index: IndexCache::default(),
-            tokens: VerifiedTokens::default(),
-            events: RecentEvents::default(),
-            rates: RateLimiter::default(),
-            metrics: Arc::new(NoMetrics),
             config,
+            metrics: Arc::new(NoMetrics),
             clients: Mutex::new(HashMap::new()),
-        }))
+        }
     }
 
-    /// This context, its counts going to `metrics` (a Lambda function's EMF sink) instead of
-    /// nowhere. For a context just built: once its `Arc` is shared, the sink can no longer
-    /// change, and this context keeps the one it has (the mistake is logged).
-    pub fn with_metrics(mut self: Arc<Self>, metrics: Arc<dyn Metrics>) -> Arc<Self> {
-        match Arc::get_mut(&mut self) {
-            Some(ctx) => ctx.metrics = metrics,
-            None => tracing::error!("the metrics sink of a shared context cannot change"),
-        }
+    /// This core, its counts going to `metrics` (a Lambda function's EMF sink).
+    pub fn with_metrics(mut self, metrics: Arc<dyn Metrics>) -> Core {
+        self.metrics = metrics;
         self
     }
 
@@ -159,3 +139,151 @@ impl AppContext {
         }
     }
 }
+
+/// The token function's context: the core and the JWT keys it signs with. It sends nothing to
+/// any queue, and holds no queue sender.
+pub struct TokenContext {
+    /// What every function holds.
+    pub core: Arc<Core>,
+    /// Token keys.
+    pub jwt: Arc<JwtKeys>,
+}
+
+impl TokenContext {
+    /// The token context over `core`, reading the keys from `keys` (the private key set).
+    pub async fn new(core: Arc<Core>, keys: KeySource) -> Result<Arc<TokenContext>, PortError> {
+        let jwt = Arc::new(JwtKeys::load(keys).await?);
+        Ok(Arc::new(TokenContext { core, jwt }))
+    }
+}
+
+/// The API's context (the ingest and manage functions): the core, the JWT keys it verifies
+/// with, the queue sender and the API's caches.
+pub struct AppContext {
+    /// What every function holds.
+    pub core: Arc<Core>,
+    /// Work queues: the API only sends (receiving is the poller's or Lambda's job).
+    pub queue: Arc<dyn QueueSender>,
+    /// Token keys.
+    pub jwt: Arc<JwtKeys>,
+    /// Event types.
+    pub catalog: CatalogCache,
+    /// Bearer tokens this process has already verified.
+    pub tokens: VerifiedTokens,
+    /// Events accepted or read lately.
+    pub events: Arc<RecentEvents>,
+    /// Each client's request rate, and each client's test pings.
+    pub rates: RateLimiter,
+}
+
+impl AppContext {
+    /// The API's context over `core` and `queue`, reading the keys from `keys` (the published
+    /// public keys, or in the local runner the private key set).
+    pub async fn new(
+        core: Arc<Core>,
+        queue: Arc<dyn QueueSender>,
+        keys: KeySource,
+    ) -> Result<Arc<AppContext>, PortError> {
+        let jwt = Arc::new(JwtKeys::load(keys).await?);
+        Ok(Self::with_parts(core, queue, jwt, Arc::default()))
+    }
+
+    fn with_parts(
+        core: Arc<Core>,
+        queue: Arc<dyn QueueSender>,
+        jwt: Arc<JwtKeys>,
+        events: Arc<RecentEvents>,
+    ) -> Arc<AppContext> {
+        Arc::new(AppContext {
+            catalog: CatalogCache::new(core.config.client_cache_ttl),
+            core,
+            queue,
+            jwt,
+            tokens: VerifiedTokens::default(),
+            events,
+            rates: RateLimiter::default(),
+        })
+    }
+}
+
+/// The context of the queue workers: the fan-out function, and under
+/// [`DeliveryContext`](crate::delivery::DeliveryContext) the delivery function. No JWT keys:
+/// they verify no token.
+pub struct WorkerContext {
+    /// What every function holds.
+    pub core: Arc<Core>,
+    /// Work queues: the workers only send (Lambda's event source mappings, or the runner's
+    /// pollers, receive).
+    pub queue: Arc<dyn QueueSender>,
+    /// Subscriptions by (state, type), for fan-out and delivery.
+    pub index: IndexCache,
+    /// Events accepted or read lately.
+    pub events: Arc<RecentEvents>,
+}
+
+impl WorkerContext {
+    /// The workers' context over `core` and `queue`.
+    pub fn new(core: Arc<Core>, queue: Arc<dyn QueueSender>) -> Arc<WorkerContext> {
+        Self::with_events(core, queue, Arc::default())
+    }
+
+    fn with_events(
+        core: Arc<Core>,
+        queue: Arc<dyn QueueSender>,
+        events: Arc<RecentEvents>,
+    ) -> Arc<WorkerContext> {
+        Arc::new(WorkerContext {
+            core,
+            queue,
+            index: IndexCache::default(),
+            events,
+        })
+    }
+}
+
+/// Every function's context over one set of ports, as one process runs them all (the local
+/// runner, and the tests): they share the core, the JWT keys, and the recent events (an event
+/// the API has just accepted is fanned out without a read).
+pub struct Contexts {
+    /// The token endpoints'.
+    pub token: Arc<TokenContext>,
+    /// The API's.
+    pub api: Arc<AppContext>,
+    /// The queue workers'.
+    pub worker: Arc<WorkerContext>,
+}
+
+impl Contexts {
+    /// Builds every context over `core` and `queue`; the keys come from `keys` (in one
+    /// process, the private key set: it signs and verifies).
+    pub async fn new(
+        core: Arc<Core>,
+        queue: Arc<dyn QueueSender>,
+        keys: KeySource,
+    ) -> Result<Contexts, PortError> {
+        let jwt = Arc::new(JwtKeys::load(keys).await?);
+        let events = Arc::<RecentEvents>::default();
+        Ok(Contexts {
+            token: Arc::new(TokenContext {
+                core: core.clone(),
+                jwt: jwt.clone(),
+            }),
+            api: AppContext::with_parts(core.clone(), queue.clone(), jwt, events.clone()),
+            worker: WorkerContext::with_events(core, queue, events),
+        })
+    }
+}
+
+macro_rules! derefs_to_core {
+    ($($context:ty),*) => {$(
+        impl Deref for $context {
+            type Target = Core;
+
+            fn deref(&self) -> &Core {
+                &self.core
+            }
+        }
+    )*};
+}
+
+derefs_to_core!(TokenContext, AppContext, WorkerContext);

@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use crate::context::AppContext;
+use crate::context::WorkerContext;
 use crate::delivery::DeliveryContext;
 use crate::index::SubscriptionIndex;
 use crate::messages::{DeliveryMessage, EventMessage, to_body};
@@ -35,7 +35,7 @@ const DEADLINE_MARGIN: Duration = Duration::from_secs(8);
 const LOOKUPS_IN_FLIGHT: usize = 32;
 
 /// Fans out every event of the batch; returns the items that could not be processed.
-pub async fn handle_events(ctx: Arc<AppContext>, event: SqsEvent) -> SqsBatchResponse {
+pub async fn handle_events(ctx: Arc<WorkerContext>, event: SqsEvent) -> SqsBatchResponse {
     handle_events_until(ctx, event, None).await
 }
 
@@ -46,7 +46,7 @@ pub async fn handle_events_for_delivery(
     ctx: Arc<DeliveryContext>,
     event: SqsEvent,
 ) -> SqsBatchResponse {
-    fan_out(ctx.app.clone(), Some(ctx), event, None).await
+    fan_out(ctx.worker.clone(), Some(ctx), event, None).await
 }
 
 /// [`handle_events`] for an invocation that must answer by `deadline` (Lambda's): no new step
@@ -59,7 +59,7 @@ pub async fn handle_events_for_delivery(
 /// unfinished is tried on its own, and only the ones that fail again are retried by the queue
 /// (the retry creates nothing twice).
 pub async fn handle_events_until(
-    ctx: Arc<AppContext>,
+    ctx: Arc<WorkerContext>,
     event: SqsEvent,
     deadline: Option<Instant>,
 ) -> SqsBatchResponse {
@@ -69,7 +69,7 @@ pub async fn handle_events_until(
 /// Fans out the batch on a task of its own; `delivering`: the context of this process's
 /// delivery worker, if it has one.
 async fn fan_out(
-    ctx: Arc<AppContext>,
+    ctx: Arc<WorkerContext>,
     delivering: Option<Arc<DeliveryContext>>,
     event: SqsEvent,
     deadline: Option<Instant>,
@@ -123,7 +123,7 @@ impl EventWork {
 }
 
 async fn fan_out_batch(
-    ctx: Arc<AppContext>,
+    ctx: Arc<WorkerContext>,
     delivering: Option<Arc<DeliveryContext>>,
     event: SqsEvent,
     deadline: Option<Instant>,
@@ -191,7 +191,7 @@ async fn fan_out_batch(
 /// Stores and queues the works' deliveries, all events together while that succeeds, then
 /// each event alone; stops when the deadline nears.
 async fn run(
-    ctx: &AppContext,
+    ctx: &WorkerContext,
     delivering: Option<&DeliveryContext>,
     works: &mut [EventWork],
     deadline: Option<Instant>,
@@ -240,7 +240,7 @@ async fn run(
 
 /// Hands what is left of each unfinished event to a continuation message; an event whose
 /// continuation cannot be sent is retried by the queue instead.
-async fn continue_unfinished(ctx: &AppContext, works: &mut [EventWork]) {
+async fn continue_unfinished(ctx: &WorkerContext, works: &mut [EventWork]) {
     let unfinished: Vec<usize> = (0..works.len()).filter(|&i| !works[i].finished()).collect();
     if unfinished.is_empty() {
         return;
@@ -278,7 +278,7 @@ fn failure(record: &SqsMessage) -> Option<BatchItemFailure> {
 /// The deliveries that one event message calls for: one per matching subscription, in
 /// subscription-id order, after the message's starting point.
 async fn work_of(
-    ctx: &AppContext,
+    ctx: &WorkerContext,
     index: &SubscriptionIndex,
     record: SqsMessage,
     now: OffsetDateTime,
@@ -298,7 +298,7 @@ async fn work_of(
 }
 
 async fn deliveries_of(
-    ctx: &AppContext,
+    ctx: &WorkerContext,
     index: &SubscriptionIndex,
     record: &SqsMessage,
     now: OffsetDateTime,
@@ -334,7 +334,7 @@ fn event_message(record: &SqsMessage) -> Result<EventMessage, FanoutError> {
 
 /// Stores the deliveries and queues the ones that need it.
 async fn store_and_queue(
-    ctx: &AppContext,
+    ctx: &WorkerContext,
     delivering: Option<&DeliveryContext>,
     deliveries: &[Delivery],
 ) -> Result<(), FanoutError> {
@@ -370,14 +370,17 @@ async fn store_and_queue(
                 .map(|m| m.delivery_id.as_str()),
         );
     }
-    enqueue_messages(ctx, &to_send)
+    enqueue_messages(ctx.queue.as_ref(), &to_send)
         .await
         .map_err(FanoutError::Queue)
 }
 
 /// Of these stored deliveries, the ones still pending and never attempted, looked up
 /// [`LOOKUPS_IN_FLIGHT`] at a time.
-async fn untouched(ctx: &AppContext, ids: Vec<DeliveryId>) -> Result<Vec<DeliveryId>, PortError> {
+async fn untouched(
+    ctx: &WorkerContext,
+    ids: Vec<DeliveryId>,
+) -> Result<Vec<DeliveryId>, PortError> {
     let mut out = Vec::new();
     for group in ids.chunks(LOOKUPS_IN_FLIGHT) {
         let found =

@@ -2,14 +2,13 @@
 //! ping share. The delivery handler only ever receives these messages (and re-queues one it
 //! cannot keep waiting in the queue).
 
-use hookline_ports::{PortError, QueueMessage, QueueName};
+use hookline_ports::{PortError, QueueMessage, QueueName, QueueSender};
 
-use crate::context::AppContext;
 use crate::messages::{DeliveryMessage, to_body};
 
 /// Queues these delivery messages for an attempt now (fan-out sends new deliveries whole).
 pub async fn enqueue_messages(
-    ctx: &AppContext,
+    queue: &dyn QueueSender,
     messages: &[DeliveryMessage],
 ) -> Result<(), PortError> {
     if messages.is_empty() {
@@ -19,5 +18,5 @@ pub async fn enqueue_messages(
         .iter()
         .map(|m| QueueMessage::now(to_body(m)))
         .collect();
-    ctx.queue.send(QueueName::Deliveries, msgs).await
+    queue.send(QueueName::Deliveries, msgs).await
 }

@@ -1,6 +1,8 @@
 //! The HTTP routers: one per Lambda function (token, ingest, manage) and `app`, all of them
-//! together for the local runner. Each comes with the same middleware: request ids, problem
-//! bodies for every error, and access logs without headers (which carry credentials).
+//! together for the local runner. Each is built from its function's context alone (the token
+//! router from a [`TokenContext`], which has no queue), and each comes with the same
+//! middleware: request ids, problem bodies for every error, and access logs without headers
+//! (which carry credentials).
 //!
 //! `/openapi.json` is the committed document with the live catalog's webhooks everywhere
 //! (`openapi::served`); `/docs` differs by where it runs: `app` serves the Swagger UI built in
@@ -23,12 +25,12 @@ use crate::api::{
     clients, deliveries, event_types, events, replay, service, subscription_secrets, subscriptions,
 };
 use crate::auth::token;
-use crate::context::AppContext;
+use crate::context::{AppContext, Contexts, Core, TokenContext};
 use crate::problem::{PROBLEM_JSON, problem_response};
 
 type Routes = Router<Arc<AppContext>>;
 
-fn token_routes() -> Routes {
+fn token_routes() -> Router<Arc<TokenContext>> {
     Router::new()
         .route("/oauth/token", post(token::token))
         .route("/.well-known/jwks.json", get(token::jwks))
@@ -97,38 +99,44 @@ fn local_docs_routes() -> Routes {
     crate::openapi::published()
 }
 
-fn finish(routes: Routes, ctx: Arc<AppContext>) -> Router {
-    routes
+fn finish(routes: Router, core: Arc<Core>) -> Router {
+    let health = Router::new()
         .route("/health", get(service::health))
+        .with_state(core);
+    routes
+        .merge(health)
         .fallback(not_found)
         .layer(middleware::from_fn(problem_bodies))
         .layer(middleware::from_fn(request_id))
-        .with_state(ctx)
 }
 
 /// The token function's router.
-pub fn token_router(ctx: Arc<AppContext>) -> Router {
-    finish(token_routes(), ctx)
+pub fn token_router(ctx: Arc<TokenContext>) -> Router {
+    let core = ctx.core.clone();
+    finish(token_routes().with_state(ctx), core)
 }
 
 /// The ingest function's router.
 pub fn ingest_router(ctx: Arc<AppContext>) -> Router {
-    finish(ingest_routes(), ctx)
+    let core = ctx.core.clone();
+    finish(ingest_routes().with_state(ctx), core)
 }
 
 /// The manage function's router.
 pub fn manage_router(ctx: Arc<AppContext>) -> Router {
+    let core = ctx.core.clone();
     let routes = manage_routes().merge(crate::openapi::published());
-    finish(routes, ctx)
+    finish(routes.with_state(ctx), core)
 }
 
 /// Every route in one router (local runner).
-pub fn app(ctx: Arc<AppContext>) -> Router {
-    let routes = token_routes()
-        .merge(ingest_routes())
+pub fn app(ctx: &Contexts) -> Router {
+    let api = ingest_routes()
         .merge(manage_routes())
-        .merge(local_docs_routes());
-    finish(routes, ctx)
+        .merge(local_docs_routes())
+        .with_state(ctx.api.clone());
+    let routes = token_routes().with_state(ctx.token.clone()).merge(api);
+    finish(routes, ctx.api.core.clone())
 }
 
 async fn not_found() -> Response {
@@ -209,11 +217,11 @@ mod tests {
 
     use super::*;
     use crate::HandlerConfig;
+    use crate::auth::keys::KeySource;
 
-    /// The `manage` function's docs must not depend on the features a build unifies: with or
-    /// without `swagger-ui`, it serves the committed document and the CDN page.
-    #[tokio::test]
-    async fn manage_router_publishes_the_committed_document_and_the_cdn_page() {
+    /// The embedded backend in a temporary directory, with its first signing key, and a core
+    /// over it.
+    async fn embedded_core() -> (EmbeddedBackend, Arc<Core>, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("temporary data directory");
         let path = dir.path().to_path_buf();
         let backend = tokio::task::spawn_blocking(move || {
@@ -225,12 +233,84 @@ mod tests {
         crate::auth::rotation::ensure_first_key(&backend, 1)
             .await
             .expect("a signing key");
+        let config = HandlerConfig::new("http://127.0.0.1", "embedded");
+        let core = Core::new(backend.store(), Arc::new(SystemClock), config);
+        (backend, Arc::new(core), dir)
+    }
+
+    /// Serves `router` on a loopback port; returns its base URL.
+    async fn serve(router: Router) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        base
+    }
+
+    /// The token function builds its router from a context that has no queue (the type has no
+    /// queue field to give it), and still issues a token that its own JWKS verifies.
+    #[tokio::test]
+    async fn token_router_issues_tokens_without_a_queue() {
+        let (backend, core, _dir) = embedded_core().await;
+        crate::bootstrap::ensure_admin(
+            core.store.as_ref(),
+            core.clock.as_ref(),
+            &hookline_domain::ClientId::parse("cl_admin").expect("a client id"),
+            "s3cret",
+        )
+        .await
+        .expect("bootstrap admin");
+        let ctx = TokenContext::new(core, KeySource::Signing(backend.signing_keys()))
+            .await
+            .expect("token context");
+        let base = serve(token_router(ctx)).await;
+        let http = reqwest::Client::new();
+        let grant = |secret: &str| {
+            http.post(format!("{base}/oauth/token"))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(format!(
+                    "grant_type=client_credentials&client_id=cl_admin&client_secret={secret}"
+                ))
+                .send()
+        };
+        let get = |path: &str| http.get(format!("{base}{path}")).send();
+
+        let answer = grant("s3cret").await.expect("answer");
+        assert_eq!(answer.status(), 200);
+        let body: serde_json::Value =
+            serde_json::from_slice(&answer.bytes().await.expect("body")).expect("JSON");
+        let token = body["access_token"].as_str().expect("an access token");
+        let kid = jsonwebtoken::decode_header(token).expect("a JWT").kid;
+        let jwks = get("/.well-known/jwks.json").await.expect("answer");
+        let jwks: serde_json::Value =
+            serde_json::from_slice(&jwks.bytes().await.expect("body")).expect("JSON");
+        let kids: Vec<&str> = jwks["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .filter_map(|k| k["kid"].as_str())
+            .collect();
+        assert!(
+            kid.as_deref().is_some_and(|k| kids.contains(&k)),
+            "{kid:?} in {kids:?}"
+        );
+
+        assert_eq!(grant("wrong").await.expect("answer").status(), 401);
+        // Only the token routes: the API is another function's.
+        assert_eq!(get("/v1/clients").await.expect("answer").status(), 404);
+        assert_eq!(get("/health").await.expect("answer").status(), 200);
+    }
+
+    /// The `manage` function's docs must not depend on the features a build unifies: with or
+    /// without `swagger-ui`, it serves the committed document and the CDN page.
+    #[tokio::test]
+    async fn manage_router_publishes_the_committed_document_and_the_cdn_page() {
+        let (backend, core, _dir) = embedded_core().await;
         let ctx = AppContext::new(
-            backend.store(),
+            core,
             backend.queue(),
-            crate::auth::keys::KeySource::Signing(backend.signing_keys()),
-            Arc::new(SystemClock),
-            HandlerConfig::new("http://127.0.0.1", "embedded"),
+            KeySource::Published(Arc::new(backend.clone())),
         )
         .await
         .expect("handler context");
@@ -246,11 +326,7 @@ mod tests {
         .await
         .expect("seed the catalog");
         let version = ctx.config.version.clone();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        tokio::spawn(async move { axum::serve(listener, manage_router(ctx)).await });
+        let base = serve(manage_router(ctx)).await;
         let http = reqwest::Client::new();
 
         let page = http

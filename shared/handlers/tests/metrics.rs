@@ -154,7 +154,7 @@ async fn publisher(hub: &Hub) -> (String, String) {
         .await
         .expect("bind the API");
     let base = format!("http://{}", listener.local_addr().expect("API address"));
-    let app = hookline_handlers::app(hub.ctx.clone());
+    let app = hookline_handlers::app(&hub.ctx);
     tokio::spawn(async move { axum::serve(listener, app).await });
     let answer = reqwest::Client::new()
         .post(format!("{base}/oauth/token"))

@@ -308,7 +308,7 @@ async fn attempt_past_the_endpoint_limit_waits_briefly_then_fails_unsent_and_is_
     let event = hub.publish().await;
     let id = hub.queue_delivery(&event, &sub, |_| {}).await;
     // Every slot of this endpoint is taken (as by requests hanging until their timeout).
-    let limit = hub.ctx.config.endpoint_concurrency;
+    let limit = hub.deliver.config.endpoint_concurrency;
     let held: Vec<_> = (0..limit)
         .map(|_| {
             hub.deliver

@@ -1,5 +1,6 @@
-//! A deployed function's ports and handler context: the AWS adapters behind the ports, built
-//! from the environment the SAM template sets, with what the function's IAM policy allows.
+//! A deployed function's handler context: the AWS adapters behind the ports it uses, built
+//! from the environment the SAM template sets, each function with only what it uses (and
+//! what its IAM policy allows).
 
 use std::sync::Arc;
 
@@ -8,14 +9,15 @@ use hookline_aws::{
     aws_sdk_sqs,
 };
 use hookline_domain::ClientId;
+use hookline_handlers::HandlerConfig;
 use hookline_handlers::auth::keys::KeySource;
 use hookline_handlers::auth::rotation::RotationPolicy;
-use hookline_handlers::{AppContext, HandlerConfig};
+use hookline_handlers::context::{AppContext, Core, TokenContext, WorkerContext};
+use hookline_handlers::metrics::{Metrics, NoMetrics};
 use hookline_ports::{Queue, QueueSender, Store, SystemClock};
 
 use crate::config;
 use crate::env::{Env, EnvError};
-use crate::function_queue::FunctionQueue;
 
 // What the functions' `main`s use of the adapters, so that they name one crate for their wiring.
 pub use hookline_aws::function_sdk_config;
@@ -34,28 +36,6 @@ pub enum StartError {
     /// The signing key could not be loaded or created.
     #[error("start-up: {0}")]
     Port(#[from] hookline_ports::PortError),
-}
-
-/// Builds a deployed function's handler context over DynamoDB, SQS and Secrets Manager from
-/// the environment, with the queue access the function has (see [`QueueAccess`]).
-pub async fn context_from_env(queues: QueueAccess) -> Result<Arc<AppContext>, StartError> {
-    context_from_env_with(queues, KeyAccess::Verify).await
-}
-
-/// [`context_from_env`] with the key access the function has (see [`KeyAccess`]).
-pub async fn context_from_env_with(
-    queues: QueueAccess,
-    keys: KeyAccess,
-) -> Result<Arc<AppContext>, StartError> {
-    let sdk = function_sdk_config();
-    context(
-        &sdk,
-        &settings_from_env()?,
-        handler_config_from_env()?,
-        queues,
-        keys,
-    )
-    .await
 }
 
 /// The stack's resource names, from the environment (`config::aws_settings`).
@@ -89,104 +69,102 @@ pub fn key_secrets(sdk: &aws_config::SdkConfig, settings: &AwsSettings) -> Secre
     )
 }
 
-/// What a deployed function may read of the JWT keys: the same as its IAM policy in
-/// `template.yaml`. Only the token function reads the private key set; the functions that
-/// verify tokens read the published public keys; the others read neither.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyAccess {
-    /// The private key set (token).
-    Sign,
-    /// The public keys (ingest, manage).
-    Verify,
-    /// No keys (fan-out, delivery).
-    None,
-}
-
-/// What a deployed function does with the SQS queues: the same as its IAM policy in
-/// `template.yaml`. Lambda's event source mappings receive and delete the messages of the
-/// fan-out and delivery functions, so no function receives, deletes or counts messages; a
-/// function holds only the sending half of the queue port ([`QueueSender`]), which also keeps
-/// the SQS operations it never calls out of its binary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QueueAccess {
-    /// No queue at all (token).
-    None,
-    /// Sends messages and changes a received message's visibility (ingest, manage, fan-out,
-    /// delivery).
-    Send,
-}
-
-/// The three ports over AWS; `Q` is the queue port: [`QueueSender`] for a deployed function,
-/// [`Queue`] for the local runner, which polls the queues itself.
-pub struct AwsPorts<Q: ?Sized = dyn QueueSender> {
+/// The ports over AWS, with the whole queue port: the local runner's, which polls the queues
+/// itself (a deployed function builds only its own context: [`token_context_from_env`],
+/// [`api_context_from_env`], [`worker_context_from_env`]).
+pub struct AwsPorts {
     /// DynamoDB.
     pub store: Arc<dyn Store>,
-    /// SQS: what a deployed function may do with it.
-    pub queue: Arc<Q>,
-    /// Secrets Manager: both key secrets (a function reads only what its [`KeyAccess`] and
-    /// its IAM policy allow).
+    /// SQS.
+    pub queue: Arc<dyn Queue>,
+    /// Secrets Manager: both key secrets.
     pub keys: SecretsKeys,
 }
 
-fn ports_with<Q: ?Sized>(
-    sdk: &aws_config::SdkConfig,
-    settings: &AwsSettings,
-    queue: Arc<Q>,
-) -> AwsPorts<Q> {
-    AwsPorts {
-        store: Arc::new(DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(sdk),
-            settings.table.clone(),
-        )),
-        queue,
-        keys: key_secrets(sdk, settings),
-    }
+/// The DynamoDB store of the stack.
+fn dynamo_store(sdk: &aws_config::SdkConfig, settings: &AwsSettings) -> Arc<dyn Store> {
+    Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        settings.table.clone(),
+    ))
 }
 
 /// Builds the ports over the given SDK configuration and resource names, with full queue
 /// access (the local runner, which polls the queues itself).
-pub fn ports(sdk: &aws_config::SdkConfig, settings: &AwsSettings) -> AwsPorts<dyn Queue> {
-    let sqs = SqsQueue::from_settings(aws_sdk_sqs::Client::new(sdk), settings);
-    ports_with(sdk, settings, Arc::new(sqs) as Arc<dyn Queue>)
+pub fn ports(sdk: &aws_config::SdkConfig, settings: &AwsSettings) -> AwsPorts {
+    AwsPorts {
+        store: dynamo_store(sdk, settings),
+        queue: Arc::new(sqs(sdk, settings)),
+        keys: key_secrets(sdk, settings),
+    }
 }
 
-/// The ports of a deployed function: DynamoDB and Secrets Manager, and SQS as far as
-/// `queues` allows.
-pub fn function_ports(
-    sdk: &aws_config::SdkConfig,
-    settings: &AwsSettings,
-    queues: QueueAccess,
-) -> AwsPorts {
-    let sqs = match queues {
-        QueueAccess::None => None,
-        QueueAccess::Send => Some(SqsQueue::from_settings(
-            aws_sdk_sqs::Client::new(sdk),
-            settings,
-        )),
-    };
-    ports_with(
-        sdk,
-        settings,
-        Arc::new(FunctionQueue::new(sqs)) as Arc<dyn QueueSender>,
-    )
+/// The sending half of the queue port over SQS, as the IAM policies of the functions that
+/// queue work allow (ingest, manage, fan-out, delivery): Lambda's event source mappings
+/// receive and delete the messages, so no function does; and only the sending half is
+/// referenced, which keeps the SQS operations a function never calls out of its binary.
+pub fn queue_sender(sdk: &aws_config::SdkConfig, settings: &AwsSettings) -> Arc<dyn QueueSender> {
+    Arc::new(sqs(sdk, settings))
 }
 
-/// Builds a deployed function's handler context over the given SDK configuration and
-/// resource names.
-pub async fn context(
+/// The stack's SQS queues.
+fn sqs(sdk: &aws_config::SdkConfig, settings: &AwsSettings) -> SqsQueue {
+    SqsQueue::from_settings(aws_sdk_sqs::Client::new(sdk), settings)
+}
+
+/// The core of a deployed function over the given SDK configuration and resource names:
+/// DynamoDB, the system clock, `config`, and `metrics`.
+pub fn core(
     sdk: &aws_config::SdkConfig,
     settings: &AwsSettings,
     config: HandlerConfig,
-    queues: QueueAccess,
-    keys: KeyAccess,
+    metrics: Arc<dyn Metrics>,
+) -> Arc<Core> {
+    let core = Core::new(dynamo_store(sdk, settings), Arc::new(SystemClock), config);
+    Arc::new(core.with_metrics(metrics))
+}
+
+/// The stack's resource names and a function's core, from the environment.
+fn core_from_env(
+    sdk: &aws_config::SdkConfig,
+    metrics: Arc<dyn Metrics>,
+) -> Result<(AwsSettings, Arc<Core>), StartError> {
+    let settings = settings_from_env()?;
+    let core = core(sdk, &settings, handler_config_from_env()?, metrics);
+    Ok((settings, core))
+}
+
+/// The token function's context, from the environment: the core (counting nowhere: the
+/// invocation wrapper only gives its log lines `coldStart`) and the private key set. No
+/// queue: the function sends nothing (nor has an IAM permission to).
+pub async fn token_context_from_env(
+    sdk: &aws_config::SdkConfig,
+) -> Result<Arc<TokenContext>, StartError> {
+    let (settings, core) = core_from_env(sdk, Arc::new(NoMetrics))?;
+    let keys = KeySource::Signing(Arc::new(key_secrets(sdk, &settings)));
+    Ok(TokenContext::new(core, keys).await?)
+}
+
+/// The API functions' (ingest, manage) context, from the environment: the core counting into
+/// `metrics`, the published public keys, and a sender to SQS.
+pub async fn api_context_from_env(
+    metrics: Arc<dyn Metrics>,
 ) -> Result<Arc<AppContext>, StartError> {
-    let p = function_ports(sdk, settings, queues);
-    let source = match keys {
-        KeyAccess::Sign => KeySource::Signing(Arc::new(p.keys)),
-        KeyAccess::Verify => KeySource::Published(Arc::new(p.keys)),
-        KeyAccess::None => KeySource::None,
-    };
-    Ok(AppContext::new(p.store, p.queue, source, Arc::new(SystemClock), config).await?)
+    let sdk = function_sdk_config();
+    let (settings, core) = core_from_env(&sdk, metrics)?;
+    let keys = KeySource::Published(Arc::new(key_secrets(&sdk, &settings)));
+    Ok(AppContext::new(core, queue_sender(&sdk, &settings), keys).await?)
+}
+
+/// The queue workers' (fan-out, delivery) context, from the environment: the core counting
+/// into `metrics` and a sender to SQS. No JWT keys: they verify no token (and their IAM roles
+/// read no key secret).
+pub fn worker_context_from_env(
+    metrics: Arc<dyn Metrics>,
+) -> Result<Arc<WorkerContext>, StartError> {
+    let sdk = function_sdk_config();
+    let (settings, core) = core_from_env(&sdk, metrics)?;
+    Ok(WorkerContext::new(core, queue_sender(&sdk, &settings)))
 }
 
 /// Creates the bootstrap admin client from the deploy-time secret named by
@@ -196,7 +174,7 @@ pub async fn context(
 /// through the API stays revoked.
 pub async fn ensure_bootstrap_admin(
     sdk: &aws_config::SdkConfig,
-    ctx: &AppContext,
+    ctx: &Core,
 ) -> Result<(), StartError> {
     match Env::process().text("HOOKLINE_BOOTSTRAP_ADMIN_SECRET") {
         Some(secret_id) => ensure_bootstrap_admin_from(sdk, ctx, &secret_id).await,
@@ -207,7 +185,7 @@ pub async fn ensure_bootstrap_admin(
 /// [`ensure_bootstrap_admin`] from the secret `secret_id`.
 pub async fn ensure_bootstrap_admin_from(
     sdk: &aws_config::SdkConfig,
-    ctx: &AppContext,
+    ctx: &Core,
     secret_id: &str,
 ) -> Result<(), StartError> {
     let value = aws_sdk_secretsmanager::Client::new(sdk)

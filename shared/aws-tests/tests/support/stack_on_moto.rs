@@ -14,10 +14,11 @@ use hookline_aws::provision::queues::create_queues;
 use hookline_aws::provision::table::create_table;
 use hookline_aws::{DynamoStore, SqsQueue};
 use hookline_domain::destination::DestinationPolicy;
+use hookline_handlers::HandlerConfig;
+use hookline_handlers::context::{Contexts, Core};
 use hookline_handlers::delivery::{DeliveryContext, handle_deliveries};
 use hookline_handlers::fanout::handle_events;
 use hookline_handlers::sqs_event::to_sqs_event;
-use hookline_handlers::{AppContext, HandlerConfig};
 use hookline_ports::{Queue, QueueName, Store, SystemClock};
 
 use super::moto::{Moto, unique};
@@ -180,9 +181,9 @@ pub struct StackOnMoto {
     pub queue: Arc<dyn Queue>,
     /// What the store and the queues sent.
     pub ops: Operations,
-    /// The handlers' context.
-    pub ctx: Arc<AppContext>,
-    /// The delivery function's context over `ctx`.
+    /// Every function's context, as the local runner builds them.
+    pub ctx: Contexts,
+    /// The delivery function's context over `ctx.worker`.
     pub deliver: Arc<DeliveryContext>,
     /// The JWT signing keys (the embedded key store: these tests are not about them).
     pub signing_keys: Arc<dyn hookline_ports::SigningKeys>,
@@ -249,16 +250,15 @@ impl StackOnMoto {
         hookline_handlers::auth::rotation::ensure_first_key(&backend, 1)
             .await
             .expect("a signing key");
-        let ctx = AppContext::new(
-            store.clone(),
+        let core = Core::new(store.clone(), Arc::new(SystemClock), config);
+        let ctx = Contexts::new(
+            Arc::new(core),
             wrap(queue.clone()),
             hookline_handlers::auth::keys::KeySource::Signing(signing_keys.clone()),
-            Arc::new(SystemClock),
-            config,
         )
         .await
-        .expect("handler context");
-        let deliver = DeliveryContext::new(ctx.clone()).expect("delivery context");
+        .expect("handler contexts");
+        let deliver = DeliveryContext::new(ctx.worker.clone()).expect("delivery context");
         ops.take();
         StackOnMoto {
             moto,
@@ -291,7 +291,7 @@ impl StackOnMoto {
     /// Serves the stack's HTTP API on loopback: its base URL, and an access token of the
     /// client `client_id` with `secret`.
     pub async fn api_token(&self, client_id: &str, secret: &str) -> (String, String) {
-        serve_api(self.ctx.clone(), client_id, secret).await
+        serve_api(&self.ctx, client_id, secret).await
     }
 
     /// One invocation as Lambda's SQS event source mapping makes it: up to ten visible
@@ -309,7 +309,7 @@ impl StackOnMoto {
         let started = Instant::now();
         let event = to_sqs_event(queue, &batch);
         let response = match queue {
-            QueueName::Events => handle_events(self.ctx.clone(), event).await,
+            QueueName::Events => handle_events(self.ctx.worker.clone(), event).await,
             _ => handle_deliveries(self.deliver.clone(), event).await,
         };
         let handler_time = started.elapsed();
@@ -335,7 +335,7 @@ impl StackOnMoto {
 
 /// Serves the HTTP API over `ctx` on loopback: its base URL, and an access token of the
 /// client `client_id` with `secret`.
-pub async fn serve_api(ctx: Arc<AppContext>, client_id: &str, secret: &str) -> (String, String) {
+pub async fn serve_api(ctx: &Contexts, client_id: &str, secret: &str) -> (String, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind the API");

@@ -21,11 +21,12 @@ use hookline_domain::{
     Client, ClientId, DeliveryStatus, EventId, EventType, RetrySchedule, Scope, StatePattern,
     Subscription, SubscriptionId, ids,
 };
+use hookline_handlers::HandlerConfig;
 use hookline_handlers::auth::keys::KeySource;
+use hookline_handlers::context::{Contexts, Core};
 use hookline_handlers::delivery::{DeliveryContext, handle_deliveries};
 use hookline_handlers::fanout::{handle_events, handle_events_for_delivery};
 use hookline_handlers::sqs_event::to_sqs_event;
-use hookline_handlers::{AppContext, HandlerConfig};
 use hookline_ports::faults::{Fault, Faults, FaultyQueue, FaultyStore};
 use hookline_ports::{
     DeliveryKey, Queue, QueueConsumer, QueueName, ShiftedClock, SigningKeys, Store,
@@ -77,7 +78,7 @@ pub struct Injection {
 /// The handlers of one scenario: fresh caches, their own faults and clock, the API served.
 struct Rig<'b> {
     backend: &'b Backend,
-    ctx: Arc<AppContext>,
+    ctx: Contexts,
     deliver: Arc<DeliveryContext>,
     faults: Faults,
     clock: Arc<ShiftedClock>,
@@ -85,7 +86,7 @@ struct Rig<'b> {
     /// The publisher's access token.
     token: String,
     http: reqwest::Client,
-    /// The queues as the handlers reach them (`ctx.queue` is their sending half).
+    /// The queues as the handlers reach them (`ctx.worker.queue` is their sending half).
     queue: Arc<FaultyQueue>,
 }
 
@@ -125,17 +126,17 @@ impl Backend {
         config.retry_schedule = RetrySchedule::parse("1s").expect("retry schedule");
         config.sole_process = self.sole_process;
         let queue = Arc::new(FaultyQueue::new(self.queue.clone(), faults.clone()));
-        let ctx = AppContext::new(
-            Arc::new(FaultyStore::new(self.store.clone(), faults.clone())),
+        let store = Arc::new(FaultyStore::new(self.store.clone(), faults.clone()));
+        let core = Core::new(store, clock.clone(), config);
+        let ctx = Contexts::new(
+            Arc::new(core),
             queue.clone(),
             KeySource::Signing(self.keys.clone()),
-            clock.clone(),
-            config,
         )
         .await
-        .expect("handler context");
-        let (base, token) = serve_api(ctx.clone(), &publisher.0, &publisher.1).await;
-        let deliver = DeliveryContext::new(ctx.clone()).expect("delivery context");
+        .expect("handler contexts");
+        let (base, token) = serve_api(&ctx, &publisher.0, &publisher.1).await;
+        let deliver = DeliveryContext::new(ctx.worker.clone()).expect("delivery context");
         Rig {
             backend: self,
             ctx,
@@ -327,7 +328,7 @@ impl Rig<'_> {
                     QueueName::Events if self.backend.sole_process => {
                         handle_events_for_delivery(self.deliver.clone(), event).await
                     }
-                    QueueName::Events => handle_events(self.ctx.clone(), event).await,
+                    QueueName::Events => handle_events(self.ctx.worker.clone(), event).await,
                     _ => handle_deliveries(self.deliver.clone(), event).await,
                 };
                 let failed: Vec<String> = response

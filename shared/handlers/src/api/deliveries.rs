@@ -172,7 +172,7 @@ pub async fn retry(
     // The message first, then the record: the message asks for this new cycle itself, so if
     // the write below fails (or a crash comes between), the worker that receives it begins
     // the cycle; if the send fails, nothing has changed and the caller may try again.
-    enqueue_messages(&ctx, &[DeliveryMessage::retry(&d)]).await?;
+    enqueue_messages(ctx.queue.as_ref(), &[DeliveryMessage::retry(&d)]).await?;
     d.restart(ctx.clock.now());
     match ctx.store.update_delivery(&d).await {
         Ok(_) => {}

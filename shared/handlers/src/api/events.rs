@@ -16,7 +16,7 @@ use hookline_domain::event::{
     EventRules, MAX_BATCH, MAX_EVENT_BODY_BYTES, MAX_KEY_LEN, NewEvent, validate_event,
 };
 use hookline_domain::{EventId, FieldError, Scope, ValidationError};
-use hookline_ports::{DeliveryKey, EventInsert, QueueMessage, QueueName};
+use hookline_ports::{DeliveryKey, EventInsert, QueueMessage, QueueName, QueueSender};
 use serde_json::Value;
 
 use crate::api::extract::{IdParam, IdPath, parse_json, read_body};
@@ -25,10 +25,10 @@ use crate::api::schemas::{PublishRequest, PublishedOrBatch};
 use crate::api::views::{DeliveryCounts, EventView, PublishedBatchView, PublishedView};
 use crate::auth::Caller;
 use crate::catalog::CatalogEntry;
-use crate::context::AppContext;
+use crate::context::{AppContext, Core};
 use crate::messages::{EventMessage, to_body};
 use crate::problem::{ApiError, ApiResult};
-use crate::recent::KnownEvent;
+use crate::recent::{KnownEvent, RecentEvents};
 
 /// Publishes one event, or a batch of up to 100 (`{"events": [...]}`).
 #[utoipa::path(post, path = "/v1/events", operation_id = "publish_events", tag = "events", request_body = PublishRequest,
@@ -101,7 +101,7 @@ pub async fn publish(
             err.errors = all;
             return Err(err);
         }
-        let outcomes = accept(&ctx, valid).await?;
+        let outcomes = accept(&ctx, ctx.queue.as_ref(), &ctx.events, valid).await?;
         let data = outcomes
             .into_iter()
             .map(|(id, dup)| PublishedView::new(id, dup))
@@ -117,7 +117,7 @@ pub async fn publish(
         now,
     )
     .map_err(ApiError::from)?;
-    let outcomes = accept(&ctx, vec![inc]).await?;
+    let outcomes = accept(&ctx, ctx.queue.as_ref(), &ctx.events, vec![inc]).await?;
     let (id, dup) = outcomes
         .into_iter()
         .next()
@@ -150,9 +150,12 @@ fn validate(
 }
 
 /// Stores and queues events; returns (event id, was a duplicate) per input, in order. System
-/// events (`hookline.subscription.disabled`) are accepted here too.
+/// events (`hookline.subscription.disabled`) are accepted here too (by the delivery worker,
+/// whose context has the same `queue` and `events` as the API's).
 pub(crate) async fn accept(
-    ctx: &AppContext,
+    ctx: &Core,
+    queue: &dyn QueueSender,
+    events: &RecentEvents,
     items: Vec<NewEvent>,
 ) -> ApiResult<Vec<(EventId, bool)>> {
     let mut out = Vec::with_capacity(items.len());
@@ -169,8 +172,7 @@ pub(crate) async fn accept(
                     .events_accepted(&inc.event.state, &inc.event.event_type, 1);
                 to_queue.push(inc.event.id.clone());
                 out.push((inc.event.id.clone(), false));
-                ctx.events
-                    .remember(std::sync::Arc::new(KnownEvent::new(inc.event)));
+                events.remember(std::sync::Arc::new(KnownEvent::new(inc.event)));
             }
             EventInsert::Existing { event_id, enqueued } => {
                 if !enqueued && !to_queue.contains(&event_id) {
@@ -190,7 +192,7 @@ pub(crate) async fn accept(
                 }))
             })
             .collect();
-        ctx.queue.send(QueueName::Events, msgs).await?;
+        queue.send(QueueName::Events, msgs).await?;
         for id in &to_queue {
             ctx.store.mark_event_enqueued(id).await?;
         }

@@ -19,7 +19,7 @@ use crate::api::no_store::forbid_storing;
 use crate::auth::schemas::{
     Jwks, OAuthErrorBody, ServerMetadata, TokenRequest as TokenRequestSchema, TokenResponse,
 };
-use crate::context::AppContext;
+use crate::context::TokenContext;
 
 /// Audience of every access token.
 pub const AUDIENCE: &str = "hookline";
@@ -176,7 +176,7 @@ fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<TokenRequest, OAuthEr
         (status = 401, description = "`invalid_client` (with `WWW-Authenticate: Basic` when Basic was used).", body = OAuthErrorBody),
         (status = 503, description = "`temporarily_unavailable`: retry later.", body = OAuthErrorBody)))]
 pub async fn token(
-    State(ctx): State<Arc<AppContext>>,
+    State(ctx): State<Arc<TokenContext>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -187,7 +187,7 @@ pub async fn token(
 }
 
 async fn issue(
-    ctx: &AppContext,
+    ctx: &TokenContext,
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Response, OAuthError> {
@@ -352,7 +352,7 @@ async fn issue(
 /// `GET /.well-known/jwks.json`.
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "oauth",
     responses((status = 200, description = "The token signing keys.", body = Jwks)))]
-pub async fn jwks(State(ctx): State<Arc<AppContext>>) -> Response {
+pub async fn jwks(State(ctx): State<Arc<TokenContext>>) -> Response {
     let mut resp = Json(ctx.jwt.jwks().await).into_response();
     resp.headers_mut().insert(
         header::CACHE_CONTROL,
@@ -365,7 +365,7 @@ pub async fn jwks(State(ctx): State<Arc<AppContext>>) -> Response {
 #[utoipa::path(get, path = "/.well-known/oauth-authorization-server", tag = "oauth",
     responses((status = 200, description = "RFC 8414 metadata.", body = ServerMetadata)))]
 pub async fn metadata(
-    State(ctx): State<Arc<AppContext>>,
+    State(ctx): State<Arc<TokenContext>>,
     headers: HeaderMap,
 ) -> Json<serde_json::Value> {
     let iss = &ctx.issuer(&headers);

@@ -1,24 +1,24 @@
 //! What only the functions that deliver hold (the `deliver` Lambda function and the local
 //! runner): the webhook client and the per-process state of the attempts under way. The other
-//! functions build an [`AppContext`] alone, and so never a webhook client.
+//! functions never build one, and so never a webhook client.
 
 use std::ops::Deref;
 use std::sync::Arc;
 
 use hookline_ports::PortError;
 
-use crate::context::AppContext;
+use crate::context::WorkerContext;
 use crate::delivery::client::WebhookClient;
 use crate::delivery::first_attempt::FirstAttempts;
 use crate::delivery::health::KeysInFlight;
 use crate::delivery::in_flight::InFlight;
 use crate::delivery::pacer::Pacer;
 
-/// The delivery handler's context: the shared [`AppContext`] (which it derefs to) and what
-/// delivering adds to it.
+/// The delivery handler's context: the queue workers' [`WorkerContext`] (which it derefs to)
+/// and what delivering adds to it.
 pub struct DeliveryContext {
-    /// What every handler shares.
-    pub app: Arc<AppContext>,
+    /// What the queue workers share.
+    pub worker: Arc<WorkerContext>,
     /// Outbound webhook client (SSRF-guarded).
     pub http: WebhookClient,
     /// Webhook requests in flight, by subscription.
@@ -33,13 +33,13 @@ pub struct DeliveryContext {
 }
 
 impl DeliveryContext {
-    /// Builds the delivery context over `app`, with a webhook client made from its
+    /// Builds the delivery context over `worker`, with a webhook client made from its
     /// configuration.
-    pub fn new(app: Arc<AppContext>) -> Result<Arc<DeliveryContext>, PortError> {
-        let http = WebhookClient::new(&app.config)?;
+    pub fn new(worker: Arc<WorkerContext>) -> Result<Arc<DeliveryContext>, PortError> {
+        let http = WebhookClient::new(&worker.config)?;
         Ok(Arc::new(DeliveryContext {
-            first_attempts: FirstAttempts::new(app.config.sole_process),
-            app,
+            first_attempts: FirstAttempts::new(worker.config.sole_process),
+            worker,
             http,
             in_flight: InFlight::default(),
             pacer: Pacer::default(),
@@ -49,9 +49,9 @@ impl DeliveryContext {
 }
 
 impl Deref for DeliveryContext {
-    type Target = AppContext;
+    type Target = WorkerContext;
 
-    fn deref(&self) -> &AppContext {
-        &self.app
+    fn deref(&self) -> &WorkerContext {
+        &self.worker
     }
 }

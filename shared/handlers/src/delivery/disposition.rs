@@ -8,7 +8,7 @@ use hookline_domain::retry::{Wait, plan_wait};
 use hookline_ports::{PortError, QueueMessage, QueueName};
 use time::OffsetDateTime;
 
-use crate::context::AppContext;
+use crate::context::WorkerContext;
 
 /// A message arriving this much before its delivery is due counts as on time (clock skew).
 pub(crate) const EARLY_TOLERANCE: Duration = Duration::from_secs(1);
@@ -132,7 +132,7 @@ impl<'a> Inbound<'a> {
 
 /// Acknowledge: carries out the message's disposition on the deliveries queue.
 pub(crate) async fn acknowledge(
-    ctx: &AppContext,
+    ctx: &WorkerContext,
     inbound: &Inbound<'_>,
     disposition: Disposition,
 ) -> Result<Settled, DeliveryError> {
@@ -147,7 +147,7 @@ pub(crate) async fn acknowledge(
 }
 
 /// Makes the message wait `delay` before its next receive (see [`Disposition::RetryIn`]).
-async fn retry_in(ctx: &AppContext, inbound: &Inbound<'_>, delay: Duration) -> Settled {
+async fn retry_in(ctx: &WorkerContext, inbound: &Inbound<'_>, delay: Duration) -> Settled {
     let wait = plan_wait(
         delay,
         inbound.received.elapsed(),
@@ -183,7 +183,7 @@ async fn retry_in(ctx: &AppContext, inbound: &Inbound<'_>, delay: Duration) -> S
 }
 
 /// Sends `body` to the deliveries' dead-letter queue.
-pub(crate) async fn dead_letter(ctx: &AppContext, body: String) -> Result<(), DeliveryError> {
+pub(crate) async fn dead_letter(ctx: &WorkerContext, body: String) -> Result<(), DeliveryError> {
     ctx.queue
         .send(QueueName::DeliveriesDlq, vec![QueueMessage::now(body)])
         .await

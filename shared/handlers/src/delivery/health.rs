@@ -138,7 +138,7 @@ pub fn disabled_event(sub: &Subscription, now: OffsetDateTime) -> Event {
 async fn notify_disabled(ctx: &DeliveryContext, sub: &Subscription) {
     let event = disabled_event(sub, ctx.clock.now());
     let incoming = NewEvent { event, key: None };
-    if let Err(e) = accept(ctx, vec![incoming]).await {
+    if let Err(e) = accept(ctx, ctx.queue.as_ref(), &ctx.events, vec![incoming]).await {
         tracing::error!(error = ?e, subscription_id = %sub.id, "deliver: could not publish hookline.subscription.disabled");
     }
 }

@@ -5,7 +5,7 @@
 
 use hookline_domain::{Delivery, DeliveryStatus, ids};
 
-use crate::context::AppContext;
+use crate::context::WorkerContext;
 use crate::delivery::admission::Admitted;
 use crate::delivery::context::DeliveryContext;
 use crate::delivery::disposition::{DeliveryError, Disposition, dead_letter};
@@ -16,7 +16,7 @@ use crate::messages::{DeliveryMessage, to_body};
 use crate::metrics::AttemptOutcome;
 
 /// Decide: the outcome of the attempt just entered on the delivery.
-pub(crate) fn outcome_of(ctx: &AppContext, attempt: &Admitted, sent: &Sent) -> Outcome {
+pub(crate) fn outcome_of(ctx: &WorkerContext, attempt: &Admitted, sent: &Sent) -> Outcome {
     decide(
         &sent.result,
         attempt.delivery.attempts_in_cycle(),
@@ -128,7 +128,7 @@ async fn give_up(
 /// Ends a delivery that can no longer be attempted (subscription gone or disabled, event no
 /// longer stored, a request that can never be sent).
 pub(crate) async fn abandon(
-    ctx: &AppContext,
+    ctx: &WorkerContext,
     mut delivery: Delivery,
     why: impl std::fmt::Display,
 ) -> Result<Disposition, DeliveryError> {

@@ -134,7 +134,7 @@ async fn replay_page(
             Replay::New(d) => DeliveryMessage::created(d),
         })
         .collect();
-    enqueue_messages(ctx, &messages).await?;
+    enqueue_messages(ctx.queue.as_ref(), &messages).await?;
     for replay in replays {
         let written = match replay {
             Replay::Restart(mut d) => {

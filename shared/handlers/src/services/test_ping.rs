@@ -29,7 +29,7 @@ pub async fn send_test_ping(ctx: &AppContext, sub: &Subscription) -> Result<Deli
     let delivery = Delivery::new(DeliveryId::new(ms), &event.id, &sub.id, &sub.client_id, now);
     // The message carries the new delivery whole and goes first: a worker that finds no
     // record writes it from the message, so the record can never wait without a message.
-    enqueue_messages(ctx, &[DeliveryMessage::created(&delivery)]).await?;
+    enqueue_messages(ctx.queue.as_ref(), &[DeliveryMessage::created(&delivery)]).await?;
     if let Err(e) = ctx.store.insert_delivery(&delivery).await {
         tracing::warn!(error = %e, delivery_id = %delivery.id, "test: the record was not written; the queued message writes it");
     }

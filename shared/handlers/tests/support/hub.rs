@@ -16,9 +16,10 @@ pub use super::receiver::{Captured, Receiver};
 use hookline_domain::RetrySchedule;
 use hookline_domain::destination::DestinationPolicy;
 use hookline_embedded::{EmbeddedBackend, QueueOptions};
+use hookline_handlers::HandlerConfig;
+use hookline_handlers::context::{Contexts, Core};
 use hookline_handlers::delivery::DeliveryContext;
 use hookline_handlers::metrics::Metrics;
-use hookline_handlers::{AppContext, HandlerConfig};
 use hookline_ports::faults::{Faults, FaultyQueue, FaultyStore};
 use hookline_ports::{Queue, ShiftedClock, Store};
 #[allow(unused_imports)]
@@ -38,8 +39,9 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 
 /// One stack on the embedded backend, with the handlers' context.
 pub struct Hub {
-    pub ctx: Arc<AppContext>,
-    /// The delivery handler's context over `ctx`.
+    /// Every function's context, as the local runner builds them.
+    pub ctx: Contexts,
+    /// The delivery handler's context over `ctx.worker`.
     pub deliver: Arc<DeliveryContext>,
     pub store: Arc<dyn Store>,
     pub queue: Arc<dyn Queue>,
@@ -96,14 +98,15 @@ async fn hub_of(
     };
     let keys = super::signing_keys_of(&backend).await;
     let clock = Arc::new(ShiftedClock::default());
-    let ctx = AppContext::new(store, queue, keys, clock.clone(), config)
-        .await
-        .expect("handler context");
-    let ctx = match metrics {
-        Some(metrics) => ctx.with_metrics(metrics),
-        None => ctx,
+    let core = Core::new(store, clock.clone(), config);
+    let core = match metrics {
+        Some(metrics) => core.with_metrics(metrics),
+        None => core,
     };
-    let deliver = DeliveryContext::new(ctx.clone()).expect("delivery context");
+    let ctx = Contexts::new(Arc::new(core), queue, keys)
+        .await
+        .expect("handler contexts");
+    let deliver = DeliveryContext::new(ctx.worker.clone()).expect("delivery context");
     Hub {
         ctx,
         deliver,

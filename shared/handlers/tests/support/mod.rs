@@ -11,7 +11,8 @@ use hookline_domain::secret::{hash_client_secret, new_client_secret};
 use hookline_domain::{Client, ClientId, EventType, Scope, StatePattern};
 use hookline_embedded::{EmbeddedBackend, QueueOptions};
 use hookline_handlers::auth::keys::KeySource;
-use hookline_handlers::{AppContext, HandlerConfig, app};
+use hookline_handlers::context::{Contexts, Core};
+use hookline_handlers::{HandlerConfig, app};
 use hookline_ports::{Queue, Store, SystemClock};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -61,20 +62,19 @@ pub async fn serve(
         };
         store.put_event_type(&t).await.expect("event type");
     }
-    let ctx = AppContext::new(
-        store.clone(),
+    let core = Core::new(store.clone(), Arc::new(SystemClock), config);
+    let ctx = Contexts::new(
+        Arc::new(core),
         backend.queue(),
         signing_keys_of(&backend).await,
-        Arc::new(SystemClock),
-        config,
     )
     .await
-    .expect("handler context");
+    .expect("handler contexts");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app(ctx)).await });
+    tokio::spawn(async move { axum::serve(listener, app(&ctx)).await });
     Served {
         base: format!("http://{addr}"),
         http: reqwest::Client::new(),

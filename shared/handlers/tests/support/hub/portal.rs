@@ -57,7 +57,7 @@ impl Hub {
             .await
             .expect("bind the API");
         let base = format!("http://{}", listener.local_addr().expect("API address"));
-        let app = hookline_handlers::app(self.ctx.clone());
+        let app = hookline_handlers::app(&self.ctx);
         tokio::spawn(async move { axum::serve(listener, app).await });
         let http = reqwest::Client::new();
         let answer = http
