@@ -156,10 +156,6 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         },
     );
     hc.endpoint_concurrency = config.endpoint_concurrency;
-    // The embedded store is this process's alone (one process per data directory), and this
-    // process runs every fan-out and delivery worker over it. On the AWS backend, Lambda
-    // instances may share the queues.
-    hc.sole_process = config.backend == Backend::Embedded;
     if config.backend == Backend::Embedded {
         // The embedded queue keeps a message until it is deleted or dead-lettered.
         hc.delivery_queue = QueueLimits {
@@ -234,9 +230,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             stop_rx.clone(),
         )
     });
-    // The fan-out tells the delivery worker which deliveries it created (of use where this
-    // process is the only one over its store: the embedded backend).
-    let fanout_ctx = deliver_ctx.clone();
+    let fanout_ctx = ctx.clone();
     // Fan-out loops. On the embedded queue, four: while one stores a batch's deliveries (one
     // write of up to a thousand rows, waiting for its commit) and another queues them, the
     // others receive and match the next events, so that the writer always has the next batch
@@ -261,7 +255,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             visibility: config.visibility,
             concurrency: fanout_loops,
         },
-        move |event| fanout::handle_events_for_delivery(fanout_ctx.clone(), event),
+        move |event| fanout::handle_events(fanout_ctx.clone(), event),
         stop_rx.clone(),
     ));
     // Each delivery on its own: a receiver that hangs holds one slot, not a batch.
@@ -357,7 +351,12 @@ pub(crate) async fn open_backend(config: &Config) -> Result<Ports, RunError> {
                 max_receives_deliveries: config.stack.max_receives,
                 ..QueueOptions::default()
             };
-            let backend = tokio::task::spawn_blocking(move || EmbeddedBackend::open(&dir, opts))
+            // The embedded store is this process's alone (the data directory's lock), and this
+            // process runs every fan-out and delivery worker over it: the claims of the
+            // deliveries its fan-out inserts can be held in memory, not written.
+            let open =
+                move || EmbeddedBackend::open(&dir, opts).map(|b| b.holding_claims_in_memory());
+            let backend = tokio::task::spawn_blocking(open)
                 .await
                 .map_err(|e| RunError::Storage(e.to_string()))?
                 .map_err(|e| match e {

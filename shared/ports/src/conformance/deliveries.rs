@@ -8,7 +8,8 @@ use super::{Run, at_ms, exact_page_sizes, walk};
 use crate::error::PortError;
 use crate::store::{DeliveryKey, Store};
 
-fn delivery(event: &str, sub: &str, client: &str, created_ms: i128) -> Delivery {
+/// A new delivery of `event` to `sub`.
+pub(super) fn delivery(event: &str, sub: &str, client: &str, created_ms: i128) -> Delivery {
     Delivery::new(
         ids::delivery_id(event, sub),
         event,
