@@ -6,6 +6,9 @@
 //! `hookline-ports`; it is cheap to clone, and every clone shares the same connections. Writes
 //! run on a writer thread and lists on tokio's blocking pool; only point reads by key run on
 //! the calling thread, and only while a reader connection is free (see `db`).
+//!
+//! Opened by the local runner, which is the only process over its data directory, it may hold
+//! the first claim of a delivery it inserted in memory instead of writing it (see `claims`).
 
 mod claims;
 mod clients;
