@@ -43,14 +43,14 @@ async fn first_attempt(backend: &EmbeddedBackend, d: &Delivery) -> (Delivery, De
     let at = d.created_at + Duration::from_secs(1);
     assert_eq!(
         backend
-            .insert_deliveries(std::slice::from_ref(&d))
+            .insert_deliveries(std::slice::from_ref(d))
             .await
             .expect("insert"),
         vec![true]
     );
     assert_eq!(
         backend
-            .claim_delivery(claim_of(&d, at), at)
+            .claim_delivery(claim_of(d, at), at)
             .await
             .expect("claim"),
         Claim::Claimed
