@@ -37,6 +37,21 @@ fn claim_of(d: &Delivery, at: OffsetDateTime) -> Delivery {
     claim
 }
 
+async fn claim(backend: &EmbeddedBackend, d: &Delivery, at: OffsetDateTime) -> Claim {
+    backend
+        .claim_delivery(claim_of(d, at), at)
+        .await
+        .expect("claim_delivery")
+}
+
+async fn stored(backend: &EmbeddedBackend, id: &str) -> Delivery {
+    backend
+        .get_delivery(id)
+        .await
+        .expect("get_delivery")
+        .expect("the delivery is stored")
+}
+
 /// Inserts, claims and records one delivery's first attempt; the stored delivery after the
 /// claim and at the end.
 async fn first_attempt(backend: &EmbeddedBackend, d: &Delivery) -> (Delivery, Delivery) {
@@ -48,18 +63,8 @@ async fn first_attempt(backend: &EmbeddedBackend, d: &Delivery) -> (Delivery, De
             .expect("insert"),
         vec![true]
     );
-    assert_eq!(
-        backend
-            .claim_delivery(claim_of(d, at), at)
-            .await
-            .expect("claim"),
-        Claim::Claimed
-    );
-    let after_claim = backend
-        .get_delivery(&d.id)
-        .await
-        .expect("get")
-        .expect("stored");
+    assert_eq!(claim(backend, d, at).await, Claim::Claimed);
+    let after_claim = stored(backend, &d.id).await;
     let mut outcome = d.clone();
     outcome.version += 1;
     outcome.record_attempt(Attempt {
@@ -72,11 +77,7 @@ async fn first_attempt(backend: &EmbeddedBackend, d: &Delivery) -> (Delivery, De
     });
     outcome.status = DeliveryStatus::Succeeded;
     assert!(backend.update_delivery(&outcome).await.expect("outcome"));
-    let end = backend
-        .get_delivery(&d.id)
-        .await
-        .expect("get")
-        .expect("stored");
+    let end = stored(backend, &d.id).await;
     (after_claim, end)
 }
 
@@ -113,20 +114,10 @@ async fn a_delivery_not_inserted_by_a_batch_is_claimed_by_a_write() {
     let d = new_delivery();
     assert!(backend.insert_delivery(&d).await.expect("insert"));
     let at = d.created_at;
+    assert_eq!(claim(&backend, &d, at).await, Claim::Claimed);
+    let after = stored(&backend, &d.id).await;
     assert_eq!(
-        backend
-            .claim_delivery(claim_of(&d, at), at)
-            .await
-            .expect("claim"),
-        Claim::Claimed
-    );
-    let stored = backend
-        .get_delivery(&d.id)
-        .await
-        .expect("get")
-        .expect("stored");
-    assert_eq!(
-        stored.version, 1,
+        after.version, 1,
         "written: only fan-out's inserts are remembered"
     );
 }
@@ -142,13 +133,7 @@ async fn after_a_restart_the_redelivered_message_claims_exactly_once() {
             .insert_deliveries(std::slice::from_ref(&d))
             .await
             .expect("insert");
-        assert_eq!(
-            backend
-                .claim_delivery(claim_of(&d, at), at)
-                .await
-                .expect("claim"),
-            Claim::Claimed
-        );
+        assert_eq!(claim(&backend, &d, at).await, Claim::Claimed);
         // The process ends here, its held claim with it (the request may have gone out).
     }
     let backend = open(dir.path(), true);
@@ -165,13 +150,9 @@ async fn after_a_restart_the_redelivered_message_claims_exactly_once() {
         1,
         "one of the two copies of the message claims: {answers:?}"
     );
-    let stored = backend
-        .get_delivery(&d.id)
-        .await
-        .expect("get")
-        .expect("stored");
+    let after = stored(&backend, &d.id).await;
     assert_eq!(
-        stored.version, 1,
+        after.version, 1,
         "written: the memory of the claim died with the process"
     );
 }
