@@ -46,9 +46,12 @@ pub enum RunError {
     /// Another process (a runner, or an admin command) holds the data directory's lock.
     #[error("storage: the data directory {} is in use by another process", .0.display())]
     InUse(std::path::PathBuf),
-    /// The catalog file is unreadable or invalid.
+    /// The catalog file could not be read.
+    #[error("reading {}: {}", .0.display(), .1)]
+    CatalogFile(std::path::PathBuf, #[source] std::io::Error),
+    /// The catalog is invalid.
     #[error("{0}")]
-    Catalog(String),
+    Catalog(#[source] hookline_domain::catalog::CatalogError),
     /// The address could not be bound.
     #[error("listening on {0}: {1}")]
     Bind(std::net::SocketAddr, std::io::Error),
@@ -126,8 +129,7 @@ where
 fn load_catalog(path: Option<&Path>) -> Result<Catalog, RunError> {
     let text = match path {
         None => DEFAULT_CATALOG.to_string(),
-        Some(p) => std::fs::read_to_string(p)
-            .map_err(|e| RunError::Catalog(format!("reading {}: {e}", p.display())))?,
+        Some(p) => std::fs::read_to_string(p).map_err(|e| RunError::CatalogFile(p.into(), e))?,
     };
     Catalog::from_json(&text).map_err(RunError::Catalog)
 }

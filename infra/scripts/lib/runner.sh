@@ -7,7 +7,8 @@
 #   start_runner DIR [VAR=value ...] runs it with the variables given; sets BASE, RUNNER_PID,
 #                                    ADMIN_ID and ADMIN_SECRET; its log is DIR/runner.log
 #   access_token ID SECRET           prints an access token of that client
-#   stop_runner                      (also on exit)
+#   stop_runner                      (also on exit; the run directory, a 180 MB debug binary
+#                                    and a database, is then removed unless the script failed)
 
 build_runner() {
   local dir=$1
@@ -23,17 +24,30 @@ for line in sys.stdin:
 }
 
 RUNNER_PID=
+RUNNER_DIR=
 stop_runner() {
   if [ -n "$RUNNER_PID" ] && kill -0 "$RUNNER_PID" 2>/dev/null; then
     kill "$RUNNER_PID" 2>/dev/null || true
     wait "$RUNNER_PID" 2>/dev/null || true
   fi
 }
-trap stop_runner EXIT
+on_exit() {
+  local status=$?
+  stop_runner
+  if [ -n "$RUNNER_DIR" ]; then
+    if [ "$status" -eq 0 ]; then
+      rm -rf "$RUNNER_DIR"
+    else
+      echo "runner directory kept for inspection: $RUNNER_DIR (runner.log inside)" >&2
+    fi
+  fi
+}
+trap on_exit EXIT
 
 start_runner() {
   local dir=$1
   shift
+  RUNNER_DIR=$dir
   mkdir -p "$dir/data"
   ADMIN_ID=cl_tool_admin
   ADMIN_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')

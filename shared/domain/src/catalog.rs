@@ -25,15 +25,47 @@ pub struct Catalog {
     pub event_types: Vec<EventType>,
 }
 
+/// Why a catalog file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// Not JSON, or not of the catalog's shape.
+    #[error("catalog: {0}")]
+    Json(#[source] serde_json::Error),
+    /// An event type's name is not a valid one.
+    #[error("catalog: {name}: {}", source.detail)]
+    InvalidName {
+        /// The refused name.
+        name: String,
+        /// What is wrong with it.
+        #[source]
+        source: ValidationError,
+    },
+    /// An event type's schema is not a valid JSON Schema.
+    #[error("catalog: {name}: {}", source.detail)]
+    InvalidSchema {
+        /// The event type.
+        name: String,
+        /// What is wrong with its schema.
+        #[source]
+        source: ValidationError,
+    },
+}
+
 impl Catalog {
     /// Parses and validates a catalog file's contents.
-    pub fn from_json(text: &str) -> Result<Catalog, String> {
-        let c: Catalog = serde_json::from_str(text).map_err(|e| format!("catalog: {e}"))?;
+    pub fn from_json(text: &str) -> Result<Catalog, CatalogError> {
+        let c: Catalog = serde_json::from_str(text).map_err(CatalogError::Json)?;
         for t in &c.event_types {
-            validate_type_name(&t.name)
-                .map_err(|e| format!("catalog: {}: {}", t.name, e.detail))?;
+            let name = || t.name.clone();
+            validate_type_name(&t.name).map_err(|source| CatalogError::InvalidName {
+                name: name(),
+                source,
+            })?;
             if let Some(s) = &t.schema {
-                compile_schema(s).map_err(|e| format!("catalog: {}: {}", t.name, e.detail))?;
+                compile_schema(s).map_err(|source| CatalogError::InvalidSchema {
+                    name: name(),
+                    source,
+                })?;
             }
         }
         Ok(c)
@@ -94,5 +126,51 @@ pub fn check_schema(
             detail: "data does not match the event type's schema".into(),
             errors,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_catalog_says_which_type_and_what_is_wrong() {
+        let err = Catalog::from_json("{").expect_err("not JSON");
+        assert!(matches!(err, CatalogError::Json(_)), "{err:?}");
+        assert!(err.to_string().starts_with("catalog: "), "{err}");
+
+        let err =
+            Catalog::from_json(r#"{"event_types": [{"name": "Bad Name"}]}"#).expect_err("bad name");
+        assert!(
+            matches!(&err, CatalogError::InvalidName { name, .. } if name == "Bad Name"),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "catalog: Bad Name: name: 1-100 characters: letters, digits, '.', '_' or '-'"
+        );
+
+        let err = Catalog::from_json(
+            r#"{"event_types": [{"name": "LotDispatched", "schema": {"type": 7}}]}"#,
+        )
+        .expect_err("bad schema");
+        assert!(
+            matches!(&err, CatalogError::InvalidSchema { name, .. } if name == "LotDispatched"),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("catalog: LotDispatched: schema: not a valid JSON Schema"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_valid_catalog_parses() {
+        let c = Catalog::from_json(
+            r#"{"event_types": [{"name": "LotDispatched", "schema": {"type": "object"}}]}"#,
+        )
+        .expect("catalog");
+        assert_eq!(c.event_types[0].name, "LotDispatched");
     }
 }

@@ -42,7 +42,7 @@ impl Filter {
                 "an empty pattern matches everything; omit the filter instead".into(),
             ));
         }
-        let alternatives = expand(obj).map_err(bad)?;
+        let alternatives = expand(obj).map_err(|e| bad(e.to_string()))?;
         let mut matcher = Quamina::new();
         for alt in alternatives {
             let p = Value::Object(alt).to_string();
@@ -59,21 +59,38 @@ impl Filter {
     }
 }
 
+/// Why a pattern's `$or` cannot be expanded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum OrError {
+    /// `$or` holds something other than an array.
+    #[error("$or takes an array of patterns")]
+    NotAnArray,
+    /// `$or` holds fewer than two patterns.
+    #[error("$or takes at least two patterns")]
+    TooFewBranches,
+    /// A branch of `$or` is not a pattern.
+    #[error("each $or branch is a JSON object")]
+    BranchNotAnObject,
+    /// The alternatives multiply past [`MAX_ALTERNATIVES`].
+    #[error("$or expands to more than {MAX_ALTERNATIVES} alternatives")]
+    TooManyAlternatives,
+}
+
 /// Expands `$or` into a list of `$or`-free patterns.
-fn expand(obj: &Map<String, Value>) -> Result<Vec<Map<String, Value>>, String> {
+fn expand(obj: &Map<String, Value>) -> Result<Vec<Map<String, Value>>, OrError> {
     let mut acc: Vec<Map<String, Value>> = vec![Map::new()];
     for (k, v) in obj {
         if k == "$or" {
             let Value::Array(branches) = v else {
-                return Err("$or takes an array of patterns".into());
+                return Err(OrError::NotAnArray);
             };
             if branches.len() < 2 {
-                return Err("$or takes at least two patterns".into());
+                return Err(OrError::TooFewBranches);
             }
             let mut alts = Vec::new();
             for b in branches {
                 let Value::Object(bo) = b else {
-                    return Err("each $or branch is a JSON object".into());
+                    return Err(OrError::BranchNotAnObject);
                 };
                 alts.extend(expand(bo)?);
             }
@@ -100,11 +117,9 @@ fn expand(obj: &Map<String, Value>) -> Result<Vec<Map<String, Value>>, String> {
 fn product(
     left: &[Map<String, Value>],
     right: &[Map<String, Value>],
-) -> Result<Vec<Map<String, Value>>, String> {
+) -> Result<Vec<Map<String, Value>>, OrError> {
     if left.len() * right.len() > MAX_ALTERNATIVES {
-        return Err(format!(
-            "$or expands to more than {MAX_ALTERNATIVES} alternatives"
-        ));
+        return Err(OrError::TooManyAlternatives);
     }
     let mut out = Vec::with_capacity(left.len() * right.len());
     for l in left {
@@ -187,5 +202,36 @@ mod tests {
         assert!(Filter::compile(&json!({})).is_err());
         assert!(Filter::compile(&json!({"data": "x"})).is_err());
         assert!(Filter::compile(&json!({"$or": [{"a": ["b"]}]})).is_err());
+    }
+
+    #[test]
+    fn each_malformed_or_is_named() {
+        let expand = |p: Value| expand(p.as_object().expect("object"));
+        assert_eq!(
+            expand(json!({"$or": {"a": ["b"]}})),
+            Err(OrError::NotAnArray)
+        );
+        assert_eq!(
+            expand(json!({"$or": [{"a": ["b"]}]})),
+            Err(OrError::TooFewBranches)
+        );
+        assert_eq!(
+            expand(json!({"$or": [{"a": ["b"]}, 3]})),
+            Err(OrError::BranchNotAnObject)
+        );
+        let nine: Vec<Value> = (0..9).map(|i| json!({"a": [i]})).collect();
+        assert_eq!(
+            expand(json!({"x": {"$or": nine}, "y": {"$or": nine}})),
+            Err(OrError::TooManyAlternatives)
+        );
+        // The field error a portal reads.
+        let err = Filter::compile(&json!({"$or": [{"a": ["b"]}]})).expect_err("one branch");
+        assert_eq!(err.detail, "filter: $or takes at least two patterns");
+        let err = Filter::compile(&json!({"x": {"$or": nine}, "y": {"$or": nine}}))
+            .expect_err("too many");
+        assert_eq!(
+            err.detail,
+            "filter: $or expands to more than 64 alternatives"
+        );
     }
 }

@@ -88,6 +88,35 @@ pub fn plan_wait(
     }
 }
 
+/// Why a retry schedule ([`RetrySchedule::parse`]) was refused; `delay` is the refused item.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RetryScheduleError {
+    /// No delay at all.
+    #[error("the retry schedule needs at least one delay")]
+    Empty,
+    /// The number before the unit is not one.
+    #[error("'{delay}' is not a duration (e.g. 500ms, 5s, 2m, 1h)")]
+    NotANumber {
+        /// The refused delay.
+        delay: String,
+        /// The number's parse error.
+        #[source]
+        source: std::num::ParseFloatError,
+    },
+    /// The unit is none of `ms`, `s`, `m`, `h`.
+    #[error("'{delay}' is not a duration (e.g. 500ms, 5s, 2m, 1h)")]
+    UnknownUnit {
+        /// The refused delay.
+        delay: String,
+    },
+    /// Longer than 12 hours (SQS's longest wait).
+    #[error("'{delay}' must be between 0 and 12h")]
+    OutOfRange {
+        /// The refused delay.
+        delay: String,
+    },
+}
+
 /// Delays after failed attempts 1, 2, …; attempts past the end repeat the last delay.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetrySchedule {
@@ -108,13 +137,13 @@ impl Default for RetrySchedule {
 
 impl RetrySchedule {
     /// Parses a comma list of durations: `500ms`, `5s`, `2m`, `1h` (plain numbers are seconds).
-    pub fn parse(text: &str) -> Result<RetrySchedule, String> {
+    pub fn parse(text: &str) -> Result<RetrySchedule, RetryScheduleError> {
         let mut delays = Vec::new();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             delays.push(parse_duration(part)?);
         }
         if delays.is_empty() {
-            return Err("the retry schedule needs at least one delay".into());
+            return Err(RetryScheduleError::Empty);
         }
         Ok(RetrySchedule { delays })
     }
@@ -134,22 +163,32 @@ impl RetrySchedule {
     }
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    let err = || format!("'{s}' is not a duration (e.g. 500ms, 5s, 2m, 1h)");
+fn parse_duration(s: &str) -> Result<Duration, RetryScheduleError> {
     let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
         Some(i) => (&s[..i], &s[i..]),
         None => (s, "s"),
     };
-    let n: f64 = num.parse().map_err(|_| err())?;
+    let n: f64 = num
+        .parse()
+        .map_err(|source| RetryScheduleError::NotANumber {
+            delay: s.to_string(),
+            source,
+        })?;
     let secs = match unit {
         "ms" => n / 1000.0,
         "s" => n,
         "m" => n * 60.0,
         "h" => n * 3600.0,
-        _ => return Err(err()),
+        _ => {
+            return Err(RetryScheduleError::UnknownUnit {
+                delay: s.to_string(),
+            });
+        }
     };
     if !(0.0..=43200.0).contains(&secs) {
-        return Err(format!("'{s}' must be between 0 and 12h"));
+        return Err(RetryScheduleError::OutOfRange {
+            delay: s.to_string(),
+        });
     }
     Ok(Duration::from_secs_f64(secs))
 }
@@ -256,6 +295,49 @@ mod tests {
         assert!(RetrySchedule::parse("").is_err());
         assert!(RetrySchedule::parse("5x").is_err());
         assert!(RetrySchedule::parse("13h").is_err());
+    }
+
+    #[test]
+    fn a_refused_schedule_says_which_delay_and_why() {
+        assert_eq!(
+            RetrySchedule::parse(" , "),
+            Err(RetryScheduleError::Empty),
+            "only separators"
+        );
+        let delay = |d: &str| d.to_string();
+        assert_eq!(
+            RetrySchedule::parse("5s,5x"),
+            Err(RetryScheduleError::UnknownUnit { delay: delay("5x") })
+        );
+        assert_eq!(
+            RetrySchedule::parse("13h"),
+            Err(RetryScheduleError::OutOfRange {
+                delay: delay("13h")
+            })
+        );
+        let err = RetrySchedule::parse("1.2.3s").expect_err("two dots");
+        assert!(
+            matches!(&err, RetryScheduleError::NotANumber { delay, .. } if delay == "1.2.3s"),
+            "{err:?}"
+        );
+        assert!(std::error::Error::source(&err).is_some(), "keeps the cause");
+        // The texts a refused HOOKLINE_RETRY_SCHEDULE is reported with.
+        assert_eq!(
+            RetrySchedule::parse("").expect_err("empty").to_string(),
+            "the retry schedule needs at least one delay"
+        );
+        assert_eq!(
+            RetrySchedule::parse("5x").expect_err("unit").to_string(),
+            "'5x' is not a duration (e.g. 500ms, 5s, 2m, 1h)"
+        );
+        assert_eq!(
+            err.to_string(),
+            "'1.2.3s' is not a duration (e.g. 500ms, 5s, 2m, 1h)"
+        );
+        assert_eq!(
+            RetrySchedule::parse("13h").expect_err("long").to_string(),
+            "'13h' must be between 0 and 12h"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use hookline_domain::destination::DestinationPolicy;
 use hookline_domain::retry::QueueLimits;
-use hookline_domain::{Limits, RetrySchedule};
+use hookline_domain::{Limits, RetrySchedule, ValidationError};
 
 /// How long SQS keeps a message by default in this stack (`MessageRetentionPeriod` of the
 /// deliveries queue in template.yaml: 14 days, SQS's maximum).
@@ -97,15 +97,52 @@ impl HandlerConfig {
     }
 
     /// Parses a comma list of state codes (`AP,TG` or `*`).
-    pub fn parse_states(text: &str) -> Result<Vec<String>, String> {
+    pub fn parse_states(text: &str) -> Result<Vec<String>, StatesError> {
         let mut out = Vec::new();
         for code in text.split(',').map(str::trim).filter(|c| !c.is_empty()) {
-            hookline_domain::client::validate_state_code("states", code).map_err(|e| e.detail)?;
+            hookline_domain::client::validate_state_code("states", code)
+                .map_err(StatesError::InvalidCode)?;
             out.push(code.to_string());
         }
         if out.is_empty() {
-            return Err("at least one state code (or *) is required".into());
+            return Err(StatesError::Empty);
         }
         Ok(out)
+    }
+}
+
+/// Why a list of served states ([`HandlerConfig::parse_states`]) was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StatesError {
+    /// An item is not a state code.
+    #[error("{}", .0.detail)]
+    InvalidCode(#[source] ValidationError),
+    /// No state at all.
+    #[error("at least one state code (or *) is required")]
+    Empty,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn served_states_parse_or_say_what_is_wrong() {
+        assert_eq!(
+            HandlerConfig::parse_states(" AP, TG ,"),
+            Ok(vec!["AP".to_string(), "TG".to_string()])
+        );
+        assert_eq!(HandlerConfig::parse_states(" , "), Err(StatesError::Empty));
+        let err = HandlerConfig::parse_states("AP,ap").expect_err("lower case");
+        assert!(matches!(err, StatesError::InvalidCode(_)), "{err:?}");
+        // The text a refused HOOKLINE_STATES is reported with.
+        assert_eq!(
+            err.to_string(),
+            "states: a state code is 2-8 upper-case letters or digits (e.g. AP), or *"
+        );
+        assert_eq!(
+            StatesError::Empty.to_string(),
+            "at least one state code (or *) is required"
+        );
     }
 }

@@ -24,6 +24,9 @@ use crate::messages::{DeliveryMessage, EventMessage, to_body};
 use crate::queueing::enqueue_messages;
 use crate::recent::KnownEvent;
 
+mod error;
+use error::FanoutError;
+
 /// Time kept free before the deadline: one step takes well under this, and the continuation
 /// messages are sent in it.
 const DEADLINE_MARGIN: Duration = Duration::from_secs(8);
@@ -260,7 +263,7 @@ async fn work_of(
     index: &SubscriptionIndex,
     record: SqsMessage,
     now: OffsetDateTime,
-) -> Result<EventWork, (SqsMessage, String)> {
+) -> Result<EventWork, (SqsMessage, FanoutError)> {
     match deliveries_of(ctx, index, &record, now).await {
         Ok((msg, event, deliveries)) => Ok(EventWork {
             record,
@@ -280,16 +283,14 @@ async fn deliveries_of(
     index: &SubscriptionIndex,
     record: &SqsMessage,
     now: OffsetDateTime,
-) -> Result<(EventMessage, Arc<KnownEvent>, Vec<Delivery>), String> {
-    let body = record.body.as_deref().unwrap_or("");
-    let msg: EventMessage =
-        serde_json::from_str(body).map_err(|_| "malformed message".to_string())?;
+) -> Result<(EventMessage, Arc<KnownEvent>, Vec<Delivery>), FanoutError> {
+    let msg = event_message(record)?;
     let event = ctx
         .events
         .get(ctx.store.as_ref(), &msg.event_id)
         .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("unknown event {}", msg.event_id))?;
+        .map_err(FanoutError::ReadEvent)?
+        .ok_or_else(|| FanoutError::UnknownEvent(msg.event_id.clone()))?;
     let envelope = event.envelope();
     let mut deliveries: Vec<Delivery> = index
         .candidates_of(&event)
@@ -310,8 +311,14 @@ async fn deliveries_of(
     Ok((msg, event, deliveries))
 }
 
+/// The event message a record carries.
+fn event_message(record: &SqsMessage) -> Result<EventMessage, FanoutError> {
+    let body = record.body.as_deref().unwrap_or("");
+    serde_json::from_str(body).map_err(FanoutError::MalformedMessage)
+}
+
 /// Stores the deliveries and queues the ones that need it.
-async fn store_and_queue(ctx: &AppContext, deliveries: &[Delivery]) -> Result<(), String> {
+async fn store_and_queue(ctx: &AppContext, deliveries: &[Delivery]) -> Result<(), FanoutError> {
     if deliveries.is_empty() {
         return Ok(());
     }
@@ -319,7 +326,7 @@ async fn store_and_queue(ctx: &AppContext, deliveries: &[Delivery]) -> Result<()
         .store
         .insert_deliveries(deliveries)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(FanoutError::Store)?;
     let mut to_send = Vec::with_capacity(deliveries.len());
     let mut existing = Vec::new();
     for (d, new) in deliveries.iter().zip(created) {
@@ -332,12 +339,12 @@ async fn store_and_queue(ctx: &AppContext, deliveries: &[Delivery]) -> Result<()
     }
     // Created by an earlier run of this message that stopped before queueing them, and still
     // untouched: queued again (their stored copies differ from these in creation time).
-    for id in untouched(ctx, existing).await.map_err(|e| e.to_string())? {
+    for id in untouched(ctx, existing).await.map_err(FanoutError::Store)? {
         to_send.push(DeliveryMessage::id(&id));
     }
     enqueue_messages(ctx, &to_send)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(FanoutError::Queue)
 }
 
 /// Of these stored deliveries, the ones still pending and never attempted, looked up

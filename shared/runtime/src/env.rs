@@ -87,13 +87,13 @@ impl Env {
     }
 
     /// `name` (trimmed) through `parse`, whose error says what was expected; `None` if unset.
-    pub fn parsed<T>(
+    pub fn parsed<T, E: std::fmt::Display>(
         &self,
         name: &'static str,
-        parse: impl FnOnce(&str) -> Result<T, String>,
+        parse: impl FnOnce(&str) -> Result<T, E>,
     ) -> Result<Option<T>, EnvError> {
         self.text(name)
-            .map(|v| parse(v.trim()).map_err(|reason| EnvError::new(name, reason)))
+            .map(|v| parse(v.trim()).map_err(|reason| EnvError::new(name, reason.to_string())))
             .transpose()
     }
 
@@ -264,6 +264,9 @@ mod tests {
             "HOOKLINE_MODE: 'loud' is not quiet"
         );
         let unset = Env::from_pairs::<&str, &str>([]);
-        assert_eq!(unset.parsed("HOOKLINE_MODE", |_| Ok(1)), Ok(None));
+        assert_eq!(
+            unset.parsed("HOOKLINE_MODE", |_| Ok::<_, String>(1)),
+            Ok(None)
+        );
     }
 }

@@ -67,6 +67,8 @@ mod deliveries;
 mod error;
 mod events;
 mod item;
+mod list;
+mod merge;
 mod ops;
 mod query;
 pub mod schema;

@@ -91,34 +91,56 @@ struct TokenRequest {
     client_secret: Option<String>,
 }
 
-/// Extracts `client_secret_basic` credentials, if an `Authorization: Basic` header is present.
-fn basic_credentials(headers: &HeaderMap) -> Option<Result<(String, String), ()>> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, rest) = value.split_once(' ')?;
+/// Why an `Authorization: Basic` header holds no credentials. No variant keeps the header's
+/// text, nor the base64 decoder's error (which quotes a byte of it): it holds a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum BasicCredentialsError {
+    /// The credentials are not base64.
+    #[error("the Basic credentials are not base64")]
+    NotBase64,
+    /// The decoded credentials are not UTF-8.
+    #[error("the Basic credentials are not UTF-8")]
+    NotUtf8(#[source] std::str::Utf8Error),
+    /// No `:` between the client id and the secret.
+    #[error("the Basic credentials have no ':' between the client id and the secret")]
+    NoSeparator,
+    /// The id or the secret is not form-urlencoded (RFC 6749 §2.3.1).
+    #[error("the Basic credentials are not form-urlencoded")]
+    NotFormEncoded,
+}
+
+/// Extracts `client_secret_basic` credentials: `None` without an `Authorization: Basic`
+/// header.
+fn basic_credentials(
+    headers: &HeaderMap,
+) -> Result<Option<(String, String)>, BasicCredentialsError> {
+    let Some((scheme, rest)) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+    else {
+        return Ok(None);
+    };
     if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
+        return Ok(None);
     }
-    let decoded = match STANDARD.decode(rest.trim()) {
-        Ok(d) => d,
-        Err(_) => return Some(Err(())),
-    };
-    let Ok(text) = String::from_utf8(decoded) else {
-        return Some(Err(()));
-    };
-    let Some((id, secret)) = text.split_once(':') else {
-        return Some(Err(()));
-    };
+    let decoded = STANDARD
+        .decode(rest.trim())
+        .map_err(|_| BasicCredentialsError::NotBase64)?;
+    let text =
+        String::from_utf8(decoded).map_err(|e| BasicCredentialsError::NotUtf8(e.utf8_error()))?;
+    let (id, secret) = text
+        .split_once(':')
+        .ok_or(BasicCredentialsError::NoSeparator)?;
     // RFC 6749 §2.3.1: both parts are form-urlencoded before being joined.
     let dec = |s: &str| {
         serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("v={s}"))
             .ok()
             .and_then(|mut v| v.pop())
             .map(|(_, v)| v)
+            .ok_or(BasicCredentialsError::NotFormEncoded)
     };
-    match (dec(id), dec(secret)) {
-        (Some(i), Some(s)) => Some(Ok((i, s))),
-        _ => Some(Err(())),
-    }
+    Ok(Some((dec(id)?, dec(secret)?)))
 }
 
 fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<TokenRequest, OAuthError> {
@@ -171,17 +193,19 @@ async fn issue(
 ) -> Result<Response, OAuthError> {
     let req = parse_body(headers, body)?;
     let basic = basic_credentials(headers);
-    let used_basic = basic.is_some();
+    let used_basic = !matches!(basic, Ok(None));
+    let in_body = req.client_id.is_some() || req.client_secret.is_some();
     let (client_id, client_secret) = match (basic, &req.client_id, &req.client_secret) {
-        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+        _ if used_basic && in_body => {
             return Err(OAuthError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
                 "use one client authentication method, not two",
             ));
         }
-        (Some(Ok(pair)), None, None) => pair,
-        (Some(Err(())), _, _) => {
+        (Ok(Some(pair)), _, _) => pair,
+        (Err(e), _, _) => {
+            tracing::debug!(reason = %e, "token: malformed Basic credentials");
             return Err(OAuthError {
                 basic: true,
                 ..OAuthError::new(
@@ -191,8 +215,8 @@ async fn issue(
                 )
             });
         }
-        (None, Some(id), Some(secret)) => (id.clone(), secret.clone()),
-        (None, _, _) => {
+        (Ok(None), Some(id), Some(secret)) => (id.clone(), secret.clone()),
+        (Ok(None), _, _) => {
             return Err(OAuthError::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_client",
@@ -351,4 +375,56 @@ pub async fn metadata(
         "response_types_supported": ["token"],
         "service_documentation": format!("{iss}/docs"),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basic(value: &str) -> Result<Option<(String, String)>, BasicCredentialsError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(value).expect("header"),
+        );
+        basic_credentials(&headers)
+    }
+
+    #[test]
+    fn basic_credentials_are_decoded_or_say_what_is_wrong() {
+        let pair = |id: &str, secret: &str| Some((id.to_string(), secret.to_string()));
+        assert_eq!(
+            basic(&format!("Basic {}", STANDARD.encode("cli%3A1:s%2Bx"))),
+            Ok(pair("cli:1", "s+x"))
+        );
+        assert_eq!(basic_credentials(&HeaderMap::new()), Ok(None));
+        assert_eq!(basic("Bearer abc"), Ok(None), "another scheme");
+        assert_eq!(
+            basic("Basic cli_1:hunter2"),
+            Err(BasicCredentialsError::NotBase64)
+        );
+        assert!(matches!(
+            basic(&format!("Basic {}", STANDARD.encode([0xff, b':', b'x']))),
+            Err(BasicCredentialsError::NotUtf8(_))
+        ));
+        assert_eq!(
+            basic(&format!("Basic {}", STANDARD.encode("no-colon"))),
+            Err(BasicCredentialsError::NoSeparator)
+        );
+    }
+
+    #[test]
+    fn malformed_basic_credentials_quote_nothing_of_them() {
+        for value in [
+            "Basic hunter2!!",
+            &format!("Basic {}", STANDARD.encode("hunter2")),
+        ] {
+            let err = basic(value).expect_err("malformed");
+            let text = format!("{err} {err:?}");
+            assert!(
+                !text.contains("hunter2") && !text.contains("aHVudGVy"),
+                "{text}"
+            );
+        }
+    }
 }

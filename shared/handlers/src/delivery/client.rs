@@ -27,17 +27,45 @@ use url::Url;
 
 use crate::config::HandlerConfig;
 
-/// Marker error of a blocked destination, found in the client error's chain.
-#[derive(Debug)]
-struct BlockedDestination;
-
-impl std::fmt::Display for BlockedDestination {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("destination resolves to a forbidden address")
-    }
+/// Why a webhook may not go to its destination: refused by the URL check
+/// ([`WebhookClient::target`]), or at connect time by the resolver, whose error the send
+/// finds in the client error's chain. Its text is what an attempt records: it never quotes
+/// the URL, which may carry a credential.
+#[derive(Debug, thiserror::Error)]
+pub enum DestinationError {
+    /// The subscription's URL does not parse.
+    #[error("invalid destination URL")]
+    InvalidUrl(#[source] url::ParseError),
+    /// The URL parses, but not as a request URI.
+    #[error("invalid destination URL")]
+    InvalidUri(#[source] http::uri::InvalidUri),
+    /// A scheme other than `https` (or `http`, where the policy allows it).
+    #[error("destination scheme not allowed")]
+    SchemeNotAllowed,
+    /// The URL names no host.
+    #[error("destination has no host")]
+    NoHost,
+    /// The URL's host is a literal private, loopback, link-local or metadata address.
+    #[error("blocked destination: forbidden address")]
+    ForbiddenAddress,
+    /// The host is a name of the local machine or network (`localhost`, `*.internal`, …).
+    #[error("blocked destination: resolves to a forbidden address")]
+    LocalName,
+    /// Every address the name resolves to is forbidden.
+    #[error("blocked destination: resolves to a forbidden address")]
+    ResolvesToForbidden,
+    /// The name did not resolve. An attempt records what the lookup's error says of the
+    /// connection (`connection failed`, `timeout`), as for any failed connection.
+    #[error("destination name could not be resolved")]
+    Unresolvable(#[source] std::io::Error),
 }
 
-impl std::error::Error for BlockedDestination {}
+impl DestinationError {
+    /// Whether the destination is refused by the guard (rather than unreachable).
+    pub fn is_blocked(&self) -> bool {
+        !matches!(self, DestinationError::Unresolvable(_))
+    }
+}
 
 /// A name lookup: the system resolver in production, a fixed table in tests.
 pub type Lookup = Arc<
@@ -77,20 +105,29 @@ impl tower_service::Service<Name> for GuardedResolver {
         let lookup = self.lookup.clone();
         Box::pin(async move {
             let host = name.as_str().to_string();
-            if !allow_private && is_local_name(&host) {
-                return Err(Box::new(BlockedDestination) as BoxError);
-            }
-            let addrs: Vec<SocketAddr> = lookup(host).await.map_err(|e| Box::new(e) as BoxError)?;
-            let allowed: Vec<SocketAddr> = addrs
-                .into_iter()
-                .filter(|a| allow_private || !is_forbidden(a.ip()))
-                .collect();
-            if allowed.is_empty() {
-                return Err(Box::new(BlockedDestination) as BoxError);
-            }
-            Ok(allowed.into_iter())
+            Ok(resolve(allow_private, &lookup, host).await?.into_iter())
         })
     }
+}
+
+/// The addresses `host` resolves to that may be dialled.
+async fn resolve(
+    allow_private: bool,
+    lookup: &Lookup,
+    host: String,
+) -> Result<Vec<SocketAddr>, DestinationError> {
+    if !allow_private && is_local_name(&host) {
+        return Err(DestinationError::LocalName);
+    }
+    let addrs = lookup(host).await.map_err(DestinationError::Unresolvable)?;
+    let allowed: Vec<SocketAddr> = addrs
+        .into_iter()
+        .filter(|a| allow_private || !is_forbidden(a.ip()))
+        .collect();
+    if allowed.is_empty() {
+        return Err(DestinationError::ResolvesToForbidden);
+    }
+    Ok(allowed)
 }
 
 /// A request ready to send (to a [`Target`]).
@@ -104,7 +141,7 @@ pub struct OutboundRequest {
 }
 
 /// A checked destination ([`WebhookClient::target`]), or why it may not be sent to.
-pub type Target = Result<http::Uri, String>;
+pub type Target = Result<http::Uri, DestinationError>;
 
 /// What one attempt produced.
 #[derive(Debug, Clone, PartialEq)]
@@ -191,9 +228,9 @@ impl WebhookClient {
     /// at connect time, every time). The answer depends only on the URL and this client's
     /// policy, so a caller may keep it for as long as the URL stays the same.
     pub fn target(&self, url: &str) -> Target {
-        let url = Url::parse(url).map_err(|_| "invalid destination URL".to_string())?;
+        let url = Url::parse(url).map_err(DestinationError::InvalidUrl)?;
         self.check_url(&url)?;
-        http::Uri::try_from(url.as_str()).map_err(|_| "invalid destination URL".to_string())
+        http::Uri::try_from(url.as_str()).map_err(DestinationError::InvalidUri)
     }
 
     /// Sends one webhook request to a [`WebhookClient::target`], which the caller keeps for
@@ -210,7 +247,7 @@ impl WebhookClient {
         };
         let uri = match target {
             Ok(uri) => uri.clone(),
-            Err(e) => return fail(e.clone()),
+            Err(e) => return fail(e.to_string()),
         };
         let mut request = http::Request::new(Full::new(req.body));
         *request.method_mut() = http::Method::POST;
@@ -271,11 +308,11 @@ impl WebhookClient {
 
     /// Send-time check of the URL itself: scheme, and literal IP hosts (names are checked on
     /// their resolved addresses by the resolver).
-    fn check_url(&self, url: &Url) -> Result<(), String> {
+    fn check_url(&self, url: &Url) -> Result<(), DestinationError> {
         match url.scheme() {
             "https" => {}
             "http" if self.policy.allow_http => {}
-            _ => return Err("destination scheme not allowed".into()),
+            _ => return Err(DestinationError::SchemeNotAllowed),
         }
         if self.policy.allow_private {
             return Ok(());
@@ -284,10 +321,10 @@ impl WebhookClient {
             Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
             Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
             Some(url::Host::Domain(_)) => None,
-            None => return Err("destination has no host".into()),
+            None => return Err(DestinationError::NoHost),
         };
         match ip {
-            Some(ip) if is_forbidden(ip) => Err("blocked destination: forbidden address".into()),
+            Some(ip) if is_forbidden(ip) => Err(DestinationError::ForbiddenAddress),
             _ => Ok(()),
         }
     }
@@ -297,8 +334,11 @@ impl WebhookClient {
 fn describe(e: &hyper_util::client::legacy::Error) -> String {
     let mut src: Option<&dyn std::error::Error> = Some(e);
     while let Some(s) = src {
-        if s.is::<BlockedDestination>() {
-            return "blocked destination: resolves to a forbidden address".into();
+        // An unresolvable name is described by the lookup's error, further down the chain.
+        if let Some(refused) = s.downcast_ref::<DestinationError>()
+            && refused.is_blocked()
+        {
+            return refused.to_string();
         }
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
             match io.kind() {
@@ -416,12 +456,15 @@ mod tests {
         // A literal private address is refused by the check itself, before any connection.
         let literal = format!("http://127.0.0.1:{}/", addr.port());
         let target = client.target(&literal);
-        assert_eq!(
-            target.as_ref().err().map(String::as_str),
-            Some("blocked destination: forbidden address")
+        assert!(
+            matches!(target, Err(DestinationError::ForbiddenAddress)),
+            "{target:?}"
         );
         let r = client.send(&target, request()).await;
-        assert_eq!((r.status, r.error), (None, target.err()));
+        assert_eq!(
+            (r.status, r.error.as_deref()),
+            (None, Some("blocked destination: forbidden address"))
+        );
         assert_eq!(hits.load(Ordering::SeqCst), 0);
     }
 
@@ -444,6 +487,78 @@ mod tests {
             );
         }
         assert_eq!(hits.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn the_url_check_names_what_it_refuses() {
+        let strict = HandlerConfig::new("http://test", "embedded");
+        let client = WebhookClient::new(&strict).expect("client");
+        let refused = |url: &str| client.target(url).expect_err(url);
+        assert!(matches!(
+            refused("not a url"),
+            DestinationError::InvalidUrl(_)
+        ));
+        assert!(matches!(
+            refused("http://hooks.example.org/"),
+            DestinationError::SchemeNotAllowed
+        ));
+        assert!(matches!(
+            refused("ftp://hooks.example.org/"),
+            DestinationError::SchemeNotAllowed
+        ));
+        assert!(matches!(
+            refused("https://10.0.0.1/hook"),
+            DestinationError::ForbiddenAddress
+        ));
+        assert!(client.target("https://hooks.example.org/hook").is_ok());
+        // The texts attempts record.
+        assert_eq!(refused("not a url").to_string(), "invalid destination URL");
+        assert_eq!(
+            refused("http://hooks.example.org/").to_string(),
+            "destination scheme not allowed"
+        );
+        let err = refused("https://user:hunter2@10.0.0.1/hook?token=hunter2");
+        assert_eq!(err.to_string(), "blocked destination: forbidden address");
+        assert!(!format!("{err:?}").contains("hunter2"));
+    }
+
+    #[tokio::test]
+    async fn the_resolver_names_what_it_refuses() {
+        let (_listener, addr) = loopback().await;
+        let unresolvable: Lookup = Arc::new(|_host: String| {
+            Box::pin(async { Err(std::io::Error::other("no such host")) })
+        });
+        let to_loopback = fixed(addr);
+        let err = resolve(false, &to_loopback, "hooks.example.org".into())
+            .await
+            .expect_err("loopback");
+        assert!(
+            matches!(err, DestinationError::ResolvesToForbidden),
+            "{err:?}"
+        );
+        assert!(err.is_blocked());
+        let err = resolve(false, &to_loopback, "localhost".into())
+            .await
+            .expect_err("local name");
+        assert!(matches!(err, DestinationError::LocalName), "{err:?}");
+        let err = resolve(false, &unresolvable, "nowhere.example.org".into())
+            .await
+            .expect_err("no name");
+        assert!(matches!(err, DestinationError::Unresolvable(_)), "{err:?}");
+        assert!(!err.is_blocked());
+        assert_eq!(
+            resolve(true, &to_loopback, "localhost".into())
+                .await
+                .expect("allowed"),
+            vec![addr]
+        );
+        // An unresolvable name is recorded as the failed connection it is, as before.
+        let client = WebhookClient::with_lookup(&config(false), unresolvable).expect("client");
+        let r = send(&client, "http://nowhere.example.org/", request()).await;
+        assert_eq!(
+            (r.status, r.error.as_deref()),
+            (None, Some("connection failed"))
+        );
     }
 
     #[tokio::test]

@@ -127,9 +127,9 @@ async fn give_up(
 pub(crate) async fn abandon(
     ctx: &AppContext,
     mut delivery: Delivery,
-    why: &str,
+    why: impl std::fmt::Display,
 ) -> Result<Disposition, DeliveryError> {
-    tracing::info!(delivery_id = %delivery.id, reason = why, "delivery abandoned");
+    tracing::info!(delivery_id = %delivery.id, reason = %why, "delivery abandoned");
     delivery.status = DeliveryStatus::Failed;
     delivery.next_attempt_at = None;
     delivery.updated_at = ctx.clock.now();

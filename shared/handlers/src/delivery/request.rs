@@ -2,8 +2,12 @@
 
 use std::time::Duration;
 
+use hookline_domain::signature::SignatureError;
 use hookline_domain::{Subscription, signature};
-use http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
+use http::header::{
+    CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, InvalidHeaderName, InvalidHeaderValue,
+    USER_AGENT,
+};
 
 use crate::delivery::client::OutboundRequest;
 use crate::recent::KnownEvent;
@@ -18,9 +22,31 @@ const STATE: HeaderName = HeaderName::from_static("hookline-state");
 const ATTEMPT: HeaderName = HeaderName::from_static("hookline-attempt");
 const SUBSCRIPTION_ID: HeaderName = HeaderName::from_static("hookline-subscription-id");
 
+/// Why the request of an attempt cannot be built: nothing about it changes from one attempt
+/// to the next, so the delivery is abandoned. Its text is what the delivery records; it
+/// quotes no value (a custom header may hold a credential).
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// A value (`what`: `event id`, `custom header`, …) cannot be sent in a header.
+    #[error("the {what} is not a valid header value")]
+    HeaderValue {
+        /// Which value.
+        what: &'static str,
+        /// Why not.
+        #[source]
+        source: InvalidHeaderValue,
+    },
+    /// A custom header's name is not a header name.
+    #[error("a custom header name of the subscription is not valid")]
+    HeaderName(#[source] InvalidHeaderName),
+    /// The request could not be signed.
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
+}
+
 /// A header value, or which value is not one.
-fn value(v: &str, what: &str) -> Result<HeaderValue, String> {
-    HeaderValue::from_str(v).map_err(|_| format!("the {what} is not a valid header value"))
+fn value(v: &str, what: &'static str) -> Result<HeaderValue, RequestError> {
+    HeaderValue::from_str(v).map_err(|source| RequestError::HeaderValue { what, source })
 }
 
 /// Renders the request for `attempt` of `event` to `sub` at `now`, unsigned ([`sign`] signs
@@ -32,7 +58,7 @@ pub fn render(
     attempt: u32,
     now: time::OffsetDateTime,
     user_agent: &str,
-) -> Result<OutboundRequest, String> {
+) -> Result<OutboundRequest, RequestError> {
     let body = event.envelope();
     let ts = now.unix_timestamp();
     // Room for the signature too.
@@ -48,8 +74,7 @@ pub fn render(
     for (k, v) in &sub.headers {
         // Checked when the subscription was registered; a stored one that still does not
         // parse can never be sent, whatever the attempt.
-        let name = HeaderName::from_bytes(k.as_bytes())
-            .map_err(|_| "a custom header name of the subscription is not valid".to_string())?;
+        let name = HeaderName::from_bytes(k.as_bytes()).map_err(RequestError::HeaderName)?;
         headers.append(name, value(v, "custom header")?);
     }
     Ok(OutboundRequest {
@@ -66,7 +91,7 @@ pub fn sign(
     sub: &Subscription,
     event_id: &str,
     now: time::OffsetDateTime,
-) -> Result<(), String> {
+) -> Result<(), RequestError> {
     let secrets = sub.signing_secrets(now);
     let sig = signature::sign(&secrets, event_id, now.unix_timestamp(), &request.body)?;
     request
@@ -121,6 +146,47 @@ mod tests {
         let err = render(&sub, &ev, 1, OffsetDateTime::UNIX_EPOCH, "Hookline/test")
             .err()
             .expect("an error");
-        assert_eq!(err, "the custom header is not a valid header value");
+        assert!(
+            matches!(
+                err,
+                RequestError::HeaderValue {
+                    what: "custom header",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "the custom header is not a valid header value"
+        );
+        let mut sub = subscription();
+        sub.headers.insert("x bad".into(), "v".into());
+        let err = render(&sub, &ev, 1, OffsetDateTime::UNIX_EPOCH, "Hookline/test")
+            .err()
+            .expect("an error");
+        assert!(matches!(err, RequestError::HeaderName(_)), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "a custom header name of the subscription is not valid"
+        );
+    }
+
+    #[test]
+    fn a_stored_secret_that_cannot_sign_is_an_error() {
+        let mut sub = subscription();
+        let ev = KnownEvent::new(event("evt_1", serde_json::json!({"lotNo": "L-1"})));
+        let mut req =
+            render(&sub, &ev, 1, OffsetDateTime::UNIX_EPOCH, "Hookline/test").expect("render");
+        sub.secrets[0].secret = "whsec_not*base64!".into();
+        let err = sign(&mut req, &sub, &ev.id, OffsetDateTime::UNIX_EPOCH).expect_err("malformed");
+        assert!(
+            matches!(
+                err,
+                RequestError::Signature(SignatureError::MalformedSecret)
+            ),
+            "{err:?}"
+        );
+        assert_eq!(err.to_string(), "a stored webhook secret is malformed");
     }
 }

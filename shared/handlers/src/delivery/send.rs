@@ -6,7 +6,7 @@ use hookline_domain::Attempt;
 use crate::delivery::admission::Admitted;
 use crate::delivery::client::{OutboundRequest, SendResult};
 use crate::delivery::context::DeliveryContext;
-use crate::delivery::request::{render, sign};
+use crate::delivery::request::{RequestError, render, sign};
 
 /// What the send step did.
 pub(crate) struct Sent {
@@ -22,7 +22,7 @@ pub(crate) struct Sent {
 pub(crate) fn prepare(
     ctx: &DeliveryContext,
     attempt: &Admitted,
-) -> Result<OutboundRequest, String> {
+) -> Result<OutboundRequest, RequestError> {
     let (sub, event) = (&attempt.entry.sub, &attempt.event);
     let attempt_no = attempt.delivery.next_attempt_number();
     let mut request = render(sub, event, attempt_no, attempt.now, ctx.http.user_agent())?;

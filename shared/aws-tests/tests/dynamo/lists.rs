@@ -1,0 +1,142 @@
+//! Lists walked page by page: events across day buckets, and a status filter that still fills
+//! its pages.
+
+use hookline_aws::DynamoStore;
+use hookline_domain::{Delivery, DeliveryStatus, Event, ids};
+use hookline_ports::{DeliveryKey, DeliveryStore, EventStore, Page};
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+use super::support::moto::Moto;
+use super::{client, new_table};
+
+pub(super) fn event_at(id: &str, state: &str, received_at: OffsetDateTime) -> Event {
+    Event {
+        id: id.to_string(),
+        event_type: "LotDispatched".to_string(),
+        state: state.to_string(),
+        occurred_at: received_at,
+        received_at,
+        source: "cl_daywalk".to_string(),
+        publisher_key: None,
+        recipient: None,
+        data: serde_json::json!({"at": id}),
+    }
+}
+
+#[tokio::test]
+async fn events_of_all_states_are_walked_across_day_buckets_oldest_first() {
+    let moto = Moto::start();
+    let client = client(&moto).await;
+    let store = DynamoStore::new(client.clone(), new_table(&client).await);
+    let (since, until) = (
+        datetime!(2026-03-01 00:00 UTC),
+        datetime!(2026-03-04 00:00 UTC),
+    );
+    // 2026-03-02 holds nothing; the events at `since - 1 ms` and at `until` are outside.
+    let plan = [
+        ("evt_before", "AP", datetime!(2026-02-28 23:59:59.999 UTC)),
+        ("evt_1", "AP", datetime!(2026-03-01 10:00 UTC)),
+        ("evt_2", "KA", datetime!(2026-03-01 23:59:59.999 UTC)),
+        ("evt_3", "AP", datetime!(2026-03-03 00:00 UTC)),
+        ("evt_4", "KA", datetime!(2026-03-03 05:00 UTC)),
+        ("evt_until", "AP", until),
+    ];
+    for (id, state, at) in plan {
+        store
+            .insert_event(&event_at(id, state, at), None)
+            .await
+            .expect("insert_event");
+    }
+    let want = ["evt_1", "evt_2", "evt_3", "evt_4"];
+    for limit in [1, 2, 3, 4, 10] {
+        let mut cursor: Option<String> = None;
+        let mut sizes = Vec::new();
+        let mut ids = Vec::new();
+        loop {
+            let Page { items, next_cursor } = store
+                .list_events(None, since, until, cursor.as_deref(), limit)
+                .await
+                .expect("list_events");
+            sizes.push(items.len());
+            ids.extend(items.into_iter().map(|e| e.id));
+            match next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+            assert!(
+                sizes.len() <= want.len(),
+                "the cursor never reached the end"
+            );
+        }
+        assert_eq!(
+            ids, want,
+            "limit {limit}: the window's events, oldest first"
+        );
+        let full = want.len() / limit;
+        let mut expected = vec![limit; full];
+        if !want.len().is_multiple_of(limit) {
+            expected.push(want.len() % limit);
+        }
+        assert_eq!(
+            sizes, expected,
+            "limit {limit}: full pages, the last without a cursor"
+        );
+    }
+    let ap = store
+        .list_events(Some("AP"), since, until, None, 10)
+        .await
+        .expect("list_events(AP)");
+    let ap: Vec<String> = ap.items.into_iter().map(|e| e.id).collect();
+    assert_eq!(ap, ["evt_1", "evt_3"]);
+}
+
+#[tokio::test]
+async fn status_filter_still_fills_pages_when_most_deliveries_do_not_match() {
+    let moto = Moto::start();
+    let client = client(&moto).await;
+    let store = DynamoStore::new(client.clone(), new_table(&client).await);
+    let start = datetime!(2026-03-01 00:00 UTC);
+    let mut failed = Vec::new();
+    for i in 0..25i64 {
+        let event = format!("evt_filter{i:02}");
+        let mut d = Delivery::new(
+            ids::delivery_id(&event, "sub_filter"),
+            &event,
+            "sub_filter",
+            "cl_filter",
+            start + time::Duration::seconds(i),
+        );
+        if i % 5 == 0 {
+            d.status = DeliveryStatus::Failed;
+            failed.push(d.id.clone());
+        }
+        assert!(store.insert_delivery(&d).await.expect("insert_delivery"));
+    }
+    failed.reverse();
+    let key = DeliveryKey::Subscription("sub_filter".to_string());
+    let mut cursor: Option<String> = None;
+    let mut pages = Vec::new();
+    loop {
+        let page = store
+            .list_deliveries(&key, Some(DeliveryStatus::Failed), cursor.as_deref(), 2)
+            .await
+            .expect("list_deliveries(status)");
+        pages.push(page.items.into_iter().map(|d| d.id).collect::<Vec<_>>());
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+        assert!(
+            pages.len() <= failed.len(),
+            "the cursor never reached the end"
+        );
+    }
+    let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [2, 2, 1], "full pages, the last without a cursor");
+    assert_eq!(
+        pages.concat(),
+        failed,
+        "exactly the failed deliveries, newest first"
+    );
+}
