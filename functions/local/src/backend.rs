@@ -33,7 +33,12 @@ pub(crate) async fn open_backend(config: &Config) -> Result<Ports, RunError> {
                 max_receives_deliveries: config.stack.max_receives,
                 ..QueueOptions::default()
             };
-            let backend = tokio::task::spawn_blocking(move || EmbeddedBackend::open(&dir, opts))
+            // The embedded store is this process's alone (the data directory's lock), and this
+            // process runs every fan-out and delivery worker over it: the claims of the
+            // deliveries its fan-out inserts can be held in memory, not written.
+            let open =
+                move || EmbeddedBackend::open(&dir, opts).map(|b| b.holding_claims_in_memory());
+            let backend = tokio::task::spawn_blocking(open)
                 .await
                 .map_err(|e| RunError::Storage(e.to_string()))?
                 .map_err(|e| match e {

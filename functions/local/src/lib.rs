@@ -157,10 +157,6 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         },
     );
     hc.endpoint_concurrency = config.endpoint_concurrency;
-    // The embedded store is this process's alone (one process per data directory), and this
-    // process runs every fan-out and delivery worker over it. On the AWS backend, Lambda
-    // instances may share the queues.
-    hc.sole_process = config.backend == Backend::Embedded;
     if config.backend == Backend::Embedded {
         // The embedded queue keeps a message until it is deleted or dead-lettered.
         hc.delivery_queue = QueueLimits {

@@ -35,9 +35,7 @@ pub(crate) fn spawn(
     stop: &watch::Receiver<bool>,
 ) -> Workers {
     let deliver_ctx = deliver_ctx.clone();
-    // The fan-out tells the delivery worker which deliveries it created (of use where this
-    // process is the only one over its store: the embedded backend).
-    let fanout_ctx = deliver_ctx.clone();
+    let fanout_ctx = deliver_ctx.worker.clone();
     // Fan-out loops. On the embedded queue, four: while one stores a batch's deliveries (one
     // write of up to a thousand rows, waiting for its commit) and another queues them, the
     // others receive and match the next events, so that the writer always has the next batch
@@ -62,7 +60,7 @@ pub(crate) fn spawn(
             visibility: config.visibility,
             concurrency: fanout_loops,
         },
-        move |event| fanout::handle_events_for_delivery(fanout_ctx.clone(), event),
+        move |event| fanout::handle_events(fanout_ctx.clone(), event),
         stop.clone(),
     ));
     // Each delivery on its own: a receiver that hangs holds one slot, not a batch.

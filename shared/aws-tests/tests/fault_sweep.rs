@@ -11,13 +11,17 @@ use std::sync::Arc;
 use support::stack_on_moto::StackOnMoto;
 use support::sweep::{Backend, sweep};
 
-/// The embedded backend, its handlers in Lambda's ownership mode or, `sole_process`, in the
-/// local runner's.
-async fn sweep_embedded(sole_process: bool) {
+/// The embedded backend, writing every claim as DynamoDB does or, `claims_in_memory`, as the
+/// local runner opens it.
+async fn sweep_embedded(claims_in_memory: bool) {
     let dir = tempfile::tempdir().expect("a data directory");
     let path = dir.path().to_path_buf();
     let embedded = tokio::task::spawn_blocking(move || {
-        hookline_embedded::EmbeddedBackend::open(&path, Default::default())
+        let backend = hookline_embedded::EmbeddedBackend::open(&path, Default::default())?;
+        Ok::<_, hookline_embedded::EmbeddedError>(match claims_in_memory {
+            true => backend.holding_claims_in_memory(),
+            false => backend,
+        })
     })
     .await
     .expect("open task")
@@ -30,7 +34,6 @@ async fn sweep_embedded(sole_process: bool) {
         queue: embedded.queue(),
         keys: embedded.signing_keys(),
         name: "embedded",
-        sole_process,
     };
     sweep(&backend).await;
 }
@@ -41,7 +44,7 @@ async fn every_fault_on_the_embedded_backend_loses_nothing_and_sends_nothing_twi
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_fault_in_the_local_runners_sole_process_mode_loses_nothing_and_sends_nothing_twice_unexplained()
+async fn every_fault_with_claims_held_in_memory_as_the_local_runner_holds_them_loses_nothing_and_sends_nothing_twice_unexplained()
  {
     sweep_embedded(true).await;
 }
@@ -54,7 +57,6 @@ async fn every_fault_on_the_aws_backend_loses_nothing_and_sends_nothing_twice_un
         queue: stack.queue.clone(),
         keys: Arc::clone(&stack.signing_keys),
         name: "aws",
-        sole_process: false,
     };
     sweep(&backend).await;
 }

@@ -12,7 +12,7 @@ use crate::error::sqlite;
 
 /// A delivery ready to be written: its body and indexed columns.
 pub(crate) struct DeliveryRow {
-    id: String,
+    pub(crate) id: String,
     subscription_id: String,
     event_id: String,
     client_id: String,

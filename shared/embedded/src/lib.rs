@@ -6,7 +6,11 @@
 //! `hookline-ports`; it is cheap to clone, and every clone shares the same connections. Writes
 //! run on a writer thread and lists on tokio's blocking pool; only point reads by key run on
 //! the calling thread, and only while a reader connection is free (see `db`).
+//!
+//! Opened by the local runner, which is the only process over its data directory, it may hold
+//! the first claim of a delivery it inserted in memory instead of writing it (see `claims`).
 
+mod claims;
 mod clients;
 mod codec;
 mod cursor;
@@ -33,6 +37,7 @@ pub use error::EmbeddedError;
 pub use queue::{MAX_BATCH, MAX_DELAY, MAX_VISIBILITY, MAX_WAIT, QueueOptions};
 pub use schema::{DB_FILE, SCHEMA_VERSION};
 
+use claims::Claims;
 use db::Db;
 use queue::Signals;
 
@@ -48,6 +53,8 @@ pub struct EmbeddedBackend {
     _lock: Arc<std::fs::File>,
     /// The newest subscription generation this process has read or committed (0: none yet).
     generation: Arc<AtomicU64>,
+    /// Claims held in memory (none unless [`EmbeddedBackend::holding_claims_in_memory`]).
+    claims: Arc<Claims>,
 }
 
 impl std::fmt::Debug for EmbeddedBackend {
@@ -97,7 +104,24 @@ impl EmbeddedBackend {
             path: Arc::new(path),
             _lock: Arc::new(lock),
             generation: Arc::new(AtomicU64::new(0)),
+            claims: Arc::default(),
         })
+    }
+
+    /// This backend, answering the claim of a delivery it inserted itself, not written
+    /// since, from memory instead of with a write (see [`claims`]). Only for the process that
+    /// runs every fan-out and delivery worker over this store (the local runner: the data
+    /// directory's lock keeps other processes out). Call it on the backend just opened: the
+    /// clones made before it keep writing every claim.
+    pub fn holding_claims_in_memory(mut self) -> EmbeddedBackend {
+        self.claims = Arc::new(Claims::enabled());
+        self
+    }
+
+    /// How many deliveries this backend remembers in memory: inserted and not yet claimed
+    /// or written, or claimed without a write and their outcome not yet written.
+    pub fn claims_in_memory(&self) -> usize {
+        self.claims.len()
     }
 
     /// Records a subscription generation read or committed; returns the newest known.

@@ -10,12 +10,13 @@ use hookline_domain::{
     StatePattern, Subscription, SubscriptionId,
 };
 use hookline_ports::{
-    ClientStore, DeliveryKey, DeliveryStore, EventInsert, EventStore, EventTypeStore, Page,
+    Claim, ClientStore, DeliveryKey, DeliveryStore, EventInsert, EventStore, EventTypeStore, Page,
     PortError, SubscriptionStore,
 };
 use time::OffsetDateTime;
 
 use crate::EmbeddedBackend;
+use crate::claims::{BeforeWrite, ClaimBy};
 use crate::codec::{to_json, unix_ns};
 use crate::deliveries::{self, DeliveryRow};
 use crate::events::{self, EventQuery, NewEvent};
@@ -251,11 +252,14 @@ impl DeliveryStore for EmbeddedBackend {
             .collect::<Result<Vec<_>, PortError>>()?;
         // Without a savepoint: as the port allows, an error may leave some stored, and the
         // caller's retry finds them.
-        self.db
+        let created: Vec<bool> = self
+            .db
             .write_each("insert_deliveries", move |tx| {
                 rows.iter().map(|row| deliveries::insert(tx, row)).collect()
             })
-            .await
+            .await?;
+        self.claims.inserted(deliveries, &created);
+        Ok(created)
     }
 
     async fn get_delivery(&self, id: &DeliveryId) -> Result<Option<Delivery>, PortError> {
@@ -267,22 +271,32 @@ impl DeliveryStore for EmbeddedBackend {
 
     async fn put_delivery(&self, delivery: &Delivery) -> Result<(), PortError> {
         let row = DeliveryRow::new(delivery, to_json("put_delivery", delivery)?);
+        let (claims, id) = (self.claims.clone(), delivery.id.clone());
         self.db
-            .write("put_delivery", move |tx| deliveries::put(tx, &row))
+            .write("put_delivery", move |tx| {
+                // Replaces whatever was claimed, as it would replace a written claim.
+                claims.forget(&id);
+                deliveries::put(tx, &row)
+            })
             .await
     }
 
     async fn update_delivery(&self, delivery: &Delivery) -> Result<bool, PortError> {
-        let expected = delivery.version;
-        let mut next = delivery.clone();
-        next.version = expected + 1;
-        let row = DeliveryRow::new(&next, to_json("update_delivery", &next)?);
-        // One conditional UPDATE (then a read): no savepoint needed.
-        self.db
-            .write_each("update_delivery", move |tx| {
-                deliveries::update(tx, &row, expected)
-            })
-            .await
+        self.write_over("update_delivery", delivery.clone()).await
+    }
+
+    async fn claim_delivery(
+        &self,
+        claim: Delivery,
+        at: OffsetDateTime,
+    ) -> Result<Claim, PortError> {
+        match self.claims.claim(claim, at) {
+            ClaimBy::Memory(answer) => Ok(answer),
+            ClaimBy::Write(claim) => Ok(match self.write_over("claim_delivery", claim).await? {
+                true => Claim::Claimed,
+                false => Claim::Changed,
+            }),
+        }
     }
 
     async fn list_deliveries(
@@ -299,5 +313,39 @@ impl DeliveryStore for EmbeddedBackend {
                 deliveries::list(c, &key, status, cursor.as_deref(), limit)
             })
             .await
+    }
+}
+
+impl EmbeddedBackend {
+    /// `update_delivery` and the written `claim_delivery` (named `op`): `delivery` replaces
+    /// the stored one if that is still at `delivery.version`, and is stored with the next
+    /// version. A claim held in memory is first written, or taken as the stored version when
+    /// this is its owner's outcome (see [`crate::claims`]).
+    async fn write_over(&self, op: &'static str, mut next: Delivery) -> Result<bool, PortError> {
+        let expected = next.version;
+        next.version = expected + 1;
+        let row = DeliveryRow::new(&next, to_json(op, &next)?);
+        let claims = self.claims.clone();
+        let id = next.id;
+        let (written, by_owner) = self
+            .db
+            .write_each(op, move |tx| match claims.before_write(&row.id, expected) {
+                // One conditional UPDATE (then a read): no savepoint needed.
+                BeforeWrite::Nothing => Ok((deliveries::update(tx, &row, expected)?, false)),
+                BeforeWrite::Owner { stored } => Ok((deliveries::update(tx, &row, stored)?, true)),
+                BeforeWrite::WriteHeld(mut held) => {
+                    let over = held.version;
+                    held.version = over + 1;
+                    let claimed = DeliveryRow::new(&held, to_json(op, &*held)?);
+                    // False if the stored delivery moved since (nothing to keep then).
+                    deliveries::update(tx, &claimed, over)?;
+                    Ok((deliveries::update(tx, &row, expected)?, false))
+                }
+            })
+            .await?;
+        if written && by_owner {
+            self.claims.outcome_written(&id);
+        }
+        Ok(written)
     }
 }

@@ -29,6 +29,14 @@ async fn store_passes_the_conformance_suite() {
 }
 
 #[tokio::test]
+async fn store_holding_claims_in_memory_passes_the_conformance_suite() {
+    // The local runner's: the claims of the deliveries it inserts are not written.
+    let (_dir, backend) = fresh(QueueOptions::default());
+    let backend = backend.holding_claims_in_memory();
+    conformance::store_suite(&*backend.store()).await;
+}
+
+#[tokio::test]
 async fn queue_passes_the_conformance_suite() {
     let opts = QueueOptions::default();
     let (_dir, backend) = fresh(opts);

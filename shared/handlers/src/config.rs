@@ -57,12 +57,6 @@ pub struct HandlerConfig {
     /// (reason `failing`): a failed attempt this long after the first failure since the last
     /// success disables it.
     pub disable_after: Duration,
-    /// This process is the only one that fans out and delivers over its store, which no
-    /// other process writes (the local runner on the embedded backend): the first attempt of
-    /// a delivery its fan-out created needs no claim in the store (see
-    /// [`crate::delivery::first_attempt`]). Off by default, and never on where Lambda
-    /// instances or a second runner share the queues.
-    pub sole_process: bool,
     /// What each client may ask of this stack, unless an admin set otherwise for it.
     pub limits: Limits,
 }
@@ -93,7 +87,6 @@ impl HandlerConfig {
             endpoint_concurrency: DEFAULT_ENDPOINT_CONCURRENCY,
             disable_after: DEFAULT_DISABLE_AFTER,
             fanout_step: 1_000,
-            sole_process: false,
             limits: Limits::default(),
         }
     }

@@ -19,7 +19,6 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::context::WorkerContext;
-use crate::delivery::DeliveryContext;
 use crate::index::SubscriptionIndex;
 use crate::messages::{DeliveryMessage, EventMessage, to_body};
 use crate::queueing::enqueue_messages;
@@ -39,16 +38,6 @@ pub async fn handle_events(ctx: Arc<WorkerContext>, event: SqsEvent) -> SqsBatch
     handle_events_until(ctx, event, None).await
 }
 
-/// [`handle_events`] in the process that also delivers what it fans out (the local runner):
-/// the deliveries it creates are remembered in the delivery context's first-attempt map
-/// (see [`crate::delivery::first_attempt`]; a no-op unless the process is the sole one).
-pub async fn handle_events_for_delivery(
-    ctx: Arc<DeliveryContext>,
-    event: SqsEvent,
-) -> SqsBatchResponse {
-    fan_out(ctx.worker.clone(), Some(ctx), event, None).await
-}
-
 /// [`handle_events`] for an invocation that must answer by `deadline` (Lambda's): no new step
 /// starts within [`DEADLINE_MARGIN`] of it, and what is left goes to continuation messages.
 ///
@@ -63,14 +52,12 @@ pub async fn handle_events_until(
     event: SqsEvent,
     deadline: Option<Instant>,
 ) -> SqsBatchResponse {
-    fan_out(ctx, None, event, deadline).await
+    fan_out(ctx, event, deadline).await
 }
 
-/// Fans out the batch on a task of its own; `delivering`: the context of this process's
-/// delivery worker, if it has one.
+/// Fans out the batch on a task of its own.
 async fn fan_out(
     ctx: Arc<WorkerContext>,
-    delivering: Option<Arc<DeliveryContext>>,
     event: SqsEvent,
     deadline: Option<Instant>,
 ) -> SqsBatchResponse {
@@ -78,7 +65,7 @@ async fn fan_out(
     // A panic would leave unknown which messages were handled: the batch runs on a task of
     // its own, and if that task fails, all of it is retried (a re-run creates nothing twice).
     // In the invocation's span, so that the batch's log lines carry its request id.
-    match tokio::spawn(fan_out_batch(ctx, delivering, event, deadline).in_current_span()).await {
+    match tokio::spawn(fan_out_batch(ctx, event, deadline).in_current_span()).await {
         Ok(response) => response,
         Err(e) => {
             tracing::error!(error = %e, "fanout: task failed; retrying the batch");
@@ -124,7 +111,6 @@ impl EventWork {
 
 async fn fan_out_batch(
     ctx: Arc<WorkerContext>,
-    delivering: Option<Arc<DeliveryContext>>,
     event: SqsEvent,
     deadline: Option<Instant>,
 ) -> SqsBatchResponse {
@@ -174,7 +160,7 @@ async fn fan_out_batch(
             }
         }
     }
-    run(&ctx, delivering.as_deref(), &mut works, deadline).await;
+    run(&ctx, &mut works, deadline).await;
     continue_unfinished(&ctx, &mut works).await;
     // What this invocation stored and queued: a failed event counts once its retry succeeds
     // (from where its message starts), a continued one part by part.
@@ -190,12 +176,7 @@ async fn fan_out_batch(
 
 /// Stores and queues the works' deliveries, all events together while that succeeds, then
 /// each event alone; stops when the deadline nears.
-async fn run(
-    ctx: &WorkerContext,
-    delivering: Option<&DeliveryContext>,
-    works: &mut [EventWork],
-    deadline: Option<Instant>,
-) {
+async fn run(ctx: &WorkerContext, works: &mut [EventWork], deadline: Option<Instant>) {
     let out_of_time = || deadline.is_some_and(|d| Instant::now() + DEADLINE_MARGIN >= d);
     let step = ctx.config.fanout_step.max(1);
     // Together: one step takes from as many events as fit.
@@ -211,7 +192,7 @@ async fn run(
             chunk.extend_from_slice(part);
             taken.push((i, part.len()));
         }
-        match store_and_queue(ctx, delivering, &chunk).await {
+        match store_and_queue(ctx, &chunk).await {
             Ok(()) => {
                 for (i, n) in taken {
                     works[i].done += n;
@@ -227,7 +208,7 @@ async fn run(
     for w in works.iter_mut() {
         while !w.finished() && !out_of_time() {
             let n = w.remaining().len().min(step);
-            match store_and_queue(ctx, delivering, &w.remaining()[..n]).await {
+            match store_and_queue(ctx, &w.remaining()[..n]).await {
                 Ok(()) => w.done += n,
                 Err(why) => {
                     tracing::warn!(event_id = %w.event_id, reason = %why, "fanout: event failed; it will be retried");
@@ -333,11 +314,7 @@ fn event_message(record: &SqsMessage) -> Result<EventMessage, FanoutError> {
 }
 
 /// Stores the deliveries and queues the ones that need it.
-async fn store_and_queue(
-    ctx: &WorkerContext,
-    delivering: Option<&DeliveryContext>,
-    deliveries: &[Delivery],
-) -> Result<(), FanoutError> {
+async fn store_and_queue(ctx: &WorkerContext, deliveries: &[Delivery]) -> Result<(), FanoutError> {
     if deliveries.is_empty() {
         return Ok(());
     }
@@ -360,15 +337,6 @@ async fn store_and_queue(
     // untouched: queued again (their stored copies differ from these in creation time).
     for id in untouched(ctx, existing).await.map_err(FanoutError::Store)? {
         to_send.push(DeliveryMessage::id(&id));
-    }
-    // Remembered before their messages go out, so that no message finds one unremembered.
-    if let Some(delivering) = delivering {
-        delivering.first_attempts.created(
-            to_send
-                .iter()
-                .filter(|m| m.created.is_some())
-                .map(|m| m.delivery_id.as_str()),
-        );
     }
     enqueue_messages(ctx.queue.as_ref(), &to_send)
         .await

@@ -304,8 +304,9 @@ async fn an_attempt_whose_outcome_cannot_be_recorded_is_made_again_with_the_reas
     let id = hub.queue_delivery(&event, &sub, |_| {}).await;
     let batch = hub.receive_exactly(QueueName::Deliveries, 1).await;
 
-    // The claim is written, the request sent, and the outcome's write fails.
-    faults.inject("update_delivery", Fault::Fail, 1, 1);
+    // The claim is written (`claim_delivery`), the request sent, and the outcome's write
+    // fails.
+    faults.inject("update_delivery", Fault::Fail, 0, 1);
     let response = hub.deliver(&batch).await;
     assert_eq!(failed_ids(&response).len(), 1, "the message is kept");
     assert_eq!(receiver.count(), 1);

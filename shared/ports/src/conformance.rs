@@ -12,6 +12,7 @@
 //!   it leaves them empty. Its waits are whole seconds, because SQS counts visibility and delay
 //!   in seconds.
 
+mod claims;
 mod clients;
 mod deliveries;
 mod events;
@@ -32,7 +33,7 @@ use crate::store::{Page, Store};
 pub use keys::keys_suite;
 pub use queue::queue_suite;
 
-/// Runs every store check: clients, event types, events, subscriptions, deliveries.
+/// Runs every store check: clients, event types, events, subscriptions, deliveries, claims.
 pub async fn store_suite(store: &dyn Store) {
     let run = Run::new();
     clients::clients(store, &run).await;
@@ -45,6 +46,9 @@ pub async fn store_suite(store: &dyn Store) {
     deliveries::deliveries(store, &run).await;
     deliveries::insert_many(store, &run).await;
     deliveries::list_deliveries(store, &run).await;
+    claims::one_claim_per_version(store, &run).await;
+    claims::no_write_beside_a_claim(store, &run).await;
+    claims::a_lapsed_claim_is_on_record(store, &run).await;
 }
 
 /// What makes one run's data its own.

@@ -31,6 +31,7 @@
 //! | `get_delivery` | key lookup `DELIVERY#id` |
 //! | `put_delivery` | put `DELIVERY#id` |
 //! | `update_delivery` | conditional put `DELIVERY#id` (version = expected) |
+//! | `claim_delivery` | conditional put `DELIVERY#id` (version = expected), or none (see [`Claim`]) |
 //! | `list_deliveries` | query partition `SUB#id`, `EVENT#id`, `CLIENT#id` or `DELIVERIES`, newest first, status as a filter |
 //!
 //! Lists return pages: `limit` items at most and an opaque `next_cursor` (None at the end).
@@ -66,6 +67,21 @@ pub enum EventInsert {
         /// Whether `mark_event_enqueued` was called for it.
         enqueued: bool,
     },
+}
+
+/// What [`DeliveryStore::claim_delivery`] answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The attempt is the caller's until the claim's lease (`next_attempt_at`) ends: it
+    /// sends, then writes its outcome over the claim's `version + 1`.
+    Claimed,
+    /// Not claimed: the stored delivery is no longer at the claim's version (another attempt
+    /// claimed it, or the caller's copy is stale). Reading it again tells what became of it.
+    Changed,
+    /// Not claimed: another attempt holds the delivery, and the store knows it without a
+    /// read (a claim it holds in memory, see [`DeliveryStore::claim_delivery`]). Reading the
+    /// delivery again would not show that claim: wait a moment instead.
+    Taken,
 }
 
 /// What `list_deliveries` lists by.
@@ -194,6 +210,30 @@ pub trait DeliveryStore: Send + Sync + 'static {
     /// stores it with `version + 1`. Returns false (writing nothing) if it changed since it
     /// was read; `NotFound` if it does not exist.
     async fn update_delivery(&self, delivery: &Delivery) -> Result<bool, PortError>;
+    /// Claims a delivery's next attempt for the caller: `claim` is the caller's copy at the
+    /// version it read, with the attempt listed as under way (its outcome not recorded) and
+    /// `next_attempt_at` set to the end of the claim's lease; `at` is the time of the claim.
+    ///
+    /// The guarantee, whatever the backend: at most one claim over one version is
+    /// [`Claim::Claimed`]; the owner's outcome, written by `update_delivery` over
+    /// `claim.version + 1`, ends the claim; until then any other write of the delivery over
+    /// `claim.version` changes nothing (`false`). A claim whose outcome is never written
+    /// (the request sent, the store failing, the process gone) stays on record as it was
+    /// claimed, its attempt under way, so that the next attempt after the lease is made
+    /// with the reason on record. `NotFound` if the delivery does not exist.
+    ///
+    /// What an adapter may skip: by default the claim is written as `update_delivery` writes
+    /// it. A store that knows no other process can touch the delivery — it inserted it itself
+    /// (`insert_deliveries`), nothing has written it since, and no other process writes
+    /// over this store — may instead hold the claim in memory and write nothing. It must then
+    /// keep the guarantee as if the claim were written: answer a second claim with
+    /// [`Claim::Taken`] while the lease lasts; take the owner's write over `version + 1` as
+    /// over the claim; and write the claim as it stands before any other write of the
+    /// delivery, or before a claim made once the lease has ended, is let through. Reads show
+    /// the delivery as last written. A held claim dies with the process: what its attempt did
+    /// is then not on record (the saving's price).
+    async fn claim_delivery(&self, claim: Delivery, at: OffsetDateTime)
+    -> Result<Claim, PortError>;
     /// Deliveries by subscription, event, client or all, newest first, optionally of one status.
     async fn list_deliveries(
         &self,

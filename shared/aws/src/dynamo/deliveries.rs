@@ -95,9 +95,13 @@ impl DynamoStore {
         Ok(item)
     }
 
-    /// `update_delivery`: a put conditioned on the stored version; false if it moved.
-    pub(crate) async fn put_delivery_over(&self, d: &Delivery) -> Result<bool, PortError> {
-        const OP: &str = "update_delivery";
+    /// `update_delivery` and `claim_delivery` (named `op`): a put conditioned on the stored
+    /// version; false if it moved.
+    pub(crate) async fn put_delivery_over(
+        &self,
+        op: &'static str,
+        d: &Delivery,
+    ) -> Result<bool, PortError> {
         let expected = d.version;
         let mut next = d.clone();
         next.version = expected.saturating_add(1);
@@ -105,7 +109,7 @@ impl DynamoStore {
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(self.delivery_item(OP, &next)?))
+            .set_item(Some(self.delivery_item(op, &next)?))
             .condition_expression("attribute_exists(#pk) AND #version = :expected")
             .set_expression_attribute_names(Some(names(&[PK, VERSION])))
             .expression_attribute_values(":expected", n(expected))
@@ -117,12 +121,12 @@ impl DynamoStore {
                 if e.as_service_error()
                     .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
             {
-                match self.get_item(OP, delivery_pk(&d.id), DELIVERY_SK).await? {
+                match self.get_item(op, delivery_pk(&d.id), DELIVERY_SK).await? {
                     Some(_) => Ok(false),
                     None => Err(PortError::NotFound),
                 }
             }
-            Err(e) => Err(backend(OP, e)),
+            Err(e) => Err(backend(op, e)),
         }
     }
 }

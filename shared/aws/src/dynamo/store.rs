@@ -7,7 +7,7 @@ use hookline_domain::{
     StatePattern, Subscription, SubscriptionId,
 };
 use hookline_ports::{
-    ClientStore, DeliveryKey, DeliveryStore, EventInsert, EventStore, EventTypeStore, Page,
+    Claim, ClientStore, DeliveryKey, DeliveryStore, EventInsert, EventStore, EventTypeStore, Page,
     PortError, SubscriptionStore,
 };
 use time::OffsetDateTime;
@@ -199,7 +199,21 @@ impl DeliveryStore for DynamoStore {
     }
 
     async fn update_delivery(&self, delivery: &Delivery) -> Result<bool, PortError> {
-        self.put_delivery_over(delivery).await
+        self.put_delivery_over("update_delivery", delivery).await
+    }
+
+    /// Always written: Lambda instances share the table, so no claim can be held in memory.
+    async fn claim_delivery(
+        &self,
+        claim: Delivery,
+        _at: OffsetDateTime,
+    ) -> Result<Claim, PortError> {
+        Ok(
+            match self.put_delivery_over("claim_delivery", &claim).await? {
+                true => Claim::Claimed,
+                false => Claim::Changed,
+            },
+        )
     }
 
     async fn list_deliveries(

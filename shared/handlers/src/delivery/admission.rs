@@ -6,12 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hookline_domain::{Attempt, Delivery, ids};
-use hookline_ports::PortError;
+use hookline_ports::{Claim, PortError};
 use time::OffsetDateTime;
 
 use crate::delivery::context::DeliveryContext;
 use crate::delivery::disposition::{DeliveryError, Disposition, EARLY_TOLERANCE, Inbound};
-use crate::delivery::first_attempt::{Begin, Owning};
 use crate::delivery::in_flight::{Busy, Slot};
 use crate::delivery::pipeline::{Halt, Source};
 use crate::delivery::record::abandon;
@@ -43,15 +42,9 @@ pub(crate) struct Admitted {
     pub(crate) now: OffsetDateTime,
 }
 
-/// An attempt this worker owns: claimed in the store (a lease until the subscription's
-/// timeout has passed), or owned outright as a fresh delivery's first attempt in a sole
-/// process (see [`crate::delivery::first_attempt`]).
-pub(crate) struct Claimed<'c> {
-    /// The attempt; its delivery at the version this worker writes over.
-    pub(crate) attempt: Admitted,
-    /// Held until the outcome is recorded: until then, no other attempt here may start.
-    pub(crate) owned: Option<Owning<'c>>,
-}
+/// An attempt this worker claimed (a lease until the subscription's timeout has passed): its
+/// delivery at the version this worker writes its outcome over.
+pub(crate) struct Claimed(pub(crate) Admitted);
 
 /// Admit: whether the delivery is to be attempted now, and with what.
 pub(crate) async fn admit(
@@ -122,46 +115,34 @@ pub(crate) async fn admit(
 }
 
 /// Claim: makes the admitted attempt this worker's. Several messages may name one delivery
-/// (a fan-out re-run, a manual retry racing a scheduled one): only the worker whose
-/// conditional write sets `next_attempt_at` to the end of a lease sends; any other message
-/// for it waits until the delivery is due again.
-pub(crate) async fn claim(
-    ctx: &DeliveryContext,
-    mut attempt: Admitted,
-) -> Result<Claimed<'_>, Halt> {
+/// (a fan-out re-run, a manual retry racing a scheduled one): only the worker whose claim
+/// sets `next_attempt_at` to the end of a lease sends; any other message for it waits until
+/// the delivery is due again. (How the store keeps the claim, written or, where it can, in
+/// memory, is its own affair: see `DeliveryStore::claim_delivery`.)
+pub(crate) async fn claim(ctx: &DeliveryContext, mut attempt: Admitted) -> Result<Claimed, Halt> {
     let from_message = attempt.source == Source::Message;
     let now = attempt.now;
     let lease = timeout_of(&attempt.entry) + CLAIM_MARGIN;
     let delivery = &mut attempt.delivery;
     delivery.next_attempt_at = Some(now + lease);
-    let owned = match ctx.first_attempts.begin(&delivery.id, from_message) {
-        // Unclaimed, under way in this process: as if claimed by another worker.
-        Begin::Busy => return Err(Halt::Settle(Disposition::RetryIn(EARLY_TOLERANCE))),
-        Begin::Owned(owned) => Some(owned),
-        begin @ (Begin::Claim | Begin::ClaimAfterLost) => {
-            if matches!(begin, Begin::ClaimAfterLost) {
-                // This process's unclaimed attempt sent its request, and its outcome could
-                // not be written: on record now, as a failed attempt, before this one.
-                delivery.record_attempt(Attempt::under_way(delivery.next_attempt_number(), now));
-            }
-            // The claim lists the attempt as under way; the outcome replaces that. Should the
-            // outcome never be written (the request sent, the store failing), the next attempt
-            // after the lease is made with the reason on record.
-            let mut claim = delivery.clone();
-            claim.record_attempt(Attempt::under_way(delivery.next_attempt_number(), now));
-            match ctx.store.update_delivery(&claim).await {
-                Ok(true) => {}
-                // The message's copy is no longer (or not yet) the stored delivery.
-                Ok(false) | Err(PortError::NotFound) if from_message => return Err(Halt::Stale),
-                // Someone else claimed it between our read and our write.
-                Ok(false) => return Err(Halt::Settle(Disposition::RetryIn(EARLY_TOLERANCE))),
-                Err(e) => return Err(DeliveryError::store("claiming the attempt")(e).into()),
-            }
-            delivery.version += 1;
-            None
-        }
-    };
-    Ok(Claimed { attempt, owned })
+    // The claim lists the attempt as under way; the outcome replaces that. Should the outcome
+    // never be written (the request sent, the store failing), the next attempt after the
+    // lease is made with the reason on record.
+    let mut claim = delivery.clone();
+    claim.record_attempt(Attempt::under_way(delivery.next_attempt_number(), now));
+    match ctx.store.claim_delivery(claim, now).await {
+        Ok(Claim::Claimed) => {}
+        // Under way in this process, as the store knows without a read: as if claimed by
+        // another worker.
+        Ok(Claim::Taken) => return Err(Halt::Settle(Disposition::RetryIn(EARLY_TOLERANCE))),
+        // The message's copy is no longer (or not yet) the stored delivery.
+        Ok(Claim::Changed) | Err(PortError::NotFound) if from_message => return Err(Halt::Stale),
+        // Someone else claimed it between our read and our claim.
+        Ok(Claim::Changed) => return Err(Halt::Settle(Disposition::RetryIn(EARLY_TOLERANCE))),
+        Err(e) => return Err(DeliveryError::store("claiming the attempt")(e).into()),
+    }
+    delivery.version += 1;
+    Ok(Claimed(attempt))
 }
 
 /// The subscription's timeout per attempt.

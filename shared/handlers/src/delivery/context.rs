@@ -9,7 +9,6 @@ use hookline_ports::PortError;
 
 use crate::context::WorkerContext;
 use crate::delivery::client::WebhookClient;
-use crate::delivery::first_attempt::FirstAttempts;
 use crate::delivery::health::KeysInFlight;
 use crate::delivery::in_flight::InFlight;
 use crate::delivery::pacer::Pacer;
@@ -23,9 +22,6 @@ pub struct DeliveryContext {
     pub http: WebhookClient,
     /// Webhook requests in flight, by subscription.
     pub in_flight: InFlight,
-    /// Fresh deliveries whose first attempt this process owns (only with
-    /// [`HandlerConfig::sole_process`](crate::HandlerConfig::sole_process)).
-    pub first_attempts: FirstAttempts,
     /// The send rate of subscriptions that set one.
     pub pacer: Pacer,
     /// Subscriptions whose health this process is writing.
@@ -38,7 +34,6 @@ impl DeliveryContext {
     pub fn new(worker: Arc<WorkerContext>) -> Result<Arc<DeliveryContext>, PortError> {
         let http = WebhookClient::new(&worker.config)?;
         Ok(Arc::new(DeliveryContext {
-            first_attempts: FirstAttempts::new(worker.config.sole_process),
             worker,
             http,
             in_flight: InFlight::default(),

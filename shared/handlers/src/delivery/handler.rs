@@ -158,15 +158,7 @@ async fn deliver_one(
         Err(e) => Err(e),
     };
     match settled {
-        Ok(Settled::Delete) => {
-            // Done with the message: whatever became of the delivery (sent, finished before,
-            // abandoned unsent), no first attempt of it remains to be owned.
-            if let Some(id) = delivery_id {
-                ctx.first_attempts.forget(id);
-            }
-            Settled::Delete
-        }
-        Ok(Settled::Leave) => Settled::Leave,
+        Ok(settled) => settled,
         Err(e) => {
             e.log(delivery_id);
             Settled::Leave

@@ -8,7 +8,6 @@ mod admission;
 pub mod client;
 pub mod context;
 mod disposition;
-pub mod first_attempt;
 pub mod handler;
 pub mod health;
 pub mod in_flight;

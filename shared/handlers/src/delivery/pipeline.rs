@@ -70,9 +70,7 @@ impl Halt {
 /// The steps of one parsed message, up to its disposition.
 ///
 /// Several messages may name one delivery; only the worker that claims it sends, and nothing
-/// is dropped while the delivery is unfinished (see [`claim`]). (A process that is the only
-/// one over its store owns the first attempt of a delivery its own fan-out created, without a
-/// claim: see [`crate::delivery::first_attempt`].)
+/// is dropped while the delivery is unfinished (see [`claim`]).
 pub(crate) async fn process(
     ctx: &DeliveryContext,
     index: &SubscriptionIndex,
@@ -183,7 +181,7 @@ async fn attempt(
     source: Source,
 ) -> Result<Disposition, Halt> {
     let admitted: Admitted = admit(ctx, index, inbound, delivery, source).await?;
-    let Claimed { mut attempt, owned } = claim(ctx, admitted).await?;
+    let Claimed(mut attempt) = claim(ctx, admitted).await?;
     let request = match prepare(ctx, &attempt) {
         Ok(request) => request,
         Err(why) => return Err(abandon(ctx, attempt.delivery, &why).await.into()),
@@ -191,9 +189,7 @@ async fn attempt(
     let sent: Sent = send(ctx, &mut attempt, request).await;
     let outcome = outcome_of(ctx, &attempt, &sent);
     report(ctx, &attempt, &sent, &outcome).await;
-    let recorded = record(ctx, attempt.delivery, outcome).await;
-    // The first attempt this process owned is over once its outcome is written (or failed to
-    // be): later attempts claim.
-    drop(owned);
-    recorded.map_err(Halt::Failed)
+    record(ctx, attempt.delivery, outcome)
+        .await
+        .map_err(Halt::Failed)
 }

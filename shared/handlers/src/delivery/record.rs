@@ -95,10 +95,7 @@ pub(crate) async fn record(
 /// Writes the outcome over the version this worker claimed.
 async fn write_outcome(ctx: &DeliveryContext, delivery: &Delivery) -> Result<(), DeliveryError> {
     match ctx.store.update_delivery(delivery).await {
-        Ok(true) => {
-            ctx.first_attempts.recorded(&delivery.id);
-            Ok(())
-        }
+        Ok(true) => Ok(()),
         Ok(false) => {
             // Only the lease holder writes a claimed delivery; this means the lease ran out
             // (an attempt slower than its timeout) and another worker took over.

@@ -41,7 +41,6 @@ pub(crate) async fn send(
     let sent = attempt.slot.is_some();
     let result = match attempt.slot.take() {
         Some(slot) => {
-            ctx.first_attempts.sent(&attempt.delivery.id);
             let target = attempt
                 .entry
                 .target

@@ -47,6 +47,8 @@ pub struct Hub {
     pub queue: Arc<dyn Queue>,
     /// The handlers' clock (the system's, until a test moves it on).
     pub clock: Arc<ShiftedClock>,
+    /// The backend itself.
+    pub embedded: EmbeddedBackend,
     _dir: TempDir,
 }
 
@@ -56,24 +58,31 @@ pub async fn hub() -> Hub {
 
 /// A hub whose handler configuration `adjust` changes first.
 pub async fn hub_with(adjust: impl FnOnce(&mut HandlerConfig)) -> Hub {
-    hub_of(adjust, None, None).await
+    hub_of(adjust, None, None, false).await
 }
 
 /// A hub whose handlers count into `metrics`.
 pub async fn hub_with_metrics(metrics: Arc<dyn Metrics>) -> Hub {
-    hub_of(|_| {}, None, Some(metrics)).await
+    hub_of(|_| {}, None, Some(metrics), false).await
 }
 
 /// A hub whose handlers reach the store and the queue through fault-injecting ports driven
 /// by `faults` (the hub's own `store` and `queue` stay the real ones).
 pub async fn faulty_hub(faults: &Faults) -> Hub {
-    hub_of(|_| {}, Some(faults), None).await
+    hub_of(|_| {}, Some(faults), None, false).await
+}
+
+/// A [`faulty_hub`] whose store holds the claims of the deliveries it inserts in memory, as
+/// the local runner's does (`EmbeddedBackend::holding_claims_in_memory`).
+pub async fn hub_holding_claims_in_memory(faults: &Faults) -> Hub {
+    hub_of(|_| {}, Some(faults), None, true).await
 }
 
 async fn hub_of(
     adjust: impl FnOnce(&mut HandlerConfig),
     faults: Option<&Faults>,
     metrics: Option<Arc<dyn Metrics>>,
+    claims_in_memory: bool,
 ) -> Hub {
     let dir = tempfile::tempdir().expect("temporary data directory");
     let path = dir.path().to_path_buf();
@@ -82,6 +91,10 @@ async fn hub_of(
             .await
             .expect("open task")
             .expect("open the embedded backend");
+    let backend = match claims_in_memory {
+        true => backend.holding_claims_in_memory(),
+        false => backend,
+    };
     let mut config = HandlerConfig::new("http://test", "embedded");
     config.destinations = DestinationPolicy {
         allow_http: true,
@@ -113,6 +126,7 @@ async fn hub_of(
         store: backend.store(),
         queue: backend.queue(),
         clock,
+        embedded: backend,
         _dir: dir,
     }
 }

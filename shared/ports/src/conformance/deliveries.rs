@@ -8,7 +8,8 @@ use super::{Run, at_ms, exact_page_sizes, walk};
 use crate::error::PortError;
 use crate::store::{DeliveryKey, Store};
 
-fn delivery(
+/// A new delivery of `event` to `sub`.
+pub(super) fn delivery(
     event: &EventId,
     sub: &SubscriptionId,
     client: &ClientId,

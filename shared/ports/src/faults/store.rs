@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use super::Faults;
 use crate::{
-    ClientStore, DeliveryKey, DeliveryStore, EventInsert, EventStore, EventTypeStore, Page,
+    Claim, ClientStore, DeliveryKey, DeliveryStore, EventInsert, EventStore, EventTypeStore, Page,
     PortError, Store, SubscriptionStore,
 };
 
@@ -203,6 +203,15 @@ impl DeliveryStore for FaultyStore {
     async fn update_delivery(&self, delivery: &Delivery) -> Result<bool, PortError> {
         self.faults
             .around("update_delivery", self.inner.update_delivery(delivery))
+            .await
+    }
+    async fn claim_delivery(
+        &self,
+        claim: Delivery,
+        at: OffsetDateTime,
+    ) -> Result<Claim, PortError> {
+        self.faults
+            .around("claim_delivery", self.inner.claim_delivery(claim, at))
             .await
     }
     async fn list_deliveries(

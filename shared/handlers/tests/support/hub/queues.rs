@@ -8,7 +8,7 @@ use aws_lambda_events::event::sqs::SqsBatchResponse;
 use hookline_domain::Event;
 use hookline_domain::{DeliveryId, EventId};
 use hookline_handlers::delivery::handle_deliveries;
-use hookline_handlers::fanout::handle_events_for_delivery;
+use hookline_handlers::fanout::handle_events;
 use hookline_handlers::messages::{DeliveryMessage, EventMessage, to_body};
 use hookline_handlers::sqs_event::to_sqs_event;
 use hookline_ports::{QueueMessage, QueueName, ReceivedMessage};
@@ -90,9 +90,11 @@ impl Hub {
     }
 
     pub async fn fan_out(&self, batch: &[ReceivedMessage]) -> SqsBatchResponse {
-        // As in the local runner: fan-out in the process that delivers.
-        handle_events_for_delivery(self.deliver.clone(), to_sqs_event(QueueName::Events, batch))
-            .await
+        handle_events(
+            self.ctx.worker.clone(),
+            to_sqs_event(QueueName::Events, batch),
+        )
+        .await
     }
 
     pub async fn deliver(&self, batch: &[ReceivedMessage]) -> SqsBatchResponse {

@@ -14,40 +14,27 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use hookline_domain::destination::DestinationPolicy;
 use hookline_domain::secret::{hash_client_secret, new_client_secret, new_webhook_secret};
 use hookline_domain::subscription::new_subscription;
 use hookline_domain::{
-    Client, ClientId, DeliveryStatus, EventId, EventType, RetrySchedule, Scope, StatePattern,
-    Subscription, SubscriptionId, ids,
+    Client, ClientId, DeliveryStatus, EventId, EventType, Scope, StatePattern, Subscription,
+    SubscriptionId,
 };
-use hookline_handlers::HandlerConfig;
-use hookline_handlers::auth::keys::KeySource;
-use hookline_handlers::context::{Contexts, Core};
-use hookline_handlers::delivery::{DeliveryContext, handle_deliveries};
-use hookline_handlers::fanout::{handle_events, handle_events_for_delivery};
-use hookline_handlers::sqs_event::to_sqs_event;
-use hookline_ports::faults::{Fault, Faults, FaultyQueue, FaultyStore};
-use hookline_ports::{
-    DeliveryKey, Queue, QueueConsumer, QueueName, ShiftedClock, SigningKeys, Store,
-};
-use serde_json::{Value, json};
+use hookline_ports::faults::Fault;
+use hookline_ports::{DeliveryKey, Queue, QueueName, SigningKeys, Store};
 use time::OffsetDateTime;
 
 use super::receiver::Receiver;
-use super::stack_on_moto::serve_api;
+
+mod rig;
 
 const STATE: &str = "AP";
 const EVENT_TYPE: &str = "LotDispatched";
 /// Receivers (one subscription each) per scenario.
 const SUBSCRIPTIONS: usize = 3;
-/// Requests a publisher makes before it gives up on an event.
-const PUBLISH_TRIES: usize = 5;
 /// How long a received message stays invisible unless a handler says otherwise: also how long
 /// a receive whose answer was lost keeps its messages.
 const VISIBILITY: Duration = Duration::from_secs(3);
-/// How far the clock jumps when nothing is visible: past any retry delay or claim lease.
-const TICK: Duration = Duration::from_secs(60);
 /// Longest a scenario may take to settle.
 const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -62,9 +49,6 @@ pub struct Backend {
     pub keys: Arc<dyn SigningKeys>,
     /// `embedded` or `aws` (the handlers' backend name).
     pub name: &'static str,
-    /// The handlers own their fresh deliveries' first attempts without a claim, as the local
-    /// runner does on the embedded backend (`HandlerConfig::sole_process`).
-    pub sole_process: bool,
 }
 
 /// A fault to inject: fail the call after `skip` calls at `point`, as `fault` says.
@@ -73,21 +57,6 @@ pub struct Injection {
     pub point: String,
     pub skip: u32,
     pub fault: Fault,
-}
-
-/// The handlers of one scenario: fresh caches, their own faults and clock, the API served.
-struct Rig<'b> {
-    backend: &'b Backend,
-    ctx: Contexts,
-    deliver: Arc<DeliveryContext>,
-    faults: Faults,
-    clock: Arc<ShiftedClock>,
-    base: String,
-    /// The publisher's access token.
-    token: String,
-    http: reqwest::Client,
-    /// The queues as the handlers reach them (`ctx.worker.queue` is their sending half).
-    queue: Arc<FaultyQueue>,
 }
 
 impl Backend {
@@ -112,42 +81,6 @@ impl Backend {
         };
         self.store.insert_client(&client).await.expect("client");
         (client.id.into_string(), secret)
-    }
-
-    /// Handlers for one scenario, the API served, and a token of `publisher`.
-    async fn rig(&self, publisher: &(String, String)) -> Rig<'_> {
-        let faults = Faults::default();
-        let clock = Arc::new(ShiftedClock::default());
-        let mut config = HandlerConfig::new("http://test", self.name);
-        config.destinations = DestinationPolicy {
-            allow_http: true,
-            allow_private: true,
-        };
-        config.retry_schedule = RetrySchedule::parse("1s").expect("retry schedule");
-        config.sole_process = self.sole_process;
-        let queue = Arc::new(FaultyQueue::new(self.queue.clone(), faults.clone()));
-        let store = Arc::new(FaultyStore::new(self.store.clone(), faults.clone()));
-        let core = Core::new(store, clock.clone(), config);
-        let ctx = Contexts::new(
-            Arc::new(core),
-            queue.clone(),
-            KeySource::Signing(self.keys.clone()),
-        )
-        .await
-        .expect("handler contexts");
-        let (base, token) = serve_api(&ctx, &publisher.0, &publisher.1).await;
-        let deliver = DeliveryContext::new(ctx.worker.clone()).expect("delivery context");
-        Rig {
-            backend: self,
-            ctx,
-            deliver,
-            faults,
-            clock,
-            base,
-            token,
-            http: reqwest::Client::new(),
-            queue,
-        }
     }
 
     /// Runs the path with `injection` (none: a clean run), checks it, and returns what went
@@ -274,97 +207,6 @@ impl Backend {
             let handles = handles.into_iter().map(|m| m.receipt_handle).collect();
             let _ = self.queue.delete(queue, handles).await;
         }
-    }
-}
-
-impl Rig<'_> {
-    /// Publishes one event as a publisher does: the same request, with the same
-    /// `Idempotency-Key`, until it is acknowledged. The event's id once acknowledged.
-    async fn publish(&self) -> Option<String> {
-        let key = ids::new_id("idem", now_ms());
-        let body = json!({"type": EVENT_TYPE, "state": STATE, "data": {"lot": "L-42"}});
-        for _ in 0..PUBLISH_TRIES {
-            let sent = self
-                .http
-                .post(format!("{}/v1/events", self.base))
-                .bearer_auth(&self.token)
-                .header("idempotency-key", &key)
-                .header("content-type", "application/json")
-                .body(body.to_string())
-                .send()
-                .await;
-            let Ok(resp) = sent else { continue };
-            if !resp.status().is_success() {
-                continue;
-            }
-            let answer: Value = serde_json::from_slice(&resp.bytes().await.ok()?).ok()?;
-            return answer["id"].as_str().map(str::to_string);
-        }
-        None
-    }
-
-    /// Plays SQS and Lambda's event source mappings until the queues are empty: each visible
-    /// batch goes to its handler, and the messages it does not report are deleted. When
-    /// nothing is visible, time moves on: the clock jumps past retry delays and leases, and
-    /// every message a handler kept (or whose deletion failed) is made visible again.
-    async fn settle(&self) -> Result<(), String> {
-        let (faulty, real) = (&self.queue, &self.backend.queue);
-        let deadline = Instant::now() + PATIENCE;
-        let mut kept: Vec<(QueueName, String)> = Vec::new();
-        while Instant::now() < deadline {
-            let mut busy = false;
-            for queue in [QueueName::Events, QueueName::Deliveries] {
-                let Ok(batch) = faulty.receive(queue, 10, Duration::ZERO, VISIBILITY).await else {
-                    busy = true;
-                    continue;
-                };
-                if batch.is_empty() {
-                    continue;
-                }
-                busy = true;
-                let event = to_sqs_event(queue, &batch);
-                let response = match queue {
-                    // The local runner fans out in the process that delivers.
-                    QueueName::Events if self.backend.sole_process => {
-                        handle_events_for_delivery(self.deliver.clone(), event).await
-                    }
-                    QueueName::Events => handle_events(self.ctx.worker.clone(), event).await,
-                    _ => handle_deliveries(self.deliver.clone(), event).await,
-                };
-                let failed: Vec<String> = response
-                    .batch_item_failures
-                    .into_iter()
-                    .map(|f| f.item_identifier)
-                    .collect();
-                let (retry, done): (Vec<_>, Vec<_>) = batch
-                    .into_iter()
-                    .partition(|m| failed.contains(&m.message_id));
-                kept.extend(retry.into_iter().map(|m| (queue, m.receipt_handle)));
-                let done: Vec<String> = done.into_iter().map(|m| m.receipt_handle).collect();
-                if faulty.delete(queue, done.clone()).await.is_err() {
-                    kept.extend(done.into_iter().map(|h| (queue, h)));
-                }
-            }
-            if busy {
-                continue;
-            }
-            let mut depth = 0;
-            for queue in [QueueName::Events, QueueName::Deliveries] {
-                depth += real.depth(queue).await.map_err(|e| e.to_string())?;
-            }
-            if depth == 0 {
-                return Ok(());
-            }
-            self.clock.advance(TICK);
-            for (queue, handle) in kept.drain(..) {
-                // A handle of a message since deleted fails; nothing to bring back then.
-                let _ = real.change_visibility(queue, &handle, Duration::ZERO).await;
-            }
-            // Messages no handle reaches (a receive whose answer was lost) come back when
-            // their visibility ends.
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Err("the queues did not empty".into())
     }
 }
 
