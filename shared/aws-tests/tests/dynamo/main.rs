@@ -14,9 +14,11 @@ mod shards;
 mod store;
 mod table;
 
+use hookline_aws::DynamoStore;
 use hookline_aws::provision::table::create_table;
 use hookline_domain::{ClientId, Delivery, DeliveryId, EventId, SubscriptionId};
 use support::moto::{Moto, unique};
+use support::stack_on_moto::Operations;
 use time::OffsetDateTime;
 
 async fn client(moto: &Moto) -> aws_sdk_dynamodb::Client {
@@ -29,6 +31,13 @@ async fn new_table(client: &aws_sdk_dynamodb::Client) -> String {
         .await
         .expect("create_table on moto");
     table
+}
+
+/// A store on `table` whose every request the recorder returned with it counts.
+async fn recorded_store(moto: &Moto, table: &str) -> (DynamoStore, Operations) {
+    let ops = Operations::default();
+    let client = ops.dynamodb_client(&moto.sdk_config().await);
+    (DynamoStore::new(client, table), ops)
 }
 
 /// A delivery whose ids are made by hand: the table treats them as opaque keys.

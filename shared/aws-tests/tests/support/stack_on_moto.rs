@@ -52,6 +52,38 @@ impl Operations {
     pub fn take_all(&self) -> Recorded {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
     }
+
+    /// The DynamoDB requests so far by operation (`Query`), and a fresh start (of every
+    /// count).
+    pub fn take_dynamodb(&self) -> BTreeMap<String, usize> {
+        let calls = self.take().into_iter();
+        calls
+            .filter_map(|(op, n)| Some((op.strip_prefix("DynamoDB.")?.to_string(), n as usize)))
+            .collect()
+    }
+
+    /// The DynamoDB `Query` requests so far, and a fresh start.
+    pub fn queries(&self) -> usize {
+        self.take_dynamodb().get("Query").copied().unwrap_or(0)
+    }
+
+    /// A DynamoDB client on `sdk` whose every request this records.
+    pub fn dynamodb_client(&self, sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(sdk)
+                .interceptor(self.clone())
+                .build(),
+        )
+    }
+
+    /// An SQS client on `sdk` whose every request this records.
+    pub fn sqs_client(&self, sdk: &aws_config::SdkConfig) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::from_conf(
+            aws_sdk_sqs::config::Builder::from(sdk)
+                .interceptor(self.clone())
+                .build(),
+        )
+    }
 }
 
 /// Bytes an item takes in DynamoDB (attribute names plus values; numbers as their digits).
@@ -212,16 +244,8 @@ impl StackOnMoto {
         let sdk = moto.sdk_config().await;
         let sqs_sdk = moto_sqs.sdk_config().await;
         let ops = Operations::default();
-        let ddb = aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(&sdk)
-                .interceptor(ops.clone())
-                .build(),
-        );
-        let sqs = aws_sdk_sqs::Client::from_conf(
-            aws_sdk_sqs::config::Builder::from(&sqs_sdk)
-                .interceptor(ops.clone())
-                .build(),
-        );
+        let ddb = ops.dynamodb_client(&sdk);
+        let sqs = ops.sqs_client(&sqs_sdk);
         let table = unique("hookline");
         create_table(&ddb, &table).await.expect("create the table");
         let urls = create_queues(&sqs, &unique("hookline"), 5, 60)
