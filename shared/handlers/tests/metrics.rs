@@ -14,6 +14,7 @@ use hookline_ports::QueueName;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use support::api::serve_api;
 use support::hub::*;
 
 /// One call to the sink.
@@ -150,26 +151,7 @@ async fn publisher(hub: &Hub) -> (String, String) {
         limits: Default::default(),
     };
     hub.store.insert_client(&client).await.expect("client");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind the API");
-    let base = format!("http://{}", listener.local_addr().expect("API address"));
-    let app = hookline_handlers::app(&hub.ctx);
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let answer = reqwest::Client::new()
-        .post(format!("{base}/oauth/token"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!(
-            "grant_type=client_credentials&client_id={}&client_secret={secret}",
-            client.id
-        ))
-        .send()
-        .await
-        .expect("token request");
-    let token: Value =
-        serde_json::from_slice(&answer.bytes().await.expect("token answer")).expect("JSON");
-    let token = token["access_token"].as_str().expect("a token").to_string();
-    (base, token)
+    serve_api(&hub.ctx, client.id.as_str(), &secret).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

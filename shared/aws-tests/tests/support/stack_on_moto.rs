@@ -21,6 +21,7 @@ use hookline_handlers::fanout::handle_events;
 use hookline_handlers::sqs_event::to_sqs_event;
 use hookline_ports::{Queue, QueueName, Store, SystemClock};
 
+use super::api::serve_api;
 use super::moto::{Moto, unique};
 
 /// Counts of the AWS operations sent, by `service.Operation` (`DynamoDB.PutItem`,
@@ -355,30 +356,4 @@ impl StackOnMoto {
             handler_time,
         })
     }
-}
-
-/// Serves the HTTP API over `ctx` on loopback: its base URL, and an access token of the
-/// client `client_id` with `secret`.
-pub async fn serve_api(ctx: &Contexts, client_id: &str, secret: &str) -> (String, String) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind the API");
-    let base = format!("http://{}", listener.local_addr().expect("API address"));
-    let app = hookline_handlers::app(ctx);
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let answer = reqwest::Client::new()
-        .post(format!("{base}/oauth/token"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!(
-            "grant_type=client_credentials&client_id={client_id}&client_secret={secret}"
-        ))
-        .send()
-        .await
-        .expect("token request")
-        .bytes()
-        .await
-        .expect("token answer");
-    let token: serde_json::Value = serde_json::from_slice(&answer).expect("token JSON");
-    let token = token["access_token"].as_str().expect("a token").to_string();
-    (base, token)
 }
