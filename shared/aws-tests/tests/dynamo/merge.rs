@@ -9,11 +9,11 @@ use hookline_domain::{Delivery, DeliveryStatus};
 use hookline_ports::{DeliveryKey, DeliveryStore};
 use time::macros::datetime;
 
-use super::delivery;
 use super::shards::{SHARDED_PARTITIONS, attr, move_to_unsharded, scan_all};
 use super::support::moto::Moto;
 use super::support::stack_on_moto::Operations;
 use super::{client, new_table, recorded_store};
+use super::{delivery, delivery_ids};
 
 /// Walks `list_deliveries(All)` page by page (`between` runs after each page), returning the
 /// pages' ids and the `Query` calls of each page.
@@ -32,18 +32,11 @@ where
     let (mut pages, mut queries) = (Vec::new(), Vec::new());
     calls.take();
     loop {
-        let page = store
-            .list_deliveries(&DeliveryKey::All, status, cursor.as_deref(), limit)
-            .await
-            .expect("list_deliveries(all)");
+        let (ids, next) =
+            delivery_ids(store, &DeliveryKey::All, status, cursor.as_deref(), limit).await;
         queries.push(calls.queries());
-        pages.push(
-            page.items
-                .into_iter()
-                .map(|d| d.id.into_string())
-                .collect::<Vec<_>>(),
-        );
-        match page.next_cursor {
+        pages.push(ids);
+        match next {
             Some(c) => cursor = Some(c),
             None => return (pages, queries),
         }
