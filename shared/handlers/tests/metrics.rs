@@ -7,12 +7,10 @@ mod support;
 use std::sync::{Arc, Mutex};
 
 use axum::http::StatusCode;
-use hookline_domain::secret::{hash_client_secret, new_client_secret};
-use hookline_domain::{Client, ClientId, EventType, Scope, StatePattern};
+use hookline_domain::{EventType, Scope};
 use hookline_handlers::metrics::{AttemptOutcome, Metrics};
 use hookline_ports::QueueName;
 use serde_json::{Value, json};
-use time::OffsetDateTime;
 
 use support::api::serve_api;
 use support::hub::*;
@@ -139,17 +137,7 @@ async fn publisher(hub: &Hub) -> (String, String) {
         .put_event_type(&event_type)
         .await
         .expect("event type");
-    let secret = new_client_secret();
-    let client = Client {
-        id: ClientId::new(now_ms()),
-        name: "Publisher".into(),
-        scopes: vec![Scope::EventsWrite],
-        states: vec![StatePattern::from_stored(STATE)],
-        secret_hash: hash_client_secret(&secret),
-        created_at: OffsetDateTime::now_utc(),
-        disabled: false,
-        limits: Default::default(),
-    };
+    let (client, secret) = support::client("Publisher", vec![Scope::EventsWrite], &[STATE]);
     hub.store.insert_client(&client).await.expect("client");
     serve_api(&hub.ctx, client.id.as_str(), &secret).await
 }

@@ -97,7 +97,7 @@ pub async fn signing_keys_of(backend: &EmbeddedBackend) -> KeySource {
 }
 
 /// A client with a fresh secret, and that secret.
-fn client(name: &str, scopes: Vec<Scope>, states: &[&str]) -> (Client, String) {
+pub fn client(name: &str, scopes: Vec<Scope>, states: &[&str]) -> (Client, String) {
     let secret = new_client_secret();
     let client = Client {
         id: ClientId::new(1),
