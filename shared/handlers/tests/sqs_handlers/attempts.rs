@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use hookline_domain::subscription::DEFAULT_MAX_ATTEMPTS;
-use hookline_domain::{DeliveryId, DeliveryStatus, EventId, SubscriptionId};
+use hookline_domain::{Delivery, DeliveryId, DeliveryStatus, EventId, SubscriptionId};
 use hookline_handlers::messages::{DeliveryMessage, to_body};
 use hookline_handlers::sqs_event::to_sqs_event;
 use hookline_ports::{QueueMessage, QueueName};
@@ -83,6 +83,20 @@ async fn failed_attempt_is_reported_and_rescheduled_by_visibility() {
     assert!(latest <= Duration::from_secs(5), "back after {latest:?}");
 }
 
+/// Delivers `one`, checking that it was sent once, failed on its one attempt answered
+/// `status`, and was dead-lettered; the delivery as stored.
+async fn failed_once_and_dead_lettered(hub: &Hub, one: &OneDelivery, status: u16) -> Delivery {
+    hub.deliver_done(&one.batch).await;
+    assert_eq!(one.receiver.count(), 1);
+    let delivery = hub.delivery(&one.id).await;
+    assert_eq!(delivery.status, DeliveryStatus::Failed);
+    assert_eq!(delivery.attempts.len(), 1);
+    assert_eq!(delivery.attempts[0].status_code, Some(status));
+    let dead = hub.receive_exactly(QueueName::DeliveriesDlq, 1).await;
+    assert_eq!(delivery_id_of(&dead[0]), one.id);
+    delivery
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivery_past_max_attempts_is_dead_lettered_and_acknowledged() {
     let hub = hub().await;
@@ -90,17 +104,9 @@ async fn delivery_past_max_attempts_is_dead_lettered_and_acknowledged() {
         .queued_delivery(StatusCode::INTERNAL_SERVER_ERROR, 1, |_| {})
         .await;
 
-    hub.deliver_done(&one.batch).await;
-    assert_eq!(one.receiver.count(), 1);
+    let delivery = failed_once_and_dead_lettered(&hub, &one, 500).await;
     assert_eq!(hub.depth(QueueName::Deliveries).await, 0);
-
-    let delivery = hub.delivery(&one.id).await;
-    assert_eq!(delivery.status, DeliveryStatus::Failed);
-    assert_eq!(delivery.attempts.len(), 1);
-    assert_eq!(delivery.attempts[0].status_code, Some(500));
     assert_eq!(delivery.next_attempt_at, None);
-    let dead = hub.receive_exactly(QueueName::DeliveriesDlq, 1).await;
-    assert_eq!(delivery_id_of(&dead[0]), one.id);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,9 +116,7 @@ async fn delivery_answered_410_disables_the_subscription_and_dead_letters() {
         .queued_delivery(StatusCode::GONE, DEFAULT_MAX_ATTEMPTS, |_| {})
         .await;
 
-    hub.deliver_done(&one.batch).await;
-    assert_eq!(one.receiver.count(), 1);
-
+    failed_once_and_dead_lettered(&hub, &one, 410).await;
     let stored = hub.store.get_subscription(&one.sub.id).await.expect("get");
     let stored = stored.expect("the subscription is kept");
     assert!(!stored.enabled);
@@ -120,12 +124,6 @@ async fn delivery_answered_410_disables_the_subscription_and_dead_letters() {
         stored.disabled_reason,
         Some(hookline_domain::DisabledReason::Gone)
     );
-    let delivery = hub.delivery(&one.id).await;
-    assert_eq!(delivery.status, DeliveryStatus::Failed);
-    assert_eq!(delivery.attempts.len(), 1);
-    assert_eq!(delivery.attempts[0].status_code, Some(410));
-    let dead = hub.receive_exactly(QueueName::DeliveriesDlq, 1).await;
-    assert_eq!(delivery_id_of(&dead[0]), one.id);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
