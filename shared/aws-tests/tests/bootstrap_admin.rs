@@ -10,8 +10,8 @@ use hookline_handlers::HandlerConfig;
 use hookline_handlers::auth::keys::KeySource;
 use hookline_handlers::context::{Contexts, Core};
 use hookline_ports::SystemClock;
-use serde_json::Value;
 use std::sync::Arc;
+use support::api::{serve, token_answer};
 use support::stack_on_moto::StackOnMoto;
 
 /// The token function's cold start: a fresh context over the stack, and the admin ensured.
@@ -32,28 +32,7 @@ async fn cold_start(stack: &StackOnMoto, sdk: &aws_config::SdkConfig, secret: &s
     hookline_runtime::ensure_bootstrap_admin_from(sdk, &ctx.token, secret)
         .await
         .expect("ensure the bootstrap admin");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("address"));
-    let router = hookline_handlers::app(&ctx);
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    base
-}
-
-async fn token_status(base: &str, id: &str, secret: &str) -> (u16, Value) {
-    let resp = reqwest::Client::new()
-        .post(format!("{base}/oauth/token"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!(
-            "grant_type=client_credentials&client_id={id}&client_secret={secret}"
-        ))
-        .send()
-        .await
-        .expect("token request");
-    let status = resp.status().as_u16();
-    let body = serde_json::from_slice(&resp.bytes().await.expect("body")).unwrap_or(Value::Null);
-    (status, body)
+    serve(&ctx).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -73,7 +52,7 @@ async fn a_deleted_bootstrap_admin_stays_deleted_across_cold_starts() {
         .expect("the deploy-time secret");
 
     let base = cold_start(&stack, &sdk, &secret_id).await;
-    let (status, body) = token_status(&base, "cl_admin", &admin_secret).await;
+    let (status, body) = token_answer(&base, "cl_admin", &admin_secret).await;
     assert_eq!(status, 200, "{body}");
     let admin_token = body["access_token"].as_str().expect("token").to_string();
 
@@ -102,7 +81,7 @@ async fn a_deleted_bootstrap_admin_stays_deleted_across_cold_starts() {
         .await
         .expect("delete");
     assert_eq!(refused.status().as_u16(), 409);
-    let (status, body) = token_status(&base, &other.id, &other_secret).await;
+    let (status, body) = token_answer(&base, &other.id, &other_secret).await;
     assert_eq!(status, 200, "{body}");
     let other_token = body["access_token"].as_str().expect("token").to_string();
     let deleted = reqwest::Client::new()
@@ -116,10 +95,10 @@ async fn a_deleted_bootstrap_admin_stays_deleted_across_cold_starts() {
     // Cold starts after the deletion: the old secret is refused, the other admin works.
     for _ in 0..2 {
         let base = cold_start(&stack, &sdk, &secret_id).await;
-        let (status, body) = token_status(&base, "cl_admin", &admin_secret).await;
+        let (status, body) = token_answer(&base, "cl_admin", &admin_secret).await;
         assert_eq!(status, 401, "the revoked admin stays revoked: {body}");
         assert_eq!(body["error"], "invalid_client");
-        let (status, _) = token_status(&base, &other.id, &other_secret).await;
+        let (status, _) = token_answer(&base, &other.id, &other_secret).await;
         assert_eq!(status, 200);
     }
     assert!(

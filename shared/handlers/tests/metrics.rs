@@ -7,13 +7,12 @@ mod support;
 use std::sync::{Arc, Mutex};
 
 use axum::http::StatusCode;
-use hookline_domain::secret::{hash_client_secret, new_client_secret};
-use hookline_domain::{Client, ClientId, EventType, Scope, StatePattern};
+use hookline_domain::{EventType, Scope};
 use hookline_handlers::metrics::{AttemptOutcome, Metrics};
 use hookline_ports::QueueName;
 use serde_json::{Value, json};
-use time::OffsetDateTime;
 
+use support::api::serve_api;
 use support::hub::*;
 
 /// One call to the sink.
@@ -138,38 +137,9 @@ async fn publisher(hub: &Hub) -> (String, String) {
         .put_event_type(&event_type)
         .await
         .expect("event type");
-    let secret = new_client_secret();
-    let client = Client {
-        id: ClientId::new(now_ms()),
-        name: "Publisher".into(),
-        scopes: vec![Scope::EventsWrite],
-        states: vec![StatePattern::from_stored(STATE)],
-        secret_hash: hash_client_secret(&secret),
-        created_at: OffsetDateTime::now_utc(),
-        disabled: false,
-        limits: Default::default(),
-    };
+    let (client, secret) = support::client("Publisher", vec![Scope::EventsWrite], &[STATE]);
     hub.store.insert_client(&client).await.expect("client");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind the API");
-    let base = format!("http://{}", listener.local_addr().expect("API address"));
-    let app = hookline_handlers::app(&hub.ctx);
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let answer = reqwest::Client::new()
-        .post(format!("{base}/oauth/token"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!(
-            "grant_type=client_credentials&client_id={}&client_secret={secret}",
-            client.id
-        ))
-        .send()
-        .await
-        .expect("token request");
-    let token: Value =
-        serde_json::from_slice(&answer.bytes().await.expect("token answer")).expect("JSON");
-    let token = token["access_token"].as_str().expect("a token").to_string();
-    (base, token)
+    serve_api(&hub.ctx, client.id.as_str(), &secret).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,9 +8,9 @@ use hookline_ports::{DeliveryKey, DeliveryStore, EventStore, Page};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
-use super::delivery;
 use super::support::moto::Moto;
 use super::{client, new_table};
+use super::{delivery, delivery_ids};
 
 pub(super) fn event_at(id: &str, state: &str, received_at: OffsetDateTime) -> Event {
     Event {
@@ -129,17 +129,10 @@ async fn status_filter_still_fills_pages_when_most_deliveries_do_not_match() {
     let mut cursor: Option<String> = None;
     let mut pages = Vec::new();
     loop {
-        let page = store
-            .list_deliveries(&key, Some(DeliveryStatus::Failed), cursor.as_deref(), 2)
-            .await
-            .expect("list_deliveries(status)");
-        pages.push(
-            page.items
-                .into_iter()
-                .map(|d| d.id.into_string())
-                .collect::<Vec<_>>(),
-        );
-        match page.next_cursor {
+        let failed_only = Some(DeliveryStatus::Failed);
+        let (ids, next) = delivery_ids(&store, &key, failed_only, cursor.as_deref(), 2).await;
+        pages.push(ids);
+        match next {
             Some(c) => cursor = Some(c),
             None => break,
         }

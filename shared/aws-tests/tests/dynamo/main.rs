@@ -14,9 +14,12 @@ mod shards;
 mod store;
 mod table;
 
+use hookline_aws::DynamoStore;
 use hookline_aws::provision::table::create_table;
-use hookline_domain::{ClientId, Delivery, DeliveryId, EventId, SubscriptionId};
+use hookline_domain::{ClientId, Delivery, DeliveryId, DeliveryStatus, EventId, SubscriptionId};
+use hookline_ports::{DeliveryKey, DeliveryStore};
 use support::moto::{Moto, unique};
+use support::stack_on_moto::Operations;
 use time::OffsetDateTime;
 
 async fn client(moto: &Moto) -> aws_sdk_dynamodb::Client {
@@ -29,6 +32,30 @@ async fn new_table(client: &aws_sdk_dynamodb::Client) -> String {
         .await
         .expect("create_table on moto");
     table
+}
+
+/// A store on `table` whose every request the recorder returned with it counts.
+async fn recorded_store(moto: &Moto, table: &str) -> (DynamoStore, Operations) {
+    let ops = Operations::default();
+    let client = ops.dynamodb_client(&moto.sdk_config().await);
+    (DynamoStore::new(client, table), ops)
+}
+
+/// One page of `key`'s deliveries (of `status`, if given) after `cursor`: their ids, and the
+/// next page's cursor.
+async fn delivery_ids(
+    store: &DynamoStore,
+    key: &DeliveryKey,
+    status: Option<DeliveryStatus>,
+    cursor: Option<&str>,
+    limit: usize,
+) -> (Vec<String>, Option<String>) {
+    let page = store
+        .list_deliveries(key, status, cursor, limit)
+        .await
+        .expect("list_deliveries");
+    let ids = page.items.into_iter().map(|d| d.id.into_string());
+    (ids.collect(), page.next_cursor)
 }
 
 /// A delivery whose ids are made by hand: the table treats them as opaque keys.

@@ -9,17 +9,17 @@ use hookline_domain::{Delivery, DeliveryStatus};
 use hookline_ports::{DeliveryKey, DeliveryStore};
 use time::macros::datetime;
 
-use super::delivery;
-use super::page_cost::Calls;
 use super::shards::{SHARDED_PARTITIONS, attr, move_to_unsharded, scan_all};
 use super::support::moto::Moto;
-use super::{client, new_table};
+use super::support::stack_on_moto::Operations;
+use super::{client, new_table, recorded_store};
+use super::{delivery, delivery_ids};
 
 /// Walks `list_deliveries(All)` page by page (`between` runs after each page), returning the
 /// pages' ids and the `Query` calls of each page.
 async fn walk_all_deliveries<F, Fut>(
     store: &DynamoStore,
-    calls: &Calls,
+    calls: &Operations,
     status: Option<DeliveryStatus>,
     limit: usize,
     mut between: F,
@@ -32,18 +32,11 @@ where
     let (mut pages, mut queries) = (Vec::new(), Vec::new());
     calls.take();
     loop {
-        let page = store
-            .list_deliveries(&DeliveryKey::All, status, cursor.as_deref(), limit)
-            .await
-            .expect("list_deliveries(all)");
+        let (ids, next) =
+            delivery_ids(store, &DeliveryKey::All, status, cursor.as_deref(), limit).await;
         queries.push(calls.queries());
-        pages.push(
-            page.items
-                .into_iter()
-                .map(|d| d.id.into_string())
-                .collect::<Vec<_>>(),
-        );
-        match page.next_cursor {
+        pages.push(ids);
+        match next {
             Some(c) => cursor = Some(c),
             None => return (pages, queries),
         }
@@ -58,11 +51,7 @@ async fn all_deliveries_are_merged_across_shards_newest_first() {
     let moto = Moto::start();
     let client = client(&moto).await;
     let table = new_table(&client).await;
-    let calls = Calls::default();
-    let config = aws_sdk_dynamodb::config::Builder::from(&moto.sdk_config().await)
-        .interceptor(calls.clone())
-        .build();
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), table.clone());
+    let (store, calls) = recorded_store(&moto, &table).await;
     let start = datetime!(2026-03-01 00:00 UTC);
     // 60 deliveries; every third shares its creation time with the one before (ties go by id,
     // descending); statuses cycle so that a filter keeps a fifth of them.
@@ -208,11 +197,7 @@ async fn a_rare_status_is_merged_across_shards_read_in_several_rounds() {
     let moto = Moto::start();
     let client = client(&moto).await;
     let table = new_table(&client).await;
-    let calls = Calls::default();
-    let config = aws_sdk_dynamodb::config::Builder::from(&moto.sdk_config().await)
-        .interceptor(calls.clone())
-        .build();
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), table);
+    let (store, calls) = recorded_store(&moto, &table).await;
     // 400 deliveries, about 25 a shard, 14 of them failed, mostly in one cluster: a filtered
     // page reads each shard a dozen items at a time, so shards must be read again before the
     // merge may take what the others showed.

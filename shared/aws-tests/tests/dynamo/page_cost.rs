@@ -1,14 +1,9 @@
 //! What a list page costs now that the indexes hold keys only: a `Query` per partition and a
 //! `BatchGetItem` per 100 items.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeSet;
 
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_dynamodb::error::BoxError;
 use aws_sdk_dynamodb::types::AttributeValue;
-use hookline_aws::DynamoStore;
 use hookline_domain::Delivery;
 use hookline_domain::subscription::new_subscription;
 use hookline_domain::{ClientId, SubscriptionId};
@@ -18,58 +13,14 @@ use time::macros::datetime;
 use super::delivery;
 use super::shards::SHARDED_PARTITIONS;
 use super::support::moto::Moto;
-use super::{client, new_table};
-
-/// Counts the DynamoDB requests a client sends, by operation.
-#[derive(Debug, Clone, Default)]
-pub(super) struct Calls(Arc<Mutex<BTreeMap<String, usize>>>);
-
-impl Calls {
-    /// The `Query` requests so far, and every count reset.
-    pub(super) fn queries(&self) -> usize {
-        self.take().get("Query").copied().unwrap_or(0)
-    }
-
-    /// The counts so far, reset.
-    pub(super) fn take(&self) -> BTreeMap<String, usize> {
-        self.0
-            .lock()
-            .map(|mut c| std::mem::take(&mut *c))
-            .unwrap_or_default()
-    }
-}
-
-impl Intercept for Calls {
-    fn name(&self) -> &'static str {
-        "count-dynamodb-calls"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if let Some(target) = context.request().headers().get("x-amz-target")
-            && let Ok(mut calls) = self.0.lock()
-        {
-            let op = target.rsplit('.').next().unwrap_or(target);
-            *calls.entry(op.to_string()).or_default() += 1;
-        }
-        Ok(())
-    }
-}
+use super::{client, new_table, recorded_store};
 
 #[tokio::test]
 async fn a_page_of_a_hundred_is_a_query_per_partition_and_one_batch_get() {
     let moto = Moto::start();
     let client = client(&moto).await;
     let table = new_table(&client).await;
-    let calls = Calls::default();
-    let config = aws_sdk_dynamodb::config::Builder::from(&moto.sdk_config().await)
-        .interceptor(calls.clone())
-        .build();
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), table.clone());
+    let (store, calls) = recorded_store(&moto, &table).await;
     let now = datetime!(2026-03-01 00:00 UTC);
     let subs: Vec<_> = (0..250)
         .map(|i| {
@@ -119,7 +70,7 @@ async fn a_page_of_a_hundred_is_a_query_per_partition_and_one_batch_get() {
         BTreeSet::from(["pk", "sk", "gsi2pk", "gsi2sk"]),
         "a KEYS_ONLY entry"
     );
-    calls.take();
+    calls.take_dynamodb();
 
     // One partition: a Query and a BatchGetItem a page; the last page of 50 too.
     let mut cursor: Option<String> = None;
@@ -129,7 +80,7 @@ async fn a_page_of_a_hundred_is_a_query_per_partition_and_one_batch_get() {
             .list_subscriptions(None, cursor.as_deref(), 100)
             .await
             .expect("list_subscriptions");
-        let c = calls.take();
+        let c = calls.take_dynamodb();
         assert_eq!(
             (c.get("Query"), c.get("BatchGetItem"), c.len()),
             (Some(&1), Some(&1), 2),
@@ -152,7 +103,7 @@ async fn a_page_of_a_hundred_is_a_query_per_partition_and_one_batch_get() {
         .expect("list_subscriptions");
     assert_eq!(all.items.len(), 250);
     assert_eq!(all.next_cursor, None);
-    let c = calls.take();
+    let c = calls.take_dynamodb();
     assert_eq!(
         (c.get("Query"), c.get("BatchGetItem")),
         (Some(&1), Some(&3)),
@@ -167,7 +118,7 @@ async fn a_page_of_a_hundred_is_a_query_per_partition_and_one_batch_get() {
             .list_deliveries(&DeliveryKey::All, None, cursor.as_deref(), 100)
             .await
             .expect("list_deliveries(all)");
-        let c = calls.take();
+        let c = calls.take_dynamodb();
         assert!(
             c.get("Query").is_some_and(|&n| n <= SHARDED_PARTITIONS)
                 && c.get("BatchGetItem") == Some(&1)

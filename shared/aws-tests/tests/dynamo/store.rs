@@ -2,11 +2,7 @@
 //! and no method that scans.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
 
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_dynamodb::error::BoxError;
 use hookline_aws::DynamoStore;
 use hookline_domain::subscription::new_subscription;
 use hookline_domain::{ClientId, SubscriptionId};
@@ -14,7 +10,7 @@ use hookline_ports::SubscriptionStore;
 use time::OffsetDateTime;
 
 use super::support::moto::Moto;
-use super::{client, new_table};
+use super::{client, new_table, recorded_store};
 
 #[tokio::test]
 async fn store_passes_the_conformance_suite_on_dynamodb() {
@@ -70,43 +66,14 @@ async fn data_is_visible_to_a_second_store_instance() {
     );
 }
 
-/// Records the `X-Amz-Target` (the DynamoDB operation) of every request a client sends.
-#[derive(Debug, Clone, Default)]
-struct Operations(Arc<Mutex<BTreeSet<String>>>);
-
-impl Intercept for Operations {
-    fn name(&self) -> &'static str {
-        "record-dynamodb-operations"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if let Some(target) = context.request().headers().get("x-amz-target")
-            && let Ok(mut seen) = self.0.lock()
-        {
-            let op = target.rsplit('.').next().unwrap_or(target);
-            seen.insert(op.to_string());
-        }
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn no_store_method_issues_a_scan() {
     let moto = Moto::start();
     let table = new_table(&client(&moto).await).await;
-    let ops = Operations::default();
-    let config = aws_sdk_dynamodb::config::Builder::from(&moto.sdk_config().await)
-        .interceptor(ops.clone())
-        .build();
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), table);
+    let (store, ops) = recorded_store(&moto, &table).await;
     hookline_ports::conformance::store_suite(&store).await;
 
-    let seen = ops.0.lock().map(|s| s.clone()).unwrap_or_default();
+    let seen: BTreeSet<String> = ops.take_dynamodb().into_keys().collect();
     let allowed: BTreeSet<String> = [
         "GetItem",
         "PutItem",

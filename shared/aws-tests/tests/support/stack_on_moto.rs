@@ -21,6 +21,7 @@ use hookline_handlers::fanout::handle_events;
 use hookline_handlers::sqs_event::to_sqs_event;
 use hookline_ports::{Queue, QueueName, Store, SystemClock};
 
+use super::api::serve_api;
 use super::moto::{Moto, unique};
 
 /// Counts of the AWS operations sent, by `service.Operation` (`DynamoDB.PutItem`,
@@ -51,6 +52,38 @@ impl Operations {
     /// Everything recorded so far, and a fresh start.
     pub fn take_all(&self) -> Recorded {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// The DynamoDB requests so far by operation (`Query`), and a fresh start (of every
+    /// count).
+    pub fn take_dynamodb(&self) -> BTreeMap<String, usize> {
+        let calls = self.take().into_iter();
+        calls
+            .filter_map(|(op, n)| Some((op.strip_prefix("DynamoDB.")?.to_string(), n as usize)))
+            .collect()
+    }
+
+    /// The DynamoDB `Query` requests so far, and a fresh start.
+    pub fn queries(&self) -> usize {
+        self.take_dynamodb().get("Query").copied().unwrap_or(0)
+    }
+
+    /// A DynamoDB client on `sdk` whose every request this records.
+    pub fn dynamodb_client(&self, sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(sdk)
+                .interceptor(self.clone())
+                .build(),
+        )
+    }
+
+    /// An SQS client on `sdk` whose every request this records.
+    pub fn sqs_client(&self, sdk: &aws_config::SdkConfig) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::from_conf(
+            aws_sdk_sqs::config::Builder::from(sdk)
+                .interceptor(self.clone())
+                .build(),
+        )
     }
 }
 
@@ -212,16 +245,8 @@ impl StackOnMoto {
         let sdk = moto.sdk_config().await;
         let sqs_sdk = moto_sqs.sdk_config().await;
         let ops = Operations::default();
-        let ddb = aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(&sdk)
-                .interceptor(ops.clone())
-                .build(),
-        );
-        let sqs = aws_sdk_sqs::Client::from_conf(
-            aws_sdk_sqs::config::Builder::from(&sqs_sdk)
-                .interceptor(ops.clone())
-                .build(),
-        );
+        let ddb = ops.dynamodb_client(&sdk);
+        let sqs = ops.sqs_client(&sqs_sdk);
         let table = unique("hookline");
         create_table(&ddb, &table).await.expect("create the table");
         let urls = create_queues(&sqs, &unique("hookline"), 5, 60)
@@ -331,30 +356,4 @@ impl StackOnMoto {
             handler_time,
         })
     }
-}
-
-/// Serves the HTTP API over `ctx` on loopback: its base URL, and an access token of the
-/// client `client_id` with `secret`.
-pub async fn serve_api(ctx: &Contexts, client_id: &str, secret: &str) -> (String, String) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind the API");
-    let base = format!("http://{}", listener.local_addr().expect("API address"));
-    let app = hookline_handlers::app(ctx);
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let answer = reqwest::Client::new()
-        .post(format!("{base}/oauth/token"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!(
-            "grant_type=client_credentials&client_id={client_id}&client_secret={secret}"
-        ))
-        .send()
-        .await
-        .expect("token request")
-        .bytes()
-        .await
-        .expect("token answer");
-    let token: serde_json::Value = serde_json::from_slice(&answer).expect("token JSON");
-    let token = token["access_token"].as_str().expect("a token").to_string();
-    (base, token)
 }

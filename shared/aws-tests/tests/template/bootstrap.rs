@@ -1,9 +1,12 @@
 //! infra/local/bootstrap against moto: it creates what the template declares, prints the
 //! settings the code reads, and converges when the template changes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::process::Command;
 
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::types::TableDescription;
+use aws_sdk_sqs::types::QueueAttributeName;
 use hookline_aws::dynamo::schema::TABLE;
 use hookline_aws::provision::queues::QUEUES;
 use hookline_aws::settings::ENV_VARS;
@@ -17,73 +20,39 @@ use super::support::stack::{root, template};
 fn bootstrap_creates_what_the_template_declares_and_prints_the_settings() {
     let moto = Moto::start();
     let stack = unique("tpl");
-    let out = Command::new(root().join("infra/local/bootstrap"))
-        .env("AWS_ENDPOINT_URL", &moto.endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("HOOKLINE_STACK", &stack)
-        .output()
-        .expect("infra/local/bootstrap");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).expect("UTF-8");
-    let exports: std::collections::BTreeMap<&str, &str> = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("export "))
-        .filter_map(|l| l.split_once('='))
-        .collect();
+    let exports = bootstrap(&moto, &stack, None);
     for name in ENV_VARS {
         assert!(
             exports.contains_key(name),
             "bootstrap does not print {name}"
         );
     }
-    assert_eq!(exports.get("HOOKLINE_BACKEND"), Some(&"aws"));
+    assert_eq!(
+        exports.get("HOOKLINE_BACKEND").map(String::as_str),
+        Some("aws")
+    );
     // Receivers beside an emulator are local: the runner needs this to start on it.
     assert_eq!(
-        exports.get("HOOKLINE_ALLOW_UNSAFE_DESTINATIONS"),
-        Some(&"true")
+        exports
+            .get("HOOKLINE_ALLOW_UNSAFE_DESTINATIONS")
+            .map(String::as_str),
+        Some("true")
     );
 
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let sdk = moto.sdk_config().await;
-        let ddb = aws_sdk_dynamodb::Client::new(&sdk);
-        let table = ddb
-            .describe_table()
-            .table_name(exports["HOOKLINE_TABLE"])
-            .send()
-            .await
-            .expect("the bootstrapped table");
-        let desc = table.table().expect("table description");
-        let gsis: BTreeSet<String> = desc
-            .global_secondary_indexes()
-            .iter()
-            .filter_map(|g| g.index_name().map(String::from))
-            .collect();
-        let expected: BTreeSet<String> = TABLE.gsis.iter().map(|g| g.name.to_string()).collect();
-        assert_eq!(gsis, expected);
-        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let desc = described_table(&sdk, &exports["HOOKLINE_TABLE"]).await;
+        assert_eq!(index_names(&desc), declared_index_names());
         for (var, q) in [
             ("HOOKLINE_EVENTS_QUEUE_URL", QueueName::Events),
             ("HOOKLINE_DELIVERIES_QUEUE_URL", QueueName::Deliveries),
         ] {
-            let attrs = sqs
-                .get_queue_attributes()
-                .queue_url(exports[var])
-                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
-                .send()
-                .await
-                .expect("queue attributes");
-            let attrs = attrs.attributes().expect("attributes");
+            let attrs = queue_attributes(&sdk, &exports[var]).await;
             let def = QUEUES.iter().find(|d| d.queue == q).expect("definition");
             assert_eq!(
                 attrs
-                    .get(&aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout)
+                    .get(&QueueAttributeName::VisibilityTimeout)
                     .map(String::as_str),
                 def.visibility_timeout_secs
                     .map(|v| v.to_string())
@@ -91,7 +60,7 @@ fn bootstrap_creates_what_the_template_declares_and_prints_the_settings() {
             );
             let redrive: Value = serde_json::from_str(
                 attrs
-                    .get(&aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy)
+                    .get(&QueueAttributeName::RedrivePolicy)
                     .expect("redrive policy"),
             )
             .expect("redrive JSON");
@@ -136,6 +105,48 @@ fn bootstrap(
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
+}
+
+/// The table `name` as moto describes it.
+async fn described_table(sdk: &SdkConfig, name: &str) -> TableDescription {
+    let out = aws_sdk_dynamodb::Client::new(sdk)
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .expect("the bootstrapped table");
+    out.table().expect("table description").clone()
+}
+
+/// The names of a described table's indexes.
+fn index_names(desc: &TableDescription) -> BTreeSet<String> {
+    desc.global_secondary_indexes()
+        .iter()
+        .filter_map(|g| g.index_name().map(String::from))
+        .collect()
+}
+
+/// The names of the indexes the code declares.
+fn declared_index_names() -> BTreeSet<String> {
+    TABLE.gsis.iter().map(|g| g.name.to_string()).collect()
+}
+
+/// Every attribute of the queue at `url`, as moto reports them.
+async fn queue_attributes(sdk: &SdkConfig, url: &str) -> HashMap<QueueAttributeName, String> {
+    let out = aws_sdk_sqs::Client::new(sdk)
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::All)
+        .send()
+        .await
+        .expect("queue attributes");
+    out.attributes().expect("attributes").clone()
+}
+
+/// The visibility timeout of the queue at `url`, as moto reports it.
+async fn visibility_timeout(sdk: &SdkConfig, url: &str) -> Option<String> {
+    let attrs = queue_attributes(sdk, url).await;
+    attrs.get(&QueueAttributeName::VisibilityTimeout).cloned()
 }
 
 #[test]
@@ -186,42 +197,16 @@ fn bootstrap_converges_after_a_template_change() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let sdk = moto.sdk_config().await;
-        let sqs = aws_sdk_sqs::Client::new(&sdk);
-        let attrs = sqs
-            .get_queue_attributes()
-            .queue_url(&second["HOOKLINE_DELIVERIES_QUEUE_URL"])
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout)
-            .send()
-            .await
-            .expect("queue attributes");
+        let url = &second["HOOKLINE_DELIVERIES_QUEUE_URL"];
         assert_eq!(
-            attrs
-                .attributes()
-                .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout))
-                .map(String::as_str),
-            Some(visibility.to_string().as_str())
+            visibility_timeout(&sdk, url).await,
+            Some(visibility.to_string())
         );
-        let ddb = aws_sdk_dynamodb::Client::new(&sdk);
-        let table = ddb
-            .describe_table()
-            .table_name(&second["HOOKLINE_TABLE"])
-            .send()
-            .await
-            .expect("the bootstrapped table");
-        let desc = table.table().expect("table description");
-        let gsis: BTreeSet<String> = desc
-            .global_secondary_indexes()
-            .iter()
-            .filter_map(|g| g.index_name().map(String::from))
-            .collect();
-        let mut expected: BTreeSet<String> = TABLE
-            .gsis
-            .iter()
-            .filter(|g| g.name != dropped.name)
-            .map(|g| g.name.to_string())
-            .collect();
+        let desc = described_table(&sdk, &second["HOOKLINE_TABLE"]).await;
+        let mut expected = declared_index_names();
+        expected.remove(dropped.name);
         expected.insert("extra".to_string());
-        assert_eq!(gsis, expected);
+        assert_eq!(index_names(&desc), expected);
         let extra = desc
             .global_secondary_indexes()
             .iter()
@@ -240,33 +225,11 @@ fn bootstrap_converges_after_a_template_change() {
     assert_eq!(third, first);
     rt.block_on(async {
         let sdk = moto.sdk_config().await;
-        let table = aws_sdk_dynamodb::Client::new(&sdk)
-            .describe_table()
-            .table_name(&third["HOOKLINE_TABLE"])
-            .send()
-            .await
-            .expect("the bootstrapped table");
-        let gsis: BTreeSet<String> = table
-            .table()
-            .expect("table description")
-            .global_secondary_indexes()
-            .iter()
-            .filter_map(|g| g.index_name().map(String::from))
-            .collect();
-        let expected: BTreeSet<String> = TABLE.gsis.iter().map(|g| g.name.to_string()).collect();
-        assert_eq!(gsis, expected);
-        let attrs = aws_sdk_sqs::Client::new(&sdk)
-            .get_queue_attributes()
-            .queue_url(&third["HOOKLINE_DELIVERIES_QUEUE_URL"])
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout)
-            .send()
-            .await
-            .expect("queue attributes");
+        let desc = described_table(&sdk, &third["HOOKLINE_TABLE"]).await;
+        assert_eq!(index_names(&desc), declared_index_names());
+        let url = &third["HOOKLINE_DELIVERIES_QUEUE_URL"];
         assert_eq!(
-            attrs
-                .attributes()
-                .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout))
-                .cloned(),
+            visibility_timeout(&sdk, url).await,
             deliveries.visibility_timeout_secs.map(|v| v.to_string())
         );
     });

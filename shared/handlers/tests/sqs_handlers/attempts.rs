@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use hookline_domain::subscription::DEFAULT_MAX_ATTEMPTS;
-use hookline_domain::{DeliveryId, DeliveryStatus, EventId, SubscriptionId};
+use hookline_domain::{Delivery, DeliveryId, DeliveryStatus, EventId, SubscriptionId};
 use hookline_handlers::messages::{DeliveryMessage, to_body};
 use hookline_handlers::sqs_event::to_sqs_event;
 use hookline_ports::{QueueMessage, QueueName};
@@ -16,24 +16,25 @@ use crate::support::hub::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_attempt_is_reported_and_rescheduled_by_visibility() {
     let hub = hub().await;
-    let receiver = Receiver::start(StatusCode::INTERNAL_SERVER_ERROR).await;
-    let sub = hub.subscribe(&receiver.url, DEFAULT_MAX_ATTEMPTS).await;
-    let event = hub.publish().await;
-    let id = hub.queue_delivery(&event, &sub, |_| {}).await;
-
-    let batch = hub.receive_exactly(QueueName::Deliveries, 1).await;
+    let one = hub
+        .queued_delivery(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            DEFAULT_MAX_ATTEMPTS,
+            |_| {},
+        )
+        .await;
     let started = Instant::now();
-    let response = hub.deliver(&batch).await;
+    let response = hub.deliver(&one.batch).await;
     let handled = Instant::now();
     assert_eq!(
         failed_ids(&response),
-        BTreeSet::from([batch[0].message_id.clone()])
+        BTreeSet::from([one.batch[0].message_id.clone()])
     );
-    hub.acknowledge(QueueName::Deliveries, &batch, &response)
+    hub.acknowledge(QueueName::Deliveries, &one.batch, &response)
         .await;
-    assert_eq!(receiver.count(), 1);
+    assert_eq!(one.receiver.count(), 1);
 
-    let delivery = hub.delivery(&id).await;
+    let delivery = hub.delivery(&one.id).await;
     assert_eq!(delivery.status, DeliveryStatus::Retrying);
     assert_eq!(delivery.attempts.len(), 1);
     let attempt = &delivery.attempts[0];
@@ -64,7 +65,7 @@ async fn failed_attempt_is_reported_and_rescheduled_by_visibility() {
         .expect("receive");
     let back = Instant::now();
     assert_eq!(again.len(), 1);
-    assert_eq!(again[0].message_id, batch[0].message_id);
+    assert_eq!(again[0].message_id, one.batch[0].message_id);
     assert_eq!(again[0].receive_count, 2);
     let record = &to_sqs_event(QueueName::Deliveries, &again).records[0];
     assert_eq!(
@@ -82,96 +83,79 @@ async fn failed_attempt_is_reported_and_rescheduled_by_visibility() {
     assert!(latest <= Duration::from_secs(5), "back after {latest:?}");
 }
 
+/// Delivers `one`, checking that it was sent once, failed on its one attempt answered
+/// `status`, and was dead-lettered; the delivery as stored.
+async fn failed_once_and_dead_lettered(hub: &Hub, one: &OneDelivery, status: u16) -> Delivery {
+    hub.deliver_done(&one.batch).await;
+    assert_eq!(one.receiver.count(), 1);
+    let delivery = hub.delivery(&one.id).await;
+    assert_eq!(delivery.status, DeliveryStatus::Failed);
+    assert_eq!(delivery.attempts.len(), 1);
+    assert_eq!(delivery.attempts[0].status_code, Some(status));
+    let dead = hub.receive_exactly(QueueName::DeliveriesDlq, 1).await;
+    assert_eq!(delivery_id_of(&dead[0]), one.id);
+    delivery
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivery_past_max_attempts_is_dead_lettered_and_acknowledged() {
     let hub = hub().await;
-    let receiver = Receiver::start(StatusCode::INTERNAL_SERVER_ERROR).await;
-    let sub = hub.subscribe(&receiver.url, 1).await;
-    let event = hub.publish().await;
-    let id = hub.queue_delivery(&event, &sub, |_| {}).await;
-
-    let batch = hub.receive_exactly(QueueName::Deliveries, 1).await;
-    let response = hub.deliver(&batch).await;
-    assert!(failed_ids(&response).is_empty(), "{response:?}");
-    hub.acknowledge(QueueName::Deliveries, &batch, &response)
+    let one = hub
+        .queued_delivery(StatusCode::INTERNAL_SERVER_ERROR, 1, |_| {})
         .await;
-    assert_eq!(receiver.count(), 1);
-    assert_eq!(hub.depth(QueueName::Deliveries).await, 0);
 
-    let delivery = hub.delivery(&id).await;
-    assert_eq!(delivery.status, DeliveryStatus::Failed);
-    assert_eq!(delivery.attempts.len(), 1);
-    assert_eq!(delivery.attempts[0].status_code, Some(500));
+    let delivery = failed_once_and_dead_lettered(&hub, &one, 500).await;
+    assert_eq!(hub.depth(QueueName::Deliveries).await, 0);
     assert_eq!(delivery.next_attempt_at, None);
-    let dead = hub.receive_exactly(QueueName::DeliveriesDlq, 1).await;
-    assert_eq!(delivery_id_of(&dead[0]), id);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivery_answered_410_disables_the_subscription_and_dead_letters() {
     let hub = hub().await;
-    let receiver = Receiver::start(StatusCode::GONE).await;
-    let sub = hub.subscribe(&receiver.url, DEFAULT_MAX_ATTEMPTS).await;
-    let event = hub.publish().await;
-    let id = hub.queue_delivery(&event, &sub, |_| {}).await;
-
-    let batch = hub.receive_exactly(QueueName::Deliveries, 1).await;
-    let response = hub.deliver(&batch).await;
-    assert!(failed_ids(&response).is_empty(), "{response:?}");
-    hub.acknowledge(QueueName::Deliveries, &batch, &response)
+    let one = hub
+        .queued_delivery(StatusCode::GONE, DEFAULT_MAX_ATTEMPTS, |_| {})
         .await;
-    assert_eq!(receiver.count(), 1);
 
-    let stored = hub.store.get_subscription(&sub.id).await.expect("get");
+    failed_once_and_dead_lettered(&hub, &one, 410).await;
+    let stored = hub.store.get_subscription(&one.sub.id).await.expect("get");
     let stored = stored.expect("the subscription is kept");
     assert!(!stored.enabled);
     assert_eq!(
         stored.disabled_reason,
         Some(hookline_domain::DisabledReason::Gone)
     );
-    let delivery = hub.delivery(&id).await;
-    assert_eq!(delivery.status, DeliveryStatus::Failed);
-    assert_eq!(delivery.attempts.len(), 1);
-    assert_eq!(delivery.attempts[0].status_code, Some(410));
-    let dead = hub.receive_exactly(QueueName::DeliveriesDlq, 1).await;
-    assert_eq!(delivery_id_of(&dead[0]), id);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn successful_delivery_is_signed_and_recorded() {
     let hub = hub().await;
-    let receiver = Receiver::start(StatusCode::NO_CONTENT).await;
-    let sub = hub.subscribe(&receiver.url, DEFAULT_MAX_ATTEMPTS).await;
-    let event = hub.publish().await;
-    let id = hub.queue_delivery(&event, &sub, |_| {}).await;
-
-    let batch = hub.receive_exactly(QueueName::Deliveries, 1).await;
-    let response = hub.deliver(&batch).await;
-    assert!(failed_ids(&response).is_empty(), "{response:?}");
-    hub.acknowledge(QueueName::Deliveries, &batch, &response)
+    let one = hub
+        .queued_delivery(StatusCode::NO_CONTENT, DEFAULT_MAX_ATTEMPTS, |_| {})
         .await;
+
+    hub.deliver_done(&one.batch).await;
     assert_eq!(hub.depth(QueueName::Deliveries).await, 0);
 
     {
-        let requests = receiver.requests.lock().expect("request log");
+        let requests = one.receiver.requests.lock().expect("request log");
         assert_eq!(requests.len(), 1);
         let request = &requests[0];
         let webhook_id = request
             .headers
             .get("webhook-id")
             .and_then(|v| v.to_str().ok());
-        assert_eq!(webhook_id, Some(event.id.as_str()));
-        let secret = sub.current_secret().expect("a signing secret");
+        assert_eq!(webhook_id, Some(one.event.id.as_str()));
+        let secret = one.sub.current_secret().expect("a signing secret");
         let verifier = standardwebhooks::Webhook::new(secret).expect("secret");
         let verified = verifier.verify(&request.body, &request.headers);
         assert!(verified.is_ok(), "signature rejected: {verified:?}");
         let envelope: serde_json::Value =
             serde_json::from_slice(&request.body).expect("a JSON envelope");
-        assert_eq!(envelope["id"], event.id.as_str());
+        assert_eq!(envelope["id"], one.event.id.as_str());
         assert_eq!(envelope["type"], EVENT_TYPE);
     }
 
-    let delivery = hub.delivery(&id).await;
+    let delivery = hub.delivery(&one.id).await;
     assert_eq!(delivery.status, DeliveryStatus::Succeeded);
     assert_eq!(delivery.attempts.len(), 1);
     assert_eq!(delivery.attempts[0].status_code, Some(204));
@@ -182,25 +166,22 @@ async fn successful_delivery_is_signed_and_recorded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn already_finished_delivery_message_is_acknowledged_without_sending() {
     let hub = hub().await;
-    let receiver = Receiver::start(StatusCode::OK).await;
-    let sub = hub.subscribe(&receiver.url, DEFAULT_MAX_ATTEMPTS).await;
-    let event = hub.publish().await;
-    let id = hub
-        .queue_delivery(&event, &sub, |d| {
+    let one = hub
+        .queued_delivery(StatusCode::OK, DEFAULT_MAX_ATTEMPTS, |d| {
             d.status = DeliveryStatus::Succeeded;
             d.next_attempt_at = None;
         })
         .await;
-    let before = hub.delivery(&id).await;
+    let before = hub.delivery(&one.id).await;
 
-    let batch = hub.receive_exactly(QueueName::Deliveries, 1).await;
-    let response = hub.deliver(&batch).await;
-    assert!(failed_ids(&response).is_empty(), "{response:?}");
-    hub.acknowledge(QueueName::Deliveries, &batch, &response)
-        .await;
+    hub.deliver_done(&one.batch).await;
 
-    assert_eq!(receiver.count(), 0, "a finished delivery is not sent again");
-    assert_eq!(hub.delivery(&id).await, before);
+    assert_eq!(
+        one.receiver.count(),
+        0,
+        "a finished delivery is not sent again"
+    );
+    assert_eq!(hub.delivery(&one.id).await, before);
     assert_eq!(hub.depth(QueueName::Deliveries).await, 0);
 }
 

@@ -6,9 +6,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use axum::http::StatusCode;
-use hookline_domain::subscription::DEFAULT_MAX_ATTEMPTS;
-use hookline_domain::{DeliveryId, DeliveryStatus, Subscription};
+use hookline_domain::{Delivery, DeliveryStatus};
 use hookline_handlers::messages::{DeliveryMessage, to_body};
 use hookline_ports::faults::{Fault, Faults};
 use hookline_ports::{QueueMessage, QueueName, ReceivedMessage};
@@ -28,133 +26,99 @@ async fn repeat(hub: &Hub, message: &ReceivedMessage) -> Vec<ReceivedMessage> {
     hub.receive_exactly(QueueName::Deliveries, 1).await
 }
 
+/// Checks that a finished delivery is not sent again: its receiver got one request, and the
+/// stored delivery is still `delivered`.
+async fn sent_once_and_left_as(hub: &Hub, one: &OneDelivery, delivered: &Delivery) {
+    assert_eq!(
+        one.receiver.count(),
+        1,
+        "a finished delivery is not sent again"
+    );
+    assert_eq!(&hub.delivery(&one.id).await, delivered);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_deliverys_message_carries_it_and_a_repeat_of_it_sends_nothing() {
     let hub = hub().await;
-    let receiver = Receiver::start(StatusCode::OK).await;
-    let sub = hub.subscribe(&receiver.url, DEFAULT_MAX_ATTEMPTS).await;
-    let event = hub.publish().await;
-    let batch = hub.fan_out_event(&event, 1).await;
-    let id = DeliveryId::for_event(&event.id, &sub.id);
-    let msg: DeliveryMessage = serde_json::from_str(&batch[0].body).expect("a message body");
+    let one = hub.fanned_out_delivery().await;
+    let msg: DeliveryMessage = serde_json::from_str(&one.batch[0].body).expect("a message body");
     assert_eq!(
         msg.created_delivery().as_ref(),
-        Some(&hub.delivery(&id).await),
+        Some(&hub.delivery(&one.id).await),
         "the message carries the delivery exactly as stored"
     );
 
-    let response = hub.deliver(&batch).await;
-    assert!(failed_ids(&response).is_empty(), "{response:?}");
-    hub.acknowledge(QueueName::Deliveries, &batch, &response)
-        .await;
-    assert_eq!(receiver.count(), 1);
-    let delivered = hub.delivery(&id).await;
+    hub.deliver_done(&one.batch).await;
+    assert_eq!(one.receiver.count(), 1);
+    let delivered = hub.delivery(&one.id).await;
     assert_eq!(delivered.status, DeliveryStatus::Succeeded);
 
     // Its copy is stale now: the claim over version 0 fails, the stored delivery is read,
     // and the message is acknowledged without a second request.
-    let again = repeat(&hub, &batch[0]).await;
+    let again = repeat(&hub, &one.batch[0]).await;
     let response = hub.deliver(&again).await;
     assert!(failed_ids(&response).is_empty(), "{response:?}");
-    assert_eq!(receiver.count(), 1, "a finished delivery is not sent again");
-    assert_eq!(hub.delivery(&id).await, delivered);
+    sent_once_and_left_as(&hub, &one, &delivered).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_deliverys_message_waits_while_another_worker_holds_the_delivery() {
     let hub = hub().await;
-    let receiver = Receiver::start(StatusCode::OK).await;
-    let sub = hub.subscribe(&receiver.url, DEFAULT_MAX_ATTEMPTS).await;
-    let event = hub.publish().await;
-    let batch = hub.fan_out_event(&event, 1).await;
-    let id = DeliveryId::for_event(&event.id, &sub.id);
+    let one = hub.fanned_out_delivery().await;
     // Another worker (a repeat of this message, a manual retry) claimed it first.
-    let mut held = hub.delivery(&id).await;
+    let mut held = hub.delivery(&one.id).await;
     held.next_attempt_at = Some(OffsetDateTime::now_utc() + Duration::from_secs(60));
     assert!(hub.store.update_delivery(&held).await.expect("claim"));
-    let held = hub.delivery(&id).await;
+    let held = hub.delivery(&one.id).await;
 
-    let response = hub.deliver(&batch).await;
+    let response = hub.deliver(&one.batch).await;
     assert_eq!(
         failed_ids(&response),
-        BTreeSet::from([batch[0].message_id.clone()]),
+        BTreeSet::from([one.batch[0].message_id.clone()]),
         "left in the queue for when the claim ends"
     );
     assert_eq!(
-        receiver.count(),
+        one.receiver.count(),
         0,
         "never sent beside the worker holding it"
     );
-    assert_eq!(hub.delivery(&id).await, held);
+    assert_eq!(hub.delivery(&one.id).await, held);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stale_message_of_a_finished_delivery_whose_subscription_went_is_acknowledged() {
     let hub = hub().await;
-    let receiver = Receiver::start(StatusCode::OK).await;
-    let sub = hub.subscribe(&receiver.url, DEFAULT_MAX_ATTEMPTS).await;
-    let event = hub.publish().await;
-    let batch = hub.fan_out_event(&event, 1).await;
-    let response = hub.deliver(&batch).await;
-    hub.acknowledge(QueueName::Deliveries, &batch, &response)
+    let one = hub.fanned_out_delivery().await;
+    let response = hub.deliver(&one.batch).await;
+    hub.acknowledge(QueueName::Deliveries, &one.batch, &response)
         .await;
-    let id = DeliveryId::for_event(&event.id, &sub.id);
-    let delivered = hub.delivery(&id).await;
+    let delivered = hub.delivery(&one.id).await;
     assert_eq!(delivered.status, DeliveryStatus::Succeeded);
     hub.store
-        .delete_subscription(&sub.id)
+        .delete_subscription(&one.sub.id)
         .await
         .expect("delete subscription");
 
     // Ending a delivery is decided on the stored copy, which is finished: nothing changes,
     // and the message does not come back forever.
-    let again = repeat(&hub, &batch[0]).await;
+    let again = repeat(&hub, &one.batch[0]).await;
     let response = hub.deliver(&again).await;
     assert!(failed_ids(&response).is_empty(), "{response:?}");
-    assert_eq!(hub.delivery(&id).await, delivered);
-    assert_eq!(receiver.count(), 1);
+    sent_once_and_left_as(&hub, &one, &delivered).await;
 }
 
-/// One delivery fanned out by a hub whose store holds claims in memory (the local runner's),
-/// to a receiver answering 200, and not attempted yet.
-struct OneDelivery {
-    hub: Hub,
-    receiver: Receiver,
-    sub: Subscription,
-    id: DeliveryId,
-    /// Its creation message.
-    batch: Vec<ReceivedMessage>,
-    /// The faults of the hub's handlers' ports.
-    faults: Faults,
-}
-
-async fn one_delivery_holding_claims_in_memory() -> OneDelivery {
+/// A hub whose store holds claims in memory (the local runner's), the faults of its
+/// handlers' ports, and one delivery it fanned out, not attempted yet.
+async fn one_delivery_holding_claims_in_memory() -> (Hub, Faults, OneDelivery) {
     let faults = Faults::default();
     let hub = hub_holding_claims_in_memory(&faults).await;
-    let receiver = Receiver::start(StatusCode::OK).await;
-    let sub = hub.subscribe(&receiver.url, DEFAULT_MAX_ATTEMPTS).await;
-    let event = hub.publish().await;
-    let batch = hub.fan_out_event(&event, 1).await;
-    let id = DeliveryId::for_event(&event.id, &sub.id);
-    OneDelivery {
-        hub,
-        receiver,
-        sub,
-        id,
-        batch,
-        faults,
-    }
+    let one = hub.fanned_out_delivery().await;
+    (hub, faults, one)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_claim_held_in_memory_sends_a_fresh_delivery_once_and_ends_as_a_written_one() {
-    let OneDelivery {
-        hub,
-        receiver,
-        id,
-        batch,
-        ..
-    } = one_delivery_holding_claims_in_memory().await;
+    let (hub, _, one) = one_delivery_holding_claims_in_memory().await;
     assert_eq!(
         hub.embedded.claims_in_memory(),
         1,
@@ -162,11 +126,11 @@ async fn a_claim_held_in_memory_sends_a_fresh_delivery_once_and_ends_as_a_writte
     );
 
     // The creation message and a repeat of it, attempted side by side.
-    let twin = repeat(&hub, &batch[0]).await;
-    let both = [batch[0].clone(), twin[0].clone()];
+    let twin = repeat(&hub, &one.batch[0]).await;
+    let both = [one.batch[0].clone(), twin[0].clone()];
     let response = hub.deliver(&both).await;
-    assert_eq!(receiver.count(), 1, "sent once, whichever came first");
-    let delivered = hub.delivery(&id).await;
+    assert_eq!(one.receiver.count(), 1, "sent once, whichever came first");
+    let delivered = hub.delivery(&one.id).await;
     assert_eq!(delivered.status, DeliveryStatus::Succeeded);
     assert_eq!(
         delivered.version, 2,
@@ -186,59 +150,49 @@ async fn a_claim_held_in_memory_sends_a_fresh_delivery_once_and_ends_as_a_writte
         let response = hub.deliver(&again).await;
         assert!(failed_ids(&response).is_empty(), "{response:?}");
     }
-    assert_eq!(receiver.count(), 1, "a finished delivery is not sent again");
-    assert_eq!(hub.delivery(&id).await, delivered);
+    sent_once_and_left_as(&hub, &one, &delivered).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_claim_held_in_memory_holds_off_a_message_that_came_first_by_id() {
-    let OneDelivery {
-        hub,
-        receiver,
-        id,
-        batch,
-        ..
-    } = one_delivery_holding_claims_in_memory().await;
-
+    let (hub, _, one) = one_delivery_holding_claims_in_memory().await;
     // A message naming the delivery (as a fan-out re-run queues) is attempted first, from the
     // stored copy: it claims, so the creation message, which comes later, sends nothing.
     hub.queue
         .send(
             QueueName::Deliveries,
-            vec![QueueMessage::now(to_body(&DeliveryMessage::id(&id)))],
+            vec![QueueMessage::now(to_body(&DeliveryMessage::id(&one.id)))],
         )
         .await
         .expect("send");
     let by_id = hub.receive_exactly(QueueName::Deliveries, 1).await;
     let response = hub.deliver(&by_id).await;
     assert!(failed_ids(&response).is_empty(), "{response:?}");
-    assert_eq!(receiver.count(), 1);
-    assert_eq!(hub.delivery(&id).await.version, 2, "claimed, then recorded");
+    assert_eq!(one.receiver.count(), 1);
+    assert_eq!(
+        hub.delivery(&one.id).await.version,
+        2,
+        "claimed, then recorded"
+    );
 
-    let response = hub.deliver(&batch).await;
+    let response = hub.deliver(&one.batch).await;
     assert!(failed_ids(&response).is_empty(), "{response:?}");
-    assert_eq!(receiver.count(), 1, "the creation message sent nothing");
+    assert_eq!(one.receiver.count(), 1, "the creation message sent nothing");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delivery_that_ends_unattempted_leaves_nothing_in_memory() {
-    let OneDelivery {
-        hub,
-        receiver,
-        sub,
-        batch,
-        ..
-    } = one_delivery_holding_claims_in_memory().await;
+    let (hub, _, one) = one_delivery_holding_claims_in_memory().await;
     assert_eq!(hub.embedded.claims_in_memory(), 1);
     hub.store
-        .delete_subscription(&sub.id)
+        .delete_subscription(&one.sub.id)
         .await
         .expect("delete subscription");
 
     // The subscription went while the delivery waited: it is abandoned, never sent.
-    let response = hub.deliver(&batch).await;
+    let response = hub.deliver(&one.batch).await;
     assert!(failed_ids(&response).is_empty(), "{response:?}");
-    assert_eq!(receiver.count(), 0);
+    assert_eq!(one.receiver.count(), 0);
     assert_eq!(
         hub.embedded.claims_in_memory(),
         0,
@@ -248,32 +202,25 @@ async fn a_delivery_that_ends_unattempted_leaves_nothing_in_memory() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outcome_lost_after_a_claim_held_in_memory_is_on_record_before_the_next_attempt() {
-    let OneDelivery {
-        hub,
-        receiver,
-        id,
-        batch,
-        faults,
-        ..
-    } = one_delivery_holding_claims_in_memory().await;
+    let (hub, faults, one) = one_delivery_holding_claims_in_memory().await;
     // The outcome's write fails: the request went out, nothing of it is stored.
     faults.inject("update_delivery", Fault::Fail, 0, 1);
-    let response = hub.deliver(&batch).await;
-    assert_eq!(receiver.count(), 1);
+    let response = hub.deliver(&one.batch).await;
+    assert_eq!(one.receiver.count(), 1);
     assert_eq!(
         failed_ids(&response),
-        BTreeSet::from([batch[0].message_id.clone()]),
+        BTreeSet::from([one.batch[0].message_id.clone()]),
         "the message stays"
     );
     // The message comes back after the claim's lease.
     hub.clock.advance(Duration::from_secs(60));
     // Its copy claims over the version before the lost claim, which is written now: the copy
     // is stale, and the attempt goes on from the stored delivery.
-    let again = repeat(&hub, &batch[0]).await;
+    let again = repeat(&hub, &one.batch[0]).await;
     let response = hub.deliver(&again).await;
     assert!(failed_ids(&response).is_empty(), "{response:?}");
-    let delivered = hub.delivery(&id).await;
-    assert_eq!(receiver.count(), 2, "sent again, once");
+    let delivered = hub.delivery(&one.id).await;
+    assert_eq!(one.receiver.count(), 2, "sent again, once");
     assert_eq!(delivered.status, DeliveryStatus::Succeeded);
     assert_eq!(delivered.attempt_count(), 2);
     assert!(

@@ -4,6 +4,7 @@
 //! real HTTP servers on loopback.
 #![allow(dead_code)]
 
+mod one_delivery;
 mod portal;
 mod queues;
 mod records;
@@ -22,6 +23,8 @@ use hookline_handlers::delivery::DeliveryContext;
 use hookline_handlers::metrics::Metrics;
 use hookline_ports::faults::{Faults, FaultyQueue, FaultyStore};
 use hookline_ports::{Queue, ShiftedClock, Store};
+#[allow(unused_imports)]
+pub use one_delivery::OneDelivery;
 #[allow(unused_imports)]
 pub use portal::Portal;
 #[allow(unused_imports)]

@@ -2,6 +2,7 @@
 //! client, and the whole router served on a loopback port. Each test binary uses some of it.
 #![allow(dead_code)]
 
+pub mod api;
 pub mod hub;
 pub mod receiver;
 
@@ -96,7 +97,7 @@ pub async fn signing_keys_of(backend: &EmbeddedBackend) -> KeySource {
 }
 
 /// A client with a fresh secret, and that secret.
-fn client(name: &str, scopes: Vec<Scope>, states: &[&str]) -> (Client, String) {
+pub fn client(name: &str, scopes: Vec<Scope>, states: &[&str]) -> (Client, String) {
     let secret = new_client_secret();
     let client = Client {
         id: ClientId::new(1),
@@ -165,18 +166,7 @@ impl Served {
 
     /// POSTs `body` as JSON with `token`; the status and the JSON answer (null if none).
     pub async fn post(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .expect("request");
-        let status = resp.status().as_u16();
-        let body =
-            serde_json::from_slice(&resp.bytes().await.expect("body")).unwrap_or(Value::Null);
-        (status, body)
+        let url = format!("{}{path}", self.base);
+        api::send_json(&self.http, reqwest::Method::POST, &url, token, body).await
     }
 }

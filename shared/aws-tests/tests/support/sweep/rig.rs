@@ -18,7 +18,7 @@ use hookline_ports::{QueueConsumer, QueueName, ShiftedClock};
 use serde_json::{Value, json};
 
 use super::{Backend, EVENT_TYPE, PATIENCE, STATE, VISIBILITY, now_ms};
-use crate::support::stack_on_moto::serve_api;
+use crate::support::api::serve_api;
 
 /// How many requests a publisher makes before it gives up on an event.
 const PUBLISH_TRIES: usize = 5;

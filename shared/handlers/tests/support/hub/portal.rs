@@ -5,6 +5,7 @@ use hookline_domain::Subscription;
 use hookline_domain::secret::new_client_secret;
 
 use super::Hub;
+use crate::support::api::{send_json, serve_api};
 
 /// A portal that holds a subscription, and the stack's HTTP API served over the hub's own
 /// handler context, with a token of that portal.
@@ -31,19 +32,8 @@ impl Portal {
         path: &str,
         body: serde_json::Value,
     ) -> (u16, serde_json::Value) {
-        let resp = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .expect("request");
-        let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.expect("body");
-        let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-        (status, body)
+        let url = format!("{}{path}", self.base);
+        send_json(&self.http, method, &url, &self.token, body).await
     }
 }
 
@@ -53,33 +43,12 @@ impl Hub {
     pub async fn portal(&self, url: &str, max_attempts: u32) -> Portal {
         let secret = new_client_secret();
         let sub = self.subscribe_as(&secret, url, max_attempts).await;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the API");
-        let base = format!("http://{}", listener.local_addr().expect("API address"));
-        let app = hookline_handlers::app(&self.ctx);
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        let http = reqwest::Client::new();
-        let answer = http
-            .post(format!("{base}/oauth/token"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!(
-                "grant_type=client_credentials&client_id={}&client_secret={secret}",
-                sub.client_id
-            ))
-            .send()
-            .await
-            .expect("token request")
-            .bytes()
-            .await
-            .expect("token answer");
-        let token: serde_json::Value = serde_json::from_slice(&answer).expect("token JSON");
-        let token = token["access_token"].as_str().expect("a token").to_string();
+        let (base, token) = serve_api(&self.ctx, sub.client_id.as_str(), &secret).await;
         Portal {
             base,
             token,
             sub,
-            http,
+            http: reqwest::Client::new(),
         }
     }
 }

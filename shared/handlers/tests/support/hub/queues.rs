@@ -75,6 +75,15 @@ impl Hub {
         self.queue.delete(queue, done).await.expect("delete");
     }
 
+    /// Delivers `batch`, checks that the handler is done with all of it (it reported no
+    /// failure), and deletes it, as the event source mapping does.
+    pub async fn deliver_done(&self, batch: &[ReceivedMessage]) {
+        let response = self.deliver(batch).await;
+        assert!(failed_ids(&response).is_empty(), "{response:?}");
+        self.acknowledge(QueueName::Deliveries, batch, &response)
+            .await;
+    }
+
     /// Fans `event` out through the events queue; returns the delivery messages it queued.
     pub async fn fan_out_event(&self, event: &Event, deliveries: usize) -> Vec<ReceivedMessage> {
         self.queue
