@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use hookline_domain::secret::new_webhook_secret;
 use hookline_domain::subscription::new_subscription;
-use hookline_domain::{ClientId, DeliveryId, Event, EventId, StatePattern, SubscriptionId};
+use hookline_domain::{ClientId, DeliveryId, EventId, StatePattern, SubscriptionId};
 use hookline_handlers::fanout::handle_events_until;
 use hookline_handlers::messages::{DeliveryMessage, EventMessage, to_body};
 use hookline_handlers::sqs_event::to_sqs_event;
@@ -73,17 +73,11 @@ async fn ten_events_matching_two_thousand_subscriptions_queue_each_delivery_exac
     eprintln!("imported in {:?}", t0.elapsed());
     let mut events = Vec::new();
     for i in 0..EVENTS {
-        let event = Event {
-            id: EventId::new(now_ms() + i as i128),
-            event_type: "LotDispatched".into(),
-            state: StatePattern::from_stored("AP"),
-            occurred_at: now,
-            received_at: now,
-            source: "cl_publisher".into(),
-            publisher_key: None,
-            recipient: None,
-            data: serde_json::json!({ "lot": i }),
-        };
+        let event = support::lot_dispatched(
+            EventId::new(now_ms() + i as i128),
+            serde_json::json!({ "lot": i }),
+            now,
+        );
         stack.store.insert_event(&event, None).await.expect("event");
         events.push(event);
     }

@@ -17,7 +17,7 @@ use hookline_domain::delivery::{ATTEMPT_ERROR_BYTES, KEPT_ATTEMPTS, RESPONSE_EXC
 use hookline_domain::secret::{hash_client_secret, new_client_secret, new_webhook_secret};
 use hookline_domain::subscription::new_subscription;
 use hookline_domain::{
-    Client, ClientId, Delivery, DeliveryId, DeliveryStatus, Event, EventId, RetrySchedule, Scope,
+    Client, ClientId, Delivery, DeliveryId, DeliveryStatus, EventId, RetrySchedule, Scope,
     StatePattern, SubscriptionId,
 };
 use hookline_handlers::messages::{DeliveryMessage, to_body};
@@ -101,17 +101,7 @@ async fn a_record_after_seven_manual_retry_cycles_of_a_failing_receiver_stays_bo
         .insert_subscription(&sub)
         .await
         .expect("subscription");
-    let event = Event {
-        id: EventId::new(1),
-        event_type: "LotDispatched".into(),
-        state: StatePattern::from_stored("AP"),
-        occurred_at: now,
-        received_at: now,
-        source: "cl_publisher".into(),
-        publisher_key: None,
-        recipient: None,
-        data: serde_json::json!({ "lot": "L-42" }),
-    };
+    let event = support::lot_dispatched(EventId::new(1), serde_json::json!({ "lot": "L-42" }), now);
     stack.store.insert_event(&event, None).await.expect("event");
     let id = DeliveryId::for_event(&event.id, &sub.id);
     let delivery = Delivery::new(id.clone(), &event.id, &sub.id, &client.id, now);
@@ -148,12 +138,7 @@ async fn a_record_after_seven_manual_retry_cycles_of_a_failing_receiver_stays_bo
         // Until the cycle has given up.
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let d = stack
-                .store
-                .get_delivery(&id)
-                .await
-                .expect("get")
-                .expect("the delivery");
+            let d = stored(&stack, &id).await;
             if d.status == DeliveryStatus::Failed && d.cycle == cycle {
                 break;
             }
@@ -171,12 +156,7 @@ async fn a_record_after_seven_manual_retry_cycles_of_a_failing_receiver_stays_bo
         total as usize,
         "every attempt sent"
     );
-    let d = stack
-        .store
-        .get_delivery(&id)
-        .await
-        .expect("get")
-        .expect("the delivery");
+    let d = stored(&stack, &id).await;
     assert_eq!(d.attempts.len(), KEPT_ATTEMPTS, "first and latest kept");
     assert_eq!(d.attempts_omitted as usize, total as usize - KEPT_ATTEMPTS);
     assert_eq!(d.attempts[0].attempt, 1, "the first attempt is kept");
@@ -214,4 +194,14 @@ async fn a_record_after_seven_manual_retry_cycles_of_a_failing_receiver_stays_bo
     assert!(bytes < ITEM_BOUND, "{bytes} bytes");
     // Not trivially small either: the attempts are in it.
     assert!(bytes > KEPT_ATTEMPTS * 200, "{bytes} bytes");
+}
+
+/// The delivery `id` as stored.
+async fn stored(stack: &StackOnMoto, id: &DeliveryId) -> Delivery {
+    stack
+        .store
+        .get_delivery(id)
+        .await
+        .expect("get")
+        .expect("the delivery")
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 pub use super::receiver::{Captured, Receiver};
 use hookline_domain::RetrySchedule;
 use hookline_domain::destination::DestinationPolicy;
-use hookline_embedded::{EmbeddedBackend, QueueOptions};
+use hookline_embedded::EmbeddedBackend;
 use hookline_handlers::HandlerConfig;
 use hookline_handlers::context::{Contexts, Core};
 use hookline_handlers::delivery::DeliveryContext;
@@ -87,13 +87,7 @@ async fn hub_of(
     metrics: Option<Arc<dyn Metrics>>,
     claims_in_memory: bool,
 ) -> Hub {
-    let dir = tempfile::tempdir().expect("temporary data directory");
-    let path = dir.path().to_path_buf();
-    let backend =
-        tokio::task::spawn_blocking(move || EmbeddedBackend::open(&path, QueueOptions::default()))
-            .await
-            .expect("open task")
-            .expect("open the embedded backend");
+    let (backend, dir) = super::embedded_backend().await;
     let backend = match claims_in_memory {
         true => backend.holding_claims_in_memory(),
         false => backend,

@@ -37,6 +37,18 @@ pub struct Served {
     _dir: tempfile::TempDir,
 }
 
+/// The embedded backend in a new temporary directory (which lives as long as the handle).
+pub async fn embedded_backend() -> (EmbeddedBackend, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temporary data directory");
+    let path = dir.path().to_path_buf();
+    let backend =
+        tokio::task::spawn_blocking(move || EmbeddedBackend::open(&path, QueueOptions::default()))
+            .await
+            .expect("open task")
+            .expect("open the embedded backend");
+    (backend, dir)
+}
+
 /// Serves the router with `config`, one client holding `scopes` for `states`, and the event
 /// types named.
 pub async fn serve(
@@ -45,13 +57,7 @@ pub async fn serve(
     states: &[&str],
     event_types: &[&str],
 ) -> Served {
-    let dir = tempfile::tempdir().expect("temporary data directory");
-    let path = dir.path().to_path_buf();
-    let backend =
-        tokio::task::spawn_blocking(move || EmbeddedBackend::open(&path, QueueOptions::default()))
-            .await
-            .expect("open task")
-            .expect("open the embedded backend");
+    let (backend, dir) = embedded_backend().await;
     let store = backend.store();
     let (client, secret) = client("portal", scopes, states);
     store.insert_client(&client).await.expect("client");
