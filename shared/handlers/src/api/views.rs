@@ -263,8 +263,9 @@ pub struct EventView {
     pub received_at: String,
     /// Publisher.
     pub source: String,
-    /// Payload.
-    #[schema(value_type = Object)]
+    /// The payload as published (any JSON value but null; valid against the type's schema
+    /// where the catalog has one).
+    #[schema(value_type = Value)]
     pub data: Value,
     /// Delivery counts.
     pub deliveries: DeliveryCounts,
