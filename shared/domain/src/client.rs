@@ -28,6 +28,14 @@ pub enum Scope {
     /// subscriptions. `subscriptions:read` never shows a secret.
     #[serde(rename = "subscriptions:secrets")]
     SubscriptionsSecrets,
+    /// Read own external sources, their allocations and sync requests (and the sync
+    /// requests naming the client as their integration).
+    #[serde(rename = "sync:read")]
+    SyncRead,
+    /// Manage own external sources and allocations, request syncs, and complete or fail the
+    /// sync requests naming the client as their integration.
+    #[serde(rename = "sync:write")]
+    SyncWrite,
     /// Everything, for every client.
     #[serde(rename = "admin")]
     Admin,
@@ -35,12 +43,14 @@ pub enum Scope {
 
 impl Scope {
     /// Every scope, in a stable order.
-    pub const ALL: [Scope; 6] = [
+    pub const ALL: [Scope; 8] = [
         Scope::EventsWrite,
         Scope::EventsRead,
         Scope::SubscriptionsRead,
         Scope::SubscriptionsWrite,
         Scope::SubscriptionsSecrets,
+        Scope::SyncRead,
+        Scope::SyncWrite,
         Scope::Admin,
     ];
 
@@ -52,6 +62,8 @@ impl Scope {
             Scope::SubscriptionsRead => "subscriptions:read",
             Scope::SubscriptionsWrite => "subscriptions:write",
             Scope::SubscriptionsSecrets => "subscriptions:secrets",
+            Scope::SyncRead => "sync:read",
+            Scope::SyncWrite => "sync:write",
             Scope::Admin => "admin",
         }
     }

@@ -18,6 +18,7 @@ pub mod secret;
 pub mod signature;
 pub mod state;
 pub mod subscription;
+pub mod sync;
 mod text;
 pub mod time_fmt;
 
@@ -28,8 +29,9 @@ pub use error::{FieldError, ValidationError};
 pub use event::{Envelope, Event};
 pub use filter::Filter;
 pub use health::{DisabledReason, FailureStep};
-pub use ids::{ClientId, DeliveryId, EventId, SubscriptionId};
+pub use ids::{ClientId, DeliveryId, EventId, SubscriptionId, SyncRequestId};
 pub use limits::{LimitOverrides, Limits};
 pub use retry::RetrySchedule;
 pub use state::{StateCode, StatePattern};
 pub use subscription::{Subscription, TypeSelector};
+pub use sync::{ExternalSource, SyncRequest, SyncStatus};

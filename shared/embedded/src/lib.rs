@@ -26,6 +26,7 @@ mod retention;
 mod schema;
 mod store;
 mod subscriptions;
+mod sync;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -17,7 +17,7 @@ use crate::error::EmbeddedError;
 pub const DB_FILE: &str = "hookline.db";
 
 /// The schema version this build writes; `user_version` of an up-to-date file.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// How long a statement waits for a lock held by another connection (or process).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -164,6 +164,35 @@ const V5: &str = r#"
 CREATE INDEX IF NOT EXISTS idempotency_by_event ON idempotency (event_id);
 "#;
 
+/// Version 6: sync requests (seed 002). External sources of a client's resources, the
+/// members allocated to each, and sync requests listed per resource by id (time-ordered).
+const V6: &str = r#"
+CREATE TABLE IF NOT EXISTS external_sources (
+    owner       TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    reference   TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    PRIMARY KEY (owner, resource_id, reference)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS source_allocations (
+    owner       TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    reference   TEXT NOT NULL,
+    member_id   TEXT NOT NULL,
+    PRIMARY KEY (owner, resource_id, reference, member_id)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS sync_requests (
+    id          TEXT PRIMARY KEY,
+    owner       TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    body        TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sync_requests_by_resource ON sync_requests (owner, resource_id, id);
+"#;
+
 /// WAL pages past which the writer checkpoints in its own commit (~80 MB): a backstop, as the
 /// background checkpointer has the log started over from 4,096 pages (see `db`), and a
 /// checkpoint inside a commit holds up every write for tens of milliseconds. Before the
@@ -302,6 +331,11 @@ fn migrate(conn: &mut Connection) -> Result<(), EmbeddedError> {
         tx.execute_batch(V5)?;
         tx.pragma_update(None, "user_version", 5)?;
         tracing::info!(version = 5, "migrated the embedded database schema");
+    }
+    if found < 6 {
+        tx.execute_batch(V6)?;
+        tx.pragma_update(None, "user_version", 6)?;
+        tracing::info!(version = 6, "migrated the embedded database schema");
     }
     tx.commit()?;
     Ok(())

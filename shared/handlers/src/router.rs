@@ -17,12 +17,13 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 #[cfg(feature = "swagger-ui")]
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{
     clients, deliveries, event_types, events, replay, service, subscription_secrets, subscriptions,
+    sync_requests, sync_sources,
 };
 use crate::auth::token;
 use crate::context::{AppContext, Contexts, Core, TokenContext};
@@ -81,6 +82,42 @@ fn manage_routes() -> Routes {
         .route("/v1/deliveries", get(deliveries::list))
         .route("/v1/deliveries/{id}", get(deliveries::get))
         .route("/v1/deliveries/{id}/retry", post(deliveries::retry))
+        .merge(sync_routes())
+}
+
+/// External sources, allocations and sync requests (seed 002), in the manage function.
+fn sync_routes() -> Routes {
+    const SOURCE: &str = "/v1/resources/{resource_id}/external-sources/{reference}";
+    Router::new()
+        .route(
+            "/v1/resources/{resource_id}/external-sources",
+            post(sync_sources::create).get(sync_sources::list),
+        )
+        .route(SOURCE, delete(sync_sources::delete))
+        .route(
+            &format!("{SOURCE}/allocations"),
+            post(sync_sources::allocate)
+                .get(sync_sources::allocations)
+                .delete(sync_sources::clear),
+        )
+        .route(
+            &format!("{SOURCE}/allocations/{{member_id}}"),
+            delete(sync_sources::remove),
+        )
+        .route(
+            "/v1/resources/{resource_id}/sync",
+            post(sync_requests::request),
+        )
+        .route(
+            "/v1/resources/{resource_id}/sync-requests",
+            get(sync_requests::list),
+        )
+        .route("/v1/sync-requests/{id}", get(sync_requests::get))
+        .route(
+            "/v1/sync-requests/{id}/complete",
+            post(sync_requests::complete),
+        )
+        .route("/v1/sync-requests/{id}/fail", post(sync_requests::fail))
 }
 
 /// `/openapi.json` and `/docs` for the local runner: live, with Swagger UI built in.

@@ -11,6 +11,7 @@ pub mod keys;
 pub mod metrics;
 pub mod queue;
 pub mod store;
+pub mod sync;
 
 pub use clock::{Clock, ShiftedClock, SystemClock};
 pub use error::{BackendCause, PortError};
@@ -21,3 +22,4 @@ pub use store::{
     Claim, ClientStore, DeliveryKey, DeliveryStore, EventInsert, EventStore, EventTypeStore, Page,
     Store, SubscriptionStore,
 };
+pub use sync::{ResourceKey, SyncEnd, SyncStore};

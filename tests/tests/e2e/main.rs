@@ -27,4 +27,5 @@ mod service;
 mod shutdown;
 mod subscription_validation;
 mod subscriptions;
+mod sync;
 mod tokens;

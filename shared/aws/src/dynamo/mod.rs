@@ -18,6 +18,9 @@
 //! | idempotency claim | `IDEM#source#key` | `IDEM` | | | | event_id, expires_at |
 //! | subscription | `SUB#id` | `SUB` | `CLIENT#id#SUBS` / id | `SUBS` / id | | body, version |
 //! | generation counter | `META#SUBS_GENERATION` | `META` | | | | gen (number) |
+//! | external source | `XS#owner#resource` | `SRC#reference` | `XS#owner#resource#SOURCES` / reference | | | body |
+//! | allocation | `XS#owner#resource` | `ALLOC#reference#member` | `XS#owner#resource#ALLOC#reference` / member | | | body (the member id) |
+//! | sync request | `SYNCREQ#id` | `SYNCREQ` | `XS#owner#resource#REQUESTS` / id | | | body, status (the condition of its one transition) |
 //! | delivery | `DELIVERY#id` | `DELIVERY` | `SUB#id#DELIVERIES` / `created#id` | `CLIENT#id#DELIVERIES` / `created#id` | gsi3 `EVENT#id#DELIVERIES`, gsi4 `DELIVERIES#n`, both / `created#id` | body, status, version, expires_at |
 //!
 //! `n` is the item's shard: `shard::shard_of(id)`, a fixed hash of its id modulo
@@ -75,6 +78,7 @@ pub mod schema;
 mod shard;
 mod store;
 mod subscriptions;
+mod sync;
 
 use std::time::Duration;
 

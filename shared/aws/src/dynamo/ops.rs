@@ -221,7 +221,7 @@ fn only_conflicts(codes: &[Option<String>]) -> bool {
 }
 
 /// Whether a write failed only because its condition did not hold.
-fn conditional_check_failed<E, R>(e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+pub(crate) fn conditional_check_failed<E, R>(e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
 {

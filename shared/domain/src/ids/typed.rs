@@ -107,6 +107,24 @@ typed_id!(
     pattern: "^dlv_[0-9a-hjkmnp-tv-z]{26}([0-9a-f]{24})?$"
 );
 
+typed_id!(
+    /// A sync request's id: `sync_` and 26 time-ordered characters.
+    SyncRequestId,
+    "sync_",
+    name: "a sync request id",
+    resource: "sync request",
+    shape: "`sync_` and 26 lower-case Crockford base32 characters",
+    pattern: "^sync_[0-9a-hjkmnp-tv-z]{26}$"
+);
+
+impl SyncRequestId {
+    /// Parses a sync request id a request names: `sync_` and 26 time-ordered characters.
+    pub fn parse(text: &str) -> Option<Self> {
+        let body = text.strip_prefix(Self::PREFIX)?;
+        is_time_ordered(body).then(|| Self(text.to_owned()))
+    }
+}
+
 impl ClientId {
     /// Parses a client id a request names. A bootstrap admin may be configured with an id of
     /// its own choosing, so any plausible id is a client id.
@@ -311,6 +329,10 @@ mod tests {
         pattern_agrees::<SubscriptionId>(&samples);
         pattern_agrees::<EventId>(&samples);
         pattern_agrees::<DeliveryId>(&samples);
+        samples.push(SyncRequestId::new(7).into_string());
+        samples.push(format!("sync_{BODY}"));
+        samples.push(format!("sync_{}", &BODY[1..]));
+        pattern_agrees::<SyncRequestId>(&samples);
     }
 
     #[test]

@@ -131,7 +131,7 @@ pub async fn publish(
 }
 
 /// Validates one event object against the catalog, the caller's states and the stack's.
-fn validate(
+pub(crate) fn validate(
     stack_states: &[String],
     caller: &Caller,
     catalog: &HashMap<String, CatalogEntry>,

@@ -13,4 +13,7 @@ pub mod schemas;
 pub mod service;
 pub mod subscription_secrets;
 pub mod subscriptions;
+pub mod sync_requests;
+pub mod sync_sources;
+pub mod sync_views;
 pub mod views;

@@ -118,6 +118,7 @@ problem_responses! {
     Conflict: "The resource is not in a state that allows this (`conflict`).";
     PayloadTooLarge: "The request body is larger than the operation accepts (`payload_too_large`).";
     Unprocessable: "The request is well-formed but cannot be carried out: an event's `data` does not match its type's schema (`schema_mismatch`), or a quota is used up (`quota_exceeded`).";
+    InvalidField: "A field of the body is not a valid value (`invalid_request`), such as a reference outside `^[0-9a-zA-Z\\-_,.;:|]+$`; `errors` names the field. Or a quota is used up (`quota_exceeded`).";
     RateLimited: "The client sent too many requests (`rate_limited`); retry after `Retry-After` seconds.",
         ("Retry-After", header(Type::Integer, "Seconds to wait before retrying."));
     Unavailable: "The service could not reach its storage or queues (`backend_unavailable`); retry later.";

@@ -42,6 +42,10 @@ use webhooks::SystemWebhooks;
         api::subscriptions::delete, api::subscription_secrets::get_secret, api::subscription_secrets::rotate_secret,
         api::subscriptions::test, api::replay::replay,
         api::deliveries::list, api::deliveries::get, api::deliveries::retry,
+        api::sync_sources::create, api::sync_sources::list, api::sync_sources::delete,
+        api::sync_sources::allocate, api::sync_sources::allocations, api::sync_sources::clear, api::sync_sources::remove,
+        api::sync_requests::request, api::sync_requests::list, api::sync_requests::get,
+        api::sync_requests::complete, api::sync_requests::fail,
     ),
     components(
         schemas(
@@ -51,11 +55,16 @@ use webhooks::SystemWebhooks;
             api::event_types::EventTypeInput, api::replay::ReplayRequest,
             api::schemas::NewEvent, api::schemas::NewEventBatch, api::responses::Problem,
             api::views::PublishedView, api::views::PublishedBatchView,
+            api::sync_views::NewExternalSource, api::sync_views::ExternalSourceView, api::sync_views::SourceSyncView,
+            api::sync_views::ExternalSourceList, api::sync_views::SyncRequestInput, api::sync_views::SyncFailure,
+            api::sync_views::SyncRequestView, api::sync_views::SyncTransitionView, api::sync_views::SyncRequestList,
+            api::sync_views::AllocationInput, api::sync_views::AllocationsView,
         ),
         responses(
             api::responses::BadRequest, api::responses::Unauthorized, api::responses::Forbidden,
             api::responses::NotFound, api::responses::Conflict, api::responses::PayloadTooLarge,
             api::responses::Unprocessable, api::responses::RateLimited, api::responses::Unavailable,
+            api::responses::InvalidField,
         ),
     ),
     modifiers(&BearerAuth, &CommonResponses, &SystemWebhooks),

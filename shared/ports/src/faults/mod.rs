@@ -19,6 +19,7 @@ use crate::PortError;
 
 mod queue;
 mod store;
+mod sync;
 
 pub use queue::FaultyQueue;
 pub use store::FaultyStore;

@@ -17,8 +17,8 @@ use crate::{
 
 /// A [`Store`] whose calls fail where its [`Faults`] say.
 pub struct FaultyStore {
-    inner: Arc<dyn Store>,
-    faults: Faults,
+    pub(super) inner: Arc<dyn Store>,
+    pub(super) faults: Faults,
 }
 
 impl FaultyStore {
