@@ -45,6 +45,7 @@ fn ingest_routes() -> Routes {
     Router::new()
         .route("/v1/events", post(events::publish))
         .route("/v1/events/{id}", get(events::get))
+        .merge(sync_request_routes())
 }
 
 fn manage_routes() -> Routes {
@@ -82,11 +83,12 @@ fn manage_routes() -> Routes {
         .route("/v1/deliveries", get(deliveries::list))
         .route("/v1/deliveries/{id}", get(deliveries::get))
         .route("/v1/deliveries/{id}/retry", post(deliveries::retry))
-        .merge(sync_routes())
+        .merge(sync_source_routes())
 }
 
-/// External sources, allocations and sync requests (seed 002), in the manage function.
-fn sync_routes() -> Routes {
+/// External sources and their allocations (seed 002), in the manage function (which may
+/// delete items).
+fn sync_source_routes() -> Routes {
     const SOURCE: &str = "/v1/resources/{resource_id}/external-sources/{reference}";
     Router::new()
         .route(
@@ -104,6 +106,12 @@ fn sync_routes() -> Routes {
             &format!("{SOURCE}/allocations/{{member_id}}"),
             delete(sync_sources::remove),
         )
+}
+
+/// Sync requests (seed 002), in the ingest function: each step publishes an event, and
+/// ingest is the function that may send to the events queue.
+fn sync_request_routes() -> Routes {
+    Router::new()
         .route(
             "/v1/resources/{resource_id}/sync",
             post(sync_requests::request),

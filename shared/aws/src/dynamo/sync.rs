@@ -248,11 +248,11 @@ impl SyncStore for DynamoStore {
             .await;
         match res {
             Ok(_) => Ok(SyncEnd::Ended),
+            // The SDK retries a put whose answer was lost: the retry of a put that landed
+            // fails its condition on the put's own item, which is then this call's ending.
             Err(e) if conditional_check_failed(&e) => {
-                match self
-                    .get_item(OP, sync_request_pk(&ended.id), SYNC_REQUEST_SK)
-                    .await?
-                {
+                match self.get_sync_request(&ended.id).await? {
+                    Some(stored) if stored == *ended => Ok(SyncEnd::Ended),
                     Some(_) => Ok(SyncEnd::AlreadyEnded),
                     None => Err(PortError::NotFound),
                 }
