@@ -1,7 +1,8 @@
 //! The sync port on SQLite: `external_sources` keyed by (owner, resource, reference),
 //! `source_allocations` by (owner, resource, reference, member), `sync_requests` by id and
 //! listed per resource by id (ids are time-ordered). Ending a request is one `UPDATE` guarded
-//! by `status = 'requested'`, so of two concurrent endings one changes a row and one none.
+//! by `status = 'requested'`, so of two concurrent endings one changes a row and one none
+//! (and the same ending again finds itself stored).
 
 use async_trait::async_trait;
 use hookline_domain::{ExternalSource, SyncRequest, SyncRequestId, SyncStatus};
@@ -245,13 +246,14 @@ impl SyncStore for EmbeddedBackend {
                 if n == 1 {
                     return Ok(SyncEnd::Ended);
                 }
-                let exists = tx
-                    .prepare_cached("SELECT 1 FROM sync_requests WHERE id = ?1")
-                    .and_then(|mut s| s.exists(params![id]))
+                let stored: Option<String> = tx
+                    .prepare_cached("SELECT body FROM sync_requests WHERE id = ?1")
+                    .and_then(|mut s| s.query_row(params![id], |r| r.get(0)).optional())
                     .map_err(|e| sqlite(OP, e))?;
-                match exists {
-                    true => Ok(SyncEnd::AlreadyEnded),
-                    false => Err(PortError::NotFound),
+                match stored {
+                    Some(b) if b == body => Ok(SyncEnd::Ended),
+                    Some(_) => Ok(SyncEnd::AlreadyEnded),
+                    None => Err(PortError::NotFound),
                 }
             })
             .await

@@ -102,7 +102,9 @@ pub trait SyncStore: Send + Sync + 'static {
     async fn get_sync_request(&self, id: &SyncRequestId) -> Result<Option<SyncRequest>, PortError>;
     /// Replaces a sync request with `ended` (its complete or failed successor) only if the
     /// stored one is still `requested`: of two concurrent calls, one ends it and the other is
-    /// told [`SyncEnd::AlreadyEnded`]. `NotFound` if there is no such request.
+    /// told [`SyncEnd::AlreadyEnded`]. A call finding `ended` itself stored (the same call
+    /// retried after its write landed) is told [`SyncEnd::Ended`]. `NotFound` if there is no
+    /// such request.
     async fn end_sync_request(&self, ended: &SyncRequest) -> Result<SyncEnd, PortError>;
     /// The newest `limit` sync requests of a resource, newest first.
     async fn list_sync_requests(

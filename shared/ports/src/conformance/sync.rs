@@ -211,11 +211,23 @@ pub(super) async fn sync_requests(store: &dyn Store, run: &Run) {
     };
     assert_eq!(
         store.get_sync_request(&first.id).await.expect("get"),
-        Some(winner),
+        Some(winner.clone()),
         "the winner's ending is stored"
     );
     assert_eq!(
-        store.end_sync_request(&complete).await.expect("end again"),
+        store.end_sync_request(&winner).await.expect("end again"),
+        SyncEnd::Ended,
+        "the winning call retried is still the one that ended it"
+    );
+    let later = first.ended(
+        SyncStatus::Complete,
+        None,
+        owner.clone(),
+        at_ms(run.start_ms + 7),
+        EventId::new(run.start_ms + 7),
+    );
+    assert_eq!(
+        store.end_sync_request(&later).await.expect("end again"),
         SyncEnd::AlreadyEnded,
         "an ended request does not end again"
     );
