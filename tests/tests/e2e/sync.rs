@@ -306,24 +306,16 @@ async fn allocations_are_added_idempotently_and_removed_one_or_all() {
     app.attach(&owner, "class_A", &owner.id).await;
     let alloc = format!("{}/class_A/allocations", sources_path());
 
-    let added = app
-        .post(
-            &alloc,
-            &owner.token,
-            &json!({"member_ids": ["p3", "p1", "p2"]}),
-        )
-        .await;
-    added.assert_status(200);
-    assert_eq!(added.json["member_ids"], json!(["p1", "p2", "p3"]));
-    let again = app
-        .post(
-            &alloc,
-            &owner.token,
-            &json!({"member_ids": ["p2", "p4", "p4"]}),
-        )
-        .await;
-    again.assert_status(200);
-    assert_eq!(again.json["member_ids"], json!(["p1", "p2", "p3", "p4"]));
+    for (add, all) in [
+        (json!(["p3", "p1", "p2"]), json!(["p1", "p2", "p3"])),
+        (json!(["p2", "p4", "p4"]), json!(["p1", "p2", "p3", "p4"])),
+    ] {
+        let added = app
+            .post(&alloc, &owner.token, &json!({"member_ids": add}))
+            .await;
+        added.assert_status(200);
+        assert_eq!(added.json["member_ids"], all, "after adding {add}");
+    }
     let bad = app
         .post(
             &alloc,

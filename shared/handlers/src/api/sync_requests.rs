@@ -34,7 +34,9 @@ use serde_json::{Value, json};
 use crate::api::events::{accept, validate};
 use crate::api::extract::{IdParam, IdPath, JsonBody, OptionalJsonBody};
 use crate::api::responses::{Conflict, Forbidden, InvalidField, NotFound};
-use crate::api::sync_sources::{READ, ResourceParam, invalid_field, resource_of, sources_of};
+use crate::api::sync_sources::{
+    READ, ResourceParam, WRITE, invalid_field, resource_with, sources_of,
+};
 use crate::api::sync_views::{SyncFailure, SyncRequestInput, SyncRequestList, SyncRequestView};
 use crate::auth::Caller;
 use crate::context::AppContext;
@@ -90,8 +92,7 @@ pub async fn request(
     Path(resource_id): Path<String>,
     OptionalJsonBody(input): OptionalJsonBody<SyncRequestInput>,
 ) -> ApiResult<(StatusCode, Json<SyncRequestView>)> {
-    caller.require(Scope::SyncWrite)?;
-    let resource = resource_of(&caller, &resource_id)?;
+    let resource = resource_with(&caller, &WRITE, &resource_id)?;
     if let Some(r) = &input.reference {
         validate_reference("reference", r).map_err(invalid_field)?;
     }
@@ -151,8 +152,7 @@ pub async fn list(
     caller: Caller,
     Path(resource_id): Path<String>,
 ) -> ApiResult<Json<SyncRequestList>> {
-    caller.require_any(&READ)?;
-    let resource = resource_of(&caller, &resource_id)?;
+    let resource = resource_with(&caller, &READ, &resource_id)?;
     let requests = ctx
         .store
         .list_sync_requests(&resource, LISTED_REQUESTS)

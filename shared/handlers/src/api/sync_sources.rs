@@ -38,6 +38,19 @@ pub(crate) fn invalid_field(e: ValidationError) -> ApiError {
     err
 }
 
+/// The caller's resource named by a path segment, once the token has one of `scopes`.
+pub(crate) fn resource_with(
+    caller: &Caller,
+    scopes: &[Scope],
+    resource_id: &str,
+) -> ApiResult<ResourceKey> {
+    caller.require_any(scopes)?;
+    resource_of(caller, resource_id)
+}
+
+/// The scope that changes sources, allocations and sync requests.
+pub const WRITE: [Scope; 1] = [Scope::SyncWrite];
+
 /// The caller's resource named by a path segment (404 if it cannot be a resource id).
 pub(crate) fn resource_of(caller: &Caller, resource_id: &str) -> ApiResult<ResourceKey> {
     if !is_reference(resource_id) {
@@ -61,21 +74,22 @@ pub(crate) async fn sources_of(
     Ok(sources)
 }
 
-/// One source of the caller's resource (404 if there is none).
+/// One source of the caller's resource (404 if there is none), once the token has one of
+/// `scopes`.
 async fn source(
     ctx: &AppContext,
     caller: &Caller,
-    resource_id: &str,
-    reference: &str,
-) -> ApiResult<(ResourceKey, ExternalSource)> {
-    let resource = resource_of(caller, resource_id)?;
+    scopes: &[Scope],
+    (resource_id, reference): &(String, String),
+) -> ApiResult<ResourceKey> {
+    let resource = resource_with(caller, scopes, resource_id)?;
     let found = match is_reference(reference) {
         true => ctx.store.list_external_sources(&resource).await?,
         false => Vec::new(),
     };
-    match found.into_iter().find(|s| s.reference == reference) {
-        Some(s) => Ok((resource, s)),
-        None => Err(ApiError::not_found("external source")),
+    match found.iter().any(|s| s.reference == *reference) {
+        true => Ok(resource),
+        false => Err(ApiError::not_found("external source")),
     }
 }
 
@@ -167,8 +181,7 @@ pub async fn create(
     Path(resource_id): Path<String>,
     JsonBody(input): JsonBody<NewExternalSource>,
 ) -> ApiResult<(StatusCode, Json<ExternalSourceView>)> {
-    caller.require(Scope::SyncWrite)?;
-    let resource = resource_of(&caller, &resource_id)?;
+    let resource = resource_with(&caller, &WRITE, &resource_id)?;
     let (state, integration) = check_new_source(&ctx, &caller, &input).await?;
     let source = ExternalSource {
         owner: resource.owner.clone(),
@@ -213,8 +226,7 @@ pub async fn list(
     caller: Caller,
     Path(resource_id): Path<String>,
 ) -> ApiResult<Json<ExternalSourceList>> {
-    caller.require_any(&READ)?;
-    let resource = resource_of(&caller, &resource_id)?;
+    let resource = resource_with(&caller, &READ, &resource_id)?;
     let sources = ctx.store.list_external_sources(&resource).await?;
     let requests = match sources.is_empty() {
         true => Vec::new(),
@@ -236,10 +248,10 @@ pub async fn list(
 pub async fn delete(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    Path((resource_id, reference)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    caller.require(Scope::SyncWrite)?;
-    let (resource, _) = source(&ctx, &caller, &resource_id, &reference).await?;
+    let resource = source(&ctx, &caller, &WRITE, &path).await?;
+    let reference = path.1;
     ctx.store
         .delete_external_source(&resource, &reference)
         .await
@@ -266,11 +278,11 @@ fn not_found_as(e: hookline_ports::PortError, what: &str) -> ApiError {
 pub async fn allocate(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    Path((resource_id, reference)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
     JsonBody(input): JsonBody<AllocationInput>,
 ) -> ApiResult<Json<AllocationsView>> {
-    caller.require(Scope::SyncWrite)?;
-    let (resource, _) = source(&ctx, &caller, &resource_id, &reference).await?;
+    let resource = source(&ctx, &caller, &WRITE, &path).await?;
+    let reference = path.1;
     if input.member_ids.is_empty() || input.member_ids.len() > MAX_MEMBERS_PER_REQUEST {
         return Err(invalid_field(ValidationError::invalid(
             "member_ids",
@@ -316,10 +328,10 @@ pub async fn allocate(
 pub async fn allocations(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    Path((resource_id, reference)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
 ) -> ApiResult<Json<AllocationsView>> {
-    caller.require_any(&READ)?;
-    let (resource, _) = source(&ctx, &caller, &resource_id, &reference).await?;
+    let resource = source(&ctx, &caller, &READ, &path).await?;
+    let reference = path.1;
     let member_ids = ctx.store.list_allocations(&resource, &reference).await?;
     Ok(Json(AllocationsView {
         reference,
@@ -336,10 +348,10 @@ pub async fn allocations(
 pub async fn clear(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    Path((resource_id, reference)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    caller.require(Scope::SyncWrite)?;
-    let (resource, _) = source(&ctx, &caller, &resource_id, &reference).await?;
+    let resource = source(&ctx, &caller, &WRITE, &path).await?;
+    let reference = path.1;
     ctx.store.clear_allocations(&resource, &reference).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -355,8 +367,9 @@ pub async fn remove(
     caller: Caller,
     Path((resource_id, reference, member)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    caller.require(Scope::SyncWrite)?;
-    let (resource, _) = source(&ctx, &caller, &resource_id, &reference).await?;
+    let path = (resource_id, reference);
+    let resource = source(&ctx, &caller, &WRITE, &path).await?;
+    let reference = path.1;
     if !is_reference(&member) {
         return Err(ApiError::not_found("allocation"));
     }

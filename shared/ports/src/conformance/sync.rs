@@ -49,6 +49,24 @@ fn request(resource: &ResourceKey, references: &[&str], at_unix_ms: i128) -> Syn
     }
 }
 
+/// `req` ended as `status` by its owner, `ms` milliseconds after the run's start.
+fn ending(
+    req: &SyncRequest,
+    run: &Run,
+    status: SyncStatus,
+    reason: Option<&str>,
+    ms: i128,
+) -> SyncRequest {
+    let at = run.start_ms + ms;
+    req.ended(
+        status,
+        reason.map(str::to_string),
+        req.owner.clone(),
+        at_ms(at),
+        EventId::new(at),
+    )
+}
+
 /// Sources: insert once per reference, list by reference, only the owner's, delete with
 /// their allocations.
 pub(super) async fn external_sources(store: &dyn Store, run: &Run) {
@@ -184,20 +202,8 @@ pub(super) async fn sync_requests(store: &dyn Store, run: &Run) {
         None
     );
 
-    let complete = first.ended(
-        SyncStatus::Complete,
-        None,
-        owner.clone(),
-        at_ms(run.start_ms + 5),
-        EventId::new(run.start_ms + 5),
-    );
-    let failed = first.ended(
-        SyncStatus::Failed,
-        Some("no such exam".into()),
-        owner.clone(),
-        at_ms(run.start_ms + 6),
-        EventId::new(run.start_ms + 6),
-    );
+    let complete = ending(&first, run, SyncStatus::Complete, None, 5);
+    let failed = ending(&first, run, SyncStatus::Failed, Some("no such exam"), 6);
     let (a, b) = both(
         store.end_sync_request(&complete),
         store.end_sync_request(&failed),
@@ -219,24 +225,18 @@ pub(super) async fn sync_requests(store: &dyn Store, run: &Run) {
         SyncEnd::Ended,
         "the winning call retried is still the one that ended it"
     );
-    let later = first.ended(
-        SyncStatus::Complete,
-        None,
-        owner.clone(),
-        at_ms(run.start_ms + 7),
-        EventId::new(run.start_ms + 7),
-    );
+    let later = ending(&first, run, SyncStatus::Complete, None, 7);
     assert_eq!(
         store.end_sync_request(&later).await.expect("end again"),
         SyncEnd::AlreadyEnded,
         "an ended request does not end again"
     );
-    let missing = request(&flow, &["A"], now_ms()).ended(
+    let missing = ending(
+        &request(&flow, &["A"], now_ms()),
+        run,
         SyncStatus::Complete,
         None,
-        owner.clone(),
-        at_ms(now_ms()),
-        EventId::new(now_ms()),
+        30,
     );
     let nf = store.end_sync_request(&missing).await;
     assert!(
