@@ -353,3 +353,19 @@ async fn allocations_are_added_idempotently_and_removed_one_or_all() {
         .await
         .assert_problem(404, "not_found");
 }
+
+#[tokio::test]
+async fn the_default_catalog_has_the_sync_events_with_their_schemas() {
+    let app = TestApp::spawn().await;
+    let owner = app.client(&OWNER_SCOPES, &["AP"]).await;
+    let types = app.get("/v1/event-types", &owner.token).await.data();
+    for name in ["SyncRequested", "SyncCompleted", "SyncFailed"] {
+        let t = types
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap_or_else(|| panic!("{name} is in the default catalog"));
+        let required = t["schema"]["required"].as_array().expect("a schema");
+        assert!(required.contains(&json!("request_id")), "{t}");
+        assert!(required.contains(&json!("references")), "{t}");
+    }
+}
