@@ -193,6 +193,7 @@ pub async fn get(
 #[utoipa::path(post, path = "/v1/sync-requests/{id}/complete", operation_id = "complete_sync_request", tag = "sync",
     params(IdParam<SyncRequestId>),
     responses((status = 200, description = "Complete: `SyncCompleted` is published.", body = SyncRequestView),
+        (status = 400, description = "The catalog lacks `SyncCompleted` (`unknown_event_type`)."),
         (status = 403, response = Forbidden), (status = 404, response = NotFound),
         (status = 409, response = Conflict)),
     security(("bearer" = ["sync:write"])))]
@@ -208,7 +209,7 @@ pub async fn complete(
 #[utoipa::path(post, path = "/v1/sync-requests/{id}/fail", operation_id = "fail_sync_request", tag = "sync",
     params(IdParam<SyncRequestId>), request_body = SyncFailure,
     responses((status = 200, description = "Failed: `SyncFailed` is published.", body = SyncRequestView),
-        (status = 400, description = "The body is not JSON of this shape (`invalid_request`)."),
+        (status = 400, description = "The body is not JSON of this shape, or the catalog lacks `SyncFailed` (`invalid_request`, `unknown_event_type`)."),
         (status = 403, response = Forbidden), (status = 404, response = NotFound),
         (status = 409, response = Conflict), (status = 422, response = InvalidField)),
     security(("bearer" = ["sync:write"])))]
