@@ -20,7 +20,7 @@ pub struct NewExternalSource {
     pub code: String,
     /// The state code the resource's sync events belong to: one the caller may publish for,
     /// and this stack serves.
-    #[schema(example = "AP")]
+    #[schema(example = "AP", pattern = "^[A-Z0-9]{2,8}$")]
     pub state: String,
     /// The client that completes or fails the resource's sync requests; the caller itself
     /// when absent.
