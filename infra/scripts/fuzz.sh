@@ -51,7 +51,7 @@ import json, sys, urllib.request
 base, admin = sys.argv[1:]
 body = json.dumps({"name": "fuzz portal", "states": ["AP", "TG"],
     "scopes": ["events:write", "events:read", "subscriptions:read", "subscriptions:write",
-               "sync:read", "sync:write"]}).encode()
+        "manufacturers:read", "manufacturers:write", "sync:read", "sync:write"]}).encode()
 req = urllib.request.Request(base + "/v1/clients", data=body, headers={
     "authorization": "Bearer " + admin, "content-type": "application/json"})
 with urllib.request.urlopen(req, timeout=30) as r:

@@ -34,6 +34,14 @@ pub const SYNC_COMPLETED_TYPE: &str = "SyncCompleted";
 /// Event type published when the integration fails a sync request.
 pub const SYNC_FAILED_TYPE: &str = "SyncFailed";
 
+/// Whether `event_type` is one of the sync events, which only the sync routes publish.
+pub fn is_sync_event(event_type: &str) -> bool {
+    matches!(
+        event_type,
+        SYNC_REQUESTED_TYPE | SYNC_COMPLETED_TYPE | SYNC_FAILED_TYPE
+    )
+}
+
 /// The characters of a reference (seed 002: `^[0-9a-zA-Z\-_,.;:|]+$`), also those of a
 /// resource id and a member id.
 pub const REFERENCE_PATTERN: &str = r"^[0-9a-zA-Z\-_,.;:|]{1,128}$";

@@ -20,6 +20,8 @@ mod events;
 mod http_server;
 mod limits;
 mod logs;
+mod manufacturer_events;
+mod manufacturers;
 mod memory;
 mod replay;
 mod routing;

@@ -271,6 +271,14 @@ async fn an_invalid_reference_is_422_and_nothing_is_stored() {
         )
         .await;
     other_state.assert_problem(403, "forbidden");
+    let forged = app
+        .post(
+            "/v1/events",
+            &app.client(&["events:write"], &["AP"]).await.token,
+            &json!({"type": "SyncCompleted", "state": "AP", "data": {}}),
+        )
+        .await;
+    forged.assert_problem(403, "forbidden");
     let listed = app.get(&sources_path(), &owner.token).await;
     listed.assert_status(200);
     assert!(listed.data().is_empty(), "nothing stored: {}", listed.text);

@@ -26,7 +26,8 @@ pub struct NewClient {
     /// Display name.
     pub name: String,
     /// Scopes (`events:write`, `events:read`, `subscriptions:read`, `subscriptions:write`,
-    /// `subscriptions:secrets`, `sync:read`, `sync:write`, `admin`).
+    /// `subscriptions:secrets`, `manufacturers:read`, `manufacturers:write`, `sync:read`,
+    /// `sync:write`, `admin`).
     pub scopes: Vec<String>,
     /// State codes, or `*`.
     pub states: Vec<String>,

@@ -85,7 +85,9 @@ pub async fn publish(
         let mut valid = Vec::with_capacity(items.len());
         let mut errors: Vec<ValidationError> = Vec::new();
         for (i, item) in items.iter().enumerate() {
-            match validate(&ctx.config.states, &caller, &catalog, item, None, now) {
+            let checked = published_type(item)
+                .and_then(|()| validate(&ctx.config.states, &caller, &catalog, item, None, now));
+            match checked {
                 Ok(inc) => valid.push(inc),
                 Err(e) => errors.push(e.prefixed(&format!("events[{i}]."))),
             }
@@ -108,15 +110,18 @@ pub async fn publish(
             .collect();
         return Ok((StatusCode::ACCEPTED, Json(PublishedBatchView { data })).into_response());
     }
-    let inc = validate(
-        &ctx.config.states,
-        &caller,
-        &catalog,
-        &body,
-        header_key,
-        now,
-    )
-    .map_err(ApiError::from)?;
+    let inc = published_type(&body)
+        .and_then(|()| {
+            validate(
+                &ctx.config.states,
+                &caller,
+                &catalog,
+                &body,
+                header_key,
+                now,
+            )
+        })
+        .map_err(ApiError::from)?;
     let outcomes = accept(&ctx, ctx.queue.as_ref(), &ctx.events, vec![inc]).await?;
     let (id, dup) = outcomes
         .into_iter()
@@ -130,7 +135,30 @@ pub async fn publish(
     Ok((status, Json(PublishedView::new(id, dup))).into_response())
 }
 
-/// Validates one event object against the catalog, the caller's states and the stack's.
+/// Refuses a type that only Hookline's own routes publish (the manufacturer registry's, the
+/// sync requests'): a client may not publish it through `POST /v1/events`.
+fn published_type(v: &Value) -> Result<(), ValidationError> {
+    let Some(t) = v.get("type").and_then(Value::as_str) else {
+        return Ok(());
+    };
+    let owner = match t {
+        _ if hookline_domain::manufacturer::is_registry_event(t) => {
+            "the manufacturer registry only (/v1/manufacturers)"
+        }
+        _ if hookline_domain::sync::is_sync_event(t) => {
+            "the sync routes only (/v1/resources/{id}/sync, /v1/sync-requests/{id}/...)"
+        }
+        _ => return Ok(()),
+    };
+    Err(ValidationError::with_code(
+        "forbidden",
+        "type",
+        format!("'{t}' is published by {owner}"),
+    ))
+}
+
+/// Validates one event object against the catalog, the caller's states and the stack's (the
+/// types only Hookline's routes publish included: `publish` refuses those first).
 pub(crate) fn validate(
     stack_states: &[String],
     caller: &Caller,
