@@ -17,7 +17,7 @@ use crate::error::EmbeddedError;
 pub const DB_FILE: &str = "hookline.db";
 
 /// The schema version this build writes; `user_version` of an up-to-date file.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// How long a statement waits for a lock held by another connection (or process).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -164,6 +164,21 @@ const V5: &str = r#"
 CREATE INDEX IF NOT EXISTS idempotency_by_event ON idempotency (event_id);
 "#;
 
+/// Version 6: the manufacturer registry's bulk imports, and the recorded outcome of each
+/// chunk of their rows (written once: a redelivered chunk finds its row).
+const V6_IMPORTS: &str = r#"
+CREATE TABLE IF NOT EXISTS imports (
+    id   TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS import_chunks (
+    import_id TEXT NOT NULL,
+    chunk     INTEGER NOT NULL,
+    body      TEXT NOT NULL,
+    PRIMARY KEY (import_id, chunk)
+) WITHOUT ROWID;
+"#;
+
 /// WAL pages past which the writer checkpoints in its own commit (~80 MB): a backstop, as the
 /// background checkpointer has the log started over from 4,096 pages (see `db`), and a
 /// checkpoint inside a commit holds up every write for tens of milliseconds. Before the
@@ -302,6 +317,11 @@ fn migrate(conn: &mut Connection) -> Result<(), EmbeddedError> {
         tx.execute_batch(V5)?;
         tx.pragma_update(None, "user_version", 5)?;
         tracing::info!(version = 5, "migrated the embedded database schema");
+    }
+    if found < 6 {
+        tx.execute_batch(V6_IMPORTS)?;
+        tx.pragma_update(None, "user_version", 6)?;
+        tracing::info!(version = 6, "migrated the embedded database schema");
     }
     tx.commit()?;
     Ok(())

@@ -1,6 +1,7 @@
 //! The store: clients, event types, events, subscriptions and deliveries, one port per
 //! aggregate ([`ClientStore`], [`EventTypeStore`], [`EventStore`], [`SubscriptionStore`],
-//! [`DeliveryStore`]), and [`Store`], every one of them at once, for code that needs several.
+//! [`DeliveryStore`], and the bulk imports' [`ImportStore`]), and [`Store`], every one of
+//! them at once, for code that needs several.
 //! (The JWT keys have ports of their own, in `keys`.)
 //!
 //! Every method is one of three DynamoDB-cheap operations, so that the same handler code runs
@@ -44,6 +45,7 @@ use hookline_domain::{
 use time::OffsetDateTime;
 
 use crate::error::PortError;
+use crate::imports::ImportStore;
 
 /// One page of a list.
 #[derive(Debug, Clone, PartialEq)]
@@ -247,11 +249,17 @@ pub trait DeliveryStore: Send + Sync + 'static {
 /// Every store port at once: what a handler context holds. Implemented for every type that
 /// implements them all; code that needs one aggregate only can take that port alone.
 pub trait Store:
-    ClientStore + EventTypeStore + EventStore + SubscriptionStore + DeliveryStore
+    ClientStore + EventTypeStore + EventStore + SubscriptionStore + DeliveryStore + ImportStore
 {
 }
 
 impl<T> Store for T where
-    T: ClientStore + EventTypeStore + EventStore + SubscriptionStore + DeliveryStore + ?Sized
+    T: ClientStore
+        + EventTypeStore
+        + EventStore
+        + SubscriptionStore
+        + DeliveryStore
+        + ImportStore
+        + ?Sized
 {
 }

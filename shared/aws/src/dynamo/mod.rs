@@ -18,6 +18,8 @@
 //! | idempotency claim | `IDEM#source#key` | `IDEM` | | | | event_id, expires_at |
 //! | subscription | `SUB#id` | `SUB` | `CLIENT#id#SUBS` / id | `SUBS` / id | | body, version |
 //! | generation counter | `META#SUBS_GENERATION` | `META` | | | | gen (number) |
+//! | import | `IMPORT#id` | `IMPORT` | | | | body |
+//! | import chunk | `IMPORT#id` | `CHUNK#nnnnnn` | | | | body |
 //! | delivery | `DELIVERY#id` | `DELIVERY` | `SUB#id#DELIVERIES` / `created#id` | `CLIENT#id#DELIVERIES` / `created#id` | gsi3 `EVENT#id#DELIVERIES`, gsi4 `DELIVERIES#n`, both / `created#id` | body, status, version, expires_at |
 //!
 //! `n` is the item's shard: `shard::shard_of(id)`, a fixed hash of its id modulo
@@ -66,6 +68,7 @@ mod cursor;
 mod deliveries;
 mod error;
 mod events;
+mod imports;
 mod item;
 mod list;
 mod merge;

@@ -107,6 +107,24 @@ typed_id!(
     pattern: "^dlv_[0-9a-hjkmnp-tv-z]{26}([0-9a-f]{24})?$"
 );
 
+typed_id!(
+    /// A bulk import's id: `imp_` and 26 time-ordered characters.
+    ImportId,
+    "imp_",
+    name: "an import id",
+    resource: "import",
+    shape: "`imp_` and 26 lower-case Crockford base32 characters",
+    pattern: "^imp_[0-9a-hjkmnp-tv-z]{26}$"
+);
+
+impl ImportId {
+    /// Parses an import id a request names: `imp_` and 26 time-ordered characters.
+    pub fn parse(text: &str) -> Option<Self> {
+        let body = text.strip_prefix(Self::PREFIX)?;
+        is_time_ordered(body).then(|| Self(text.to_owned()))
+    }
+}
+
 impl ClientId {
     /// Parses a client id a request names. A bootstrap admin may be configured with an id of
     /// its own choosing, so any plausible id is a client id.
@@ -295,7 +313,7 @@ mod tests {
             "a".repeat(129),
             "x/y".into(),
         ];
-        for prefix in ["cl_", "sub_", "evt_", "dlv_"] {
+        for prefix in ["cl_", "sub_", "evt_", "dlv_", "imp_"] {
             for body in [
                 BODY,
                 &BODY[1..],
@@ -311,6 +329,8 @@ mod tests {
         pattern_agrees::<SubscriptionId>(&samples);
         pattern_agrees::<EventId>(&samples);
         pattern_agrees::<DeliveryId>(&samples);
+        samples.push(ImportId::new(7).into_string());
+        pattern_agrees::<ImportId>(&samples);
     }
 
     #[test]
