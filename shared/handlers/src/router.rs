@@ -22,7 +22,8 @@ use axum::routing::{get, post, put};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{
-    clients, deliveries, event_types, events, replay, service, subscription_secrets, subscriptions,
+    clients, deliveries, event_types, events, imports, replay, service, subscription_secrets,
+    subscriptions,
 };
 use crate::auth::token;
 use crate::context::{AppContext, Contexts, Core, TokenContext};
@@ -81,6 +82,9 @@ fn manage_routes() -> Routes {
         .route("/v1/deliveries", get(deliveries::list))
         .route("/v1/deliveries/{id}", get(deliveries::get))
         .route("/v1/deliveries/{id}/retry", post(deliveries::retry))
+        .route("/v1/manufacturers/imports", post(imports::create))
+        .route("/v1/manufacturers/imports/template", get(imports::template))
+        .route("/v1/manufacturers/imports/{id}", get(imports::get))
 }
 
 /// `/openapi.json` and `/docs` for the local runner: live, with Swagger UI built in.

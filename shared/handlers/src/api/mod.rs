@@ -6,6 +6,7 @@ pub mod event_deliveries;
 pub mod event_types;
 pub mod events;
 pub mod extract;
+pub mod imports;
 pub mod no_store;
 pub mod replay;
 pub mod responses;

@@ -117,6 +117,7 @@ problem_responses! {
     NotFound: "No such resource, or one the caller may not see (`not_found`).";
     Conflict: "The resource is not in a state that allows this (`conflict`).";
     PayloadTooLarge: "The request body is larger than the operation accepts (`payload_too_large`).";
+    UnsupportedMediaType: "The body is not of a kind the operation reads (`unsupported_media_type`): an import takes a CSV file or an XLSX workbook.";
     Unprocessable: "The request is well-formed but cannot be carried out: an event's `data` does not match its type's schema (`schema_mismatch`), or a quota is used up (`quota_exceeded`).";
     RateLimited: "The client sent too many requests (`rate_limited`); retry after `Retry-After` seconds.",
         ("Retry-After", header(Type::Integer, "Seconds to wait before retrying."));

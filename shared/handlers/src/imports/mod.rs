@@ -7,6 +7,9 @@
 //! upsert without writing anything.
 
 pub mod check;
+pub mod chunks;
 pub mod columns;
+pub mod report;
 pub mod sheet;
 pub mod template;
+pub mod upsert;

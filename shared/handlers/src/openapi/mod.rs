@@ -42,6 +42,7 @@ use webhooks::SystemWebhooks;
         api::subscriptions::delete, api::subscription_secrets::get_secret, api::subscription_secrets::rotate_secret,
         api::subscriptions::test, api::replay::replay,
         api::deliveries::list, api::deliveries::get, api::deliveries::retry,
+        api::imports::create, api::imports::get, api::imports::template,
     ),
     components(
         schemas(
@@ -51,11 +52,14 @@ use webhooks::SystemWebhooks;
             api::event_types::EventTypeInput, api::replay::ReplayRequest,
             api::schemas::NewEvent, api::schemas::NewEventBatch, api::responses::Problem,
             api::views::PublishedView, api::views::PublishedBatchView,
+            crate::imports::report::ImportView, crate::imports::report::ImportStatus,
+            crate::imports::report::ImportRowError, crate::imports::report::ImportRowOutcome,
         ),
         responses(
             api::responses::BadRequest, api::responses::Unauthorized, api::responses::Forbidden,
             api::responses::NotFound, api::responses::Conflict, api::responses::PayloadTooLarge,
             api::responses::Unprocessable, api::responses::RateLimited, api::responses::Unavailable,
+            api::responses::UnsupportedMediaType,
         ),
     ),
     modifiers(&BearerAuth, &CommonResponses, &SystemWebhooks),
