@@ -21,6 +21,7 @@ mod event_types;
 mod events;
 mod imports;
 mod keys;
+mod manufacturers;
 mod messages;
 mod queue;
 mod retention;

@@ -18,6 +18,7 @@ mod deliveries;
 mod events;
 mod imports;
 mod keys;
+mod manufacturers;
 mod queue;
 mod subscriptions;
 
@@ -35,7 +36,7 @@ pub use keys::keys_suite;
 pub use queue::queue_suite;
 
 /// Runs every store check: clients, event types, events, subscriptions, deliveries, claims,
-/// imports.
+/// manufacturers, imports.
 pub async fn store_suite(store: &dyn Store) {
     let run = Run::new();
     clients::clients(store, &run).await;
@@ -51,6 +52,9 @@ pub async fn store_suite(store: &dyn Store) {
     claims::one_claim_per_version(store, &run).await;
     claims::no_write_beside_a_claim(store, &run).await;
     claims::a_lapsed_claim_is_on_record(store, &run).await;
+    manufacturers::manufacturers(store, &run).await;
+    manufacturers::concurrent_writes(store, &run).await;
+    manufacturers::list_manufacturers(store, &run).await;
     imports::imports(store, &run).await;
 }
 

@@ -52,8 +52,9 @@ pub struct ContactInput {
 const MAX_NAME: usize = 200;
 /// Longest address, in characters.
 const MAX_ADDRESS: usize = 500;
-/// Most states one manufacturer lists.
-const MAX_STATES: usize = 64;
+/// Most states one manufacturer lists (India has 36 states and union territories; on DynamoDB
+/// an update rewrites one entry per state and deletes those left, within a transaction of 100).
+const MAX_STATES: usize = 40;
 
 impl ManufacturerInput {
     /// Checks every field and returns the normalised manufacturer (text trimmed, states sorted
@@ -128,7 +129,7 @@ impl ManufacturerInput {
             "must be one of FRK, Premix, FortifiedRice",
         );
         if self.states.len() > MAX_STATES {
-            check("states", None, "at most 64 states");
+            check("states", None, "at most 40 states");
         }
         let mut states = Vec::new();
         for (i, s) in self.states.iter().enumerate() {
