@@ -18,6 +18,7 @@ mod event_types;
 mod event_validation;
 mod events;
 mod http_server;
+mod imports;
 mod limits;
 mod logs;
 mod memory;

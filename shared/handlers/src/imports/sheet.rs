@@ -138,17 +138,47 @@ fn read_csv(bytes: &[u8]) -> Result<Lines, ApiError> {
         .has_headers(false)
         .flexible(true)
         .from_reader(bytes);
-    let rows = reader.records().map(|r| {
+    let mut lines = LineCounter::default();
+    let rows = reader.records().map(move |r| {
         r.map(|rec| {
-            let line = rec.position().map_or(0, |p| p.line());
-            (
-                u32::try_from(line).unwrap_or(u32::MAX),
-                rec.iter().map(str::to_string).collect(),
-            )
+            let line = rec.position().map_or(0, |p| lines.line_at(bytes, p.byte()));
+            (line, rec.iter().map(str::to_string).collect())
         })
         .map_err(|e| csv_error(&e))
     });
     gather(rows)
+}
+
+/// The line a byte offset of a text is on, for offsets that only grow.
+#[derive(Default)]
+struct LineCounter {
+    offset: usize,
+    newlines: u32,
+}
+
+impl LineCounter {
+    /// The 1-based line of the record starting at `offset` (which may point at the `\n` of
+    /// the previous record's `\r\n`: the record starts after it).
+    fn line_at(&mut self, text: &[u8], offset: u64) -> u32 {
+        let offset = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(text.len());
+        let mut start = offset;
+        if text.get(start) == Some(&b'\n') {
+            start += 1;
+        }
+        if start > self.offset {
+            let seen = text[self.offset..start]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count();
+            self.newlines = self
+                .newlines
+                .saturating_add(u32::try_from(seen).unwrap_or(u32::MAX));
+            self.offset = start;
+        }
+        self.newlines.saturating_add(1)
+    }
 }
 
 fn csv_error(e: &csv::Error) -> ApiError {
@@ -277,20 +307,20 @@ mod tests {
 
     #[test]
     fn csv_rows_keep_their_lines_and_blank_rows_are_skipped() {
-        let sheet = read(
-            ImportFormat::Csv,
-            b"\xEF\xBB\xBFa,b\n1,2\n,\n\"x\",\"y, z\"\n",
-        )
-        .unwrap();
-        assert_eq!(sheet.header, ["a", "b"]);
-        assert_eq!(sheet.header_line, 1);
-        assert_eq!(
-            sheet.rows,
-            vec![
-                (2, vec!["1".to_string(), "2".to_string()]),
-                (4, vec!["x".to_string(), "y, z".to_string()])
-            ]
-        );
+        for newline in ["\n", "\r\n"] {
+            let text = format!("\u{feff}a,b{newline}1,2{newline},{newline}\"x\",\"y, z\"{newline}");
+            let sheet = read(ImportFormat::Csv, text.as_bytes()).unwrap();
+            assert_eq!(sheet.header, ["a", "b"]);
+            assert_eq!(sheet.header_line, 1);
+            assert_eq!(
+                sheet.rows,
+                vec![
+                    (2, vec!["1".to_string(), "2".to_string()]),
+                    (4, vec!["x".to_string(), "y, z".to_string()])
+                ],
+                "{newline:?}"
+            );
+        }
     }
 
     #[test]
