@@ -28,6 +28,12 @@ pub enum Scope {
     /// subscriptions. `subscriptions:read` never shows a secret.
     #[serde(rename = "subscriptions:secrets")]
     SubscriptionsSecrets,
+    /// Read the national manufacturer registry (every manufacturer, whatever its states).
+    #[serde(rename = "manufacturers:read")]
+    ManufacturersRead,
+    /// Register and update manufacturers used by the client's own states.
+    #[serde(rename = "manufacturers:write")]
+    ManufacturersWrite,
     /// Everything, for every client.
     #[serde(rename = "admin")]
     Admin,
@@ -35,12 +41,14 @@ pub enum Scope {
 
 impl Scope {
     /// Every scope, in a stable order.
-    pub const ALL: [Scope; 6] = [
+    pub const ALL: [Scope; 8] = [
         Scope::EventsWrite,
         Scope::EventsRead,
         Scope::SubscriptionsRead,
         Scope::SubscriptionsWrite,
         Scope::SubscriptionsSecrets,
+        Scope::ManufacturersRead,
+        Scope::ManufacturersWrite,
         Scope::Admin,
     ];
 
@@ -52,6 +60,8 @@ impl Scope {
             Scope::SubscriptionsRead => "subscriptions:read",
             Scope::SubscriptionsWrite => "subscriptions:write",
             Scope::SubscriptionsSecrets => "subscriptions:secrets",
+            Scope::ManufacturersRead => "manufacturers:read",
+            Scope::ManufacturersWrite => "manufacturers:write",
             Scope::Admin => "admin",
         }
     }

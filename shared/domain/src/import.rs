@@ -46,6 +46,9 @@ pub enum RowAction {
     Unchanged,
     /// Refused: the FSSAI number belongs to a record another state keeps.
     Conflict,
+    /// Refused when it was written: the client may no longer speak for a state of the row,
+    /// or the record kept changing under the write (`detail` says which).
+    Failed,
 }
 
 /// The outcome of one row's upsert.

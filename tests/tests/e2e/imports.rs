@@ -2,16 +2,16 @@
 //! files, the report of bad rows and repeated numbers, dry runs, re-imports that change
 //! nothing, conflicts with other states' records, the template, and the files refused whole.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
 use crate::support::imports::{COLUMNS, XLSX, csv, csv_of, row, with, xlsx, xlsx_of};
-use crate::support::{TestApp, TestClient};
+use crate::support::{Receiver, TestApp, TestClient};
 
-/// The scopes of a portal that imports manufacturers.
-const IMPORTER_SCOPES: [&str; 1] = ["manufacturers:write"];
-
+/// A portal that imports manufacturers (and reads the registry).
 async fn importer(app: &TestApp, states: &[&str]) -> TestClient {
-    app.client(&IMPORTER_SCOPES, states).await
+    app.registrar(states).await
 }
 
 /// (line, column, reason) of each error of a report.
@@ -68,6 +68,14 @@ fn counts(report: &Value) -> [u64; 8] {
 async fn the_same_file_imported_twice_changes_nothing_the_second_time() {
     let app = TestApp::spawn().await;
     let portal = importer(&app, &["AP"]).await;
+    // A state portal that follows the registry.
+    let receiver = Receiver::start().await;
+    let follower = app.portal(&["AP"]).await;
+    app.subscribe_ok(
+        &follower.token,
+        &json!({"url": receiver.url("/hook"), "event_types": ["ManufacturerCreated", "ManufacturerUpdated"]}),
+    )
+    .await;
     let file = csv(&[
         row("10014011000001", "Annapurna FRK Industries"),
         row("10014011000002", "Godavari Premix"),
@@ -77,7 +85,25 @@ async fn the_same_file_imported_twice_changes_nothing_the_second_time() {
     let first = app
         .import_complete(&portal.token, "text/csv", file.clone())
         .await;
+    let created = receiver.wait_for(3, Duration::from_secs(30)).await;
     let second = app.import_complete(&portal.token, "text/csv", file).await;
+    // The second import published nothing.
+    receiver.assert_no_more_requests(3).await;
+    let mut numbers: Vec<String> = created
+        .iter()
+        .map(|r| {
+            assert_eq!(r.event_type(), "ManufacturerCreated");
+            r.json()["data"]["fssai_licence"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    numbers.sort();
+    assert_eq!(
+        numbers,
+        ["10014011000001", "10014011000002", "10014011000003"]
+    );
 
     assert_eq!(counts(&first), [3, 3, 0, 3, 3, 0, 0, 0], "{first}");
     assert_eq!(first["format"], "csv");
@@ -184,6 +210,9 @@ async fn a_dry_run_reports_each_rows_outcome_and_stores_nothing() {
     assert!(dry.json.get("id").is_none(), "{}", dry.json);
     assert_eq!(dry.header("location"), None);
     assert_eq!(counts(&dry.json), [2, 2, 0, 2, 2, 0, 0, 0]);
+    app.manufacturer(&portal.token, "10014011000021")
+        .await
+        .assert_problem(404, "not_found");
 
     // Nothing was stored: the real import still creates both.
     let real = app

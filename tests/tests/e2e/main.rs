@@ -21,6 +21,8 @@ mod http_server;
 mod imports;
 mod limits;
 mod logs;
+mod manufacturer_events;
+mod manufacturers;
 mod memory;
 mod replay;
 mod routing;

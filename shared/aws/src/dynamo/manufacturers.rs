@@ -9,12 +9,14 @@
 //! (`attribute_not_exists` on insert, the version read on update): of two racing inserts of
 //! one number DynamoDB lets exactly one through, and the other's whole transaction is
 //! cancelled. An update rewrites every entry (the body copy, and the sort key when the name
-//! changed) and deletes the entries of the states left: 1 + 40 + 40 items at most, within
-//! DynamoDB's 100 (the domain allows 40 states).
+//! changed) and overwrites the entries of the states left with their bare key, which takes
+//! them out of the index without a `DeleteItem` (the ingest function, which writes the
+//! registry, has no right to delete): 1 + 40 + 40 items at most, within DynamoDB's 100 (the
+//! domain allows 40 states).
 
 use std::collections::BTreeSet;
 
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use hookline_domain::Manufacturer;
 use hookline_domain::manufacturer::FssaiLicence;
 use hookline_ports::{ManufacturerQuery, PortError, manufacturer_sort_key};
@@ -146,12 +148,8 @@ impl DynamoStore {
             .iter()
             .filter(|s| !kept.contains(s.as_str()))
         {
-            let delete = Delete::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(pk.clone(), &state_sk(left))))
-                .build()
-                .map_err(|e| build(OP, e))?;
-            items.push(TransactWriteItem::builder().delete(delete).build());
+            let tombstone = key(pk.clone(), &state_sk(left));
+            items.push(self.tx_put(OP, tombstone, Must::Anything)?);
         }
         match self.transact(OP, items).await? {
             Transaction::Done => Ok(true),

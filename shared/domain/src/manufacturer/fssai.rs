@@ -1,6 +1,7 @@
 //! The FSSAI licence number: the one key that makes a manufacturer unique across every platform
 //! in India (seed 000), so it is checked once here and trusted everywhere after.
 
+use crate::ids::RequestId;
 use crate::text::text_newtype;
 
 text_newtype!(
@@ -17,6 +18,18 @@ impl FssaiLicence {
         let text = text.trim();
         let ok = text.len() == Self::LEN && text.bytes().all(|b| b.is_ascii_digit());
         ok.then(|| Self(text.to_owned()))
+    }
+}
+
+/// A licence number in a path (`/v1/manufacturers/{id}`): exactly 14 digits, nothing around
+/// them; anything else names no manufacturer.
+impl RequestId for FssaiLicence {
+    const NAME: &'static str = "an FSSAI licence number";
+    const RESOURCE: &'static str = "manufacturer";
+    const SHAPE: &'static str = "the FSSAI licence number, 14 digits";
+    const PATTERN: &'static str = "^[0-9]{14}$";
+    fn parse_request(text: &str) -> Option<Self> {
+        (text.trim() == text).then(|| Self::parse(text)).flatten()
     }
 }
 

@@ -59,6 +59,17 @@ pub struct ValidManufacturer {
     pub states: Vec<StateCode>,
 }
 
+/// The event a new manufacturer publishes (its data: the [`Manufacturer`]).
+pub const CREATED_TYPE: &str = "ManufacturerCreated";
+/// The event a changed manufacturer publishes (its data: the [`Manufacturer`] as it now is).
+pub const UPDATED_TYPE: &str = "ManufacturerUpdated";
+
+/// Whether `event_type` is one the registry publishes itself, which no client may publish:
+/// a portal that receives it can trust that the record behind it exists.
+pub fn is_registry_event(event_type: &str) -> bool {
+    event_type == CREATED_TYPE || event_type == UPDATED_TYPE
+}
+
 /// The fields that say which business a record is (as opposed to how to reach it): two records
 /// of one licence number that differ in one of these are two claims, not one update.
 pub const IDENTIFYING_FIELDS: [&str; 3] = ["name", "state", "pincode"];

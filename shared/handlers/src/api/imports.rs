@@ -25,7 +25,7 @@ use crate::imports::{chunks, sheet, template, upsert};
 use crate::problem::{ApiError, ApiResult};
 
 /// The scope an import needs: the registry's write scope.
-const WRITE_SCOPE: Scope = Scope::SubscriptionsWrite;
+const WRITE_SCOPE: Scope = Scope::ManufacturersWrite;
 /// Rows of a dry run planned at once (each is one read of the registry).
 const PLANS_IN_FLIGHT: usize = 32;
 

@@ -118,7 +118,7 @@ problem_responses! {
     Conflict: "The resource is not in a state that allows this (`conflict`).";
     PayloadTooLarge: "The request body is larger than the operation accepts (`payload_too_large`).";
     UnsupportedMediaType: "The body is not of a kind the operation reads (`unsupported_media_type`): an import takes a CSV file or an XLSX workbook.";
-    Unprocessable: "The request is well-formed but cannot be carried out: an event's `data` does not match its type's schema (`schema_mismatch`), or a quota is used up (`quota_exceeded`).";
+    Unprocessable: "The request is well-formed but cannot be carried out: an event's `data` does not match its type's schema (`schema_mismatch`), a quota is used up (`quota_exceeded`), or a manufacturer's fields are invalid (`invalid_request`, every bad field in `errors`).";
     RateLimited: "The client sent too many requests (`rate_limited`); retry after `Retry-After` seconds.",
         ("Retry-After", header(Type::Integer, "Seconds to wait before retrying."));
     Unavailable: "The service could not reach its storage or queues (`backend_unavailable`); retry later.";

@@ -119,6 +119,14 @@ pub enum ChunkError {
     /// The store or the queue failed.
     #[error("{0}")]
     Backend(#[from] PortError),
+    /// A row's upsert failed.
+    #[error("line {line}: {why}")]
+    Row {
+        /// The row's line.
+        line: u32,
+        /// Why.
+        why: super::upsert::RowFailure,
+    },
 }
 
 /// Rows of one chunk upserted at once (their FSSAI numbers differ: repeats were refused).
@@ -140,7 +148,10 @@ pub async fn run(ctx: &WorkerContext, work: &ChunkWork) -> Result<(), ChunkError
         )
         .await;
         for (row, outcome) in group.iter().zip(done) {
-            let (action, detail) = outcome?;
+            let (action, detail) = outcome.map_err(|why| ChunkError::Row {
+                line: row.line,
+                why,
+            })?;
             outcomes.push(RowOutcome {
                 line: row.line,
                 fssai: row.details.fssai_licence.to_string(),

@@ -51,12 +51,15 @@ pub struct ImportView {
     pub unchanged: u32,
     /// Rows refused because another state's record names another business under the number.
     pub conflicts: u32,
+    /// Rows refused when written (see each row's `detail`).
+    pub failed: u32,
     /// Each bad cell or row: line (1-based, as a spreadsheet shows it), column, reason.
     #[schema(value_type = Vec<ImportRowError>)]
     pub errors: Vec<RowError>,
     /// Errors found beyond the first 1,000 listed.
     pub errors_omitted: u32,
-    /// Each processed row's outcome (`created`, `updated`, `unchanged`, `conflict`), by line.
+    /// Each processed row's outcome (`created`, `updated`, `unchanged`, `conflict`, `failed`),
+    /// by line.
     #[schema(value_type = Vec<ImportRowOutcome>)]
     pub rows: Vec<RowOutcome>,
 }
@@ -81,10 +84,11 @@ pub struct ImportRowOutcome {
     line: u32,
     /// The row's FSSAI licence number.
     fssai: String,
-    /// `created`, `updated`, `unchanged` or `conflict`.
-    #[schema(pattern = "^(created|updated|unchanged|conflict)$")]
+    /// `created`, `updated`, `unchanged`, `conflict` or `failed`.
+    #[schema(pattern = "^(created|updated|unchanged|conflict|failed)$")]
     action: String,
-    /// For a conflict: which identifying fields differ from another state's record.
+    /// For a conflict, which identifying fields differ from another state's record; for a
+    /// failed row, why.
     detail: Option<String>,
 }
 
@@ -118,6 +122,7 @@ impl ImportView {
             updated: count(RowAction::Updated),
             unchanged: count(RowAction::Unchanged),
             conflicts: count(RowAction::Conflict),
+            failed: count(RowAction::Failed),
             errors: import.errors.clone(),
             errors_omitted: import.errors_omitted,
             rows,

@@ -10,6 +10,7 @@ pub mod app;
 pub mod backend;
 pub mod deliveries;
 pub mod imports;
+pub mod manufacturers;
 pub mod receiver;
 pub mod scenario;
 pub mod secrets;
