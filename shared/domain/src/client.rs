@@ -108,6 +108,26 @@ impl Client {
     }
 }
 
+#[cfg(test)]
+impl Client {
+    /// A client for the domain's tests: `id`, no scopes, allowed `states`.
+    pub(crate) fn for_test(id: &str, states: &[&str]) -> Client {
+        Client {
+            id: ClientId::from_stored(id),
+            name: "portal".into(),
+            scopes: Vec::new(),
+            states: states
+                .iter()
+                .map(|s| StatePattern::from_stored(*s))
+                .collect(),
+            secret_hash: String::new(),
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            disabled: false,
+            limits: LimitOverrides::default(),
+        }
+    }
+}
+
 /// Validates a client registration and returns its normalised scopes and states.
 pub fn validate_new_client(
     name: &str,

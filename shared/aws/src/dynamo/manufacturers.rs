@@ -101,17 +101,8 @@ impl DynamoStore {
         m: &Manufacturer,
     ) -> Result<bool, PortError> {
         const OP: &str = "insert_manufacturer";
-        let mut items = vec![self.tx_put(OP, record_item(OP, m)?, Must::BeAbsent)?];
-        for entry in state_items(OP, m)? {
-            items.push(self.tx_put(OP, entry, Must::Anything)?);
-        }
-        match self.transact(OP, items).await? {
-            Transaction::Done => Ok(true),
-            o if o.condition_failed(0) => Ok(false),
-            _ => Err(PortError::backend(format!(
-                "dynamodb {OP}: transaction cancelled"
-            ))),
-        }
+        let record = self.tx_put(OP, record_item(OP, m)?, Must::BeAbsent)?;
+        self.write_manufacturer(OP, m, record, Vec::new()).await
     }
 
     /// `update_manufacturer`: the record over the version read, every entry of its states,
@@ -136,27 +127,38 @@ impl DynamoStore {
             .expression_attribute_values(":expected", n(expected))
             .build()
             .map_err(|e| build(OP, e))?;
-        let mut items = vec![TransactWriteItem::builder().put(put).build()];
-        for entry in state_items(OP, m)? {
-            items.push(self.tx_put(OP, entry, Must::Anything)?);
-        }
+        let record = TransactWriteItem::builder().put(put).build();
         let kept: BTreeSet<&str> = m.details.states.iter().map(|s| s.as_str()).collect();
         let pk = manufacturer_pk(&m.details.fssai_licence);
-        for left in stored
+        let left = stored
             .details
             .states
             .iter()
             .filter(|s| !kept.contains(s.as_str()))
-        {
-            let tombstone = key(pk.clone(), &state_sk(left));
-            items.push(self.tx_put(OP, tombstone, Must::Anything)?);
+            .map(|s| key(pk.clone(), &state_sk(s)))
+            .collect();
+        self.write_manufacturer(OP, m, record, left).await
+    }
+
+    /// One transaction: the `record` write (whose condition decides), an entry of each state of
+    /// `m`, and the bare keys `left` of the states it left. False if the record's condition
+    /// failed (registered already; written by someone else since the read).
+    async fn write_manufacturer(
+        &self,
+        op: &str,
+        m: &Manufacturer,
+        record: TransactWriteItem,
+        left: Vec<Item>,
+    ) -> Result<bool, PortError> {
+        let mut items = vec![record];
+        for entry in state_items(op, m)?.into_iter().chain(left) {
+            items.push(self.tx_put(op, entry, Must::Anything)?);
         }
-        match self.transact(OP, items).await? {
+        match self.transact(op, items).await? {
             Transaction::Done => Ok(true),
-            // Written by someone else between the read and the transaction.
             o if o.condition_failed(0) => Ok(false),
             _ => Err(PortError::backend(format!(
-                "dynamodb {OP}: transaction cancelled"
+                "dynamodb {op}: transaction cancelled"
             ))),
         }
     }

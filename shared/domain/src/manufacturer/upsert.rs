@@ -125,22 +125,9 @@ mod tests {
 
     use super::*;
     use crate::ids::ClientId;
-    use crate::state::StatePattern;
 
     fn client(states: &[&str]) -> Client {
-        Client {
-            id: ClientId::from_stored(format!("cl_{}", states.join(""))),
-            name: "portal".into(),
-            scopes: vec![Scope::EventsWrite],
-            states: states
-                .iter()
-                .map(|s| StatePattern::from_stored(*s))
-                .collect(),
-            secret_hash: String::new(),
-            created_at: OffsetDateTime::UNIX_EPOCH,
-            disabled: false,
-            limits: Default::default(),
-        }
+        Client::for_test(&format!("cl_{}", states.join("")), states)
     }
 
     fn details(states: &[&str]) -> ValidManufacturer {

@@ -15,11 +15,12 @@ pub struct ManufacturerBody {
     /// Registered name, 1-200 characters.
     #[schema(example = "Annapurna FRK Industries")]
     name: String,
-    /// FSSAI licence number: 14 digits. On `PUT`, may be left out (the path's), else equal to it.
-    #[schema(pattern = "^[0-9]{14}$", example = "10014011000123")]
+    /// FSSAI licence number: 14 digits (blanks around them ignored). Required on `POST`; on
+    /// `PUT` it may be left out (the path's), else equals it.
+    #[schema(required = false, example = "10014011000123")]
     fssai_licence: String,
-    /// Last day the licence is valid, `YYYY-MM-DD`.
-    #[schema(format = Date, example = "2027-03-31")]
+    /// Last day the licence is valid, a date written `YYYY-MM-DD`.
+    #[schema(example = "2027-03-31")]
     licence_valid_until: String,
     /// Street address of the unit, 1-500 characters.
     address: String,
@@ -38,6 +39,7 @@ pub struct ManufacturerBody {
     commodity: String,
     /// State codes of the programmes that use the manufacturer (at most 40); empty or absent:
     /// the unit's own state. Each must be one the caller may act for.
+    #[schema(required = false)]
     states: Vec<String>,
 }
 

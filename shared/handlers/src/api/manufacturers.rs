@@ -167,7 +167,7 @@ pub async fn list(
     QueryParams(q): QueryParams<ListParams>,
 ) -> ApiResult<Json<ListView<ManufacturerView>>> {
     caller.require_any(&READ)?;
-    let state = match q.state.as_deref().filter(|s| !s.is_empty()) {
+    let state = match q.state.as_deref() {
         None => None,
         Some(s) => Some(StateCode::parse(s).ok_or_else(|| {
             ApiError::bad_request("state: a state code is 2-8 upper-case letters or digits")

@@ -56,30 +56,42 @@ fn other_state(run: &Run) -> StateCode {
     StateCode::from_stored(run.state.to_string())
 }
 
+async fn insert(store: &dyn Store, m: &Manufacturer) -> bool {
+    store
+        .insert_manufacturer(m)
+        .await
+        .expect("insert_manufacturer")
+}
+
+async fn update(store: &dyn Store, m: &Manufacturer, expected: u64) -> bool {
+    store
+        .update_manufacturer(m, expected)
+        .await
+        .expect("update_manufacturer")
+}
+
+async fn stored(store: &dyn Store, number: &FssaiLicence) -> Option<Manufacturer> {
+    store
+        .get_manufacturer(number)
+        .await
+        .expect("get_manufacturer")
+}
+
 /// Insert (once per number), get, update over the version read.
 pub(super) async fn manufacturers(store: &dyn Store, run: &Run) {
     let a = other_state(run);
     let m = manufacturer(run, 1, "Annapurna", &[&a]);
     let number = &m.details.fssai_licence;
     assert!(
-        store
-            .insert_manufacturer(&m)
-            .await
-            .expect("insert_manufacturer"),
+        insert(store, &m).await,
         "insert_manufacturer of a new number must write"
     );
     let again = manufacturer(run, 1, "Someone Else", &[&a]);
     assert!(
-        !store
-            .insert_manufacturer(&again)
-            .await
-            .expect("insert_manufacturer"),
+        !insert(store, &again).await,
         "insert_manufacturer of a registered number must be refused"
     );
-    let got = store
-        .get_manufacturer(number)
-        .await
-        .expect("get_manufacturer");
+    let got = stored(store, number).await;
     assert_eq!(
         got.as_ref(),
         Some(&m),
@@ -94,23 +106,14 @@ pub(super) async fn manufacturers(store: &dyn Store, run: &Run) {
         at_ms(run.start_ms + 5),
     );
     assert!(
-        store
-            .update_manufacturer(&next, 1)
-            .await
-            .expect("update_manufacturer"),
+        update(store, &next, 1).await,
         "update_manufacturer over the stored version must write"
     );
     assert!(
-        !store
-            .update_manufacturer(&next, 1)
-            .await
-            .expect("update_manufacturer"),
+        !update(store, &next, 1).await,
         "update_manufacturer over a version that moved must be refused"
     );
-    let got = store
-        .get_manufacturer(number)
-        .await
-        .expect("get_manufacturer");
+    let got = stored(store, number).await;
     assert_eq!(
         got.as_ref(),
         Some(&next),
@@ -123,10 +126,7 @@ pub(super) async fn manufacturers(store: &dyn Store, run: &Run) {
         matches!(missing, Err(PortError::NotFound)),
         "update_manufacturer of an unknown number must be NotFound, got {missing:?}"
     );
-    let none = store
-        .get_manufacturer(&absent.details.fssai_licence)
-        .await
-        .expect("get_manufacturer");
+    let none = stored(store, &absent.details.fssai_licence).await;
     assert_eq!(none, None, "an unknown number reads as None");
 }
 
@@ -150,10 +150,8 @@ pub(super) async fn concurrent_writes(store: &dyn Store, run: &Run) {
         1,
         "of two concurrent inserts of one number exactly one must win, got {wins:?}"
     );
-    let stored = store
-        .get_manufacturer(&first.details.fssai_licence)
+    let stored = stored(store, &first.details.fssai_licence)
         .await
-        .expect("get_manufacturer")
         .expect("the winner is stored");
     let winner = if wins[0] { &first } else { &second };
     assert_eq!(&stored, winner, "the stored record is the winner's");
@@ -193,12 +191,7 @@ pub(super) async fn list_manufacturers(store: &dyn Store, run: &Run) {
         let states: Vec<&StateCode> = if both_states { vec![&a, &b] } else { vec![&a] };
         let seq = 10 + u16::try_from(i).unwrap_or(0);
         let m = manufacturer(run, seq, name, &states);
-        assert!(
-            store
-                .insert_manufacturer(&m)
-                .await
-                .expect("insert_manufacturer")
-        );
+        assert!(insert(store, &m).await);
         written.push(m);
     }
     let names = |q: ManufacturerQuery, limit: usize| {
@@ -245,12 +238,7 @@ pub(super) async fn list_manufacturers(store: &dyn Store, run: &Run) {
     details.states = vec![a.clone()];
     details.name = format!("Conformance {} Echo", run.tag);
     let next = delta.updated(details, run.client_id(), at_ms(run.start_ms + 20));
-    assert!(
-        store
-            .update_manufacturer(&next, 1)
-            .await
-            .expect("update_manufacturer")
-    );
+    assert!(update(store, &next, 1).await);
     let (got, _) = names(ManufacturerQuery::new(Some(b.clone()), None), 10).await;
     assert_eq!(
         got,
