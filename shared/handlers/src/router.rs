@@ -54,6 +54,10 @@ fn ingest_routes() -> Routes {
             "/v1/manufacturers/{id}",
             get(manufacturers::get).put(manufacturers::put),
         )
+        // Bulk imports: their rows become registry writes too, queued on the events queue.
+        .route("/v1/manufacturers/imports", post(imports::create))
+        .route("/v1/manufacturers/imports/template", get(imports::template))
+        .route("/v1/manufacturers/imports/{id}", get(imports::get))
 }
 
 fn manage_routes() -> Routes {
@@ -91,9 +95,6 @@ fn manage_routes() -> Routes {
         .route("/v1/deliveries", get(deliveries::list))
         .route("/v1/deliveries/{id}", get(deliveries::get))
         .route("/v1/deliveries/{id}/retry", post(deliveries::retry))
-        .route("/v1/manufacturers/imports", post(imports::create))
-        .route("/v1/manufacturers/imports/template", get(imports::template))
-        .route("/v1/manufacturers/imports/{id}", get(imports::get))
 }
 
 /// `/openapi.json` and `/docs` for the local runner: live, with Swagger UI built in.
