@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::imports::{COLUMNS, XLSX, csv, csv_of, row, with, xlsx, xlsx_of};
+use crate::support::imports::{
+    COLUMNS, XLSX, csv, csv_of, row, with, xlsx, xlsx_of, xlsx_with_numbers,
+};
 use crate::support::{Receiver, TestApp, TestClient};
 
 /// A portal that imports manufacturers (and reads the registry).
@@ -250,24 +252,7 @@ async fn a_workbook_imports_as_the_same_rows_in_csv_would() {
         row("10014011000032", "Workbook Premix"),
     ];
     // Numbers typed as numbers (a licence number, a PIN code) read as the digits they show.
-    let mut book = rust_xlsxwriter::Workbook::new();
-    let sheet = book.add_worksheet();
-    for (c, h) in COLUMNS.iter().enumerate() {
-        sheet.write_string(0, c as u16, *h).expect("a header cell");
-    }
-    for (r, cells) in rows.iter().enumerate() {
-        for (c, v) in cells.iter().enumerate() {
-            let (row, col) = (r as u32 + 1, c as u16);
-            match COLUMNS[c] {
-                "fssai_licence" | "pincode" => {
-                    sheet.write_number(row, col, v.parse::<f64>().expect("digits"))
-                }
-                _ => sheet.write_string(row, col, v),
-            }
-            .expect("a cell");
-        }
-    }
-    let workbook = book.save_to_buffer().expect("a workbook");
+    let workbook = xlsx_with_numbers(&COLUMNS, &rows, &["fssai_licence", "pincode"]);
 
     let from_xlsx = app.import_complete(&portal.token, XLSX, workbook).await;
     let from_csv = app

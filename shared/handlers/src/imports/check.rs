@@ -91,26 +91,18 @@ pub fn check(sheet: &Sheet, columns: &ColumnMap, writer: &Client) -> Checked {
 
 #[cfg(test)]
 mod tests {
-    use hookline_domain::{ClientId, ImportFormat, Scope, StatePattern};
-    use time::OffsetDateTime;
+    use hookline_domain::ImportFormat;
 
     use super::*;
     use crate::imports::columns::COLUMNS;
 
+    /// A portal allowed `states`, as the store would give it back.
     fn writer(states: &[&str]) -> Client {
-        Client {
-            id: ClientId::from_stored("cl_portal"),
-            name: "portal".into(),
-            scopes: vec![Scope::EventsWrite],
-            states: states
-                .iter()
-                .map(|s| StatePattern::from_stored(*s))
-                .collect(),
-            secret_hash: String::new(),
-            created_at: OffsetDateTime::UNIX_EPOCH,
-            disabled: false,
-            limits: Default::default(),
-        }
+        serde_json::from_value(serde_json::json!({
+            "id": "cl_portal", "name": "portal", "scopes": ["manufacturers:write"],
+            "states": states, "secret_hash": "", "created_at": "1970-01-01T00:00:00Z",
+        }))
+        .expect("a client")
     }
 
     fn row(edit: impl FnOnce(&mut Vec<String>)) -> Vec<String> {

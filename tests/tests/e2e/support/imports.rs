@@ -86,6 +86,12 @@ pub fn csv(rows: &[Vec<String>]) -> Vec<u8> {
 
 /// An XLSX workbook of `header` and `rows` on its first sheet, every cell a string.
 pub fn xlsx_of(header: &[&str], rows: &[Vec<String>]) -> Vec<u8> {
+    xlsx_with_numbers(header, rows, &[])
+}
+
+/// An XLSX workbook as [`xlsx_of`] writes it, but with the cells of the `numeric` columns
+/// written as numbers (as a person typing a licence number into a cell gets it).
+pub fn xlsx_with_numbers(header: &[&str], rows: &[Vec<String>], numeric: &[&str]) -> Vec<u8> {
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
     for (c, h) in header.iter().enumerate() {
@@ -93,9 +99,12 @@ pub fn xlsx_of(header: &[&str], rows: &[Vec<String>]) -> Vec<u8> {
     }
     for (r, cells) in rows.iter().enumerate() {
         for (c, v) in cells.iter().enumerate() {
-            sheet
-                .write_string(r as u32 + 1, c as u16, v)
-                .expect("a cell");
+            let (row, col) = (r as u32 + 1, c as u16);
+            match v.parse::<f64>() {
+                Ok(n) if numeric.contains(&header[c]) => sheet.write_number(row, col, n),
+                _ => sheet.write_string(row, col, v),
+            }
+            .expect("a cell");
         }
     }
     book.save_to_buffer().expect("a workbook")
