@@ -493,3 +493,43 @@ async fn a_row_naming_another_states_business_under_a_known_number_is_a_conflict
         "{detail}"
     );
 }
+
+#[tokio::test]
+async fn a_file_of_ten_thousand_bad_rows_is_read_whole_and_its_report_capped() {
+    let app = TestApp::spawn().await;
+    let portal = importer(&app, &["AP"]).await;
+    // 10,000 rows of about 300 bytes: a 3 MB body, within the 4 MiB limit; every licence
+    // number malformed, so that the dry run looks nothing up.
+    let long_address = "Plot 12, Industrial Estate, ".repeat(8);
+    let rows: Vec<Vec<String>> = (0..10_000)
+        .map(|i| {
+            with(
+                row(&format!("x{i}"), "Mass Mills"),
+                "address",
+                &long_address,
+            )
+        })
+        .collect();
+    let file = csv(&rows);
+    assert!(
+        file.len() > 3_000_000 && file.len() < 4 * 1024 * 1024,
+        "{}",
+        file.len()
+    );
+
+    let dry = app.import(&portal.token, "text/csv", file, true).await;
+
+    dry.assert_status(200);
+    assert_eq!(counts(&dry.json), [10_000, 0, 10_000, 0, 0, 0, 0, 0]);
+    let errors = errors(&dry.json);
+    assert_eq!(errors.len(), 1000, "the first 1,000 errors are listed");
+    assert_eq!(dry.json["errors_omitted"], 9000);
+    assert_eq!(
+        errors[999],
+        (
+            1001,
+            "fssai_licence".into(),
+            "must be exactly 14 digits".into()
+        )
+    );
+}
