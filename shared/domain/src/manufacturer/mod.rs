@@ -124,10 +124,16 @@ pub struct Manufacturer {
     pub updated_by: ClientId,
     /// 1 when created, one more at every change: a write names the version it read.
     pub version: u64,
+    /// Set while this version's events may not be published yet: a record is written with it,
+    /// then written again without it once its events are. A write that finds it set (the
+    /// process died, or the queue failed, in between) publishes them. Never shown.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unpublished: bool,
 }
 
 impl Manufacturer {
-    /// A new record of `details`, registered by `client` at `now`, version 1.
+    /// A new record of `details`, registered by `client` at `now`, version 1, its events not
+    /// published yet.
     pub fn new(details: ValidManufacturer, client: ClientId, now: OffsetDateTime) -> Self {
         Manufacturer {
             details,
@@ -136,6 +142,15 @@ impl Manufacturer {
             created_by: client.clone(),
             updated_by: client,
             version: 1,
+            unpublished: true,
+        }
+    }
+
+    /// The same record, its events published.
+    pub fn published(&self) -> Self {
+        Manufacturer {
+            unpublished: false,
+            ..self.clone()
         }
     }
 
@@ -144,7 +159,8 @@ impl Manufacturer {
         self.details != *details
     }
 
-    /// The record with `details` written by `client` at `now`: the next version.
+    /// The record with `details` written by `client` at `now`: the next version, its events
+    /// not published yet.
     pub fn updated(
         &self,
         details: ValidManufacturer,
@@ -158,6 +174,7 @@ impl Manufacturer {
             created_by: self.created_by.clone(),
             updated_by: client,
             version: self.version + 1,
+            unpublished: true,
         }
     }
 }
@@ -204,7 +221,15 @@ mod tests {
         assert_eq!(json["commodity"], "FRK");
         assert_eq!(json["created_at"], "1970-01-01T00:00:00Z");
         assert_eq!(json["version"], 1);
+        assert_eq!(json["unpublished"], true);
         let back: Manufacturer = serde_json::from_value(json).unwrap();
         assert_eq!(back, m);
+        let published = serde_json::to_value(m.published()).unwrap();
+        assert!(
+            published.get("unpublished").is_none(),
+            "never shown once published"
+        );
+        let back: Manufacturer = serde_json::from_value(published).unwrap();
+        assert!(!back.unpublished);
     }
 }

@@ -93,14 +93,13 @@ pub async fn put(
     if input.fssai_licence.trim().is_empty() {
         input.fssai_licence = number.to_string();
     }
-    let mut details = input.validate().map_err(invalid)?;
+    let details = input.validate().map_err(invalid)?;
     if details.fssai_licence != number {
         return Err(invalid(vec![FieldError::new(
             "fssai_licence",
             "differs from the licence number in the path",
         )]));
     }
-    details.fssai_licence = number;
     let (status, outcome, m) = match upsert_manufacturer(&ctx, &writer(&caller), details).await? {
         UpsertOutcome::Created(m) => (StatusCode::CREATED, UpsertResult::Created, m),
         UpsertOutcome::Updated(m) => (StatusCode::OK, UpsertResult::Updated, m),

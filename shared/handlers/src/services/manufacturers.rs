@@ -11,10 +11,14 @@
 //! Events: one per state concerned (the record's states, and on an update also those it
 //! left, so that a portal learns it no longer uses the manufacturer), each under that state,
 //! for the states this stack serves; the source is the writing client, whose own
-//! subscriptions do not receive its writes back unless they include their own events. The
-//! record is written first and the events published after: a process that dies between the
-//! two leaves the record current and its events unpublished, which a portal's periodic
-//! `GET /v1/manufacturers?state=` catches up with.
+//! subscriptions do not receive its writes back unless they include their own events.
+//!
+//! The record is written first, marked `unpublished`, then its events are published and the
+//! mark cleared. A write that fails in between (the queue down, the process gone) leaves the
+//! record written and marked: the next write of that manufacturer, even one that changes
+//! nothing (the client's retry, a re-import), publishes its events then (under the same keys,
+//! so no portal gets them twice). Only the notice to states that the lost write removed is
+//! not sent again.
 
 use hookline_domain::ValidationError;
 use hookline_domain::event::NewEvent;
@@ -102,16 +106,21 @@ pub async fn upsert_manufacturer_with(
             (UpsertPlan::Create(d), _) => {
                 let m = Manufacturer::new(d, writer.id.clone(), now);
                 if ctx.store.insert_manufacturer(&m).await? {
-                    publish(ctx, CREATED_TYPE, &m, &[], now).await?;
+                    let m = publish(ctx, &m, &[], now).await?;
                     return Ok(UpsertOutcome::Created(m));
                 }
             }
             (UpsertPlan::Update(d), Some(old)) => {
                 let m = old.updated(d, writer.id.clone(), now);
                 if ctx.store.update_manufacturer(&m, old.version).await? {
-                    publish(ctx, UPDATED_TYPE, &m, &old.details.states, now).await?;
+                    let m = publish(ctx, &m, &old.details.states, now).await?;
                     return Ok(UpsertOutcome::Updated(m));
                 }
+            }
+            (UpsertPlan::Unchanged, Some(old)) if old.unpublished => {
+                // Written, its events never confirmed published: publish them now.
+                let m = publish(ctx, &old, &[], now).await?;
+                return Ok(UpsertOutcome::Unchanged(m));
             }
             (UpsertPlan::Unchanged, Some(old)) => return Ok(UpsertOutcome::Unchanged(old)),
             (UpsertPlan::Conflict { fields }, Some(existing)) => {
@@ -137,8 +146,9 @@ pub async fn create_manufacturer(
     if !ctx.store.insert_manufacturer(&m).await? {
         return Ok(None);
     }
-    publish(&RegistryWriter::from(ctx), CREATED_TYPE, &m, &[], now).await?;
-    Ok(Some(m))
+    publish(&RegistryWriter::from(ctx), &m, &[], now)
+        .await
+        .map(Some)
 }
 
 /// 403 unless `writer` may speak for every state of `details`.
@@ -167,8 +177,33 @@ fn raced(details: &ValidManufacturer) -> ApiError {
     )
 }
 
-/// Publishes `event_type` about `m` for each state of `m` and of `left` that the stack serves.
+/// Publishes the events of `m` (a record written with `unpublished` set), then writes it again
+/// without the flag; returns it so. A failure to clear the flag only means that a later write
+/// publishes the events again, which their keys make duplicates.
 async fn publish(
+    ctx: &RegistryWriter<'_>,
+    m: &Manufacturer,
+    left: &[StateCode],
+    now: OffsetDateTime,
+) -> ApiResult<Manufacturer> {
+    let event_type = match m.version {
+        1 => CREATED_TYPE,
+        _ => UPDATED_TYPE,
+    };
+    let m = m.published();
+    send_events(ctx, event_type, &m, left, now).await?;
+    match ctx.store.update_manufacturer(&m, m.version).await {
+        // False: written again since; that write publishes its own events.
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, fssai = %m.details.fssai_licence, "manufacturer events published, the record not marked so");
+        }
+    }
+    Ok(m)
+}
+
+/// Publishes `event_type` about `m` for each state of `m` and of `left` that the stack serves.
+async fn send_events(
     ctx: &RegistryWriter<'_>,
     event_type: &str,
     m: &Manufacturer,
