@@ -139,12 +139,15 @@ fn read_csv(bytes: &[u8]) -> Result<Lines, ApiError> {
         .flexible(true)
         .from_reader(bytes);
     let mut lines = LineCounter::default();
-    let rows = reader.records().map(move |r| {
-        r.map(|rec| {
+    let rows = reader.records().map(move |r| match r {
+        Ok(rec) => {
             let line = rec.position().map_or(0, |p| lines.line_at(bytes, p.byte()));
-            (line, rec.iter().map(str::to_string).collect())
-        })
-        .map_err(|e| csv_error(&e))
+            Ok((line, rec.iter().map(str::to_string).collect()))
+        }
+        Err(e) => {
+            let line = e.position().map_or(0, |p| lines.line_at(bytes, p.byte()));
+            Err(csv_error(&e, line))
+        }
     });
     gather(rows)
 }
@@ -181,8 +184,7 @@ impl LineCounter {
     }
 }
 
-fn csv_error(e: &csv::Error) -> ApiError {
-    let line = e.position().map_or(0, |p| p.line());
+fn csv_error(e: &csv::Error, line: u32) -> ApiError {
     let why = match e.kind() {
         csv::ErrorKind::Utf8 { .. } => "is not UTF-8 text".to_string(),
         _ => format!("is not CSV ({e})"),
@@ -321,6 +323,13 @@ mod tests {
                 "{newline:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_row_that_is_not_utf8_is_named_by_its_line() {
+        let e = read(ImportFormat::Csv, b"a,b\r\n1,2\r\n3,\xff\r\n").expect_err("refused");
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        assert_eq!(e.detail, "line 3: the row is not UTF-8 text");
     }
 
     #[test]
