@@ -431,6 +431,7 @@ async fn only_the_client_that_sent_a_file_sees_its_import() {
         report["id"].as_str().expect("an id")
     );
 
+    assert_eq!(report["client_id"], portal.id.as_str());
     app.get(&path, &other.token)
         .await
         .assert_problem(404, "not_found");

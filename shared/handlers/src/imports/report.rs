@@ -26,6 +26,8 @@ pub struct ImportView {
     pub id: Option<String>,
     /// Whether this is a dry run: the outcomes are what an import would do; nothing was written.
     pub dry_run: bool,
+    /// The client that sent the file (the rows are written as its).
+    pub client_id: String,
     /// `processing` until every chunk of valid rows is done, then `complete`.
     pub status: ImportStatus,
     /// `csv` or `xlsx`.
@@ -107,6 +109,7 @@ impl ImportView {
         ImportView {
             id: (!dry_run).then(|| import.id.to_string()),
             dry_run,
+            client_id: import.client_id.to_string(),
             status: if recorded >= import.chunks {
                 ImportStatus::Complete
             } else {
