@@ -4,9 +4,7 @@
 
 mod support;
 
-use hookline_domain::manufacturer::{
-    ContactInput, ManufacturerInput, UpsertOutcome, ValidManufacturer,
-};
+use hookline_domain::manufacturer::{ManufacturerInput, UpsertOutcome, ValidManufacturer};
 use hookline_domain::{Manufacturer, Scope};
 use hookline_handlers::services::manufacturers::upsert_manufacturer;
 use hookline_ports::QueueName;
@@ -15,22 +13,13 @@ use hookline_ports::faults::Faults;
 use support::hub::*;
 
 fn details() -> ValidManufacturer {
-    let input = ManufacturerInput {
-        name: "Annapurna FRK Industries".into(),
-        fssai_licence: "10014011000123".into(),
-        licence_valid_until: "2027-03-31".into(),
-        address: "Plot 12".into(),
-        district: "Krishna".into(),
-        state: "AP".into(),
-        pincode: "520001".into(),
-        contact: ContactInput {
-            name: "R. Rao".into(),
-            phone: "9848012345".into(),
-            email: "rao@example.org".into(),
-        },
-        commodity: "FRK".into(),
-        states: vec!["AP".into(), "TG".into()],
-    };
+    let input: ManufacturerInput = serde_json::from_value(serde_json::json!({
+        "name": "Annapurna FRK Industries", "fssai_licence": "10014011000123",
+        "licence_valid_until": "2027-03-31", "address": "Plot 12", "district": "Krishna",
+        "state": "AP", "pincode": "520001", "commodity": "FRK", "states": ["AP", "TG"],
+        "contact": {"name": "R. Rao", "phone": "9848012345", "email": "rao@example.org"},
+    }))
+    .expect("an input");
     input.validate().expect("valid")
 }
 
