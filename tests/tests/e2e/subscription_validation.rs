@@ -164,7 +164,39 @@ async fn reserved_request_headers_are_refused() {
     app.subscribe_at(
         &portal.token,
         &portal_hook("/h"),
-        json!({"headers": {"X-Portal-Key": "abc", "Authorization": "Bearer portal-side"}}),
+        json!({"headers": {"X-Portal-Key": "abc", "X-Trace": "qaqc"}}),
     )
     .await;
+}
+
+#[tokio::test]
+async fn credentials_in_custom_headers_are_refused_and_pointed_to_auth() {
+    let app = TestApp::spawn().await;
+    let portal = app.portal(&["AP"]).await;
+
+    for name in ["Authorization", "Cookie", "X-Api-Key", "X-Auth-Token"] {
+        let resp = app
+            .subscribe(
+                &portal.token,
+                &json!({"url": portal_hook("/h"), "event_types": ["*"], "headers": {name: "portal-side-credential"}}),
+            )
+            .await;
+        resp.assert_problem(422, "credential_in_headers");
+        assert_eq!(resp.error_fields(), [format!("headers.{name}")]);
+        assert!(
+            resp.json["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("`auth`"),
+            "{}",
+            resp.text
+        );
+        assert!(
+            !resp.text.contains("portal-side-credential"),
+            "{}",
+            resp.text
+        );
+    }
+    let list = app.get("/v1/subscriptions", &portal.token).await;
+    assert!(list.data().is_empty(), "nothing was stored");
 }
