@@ -141,6 +141,11 @@ async fn missing_or_out_of_range_fields_are_400_naming_the_field() {
     assert!(list.data().is_empty(), "nothing invalid was created");
 }
 
+/// A new subscription's body with one custom header.
+fn with_header(name: &str, value: &str) -> Value {
+    json!({"url": portal_hook("/h"), "event_types": ["*"], "headers": {name: value}})
+}
+
 #[tokio::test]
 async fn reserved_request_headers_are_refused() {
     let app = TestApp::spawn().await;
@@ -153,12 +158,7 @@ async fn reserved_request_headers_are_refused() {
         "webhook-id",
         "Webhook-Signature",
     ] {
-        let resp = app
-            .subscribe(
-                &portal.token,
-                &json!({"url": portal_hook("/h"), "event_types": ["*"], "headers": {name: "x"}}),
-            )
-            .await;
+        let resp = app.subscribe(&portal.token, &with_header(name, "x")).await;
         resp.assert_problem(400, "invalid_request");
     }
     app.subscribe_at(
@@ -176,10 +176,7 @@ async fn credentials_in_custom_headers_are_refused_and_pointed_to_auth() {
 
     for name in ["Authorization", "Cookie", "X-Api-Key", "X-Auth-Token"] {
         let resp = app
-            .subscribe(
-                &portal.token,
-                &json!({"url": portal_hook("/h"), "event_types": ["*"], "headers": {name: "portal-side-credential"}}),
-            )
+            .subscribe(&portal.token, &with_header(name, "portal-side-credential"))
             .await;
         resp.assert_problem(422, "credential_in_headers");
         assert_eq!(resp.error_fields(), [format!("headers.{name}")]);

@@ -27,7 +27,7 @@ pub use input::{
     CREDENTIAL_IN_HEADERS, INVALID_TEMPLATE, SubscriptionInput, SubscriptionRules, apply_input,
     new_subscription,
 };
-pub use retry_policy::{INVALID_RETRY_SCHEDULE, MAX_MULTIPLIER, RetryPolicy};
+pub use retry_policy::{ExponentialBackoff, INVALID_RETRY_SCHEDULE, MAX_MULTIPLIER, RetryPolicy};
 
 /// Default per-attempt timeout.
 pub const DEFAULT_TIMEOUT_MS: u32 = 10_000;

@@ -21,22 +21,27 @@ fn two() -> u32 {
     2
 }
 
+/// Exponential backoff: `initial_delay_s`, then times `multiplier` after each further failure,
+/// at most `max_delay_s` (default 12 hours).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExponentialBackoff {
+    /// Delay after the first failed attempt (1-43,200 s).
+    pub initial_delay_s: u32,
+    /// Growth factor (1-10; default 2).
+    #[serde(default = "two")]
+    pub multiplier: u32,
+    /// Longest delay (`initial_delay_s`-43,200 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_delay_s: Option<u32>,
+}
+
 /// How long to wait after each failed attempt (±20% jitter, as for the stack's schedule).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "backoff", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RetryPolicy {
-    /// `initial_delay_s`, then times `multiplier` after each further failure, at most
-    /// `max_delay_s` (default 12 hours).
-    Exponential {
-        /// Delay after the first failed attempt (1-43,200 s).
-        initial_delay_s: u32,
-        /// Growth factor (1-10; default 2).
-        #[serde(default = "two")]
-        multiplier: u32,
-        /// Longest delay (`initial_delay_s`-43,200 s).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        max_delay_s: Option<u32>,
-    },
+    /// Exponential backoff.
+    Exponential(ExponentialBackoff),
     /// The delays after failed attempts 1, 2, …; attempts past the end repeat the last one.
     Explicit {
         /// 1-49 delays of 1-43,200 s each.
@@ -49,34 +54,55 @@ fn out_of_limits(field: impl Into<String>, message: impl Into<String>) -> Valida
 }
 
 const LONGEST_S: u32 = MAX_DELAY.as_secs() as u32;
+const DELAY_RANGE: std::ops::RangeInclusive<u32> = 1..=LONGEST_S;
+
+fn in_range() -> String {
+    format!("must be between 1 and {LONGEST_S} seconds (12 hours)")
+}
+
+impl ExponentialBackoff {
+    fn validate(&self) -> Result<(), ValidationError> {
+        if !DELAY_RANGE.contains(&self.initial_delay_s) {
+            return Err(out_of_limits("retry.initial_delay_s", in_range()));
+        }
+        if !(1..=MAX_MULTIPLIER).contains(&self.multiplier) {
+            return Err(out_of_limits(
+                "retry.multiplier",
+                format!("must be between 1 and {MAX_MULTIPLIER}"),
+            ));
+        }
+        if self
+            .max_delay_s
+            .is_some_and(|m| !(self.initial_delay_s..=LONGEST_S).contains(&m))
+        {
+            return Err(out_of_limits(
+                "retry.max_delay_s",
+                format!("must be between initial_delay_s and {LONGEST_S} seconds"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn delays(&self) -> Vec<Duration> {
+        let cap = u64::from(self.max_delay_s.unwrap_or(LONGEST_S).min(LONGEST_S));
+        let mut out = Vec::new();
+        let mut d = u64::from(self.initial_delay_s).min(cap);
+        while out.len() < MAX_MAX_ATTEMPTS as usize {
+            out.push(Duration::from_secs(d));
+            if d >= cap || self.multiplier <= 1 {
+                break;
+            }
+            d = (d * u64::from(self.multiplier)).min(cap);
+        }
+        out
+    }
+}
 
 impl RetryPolicy {
     /// Checks the policy against the stack's limits.
     pub fn validate(&self) -> Result<(), ValidationError> {
-        let delay_range = 1..=LONGEST_S;
-        let in_range = format!("must be between 1 and {LONGEST_S} seconds (12 hours)");
         match self {
-            RetryPolicy::Exponential {
-                initial_delay_s,
-                multiplier,
-                max_delay_s,
-            } => {
-                if !delay_range.contains(initial_delay_s) {
-                    return Err(out_of_limits("retry.initial_delay_s", in_range));
-                }
-                if !(1..=MAX_MULTIPLIER).contains(multiplier) {
-                    return Err(out_of_limits(
-                        "retry.multiplier",
-                        format!("must be between 1 and {MAX_MULTIPLIER}"),
-                    ));
-                }
-                if max_delay_s.is_some_and(|m| !(*initial_delay_s..=LONGEST_S).contains(&m)) {
-                    return Err(out_of_limits(
-                        "retry.max_delay_s",
-                        format!("must be between initial_delay_s and {LONGEST_S} seconds"),
-                    ));
-                }
-            }
+            RetryPolicy::Exponential(backoff) => backoff.validate(),
             RetryPolicy::Explicit { delays_s } => {
                 let most = MAX_MAX_ATTEMPTS as usize - 1;
                 if delays_s.is_empty() || delays_s.len() > most {
@@ -85,35 +111,19 @@ impl RetryPolicy {
                         format!("1-{most} delays are required"),
                     ));
                 }
-                if let Some(i) = delays_s.iter().position(|d| !delay_range.contains(d)) {
-                    return Err(out_of_limits(format!("retry.delays_s[{i}]"), in_range));
+                if let Some(i) = delays_s.iter().position(|d| !DELAY_RANGE.contains(d)) {
+                    return Err(out_of_limits(format!("retry.delays_s[{i}]"), in_range()));
                 }
+                Ok(())
             }
         }
-        Ok(())
     }
 
     /// The base delays (before jitter) after failed attempts 1, 2, …, up to the last distinct
     /// one (later attempts repeat it).
     pub fn delays(&self) -> Vec<Duration> {
         match self {
-            RetryPolicy::Exponential {
-                initial_delay_s,
-                multiplier,
-                max_delay_s,
-            } => {
-                let cap = u64::from(max_delay_s.unwrap_or(LONGEST_S).min(LONGEST_S));
-                let mut out = Vec::new();
-                let mut d = u64::from(*initial_delay_s).min(cap);
-                while out.len() < MAX_MAX_ATTEMPTS as usize {
-                    out.push(Duration::from_secs(d));
-                    if d >= cap || *multiplier <= 1 {
-                        break;
-                    }
-                    d = (d * u64::from(*multiplier)).min(cap);
-                }
-                out
-            }
+            RetryPolicy::Exponential(backoff) => backoff.delays(),
             RetryPolicy::Explicit { delays_s } => delays_s
                 .iter()
                 .map(|d| Duration::from_secs(u64::from(*d).min(u64::from(LONGEST_S))))
@@ -146,6 +156,14 @@ mod tests {
         let s = p.schedule();
         assert_eq!(s.delay_after(2, 0.5), Duration::from_secs(20));
         assert_eq!(s.delay_after(9, 0.5), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let parsed = serde_json::from_value::<RetryPolicy>(serde_json::json!(
+            {"backoff": "exponential", "initial_delay_s": 10, "factor": 3}
+        ));
+        assert!(parsed.is_err(), "{parsed:?}");
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Conformance: subscriptions (conditional writes, the generation counter) and their listing
 //! by client and in all.
 
-use hookline_domain::subscription::{OutboundAuth, PayloadFormat, RetryPolicy, new_subscription};
+use hookline_domain::subscription::{
+    ExponentialBackoff, OutboundAuth, PayloadFormat, RetryPolicy, new_subscription,
+};
 use hookline_domain::{ClientId, DisabledReason, Subscription};
 use serde_json::json;
 
@@ -26,11 +28,11 @@ fn subscription(run: &Run, client_id: &ClientId) -> Subscription {
     // The delivery settings are stored with it, and read back as written.
     s.format = PayloadFormat::Template;
     s.template = Some(r#"{"event": {{ type }}, "payload": {{ data }}}"#.to_string());
-    s.retry = Some(RetryPolicy::Exponential {
+    s.retry = Some(RetryPolicy::Exponential(ExponentialBackoff {
         initial_delay_s: 10,
         multiplier: 2,
         max_delay_s: Some(600),
-    });
+    }));
     s.auth = Some(OutboundAuth::ApiKey {
         header: "X-Api-Key".to_string(),
         value: format!("key-conformance{}", run.tag),
