@@ -135,7 +135,7 @@ async fn a_template_that_does_not_parse_or_render_json_is_422_on_template_and_no
 
 #[tokio::test]
 async fn a_template_that_fails_on_an_event_dead_letters_its_delivery_with_the_reason() {
-    let app = TestApp::spawn().await;
+    let mut app = TestApp::spawn().await;
     let receiver = Receiver::start().await;
     // Valid for the sample event (no `raw`), not JSON for an event whose `raw` is not JSON.
     let template = r#"{% if data.raw %}{{ data.raw|safe }}{% else %}{"ok": true}{% endif %}"#;
@@ -169,4 +169,11 @@ async fn a_template_that_fails_on_an_event_dead_letters_its_delivery_with_the_re
     assert_eq!(got.len(), 1, "the failed one was never sent");
     assert_eq!(got[0].json(), json!({"ok": true}));
     got[0].assert_signed_by(&s.sub.secret);
+
+    assert!(app.stop().await.success(), "the runner stops cleanly");
+    assert_eq!(
+        app.dlq_count("deliveries").await,
+        "1",
+        "the delivery that could not be rendered waits in the dead-letter queue"
+    );
 }
