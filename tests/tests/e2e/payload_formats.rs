@@ -95,11 +95,14 @@ async fn a_template_that_does_not_parse_or_render_json_is_422_on_template_and_no
         resp.text
     );
 
-    let resp = app
-        .subscribe(&portal.token, &body(r#"{"event": {{ type|safe }}}"#))
-        .await;
-    resp.assert_problem(422, "invalid_template");
-    assert_eq!(resp.error_fields(), ["template"]);
+    for refused in [
+        r#"{"event": {{ type|safe }}}"#,
+        "{\n\"lot\": {{ \"Lot \" ~ data.lotNo }}}",
+    ] {
+        let resp = app.subscribe(&portal.token, &body(refused)).await;
+        resp.assert_problem(422, "invalid_template");
+        assert_eq!(resp.error_fields(), ["template"], "{}", resp.text);
+    }
     let resp = app
         .subscribe(
             &portal.token,

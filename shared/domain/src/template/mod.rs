@@ -8,7 +8,10 @@
 //! - a template is at most [`MAX_TEMPLATE_BYTES`], its output at most [`MAX_OUTPUT_BYTES`],
 //!   and one rendering runs at most [`FUEL`] instructions nested at most [`RECURSION_LIMIT`]
 //!   deep: whatever a client writes, a worker renders in bounded time and memory;
-//! - no loader, includes or macros: a template sees only the context it is given.
+//! - no loader, includes or macros: a template sees only the context it is given, and none of
+//!   the constructs that could build a value larger than its inputs ([`guard`]).
+
+mod guard;
 
 use std::io::{self, Write};
 
@@ -47,6 +50,8 @@ pub enum TemplateErrorKind {
     TooLong,
     /// The source does not parse.
     Syntax,
+    /// The source uses a construct payload templates do not offer ([`guard`]).
+    Unsupported,
     /// Rendering failed (an error in an expression, out of fuel, too deep).
     Render,
     /// The output is longer than [`MAX_OUTPUT_BYTES`].
@@ -75,14 +80,30 @@ fn environment<'s>() -> Environment<'s> {
     env.set_formatter(|out, state, value| {
         if value.is_undefined() {
             out.write_str("null").map_err(minijinja::Error::from)
+        } else if state.auto_escape() == AutoEscape::Json && !value.is_safe() {
+            // The engine's own JSON escaping serializes the whole value before writing it:
+            // a bounded buffer stops one that could never fit the output.
+            let mut json = Bounded::default();
+            serde_json::to_writer(&mut json, value).map_err(|_| {
+                minijinja::Error::new(
+                    minijinja::ErrorKind::InvalidOperation,
+                    format!("a value is over {MAX_OUTPUT_BYTES} bytes of JSON"),
+                )
+            })?;
+            let text = String::from_utf8(json.out).map_err(|_| {
+                minijinja::Error::new(minijinja::ErrorKind::BadSerialization, "not UTF-8")
+            })?;
+            out.write_str(&text).map_err(minijinja::Error::from)
         } else {
             escape_formatter(out, state, value)
         }
     });
+    guard::restrict(&mut env);
     env
 }
 
 /// A writer that refuses to grow past [`MAX_OUTPUT_BYTES`].
+#[derive(Default)]
 struct Bounded {
     out: Vec<u8>,
     overflowed: bool,
@@ -121,6 +142,7 @@ pub fn render_json(source: &str, context: &impl Serialize) -> Result<Vec<u8>, Te
             format!("a template is at most {MAX_TEMPLATE_BYTES} bytes"),
         ));
     }
+    guard::check_constructs(source)?;
     let env = environment();
     let template = env
         .template_from_str(source)
@@ -184,11 +206,11 @@ mod tests {
         let ctx = json!({"type": "A \"quoted\" type", "data": {"n": 1, "list": [1, "x"]}});
         assert_eq!(
             render(
-                r#"{"t": {{ type }}, "d": {{ data }}, "n": {{ data.n + 1 }}, "m": {{ data.missing.deeper }}}"#,
+                r#"{"t": {{ type }}, "d": {{ data }}, "n": {{ data.n - 1 }}, "m": {{ data.missing.deeper }}}"#,
                 ctx
             ),
             Ok(
-                json!({"t": "A \"quoted\" type", "d": {"n": 1, "list": [1, "x"]}, "n": 2, "m": null})
+                json!({"t": "A \"quoted\" type", "d": {"n": 1, "list": [1, "x"]}, "n": 0, "m": null})
             )
         );
     }
@@ -214,21 +236,21 @@ mod tests {
 
     #[test]
     fn runaway_templates_run_out_of_fuel_size_or_depth() {
-        let spin =
-            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}1";
+        let many: Vec<u32> = (0..2000).collect();
+        let ctx = json!({"data": {"l": many, "s": "x".repeat(1000)}});
+        let spin = "{% for i in data.l %}{% for j in data.l %}{% for k in data.l %}{% endfor %}{% endfor %}{% endfor %}1";
         assert_eq!(
-            render(spin, json!({})).expect_err("fuel").kind,
+            render(spin, ctx.clone()).expect_err("fuel").kind,
             TemplateErrorKind::Render
         );
-        let big = r#"[{% for i in range(100000) %}"{{ "x" * 100 }}",{% endfor %}1]"#;
-        let err = render(big, json!({})).expect_err("size");
-        assert!(
-            matches!(
-                err.kind,
-                TemplateErrorKind::OutputTooLarge | TemplateErrorKind::Render
-            ),
-            "{err:?}"
-        );
+        let big =
+            r#"[{% for i in data.l %}{% for j in data.l %}{{ data.s }},{% endfor %}{% endfor %}1]"#;
+        let err = render(big, ctx.clone()).expect_err("size");
+        assert_eq!(err.kind, TemplateErrorKind::OutputTooLarge, "{err:?}");
+        // One value too large to write is stopped before it is serialized whole.
+        let wide = format!("[{}]", vec!["data.l"; 300].join(", "));
+        let err = render(&format!("{{{{ {wide} }}}}"), ctx).expect_err("one large value");
+        assert_eq!(err.kind, TemplateErrorKind::Render, "{err:?}");
         let long = "1".repeat(MAX_TEMPLATE_BYTES + 1);
         assert_eq!(
             render(&long, json!({})).expect_err("long").kind,
