@@ -113,3 +113,38 @@ pub fn shown_headers(s: &Subscription) -> BTreeMap<String, String> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::views::SubscriptionView;
+    use crate::test_support::subscription;
+    use hookline_domain::subscription::OutboundAuth;
+
+    #[test]
+    fn a_view_shows_neither_the_credential_nor_a_credential_stored_as_a_header() {
+        let mut sub = subscription();
+        // Stored before credentials were refused in `headers`.
+        sub.headers
+            .insert("Authorization".into(), "Bearer old-secret-1".into());
+        sub.headers.insert("X-Trace".into(), "qaqc".into());
+        sub.auth = Some(OutboundAuth::ApiKey {
+            header: "X-Api-Key".into(),
+            value: "new-secret-2".into(),
+        });
+        let view = serde_json::to_value(SubscriptionView::of(&sub, false)).expect("JSON");
+        let text = view.to_string();
+        assert!(
+            !text.contains("old-secret-1") && !text.contains("new-secret-2"),
+            "{text}"
+        );
+        assert_eq!(
+            view["headers"],
+            serde_json::json!({"Authorization": "[redacted]", "X-Trace": "qaqc"})
+        );
+        assert_eq!(
+            view["auth"],
+            serde_json::json!({"type": "api_key", "header": "X-Api-Key", "set": true})
+        );
+    }
+}

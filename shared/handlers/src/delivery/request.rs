@@ -160,6 +160,40 @@ mod tests {
     }
 
     #[test]
+    fn the_body_is_in_the_subscriptions_format_signed_as_sent_with_its_credential() {
+        use hookline_domain::subscription::{OutboundAuth, PayloadFormat};
+        let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).expect("time");
+        let ev = KnownEvent::new(event("evt_1", serde_json::json!({"lotNo": "L-1"})));
+        let mut sub = subscription();
+        sub.format = PayloadFormat::Cloudevents;
+        sub.auth = Some(OutboundAuth::Bearer {
+            token: "tok-1234".into(),
+        });
+        let mut req = render(&sub, &ev, 1, now, "Hookline/test").expect("render");
+        sign(&mut req, &sub, &ev.id, now).expect("sign");
+        let h = |n: &str| req.headers.get(n).and_then(|v| v.to_str().ok());
+        assert_eq!(h("content-type"), Some("application/cloudevents+json"));
+        assert_eq!(h("authorization"), Some("Bearer tok-1234"));
+        let body: serde_json::Value = serde_json::from_slice(&req.body).expect("JSON");
+        assert_eq!(body["specversion"], "1.0");
+        let expected =
+            signature::sign(&sub.signing_secrets(now), "evt_1", 1_700_000_000, &req.body)
+                .expect("sign");
+        assert_eq!(
+            h("webhook-signature"),
+            Some(expected.as_str()),
+            "over the body sent"
+        );
+
+        sub.format = PayloadFormat::Template;
+        sub.template = Some("{% if data.lotNo %}{{ data.lotNo|safe }}{% endif %}".into());
+        let err = render(&sub, &ev, 1, now, "Hookline/test")
+            .err()
+            .expect("not JSON");
+        assert!(matches!(err, RequestError::Payload(_)), "{err:?}");
+    }
+
+    #[test]
     fn a_stored_header_that_cannot_be_sent_is_an_error() {
         let mut sub = subscription();
         sub.headers.insert("x-bad".into(), "a\u{1}b".into());
