@@ -116,7 +116,6 @@ pub fn shown_headers(s: &Subscription) -> BTreeMap<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::api::views::SubscriptionView;
     use crate::test_support::subscription;
     use hookline_domain::subscription::OutboundAuth;
