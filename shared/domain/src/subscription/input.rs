@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::settings::apply_delivery_settings;
+use super::settings::{CREDENTIAL_IN_HEADERS, apply_delivery_settings};
 use super::{
     DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT_MS, MAX_MAX_ATTEMPTS, MAX_RATE_LIMIT, MAX_TIMEOUT_MS,
     OutboundAuth, PayloadFormat, RetryPolicy, SigningSecret, Subscription, TypeSelector,
@@ -74,8 +74,6 @@ pub struct SubscriptionRules<'a> {
     /// Does this stack serve the state (a code, never `*`)?
     pub serves_state: &'a dyn Fn(&str) -> bool,
 }
-
-pub use super::settings::{CREDENTIAL_IN_HEADERS, INVALID_TEMPLATE};
 
 /// Whether `name` is a valid HTTP header name (RFC 9110 token, at most 100 bytes).
 pub(super) fn is_header_name(name: &str) -> bool {

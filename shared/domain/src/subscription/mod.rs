@@ -23,11 +23,9 @@ pub use format::{
     CLOUDEVENTS_CONTENT_TYPE, CLOUDEVENTS_SOURCE_PREFIX, CloudEvent, JSON_CONTENT_TYPE,
     PayloadFormat, check_template, render_body,
 };
-pub use input::{
-    CREDENTIAL_IN_HEADERS, INVALID_TEMPLATE, SubscriptionInput, SubscriptionRules, apply_input,
-    new_subscription,
-};
+pub use input::{SubscriptionInput, SubscriptionRules, apply_input, new_subscription};
 pub use retry_policy::{ExponentialBackoff, INVALID_RETRY_SCHEDULE, MAX_MULTIPLIER, RetryPolicy};
+pub use settings::{CREDENTIAL_IN_HEADERS, INVALID_TEMPLATE};
 
 /// Default per-attempt timeout.
 pub const DEFAULT_TIMEOUT_MS: u32 = 10_000;
