@@ -50,7 +50,8 @@ read -r PORTAL_ID PORTAL_SECRET < <("$TOOLS/bin/python" - "$BASE" "$ADMIN_TOKEN"
 import json, sys, urllib.request
 base, admin = sys.argv[1:]
 body = json.dumps({"name": "fuzz portal", "states": ["AP", "TG"],
-    "scopes": ["events:write", "events:read", "subscriptions:read", "subscriptions:write"]}).encode()
+    "scopes": ["events:write", "events:read", "subscriptions:read", "subscriptions:write",
+        "manufacturers:read", "manufacturers:write"]}).encode()
 req = urllib.request.Request(base + "/v1/clients", data=body, headers={
     "authorization": "Bearer " + admin, "content-type": "application/json"})
 with urllib.request.urlopen(req, timeout=30) as r:

@@ -28,6 +28,12 @@ pub enum Scope {
     /// subscriptions. `subscriptions:read` never shows a secret.
     #[serde(rename = "subscriptions:secrets")]
     SubscriptionsSecrets,
+    /// Read the national manufacturer registry (every manufacturer, whatever its states).
+    #[serde(rename = "manufacturers:read")]
+    ManufacturersRead,
+    /// Register and update manufacturers used by the client's own states.
+    #[serde(rename = "manufacturers:write")]
+    ManufacturersWrite,
     /// Everything, for every client.
     #[serde(rename = "admin")]
     Admin,
@@ -35,12 +41,14 @@ pub enum Scope {
 
 impl Scope {
     /// Every scope, in a stable order.
-    pub const ALL: [Scope; 6] = [
+    pub const ALL: [Scope; 8] = [
         Scope::EventsWrite,
         Scope::EventsRead,
         Scope::SubscriptionsRead,
         Scope::SubscriptionsWrite,
         Scope::SubscriptionsSecrets,
+        Scope::ManufacturersRead,
+        Scope::ManufacturersWrite,
         Scope::Admin,
     ];
 
@@ -52,6 +60,8 @@ impl Scope {
             Scope::SubscriptionsRead => "subscriptions:read",
             Scope::SubscriptionsWrite => "subscriptions:write",
             Scope::SubscriptionsSecrets => "subscriptions:secrets",
+            Scope::ManufacturersRead => "manufacturers:read",
+            Scope::ManufacturersWrite => "manufacturers:write",
             Scope::Admin => "admin",
         }
     }
@@ -95,6 +105,26 @@ impl Client {
     /// Whether the client holds `scope` (admin holds every scope).
     pub fn has_scope(&self, scope: Scope) -> bool {
         self.scopes.contains(&scope) || self.scopes.contains(&Scope::Admin)
+    }
+}
+
+#[cfg(test)]
+impl Client {
+    /// A client for the domain's tests: `id`, no scopes, allowed `states`.
+    pub(crate) fn for_test(id: &str, states: &[&str]) -> Client {
+        Client {
+            id: ClientId::from_stored(id),
+            name: "portal".into(),
+            scopes: Vec::new(),
+            states: states
+                .iter()
+                .map(|s| StatePattern::from_stored(*s))
+                .collect(),
+            secret_hash: String::new(),
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            disabled: false,
+            limits: LimitOverrides::default(),
+        }
     }
 }
 

@@ -62,3 +62,34 @@ pub mod rfc3339 {
         }
     }
 }
+
+/// serde adapter for calendar dates written `YYYY-MM-DD` (a licence's validity).
+pub mod date {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::Date;
+    use time::macros::format_description;
+
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+        format_description!("[year]-[month]-[day]");
+
+    /// Formats a date as `YYYY-MM-DD`.
+    pub fn format(d: Date) -> String {
+        d.format(FORMAT).unwrap_or_default()
+    }
+
+    /// Parses a `YYYY-MM-DD` date (a real one: `2026-02-30` is refused).
+    pub fn parse(s: &str) -> Option<Date> {
+        Date::parse(s, FORMAT).ok()
+    }
+
+    /// Serializes as `YYYY-MM-DD`.
+    pub fn serialize<S: Serializer>(d: &Date, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format(*d))
+    }
+
+    /// Deserializes from `YYYY-MM-DD`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Date, D::Error> {
+        let s = String::deserialize(d)?;
+        parse(&s).ok_or_else(|| serde::de::Error::custom("expected a YYYY-MM-DD date"))
+    }
+}

@@ -19,6 +19,8 @@ pub(crate) enum Kind {
     Events,
     /// `list_deliveries`: last (created_at_ns, id).
     Deliveries,
+    /// `list_manufacturers`: last sort key (name key, `\u{1}`, licence number).
+    Manufacturers,
 }
 
 impl Kind {
@@ -28,6 +30,7 @@ impl Kind {
             Kind::Subscriptions => "sub",
             Kind::Events => "evt",
             Kind::Deliveries => "dlv",
+            Kind::Manufacturers => "mfr",
         }
     }
 }

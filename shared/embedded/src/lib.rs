@@ -20,6 +20,7 @@ mod error;
 mod event_types;
 mod events;
 mod keys;
+mod manufacturers;
 mod messages;
 mod queue;
 mod retention;

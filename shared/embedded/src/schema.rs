@@ -17,7 +17,7 @@ use crate::error::EmbeddedError;
 pub const DB_FILE: &str = "hookline.db";
 
 /// The schema version this build writes; `user_version` of an up-to-date file.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// How long a statement waits for a lock held by another connection (or process).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -164,6 +164,27 @@ const V5: &str = r#"
 CREATE INDEX IF NOT EXISTS idempotency_by_event ON idempotency (event_id);
 "#;
 
+/// Version 6: the national manufacturer registry, keyed by FSSAI licence number (the primary
+/// key is what keeps a number unique), listed by `sort_key` (name key, `\u{1}`, number: see
+/// `hookline_ports::manufacturer_sort_key`) in all and, through `manufacturer_states`, by each
+/// state that uses the manufacturer.
+const V6: &str = r#"
+CREATE TABLE IF NOT EXISTS manufacturers (
+    fssai    TEXT PRIMARY KEY,
+    sort_key TEXT NOT NULL,
+    version  INTEGER NOT NULL,
+    body     TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS manufacturers_by_name ON manufacturers (sort_key);
+CREATE TABLE IF NOT EXISTS manufacturer_states (
+    state    TEXT NOT NULL,
+    sort_key TEXT NOT NULL,
+    fssai    TEXT NOT NULL,
+    PRIMARY KEY (state, sort_key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS manufacturer_states_by_fssai ON manufacturer_states (fssai);
+"#;
+
 /// WAL pages past which the writer checkpoints in its own commit (~80 MB): a backstop, as the
 /// background checkpointer has the log started over from 4,096 pages (see `db`), and a
 /// checkpoint inside a commit holds up every write for tens of milliseconds. Before the
@@ -302,6 +323,11 @@ fn migrate(conn: &mut Connection) -> Result<(), EmbeddedError> {
         tx.execute_batch(V5)?;
         tx.pragma_update(None, "user_version", 5)?;
         tracing::info!(version = 5, "migrated the embedded database schema");
+    }
+    if found < 6 {
+        tx.execute_batch(V6)?;
+        tx.pragma_update(None, "user_version", 6)?;
+        tracing::info!(version = 6, "migrated the embedded database schema");
     }
     tx.commit()?;
     Ok(())

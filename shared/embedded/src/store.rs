@@ -5,13 +5,14 @@
 use std::sync::atomic::Ordering;
 
 use async_trait::async_trait;
+use hookline_domain::manufacturer::FssaiLicence;
 use hookline_domain::{
     Client, ClientId, Delivery, DeliveryId, DeliveryStatus, Event, EventId, EventType,
-    StatePattern, Subscription, SubscriptionId,
+    Manufacturer, StatePattern, Subscription, SubscriptionId,
 };
 use hookline_ports::{
-    Claim, ClientStore, DeliveryKey, DeliveryStore, EventInsert, EventStore, EventTypeStore, Page,
-    PortError, SubscriptionStore,
+    Claim, ClientStore, DeliveryKey, DeliveryStore, EventInsert, EventStore, EventTypeStore,
+    ManufacturerQuery, ManufacturerStore, Page, PortError, SubscriptionStore,
 };
 use time::OffsetDateTime;
 
@@ -20,6 +21,7 @@ use crate::claims::{BeforeWrite, ClaimBy};
 use crate::codec::{to_json, unix_ns};
 use crate::deliveries::{self, DeliveryRow};
 use crate::events::{self, EventQuery, NewEvent};
+use crate::manufacturers::{self, ManufacturerRow};
 use crate::{clients, event_types, subscriptions};
 
 #[async_trait]
@@ -347,5 +349,54 @@ impl EmbeddedBackend {
             self.claims.outcome_written(&id);
         }
         Ok(written)
+    }
+}
+
+#[async_trait]
+impl ManufacturerStore for EmbeddedBackend {
+    async fn insert_manufacturer(&self, m: &Manufacturer) -> Result<bool, PortError> {
+        let row = ManufacturerRow::of("insert_manufacturer", m)?;
+        self.db
+            .write("insert_manufacturer", move |tx| {
+                manufacturers::insert(tx, &row)
+            })
+            .await
+    }
+
+    async fn get_manufacturer(
+        &self,
+        fssai: &FssaiLicence,
+    ) -> Result<Option<Manufacturer>, PortError> {
+        let fssai = fssai.to_string();
+        self.db
+            .lookup("get_manufacturer", move |c| manufacturers::get(c, &fssai))
+            .await
+    }
+
+    async fn update_manufacturer(
+        &self,
+        m: &Manufacturer,
+        expected: u64,
+    ) -> Result<bool, PortError> {
+        let row = ManufacturerRow::of("update_manufacturer", m)?;
+        self.db
+            .write("update_manufacturer", move |tx| {
+                manufacturers::update(tx, &row, expected)
+            })
+            .await
+    }
+
+    async fn list_manufacturers(
+        &self,
+        query: &ManufacturerQuery,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Manufacturer>, PortError> {
+        let (query, cursor) = (query.clone(), cursor.map(str::to_string));
+        self.db
+            .read("list_manufacturers", move |c| {
+                manufacturers::list(c, &query, cursor.as_deref(), limit)
+            })
+            .await
     }
 }

@@ -22,7 +22,8 @@ use axum::routing::{get, post, put};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{
-    clients, deliveries, event_types, events, replay, service, subscription_secrets, subscriptions,
+    clients, deliveries, event_types, events, manufacturers, replay, service, subscription_secrets,
+    subscriptions,
 };
 use crate::auth::token;
 use crate::context::{AppContext, Contexts, Core, TokenContext};
@@ -44,6 +45,15 @@ fn ingest_routes() -> Routes {
     Router::new()
         .route("/v1/events", post(events::publish))
         .route("/v1/events/{id}", get(events::get))
+        // The registry's writes become events: they live where events come in.
+        .route(
+            "/v1/manufacturers",
+            post(manufacturers::create).get(manufacturers::list),
+        )
+        .route(
+            "/v1/manufacturers/{id}",
+            get(manufacturers::get).put(manufacturers::put),
+        )
 }
 
 fn manage_routes() -> Routes {

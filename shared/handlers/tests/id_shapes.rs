@@ -12,7 +12,7 @@ use serde_json::json;
 use support::hub::{Portal, faulty_hub, now_ms};
 
 /// Every by-id route, with the kind of id it names.
-const ROUTES: [(&str, &str, Kind); 13] = [
+const ROUTES: [(&str, &str, Kind); 15] = [
     ("GET", "/v1/clients/{}", Kind::Client),
     ("PATCH", "/v1/clients/{}", Kind::Client),
     ("DELETE", "/v1/clients/{}", Kind::Client),
@@ -30,6 +30,8 @@ const ROUTES: [(&str, &str, Kind); 13] = [
     ("POST", "/v1/subscriptions/{}/replay", Kind::Subscription),
     ("GET", "/v1/deliveries/{}", Kind::Delivery),
     ("GET", "/v1/events/{}", Kind::Event),
+    ("GET", "/v1/manufacturers/{}", Kind::Manufacturer),
+    ("PUT", "/v1/manufacturers/{}", Kind::Manufacturer),
 ];
 
 #[derive(Clone, Copy, PartialEq)]
@@ -38,6 +40,8 @@ enum Kind {
     Subscription,
     Event,
     Delivery,
+    /// An FSSAI licence number.
+    Manufacturer,
 }
 
 impl Kind {
@@ -71,6 +75,13 @@ impl Kind {
                 format!("dlv_{body}0123"),
                 format!("dlv_{body}0123456789ABCDEF01234567"),
             ],
+            Kind::Manufacturer => vec![
+                "1001401100012".into(),
+                "100140110001234".into(),
+                "1001401100012a".into(),
+                "%2010014011000123".into(),
+                sub.into_string(),
+            ],
         }
     }
 
@@ -82,6 +93,7 @@ impl Kind {
             Kind::Subscription => SubscriptionId::new(ms).into_string(),
             Kind::Event => EventId::new(ms).into_string(),
             Kind::Delivery => DeliveryId::new(ms).into_string(),
+            Kind::Manufacturer => format!("{:014}", ms % 100_000_000_000_000),
         }
     }
 }

@@ -17,6 +17,7 @@ mod clients;
 mod deliveries;
 mod events;
 mod keys;
+mod manufacturers;
 mod queue;
 mod subscriptions;
 
@@ -33,7 +34,8 @@ use crate::store::{Page, Store};
 pub use keys::keys_suite;
 pub use queue::queue_suite;
 
-/// Runs every store check: clients, event types, events, subscriptions, deliveries, claims.
+/// Runs every store check: clients, event types, events, subscriptions, deliveries, claims,
+/// manufacturers.
 pub async fn store_suite(store: &dyn Store) {
     let run = Run::new();
     clients::clients(store, &run).await;
@@ -49,6 +51,9 @@ pub async fn store_suite(store: &dyn Store) {
     claims::one_claim_per_version(store, &run).await;
     claims::no_write_beside_a_claim(store, &run).await;
     claims::a_lapsed_claim_is_on_record(store, &run).await;
+    manufacturers::manufacturers(store, &run).await;
+    manufacturers::concurrent_writes(store, &run).await;
+    manufacturers::list_manufacturers(store, &run).await;
 }
 
 /// What makes one run's data its own.

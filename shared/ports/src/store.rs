@@ -33,13 +33,18 @@
 //! | `update_delivery` | conditional put `DELIVERY#id` (version = expected) |
 //! | `claim_delivery` | conditional put `DELIVERY#id` (version = expected), or none (see [`Claim`]) |
 //! | `list_deliveries` | query partition `SUB#id`, `EVENT#id`, `CLIENT#id` or `DELIVERIES`, newest first, status as a filter |
+//! | `insert_manufacturer` | transaction: conditional put `MANUFACTURER#fssai` (attribute_not_exists) + one entry per state |
+//! | `get_manufacturer` | key lookup `MANUFACTURER#fssai` |
+//! | `update_manufacturer` | transaction: put `MANUFACTURER#fssai` (version = expected) + its state entries |
+//! | `list_manufacturers` | query partition `STATE#code#MANUFACTURERS` or `MANUFACTURERS`, sort key range of the name prefix |
 //!
 //! Lists return pages: `limit` items at most and an opaque `next_cursor` (None at the end).
 
 use async_trait::async_trait;
+use hookline_domain::manufacturer::{FssaiLicence, ValidManufacturer, name_key};
 use hookline_domain::{
     Client, ClientId, Delivery, DeliveryId, DeliveryStatus, Event, EventId, EventType,
-    StatePattern, Subscription, SubscriptionId,
+    Manufacturer, StateCode, StatePattern, Subscription, SubscriptionId,
 };
 use time::OffsetDateTime;
 
@@ -244,14 +249,79 @@ pub trait DeliveryStore: Send + Sync + 'static {
     ) -> Result<Page<Delivery>, PortError>;
 }
 
+/// What `list_manufacturers` lists: the manufacturers a state uses (or all), whose names start
+/// with a prefix (or all), by name then licence number.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ManufacturerQuery {
+    /// Only those whose `states` hold this state.
+    pub state: Option<StateCode>,
+    /// Only those whose [`name_key`] starts with this (already keyed: see [`ManufacturerQuery::new`]).
+    pub name_prefix: Option<String>,
+}
+
+impl ManufacturerQuery {
+    /// A query for `state` and names starting with `name_prefix` as a person types it (case and
+    /// repeated blanks ignored, as [`name_key`] does); an empty prefix lists every name.
+    pub fn new(state: Option<StateCode>, name_prefix: Option<&str>) -> Self {
+        ManufacturerQuery {
+            state,
+            name_prefix: name_prefix.map(name_key).filter(|p| !p.is_empty()),
+        }
+    }
+
+    /// The inclusive range of [`manufacturer_sort_key`]s the prefix covers, if there is one.
+    pub fn sort_key_range(&self) -> Option<(String, String)> {
+        self.name_prefix
+            .as_ref()
+            .map(|p| (p.clone(), format!("{p}{}", char::MAX)))
+    }
+}
+
+/// The key both backends list manufacturers by: the [`name_key`], a `\u{1}` (below every
+/// character a name keeps), then the licence number — so byte order is (name, number) order.
+pub fn manufacturer_sort_key(m: &ValidManufacturer) -> String {
+    format!("{}\u{1}{}", m.name_key(), m.fssai_licence)
+}
+
+/// The national manufacturer registry, keyed by FSSAI licence number.
+#[async_trait]
+pub trait ManufacturerStore: Send + Sync + 'static {
+    /// Stores a new manufacturer; false (writing nothing) if its licence number is registered
+    /// already. Of two concurrent inserts of one number, exactly one is true.
+    async fn insert_manufacturer(&self, m: &Manufacturer) -> Result<bool, PortError>;
+    /// A manufacturer by licence number.
+    async fn get_manufacturer(
+        &self,
+        fssai: &FssaiLicence,
+    ) -> Result<Option<Manufacturer>, PortError>;
+    /// Replaces a manufacturer with `m` (which carries its next version) only if the stored
+    /// version is still `expected`; false (writing nothing) if it moved; `NotFound` if there
+    /// is none.
+    async fn update_manufacturer(&self, m: &Manufacturer, expected: u64)
+    -> Result<bool, PortError>;
+    /// Manufacturers by [`manufacturer_sort_key`], of a state and/or a name prefix.
+    async fn list_manufacturers(
+        &self,
+        query: &ManufacturerQuery,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Manufacturer>, PortError>;
+}
+
 /// Every store port at once: what a handler context holds. Implemented for every type that
 /// implements them all; code that needs one aggregate only can take that port alone.
 pub trait Store:
-    ClientStore + EventTypeStore + EventStore + SubscriptionStore + DeliveryStore
+    ClientStore + EventTypeStore + EventStore + SubscriptionStore + DeliveryStore + ManufacturerStore
 {
 }
 
 impl<T> Store for T where
-    T: ClientStore + EventTypeStore + EventStore + SubscriptionStore + DeliveryStore + ?Sized
+    T: ClientStore
+        + EventTypeStore
+        + EventStore
+        + SubscriptionStore
+        + DeliveryStore
+        + ManufacturerStore
+        + ?Sized
 {
 }

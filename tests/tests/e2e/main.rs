@@ -21,6 +21,8 @@ mod events;
 mod http_server;
 mod limits;
 mod logs;
+mod manufacturer_events;
+mod manufacturers;
 mod memory;
 mod payload_formats;
 mod replay;

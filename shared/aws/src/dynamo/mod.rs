@@ -19,11 +19,14 @@
 //! | subscription | `SUB#id` | `SUB` | `CLIENT#id#SUBS` / id | `SUBS` / id | | body, version |
 //! | generation counter | `META#SUBS_GENERATION` | `META` | | | | gen (number) |
 //! | delivery | `DELIVERY#id` | `DELIVERY` | `SUB#id#DELIVERIES` / `created#id` | `CLIENT#id#DELIVERIES` / `created#id` | gsi3 `EVENT#id#DELIVERIES`, gsi4 `DELIVERIES#n`, both / `created#id` | body, status, version, expires_at |
+//! | manufacturer | `MANUFACTURER#fssai` | `MANUFACTURER` | | `MANUFACTURERS` / `name\u{1}fssai` | | body, version |
+//! | manufacturer's state entry | `MANUFACTURER#fssai` | `STATE#code` | `STATE#code#MANUFACTURERS` / `name\u{1}fssai` | | | body (a copy) |
 //!
 //! `n` is the item's shard: `shard::shard_of(id)`, a fixed hash of its id modulo
 //! `shard::SHARDS` (16).
 //!
-//! Lists: clients, event types and subscriptions ascend by id/name; events ascend by
+//! Lists: clients, event types and subscriptions ascend by id/name, manufacturers by name then
+//! number; events ascend by
 //! `received#id` within `BETWEEN since AND until` (bare times bracket `time#id` keys, so the
 //! range is `[since, until)`); deliveries descend (`ScanIndexForward = false`), newest first
 //! with ties by id descending, the status filtered on the items read (`query`).
@@ -68,6 +71,7 @@ mod error;
 mod events;
 mod item;
 mod list;
+mod manufacturers;
 mod merge;
 mod ops;
 mod query;

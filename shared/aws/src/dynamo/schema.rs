@@ -54,13 +54,13 @@ pub struct TableDefinition {
 }
 
 /// GSI 1: clients, event types, events by state, subscriptions by client, deliveries by
-/// subscription.
+/// subscription, manufacturers by state.
 pub const GSI1: GsiDefinition = GsiDefinition {
     name: "gsi1",
     partition_key: "gsi1pk",
     sort_key: "gsi1sk",
 };
-/// GSI 2: events by day, every subscription, deliveries by client.
+/// GSI 2: events by day, every subscription, deliveries by client, every manufacturer.
 pub const GSI2: GsiDefinition = GsiDefinition {
     name: "gsi2",
     partition_key: "gsi2pk",

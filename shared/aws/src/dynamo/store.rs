@@ -2,13 +2,14 @@
 //! of the table.
 
 use async_trait::async_trait;
+use hookline_domain::manufacturer::FssaiLicence;
 use hookline_domain::{
     Client, ClientId, Delivery, DeliveryId, DeliveryStatus, Event, EventId, EventType,
-    StatePattern, Subscription, SubscriptionId,
+    Manufacturer, StatePattern, Subscription, SubscriptionId,
 };
 use hookline_ports::{
-    Claim, ClientStore, DeliveryKey, DeliveryStore, EventInsert, EventStore, EventTypeStore, Page,
-    PortError, SubscriptionStore,
+    Claim, ClientStore, DeliveryKey, DeliveryStore, EventInsert, EventStore, EventTypeStore,
+    ManufacturerQuery, ManufacturerStore, Page, PortError, SubscriptionStore,
 };
 use time::OffsetDateTime;
 
@@ -19,6 +20,7 @@ use super::clients::{
 use super::deliveries::{DELIVERY_SK, deliveries_list, delivery_pk};
 use super::events::{EVENT_SK, event_pk, events_list};
 use super::item::{Item, from_body};
+use super::manufacturers::manufacturers_list;
 use super::ops::Must;
 use super::subscriptions::{SUB_SK, sub_pk, subscriptions_list};
 
@@ -224,6 +226,38 @@ impl DeliveryStore for DynamoStore {
         limit: usize,
     ) -> Result<Page<Delivery>, PortError> {
         self.list_page(&deliveries_list(key, status)?, cursor, limit)
+            .await
+    }
+}
+
+#[async_trait]
+impl ManufacturerStore for DynamoStore {
+    async fn insert_manufacturer(&self, m: &Manufacturer) -> Result<bool, PortError> {
+        self.insert_manufacturer_items(m).await
+    }
+
+    async fn get_manufacturer(
+        &self,
+        fssai: &FssaiLicence,
+    ) -> Result<Option<Manufacturer>, PortError> {
+        self.read_manufacturer("get_manufacturer", fssai).await
+    }
+
+    async fn update_manufacturer(
+        &self,
+        m: &Manufacturer,
+        expected: u64,
+    ) -> Result<bool, PortError> {
+        self.update_manufacturer_items(m, expected).await
+    }
+
+    async fn list_manufacturers(
+        &self,
+        query: &ManufacturerQuery,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Manufacturer>, PortError> {
+        self.list_page(&manufacturers_list(query), cursor, limit)
             .await
     }
 }

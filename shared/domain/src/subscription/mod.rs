@@ -243,19 +243,7 @@ mod tests {
     }
 
     fn owner(states: &[&str]) -> Client {
-        Client {
-            id: ClientId::from_stored("cl_1"),
-            name: "portal".into(),
-            scopes: Vec::new(),
-            states: states
-                .iter()
-                .map(|s| StatePattern::from_stored(*s))
-                .collect(),
-            secret_hash: String::new(),
-            created_at: OffsetDateTime::UNIX_EPOCH,
-            disabled: false,
-            limits: Default::default(),
-        }
+        Client::for_test("cl_1", states)
     }
 
     /// The states a subscription created without `states` gets, on a stack serving AP.

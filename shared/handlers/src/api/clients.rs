@@ -26,7 +26,7 @@ pub struct NewClient {
     /// Display name.
     pub name: String,
     /// Scopes (`events:write`, `events:read`, `subscriptions:read`, `subscriptions:write`,
-    /// `subscriptions:secrets`, `admin`).
+    /// `subscriptions:secrets`, `manufacturers:read`, `manufacturers:write`, `admin`).
     pub scopes: Vec<String>,
     /// State codes, or `*`.
     pub states: Vec<String>,

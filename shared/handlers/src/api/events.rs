@@ -139,6 +139,15 @@ fn validate(
     header_key: Option<String>,
     now: time::OffsetDateTime,
 ) -> Result<NewEvent, ValidationError> {
+    if let Some(t) = v.get("type").and_then(Value::as_str)
+        && hookline_domain::manufacturer::is_registry_event(t)
+    {
+        return Err(ValidationError::with_code(
+            "forbidden",
+            "type",
+            format!("'{t}' is published by the manufacturer registry only (/v1/manufacturers)"),
+        ));
+    }
     let schema_of = |name: &str| catalog.get(name).map(|entry| entry.validator.as_ref());
     let rules = EventRules {
         publisher: &caller.client.id,

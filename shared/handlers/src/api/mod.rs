@@ -7,6 +7,8 @@ pub mod event_deliveries;
 pub mod event_types;
 pub mod events;
 pub mod extract;
+pub mod manufacturer_views;
+pub mod manufacturers;
 pub mod no_store;
 pub mod replay;
 pub mod responses;

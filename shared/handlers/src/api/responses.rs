@@ -126,7 +126,7 @@ problem_responses! {
     NotFound: "No such resource, or one the caller may not see (`not_found`).";
     Conflict: "The resource is not in a state that allows this (`conflict`).";
     PayloadTooLarge: "The request body is larger than the operation accepts (`payload_too_large`).";
-    Unprocessable: "The request is well-formed but cannot be carried out: an event's `data` does not match its type's schema (`schema_mismatch`), a subscription's `template` does not parse or render JSON (`invalid_template`, with the template's `line`), its `retry` schedule is outside the stack's limits (`invalid_retry_schedule`), a credential is given in `headers` instead of `auth` (`credential_in_headers`), or a quota is used up (`quota_exceeded`).";
+    Unprocessable: "The request is well-formed but cannot be carried out: an event's `data` does not match its type's schema (`schema_mismatch`), a subscription's `template` does not parse or render JSON (`invalid_template`, with the template's `line`), its `retry` schedule is outside the stack's limits (`invalid_retry_schedule`), a credential is given in `headers` instead of `auth` (`credential_in_headers`), a quota is used up (`quota_exceeded`), or a manufacturer's fields are invalid (`invalid_request`, every bad field in `errors`).";
     RateLimited: "The client sent too many requests (`rate_limited`); retry after `Retry-After` seconds.",
         ("Retry-After", header(Type::Integer, "Seconds to wait before retrying."));
     Unavailable: "The service could not reach its storage or queues (`backend_unavailable`); retry later.";

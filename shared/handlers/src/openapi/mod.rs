@@ -42,6 +42,7 @@ use webhooks::SystemWebhooks;
         api::subscriptions::delete, api::subscription_secrets::get_secret, api::subscription_secrets::rotate_secret,
         api::subscriptions::test, api::replay::replay,
         api::deliveries::list, api::deliveries::get, api::deliveries::retry,
+        api::manufacturers::create, api::manufacturers::list, api::manufacturers::get, api::manufacturers::put,
     ),
     components(
         schemas(
@@ -51,6 +52,9 @@ use webhooks::SystemWebhooks;
             api::event_types::EventTypeInput, api::replay::ReplayRequest,
             api::schemas::NewEvent, api::schemas::NewEventBatch, api::responses::Problem,
             api::views::PublishedView, api::views::PublishedBatchView,
+            api::manufacturer_views::ManufacturerBody, api::manufacturer_views::ContactBody,
+            api::manufacturer_views::ManufacturerView, api::manufacturer_views::ContactView,
+            api::manufacturer_views::UpsertView, api::manufacturer_views::UpsertResult,
         ),
         responses(
             api::responses::BadRequest, api::responses::Unauthorized, api::responses::Forbidden,

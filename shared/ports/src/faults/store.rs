@@ -3,16 +3,17 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use hookline_domain::manufacturer::FssaiLicence;
 use hookline_domain::{
     Client, ClientId, Delivery, DeliveryId, DeliveryStatus, Event, EventId, EventType,
-    StatePattern, Subscription, SubscriptionId,
+    Manufacturer, StatePattern, Subscription, SubscriptionId,
 };
 use time::OffsetDateTime;
 
 use super::Faults;
 use crate::{
-    Claim, ClientStore, DeliveryKey, DeliveryStore, EventInsert, EventStore, EventTypeStore, Page,
-    PortError, Store, SubscriptionStore,
+    Claim, ClientStore, DeliveryKey, DeliveryStore, EventInsert, EventStore, EventTypeStore,
+    ManufacturerQuery, ManufacturerStore, Page, PortError, Store, SubscriptionStore,
 };
 
 /// A [`Store`] whose calls fail where its [`Faults`] say.
@@ -225,6 +226,48 @@ impl DeliveryStore for FaultyStore {
             .around(
                 "list_deliveries",
                 self.inner.list_deliveries(key, status, cursor, limit),
+            )
+            .await
+    }
+}
+
+#[async_trait]
+impl ManufacturerStore for FaultyStore {
+    async fn insert_manufacturer(&self, m: &Manufacturer) -> Result<bool, PortError> {
+        self.faults
+            .around("insert_manufacturer", self.inner.insert_manufacturer(m))
+            .await
+    }
+    async fn get_manufacturer(
+        &self,
+        fssai: &FssaiLicence,
+    ) -> Result<Option<Manufacturer>, PortError> {
+        self.faults
+            .around("get_manufacturer", self.inner.get_manufacturer(fssai))
+            .await
+    }
+    async fn update_manufacturer(
+        &self,
+        m: &Manufacturer,
+        expected: u64,
+    ) -> Result<bool, PortError> {
+        self.faults
+            .around(
+                "update_manufacturer",
+                self.inner.update_manufacturer(m, expected),
+            )
+            .await
+    }
+    async fn list_manufacturers(
+        &self,
+        query: &ManufacturerQuery,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Manufacturer>, PortError> {
+        self.faults
+            .around(
+                "list_manufacturers",
+                self.inner.list_manufacturers(query, cursor, limit),
             )
             .await
     }

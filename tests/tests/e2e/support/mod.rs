@@ -9,6 +9,7 @@ pub mod api;
 pub mod app;
 pub mod backend;
 pub mod deliveries;
+pub mod manufacturers;
 pub mod receiver;
 pub mod scenario;
 pub mod secrets;
