@@ -20,6 +20,7 @@ pub mod secret;
 pub mod signature;
 pub mod state;
 pub mod subscription;
+pub mod template;
 mod text;
 pub mod time_fmt;
 

@@ -2,6 +2,7 @@
 
 pub mod clients;
 pub mod deliveries;
+pub mod delivery_settings;
 pub mod event_deliveries;
 pub mod event_types;
 pub mod events;
