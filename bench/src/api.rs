@@ -170,6 +170,47 @@ impl Api {
     }
 }
 
+impl Api {
+    /// `GET path`: the HTTP status and the JSON body.
+    pub async fn get(&self, path: &str, token: &str) -> Result<(u16, Value), String> {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(|e| format!("{path}: {e}"))?;
+        let status = resp.status().as_u16();
+        Ok((status, resp.json().await.unwrap_or(Value::Null)))
+    }
+
+    /// `POST path` of a file: the HTTP status, the `Location` header and the JSON body.
+    pub async fn post_file(
+        &self,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<(u16, Option<String>, Value), String> {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| format!("{path}: {e}"))?;
+        let status = resp.status().as_u16();
+        let location = resp
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        Ok((status, location, resp.json().await.unwrap_or(Value::Null)))
+    }
+}
+
 /// The event every scenario publishes: a lot dispatch as the central platform sends it.
 pub fn lot_event(event_type: &str, state: &str, seq: usize) -> Value {
     json!({

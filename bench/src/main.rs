@@ -13,6 +13,7 @@
 mod api;
 mod fanout_cost;
 mod flooding;
+mod import;
 mod lambda_init;
 mod process;
 mod receiver;
@@ -58,7 +59,7 @@ struct Args {
 }
 
 const USAGE: &str = "usage: hookline-bench [SCENARIO...|all] [--scale F] [--runs N] [--json FILE] [--no-build] [--soak-seconds S]
-scenarios: ceiling throughput-1 latency-500 fanout-10 fanout-100 fanout-cost noisy-neighbour flooding-neighbour lambda-init
+scenarios: ceiling throughput-1 latency-500 fanout-10 fanout-100 fanout-cost noisy-neighbour flooding-neighbour import lambda-init
 run only when named: soak (publishes for --soak-seconds, 600 by default)";
 
 fn parse_args() -> Result<Args, String> {

@@ -20,7 +20,7 @@ use crate::run::{Expected, Published, RunResult, Traffic, check, collect, publis
 pub const EXPLICIT: [&str; 1] = ["soak"];
 
 /// Every scenario, in the order `all` runs them.
-pub const ALL: [&str; 9] = [
+pub const ALL: [&str; 10] = [
     "ceiling",
     "throughput-1",
     "latency-500",
@@ -29,6 +29,7 @@ pub const ALL: [&str; 9] = [
     "fanout-cost",
     "noisy-neighbour",
     "flooding-neighbour",
+    "import",
     "lambda-init",
 ];
 
@@ -95,6 +96,7 @@ impl Bench {
             "fanout-cost" => self.fanout_cost().await,
             "noisy-neighbour" => self.noisy_neighbour().await,
             "flooding-neighbour" => self.flooding_neighbour().await,
+            "import" => self.import().await,
             "soak" => self.soak().await,
             other => Err(format!("unknown scenario {other:?}")),
         }

@@ -9,6 +9,9 @@ pub struct FieldError {
     pub field: String,
     /// Human-readable reason.
     pub message: String,
+    /// Line of the field's text the error is on (a template's syntax error).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
 }
 
 impl FieldError {
@@ -17,7 +20,14 @@ impl FieldError {
         Self {
             field: field.into(),
             message: message.into(),
+            line: None,
         }
+    }
+
+    /// The same error, on line `line` of the field's text.
+    pub fn on_line(mut self, line: Option<u32>) -> Self {
+        self.line = line;
+        self
     }
 }
 
@@ -51,6 +61,15 @@ impl ValidationError {
         message: impl Into<String>,
     ) -> Self {
         let e = FieldError::new(field, message);
+        Self {
+            code,
+            detail: format!("{}: {}", e.field, e.message),
+            errors: vec![e],
+        }
+    }
+
+    /// An error with a given code about one field, from a [`FieldError`].
+    pub fn of_field(code: &'static str, e: FieldError) -> Self {
         Self {
             code,
             detail: format!("{}: {}", e.field, e.message),

@@ -148,6 +148,17 @@ impl RetrySchedule {
         Ok(RetrySchedule { delays })
     }
 
+    /// A schedule of these delays, each cut to 12 hours; none at all is one of no delay.
+    pub fn from_delays(mut delays: Vec<Duration>) -> RetrySchedule {
+        if delays.is_empty() {
+            delays.push(Duration::ZERO);
+        }
+        for d in &mut delays {
+            *d = (*d).min(MAX_DELAY);
+        }
+        RetrySchedule { delays }
+    }
+
     /// The delay after failed attempt `attempt` (1-based) of the current cycle, with `unit` a
     /// uniform random number in [0, 1) that spreads it by ±20%.
     pub fn delay_after(&self, attempt: u32, unit: f64) -> Duration {

@@ -19,6 +19,7 @@ mod deliveries;
 mod error;
 mod event_types;
 mod events;
+mod imports;
 mod keys;
 mod manufacturers;
 mod messages;

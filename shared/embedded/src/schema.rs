@@ -17,7 +17,7 @@ use crate::error::EmbeddedError;
 pub const DB_FILE: &str = "hookline.db";
 
 /// The schema version this build writes; `user_version` of an up-to-date file.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// How long a statement waits for a lock held by another connection (or process).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -185,9 +185,24 @@ CREATE TABLE IF NOT EXISTS manufacturer_states (
 CREATE INDEX IF NOT EXISTS manufacturer_states_by_fssai ON manufacturer_states (fssai);
 "#;
 
-/// Version 7: sync requests (seed 002). External sources of a client's resources, the
-/// members allocated to each, and sync requests listed per resource by id (time-ordered).
+/// Version 7: the manufacturer registry's bulk imports, and the recorded outcome of each
+/// chunk of their rows (written once: a redelivered chunk finds its row).
 const V7: &str = r#"
+CREATE TABLE IF NOT EXISTS imports (
+    id   TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS import_chunks (
+    import_id TEXT NOT NULL,
+    chunk     INTEGER NOT NULL,
+    body      TEXT NOT NULL,
+    PRIMARY KEY (import_id, chunk)
+) WITHOUT ROWID;
+"#;
+
+/// Version 8: sync requests (seed 002). External sources of a client's resources, the
+/// members allocated to each, and sync requests listed per resource by id (time-ordered).
+const V8: &str = r#"
 CREATE TABLE IF NOT EXISTS external_sources (
     owner       TEXT NOT NULL,
     resource_id TEXT NOT NULL,
@@ -362,6 +377,11 @@ fn migrate(conn: &mut Connection) -> Result<(), EmbeddedError> {
         tx.execute_batch(V7)?;
         tx.pragma_update(None, "user_version", 7)?;
         tracing::info!(version = 7, "migrated the embedded database schema");
+    }
+    if found < 8 {
+        tx.execute_batch(V8)?;
+        tx.pragma_update(None, "user_version", 8)?;
+        tracing::info!(version = 8, "migrated the embedded database schema");
     }
     tx.commit()?;
     Ok(())

@@ -49,10 +49,21 @@ pub async fn handle_events(ctx: Arc<WorkerContext>, event: SqsEvent) -> SqsBatch
 /// (the retry creates nothing twice).
 pub async fn handle_events_until(
     ctx: Arc<WorkerContext>,
-    event: SqsEvent,
+    mut event: SqsEvent,
     deadline: Option<Instant>,
 ) -> SqsBatchResponse {
-    fan_out(ctx, event, deadline).await
+    // The events queue also carries the chunks of manufacturer imports.
+    let records = std::mem::take(&mut event.records);
+    let (chunk_failures, rest) = crate::imports::chunks::take_and_run(&ctx, records).await;
+    if rest.is_empty() {
+        let mut response = SqsBatchResponse::default();
+        response.batch_item_failures = chunk_failures;
+        return response;
+    }
+    event.records = rest;
+    let mut response = fan_out(ctx, event, deadline).await;
+    response.batch_item_failures.extend(chunk_failures);
+    response
 }
 
 /// Fans out the batch on a task of its own.

@@ -11,6 +11,7 @@ pub mod config;
 pub mod context;
 pub mod delivery;
 pub mod fanout;
+pub mod imports;
 pub mod index;
 pub mod limits;
 pub mod messages;

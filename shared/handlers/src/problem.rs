@@ -3,6 +3,9 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use hookline_domain::subscription::{
+    CREDENTIAL_IN_HEADERS, INVALID_RETRY_SCHEDULE, INVALID_TEMPLATE,
+};
 use hookline_domain::{FieldError, ValidationError};
 use hookline_ports::PortError;
 use serde::Serialize;
@@ -13,7 +16,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// Every `code` a problem body can carry, as the OpenAPI document lists them (the `Problem`
 /// schema's enum). Rendering any other code fails debug builds, so the tests catch a new code
 /// that the document does not list.
-pub const CODES: [&str; 16] = [
+pub const CODES: [&str; 19] = [
     "invalid_request",
     "unknown_event_type",
     "invalid_destination",
@@ -26,6 +29,9 @@ pub const CODES: [&str; 16] = [
     "payload_too_large",
     "unsupported_media_type",
     "schema_mismatch",
+    "invalid_template",
+    "invalid_retry_schedule",
+    "credential_in_headers",
     "quota_exceeded",
     "rate_limited",
     "backend_unavailable",
@@ -170,7 +176,10 @@ impl From<ValidationError> for ApiError {
     fn from(e: ValidationError) -> Self {
         let status = match e.code {
             "forbidden" => StatusCode::FORBIDDEN,
-            "schema_mismatch" => StatusCode::UNPROCESSABLE_ENTITY,
+            "schema_mismatch"
+            | INVALID_TEMPLATE
+            | INVALID_RETRY_SCHEDULE
+            | CREDENTIAL_IN_HEADERS => StatusCode::UNPROCESSABLE_ENTITY,
             "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
             _ => StatusCode::BAD_REQUEST,
         };

@@ -22,8 +22,8 @@ use axum::routing::{delete, get, post, put};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{
-    clients, deliveries, event_types, events, manufacturers, replay, service, subscription_secrets,
-    subscriptions, sync_requests, sync_sources,
+    clients, deliveries, event_types, events, imports, manufacturers, replay, service,
+    subscription_secrets, subscriptions, sync_requests, sync_sources,
 };
 use crate::auth::token;
 use crate::context::{AppContext, Contexts, Core, TokenContext};
@@ -54,6 +54,10 @@ fn ingest_routes() -> Routes {
             "/v1/manufacturers/{id}",
             get(manufacturers::get).put(manufacturers::put),
         )
+        // Bulk imports: their rows become registry writes too, queued on the events queue.
+        .route("/v1/manufacturers/imports", post(imports::create))
+        .route("/v1/manufacturers/imports/template", get(imports::template))
+        .route("/v1/manufacturers/imports/{id}", get(imports::get))
         .merge(sync_request_routes())
 }
 

@@ -16,6 +16,7 @@ mod claims;
 mod clients;
 mod deliveries;
 mod events;
+mod imports;
 mod keys;
 mod manufacturers;
 mod queue;
@@ -36,7 +37,7 @@ pub use keys::keys_suite;
 pub use queue::queue_suite;
 
 /// Runs every store check: clients, event types, events, subscriptions, deliveries, claims,
-/// manufacturers, and the sync port's sources, allocations and requests.
+/// manufacturers, imports, and the sync port's sources, allocations and requests.
 pub async fn store_suite(store: &dyn Store) {
     let run = Run::new();
     clients::clients(store, &run).await;
@@ -55,6 +56,7 @@ pub async fn store_suite(store: &dyn Store) {
     manufacturers::manufacturers(store, &run).await;
     manufacturers::concurrent_writes(store, &run).await;
     manufacturers::list_manufacturers(store, &run).await;
+    imports::imports(store, &run).await;
     sync::external_sources(store, &run).await;
     sync::allocations(store, &run).await;
     sync::sync_requests(store, &run).await;

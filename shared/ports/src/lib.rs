@@ -6,6 +6,7 @@ pub mod clock;
 pub mod conformance;
 pub mod error;
 pub mod faults;
+pub mod imports;
 pub mod key_set;
 pub mod keys;
 pub mod metrics;
@@ -15,6 +16,7 @@ pub mod sync;
 
 pub use clock::{Clock, ShiftedClock, SystemClock};
 pub use error::{BackendCause, PortError};
+pub use imports::ImportStore;
 pub use keys::{KeyRotation, PublicKey, PublicKeys, SigningKey, SigningKeys};
 pub use metrics::{AttemptOutcome, Metrics, NoMetrics};
 pub use queue::{Queue, QueueConsumer, QueueMessage, QueueName, QueueSender, ReceivedMessage};

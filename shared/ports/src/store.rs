@@ -1,7 +1,7 @@
 //! The store: clients, event types, events, subscriptions and deliveries, one port per
 //! aggregate ([`ClientStore`], [`EventTypeStore`], [`EventStore`], [`SubscriptionStore`],
-//! [`DeliveryStore`], and in `sync` the [`SyncStore`]), and [`Store`], every one of them at
-//! once, for code that needs several.
+//! [`DeliveryStore`], the bulk imports' [`ImportStore`], and in `sync` the [`SyncStore`]), and
+//! [`Store`], every one of them at once, for code that needs several.
 //! (The JWT keys have ports of their own, in `keys`.)
 //!
 //! Every method is one of three DynamoDB-cheap operations, so that the same handler code runs
@@ -50,6 +50,7 @@ use hookline_domain::{
 use time::OffsetDateTime;
 
 use crate::error::PortError;
+use crate::imports::ImportStore;
 use crate::sync::SyncStore;
 
 /// One page of a list.
@@ -319,6 +320,7 @@ pub trait Store:
     + SubscriptionStore
     + DeliveryStore
     + ManufacturerStore
+    + ImportStore
     + SyncStore
 {
 }
@@ -330,6 +332,7 @@ impl<T> Store for T where
         + SubscriptionStore
         + DeliveryStore
         + ManufacturerStore
+        + ImportStore
         + SyncStore
         + ?Sized
 {

@@ -79,14 +79,14 @@ async fn a_header_value_no_request_can_carry_is_refused_when_the_subscription_is
         json!({
             "url": "https://portal.example.org/hook",
             "event_types": ["LotDispatched"],
-            "headers": {"X-Api-Key": value},
+            "headers": {"X-Trace": value},
         })
     };
     for value in ["a\u{1}b", "tab\tand\u{7f}", "bell\u{7}"] {
         let resp = app.subscribe(&portal.token, &body(value)).await;
         resp.assert_problem(400, "invalid_request");
         assert_eq!(
-            resp.json["errors"][0]["field"], "headers.X-Api-Key",
+            resp.json["errors"][0]["field"], "headers.X-Trace",
             "{}",
             resp.text
         );
@@ -96,12 +96,12 @@ async fn a_header_value_no_request_can_carry_is_refused_when_the_subscription_is
         .patch(
             &sub.path(""),
             &portal.token,
-            &json!({"headers": {"X-Api-Key": "cr\rlf"}}),
+            &json!({"headers": {"X-Trace": "cr\rlf"}}),
         )
         .await;
     resp.assert_problem(400, "invalid_request");
     assert_eq!(
-        resp.json["errors"][0]["field"], "headers.X-Api-Key",
+        resp.json["errors"][0]["field"], "headers.X-Trace",
         "{}",
         resp.text
     );

@@ -12,14 +12,6 @@ use crate::support::{Receiver, Reply, TestApp};
 
 const WAIT: Duration = Duration::from_secs(20);
 
-/// `hookline-local dlq count <queue>` with the app's environment: what it printed.
-async fn count(app: &TestApp, queue: &str) -> String {
-    app.run_command(&["dlq", "count", queue])
-        .await
-        .success()
-        .to_string()
-}
-
 #[tokio::test]
 async fn a_redriven_dead_letter_retries_its_delivery_once() {
     let mut app = TestApp::spawn().await;
@@ -46,17 +38,17 @@ async fn a_redriven_dead_letter_retries_its_delivery_once() {
     assert!(app.stop().await.success(), "the runner stops cleanly");
 
     assert_eq!(
-        count(&app, "deliveries").await,
+        app.dlq_count("deliveries").await,
         "1",
         "the delivery that gave up waits in the dead-letter queue"
     );
-    assert_eq!(count(&app, "events").await, "0");
+    assert_eq!(app.dlq_count("events").await, "0");
     let redrive = app.run_command(&["dlq", "redrive", "deliveries"]).await;
     assert_eq!(
         redrive.success(),
         "moved 1 message(s) from deliveries-dlq to deliveries"
     );
-    assert_eq!(count(&app, "deliveries").await, "0");
+    assert_eq!(app.dlq_count("deliveries").await, "0");
     assert_eq!(
         receiver.count(),
         1,
@@ -78,11 +70,11 @@ async fn a_redriven_dead_letter_retries_its_delivery_once() {
     receiver.assert_no_more_requests(2).await;
     assert!(app.stop().await.success(), "the runner stops cleanly");
     assert_eq!(
-        count(&app, "deliveries").await,
+        app.dlq_count("deliveries").await,
         "0",
         "the retried delivery succeeded and is not dead-lettered again"
     );
-    assert_eq!(count(&app, "events").await, "0");
+    assert_eq!(app.dlq_count("events").await, "0");
 }
 
 #[tokio::test]

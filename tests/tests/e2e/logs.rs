@@ -178,8 +178,12 @@ async fn outbound_credentials_in_subscription_headers_never_reach_the_logs() {
     app.remember_secret("outbound API key", &api_key);
     app.remember_secret("outbound bearer credential", &bearer);
     let sub = app
-        .subscribe_at(&portal.token, &receiver.url("/hook"), json!({"max_attempts": 5,
-                    "headers": {"X-Api-Key": api_key, "Authorization": format!("Bearer {bearer}")}}))
+        .subscribe_at(
+            &portal.token,
+            &receiver.url("/hook"),
+            json!({"max_attempts": 5,
+                    "auth": {"type": "api_key", "header": "X-Api-Key", "value": api_key}}),
+        )
         .await;
     app.patch(
         &sub.path(""),
@@ -188,11 +192,23 @@ async fn outbound_credentials_in_subscription_headers_never_reach_the_logs() {
     )
     .await
     .assert_status(200);
+    let bearer_receiver = Receiver::start().await;
+    app.subscribe_at(
+        &portal.token,
+        &bearer_receiver.url("/hook"),
+        json!({"auth": {"type": "bearer", "token": bearer}}),
+    )
+    .await;
 
     app.publish_event(&publisher.token, "LotCreated", "AP", json!({}))
         .await;
     let got = receiver.wait_for(2, WAIT).await;
     assert_eq!(got[1].header("x-api-key"), Some(api_key.as_str()));
+    let got = bearer_receiver.wait_for(1, WAIT).await;
+    assert_eq!(
+        got[0].header("authorization"),
+        Some(format!("Bearer {bearer}").as_str())
+    );
     app.stop().await;
 
     app.assert_logs_clean();

@@ -141,6 +141,11 @@ async fn missing_or_out_of_range_fields_are_400_naming_the_field() {
     assert!(list.data().is_empty(), "nothing invalid was created");
 }
 
+/// A new subscription's body with one custom header.
+fn with_header(name: &str, value: &str) -> Value {
+    json!({"url": portal_hook("/h"), "event_types": ["*"], "headers": {name: value}})
+}
+
 #[tokio::test]
 async fn reserved_request_headers_are_refused() {
     let app = TestApp::spawn().await;
@@ -153,18 +158,42 @@ async fn reserved_request_headers_are_refused() {
         "webhook-id",
         "Webhook-Signature",
     ] {
-        let resp = app
-            .subscribe(
-                &portal.token,
-                &json!({"url": portal_hook("/h"), "event_types": ["*"], "headers": {name: "x"}}),
-            )
-            .await;
+        let resp = app.subscribe(&portal.token, &with_header(name, "x")).await;
         resp.assert_problem(400, "invalid_request");
     }
     app.subscribe_at(
         &portal.token,
         &portal_hook("/h"),
-        json!({"headers": {"X-Portal-Key": "abc", "Authorization": "Bearer portal-side"}}),
+        json!({"headers": {"X-Portal-Key": "abc", "X-Trace": "qaqc"}}),
     )
     .await;
+}
+
+#[tokio::test]
+async fn credentials_in_custom_headers_are_refused_and_pointed_to_auth() {
+    let app = TestApp::spawn().await;
+    let portal = app.portal(&["AP"]).await;
+
+    for name in ["Authorization", "Cookie", "X-Api-Key", "X-Auth-Token"] {
+        let resp = app
+            .subscribe(&portal.token, &with_header(name, "portal-side-credential"))
+            .await;
+        resp.assert_problem(422, "credential_in_headers");
+        assert_eq!(resp.error_fields(), [format!("headers.{name}")]);
+        assert!(
+            resp.json["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("`auth`"),
+            "{}",
+            resp.text
+        );
+        assert!(
+            !resp.text.contains("portal-side-credential"),
+            "{}",
+            resp.text
+        );
+    }
+    let list = app.get("/v1/subscriptions", &portal.token).await;
+    assert!(list.data().is_empty(), "nothing was stored");
 }

@@ -27,17 +27,26 @@ fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
+/// `moto_server` with DynamoDB requests applied one at a time, as the service applies the
+/// conditional writes the tests rely on (see the script); run by the `python3` first on PATH,
+/// the virtual environment's that `infra/scripts/test.sh` installs moto into.
+const MOTO_SERVER: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../infra/local/moto_server.py"
+);
+
 impl Moto {
     /// Starts `moto_server` and waits until it answers (fails the test if it is missing).
     pub fn start() -> Moto {
         let port = free_port();
-        let child = Command::new("moto_server")
+        let child = Command::new("python3")
+            .arg(MOTO_SERVER)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect(
-                "moto_server must be on PATH: infra/scripts/test.sh installs it into .venv (infra/scripts/python-tools.sh)",
+                "python3 with moto must be first on PATH: infra/scripts/test.sh installs moto into .venv (infra/scripts/python-tools.sh)",
             );
         let endpoint = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);

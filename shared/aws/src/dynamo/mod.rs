@@ -18,6 +18,8 @@
 //! | idempotency claim | `IDEM#source#key` | `IDEM` | | | | event_id, expires_at |
 //! | subscription | `SUB#id` | `SUB` | `CLIENT#id#SUBS` / id | `SUBS` / id | | body, version |
 //! | generation counter | `META#SUBS_GENERATION` | `META` | | | | gen (number) |
+//! | import | `IMPORT#id` | `IMPORT` | | | | body |
+//! | import chunk | `IMPORT#id` | `CHUNK#nnnnnn` | | | | body |
 //! | external source | `XS#owner#resource` | `SRC#reference` | `XS#owner#resource#SOURCES` / reference | | | body |
 //! | allocation | `XS#owner#resource` | `ALLOC#reference#member` | `XS#owner#resource#ALLOC#reference` / member | | | body (the member id) |
 //! | sync request | `SYNCREQ#id` | `SYNCREQ` | `XS#owner#resource#REQUESTS` / id | | | body, status (the condition of its one transition) |
@@ -72,6 +74,7 @@ mod cursor;
 mod deliveries;
 mod error;
 mod events;
+mod imports;
 mod item;
 mod list;
 mod manufacturers;

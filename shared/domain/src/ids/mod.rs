@@ -1,4 +1,4 @@
-//! Opaque, type-prefixed identifiers (`cl_`, `sub_`, `evt_`, `dlv_`, `sync_`).
+//! Opaque, type-prefixed identifiers (`cl_`, `sub_`, `evt_`, `dlv_`, `imp_`, `sync_`).
 //!
 //! New ids are time-ordered (48-bit milliseconds then 80 random bits, Crockford base32, as in
 //! ULID) so that lists sort by creation. Delivery ids are derived from (event, subscription) so
@@ -11,7 +11,9 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 
 mod typed;
 
-pub use typed::{ClientId, DeliveryId, EventId, RequestId, SubscriptionId, SyncRequestId};
+pub use typed::{
+    ClientId, DeliveryId, EventId, ImportId, RequestId, SubscriptionId, SyncRequestId,
+};
 
 const CROCKFORD: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 

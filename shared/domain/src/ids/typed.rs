@@ -108,6 +108,24 @@ typed_id!(
 );
 
 typed_id!(
+    /// A bulk import's id: `imp_` and 26 time-ordered characters.
+    ImportId,
+    "imp_",
+    name: "an import id",
+    resource: "import",
+    shape: "`imp_` and 26 lower-case Crockford base32 characters",
+    pattern: "^imp_[0-9a-hjkmnp-tv-z]{26}$"
+);
+
+impl ImportId {
+    /// Parses an import id a request names: `imp_` and 26 time-ordered characters.
+    pub fn parse(text: &str) -> Option<Self> {
+        let body = text.strip_prefix(Self::PREFIX)?;
+        is_time_ordered(body).then(|| Self(text.to_owned()))
+    }
+}
+
+typed_id!(
     /// A sync request's id: `sync_` and 26 time-ordered characters.
     SyncRequestId,
     "sync_",
@@ -313,7 +331,7 @@ mod tests {
             "a".repeat(129),
             "x/y".into(),
         ];
-        for prefix in ["cl_", "sub_", "evt_", "dlv_"] {
+        for prefix in ["cl_", "sub_", "evt_", "dlv_", "imp_"] {
             for body in [
                 BODY,
                 &BODY[1..],
@@ -329,6 +347,8 @@ mod tests {
         pattern_agrees::<SubscriptionId>(&samples);
         pattern_agrees::<EventId>(&samples);
         pattern_agrees::<DeliveryId>(&samples);
+        samples.push(ImportId::new(7).into_string());
+        pattern_agrees::<ImportId>(&samples);
         samples.push(SyncRequestId::new(7).into_string());
         samples.push(format!("sync_{BODY}"));
         samples.push(format!("sync_{}", &BODY[1..]));

@@ -7,9 +7,10 @@ use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use super::settings::{CREDENTIAL_IN_HEADERS, apply_delivery_settings};
 use super::{
     DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT_MS, MAX_MAX_ATTEMPTS, MAX_RATE_LIMIT, MAX_TIMEOUT_MS,
-    SigningSecret, Subscription, TypeSelector,
+    OutboundAuth, PayloadFormat, RetryPolicy, SigningSecret, Subscription, TypeSelector,
 };
 use crate::client::Client;
 use crate::destination::{DestinationPolicy, validate_url};
@@ -46,6 +47,16 @@ pub struct SubscriptionInput {
     /// Requests per second at most; JSON null clears it.
     #[serde(default, deserialize_with = "double_option")]
     pub rate_limit: Option<Option<u32>>,
+    /// Payload format.
+    pub format: Option<PayloadFormat>,
+    /// Template of `format: template`.
+    pub template: Option<String>,
+    /// Own retry schedule; JSON null: the stack's.
+    #[serde(default, deserialize_with = "double_option")]
+    pub retry: Option<Option<RetryPolicy>>,
+    /// Receiver credential; JSON null removes it.
+    #[serde(default, deserialize_with = "double_option")]
+    pub auth: Option<Option<OutboundAuth>>,
 }
 
 fn double_option<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
@@ -62,6 +73,23 @@ pub struct SubscriptionRules<'a> {
     pub is_known_type: &'a dyn Fn(&str) -> bool,
     /// Does this stack serve the state (a code, never `*`)?
     pub serves_state: &'a dyn Fn(&str) -> bool,
+}
+
+/// Whether `name` is a valid HTTP header name (RFC 9110 token, at most 100 bytes).
+pub(super) fn is_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 100
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Whether Hookline sets header `name` itself (so a subscription may not).
+pub(super) fn is_reserved_header(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    FORBIDDEN_HEADERS.contains(&lower.as_str())
+        || lower.starts_with("webhook-")
+        || lower.starts_with("hookline-")
 }
 
 const FORBIDDEN_HEADERS: [&str; 6] = [
@@ -168,21 +196,20 @@ pub fn apply_input(
         }
         for (k, v) in &headers {
             let field = format!("headers.{k}");
-            let lower = k.to_ascii_lowercase();
-            let valid_name = !k.is_empty()
-                && k.len() <= 100
-                && k.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-            if !valid_name {
+            if !is_header_name(k) {
                 return Err(ValidationError::invalid(field, "not a valid header name"));
             }
-            if FORBIDDEN_HEADERS.contains(&lower.as_str())
-                || lower.starts_with("webhook-")
-                || lower.starts_with("hookline-")
-            {
+            if is_reserved_header(k) {
                 return Err(ValidationError::invalid(
                     field,
                     "this header is set by Hookline",
+                ));
+            }
+            if super::is_credential_header(k) {
+                return Err(ValidationError::with_code(
+                    CREDENTIAL_IN_HEADERS,
+                    field,
+                    "a credential: set it in `auth` (write-only, never returned) instead",
                 ));
             }
             // What an HTTP header value may hold (RFC 9110 field-vchar, space, tab): a
@@ -233,7 +260,7 @@ pub fn apply_input(
         }
         sub.rate_limit = rate;
     }
-    Ok(())
+    apply_delivery_settings(sub, input.format, input.template, input.retry, input.auth)
 }
 
 /// The states of a subscription created without any: the owner's allowed states that this
@@ -290,6 +317,10 @@ pub fn new_subscription(
         failing_since: None,
         include_own_events: false,
         rate_limit: None,
+        format: PayloadFormat::Hookline,
+        template: None,
+        retry: None,
+        auth: None,
         secrets: vec![SigningSecret {
             secret,
             expires_at: None,

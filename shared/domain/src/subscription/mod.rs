@@ -12,9 +12,20 @@ use crate::health::DisabledReason;
 use crate::ids::{ClientId, SubscriptionId};
 use crate::state::StatePattern;
 
+mod auth;
+mod format;
 mod input;
+mod retry_policy;
+mod settings;
 
+pub use auth::{OutboundAuth, REDACTED, is_credential_header};
+pub use format::{
+    CLOUDEVENTS_CONTENT_TYPE, CLOUDEVENTS_SOURCE_PREFIX, CloudEvent, JSON_CONTENT_TYPE,
+    PayloadFormat, check_template, render_body,
+};
 pub use input::{SubscriptionInput, SubscriptionRules, apply_input, new_subscription};
+pub use retry_policy::{ExponentialBackoff, INVALID_RETRY_SCHEDULE, MAX_MULTIPLIER, RetryPolicy};
+pub use settings::{CREDENTIAL_IN_HEADERS, INVALID_TEMPLATE};
 
 /// Default per-attempt timeout.
 pub const DEFAULT_TIMEOUT_MS: u32 = 10_000;
@@ -86,6 +97,18 @@ pub struct Subscription {
     pub rate_limit: Option<u32>,
     /// Current secret first, then rotated-out ones still inside their overlap.
     pub secrets: Vec<SigningSecret>,
+    /// The body shape it receives (absent in records from before formats: `hookline`).
+    #[serde(default, skip_serializing_if = "is_hookline")]
+    pub format: PayloadFormat,
+    /// The template of `format: template`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// Its own retry schedule; `None`: the stack's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RetryPolicy>,
+    /// The receiver's credential, sent on every attempt; write-only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<OutboundAuth>,
     /// Creation time.
     #[serde(with = "crate::time_fmt::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -96,6 +119,10 @@ pub struct Subscription {
     /// version it was read at, and stores the next one.
     #[serde(default)]
     pub version: u64,
+}
+
+fn is_hookline(f: &PayloadFormat) -> bool {
+    *f == PayloadFormat::Hookline
 }
 
 /// How a subscription names event types.
@@ -360,6 +387,26 @@ mod tests {
         let mut disabled = sub("cl_1", &["*"], &["*"]);
         disabled.enabled = false;
         assert!(!m(&disabled));
+    }
+
+    #[test]
+    fn a_record_from_before_delivery_settings_reads_with_their_defaults() {
+        let mut stored = serde_json::to_value(new_subscription(
+            SubscriptionId::from_stored("sub_1"),
+            ClientId::from_stored("cl_1"),
+            "whsec_x".into(),
+            OffsetDateTime::UNIX_EPOCH,
+        ))
+        .expect("JSON");
+        let fields = stored.as_object_mut().expect("an object");
+        for new in ["format", "template", "retry", "auth"] {
+            assert!(fields.remove(new).is_none(), "{new} is left out when unset");
+        }
+        let old: Subscription = serde_json::from_value(stored).expect("an old record reads");
+        assert_eq!(
+            (old.format, old.template, old.retry, old.auth),
+            (PayloadFormat::Hookline, None, None, None)
+        );
     }
 
     #[test]

@@ -2,10 +2,12 @@
 
 pub mod clients;
 pub mod deliveries;
+pub mod delivery_settings;
 pub mod event_deliveries;
 pub mod event_types;
 pub mod events;
 pub mod extract;
+pub mod imports;
 pub mod manufacturer_views;
 pub mod manufacturers;
 pub mod no_store;

@@ -31,6 +31,15 @@ impl PartialSchema for Problem {
                 "message",
                 text().description(Some("What is wrong with it.")),
             )
+            .property(
+                "line",
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(1))
+                    .description(Some(
+                        "Line of the field's text (a `template`'s error), when known.",
+                    )),
+            )
             .required("field")
             .required("message");
         ObjectBuilder::new()
@@ -117,7 +126,8 @@ problem_responses! {
     NotFound: "No such resource, or one the caller may not see (`not_found`).";
     Conflict: "The resource is not in a state that allows this (`conflict`).";
     PayloadTooLarge: "The request body is larger than the operation accepts (`payload_too_large`).";
-    Unprocessable: "The request is well-formed but cannot be carried out: an event's `data` does not match its type's schema (`schema_mismatch`), a quota is used up (`quota_exceeded`), or a manufacturer's fields are invalid (`invalid_request`, every bad field in `errors`).";
+    UnsupportedMediaType: "The body is not of a kind the operation reads (`unsupported_media_type`): an import takes a CSV file or an XLSX workbook.";
+    Unprocessable: "The request is well-formed but cannot be carried out: an event's `data` does not match its type's schema (`schema_mismatch`), a subscription's `template` does not parse or render JSON (`invalid_template`, with the template's `line`), its `retry` schedule is outside the stack's limits (`invalid_retry_schedule`), a credential is given in `headers` instead of `auth` (`credential_in_headers`), a quota is used up (`quota_exceeded`), or a manufacturer's fields are invalid (`invalid_request`, every bad field in `errors`).";
     InvalidField: "A field of the body is not a valid value (`invalid_request`), such as a reference outside `^[0-9a-zA-Z\\-_,.;:|]+$`; `errors` names the field. Or a quota is used up (`quota_exceeded`).";
     RateLimited: "The client sent too many requests (`rate_limited`); retry after `Retry-After` seconds.",
         ("Retry-After", header(Type::Integer, "Seconds to wait before retrying."));

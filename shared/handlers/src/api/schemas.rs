@@ -11,6 +11,8 @@ use utoipa::openapi::schema::{OneOfBuilder, SchemaType, Type};
 use utoipa::openapi::{Ref, RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
+use crate::api::delivery_settings::{OutboundAuthSchema, PayloadFormatSchema, RetryPolicySchema};
+
 /// Body of `POST /v1/subscriptions`: the fields of [`SubscriptionPatch`], with `url` and
 /// `event_types` required.
 pub struct NewSubscription;
@@ -63,7 +65,9 @@ pub struct SubscriptionPatch {
     /// Event pattern on the envelope (`null` clears it).
     #[schema(value_type = Option<Object>)]
     filter: Option<Value>,
-    /// Extra headers of every delivery (at most 20; not `webhook-*`, `hookline-*` or hop-by-hop).
+    /// Extra headers of every delivery (at most 20; not `webhook-*`, `hookline-*` or
+    /// hop-by-hop; no credential: a name such as `Authorization`, `Cookie` or `X-Api-Key` is
+    /// 422 `credential_in_headers`, see `auth`).
     headers: Option<BTreeMap<String, String>>,
     /// Per-attempt timeout.
     #[schema(minimum = 100, maximum = 30000)]
@@ -75,6 +79,21 @@ pub struct SubscriptionPatch {
     enabled: Option<bool>,
     /// Deliver the client's own events too.
     include_own_events: Option<bool>,
+    /// Payload format (default `hookline`).
+    #[schema(value_type = Option<PayloadFormatSchema>)]
+    format: Option<String>,
+    /// With `format: template`: a minijinja template rendering one JSON document (every
+    /// `{{ … }}` writes a JSON value). One that does not parse or render JSON: 422
+    /// `invalid_template`.
+    #[schema(max_length = 16384)]
+    template: Option<String>,
+    /// Own retry schedule (`null`: the stack's); outside the stack's limits: 422
+    /// `invalid_retry_schedule`.
+    #[schema(value_type = Option<RetryPolicySchema>)]
+    retry: Option<Value>,
+    /// The receiver's credential, write-only (`null` removes it).
+    #[schema(value_type = Option<OutboundAuthSchema>)]
+    auth: Option<Value>,
 }
 
 /// One event to publish (`POST /v1/events`).

@@ -3,11 +3,16 @@
 
 use std::collections::BTreeMap;
 
+use hookline_domain::subscription::{PayloadFormat, RetryPolicy};
 use hookline_domain::time_fmt::format;
 use hookline_domain::{Client, Delivery, Event, EventId, EventType, LimitOverrides, Subscription};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
+
+use crate::api::delivery_settings::{
+    AuthView, PayloadFormatSchema, RetryPolicySchema, shown_headers,
+};
 
 /// A client.
 #[derive(Debug, Serialize, ToSchema)]
@@ -108,12 +113,23 @@ pub struct SubscriptionView {
     /// Event pattern.
     #[schema(value_type = Option<Object>)]
     pub filter: Option<Value>,
-    /// Extra headers.
+    /// Extra headers (never a credential: those are refused, see `auth`).
     pub headers: BTreeMap<String, String>,
     /// Per-attempt timeout.
     pub timeout_ms: u32,
     /// Attempts before giving up.
     pub max_attempts: u32,
+    /// Payload format.
+    #[schema(value_type = PayloadFormatSchema)]
+    pub format: PayloadFormat,
+    /// The template of `format: template` (else absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// Its own retry schedule (`null`: the stack's).
+    #[schema(value_type = Option<RetryPolicySchema>)]
+    pub retry: Option<RetryPolicy>,
+    /// The receiver's credential: its type and header only (`null`: none).
+    pub auth: Option<AuthView>,
     /// Enabled flag.
     pub enabled: bool,
     /// Why the system disabled it: `gone` (the endpoint answered 410) or `failing` (every
@@ -148,9 +164,13 @@ impl SubscriptionView {
             event_types: s.event_types.clone(),
             states: s.states.iter().map(ToString::to_string).collect(),
             filter: s.filter.clone(),
-            headers: s.headers.clone(),
+            headers: shown_headers(s),
             timeout_ms: s.timeout_ms,
             max_attempts: s.max_attempts,
+            format: s.format,
+            template: s.template.clone(),
+            retry: s.retry.clone(),
+            auth: AuthView::of(s),
             enabled: s.enabled,
             disabled_reason: s.disabled_reason.map(|r| r.as_str().to_string()),
             disabled_at: s.disabled_at.map(format),

@@ -11,8 +11,9 @@ use hookline_domain::Delivery;
 use crate::delivery::admission::{Admitted, Claimed, admit, claim};
 use crate::delivery::context::DeliveryContext;
 use crate::delivery::disposition::{DeliveryError, Disposition, EARLY_TOLERANCE, Inbound};
-use crate::delivery::record::{abandon, outcome_of, record, report};
-use crate::delivery::send::{Sent, prepare, send};
+use crate::delivery::record::{abandon, give_up, outcome_of, record, report};
+use crate::delivery::request::RequestError;
+use crate::delivery::send::{Sent, prepare, send, unrenderable};
 use crate::index::SubscriptionIndex;
 use crate::messages::DeliveryMessage;
 
@@ -184,6 +185,13 @@ async fn attempt(
     let Claimed(mut attempt) = claim(ctx, admitted).await?;
     let request = match prepare(ctx, &attempt) {
         Ok(request) => request,
+        // The template failed on this event: on record as the attempt's error, and
+        // dead-lettered at once (it would fail the same way every time).
+        Err(why @ RequestError::Payload(_)) => {
+            tracing::info!(delivery_id = %attempt.delivery.id, reason = %why, "delivery not renderable; dead-lettered");
+            unrenderable(&mut attempt, &why);
+            return Err(give_up(ctx, attempt.delivery).await.into());
+        }
         Err(why) => return Err(abandon(ctx, attempt.delivery, &why).await.into()),
     };
     let sent: Sent = send(ctx, &mut attempt, request).await;

@@ -17,11 +17,14 @@ use crate::metrics::AttemptOutcome;
 
 /// Decide: the outcome of the attempt just entered on the delivery.
 pub(crate) fn outcome_of(ctx: &WorkerContext, attempt: &Admitted, sent: &Sent) -> Outcome {
+    let sub = &attempt.entry.sub;
+    // The subscription's own schedule, else the stack's.
+    let own = sub.retry.as_ref().map(|policy| policy.schedule());
     decide(
         &sent.result,
         attempt.delivery.attempts_in_cycle(),
-        attempt.entry.sub.max_attempts,
-        &ctx.config.retry_schedule,
+        sub.max_attempts,
+        own.as_ref().unwrap_or(&ctx.config.retry_schedule),
         attempt.now.unix_timestamp(),
         ids::random_unit(),
     )
@@ -110,7 +113,7 @@ async fn write_outcome(ctx: &DeliveryContext, delivery: &Delivery) -> Result<(),
 /// a failed delivery always has its message there); then the source message is deleted. The
 /// dead-lettered message asks for a new cycle of attempts, so moving it back to the
 /// deliveries queue (a redrive) retries the delivery.
-async fn give_up(
+pub(crate) async fn give_up(
     ctx: &DeliveryContext,
     mut delivery: Delivery,
 ) -> Result<Disposition, DeliveryError> {

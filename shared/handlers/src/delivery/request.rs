@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use hookline_domain::signature::SignatureError;
+use hookline_domain::subscription::render_body;
+use hookline_domain::template::TemplateError;
 use hookline_domain::{Subscription, signature};
 use http::header::{
     CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, InvalidHeaderName, InvalidHeaderValue,
@@ -42,6 +45,9 @@ pub enum RequestError {
     /// The request could not be signed.
     #[error(transparent)]
     Signature(#[from] SignatureError),
+    /// The subscription's template did not render this event into JSON.
+    #[error("the payload template did not render: {0}")]
+    Payload(#[from] TemplateError),
 }
 
 /// A header value, or which value is not one.
@@ -50,8 +56,9 @@ fn value(v: &str, what: &'static str) -> Result<HeaderValue, RequestError> {
 }
 
 /// Renders the request for `attempt` of `event` to `sub` at `now`, unsigned ([`sign`] signs
-/// it). The body is the event's envelope, which [`KnownEvent`] serializes once for every
-/// delivery of the event.
+/// it). The body is in the subscription's format: the event's envelope (which [`KnownEvent`]
+/// serializes once for every delivery of the event), its CloudEvents form, or its template's
+/// output. The receiver's credential, if any, goes in the header it names.
 pub fn render(
     sub: &Subscription,
     event: &KnownEvent,
@@ -59,11 +66,17 @@ pub fn render(
     now: time::OffsetDateTime,
     user_agent: &str,
 ) -> Result<OutboundRequest, RequestError> {
-    let body = event.envelope();
+    let body = match render_body(sub.format, sub.template.as_deref(), event)? {
+        Some(rendered) => Bytes::from(rendered),
+        None => event.envelope(),
+    };
     let ts = now.unix_timestamp();
-    // Room for the signature too.
-    let mut headers = HeaderMap::with_capacity(9 + sub.headers.len());
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    // Room for the signature and the credential too.
+    let mut headers = HeaderMap::with_capacity(10 + sub.headers.len());
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(sub.format.content_type()),
+    );
     headers.insert(USER_AGENT, value(user_agent, "user agent")?);
     headers.insert(WEBHOOK_ID, value(&event.id, "event id")?);
     headers.insert(WEBHOOK_TIMESTAMP, HeaderValue::from(ts));
@@ -76,6 +89,14 @@ pub fn render(
         // parse can never be sent, whatever the attempt.
         let name = HeaderName::from_bytes(k.as_bytes()).map_err(RequestError::HeaderName)?;
         headers.append(name, value(v, "custom header")?);
+    }
+    if let Some(auth) = &sub.auth {
+        let name =
+            HeaderName::from_bytes(auth.header().as_bytes()).map_err(RequestError::HeaderName)?;
+        let mut credential = value(&auth.header_value(), "credential")?;
+        // Kept out of HTTP/2 header tables and marked for any layer that prints headers.
+        credential.set_sensitive(true);
+        headers.insert(name, credential);
     }
     Ok(OutboundRequest {
         headers,
@@ -136,6 +157,40 @@ mod tests {
         let secrets = sub.signing_secrets(now);
         let expected = signature::sign(&secrets, "evt_1", 1_700_000_000, &req.body).expect("sign");
         assert_eq!(h("webhook-signature"), Some(expected.as_str()));
+    }
+
+    #[test]
+    fn the_body_is_in_the_subscriptions_format_signed_as_sent_with_its_credential() {
+        use hookline_domain::subscription::{OutboundAuth, PayloadFormat};
+        let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).expect("time");
+        let ev = KnownEvent::new(event("evt_1", serde_json::json!({"lotNo": "L-1"})));
+        let mut sub = subscription();
+        sub.format = PayloadFormat::Cloudevents;
+        sub.auth = Some(OutboundAuth::Bearer {
+            token: "tok-1234".into(),
+        });
+        let mut req = render(&sub, &ev, 1, now, "Hookline/test").expect("render");
+        sign(&mut req, &sub, &ev.id, now).expect("sign");
+        let h = |n: &str| req.headers.get(n).and_then(|v| v.to_str().ok());
+        assert_eq!(h("content-type"), Some("application/cloudevents+json"));
+        assert_eq!(h("authorization"), Some("Bearer tok-1234"));
+        let body: serde_json::Value = serde_json::from_slice(&req.body).expect("JSON");
+        assert_eq!(body["specversion"], "1.0");
+        let expected =
+            signature::sign(&sub.signing_secrets(now), "evt_1", 1_700_000_000, &req.body)
+                .expect("sign");
+        assert_eq!(
+            h("webhook-signature"),
+            Some(expected.as_str()),
+            "over the body sent"
+        );
+
+        sub.format = PayloadFormat::Template;
+        sub.template = Some("{% if data.lotNo %}{{ data.lotNo|safe }}{% endif %}".into());
+        let err = render(&sub, &ev, 1, now, "Hookline/test")
+            .err()
+            .expect("not JSON");
+        assert!(matches!(err, RequestError::Payload(_)), "{err:?}");
     }
 
     #[test]

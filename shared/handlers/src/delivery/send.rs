@@ -30,6 +30,20 @@ pub(crate) fn prepare(
     Ok(request)
 }
 
+/// Records an attempt whose request could not be rendered (its template failed for this
+/// event): nothing was sent, and nothing about the next attempt would differ.
+pub(crate) fn unrenderable(attempt: &mut Admitted, why: &RequestError) {
+    let attempt_no = attempt.delivery.next_attempt_number();
+    attempt.delivery.record_attempt(Attempt {
+        attempt: attempt_no,
+        at: attempt.now,
+        status_code: None,
+        duration_ms: 0,
+        error: Some(why.to_string()),
+        response_excerpt: String::new(),
+    });
+}
+
 /// Send: the request goes to the subscription's URL if the attempt holds a slot (which it
 /// frees with what the answer says of the endpoint); the attempt is entered on the delivery.
 pub(crate) async fn send(
@@ -54,6 +68,12 @@ pub(crate) async fn send(
             ctx.config.endpoint_concurrency
         )),
     };
+    let mut result = result;
+    if let Some(auth) = &attempt.entry.sub.auth {
+        // A receiver that echoes what it was sent must not put the credential on record.
+        result.excerpt = auth.redact(&result.excerpt);
+        result.error = result.error.map(|e| auth.redact(&e));
+    }
     attempt.delivery.record_attempt(Attempt {
         attempt: attempt_no,
         at: attempt.now,

@@ -29,9 +29,50 @@ use hookline_domain::manufacturer::{
 use hookline_domain::{Client, Event, EventId, Manufacturer, StateCode, StatePattern};
 use time::OffsetDateTime;
 
+use std::ops::Deref;
+
+use hookline_ports::QueueSender;
+
 use crate::api::events::accept;
-use crate::context::AppContext;
+use crate::context::{AppContext, Core, WorkerContext};
 use crate::problem::{ApiError, ApiResult};
+use crate::recent::RecentEvents;
+
+/// What writing the registry needs: the core, and where its events go. The API writes with its
+/// context; the bulk import's worker (a fan-out worker) with its own.
+pub struct RegistryWriter<'a> {
+    core: &'a Core,
+    queue: &'a dyn QueueSender,
+    events: &'a RecentEvents,
+}
+
+impl<'a> From<&'a AppContext> for RegistryWriter<'a> {
+    fn from(ctx: &'a AppContext) -> Self {
+        RegistryWriter {
+            core: &ctx.core,
+            queue: ctx.queue.as_ref(),
+            events: &ctx.events,
+        }
+    }
+}
+
+impl<'a> From<&'a WorkerContext> for RegistryWriter<'a> {
+    fn from(ctx: &'a WorkerContext) -> Self {
+        RegistryWriter {
+            core: &ctx.core,
+            queue: ctx.queue.as_ref(),
+            events: &ctx.events,
+        }
+    }
+}
+
+impl Deref for RegistryWriter<'_> {
+    type Target = Core;
+
+    fn deref(&self) -> &Core {
+        self.core
+    }
+}
 
 /// Tries of a write that lost a race (another writer changed the record in between).
 const TRIES: usize = 5;
@@ -42,6 +83,15 @@ const TRIES: usize = 5;
 /// `conflict` (the record kept changing under the write), 503 (the backend).
 pub async fn upsert_manufacturer(
     ctx: &AppContext,
+    writer: &Client,
+    details: ValidManufacturer,
+) -> ApiResult<UpsertOutcome> {
+    upsert_manufacturer_with(&RegistryWriter::from(ctx), writer, details).await
+}
+
+/// [`upsert_manufacturer`] from any context that writes the registry (the import's worker).
+pub async fn upsert_manufacturer_with(
+    ctx: &RegistryWriter<'_>,
     writer: &Client,
     details: ValidManufacturer,
 ) -> ApiResult<UpsertOutcome> {
@@ -96,7 +146,9 @@ pub async fn create_manufacturer(
     if !ctx.store.insert_manufacturer(&m).await? {
         return Ok(None);
     }
-    publish(ctx, &m, &[], now).await.map(Some)
+    publish(&RegistryWriter::from(ctx), &m, &[], now)
+        .await
+        .map(Some)
 }
 
 /// 403 unless `writer` may speak for every state of `details`.
@@ -129,7 +181,7 @@ fn raced(details: &ValidManufacturer) -> ApiError {
 /// without the flag; returns it so. A failure to clear the flag only means that a later write
 /// publishes the events again, which their keys make duplicates.
 async fn publish(
-    ctx: &AppContext,
+    ctx: &RegistryWriter<'_>,
     m: &Manufacturer,
     left: &[StateCode],
     now: OffsetDateTime,
@@ -152,7 +204,7 @@ async fn publish(
 
 /// Publishes `event_type` about `m` for each state of `m` and of `left` that the stack serves.
 async fn send_events(
-    ctx: &AppContext,
+    ctx: &RegistryWriter<'_>,
     event_type: &str,
     m: &Manufacturer,
     left: &[StateCode],
@@ -197,6 +249,6 @@ async fn send_events(
     if events.is_empty() {
         return Ok(());
     }
-    accept(ctx, ctx.queue.as_ref(), &ctx.events, events).await?;
+    accept(ctx.core, ctx.queue, ctx.events, events).await?;
     Ok(())
 }

@@ -10,3 +10,4 @@ mod support;
 mod attempts;
 mod claims;
 mod fanout;
+mod imports;

@@ -1,7 +1,9 @@
 //! Conformance: subscriptions (conditional writes, the generation counter) and their listing
 //! by client and in all.
 
-use hookline_domain::subscription::new_subscription;
+use hookline_domain::subscription::{
+    ExponentialBackoff, OutboundAuth, PayloadFormat, RetryPolicy, new_subscription,
+};
 use hookline_domain::{ClientId, DisabledReason, Subscription};
 use serde_json::json;
 
@@ -23,6 +25,18 @@ fn subscription(run: &Run, client_id: &ClientId) -> Subscription {
     s.filter = Some(json!({"data": {"status": ["dispatched"]}}));
     s.headers
         .insert("X-Portal-Key".to_string(), "abc".to_string());
+    // The delivery settings are stored with it, and read back as written.
+    s.format = PayloadFormat::Template;
+    s.template = Some(r#"{"event": {{ type }}, "payload": {{ data }}}"#.to_string());
+    s.retry = Some(RetryPolicy::Exponential(ExponentialBackoff {
+        initial_delay_s: 10,
+        multiplier: 2,
+        max_delay_s: Some(600),
+    }));
+    s.auth = Some(OutboundAuth::ApiKey {
+        header: "X-Api-Key".to_string(),
+        value: format!("key-conformance{}", run.tag),
+    });
     s
 }
 
@@ -66,6 +80,14 @@ pub(super) async fn subscriptions(store: &dyn Store, run: &Run) {
     changed.disable(DisabledReason::Gone, at_ms(run.start_ms + 500));
     changed.failing_since = Some(at_ms(run.start_ms + 100));
     changed.filter = None;
+    changed.format = PayloadFormat::Cloudevents;
+    changed.template = None;
+    changed.retry = Some(RetryPolicy::Explicit {
+        delays_s: vec![1, 30, 600],
+    });
+    changed.auth = Some(OutboundAuth::Bearer {
+        token: format!("token-conformance{}", run.tag),
+    });
     changed.rotate_secret(
         format!("whsec_rotated{}", run.tag),
         at_ms(run.start_ms + 1_000),

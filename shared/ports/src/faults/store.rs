@@ -5,15 +5,15 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use hookline_domain::manufacturer::FssaiLicence;
 use hookline_domain::{
-    Client, ClientId, Delivery, DeliveryId, DeliveryStatus, Event, EventId, EventType,
-    Manufacturer, StatePattern, Subscription, SubscriptionId,
+    Client, ClientId, Delivery, DeliveryId, DeliveryStatus, Event, EventId, EventType, Import,
+    ImportChunk, ImportId, Manufacturer, StatePattern, Subscription, SubscriptionId,
 };
 use time::OffsetDateTime;
 
 use super::Faults;
 use crate::{
     Claim, ClientStore, DeliveryKey, DeliveryStore, EventInsert, EventStore, EventTypeStore,
-    ManufacturerQuery, ManufacturerStore, Page, PortError, Store, SubscriptionStore,
+    ImportStore, ManufacturerQuery, ManufacturerStore, Page, PortError, Store, SubscriptionStore,
 };
 
 /// A [`Store`] whose calls fail where its [`Faults`] say.
@@ -227,6 +227,37 @@ impl DeliveryStore for FaultyStore {
                 "list_deliveries",
                 self.inner.list_deliveries(key, status, cursor, limit),
             )
+            .await
+    }
+}
+
+#[async_trait]
+impl ImportStore for FaultyStore {
+    async fn insert_import(&self, import: &Import) -> Result<(), PortError> {
+        self.faults
+            .around("insert_import", self.inner.insert_import(import))
+            .await
+    }
+    async fn get_import(&self, id: &ImportId) -> Result<Option<Import>, PortError> {
+        self.faults
+            .around("get_import", self.inner.get_import(id))
+            .await
+    }
+    async fn record_import_chunk(
+        &self,
+        import: &ImportId,
+        chunk: &ImportChunk,
+    ) -> Result<bool, PortError> {
+        self.faults
+            .around(
+                "record_import_chunk",
+                self.inner.record_import_chunk(import, chunk),
+            )
+            .await
+    }
+    async fn list_import_chunks(&self, import: &ImportId) -> Result<Vec<ImportChunk>, PortError> {
+        self.faults
+            .around("list_import_chunks", self.inner.list_import_chunks(import))
             .await
     }
 }

@@ -68,6 +68,11 @@ fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
+/// `moto_server` with DynamoDB requests applied one at a time, as the service applies the
+/// conditional writes the tests rely on (see the script); run by the `python3` first on PATH,
+/// the virtual environment's that `infra/scripts/test.sh` installs moto into.
+const MOTO_SERVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/local/moto_server.py");
+
 impl Moto {
     /// Starts `moto_server` on a free port of 127.0.0.1, its output appended to `log`, and
     /// waits until it accepts connections.
@@ -82,14 +87,15 @@ impl Moto {
                 .open(log)
                 .expect("the moto log file");
             let err = out.try_clone().expect("the moto log file");
-            let child = Command::new("moto_server")
+            let child = Command::new("python3")
+                .arg(MOTO_SERVER)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .stdin(Stdio::null())
                 .stdout(out)
                 .stderr(err)
                 .spawn()
                 .expect(
-                    "moto_server must be on PATH for HOOKLINE_E2E_BACKEND=aws: \
+                    "python3 with moto must be first on PATH for HOOKLINE_E2E_BACKEND=aws: \
                      infra/scripts/test.sh installs it into .venv",
                 );
             let mut moto = Moto {

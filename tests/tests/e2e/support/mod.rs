@@ -9,6 +9,7 @@ pub mod api;
 pub mod app;
 pub mod backend;
 pub mod deliveries;
+pub mod imports;
 pub mod integration;
 pub mod manufacturers;
 pub mod receiver;

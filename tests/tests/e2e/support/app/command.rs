@@ -58,6 +58,15 @@ impl TestApp {
         let _ = write!(log, "{}\n{}\n", out.stdout, out.stderr);
         out
     }
+
+    /// `hookline-local dlq count <queue>` (`deliveries` or `events`) on this app's
+    /// environment: the number of messages it printed.
+    pub async fn dlq_count(&self, queue: &str) -> String {
+        self.run_command(&["dlq", "count", queue])
+            .await
+            .success()
+            .to_string()
+    }
 }
 
 /// How a run of the binary with arguments ended, and what it printed.
