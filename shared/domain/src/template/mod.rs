@@ -235,6 +235,25 @@ mod tests {
     }
 
     #[test]
+    fn copies_of_the_event_held_at_once_are_bounded_by_the_number_of_copying_filters() {
+        let ctx = json!({"data": {"s": "x".repeat(1000), "n": null}});
+        let copies = |n: usize| format!("{{{{ [{}] }}}}", vec!["data|string"; n].join(", "));
+        render(&copies(guard::MAX_COPYING_FILTERS), ctx.clone()).expect("at the limit");
+        let err = render(&copies(guard::MAX_COPYING_FILTERS + 1), ctx.clone()).expect_err("over");
+        assert_eq!(err.kind, TemplateErrorKind::Unsupported, "{err:?}");
+        assert_eq!(err.line, Some(1), "{err:?}");
+        // Filters that hand back a value of their input are not counted.
+        let defaults = format!(
+            "{{{{ [{}] }}}}",
+            vec!["data.s|default('')|length"; 40].join(", ")
+        );
+        render(&defaults, ctx.clone()).expect("sharing filters are not counted");
+        // `list` (a value per character) is not offered.
+        let err = render("{{ data.s|list }}", ctx).expect_err("list");
+        assert_eq!(err.kind, TemplateErrorKind::Render, "{err:?}");
+    }
+
+    #[test]
     fn runaway_templates_run_out_of_fuel_size_or_depth() {
         let many: Vec<u32> = (0..2000).collect();
         let ctx = json!({"data": {"l": many, "s": "x".repeat(1000)}});
