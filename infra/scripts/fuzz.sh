@@ -93,7 +93,8 @@ for who in portal admin; do
   # The token is not echoed: it is a credential, valid for the runner's life.
   # One worker: Hypothesis parses lambdas' source with `ast` from worker threads, which
   # CPython 3.11 can fail with "SystemError: AST constructor recursion depth mismatch".
-  cmd=("$TOOLS/bin/st" run "$BASE/openapi.json" --checks "$CHECKS"
+  cmd=("$TOOLS/bin/st" --config-file "$PWD/infra/scripts/schemathesis.toml"
+    run "$BASE/openapi.json" --checks "$CHECKS"
     --max-examples "$MAX_EXAMPLES" --max-time "$MAX_TIME" --seed "$SEED"
     --workers 1 --request-timeout 20 --suppress-health-check all
     --report junit --report-dir "$RUN_DIR/$who" --output-truncate false)
