@@ -43,7 +43,7 @@ use crate::context::AppContext;
 use crate::problem::{ApiError, ApiResult};
 
 /// The sync requests a resource's list shows: its newest.
-const LISTED_REQUESTS: usize = 100;
+pub(super) const LISTED_REQUESTS: usize = 100;
 
 /// The event of one step of `req`, published by `caller`: validated as a published event
 /// (the catalog's schema, the caller's states), with `key` as its idempotency key.

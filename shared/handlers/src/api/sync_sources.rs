@@ -230,7 +230,11 @@ pub async fn list(
     let sources = ctx.store.list_external_sources(&resource).await?;
     let requests = match sources.is_empty() {
         true => Vec::new(),
-        false => ctx.store.list_sync_requests(&resource, 100).await?,
+        false => {
+            ctx.store
+                .list_sync_requests(&resource, super::sync_requests::LISTED_REQUESTS)
+                .await?
+        }
     };
     let data = sources
         .iter()
