@@ -1,0 +1,105 @@
+//! `hookline deliveries list|get|retry`.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::{Ctx, id_segment};
+use crate::args::DeliveriesCommand;
+use crate::error::CliError;
+use crate::output::{print_fields, print_table};
+
+/// The columns of a delivery list.
+const COLUMNS: [(&str, &str); 7] = [
+    ("id", "id"),
+    ("status", "status"),
+    ("event type", "event_type"),
+    ("event", "event_id"),
+    ("subscription", "subscription_id"),
+    ("attempts", "attempt_count"),
+    ("created at", "created_at"),
+];
+
+/// Runs a `deliveries` command.
+pub async fn run(ctx: &Ctx, command: DeliveriesCommand) -> Result<(), CliError> {
+    let api = ctx.api()?;
+    match command {
+        DeliveriesCommand::List(args) => {
+            let answer = api
+                .get(
+                    "/v1/deliveries",
+                    &[
+                        ("subscription_id", args.subscription),
+                        ("event_id", args.event),
+                        ("status", args.status),
+                        ("event_type", args.event_type),
+                        ("since", args.since),
+                        ("until", args.until),
+                        ("limit", args.page.limit.map(|l| l.to_string())),
+                        ("cursor", args.page.cursor),
+                    ],
+                )
+                .await?;
+            if ctx.out.json {
+                ctx.out.list(&answer, &COLUMNS);
+            } else {
+                ctx.out.list(&with_attempt_counts(answer), &COLUMNS);
+            }
+        }
+        DeliveriesCommand::Get { id } => {
+            let answer = api
+                .get(&format!("/v1/deliveries/{}", id_segment(&id)?), &[])
+                .await?;
+            ctx.out.show(&answer, |d| {
+                print_fields(
+                    d,
+                    &[
+                        "id",
+                        "status",
+                        "event_type",
+                        "event_id",
+                        "subscription_id",
+                        "next_attempt_at",
+                        "created_at",
+                        "updated_at",
+                    ],
+                );
+                println!();
+                let attempts = d["attempts"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+                print_table(
+                    &[
+                        ("attempt", "attempt"),
+                        ("at", "at"),
+                        ("status", "status_code"),
+                        ("ms", "duration_ms"),
+                        ("error", "error"),
+                        ("response", "response_excerpt"),
+                    ],
+                    attempts,
+                );
+            });
+        }
+        DeliveriesCommand::Retry { id } => {
+            let answer = api
+                .send(
+                    Method::POST,
+                    &format!("/v1/deliveries/{}/retry", id_segment(&id)?),
+                    None,
+                )
+                .await?;
+            ctx.out
+                .show(&answer, |_| println!("queued {id} for another attempt"));
+        }
+    }
+    Ok(())
+}
+
+/// The list with each delivery's number of attempts, for the table.
+fn with_attempt_counts(mut answer: Value) -> Value {
+    if let Some(items) = answer.get_mut("data").and_then(Value::as_array_mut) {
+        for item in items {
+            let n = item["attempts"].as_array().map_or(0, Vec::len);
+            item["attempt_count"] = json!(n);
+        }
+    }
+    answer
+}

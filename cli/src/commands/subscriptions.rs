@@ -1,0 +1,162 @@
+//! `hookline subscriptions create|list|get|update|delete|rotate|test`.
+
+use reqwest::Method;
+use serde_json::{Map, Value, json};
+
+use super::{Ctx, id_segment, json_arg};
+use crate::args::{SubscriptionFields, SubscriptionsCommand};
+use crate::error::CliError;
+use crate::output::print_fields;
+
+/// The columns of a subscription list.
+const COLUMNS: [(&str, &str); 6] = [
+    ("id", "id"),
+    ("mode", "mode"),
+    ("url", "url"),
+    ("event types", "event_types"),
+    ("states", "states"),
+    ("enabled", "enabled"),
+];
+
+/// The fields shown for one subscription.
+const FIELDS: [&str; 12] = [
+    "id",
+    "mode",
+    "url",
+    "description",
+    "event_types",
+    "states",
+    "format",
+    "max_attempts",
+    "enabled",
+    "disabled_reason",
+    "created_at",
+    "updated_at",
+];
+
+/// Runs a `subscriptions` command.
+pub async fn run(ctx: &Ctx, command: SubscriptionsCommand) -> Result<(), CliError> {
+    let api = ctx.api()?;
+    let path = |id: &str, rest: &str| -> Result<String, CliError> {
+        Ok(format!("/v1/subscriptions/{}{rest}", id_segment(id)?))
+    };
+    match command {
+        SubscriptionsCommand::Create(args) => {
+            let mut body = fields_body(args.fields)?;
+            match args.url {
+                Some(url) => body.insert("url".into(), json!(url)),
+                None => body.insert("mode".into(), json!("pull")),
+            };
+            if args.disabled {
+                body.insert("enabled".into(), json!(false));
+            }
+            let answer = api
+                .send(
+                    Method::POST,
+                    "/v1/subscriptions",
+                    Some(&Value::Object(body)),
+                )
+                .await?;
+            ctx.out.show(&answer, |s| {
+                print_fields(s, &FIELDS);
+                println!("{:12}  {}", "secret", s["secret"].as_str().unwrap_or("-"));
+            });
+        }
+        SubscriptionsCommand::List { client_id, page } => {
+            let answer = api
+                .get(
+                    "/v1/subscriptions",
+                    &[
+                        ("client_id", client_id),
+                        ("limit", page.limit.map(|l| l.to_string())),
+                        ("cursor", page.cursor),
+                    ],
+                )
+                .await?;
+            ctx.out.list(&answer, &COLUMNS);
+        }
+        SubscriptionsCommand::Get { id } => {
+            let answer = api.get(&path(&id, "")?, &[]).await?;
+            ctx.out.show(&answer, |s| print_fields(s, &FIELDS));
+        }
+        SubscriptionsCommand::Update(args) => {
+            let mut body = fields_body(args.fields)?;
+            if let Some(url) = args.url {
+                body.insert("url".into(), json!(url));
+            }
+            if args.enable || args.disable {
+                body.insert("enabled".into(), json!(args.enable));
+            }
+            if body.is_empty() {
+                return Err(CliError::usage(
+                    "nothing to change: name at least one field",
+                ));
+            }
+            let answer = api
+                .send(
+                    Method::PATCH,
+                    &path(&args.id, "")?,
+                    Some(&Value::Object(body)),
+                )
+                .await?;
+            ctx.out.show(&answer, |s| print_fields(s, &FIELDS));
+        }
+        SubscriptionsCommand::Delete { id } => {
+            api.send(Method::DELETE, &path(&id, "")?, None).await?;
+            ctx.out.show(&json!({"id": id, "deleted": true}), |_| {
+                println!("deleted {id}")
+            });
+        }
+        SubscriptionsCommand::Rotate { id } => {
+            let answer = api
+                .send(Method::POST, &path(&id, "/secret/rotate")?, None)
+                .await?;
+            ctx.out.show(&answer, |a| {
+                println!(
+                    "new secret (the previous one signs alongside for 24 h): {}",
+                    a["secret"].as_str().unwrap_or("-")
+                );
+            });
+        }
+        SubscriptionsCommand::Test { id } => {
+            let answer = api.send(Method::POST, &path(&id, "/test")?, None).await?;
+            ctx.out.show(&answer, |a| {
+                println!(
+                    "sent hookline.ping: {}",
+                    a["delivery_id"].as_str().unwrap_or("-")
+                );
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The body fields `create` and `update` share: `--body` first, then each option given.
+fn fields_body(f: SubscriptionFields) -> Result<Map<String, Value>, CliError> {
+    let mut body = match f.body {
+        Some(text) => match json_arg("--body", &text)? {
+            Value::Object(map) => map,
+            _ => return Err(CliError::usage("--body must be a JSON object")),
+        },
+        None => Map::new(),
+    };
+    if !f.event_types.is_empty() {
+        body.insert("event_types".into(), json!(f.event_types));
+    }
+    if !f.states.is_empty() {
+        body.insert("states".into(), json!(f.states));
+    }
+    if let Some(d) = f.description {
+        body.insert("description".into(), json!(d));
+    }
+    if let Some(filter) = f.filter {
+        body.insert("filter".into(), json_arg("--filter", &filter)?);
+    }
+    if let Some(format) = f.format {
+        body.insert("format".into(), json!(format));
+    }
+    if let Some(n) = f.max_attempts {
+        body.insert("max_attempts".into(), json!(n));
+    }
+    Ok(body)
+}
