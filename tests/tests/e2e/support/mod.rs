@@ -17,19 +17,11 @@ pub mod scenario;
 pub mod secrets;
 pub mod wait;
 
-pub use api::{TestClient, event};
+pub use api::{PORTAL_SCOPES, TestClient, event};
 pub use app::TestApp;
 pub use deliveries::attempts;
 pub use receiver::{Receiver, Recorded, Reply};
 pub use wait::eventually;
-
-/// Every scope a portal (a non-admin integration) may hold.
-pub const PORTAL_SCOPES: [&str; 4] = [
-    "events:write",
-    "events:read",
-    "subscriptions:read",
-    "subscriptions:write",
-];
 
 /// The event types of the default (fortification) catalog.
 pub const FORTIFICATION_TYPES: [&str; 19] = [

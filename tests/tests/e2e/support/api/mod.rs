@@ -7,12 +7,19 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::{Method, RequestBuilder};
 use serde_json::{Value, json};
 
-use super::PORTAL_SCOPES;
 use super::app::{ADMIN_ID, TestApp};
 
 mod response;
 
 pub use response::ApiResponse;
+
+/// Every scope a portal (a non-admin integration) may hold.
+pub const PORTAL_SCOPES: [&str; 4] = [
+    "events:write",
+    "events:read",
+    "subscriptions:read",
+    "subscriptions:write",
+];
 
 /// An API client of the test, with a token holding every scope it was given.
 #[derive(Debug, Clone)]

@@ -153,7 +153,7 @@ pub fn run_binary(args: &[String], env: &BTreeMap<String, String>, dir: &Path) -
 /// The runner's binary with none of the test process's own `HOOKLINE_` and `AWS_` variables
 /// but those `env` sets, so that the shell a test runs in cannot change what it tests.
 pub(super) fn runner_command(env: &BTreeMap<String, String>) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookline-e2e-runner"));
+    let mut cmd = runner_program();
     for (k, _) in std::env::vars_os() {
         let k = k.to_string_lossy();
         if (k.starts_with("HOOKLINE_") || k.starts_with("AWS_")) && !env.contains_key(&*k) {
@@ -161,4 +161,54 @@ pub(super) fn runner_command(env: &BTreeMap<String, String>) -> Command {
         }
     }
     cmd
+}
+
+/// Set in the environment of a test binary started as the runner (see [`runner_process`]).
+const RUNNER_PROCESS_VAR: &str = "HOOKLINE_TEST_RUNNER_PROCESS";
+
+/// The runner's program: this package's `hookline-e2e-runner`. A package that shares this
+/// harness without that binary (the CLI's tests, `cli/tests`) cannot name it, so there the
+/// test binary itself is started again, on [`runner_process`] alone.
+fn runner_program() -> Command {
+    if let Some(bin) = option_env!("CARGO_BIN_EXE_hookline-e2e-runner") {
+        return Command::new(bin);
+    }
+    let exe = std::env::current_exe().expect("the test binary's path");
+    // Test names leave out the crate's name: `harness::app::command::runner_process`.
+    let module = module_path!().split_once("::").map_or("", |(_, m)| m);
+    let mut cmd = Command::new(exe);
+    cmd.args([
+        "--exact",
+        &format!("{module}::runner_process"),
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(RUNNER_PROCESS_VAR, "1");
+    cmd
+}
+
+/// The runner in a test binary's process, for a package without a runner binary (see
+/// [`runner_program`]): what `hookline-local` runs without arguments, until SIGTERM.
+/// Skipped (ignored) in every ordinary run, and a no-op outside that process.
+#[test]
+#[ignore = "the runner's process in packages without hookline-e2e-runner, started by the harness"]
+fn runner_process() {
+    if std::env::var_os(RUNNER_PROCESS_VAR).is_none() {
+        return;
+    }
+    let config = hookline_local::Config::from_env()
+        .and_then(|c| c.check_exposure().map(|()| c))
+        .expect("the runner's configuration");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    match runtime.block_on(hookline_local::run(config)) {
+        Ok(()) => std::process::exit(0),
+        Err(e) => {
+            eprintln!("the runner stopped: {e}");
+            std::process::exit(1)
+        }
+    }
 }
