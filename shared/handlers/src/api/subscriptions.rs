@@ -320,6 +320,9 @@ pub async fn delete(
         Ok(()) | Err(PortError::NotFound) => {}
         Err(e) => return Err(e.into()),
     }
+    // After the subscription: a log left by a failure here is never read again, and its
+    // messages expire with their retention.
+    ctx.store.delete_pull_log(&id).await?;
     tracing::info!(subscription_id = %id, "subscription deleted");
     Ok(StatusCode::NO_CONTENT)
 }
