@@ -56,12 +56,15 @@ impl fmt::Display for Problem {
         let text = |key: &str| self.body.get(key).and_then(Value::as_str);
         let code = text("code").or(text("error")).unwrap_or("error");
         write!(f, "error {} {code}", self.status)?;
-        if let Some(detail) = text("detail")
+        let detail = text("detail")
             .or(text("error_description"))
             .or(text("title"))
-        {
-            write!(f, ": {}", one_line(detail))?;
+            .map(one_line)
+            .unwrap_or_default();
+        if !detail.is_empty() {
+            write!(f, ": {detail}")?;
         }
+        // The fields the detail does not already tell.
         let fields: Vec<String> = self
             .body
             .get("errors")
@@ -70,10 +73,12 @@ impl fmt::Display for Problem {
             .flatten()
             .filter_map(|e| {
                 let field = e.get("field").and_then(Value::as_str)?;
-                Some(match e.get("message").and_then(Value::as_str) {
-                    Some(m) => format!("{field}: {}", one_line(m)),
-                    None => field.to_string(),
-                })
+                let message = e.get("message").and_then(Value::as_str).map(one_line);
+                match message {
+                    Some(m) if detail.contains(field) && detail.contains(&m) => None,
+                    Some(m) => Some(format!("{field}: {m}")),
+                    None => Some(field.to_string()),
+                }
             })
             .collect();
         if !fields.is_empty() {
@@ -104,6 +109,19 @@ mod tests {
         assert_eq!(
             p.to_string(),
             "error 422 schema_mismatch: data does not match the schema (data.lotNo: is required; state)"
+        );
+    }
+
+    #[test]
+    fn a_field_the_detail_already_tells_is_not_repeated() {
+        let p = Problem {
+            status: 400,
+            body: json!({"code": "invalid_destination", "detail": "url: must be an absolute http(s) URL",
+                "errors": [{"field": "url", "message": "must be an absolute http(s) URL"}]}),
+        };
+        assert_eq!(
+            p.to_string(),
+            "error 400 invalid_destination: url: must be an absolute http(s) URL"
         );
     }
 

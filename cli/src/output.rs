@@ -54,7 +54,10 @@ pub fn print_table(columns: &[(&str, &str)], items: &[Value]) {
     for item in items {
         table.add_row(columns.iter().map(|(_, f)| cell(item, f)));
     }
-    println!("{table}");
+    // The last column is padded to its widest cell: no trailing blanks on narrower lines.
+    for line in table.to_string().lines() {
+        println!("{}", line.trim_end());
+    }
 }
 
 /// `field: value` lines of an object, for one resource.

@@ -20,8 +20,9 @@ pub async fn run(ctx: &Ctx, args: CatalogArgs) -> Result<(), CliError> {
                 .iter()
                 .map(|t| {
                     let mut t = t.clone();
-                    t["has_schema"] = Value::Bool(!t["schema"].is_null());
-                    t["has_example"] = Value::Bool(!t["example"].is_null());
+                    let yes = |v: &Value| Value::from(if v.is_null() { "-" } else { "yes" });
+                    t["has_schema"] = yes(&t["schema"]);
+                    t["has_example"] = yes(&t["example"]);
                     t
                 })
                 .collect();

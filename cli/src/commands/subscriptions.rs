@@ -57,10 +57,10 @@ pub async fn run(ctx: &Ctx, command: SubscriptionsCommand) -> Result<(), CliErro
                     Some(&Value::Object(body)),
                 )
                 .await?;
-            ctx.out.show(&answer, |s| {
-                print_fields(s, &FIELDS);
-                println!("{:12}  {}", "secret", s["secret"].as_str().unwrap_or("-"));
-            });
+            // The signing secret: `GET …/secret` reads it again later.
+            let mut fields = FIELDS.to_vec();
+            fields.push("secret");
+            ctx.out.show(&answer, |s| print_fields(s, &fields));
         }
         SubscriptionsCommand::List { client_id, page } => {
             let answer = api

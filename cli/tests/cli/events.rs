@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::harness::logged_in;
+use crate::harness::{Hookline, Run, logged_in};
 
 #[tokio::test]
 async fn a_sent_event_is_listed_and_read_back() {
@@ -58,33 +58,26 @@ async fn data_that_fails_the_schema_is_exit_1_with_the_field_on_one_line() {
         )
         .await;
     assert!(matches!(put.status, 200 | 201), "{}", put.text);
-    let out = cli
-        .run(&[
-            "events",
-            "send",
-            "-t",
-            "CliChecked",
-            "-s",
-            "AP",
-            "--data",
-            r#"{"other": 1}"#,
-        ])
-        .await;
+    let out = send_checked(&cli, r#"{"other": 1}"#).await;
     let line = out.failed(1);
     assert!(line.starts_with("error 422 schema_mismatch"), "{line}");
     assert!(line.contains("lotNo"), "the failing field is named: {line}");
 
-    let out = cli
-        .run(&[
-            "events",
-            "send",
-            "-t",
-            "CliChecked",
-            "-s",
-            "AP",
-            "--data",
-            "not json",
-        ])
-        .await;
+    let out = send_checked(&cli, "not json").await;
     assert!(out.failed(2).contains("--data is not JSON"), "{out:?}");
+}
+
+/// `events send` of a `CliChecked` event with `data`.
+async fn send_checked(cli: &Hookline, data: &str) -> Run {
+    cli.run(&[
+        "events",
+        "send",
+        "-t",
+        "CliChecked",
+        "-s",
+        "AP",
+        "--data",
+        data,
+    ])
+    .await
 }

@@ -108,7 +108,7 @@ async fn an_invalid_subscription_is_refused_on_one_line_naming_the_field() {
         .await;
     let line = out.failed(1);
     assert!(line.starts_with("error 400"), "{line}");
-    assert!(line.contains("(url"), "the field is named: {line}");
+    assert!(line.contains("url"), "the field is named: {line}");
     // Neither --url nor --pull: clap's usage error.
     let out = cli
         .run(&["subscriptions", "create", "--events", "LotDispatched"])
