@@ -81,3 +81,28 @@ async fn send_checked(cli: &Hookline, data: &str) -> Run {
     ])
     .await
 }
+
+#[tokio::test]
+async fn the_catalog_lists_every_type_and_shows_one() {
+    let (_app, cli) = logged_in().await;
+    let listed = cli.run(&["catalog", "--json"]).await.json();
+    let names: Vec<&str> = listed["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert!(names.contains(&"LotDispatched"), "{names:?}");
+    let table = cli.run(&["catalog"]).await;
+    assert!(table.ok().contains("LotDispatched"), "{table:?}");
+    let one = cli.run(&["catalog", "LotDispatched"]).await;
+    assert!(
+        one.ok().starts_with("LotDispatched: A lot was dispatched"),
+        "{one:?}"
+    );
+    let missing = cli.run(&["catalog", "NoSuchType"]).await;
+    assert!(
+        missing.failed(1).contains("no event type 'NoSuchType'"),
+        "{missing:?}"
+    );
+}

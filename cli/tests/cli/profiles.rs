@@ -139,3 +139,16 @@ async fn completions_are_printed_for_a_shell() {
     assert!(out.ok().contains("hookline"), "{out:?}");
     assert!(out.stdout.contains("subscriptions"));
 }
+
+#[tokio::test]
+async fn credentials_from_the_environment_stand_in_for_a_profile() {
+    let app = TestApp::spawn().await;
+    let cli = Hookline::new();
+    let mut cmd = cli.command(&["subscriptions", "list", "--json"]);
+    cmd.env("HOOKLINE_API", app.url(""))
+        .env("HOOKLINE_CLIENT_ID", ADMIN_ID)
+        .env("HOOKLINE_CLIENT_SECRET", app.admin_secret());
+    let out = cli.run_with(cmd, None).await;
+    assert_eq!(out.json()["data"], json!([]));
+    assert!(!cli.config_path().exists(), "no file is needed or written");
+}
