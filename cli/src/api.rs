@@ -72,6 +72,7 @@ impl Api {
         let request = self
             .http
             .post(self.url("/oauth/token", &[]))
+            .timeout(CALL_TIMEOUT)
             .header("content-type", "application/json")
             .body(body.to_string());
         let (status, body) = self.exchange(request).await?;

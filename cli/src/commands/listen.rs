@@ -137,13 +137,19 @@ async fn consume(ctx: &Ctx, api: &Api, id: &str, forward: &Url) -> Result<(), Cl
             report(ctx, message, &outcome);
         }
         if let (false, Some(cursor)) = (messages.is_empty(), page["next_cursor"].as_str()) {
-            api.send(
-                Method::POST,
-                &format!("{path}/ack"),
-                Some(&json!({"cursor": cursor})),
-            )
-            .await?;
-            after = Some(cursor.to_string());
+            let ack = json!({"cursor": cursor});
+            match api
+                .send(Method::POST, &format!("{path}/ack"), Some(&ack))
+                .await
+            {
+                Ok(_) => after = Some(cursor.to_string()),
+                // Not acknowledged: the batch comes again (at least once) when the API is back.
+                Err(CliError::Connection(e)) => {
+                    eprintln!("{e}; the batch will be fetched again");
+                    tokio::time::sleep(FETCH_RETRY).await;
+                }
+                Err(e) => return Err(e),
+            }
         }
     }
 }
