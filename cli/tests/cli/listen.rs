@@ -187,3 +187,38 @@ fn sorted(ids: &[String]) -> Vec<String> {
     ids.sort();
     ids
 }
+
+#[tokio::test]
+async fn listen_on_a_push_subscription_is_the_apis_conflict_exit_1() {
+    let (app, cli) = logged_in().await;
+    let receiver = Receiver::start().await;
+    let created = cli
+        .run(&[
+            "subscriptions",
+            "create",
+            "--url",
+            &receiver.url("/in"),
+            "--events",
+            "LotDispatched",
+            "--json",
+        ])
+        .await
+        .json();
+    app.remember_secret(
+        "webhook secret",
+        created["secret"].as_str().unwrap_or_default(),
+    );
+    let sub = created["id"].as_str().expect("an id");
+    let out = cli
+        .run(&[
+            "listen",
+            "--forward-to",
+            "http://127.0.0.1:9/",
+            "--subscription",
+            sub,
+        ])
+        .await;
+    assert_eq!(out.code, Some(1), "{out:?}");
+    let last = out.stderr.trim_end().lines().last().unwrap_or_default();
+    assert!(last.starts_with("error 409 conflict"), "{out:?}");
+}

@@ -78,8 +78,9 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Starts the runner: what `hookline-local` does without arguments.
-fn run_main() -> ExitCode {
+/// Starts the runner: what `hookline-local` does without arguments (also what the tests
+/// run where they start a test binary as the runner).
+pub fn run_main() -> ExitCode {
     let config = match Config::from_env().and_then(|c| c.check_exposure().map(|()| c)) {
         Ok(c) => c,
         Err(e) => {

@@ -189,7 +189,8 @@ fn runner_program() -> Command {
 }
 
 /// The runner in a test binary's process, for a package without a runner binary (see
-/// [`runner_program`]): what `hookline-local` runs without arguments, until SIGTERM.
+/// [`runner_program`]): what `hookline-local` runs without arguments (logs included), until
+/// SIGTERM.
 /// Skipped (ignored) in every ordinary run, and a no-op outside that process.
 #[test]
 #[ignore = "the runner's process in packages without hookline-e2e-runner, started by the harness"]
@@ -197,18 +198,10 @@ fn runner_process() {
     if std::env::var_os(RUNNER_PROCESS_VAR).is_none() {
         return;
     }
-    let config = hookline_local::Config::from_env()
-        .and_then(|c| c.check_exposure().map(|()| c))
-        .expect("the runner's configuration");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    match runtime.block_on(hookline_local::run(config)) {
-        Ok(()) => std::process::exit(0),
-        Err(e) => {
-            eprintln!("the runner stopped: {e}");
-            std::process::exit(1)
-        }
-    }
+    let ran = hookline_local::run_main();
+    std::process::exit(if ran == std::process::ExitCode::SUCCESS {
+        0
+    } else {
+        1
+    });
 }
