@@ -13,6 +13,20 @@ use crate::profiles::Profile;
 /// How long an ordinary call may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// A request body.
+#[derive(Debug, Clone, Copy)]
+pub enum Payload<'a> {
+    /// JSON.
+    Json(&'a Value),
+    /// A file as it is (a manufacturer import), with its content type.
+    File {
+        /// `text/csv`, …
+        content_type: &'a str,
+        /// The file's bytes.
+        bytes: &'a [u8],
+    },
+}
+
 /// A client of one stack, with one profile's credentials.
 pub struct Api {
     base: Url,
@@ -120,16 +134,16 @@ impl Api {
         body: Option<&Value>,
         timeout: Option<Duration>,
     ) -> Result<Value, CliError> {
-        self.call_with_headers(method, url, body, timeout, &[])
+        self.call_with_headers(method, url, body.map(Payload::Json), timeout, &[])
             .await
     }
 
-    /// [`Api::call`] with extra request headers (`Idempotency-Key`).
+    /// [`Api::call`] with any body and extra request headers (`Idempotency-Key`).
     pub async fn call_with_headers(
         &self,
         method: Method,
         url: Url,
-        body: Option<&Value>,
+        body: Option<Payload<'_>>,
         timeout: Option<Duration>,
         headers: &[(&str, &str)],
     ) -> Result<Value, CliError> {
@@ -145,11 +159,18 @@ impl Api {
             for (k, v) in headers {
                 request = request.header(*k, *v);
             }
-            if let Some(body) = body {
-                request = request
+            request = match body {
+                Some(Payload::Json(v)) => request
                     .header("content-type", "application/json")
-                    .body(body.to_string());
-            }
+                    .body(v.to_string()),
+                Some(Payload::File {
+                    content_type,
+                    bytes,
+                }) => request
+                    .header("content-type", content_type)
+                    .body(bytes.to_vec()),
+                None => request,
+            };
             let (status, body) = self.exchange(request).await?;
             match status {
                 200..=299 => return Ok(body),

@@ -41,6 +41,9 @@ pub enum Command {
     Replay(ReplayArgs),
     /// The event catalog: every type, or one type's schema and example.
     Catalog(CatalogArgs),
+    /// The manufacturer registry's bulk import.
+    #[command(subcommand)]
+    Manufacturers(ManufacturersCommand),
     /// Receive a subscription's events by pull delivery and forward each to a local URL.
     Listen(ListenArgs),
     /// Check the signature of a saved webhook request.
@@ -290,6 +293,23 @@ pub struct ReplayArgs {
     /// Replay the range in steps of this many minutes (one request each, a bar shows them).
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
     pub step_minutes: u32,
+}
+
+/// `hookline manufacturers …`.
+#[derive(Debug, Subcommand)]
+pub enum ManufacturersCommand {
+    /// Import a CSV file or an XLSX workbook of manufacturers, with a progress bar.
+    Import(ImportArgs),
+}
+
+/// `hookline manufacturers import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The file (`.csv` or `.xlsx`; the columns of the import template).
+    pub file: PathBuf,
+    /// Check the file and plan each row's outcome without writing anything.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `hookline catalog`.

@@ -4,6 +4,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::{Ctx, id_segment, json_arg};
+use crate::api::Payload;
 use crate::args::{EventsCommand, SendArgs};
 use crate::error::CliError;
 use crate::output::{print_fields, print_json};
@@ -32,7 +33,7 @@ pub async fn run(ctx: &Ctx, command: EventsCommand) -> Result<(), CliError> {
                 .call_with_headers(
                     Method::POST,
                     api.url("/v1/events", &[]),
-                    Some(&body),
+                    Some(Payload::Json(&body)),
                     None,
                     &headers,
                 )

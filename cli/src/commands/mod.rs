@@ -5,6 +5,7 @@ mod deliveries;
 mod events;
 mod listen;
 mod login;
+mod manufacturers;
 mod replay;
 mod subscriptions;
 mod verify;
@@ -72,6 +73,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Deliveries(c) => deliveries::run(&ctx, c).await,
         Command::Replay(args) => replay::run(&ctx, args).await,
         Command::Catalog(args) => catalog::run(&ctx, args).await,
+        Command::Manufacturers(c) => manufacturers::run(&ctx, c).await,
         Command::Listen(args) => listen::run(&ctx, args).await,
         Command::Verify(args) => verify::run(&ctx, args),
         Command::Completions { shell } => {

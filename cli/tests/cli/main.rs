@@ -6,6 +6,7 @@ mod harness;
 mod deliveries;
 mod events;
 mod listen;
+mod manufacturers;
 mod profiles;
 mod subscriptions;
 mod verify;

@@ -10,6 +10,8 @@ pub mod api;
 pub mod app;
 #[path = "../../../../tests/tests/e2e/support/backend.rs"]
 pub mod backend;
+#[path = "../../../../tests/tests/e2e/support/imports.rs"]
+pub mod imports;
 #[path = "../../../../tests/tests/e2e/support/receiver/mod.rs"]
 pub mod receiver;
 #[path = "../../../../tests/tests/e2e/support/secrets.rs"]
