@@ -14,21 +14,9 @@ async fn one_delivered_event(
     extra: &[&str],
 ) -> (String, String) {
     let url = receiver.url("/in");
-    let mut args = vec![
-        "subscriptions",
-        "create",
-        "--url",
-        &url,
-        "--events",
-        "LotDispatched",
-        "--json",
-    ];
+    let mut args = vec!["--url", &url, "--events", "LotDispatched"];
     args.extend(extra);
-    let created = cli.run(&args).await.json();
-    app.remember_secret(
-        "webhook secret",
-        created["secret"].as_str().unwrap_or_default(),
-    );
+    let created = cli.create_subscription(app, &args).await;
     let sub = created["id"].as_str().expect("an id").to_string();
     let portal = app.portal(&["AP"]).await;
     let event = app

@@ -112,21 +112,9 @@ async fn a_second_listen_resumes_where_the_first_stopped() {
     let local = Receiver::start().await;
     let url = local.url("/hooks");
     let created = cli
-        .run(&[
-            "subscriptions",
-            "create",
-            "--pull",
-            "--events",
-            "LotDispatched",
-            "--json",
-        ])
-        .await
-        .json();
+        .create_subscription(&app, &["--pull", "--events", "LotDispatched"])
+        .await;
     assert_eq!(created["mode"], "pull", "{created}");
-    app.remember_secret(
-        "webhook secret",
-        created["secret"].as_str().unwrap_or_default(),
-    );
     let sub = created["id"].as_str().expect("an id").to_string();
 
     let mut first = cli.spawn(&["listen", "--forward-to", &url, "--subscription", &sub]);
@@ -192,22 +180,10 @@ fn sorted(ids: &[String]) -> Vec<String> {
 async fn listen_on_a_push_subscription_is_the_apis_conflict_exit_1() {
     let (app, cli) = logged_in().await;
     let receiver = Receiver::start().await;
+    let url = receiver.url("/in");
     let created = cli
-        .run(&[
-            "subscriptions",
-            "create",
-            "--url",
-            &receiver.url("/in"),
-            "--events",
-            "LotDispatched",
-            "--json",
-        ])
-        .await
-        .json();
-    app.remember_secret(
-        "webhook secret",
-        created["secret"].as_str().unwrap_or_default(),
-    );
+        .create_subscription(&app, &["--url", &url, "--events", "LotDispatched"])
+        .await;
     let sub = created["id"].as_str().expect("an id");
     let out = cli
         .run(&[

@@ -2,13 +2,11 @@
 
 use serde_json::json;
 
-use crate::harness::{ADMIN_ID, Hookline, TestApp, logged_in};
+use crate::harness::{ADMIN_ID, Hookline, Run, logged_in, not_logged_in};
 
 #[tokio::test]
 async fn login_checks_the_credentials_and_saves_an_owner_only_profile() {
-    let app = TestApp::spawn().await;
-    let cli = Hookline::new();
-    let api = app.url("");
+    let (app, cli, api) = not_logged_in().await;
     // The secret comes on standard input, never on the command line.
     let out = cli
         .run_stdin(
@@ -43,20 +41,8 @@ async fn login_checks_the_credentials_and_saves_an_owner_only_profile() {
 
 #[tokio::test]
 async fn a_refused_secret_is_exit_3_and_saves_nothing() {
-    let app = TestApp::spawn().await;
-    let cli = Hookline::new();
-    let api = app.url("");
-    let out = cli
-        .run(&[
-            "login",
-            "--api",
-            &api,
-            "--client-id",
-            ADMIN_ID,
-            "--client-secret",
-            "not-the-secret",
-        ])
-        .await;
+    let (_app, cli, api) = not_logged_in().await;
+    let out = login_with_secret(&cli, &api, ADMIN_ID, "not-the-secret").await;
     let line = out.failed(3);
     assert!(line.contains("invalid_client"), "{line}");
     assert!(!cli.config_path().exists(), "nothing may be saved");
@@ -71,17 +57,7 @@ async fn an_unreachable_api_is_exit_3() {
         .local_addr()
         .unwrap();
     let api = format!("http://{addr}");
-    let out = cli
-        .run(&[
-            "login",
-            "--api",
-            &api,
-            "--client-id",
-            "cl_x",
-            "--client-secret",
-            "s",
-        ])
-        .await;
+    let out = login_with_secret(&cli, &api, "cl_x", "s").await;
     assert!(out.failed(3).contains("cannot reach"), "{out:?}");
 }
 
@@ -142,13 +118,26 @@ async fn completions_are_printed_for_a_shell() {
 
 #[tokio::test]
 async fn credentials_from_the_environment_stand_in_for_a_profile() {
-    let app = TestApp::spawn().await;
-    let cli = Hookline::new();
+    let (app, cli, api) = not_logged_in().await;
     let mut cmd = cli.command(&["subscriptions", "list", "--json"]);
-    cmd.env("HOOKLINE_API", app.url(""))
+    cmd.env("HOOKLINE_API", api)
         .env("HOOKLINE_CLIENT_ID", ADMIN_ID)
         .env("HOOKLINE_CLIENT_SECRET", app.admin_secret());
     let out = cli.run_with(cmd, None).await;
     assert_eq!(out.json()["data"], json!([]));
     assert!(!cli.config_path().exists(), "no file is needed or written");
+}
+
+/// `login` with the secret on the command line.
+async fn login_with_secret(cli: &Hookline, api: &str, id: &str, secret: &str) -> Run {
+    let args = [
+        "login",
+        "--api",
+        api,
+        "--client-id",
+        id,
+        "--client-secret",
+        secret,
+    ];
+    cli.run(&args).await
 }

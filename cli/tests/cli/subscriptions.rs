@@ -11,24 +11,22 @@ async fn a_subscription_is_created_read_changed_rotated_tested_and_deleted() {
     let url = receiver.url("/hooks");
 
     let created = cli
-        .run(&[
-            "subscriptions",
-            "create",
-            "--url",
-            &url,
-            "--events",
-            "LotDispatched,LotReceived",
-            "--states",
-            "AP",
-            "--description",
-            "from the CLI",
-            "--json",
-        ])
-        .await
-        .json();
+        .create_subscription(
+            &app,
+            &[
+                "--url",
+                &url,
+                "--events",
+                "LotDispatched,LotReceived",
+                "--states",
+                "AP",
+                "--description",
+                "from the CLI",
+            ],
+        )
+        .await;
     let id = created["id"].as_str().expect("an id").to_string();
     let first_secret = created["secret"].as_str().expect("the secret").to_string();
-    app.remember_secret("webhook secret", &first_secret);
     assert_eq!(
         created["event_types"],
         serde_json::json!(["LotDispatched", "LotReceived"])

@@ -8,20 +8,11 @@ use crate::harness::{Receiver, WAIT, logged_in};
 async fn a_received_request_verifies_and_a_changed_one_does_not() {
     let (app, cli) = logged_in().await;
     let receiver = Receiver::start().await;
+    let url = receiver.url("/in");
     let created = cli
-        .run(&[
-            "subscriptions",
-            "create",
-            "--url",
-            &receiver.url("/in"),
-            "--events",
-            "*",
-            "--json",
-        ])
-        .await
-        .json();
+        .create_subscription(&app, &["--url", &url, "--events", "*"])
+        .await;
     let secret = created["secret"].as_str().expect("a secret").to_string();
-    app.remember_secret("webhook secret", &secret);
     let id = created["id"].as_str().unwrap().to_string();
     cli.run(&["subscriptions", "test", &id]).await.ok();
     let got = receiver.wait_for(1, WAIT).await.remove(0);

@@ -149,6 +149,19 @@ impl Hookline {
         self.run_stdin(&args, &format!("{secret}\n")).await.ok();
     }
 
+    /// `hookline subscriptions create ARGS --json`, asserting success: the created
+    /// subscription, whose secret `app` then watches for in its logs.
+    pub async fn create_subscription(&self, app: &TestApp, args: &[&str]) -> Value {
+        let mut all = vec!["subscriptions", "create", "--json"];
+        all.extend(args);
+        let created = self.run(&all).await.json();
+        let secret = created["secret"]
+            .as_str()
+            .expect("the new subscription's secret");
+        app.remember_secret("webhook secret", secret);
+        created
+    }
+
     /// Starts `args` (a `listen`) and leaves it running, its output in files.
     pub fn spawn(&self, args: &[&str]) -> Listener {
         let n = std::time::SystemTime::now()

@@ -33,10 +33,16 @@ use std::time::Duration;
 /// How long a condition that involves deliveries may take to come true.
 pub const WAIT: Duration = Duration::from_secs(20);
 
+/// A runner, a `hookline` with no profile yet, and the runner's API URL.
+pub async fn not_logged_in() -> (TestApp, Hookline, String) {
+    let app = TestApp::spawn().await;
+    let api = app.url("");
+    (app, Hookline::new(), api)
+}
+
 /// A runner and a `hookline` logged in to it as the bootstrap admin (profile `default`).
 pub async fn logged_in() -> (TestApp, Hookline) {
-    let app = TestApp::spawn().await;
-    let cli = Hookline::new();
+    let (app, cli, _) = not_logged_in().await;
     cli.login(&app, ADMIN_ID, app.admin_secret(), None).await;
     (app, cli)
 }
