@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use hookline_domain::delivery::OUTCOME_NOT_RECORDED;
 use hookline_domain::subscription::{DEFAULT_MAX_ATTEMPTS, DeliveryMode};
-use hookline_domain::{DeliveryStatus, Subscription};
+use hookline_domain::{DeliveryId, DeliveryStatus, Subscription};
 use hookline_handlers::delivery::pull::STORED_FOR_PULL;
-use hookline_ports::QueueName;
 use hookline_ports::faults::{Fault, Faults};
+use hookline_ports::{QueueName, ReceivedMessage};
 use time::OffsetDateTime;
 
 use support::hub::*;
@@ -22,6 +22,15 @@ async fn pull_subscription(hub: &Hub) -> Subscription {
     sub.mode = DeliveryMode::Pull;
     assert!(hub.store.update_subscription(&sub).await.expect("update"));
     sub
+}
+
+/// A delivery to a new pull subscription, queued by id, and its message, received.
+async fn queued_pull_delivery(hub: &Hub) -> (Subscription, DeliveryId, Vec<ReceivedMessage>) {
+    let sub = pull_subscription(hub).await;
+    let event = hub.publish().await;
+    let id = hub.queue_delivery(&event, &sub, |_| {}).await;
+    let batch = hub.receive_exactly(QueueName::Deliveries, 1).await;
+    (sub, id, batch)
 }
 
 async fn log_positions(hub: &Hub, sub: &Subscription) -> Vec<u64> {
@@ -38,10 +47,7 @@ async fn log_positions(hub: &Hub, sub: &Subscription) -> Vec<u64> {
 async fn a_pull_attempt_appends_once_even_when_its_outcome_is_written_only_the_second_time() {
     let faults = Faults::default();
     let hub = faulty_hub(&faults).await;
-    let sub = pull_subscription(&hub).await;
-    let event = hub.publish().await;
-    let id = hub.queue_delivery(&event, &sub, |_| {}).await;
-    let batch = hub.receive_exactly(QueueName::Deliveries, 1).await;
+    let (sub, id, batch) = queued_pull_delivery(&hub).await;
 
     // Appended, and the outcome's write fails: the message is kept.
     faults.inject("update_delivery", Fault::Fail, 0, 1);
@@ -76,10 +82,7 @@ async fn a_pull_attempt_appends_once_even_when_its_outcome_is_written_only_the_s
 async fn a_pull_attempt_whose_append_fails_is_retried_on_the_schedule() {
     let faults = Faults::default();
     let hub = faulty_hub(&faults).await;
-    let sub = pull_subscription(&hub).await;
-    let event = hub.publish().await;
-    let id = hub.queue_delivery(&event, &sub, |_| {}).await;
-    let batch = hub.receive_exactly(QueueName::Deliveries, 1).await;
+    let (sub, id, batch) = queued_pull_delivery(&hub).await;
 
     faults.inject("append_pull_message", Fault::Fail, 0, 1);
     let response = hub.deliver(&batch).await;
