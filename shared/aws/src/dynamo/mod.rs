@@ -84,6 +84,7 @@ mod list;
 mod manufacturers;
 mod merge;
 mod ops;
+mod partition;
 mod pull;
 mod query;
 pub mod schema;

@@ -22,6 +22,7 @@ use super::DynamoStore;
 use super::error::{backend, build};
 use super::item::{Item, body, from_body, key, n, names, s};
 use super::ops::{Must, Transaction, conditional_check_failed};
+use super::partition::SortKeys;
 use super::schema::{BODY, EXPIRES_AT, PK, SK};
 
 /// Sort key of a log's counter.
@@ -150,34 +151,24 @@ impl PullStore for DynamoStore {
         now: OffsetDateTime,
     ) -> Result<Vec<PullMessage>, PortError> {
         const OP: &str = "list_pull_messages";
+        let pk = log_pk(subscription);
+        let sort = SortKeys::Between(message_sk(after.saturating_add(1)), message_sk(u64::MAX));
+        let page_size = Some(i32::try_from(limit).unwrap_or(i32::MAX).max(1));
         let mut found: Vec<PullMessage> = Vec::new();
         let mut start = None;
-        let page = i32::try_from(limit).unwrap_or(i32::MAX).max(1);
         loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
-                .set_expression_attribute_names(Some(names(&[PK, SK])))
-                .expression_attribute_values(":pk", s(log_pk(subscription)))
-                .expression_attribute_values(":from", s(message_sk(after.saturating_add(1))))
-                .expression_attribute_values(":to", s(message_sk(u64::MAX)))
-                .consistent_read(true)
-                .limit(page)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| backend(OP, e))?;
-            for it in out.items() {
+            let page = self
+                .query_partition(OP, &pk, &sort, page_size, false, start)
+                .await?;
+            for it in &page.items {
                 let m: PullMessage = from_body(OP, it)?;
                 // Past its retention, not yet deleted by the time to live.
                 if m.kept_until > now && found.len() < limit {
                     found.push(m);
                 }
             }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() && found.len() < limit => start = Some(k),
+            match page.next {
+                Some(k) if found.len() < limit => start = Some(k),
                 _ => return Ok(found),
             }
         }
@@ -228,21 +219,11 @@ impl PullStore for DynamoStore {
         let pk = log_pk(subscription);
         let mut start = None;
         loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk")
-                .projection_expression("#pk, #sk")
-                .set_expression_attribute_names(Some(names(&[PK, SK])))
-                .expression_attribute_values(":pk", s(pk.clone()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| backend(OP, e))?;
-            let keys: Vec<String> = out
-                .items()
+            let page = self
+                .query_partition(OP, &pk, &SortKeys::All, None, true, start)
+                .await?;
+            let keys: Vec<String> = page
+                .items
                 .iter()
                 .filter_map(|i| i.get(SK).and_then(|v| v.as_s().ok()).cloned())
                 .collect();
@@ -257,9 +238,9 @@ impl PullStore for DynamoStore {
             for d in deleted {
                 d?;
             }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(()),
+            match page.next {
+                Some(k) => start = Some(k),
+                None => return Ok(()),
             }
         }
     }

@@ -66,3 +66,89 @@ pub(super) fn apply_mode(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use time::OffsetDateTime;
+
+    use super::*;
+    use crate::ids::{ClientId, SubscriptionId};
+    use crate::subscription::new_subscription;
+
+    fn sub() -> Subscription {
+        new_subscription(
+            SubscriptionId::from_stored("sub_1"),
+            ClientId::from_stored("cl_1"),
+            "whsec_x".into(),
+            OffsetDateTime::UNIX_EPOCH,
+        )
+    }
+
+    fn field(r: Result<(), ValidationError>) -> Option<String> {
+        r.err().map(|e| e.errors[0].field.clone())
+    }
+
+    #[test]
+    fn a_pull_subscription_refuses_what_only_a_push_uses_and_keeps_its_mode() {
+        let pull = SubscriptionInput {
+            mode: Some(DeliveryMode::Pull),
+            ..Default::default()
+        };
+        let mut s = sub();
+        assert_eq!(field(apply_mode(&mut s, &pull, true)), None);
+        assert_eq!(s.mode, DeliveryMode::Pull);
+        let push_only = [
+            (
+                "url",
+                SubscriptionInput {
+                    url: Some("https://x.example.org/".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "timeout_ms",
+                SubscriptionInput {
+                    timeout_ms: Some(1000),
+                    ..Default::default()
+                },
+            ),
+            (
+                "rate_limit",
+                SubscriptionInput {
+                    rate_limit: Some(Some(5)),
+                    ..Default::default()
+                },
+            ),
+        ];
+        for (name, input) in push_only {
+            assert_eq!(
+                field(apply_mode(&mut s, &input, false)).as_deref(),
+                Some(name)
+            );
+        }
+        let cleared = SubscriptionInput {
+            rate_limit: Some(None),
+            auth: Some(None),
+            ..Default::default()
+        };
+        assert_eq!(
+            field(apply_mode(&mut s, &cleared, false)),
+            None,
+            "null is nothing set"
+        );
+        let to_push = SubscriptionInput {
+            mode: Some(DeliveryMode::Push),
+            ..Default::default()
+        };
+        assert_eq!(
+            field(apply_mode(&mut s, &to_push, false)).as_deref(),
+            Some("mode")
+        );
+        assert_eq!(
+            field(apply_mode(&mut s, &pull, false)),
+            None,
+            "the same mode again"
+        );
+        assert_eq!(s.mode, DeliveryMode::Pull);
+    }
+}

@@ -186,8 +186,13 @@ mod tests {
     fn a_new_subscriptions_required_fields_are_never_null_a_patchs_may_be() {
         let new = serde_json::to_value(NewSubscription::schema()).expect("JSON");
         let patch = serde_json::to_value(SubscriptionPatch::schema()).expect("JSON");
-        assert_eq!(new["properties"]["url"]["type"], "string");
         assert_eq!(new["properties"]["event_types"]["type"], "array");
+        assert_eq!(new["required"], serde_json::json!(["event_types"]));
+        // Required for push only: a pull subscription has none.
+        assert_eq!(
+            new["properties"]["url"]["type"],
+            serde_json::json!(["string", "null"])
+        );
         assert_eq!(
             patch["properties"]["url"]["type"],
             serde_json::json!(["string", "null"])
