@@ -397,6 +397,29 @@ mod tests {
         assert!(!ok(&one, encode("L", None, Some(("5", "DELIVERY#5")))));
     }
 
+    #[test]
+    fn day_partitions_newest_first_walk_back_from_the_last_day() {
+        let days = Partitions::Days {
+            prefix: "EVENTS#",
+            first: date!(2026 - 02 - 27),
+            last: date!(2026 - 03 - 01),
+            newest_first: true,
+        };
+        let all: Vec<String> = (0..10).map_while(|i| days.get(i)).collect();
+        assert_eq!(
+            all,
+            [
+                "EVENTS#2026-03-01",
+                "EVENTS#2026-02-28",
+                "EVENTS#2026-02-27"
+            ]
+        );
+        for (i, p) in all.iter().enumerate() {
+            assert_eq!(days.position(p), Some(i), "{p}");
+        }
+        assert_eq!(days.position("EVENTS#2026-03-02"), None);
+    }
+
     /// The key attributes of a gsi4 item.
     const GSI4_ATTRS: [&str; 4] = [PK, SK, GSI4.partition_key, GSI4.sort_key];
 
