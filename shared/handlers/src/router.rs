@@ -23,7 +23,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{
     clients, deliveries, delivery_stats, event_list, event_types, events, imports, manufacturers,
-    replay, service, subscription_secrets, subscriptions, sync_requests, sync_sources,
+    pull, replay, service, subscription_secrets, subscriptions, sync_requests, sync_sources,
 };
 use crate::auth::token;
 use crate::context::{AppContext, Contexts, Core, TokenContext};
@@ -92,6 +92,8 @@ fn manage_routes() -> Routes {
             post(subscription_secrets::rotate_secret),
         )
         .route("/v1/subscriptions/{id}/test", post(subscriptions::test))
+        .route("/v1/subscriptions/{id}/messages", get(pull::fetch))
+        .route("/v1/subscriptions/{id}/messages/ack", post(pull::ack))
         .route("/v1/subscriptions/{id}/replay", post(replay::replay))
         .route("/v1/deliveries", get(deliveries::list))
         .route("/v1/deliveries/stats", get(delivery_stats::stats))
