@@ -57,6 +57,37 @@ async fn a_failed_delivery_is_listed_shown_with_its_attempts_and_retried() {
     );
     let table = cli.run(&["deliveries", "list", "--status", "failed"]).await;
     assert!(table.ok().contains(&id), "{table:?}");
+    assert!(
+        table.stdout.contains("LotDispatched"),
+        "the event type column: {table:?}"
+    );
+    // The filters combine: by event type and creation time.
+    let since = crate::harness::rfc3339_now_minus_minutes(10);
+    let of_type = |t: &'static str| {
+        let since = since.clone();
+        let cli = &cli;
+        async move {
+            let args = [
+                "deliveries",
+                "list",
+                "--type",
+                t,
+                "--since",
+                &since,
+                "--json",
+            ];
+            let listed = cli.run(&args).await.json();
+            let ids: Vec<String> = listed["data"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|d| d["id"].as_str().map(str::to_string))
+                .collect();
+            ids
+        }
+    };
+    assert_eq!(of_type("LotDispatched").await, vec![id.clone()]);
+    assert_eq!(of_type("LotReceived").await, Vec::<String>::new());
 
     receiver.set_default(Reply::ok());
     let before = receiver.count();

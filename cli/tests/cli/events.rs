@@ -100,6 +100,11 @@ async fn the_catalog_lists_every_type_and_shows_one() {
         one.ok().starts_with("LotDispatched: A lot was dispatched"),
         "{one:?}"
     );
+    let shown = cli
+        .run(&["catalog", "LotDispatched", "--json"])
+        .await
+        .json();
+    assert!(shown["example"].is_object(), "the type's example: {shown}");
     let missing = cli.run(&["catalog", "NoSuchType"]).await;
     assert!(
         missing.failed(1).contains("no event type 'NoSuchType'"),
