@@ -334,6 +334,9 @@ pub struct ListenArgs {
     /// States of the temporary subscription.
     #[arg(long, value_delimiter = ',')]
     pub states: Vec<String>,
+    /// The temporary subscription also receives the events this client publishes itself.
+    #[arg(long, conflicts_with = "subscription")]
+    pub include_own_events: bool,
 }
 
 /// `hookline verify`.

@@ -45,10 +45,7 @@ pub async fn run(ctx: &Ctx, args: ListenArgs) -> Result<(), CliError> {
     let stop = shutdown_signal()?;
     let (id, temporary) = match args.subscription {
         Some(id) => (id_segment(&id)?.to_string(), false),
-        None => (
-            create_temporary(&api, &args.event_types, &args.states).await?,
-            true,
-        ),
+        None => (create_temporary(&api, &args).await?, true),
     };
     eprintln!(
         "listening on {id}{}; forwarding to {forward} (Ctrl-C to stop)",
@@ -78,18 +75,15 @@ pub async fn run(ctx: &Ctx, args: ListenArgs) -> Result<(), CliError> {
 }
 
 /// Creates the temporary pull subscription: its id.
-async fn create_temporary(
-    api: &Api,
-    types: &[String],
-    states: &[String],
-) -> Result<String, CliError> {
+async fn create_temporary(api: &Api, args: &ListenArgs) -> Result<String, CliError> {
     let mut body = json!({
         "mode": "pull",
-        "event_types": types,
+        "event_types": args.event_types,
         "description": "hookline listen (temporary)",
+        "include_own_events": args.include_own_events,
     });
-    if !states.is_empty() {
-        body["states"] = json!(states);
+    if !args.states.is_empty() {
+        body["states"] = json!(args.states);
     }
     let sub = api
         .send(Method::POST, "/v1/subscriptions", Some(&body))

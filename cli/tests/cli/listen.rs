@@ -198,3 +198,43 @@ async fn listen_on_a_push_subscription_is_the_apis_conflict_exit_1() {
     let last = out.stderr.trim_end().lines().last().unwrap_or_default();
     assert!(last.starts_with("error 409 conflict"), "{out:?}");
 }
+
+#[tokio::test]
+async fn include_own_events_forwards_what_the_same_profile_sends() {
+    let (_app, cli) = logged_in().await;
+    let local = Receiver::start().await;
+    let url = local.url("/mine");
+    let args = [
+        "listen",
+        "--forward-to",
+        &url,
+        "--events",
+        "LotDispatched",
+        "--include-own-events",
+    ];
+    let mut listener = cli.spawn(&args);
+    listener.wait_for_stderr("listening on ").await;
+    let sent = cli
+        .run(&[
+            "events",
+            "send",
+            "-t",
+            "LotDispatched",
+            "-s",
+            "AP",
+            "--json",
+        ])
+        .await
+        .json();
+    let got = local.wait_for(1, WAIT).await;
+    assert_eq!(
+        got[0].webhook_id(),
+        sent["id"].as_str().expect("an event id")
+    );
+    assert_eq!(
+        listener.stop("TERM").await,
+        Some(0),
+        "{}",
+        listener.stderr()
+    );
+}
