@@ -248,6 +248,25 @@ pub enum DeliveriesCommand {
         /// The delivery id.
         id: String,
     },
+    /// Deliveries per hour by status (default: the last 24 hours).
+    Stats(StatsArgs),
+}
+
+/// `hookline deliveries stats`.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Only this subscription's.
+    #[arg(long)]
+    pub subscription: Option<String>,
+    /// Only this event type.
+    #[arg(long = "type", short = 't')]
+    pub event_type: Option<String>,
+    /// From this time (RFC 3339).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Until this time (RFC 3339).
+    #[arg(long)]
+    pub until: Option<String>,
 }
 
 /// `hookline deliveries list`.

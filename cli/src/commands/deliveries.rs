@@ -19,6 +19,15 @@ const COLUMNS: [(&str, &str); 7] = [
     ("created at", "created_at"),
 ];
 
+/// The columns of the hourly statistics.
+const STATS_COLUMNS: [(&str, &str); 5] = [
+    ("hour", "hour"),
+    ("pending", "pending"),
+    ("retrying", "retrying"),
+    ("succeeded", "succeeded"),
+    ("failed", "failed"),
+];
+
 /// Runs a `deliveries` command.
 pub async fn run(ctx: &Ctx, command: DeliveriesCommand) -> Result<(), CliError> {
     let api = ctx.api()?;
@@ -76,6 +85,26 @@ pub async fn run(ctx: &Ctx, command: DeliveriesCommand) -> Result<(), CliError> 
                     ],
                     attempts,
                 );
+            });
+        }
+        DeliveriesCommand::Stats(args) => {
+            let answer = api
+                .get(
+                    "/v1/deliveries/stats",
+                    &[
+                        ("subscription_id", args.subscription),
+                        ("event_type", args.event_type),
+                        ("since", args.since),
+                        ("until", args.until),
+                    ],
+                )
+                .await?;
+            ctx.out.show(&answer, |s| {
+                let buckets = s["buckets"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+                print_table(&STATS_COLUMNS, buckets);
+                if s["truncated"] == true {
+                    eprintln!("truncated: only the newest 10,000 deliveries are counted");
+                }
             });
         }
         DeliveriesCommand::Retry { id } => {

@@ -99,6 +99,22 @@ async fn a_failed_delivery_is_listed_shown_with_its_attempts_and_retried() {
         (d["status"] == "succeeded").then_some(())
     })
     .await;
+
+    // The hourly statistics count it where it now is.
+    let stats = cli
+        .run(&["deliveries", "stats", "--subscription", &sub, "--json"])
+        .await
+        .json();
+    let buckets = stats["buckets"].as_array().expect("buckets");
+    let total = |status: &str| {
+        buckets
+            .iter()
+            .filter_map(|b| b[status].as_u64())
+            .sum::<u64>()
+    };
+    assert_eq!((total("succeeded"), total("failed")), (1, 0), "{stats}");
+    let table = cli.run(&["deliveries", "stats"]).await;
+    assert!(table.ok().starts_with(" HOUR"), "{table:?}");
 }
 
 #[tokio::test]
