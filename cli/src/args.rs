@@ -74,7 +74,7 @@ pub struct LoginArgs {
 pub enum EventsCommand {
     /// Publish one event.
     Send(SendArgs),
-    /// List events, newest first.
+    /// List events, newest first (default window: the last 24 hours).
     List(EventListArgs),
     /// One event with its delivery counts.
     Get {
@@ -117,15 +117,22 @@ pub struct Page {
     pub cursor: Option<String>,
 }
 
+/// A time window (RFC 3339 times).
+#[derive(Debug, Args)]
+pub struct Window {
+    /// From this time, included (RFC 3339).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Until this time, excluded (RFC 3339).
+    #[arg(long)]
+    pub until: Option<String>,
+}
+
 /// `hookline events list`.
 #[derive(Debug, Args)]
 pub struct EventListArgs {
-    /// From this time (RFC 3339; default: 24 h ago).
-    #[arg(long)]
-    pub since: Option<String>,
-    /// Until this time (RFC 3339).
-    #[arg(long)]
-    pub until: Option<String>,
+    #[command(flatten)]
+    pub window: Window,
     /// Only this type.
     #[arg(long = "type", short = 't')]
     pub event_type: Option<String>,
@@ -249,47 +256,34 @@ pub enum DeliveriesCommand {
         id: String,
     },
     /// Deliveries per hour by status (default: the last 24 hours).
-    Stats(StatsArgs),
+    Stats(DeliveryFilter),
 }
 
-/// `hookline deliveries stats`.
+/// Which deliveries: the filters that the list and the statistics share.
 #[derive(Debug, Args)]
-pub struct StatsArgs {
+pub struct DeliveryFilter {
     /// Only this subscription's.
     #[arg(long)]
     pub subscription: Option<String>,
     /// Only this event type.
     #[arg(long = "type", short = 't')]
     pub event_type: Option<String>,
-    /// From this time (RFC 3339).
-    #[arg(long)]
-    pub since: Option<String>,
-    /// Until this time (RFC 3339).
-    #[arg(long)]
-    pub until: Option<String>,
+    /// Created in this window.
+    #[command(flatten)]
+    pub window: Window,
 }
 
 /// `hookline deliveries list`.
 #[derive(Debug, Args)]
 pub struct DeliveryListArgs {
-    /// Only this subscription's.
-    #[arg(long)]
-    pub subscription: Option<String>,
+    #[command(flatten)]
+    pub filter: DeliveryFilter,
     /// Only this event's.
     #[arg(long)]
     pub event: Option<String>,
     /// Only this status (`pending`, `retrying`, `succeeded`, `failed`).
     #[arg(long)]
     pub status: Option<String>,
-    /// Only this event type.
-    #[arg(long = "type", short = 't')]
-    pub event_type: Option<String>,
-    /// Created at or after (RFC 3339).
-    #[arg(long)]
-    pub since: Option<String>,
-    /// Created before (RFC 3339).
-    #[arg(long)]
-    pub until: Option<String>,
     #[command(flatten)]
     pub page: Page,
 }

@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::{Ctx, id_segment};
-use crate::args::DeliveriesCommand;
+use crate::args::{DeliveriesCommand, DeliveryFilter};
 use crate::error::CliError;
 use crate::output::{print_fields, print_table};
 
@@ -33,21 +33,14 @@ pub async fn run(ctx: &Ctx, command: DeliveriesCommand) -> Result<(), CliError> 
     let api = ctx.api()?;
     match command {
         DeliveriesCommand::List(args) => {
-            let answer = api
-                .get(
-                    "/v1/deliveries",
-                    &[
-                        ("subscription_id", args.subscription),
-                        ("event_id", args.event),
-                        ("status", args.status),
-                        ("event_type", args.event_type),
-                        ("since", args.since),
-                        ("until", args.until),
-                        ("limit", args.page.limit.map(|l| l.to_string())),
-                        ("cursor", args.page.cursor),
-                    ],
-                )
-                .await?;
+            let mut query = filter_query(args.filter);
+            query.extend([
+                ("event_id", args.event),
+                ("status", args.status),
+                ("limit", args.page.limit.map(|l| l.to_string())),
+                ("cursor", args.page.cursor),
+            ]);
+            let answer = api.get("/v1/deliveries", &query).await?;
             if ctx.out.json {
                 ctx.out.list(&answer, &COLUMNS);
             } else {
@@ -87,17 +80,9 @@ pub async fn run(ctx: &Ctx, command: DeliveriesCommand) -> Result<(), CliError> 
                 );
             });
         }
-        DeliveriesCommand::Stats(args) => {
+        DeliveriesCommand::Stats(filter) => {
             let answer = api
-                .get(
-                    "/v1/deliveries/stats",
-                    &[
-                        ("subscription_id", args.subscription),
-                        ("event_type", args.event_type),
-                        ("since", args.since),
-                        ("until", args.until),
-                    ],
-                )
+                .get("/v1/deliveries/stats", &filter_query(filter))
                 .await?;
             ctx.out.show(&answer, |s| {
                 let buckets = s["buckets"].as_array().map(Vec::as_slice).unwrap_or(&[]);
@@ -120,6 +105,16 @@ pub async fn run(ctx: &Ctx, command: DeliveriesCommand) -> Result<(), CliError> 
         }
     }
     Ok(())
+}
+
+/// The query of a delivery filter.
+fn filter_query(f: DeliveryFilter) -> Vec<(&'static str, Option<String>)> {
+    vec![
+        ("subscription_id", f.subscription),
+        ("event_type", f.event_type),
+        ("since", f.window.since),
+        ("until", f.window.until),
+    ]
 }
 
 /// The list with each delivery's number of attempts, for the table.

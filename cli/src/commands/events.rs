@@ -51,8 +51,8 @@ pub async fn run(ctx: &Ctx, command: EventsCommand) -> Result<(), CliError> {
                 .get(
                     "/v1/events",
                     &[
-                        ("since", args.since),
-                        ("until", args.until),
+                        ("since", args.window.since),
+                        ("until", args.window.until),
                         ("type", args.event_type),
                         ("state", args.state),
                         ("limit", args.page.limit.map(|l| l.to_string())),

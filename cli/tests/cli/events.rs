@@ -7,18 +7,7 @@ use crate::harness::{Hookline, Run, logged_in};
 #[tokio::test]
 async fn a_sent_event_is_listed_and_read_back() {
     let (_app, cli) = logged_in().await;
-    let out = cli
-        .run(&[
-            "events",
-            "send",
-            "-t",
-            "LotDispatched",
-            "-s",
-            "AP",
-            "--data",
-            r#"{"lotNo": "L-7"}"#,
-        ])
-        .await;
+    let out = cli.send_lot(&["--data", r#"{"lotNo": "L-7"}"#]).await;
     let line = out.ok().trim().to_string();
     let (id, status) = line.split_once("  ").expect("`evt_…  accepted`");
     assert!(id.starts_with("evt_") && status == "accepted", "{line}");

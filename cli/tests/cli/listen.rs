@@ -214,18 +214,7 @@ async fn include_own_events_forwards_what_the_same_profile_sends() {
     ];
     let mut listener = cli.spawn(&args);
     listener.wait_for_stderr("listening on ").await;
-    let sent = cli
-        .run(&[
-            "events",
-            "send",
-            "-t",
-            "LotDispatched",
-            "-s",
-            "AP",
-            "--json",
-        ])
-        .await
-        .json();
+    let sent = cli.send_lot(&["--json"]).await.json();
     let got = local.wait_for(1, WAIT).await;
     assert_eq!(
         got[0].webhook_id(),

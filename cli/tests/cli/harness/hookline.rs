@@ -149,6 +149,13 @@ impl Hookline {
         self.run_stdin(&args, &format!("{secret}\n")).await.ok();
     }
 
+    /// `hookline events send -t LotDispatched -s AP` with `extra` arguments.
+    pub async fn send_lot(&self, extra: &[&str]) -> Run {
+        let mut args = vec!["events", "send", "-t", "LotDispatched", "-s", "AP"];
+        args.extend(extra);
+        self.run(&args).await
+    }
+
     /// `hookline subscriptions create ARGS --json`, asserting success: the created
     /// subscription, whose secret `app` then watches for in its logs.
     pub async fn create_subscription(&self, app: &TestApp, args: &[&str]) -> Value {
