@@ -8,6 +8,7 @@
 //! (`openapi::served`); `/docs` differs by where it runs: `app` serves the Swagger UI built in
 //! (feature `swagger-ui`); the `manage` function, which must stay small, a page that loads
 //! Swagger UI from a CDN (`openapi::published`), whatever features a workspace build unifies.
+//! Both serve the web console at `/console` (`console`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -183,7 +184,9 @@ pub fn ingest_router(ctx: Arc<AppContext>) -> Router {
 /// The manage function's router.
 pub fn manage_router(ctx: Arc<AppContext>) -> Router {
     let core = ctx.core.clone();
-    let routes = manage_routes().merge(crate::openapi::published());
+    let routes = manage_routes()
+        .merge(crate::openapi::published())
+        .merge(crate::console::routes());
     finish(routes.with_state(ctx), core)
 }
 
@@ -192,6 +195,7 @@ pub fn app(ctx: &Contexts) -> Router {
     let api = ingest_routes()
         .merge(manage_routes())
         .merge(local_docs_routes())
+        .merge(crate::console::routes())
         .with_state(ctx.api.clone());
     let routes = token_routes().with_state(ctx.token.clone()).merge(api);
     finish(routes, ctx.api.core.clone())
@@ -361,9 +365,9 @@ mod tests {
     }
 
     /// The `manage` function's docs must not depend on the features a build unifies: with or
-    /// without `swagger-ui`, it serves the committed document and the CDN page.
+    /// without `swagger-ui`, it serves the committed document and the CDN page; and the console.
     #[tokio::test]
-    async fn manage_router_publishes_the_committed_document_and_the_cdn_page() {
+    async fn manage_router_publishes_the_committed_document_the_cdn_page_and_the_console() {
         let (backend, core, _dir) = embedded_core().await;
         let ctx = AppContext::new(
             core,
@@ -397,6 +401,17 @@ mod tests {
         assert!(
             html.contains("https://cdn.jsdelivr.net/npm/swagger-ui-dist@"),
             "{html}"
+        );
+
+        let console = http
+            .get(format!("{base}/console"))
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(console.status(), 200);
+        assert_eq!(
+            console.headers()[header::CONTENT_SECURITY_POLICY],
+            crate::console::policy().as_str()
         );
 
         let doc = http

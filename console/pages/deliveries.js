@@ -1,0 +1,139 @@
+// The delivery log: deliveries filtered by subscription, event type, status and creation
+// time, newest first, each with its attempts one click away and a retry for those that
+// ended; and the admin's dead letters, the same log fixed to `status=failed` for every client.
+
+import { call, hasScope } from "../api.js";
+import {
+  actionButton, announce, field, h, heading, isoToLocalInput, noticeArea, select, table, time,
+  timeInput, toRfc3339,
+} from "../ui.js";
+import { eventTypeInput } from "./catalog.js";
+import { subscriptionSelect } from "./subscriptions.js";
+
+const STATUSES = [
+  ["", "Any status"],
+  ["pending", "pending"],
+  ["retrying", "retrying"],
+  ["succeeded", "succeeded"],
+  ["failed", "failed (dead letter)"],
+];
+
+/** The filter form; `apply(params)` is called with the chosen filters. */
+async function filterForm(query, { fixedStatus }, apply) {
+  const subscription = await subscriptionSelect({ id: "filter-subscription" }, query.get("subscription_id"));
+  const eventType = await eventTypeInput({ id: "filter-event-type" }, query.get("event_type"));
+  const status = select({ id: "filter-status" }, STATUSES, query.get("status") ?? "");
+  const since = timeInput({ id: "filter-since", value: isoToLocalInput(query.get("since")) });
+  const until = timeInput({ id: "filter-until", value: isoToLocalInput(query.get("until")) });
+  const form = h(
+    "form",
+    { class: "filters", "aria-label": "Filters" },
+    field("Subscription", subscription),
+    field("Event type", eventType.input),
+    eventType.list,
+    !fixedStatus && field("Status", status),
+    field("Created since", since),
+    field("Created until", until),
+    h("div", { class: "field" }, h("button", { type: "submit" }, "Apply filters")),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    apply({
+      subscription_id: subscription.value,
+      event_type: eventType.input.value.trim(),
+      status: fixedStatus ?? status.value,
+      since: toRfc3339(since.value),
+      until: toRfc3339(until.value),
+    });
+  });
+  return form;
+}
+
+/** The hash of a log page with these filters. */
+function hashOf(base, params) {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) if (value) query.set(key, value);
+  const text = query.toString();
+  return text ? `${base}?${text}` : base;
+}
+
+/** Retries one delivery (it must have ended: succeeded or failed). */
+export async function retry(id) {
+  await call("POST", `v1/deliveries/${encodeURIComponent(id)}/retry`);
+  announce(`Delivery ${id} queued for a new attempt`);
+}
+
+function rows(deliveries, notices, reload) {
+  return deliveries.map((d) => [
+    h("a", { href: `#/deliveries/${d.id}` }, h("code", {}, d.id)),
+    d.event_type ?? "—",
+    h("code", {}, d.subscription_id),
+    h("span", { class: `status status-${d.status}` }, d.status),
+    String(d.attempts.length + (d.attempts_omitted ?? 0)),
+    time(d.created_at),
+    time(d.next_attempt_at),
+    hasScope("subscriptions:write") && (d.status === "failed" || d.status === "succeeded")
+      ? actionButton(
+          "Retry",
+          async () => {
+            await retry(d.id);
+            await reload(`Delivery ${d.id} queued for a new attempt.`);
+          },
+          notices,
+          { "aria-label": `Retry ${d.id}` },
+        )
+      : "",
+  ]);
+}
+
+async function deliveryLog(view, { query, navigate }, { title, base, fixedStatus, intro }) {
+  const notices = noticeArea();
+  const params = {
+    subscription_id: query.get("subscription_id"),
+    event_type: query.get("event_type"),
+    status: fixedStatus ?? query.get("status"),
+    since: query.get("since"),
+    until: query.get("until"),
+  };
+  const form = await filterForm(query, { fixedStatus }, (chosen) => navigate(hashOf(base, chosen)));
+  const body = h("div");
+  const more = h("p");
+  // `reload` is defined below; the button calls it only once clicked.
+  const refresh = h("p", {}, actionButton("Refresh", () => reload("Refreshed."), notices));
+  view.append(heading(title), intro && h("p", {}, intro), form, refresh, notices.el, body, more);
+  const headers = ["Delivery", "Event type", "Subscription", "Status", "Attempts", "Created", "Next attempt", "Actions"];
+  const shown = [];
+  const load = async (cursor) => {
+    const page = await call("GET", "v1/deliveries", { query: { ...params, limit: 50, cursor } });
+    shown.push(...page.data);
+    body.replaceChildren(
+      shown.length === 0
+        ? h("p", {}, "No deliveries match.")
+        : table(`${title}: ${shown.length} shown`, headers, rows(shown, notices, reload)),
+    );
+    more.replaceChildren(
+      page.next_cursor ? actionButton("Load more", () => load(page.next_cursor), notices) : "",
+    );
+  };
+  const reload = async (message) => {
+    shown.length = 0;
+    await load();
+    if (message) notices.show(message);
+  };
+  await load();
+}
+
+/** `#/deliveries` */
+export async function render(view, ctx) {
+  await deliveryLog(view, ctx, { title: "Delivery log", base: "#/deliveries" });
+}
+
+/** `#/dead-letters` (admin): every client's failed deliveries. */
+export async function renderDeadLetters(view, ctx) {
+  await deliveryLog(view, ctx, {
+    title: "Dead letters",
+    base: "#/dead-letters",
+    fixedStatus: "failed",
+    intro: "Deliveries that gave up after their last attempt, of every client. Retry one once its receiver is fixed, or replay a subscription's window.",
+  });
+}
