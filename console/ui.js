@@ -14,6 +14,17 @@ function append(el, children) {
   return el;
 }
 
+/** Appends children to `el` as `h` does (arrays flattened; null, undefined and false skipped). */
+export function put(el, ...children) {
+  return append(el, children);
+}
+
+/** Replaces the children of `el` with these, as `put` appends them. */
+export function refill(el, ...children) {
+  el.replaceChildren();
+  return append(el, children);
+}
+
 /** Sets attributes; `on<Event>` keys add listeners; `true` sets a boolean attribute. */
 function attributes(el, props) {
   for (const [key, value] of Object.entries(props ?? {})) {

@@ -2,7 +2,7 @@
 // payload (where the catalog has one), with a filter by name.
 
 import { call } from "../api.js";
-import { h, heading } from "../ui.js";
+import { h, heading, put } from "../ui.js";
 
 function pretty(value) {
   return JSON.stringify(value, null, 2);
@@ -48,7 +48,7 @@ export async function render(view) {
     count.textContent = `${shown} of ${entries.length} event types`;
   };
   filter.addEventListener("input", apply);
-  view.append(
+  put(view, 
     heading("Event catalog"),
     h("div", { class: "field" }, h("label", { for: "catalog-filter" }, "Filter by name"), filter),
     count,

@@ -3,7 +3,7 @@
 // from the style sheet), with the same numbers as a table for screen readers.
 
 import { call } from "../api.js";
-import { errorBox, field, h, heading, isoToLocalInput, svg, table, timeInput, toRfc3339 } from "../ui.js";
+import { errorBox, field, h, heading, isoToLocalInput, svg, table, timeInput, toRfc3339, put } from "../ui.js";
 import { eventTypeInput } from "./catalog.js";
 import { subscriptionSelect } from "./subscriptions.js";
 
@@ -99,17 +99,17 @@ export async function render(view, { query, navigate }) {
     for (const [key, value] of Object.entries(chosen)) if (value) params.set(key, value);
     navigate(`#/chart${params.toString() ? `?${params}` : ""}`);
   });
-  view.append(heading("Deliveries per hour"), form);
+  put(view, heading("Deliveries per hour"), form);
   const params = Object.fromEntries(["subscription_id", "event_type", "since", "until"].map((k) => [k, query.get(k)]));
   try {
     const stats = await call("GET", "v1/deliveries/stats", { query: params });
-    view.append(
+    put(view, 
       legend(),
       barChart(stats.buckets, "Deliveries per hour by outcome"),
       stats.truncated ? h("p", { class: "notice" }, "Only the first 10,000 deliveries of the window are counted: narrow it for exact numbers.") : "",
       numbers(stats.buckets),
     );
   } catch (err) {
-    view.append(errorBox(err));
+    put(view, errorBox(err));
   }
 }

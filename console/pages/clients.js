@@ -4,7 +4,7 @@
 
 import { call, currentSession } from "../api.js";
 import {
-  actionButton, announce, errorBox, field, h, heading, noticeArea, secretBox, splitList, table, time,
+  actionButton, announce, errorBox, field, h, heading, noticeArea, secretBox, splitList, table, time, put, refill,
 } from "../ui.js";
 
 const SCOPES = [
@@ -112,12 +112,12 @@ export async function render(view, { query, navigate }) {
       time(c.created_at),
       actions(c, notices, reload),
     ]);
-    body.replaceChildren(
+    refill(body,
       table("Clients", ["Client", "Scopes", "States", "Status", "Created", "Actions"], rows),
       page.next_cursor &&
         h("p", {}, h("button", { type: "button", onClick: () => navigate(`#/clients?cursor=${encodeURIComponent(page.next_cursor)}`) }, "Next page")),
     );
   };
-  view.append(heading("Clients"), notices.el, body, createForm(reload));
+  put(view, heading("Clients"), notices.el, body, createForm(reload));
   await reload();
 }

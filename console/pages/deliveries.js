@@ -5,7 +5,7 @@
 import { call, hasScope } from "../api.js";
 import {
   actionButton, announce, field, h, heading, isoToLocalInput, noticeArea, select, table, time,
-  timeInput, toRfc3339,
+  timeInput, toRfc3339, put,
 } from "../ui.js";
 import { eventTypeInput } from "./catalog.js";
 import { subscriptionSelect } from "./subscriptions.js";
@@ -100,7 +100,7 @@ async function deliveryLog(view, { query, navigate }, { title, base, fixedStatus
   const more = h("p");
   // `reload` is defined below; the button calls it only once clicked.
   const refresh = h("p", {}, actionButton("Refresh", () => reload("Refreshed."), notices));
-  view.append(heading(title), intro && h("p", {}, intro), form, refresh, notices.el, body, more);
+  put(view, heading(title), intro && h("p", {}, intro), form, refresh, notices.el, body, more);
   const headers = ["Delivery", "Event type", "Subscription", "Status", "Attempts", "Created", "Next attempt", "Actions"];
   const shown = [];
   const load = async (cursor) => {

@@ -3,7 +3,7 @@
 // two seconds, so a new attempt appears without a reload.
 
 import { call, hasScope } from "../api.js";
-import { actionButton, h, heading, keepFocus, noticeArea, table, time } from "../ui.js";
+import { actionButton, h, heading, keepFocus, noticeArea, table, time, put } from "../ui.js";
 import { retry } from "./deliveries.js";
 
 const POLL_MS = 2000;
@@ -48,7 +48,7 @@ export async function render(view, { segments }) {
   const notices = noticeArea();
   const body = h("div", { "aria-live": "polite" });
   const actions = h("p", { class: "actions" });
-  view.append(heading(`Delivery ${id}`), actions, notices.el, body);
+  put(view, heading(`Delivery ${id}`), actions, notices.el, body);
   let started = Date.now();
   let timer = null;
   const load = async () => {

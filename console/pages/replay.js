@@ -2,7 +2,7 @@
 // (optionally only those whose delivery failed), as `POST /v1/subscriptions/{id}/replay`.
 
 import { call } from "../api.js";
-import { announce, errorBox, field, h, heading, timeInput, toLocalInput, toRfc3339 } from "../ui.js";
+import { announce, errorBox, field, h, heading, timeInput, toLocalInput, toRfc3339, put } from "../ui.js";
 import { subscriptionSelect } from "./subscriptions.js";
 
 /** `#/replay` */
@@ -45,7 +45,7 @@ export async function render(view, { query }) {
       submit.disabled = false;
     }
   });
-  view.append(
+  put(view, 
     heading("Replay"),
     h("p", {}, "Re-delivers the events accepted in a time window that the subscription matches, each as a new delivery."),
     subscription.options.length === 0 ? h("p", {}, "No subscription to replay to.") : form,

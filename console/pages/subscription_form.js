@@ -3,7 +3,7 @@
 // the fields that only mean something for a push are hidden and left out for a pull.
 
 import { call } from "../api.js";
-import { announce, errorBox, field, h, heading, secretBox, select, splitList } from "../ui.js";
+import { announce, errorBox, field, h, heading, secretBox, select, splitList, put, refill } from "../ui.js";
 
 const FORMATS = [
   ["hookline", "Hookline envelope (JSON)"],
@@ -143,12 +143,12 @@ function form(s, editing, onSubmit) {
 
 /** `#/subscriptions/new` */
 export async function renderCreate(view) {
-  view.append(heading("New subscription"));
+  put(view, heading("New subscription"));
   const result = h("div");
   const el = form({}, false, async (body) => {
     const created = await call("POST", "v1/subscriptions", { body });
     el.remove();
-    result.replaceChildren(
+    refill(result,
       h("p", { class: "notice" }, "Subscription ", h("code", {}, created.id), " created."),
       created.secret && secretBox("Signing secret", created.secret),
       h("p", {}, h("a", { href: "#/subscriptions" }, "Back to the subscriptions")),
@@ -156,15 +156,15 @@ export async function renderCreate(view) {
     announce("Subscription created: its signing secret is shown once");
     result.querySelector("button, a")?.focus();
   });
-  view.append(el, result);
+  put(view, el, result);
 }
 
 /** `#/subscriptions/{id}/edit` */
 export async function renderEdit(view, { segments, navigate }) {
   const id = segments[1];
   const s = await call("GET", `v1/subscriptions/${encodeURIComponent(id)}`);
-  view.append(heading(`Edit ${s.description || s.id}`), h("p", {}, h("code", {}, s.id)));
-  view.append(
+  put(view, heading(`Edit ${s.description || s.id}`), h("p", {}, h("code", {}, s.id)));
+  put(view, 
     form(s, true, async (body) => {
       await call("PATCH", `v1/subscriptions/${encodeURIComponent(id)}`, { body });
       announce("Subscription saved");

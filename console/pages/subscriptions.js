@@ -3,7 +3,7 @@
 // new one shown once), send a test event, and its deliveries.
 
 import { call, hasScope } from "../api.js";
-import { actionButton, announce, h, heading, noticeArea, secretBox, select, table } from "../ui.js";
+import { actionButton, announce, h, heading, noticeArea, secretBox, select, table, put, refill } from "../ui.js";
 
 /** The subscriptions of the signed-in client (an admin: all), page by page. */
 export async function listSubscriptions(cursor) {
@@ -74,13 +74,13 @@ function actions(s, notices, reload) {
 export async function render(view, { query, navigate }) {
   const notices = noticeArea();
   const cursor = query.get("cursor") ?? "";
-  view.append(
+  put(view, 
     heading("Subscriptions"),
     hasScope("subscriptions:write") && h("p", {}, h("a", { class: "button primary", href: "#/subscriptions/new" }, "New subscription")),
     notices.el,
   );
   const body = h("div");
-  view.append(body);
+  put(view, body);
   const reload = async (message) => {
     const page = await listSubscriptions(cursor);
     const admin = hasScope("admin");
@@ -95,7 +95,7 @@ export async function render(view, { query, navigate }) {
       actions(s, notices, reload),
     ].filter((c) => c !== null));
     const headers = ["Subscription", admin && "Client", "Mode", "Destination", "Event types", "States", "Status", "Actions"].filter(Boolean);
-    body.replaceChildren(
+    refill(body,
       page.data.length === 0
         ? h("p", {}, "No subscriptions yet.")
         : table("Subscriptions", headers, rows),

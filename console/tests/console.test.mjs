@@ -1,0 +1,195 @@
+// The console in a real browser against a real runner: an admin signs in and creates a
+// portal's client; the portal's developer signs in with it, creates subscriptions to
+// receivers on 127.0.0.1, sends a test event and watches its attempt appear, retries a
+// delivery that failed, and replays a window; the admin sees the dead letters. Tests run in
+// order and share the client and receivers they make.
+
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { ADMIN, api, eventually, launchBrowser, signIn, startReceiver, withPage } from "./support.mjs";
+
+let browser;
+let okReceiver;
+let failingReceiver;
+const portal = { id: "", secret: "" };
+/** The portal's subscription to the receiver that answers 200. */
+let lotsReceived = "";
+
+before(async () => {
+  browser = await launchBrowser();
+  okReceiver = await startReceiver(200);
+  failingReceiver = await startReceiver(500);
+});
+
+after(async () => {
+  await browser?.close();
+  await okReceiver?.close();
+  await failingReceiver?.close();
+});
+
+/** Creates a subscription on the console's form; returns its id and secret. */
+async function createSubscription(page, { description, url, maxAttempts }) {
+  await page.getByRole("link", { name: "Subscriptions" }).click();
+  await page.getByRole("link", { name: "New subscription" }).click();
+  await page.getByLabel("Destination URL").fill(url);
+  await page.getByLabel("Description", { exact: true }).fill(description);
+  await page.getByLabel("Event types").fill("LotDispatched");
+  await page.getByLabel("States", { exact: true }).fill("AP");
+  if (maxAttempts) await page.getByLabel("Maximum attempts").fill(String(maxAttempts));
+  await page.getByRole("button", { name: "Create subscription" }).click();
+  const secret = await page.locator(".secret-value").textContent();
+  const id = await page.locator(".notice code").first().textContent();
+  assert.match(secret, /^whsec_/);
+  assert.match(id, /^sub_/);
+  return { id, secret };
+}
+
+/** Sends a test event from the list; opens its delivery; returns the delivery id. */
+async function sendTestEvent(page, description) {
+  await page.getByRole("link", { name: "Back to the subscriptions" }).click();
+  await page.getByRole("button", { name: `Send a test event to ${description}` }).click();
+  const link = page.locator(".notice a[href^='#/deliveries/dlv_']");
+  const id = await link.textContent();
+  await link.click();
+  await page.getByRole("heading", { name: `Delivery ${id}` }).waitFor();
+  return id;
+}
+
+/** The attempts table's rows as text. */
+async function attemptRows(page) {
+  return page.locator("table:has(caption:text-matches('^Attempts of')) tbody tr").allInnerTexts();
+}
+
+test("a wrong secret is refused; sign-out and reload forget the token", async () => {
+  await withPage(browser.context, "sign-in", async (page) => {
+    await page.getByLabel("Client id").fill(ADMIN.id);
+    await page.getByLabel("Client secret").fill("not-the-secret");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("alert").getByText("wrong client id or secret").waitFor();
+
+    await signIn(page, ADMIN);
+    await page.getByRole("link", { name: "Clients" }).waitFor();
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    assert.equal(await page.getByRole("navigation").count(), 0);
+
+    await signIn(page, ADMIN);
+    await page.reload();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    const stored = await page.evaluate(() => [localStorage.length, sessionStorage.length, document.cookie]);
+    assert.deepEqual(stored, [0, 0, ""]);
+  });
+});
+
+test("the console is usable with the keyboard alone", async () => {
+  await withPage(browser.context, "keyboard", async (page) => {
+    // The first field has the focus; Tab and Enter do the rest.
+    await page.keyboard.type(ADMIN.id);
+    await page.keyboard.press("Tab");
+    await page.keyboard.type(ADMIN.secret);
+    await page.keyboard.press("Enter");
+    await page.locator("#who-name", { hasText: `Signed in as ${ADMIN.id}` }).waitFor();
+    let focused = "";
+    for (let i = 0; i < 20 && focused !== "Catalog"; i += 1) {
+      await page.keyboard.press("Tab");
+      focused = await page.evaluate(() => document.activeElement?.textContent ?? "");
+    }
+    assert.equal(focused, "Catalog");
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: "Event catalog" }).waitFor();
+    // The new page's heading takes the focus, so reading starts there.
+    assert.equal(await page.evaluate(() => document.activeElement?.tagName), "H1");
+    await page.getByRole("heading", { name: "LotDispatched" }).waitFor();
+  });
+});
+
+test("an admin creates a portal's client, whose secret is shown once", async () => {
+  await withPage(browser.context, "admin-create-client", async (page) => {
+    await signIn(page, ADMIN);
+    await page.getByRole("link", { name: "Clients" }).click();
+    await page.getByLabel("Name", { exact: true }).fill("AP portal (console test)");
+    for (const scope of ["events:write", "subscriptions:read", "subscriptions:write"]) {
+      await page.getByLabel(new RegExp(`^${scope} —`)).check();
+    }
+    await page.getByLabel("States", { exact: true }).fill("AP");
+    await page.getByRole("button", { name: "Create client" }).click();
+    const box = page.getByRole("group", { name: /^Client secret of cl_/ });
+    portal.secret = await box.locator(".secret-value").textContent();
+    portal.id = (await box.getAttribute("aria-label")).replace("Client secret of ", "");
+    assert.match(portal.id, /^cl_/);
+    // The new client is listed, with its scopes.
+    const row = page.locator("tr", { hasText: portal.id });
+    await row.getByText("events:write, subscriptions:read, subscriptions:write").waitFor();
+  });
+  // The secret works.
+  const subs = await api(portal, "GET", "/v1/subscriptions");
+  assert.deepEqual(subs.data, []);
+});
+
+test("a portal developer creates a subscription, sends a test event and sees its attempt", async () => {
+  assert.ok(portal.id, "the client of the previous test");
+  await withPage(browser.context, "test-event", async (page) => {
+    await signIn(page, portal);
+    assert.equal(await page.getByRole("link", { name: "Clients" }).count(), 0, "no admin pages");
+    const sub = await createSubscription(page, { description: "Lots received", url: okReceiver.url });
+    lotsReceived = sub.id;
+    const id = await sendTestEvent(page, "Lots received");
+    // The page re-reads the delivery until it ends: the attempt appears by itself.
+    await page.locator(".facts .status", { hasText: "succeeded" }).waitFor();
+    const rows = await attemptRows(page);
+    assert.equal(rows.length, 1, rows.join("\n"));
+    assert.match(rows[0], /^1\s.*\s200\s+\d+ ms/s);
+    const received = okReceiver.requests.find((r) => r.headers["hookline-subscription-id"] === sub.id);
+    assert.ok(received, "the receiver got the ping");
+    assert.equal(received.headers["hookline-event-type"], "hookline.ping");
+    assert.match(received.headers["webhook-signature"], /^v1,/);
+    assert.match(id, /^dlv_/);
+  });
+});
+
+test("a delivery that failed is retried from the console", async () => {
+  await withPage(browser.context, "retry", async (page) => {
+    await signIn(page, portal);
+    await createSubscription(page, { description: "Flaky receiver", url: failingReceiver.url, maxAttempts: 1 });
+    const id = await sendTestEvent(page, "Flaky receiver");
+    await page.locator(".facts .status", { hasText: "failed" }).waitFor();
+    assert.match((await attemptRows(page))[0], /\s500\s/);
+    await page.getByText("receiver says no").waitFor();
+
+    // The admin sees it among the dead letters, of every client.
+    await withPage(browser.context, "dead-letters", async (admin) => {
+      await signIn(admin, ADMIN);
+      await admin.getByRole("link", { name: "Dead letters" }).click();
+      await admin.getByRole("link", { name: id }).waitFor();
+    });
+
+    failingReceiver.status = 200;
+    await page.getByRole("button", { name: `Retry ${id}` }).click();
+    await page.locator(".facts .status", { hasText: "succeeded" }).waitFor();
+    const rows = await attemptRows(page);
+    assert.equal(rows.length, 2, rows.join("\n"));
+    assert.match(rows[1], /^2\s.*\s200\s/s);
+  });
+});
+
+test("replay re-delivers the events of a time window", async () => {
+  await withPage(browser.context, "replay", async (page) => {
+    // An event the portal's subscription matches, published by another client (the admin).
+    const before = okReceiver.requests.length;
+    const { id: eventId } = await api(ADMIN, "POST", "/v1/events", { type: "LotDispatched", state: "AP", data: { lotNo: "L-77" } });
+    const delivered = () => okReceiver.requests.filter((r) => r.headers["webhook-id"] === eventId).length;
+    await eventually("the event's delivery", () => delivered() === 1 && okReceiver.requests.length > before);
+
+    await signIn(page, portal);
+    await page.getByRole("link", { name: "Replay" }).click();
+    await page.getByLabel("Subscription").selectOption(lotsReceived);
+    await page.getByRole("button", { name: "Replay" }).click();
+    await page.getByText("Replay queued 1 delivery.").waitFor();
+    await eventually("the replayed delivery", () => delivered() === 2);
+
+    // The delivery log lists both deliveries of the event's subscription.
+    await page.getByRole("link", { name: "See the deliveries" }).click();
+    await page.getByRole("heading", { name: "Delivery log" }).waitFor();
+    await page.locator("table caption", { hasText: /Delivery log: \d+ shown/ }).waitFor();
+  });
+});
