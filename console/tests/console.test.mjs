@@ -126,6 +126,18 @@ test("an admin creates a portal's client, whose secret is shown once", async () 
   assert.deepEqual(subs.data, []);
 });
 
+test("an admin rotates a client's secret: the old one stops working", async () => {
+  await withPage(browser.context, "admin-rotate-client", async (page) => {
+    const spare = await api(ADMIN, "POST", "/v1/clients", { name: "Spare client", scopes: ["events:read"], states: ["AP"] });
+    await signIn(page, ADMIN);
+    await page.getByRole("link", { name: "Clients" }).click();
+    await page.getByRole("button", { name: "Rotate the secret of Spare client" }).click();
+    const secret = await page.getByRole("group", { name: `New client secret of ${spare.id}` }).locator(".secret-value").textContent();
+    await api({ id: spare.id, secret }, "GET", "/v1/event-types");
+    await assert.rejects(api({ id: spare.id, secret: spare.client_secret }, "GET", "/v1/event-types"), /token: 401/);
+  });
+});
+
 test("a portal developer creates a subscription, sends a test event and sees its attempt", async () => {
   assert.ok(portal.id, "the client of the previous test");
   await withPage(browser.context, "test-event", async (page) => {
@@ -144,6 +156,37 @@ test("a portal developer creates a subscription, sends a test event and sees its
     assert.equal(received.headers["hookline-event-type"], "hookline.ping");
     assert.match(received.headers["webhook-signature"], /^v1,/);
     assert.match(id, /^dlv_/);
+  });
+});
+
+test("a subscription is edited, disabled, enabled and its secret rotated", async () => {
+  await withPage(browser.context, "edit-subscription", async (page) => {
+    await signIn(page, portal);
+    await page.getByRole("link", { name: "Edit Lots received" }).click();
+    await page.getByLabel("Description", { exact: true }).fill("Lots received (edited)");
+    await page.getByLabel("Event types").fill("LotDispatched, LotReceived");
+    await page.getByRole("button", { name: "Save changes" }).click();
+    const row = page.locator("tr", { hasText: lotsReceived });
+    await row.getByText("LotDispatched, LotReceived").waitFor();
+
+    await page.getByRole("button", { name: "Disable Lots received (edited)" }).click();
+    await row.getByText("disabled", { exact: true }).waitFor();
+    assert.equal((await api(portal, "GET", `/v1/subscriptions/${lotsReceived}`)).enabled, false);
+    await page.getByRole("button", { name: "Enable Lots received (edited)" }).click();
+    await row.getByText("enabled", { exact: true }).waitFor();
+
+    const before = (await api(portal, "GET", `/v1/subscriptions/${lotsReceived}/secret`)).secret;
+    await page.getByRole("button", { name: "Rotate the secret of Lots received (edited)" }).click();
+    const rotated = await page.getByRole("group", { name: /^New signing secret of/ }).locator(".secret-value").textContent();
+    assert.match(rotated, /^whsec_/);
+    assert.notEqual(rotated, before);
+    assert.equal((await api(portal, "GET", `/v1/subscriptions/${lotsReceived}/secret`)).secret, rotated);
+
+    // A refused change shows the API's problem, with its field.
+    await page.getByRole("link", { name: "Edit Lots received (edited)" }).click();
+    await page.getByLabel("Event types").fill("NoSuchType");
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await page.getByRole("alert").getByText("unknown_event_type").waitFor();
   });
 });
 
