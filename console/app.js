@@ -3,7 +3,7 @@
 // back button, links and bookmarks work while the token stays in memory.
 
 import { currentSession, hasScope, onSessionEnd, signIn, signOut } from "./api.js";
-import { announce, errorBox, field, h, heading } from "./ui.js";
+import { announce, errorBox, field, h, heading, onSubmit } from "./ui.js";
 import * as subscriptions from "./pages/subscriptions.js";
 import * as subscriptionForm from "./pages/subscription_form.js";
 import * as catalog from "./pages/catalog.js";
@@ -125,23 +125,18 @@ function renderSignIn(message) {
     errors,
     submit,
   );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    submit.disabled = true;
-    errors.replaceChildren();
+  onSubmit(form, errors, async () => {
     try {
       await signIn(id.value.trim(), secret.value);
-      secret.value = "";
-      showNavigation();
-      announce(`Signed in as ${id.value.trim()}`);
-      if (!location_().segments.length) window.location.hash = "#/subscriptions";
-      else route();
     } catch (err) {
-      errors.replaceChildren(errorBox(err));
       secret.focus();
-    } finally {
-      submit.disabled = false;
+      throw err;
     }
+    secret.value = "";
+    showNavigation();
+    announce(`Signed in as ${id.value.trim()}`);
+    if (!location_().segments.length) window.location.hash = "#/subscriptions";
+    else route();
   });
   main.replaceChildren(form);
   (message ? form.querySelector("h1") : id).focus();

@@ -155,6 +155,27 @@ export function actionButton(label, action, notices, props = {}) {
   return button;
 }
 
+/**
+ * Runs `action()` when `form` is submitted, its submit button disabled meanwhile; a failure
+ * is shown in `errors` and announced (and `action` may mark fields before rethrowing it).
+ */
+export function onSubmit(form, errors, action) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const submit = form.querySelector('button[type="submit"]');
+    submit.disabled = true;
+    errors.replaceChildren();
+    try {
+      await action();
+    } catch (err) {
+      errors.replaceChildren(errorBox(err));
+      announce(err?.message ?? String(err));
+    } finally {
+      submit.disabled = false;
+    }
+  });
+}
+
 /** A secret shown once, with a button that copies it. */
 export function secretBox(label, secret) {
   const code = h("code", { class: "secret-value" }, secret);

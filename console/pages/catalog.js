@@ -48,7 +48,8 @@ export async function render(view) {
     count.textContent = `${shown} of ${entries.length} event types`;
   };
   filter.addEventListener("input", apply);
-  put(view, 
+  put(
+    view,
     heading("Event catalog"),
     h("div", { class: "field" }, h("label", { for: "catalog-filter" }, "Filter by name"), filter),
     count,

@@ -3,9 +3,8 @@
 // from the style sheet), with the same numbers as a table for screen readers.
 
 import { call } from "../api.js";
-import { errorBox, field, h, heading, isoToLocalInput, svg, table, timeInput, toRfc3339, put } from "../ui.js";
-import { eventTypeInput } from "./catalog.js";
-import { subscriptionSelect } from "./subscriptions.js";
+import { errorBox, h, heading, svg, table, put } from "../ui.js";
+import { filterForm } from "./deliveries.js";
 
 /** Outcomes from the bottom of a bar up. */
 const OUTCOMES = ["succeeded", "failed", "retrying", "pending"];
@@ -73,37 +72,18 @@ function numbers(buckets) {
 
 /** `#/chart` */
 export async function render(view, { query, navigate }) {
-  const subscription = await subscriptionSelect({ id: "chart-subscription" }, query.get("subscription_id"));
-  const eventType = await eventTypeInput({ id: "chart-event-type" }, query.get("event_type"));
-  const since = timeInput({ id: "chart-since", value: isoToLocalInput(query.get("since")) });
-  const until = timeInput({ id: "chart-until", value: isoToLocalInput(query.get("until")) });
-  const form = h(
-    "form",
-    { class: "filters", "aria-label": "Filters" },
-    field("Subscription", subscription),
-    field("Event type", eventType.input),
-    eventType.list,
-    field("Since", since, "Empty: 24 hours ago (at most 7 days)."),
-    field("Until", until, "Empty: now."),
-    h("div", { class: "field" }, h("button", { type: "submit" }, "Show")),
-  );
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const params = new URLSearchParams();
-    const chosen = {
-      subscription_id: subscription.value,
-      event_type: eventType.input.value.trim(),
-      since: toRfc3339(since.value),
-      until: toRfc3339(until.value),
-    };
-    for (const [key, value] of Object.entries(chosen)) if (value) params.set(key, value);
-    navigate(`#/chart${params.toString() ? `?${params}` : ""}`);
+  const form = await filterForm(query, navigate, {
+    base: "#/chart",
+    prefix: "chart",
+    hints: { since: "Empty: 24 hours ago (at most 7 days).", until: "Empty: now." },
+    submitLabel: "Show",
   });
   put(view, heading("Deliveries per hour"), form);
   const params = Object.fromEntries(["subscription_id", "event_type", "since", "until"].map((k) => [k, query.get(k)]));
   try {
     const stats = await call("GET", "v1/deliveries/stats", { query: params });
-    put(view, 
+    put(
+      view,
       legend(),
       barChart(stats.buckets, "Deliveries per hour by outcome"),
       stats.truncated ? h("p", { class: "notice" }, "Only the first 10,000 deliveries of the window are counted: narrow it for exact numbers.") : "",

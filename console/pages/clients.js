@@ -4,7 +4,7 @@
 
 import { call, currentSession } from "../api.js";
 import {
-  actionButton, announce, errorBox, field, h, heading, noticeArea, secretBox, splitList, table, time, put, refill,
+  actionButton, announce, field, h, heading, noticeArea, secretBox, splitList, table, time, put, refill, onSubmit,
 } from "../ui.js";
 
 const SCOPES = [
@@ -38,32 +38,22 @@ function createForm(reload) {
     submit,
     result,
   );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    submit.disabled = true;
-    errors.replaceChildren();
+  onSubmit(form, errors, async () => {
     result.replaceChildren();
-    try {
-      const body = {
-        name: name.value.trim(),
-        scopes: boxes.filter((b) => b.checked).map((b) => b.value),
-        states: splitList(states.value),
-      };
-      const created = await call("POST", "v1/clients", { body });
-      form.reset();
-      await reload();
-      result.replaceChildren(
-        h("div", { class: "notice" },
-          h("p", {}, "Client ", h("code", {}, created.id), ` (${created.name}) created.`),
-          secretBox(`Client secret of ${created.id}`, created.client_secret)),
-      );
-      announce("Client created: its secret is shown once");
-    } catch (err) {
-      errors.replaceChildren(errorBox(err));
-      announce(err.message);
-    } finally {
-      submit.disabled = false;
-    }
+    const body = {
+      name: name.value.trim(),
+      scopes: boxes.filter((b) => b.checked).map((b) => b.value),
+      states: splitList(states.value),
+    };
+    const created = await call("POST", "v1/clients", { body });
+    form.reset();
+    await reload();
+    result.replaceChildren(
+      h("div", { class: "notice" },
+        h("p", {}, "Client ", h("code", {}, created.id), ` (${created.name}) created.`),
+        secretBox(`Client secret of ${created.id}`, created.client_secret)),
+    );
+    announce("Client created: its secret is shown once");
   });
   return form;
 }

@@ -18,43 +18,42 @@ const STATUSES = [
   ["failed", "failed (dead letter)"],
 ];
 
-/** The filter form; `apply(params)` is called with the chosen filters. */
-async function filterForm(query, { fixedStatus }, apply) {
-  const subscription = await subscriptionSelect({ id: "filter-subscription" }, query.get("subscription_id"));
-  const eventType = await eventTypeInput({ id: "filter-event-type" }, query.get("event_type"));
-  const status = select({ id: "filter-status" }, STATUSES, query.get("status") ?? "");
-  const since = timeInput({ id: "filter-since", value: isoToLocalInput(query.get("since")) });
-  const until = timeInput({ id: "filter-until", value: isoToLocalInput(query.get("until")) });
+/**
+ * The filters of the log and of the chart: subscription, event type, status (`status`:
+ * "choice" for a select, or the one fixed status), and a creation window. Submitting goes
+ * to `base` with the filters chosen as its query, so a filtered view can be bookmarked.
+ */
+export async function filterForm(query, navigate, { base, prefix, status, hints = {}, submitLabel = "Apply filters" }) {
+  const subscription = await subscriptionSelect({ id: `${prefix}-subscription` }, query.get("subscription_id"));
+  const eventType = await eventTypeInput({ id: `${prefix}-event-type` }, query.get("event_type"));
+  const statusSelect = select({ id: `${prefix}-status` }, STATUSES, query.get("status") ?? "");
+  const since = timeInput({ id: `${prefix}-since`, value: isoToLocalInput(query.get("since")) });
+  const until = timeInput({ id: `${prefix}-until`, value: isoToLocalInput(query.get("until")) });
   const form = h(
     "form",
     { class: "filters", "aria-label": "Filters" },
     field("Subscription", subscription),
     field("Event type", eventType.input),
     eventType.list,
-    !fixedStatus && field("Status", status),
-    field("Created since", since),
-    field("Created until", until),
-    h("div", { class: "field" }, h("button", { type: "submit" }, "Apply filters")),
+    status === "choice" && field("Status", statusSelect),
+    field("Created since", since, hints.since),
+    field("Created until", until, hints.until),
+    h("div", { class: "field" }, h("button", { type: "submit" }, submitLabel)),
   );
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    apply({
+    const chosen = {
       subscription_id: subscription.value,
       event_type: eventType.input.value.trim(),
-      status: fixedStatus ?? status.value,
+      status: status === "choice" ? statusSelect.value : undefined,
       since: toRfc3339(since.value),
       until: toRfc3339(until.value),
-    });
+    };
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(chosen)) if (value) params.set(key, value);
+    navigate(params.toString() ? `${base}?${params}` : base);
   });
   return form;
-}
-
-/** The hash of a log page with these filters. */
-function hashOf(base, params) {
-  const query = new URLSearchParams();
-  for (const [key, value] of Object.entries(params)) if (value) query.set(key, value);
-  const text = query.toString();
-  return text ? `${base}?${text}` : base;
 }
 
 /** Retries one delivery (it must have ended: succeeded or failed). */
@@ -95,7 +94,7 @@ async function deliveryLog(view, { query, navigate }, { title, base, fixedStatus
     since: query.get("since"),
     until: query.get("until"),
   };
-  const form = await filterForm(query, { fixedStatus }, (chosen) => navigate(hashOf(base, chosen)));
+  const form = await filterForm(query, navigate, { base, prefix: "filter", status: fixedStatus ?? "choice" });
   const body = h("div");
   const more = h("p");
   // `reload` is defined below; the button calls it only once clicked.

@@ -2,7 +2,7 @@
 // (optionally only those whose delivery failed), as `POST /v1/subscriptions/{id}/replay`.
 
 import { call } from "../api.js";
-import { announce, errorBox, field, h, heading, timeInput, toLocalInput, toRfc3339, put } from "../ui.js";
+import { announce, field, h, heading, onSubmit, timeInput, toLocalInput, toRfc3339, put } from "../ui.js";
 import { subscriptionSelect } from "./subscriptions.js";
 
 /** `#/replay` */
@@ -22,30 +22,21 @@ export async function render(view, { query }) {
     field("Only events whose delivery failed", onlyFailed),
     submit,
   );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    submit.disabled = true;
-    result.replaceChildren();
-    try {
-      const body = { since: toRfc3339(since.value), only_failed: onlyFailed.checked };
-      const end = toRfc3339(until.value);
-      if (end) body.until = end;
-      const { count, limit_reached: limited } = await call("POST", `v1/subscriptions/${encodeURIComponent(subscription.value)}/replay`, { body });
-      const message = `Replay queued ${count} deliver${count === 1 ? "y" : "ies"}.`;
-      result.replaceChildren(
-        h("p", { class: "notice", tabindex: "-1" }, message,
-          limited ? " The client's replay limit stopped it: replay the rest with a narrower window." : "",
-          " ", h("a", { href: `#/deliveries?subscription_id=${subscription.value}` }, "See the deliveries")),
-      );
-      announce(message);
-    } catch (err) {
-      result.replaceChildren(errorBox(err));
-      announce(err.message);
-    } finally {
-      submit.disabled = false;
-    }
+  onSubmit(form, result, async () => {
+    const body = { since: toRfc3339(since.value), only_failed: onlyFailed.checked };
+    const end = toRfc3339(until.value);
+    if (end) body.until = end;
+    const { count, limit_reached: limited } = await call("POST", `v1/subscriptions/${encodeURIComponent(subscription.value)}/replay`, { body });
+    const message = `Replay queued ${count} deliver${count === 1 ? "y" : "ies"}.`;
+    result.replaceChildren(
+      h("p", { class: "notice", tabindex: "-1" }, message,
+        limited ? " The client's replay limit stopped it: replay the rest with a narrower window." : "",
+        " ", h("a", { href: `#/deliveries?subscription_id=${subscription.value}` }, "See the deliveries")),
+    );
+    announce(message);
   });
-  put(view, 
+  put(
+    view,
     heading("Replay"),
     h("p", {}, "Re-delivers the events accepted in a time window that the subscription matches, each as a new delivery."),
     subscription.options.length === 0 ? h("p", {}, "No subscription to replay to.") : form,

@@ -3,7 +3,7 @@
 // the fields that only mean something for a push are hidden and left out for a pull.
 
 import { call } from "../api.js";
-import { announce, errorBox, field, h, heading, secretBox, select, splitList, put, refill } from "../ui.js";
+import { announce, field, h, heading, onSubmit, secretBox, select, splitList, put, refill } from "../ui.js";
 
 const FORMATS = [
   ["hookline", "Hookline envelope (JSON)"],
@@ -83,7 +83,7 @@ function markInvalid(c, err) {
   }
 }
 
-function form(s, editing, onSubmit) {
+function form(s, editing, onSave) {
   const c = controls(s, editing);
   const pushOnly = [
     field("Destination URL", c.url, "Absolute http(s) URL the events are POSTed to."),
@@ -124,18 +124,12 @@ function form(s, editing, onSubmit) {
     submit,
   );
   sync();
-  el.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    submit.disabled = true;
-    errors.replaceChildren();
+  onSubmit(el, errors, async () => {
     try {
-      await onSubmit(bodyOf(c, editing));
+      await onSave(bodyOf(c, editing));
     } catch (err) {
       markInvalid(c, err);
-      errors.replaceChildren(errorBox(err));
-      announce(err.message);
-    } finally {
-      submit.disabled = false;
+      throw err;
     }
   });
   return el;
@@ -164,7 +158,8 @@ export async function renderEdit(view, { segments, navigate }) {
   const id = segments[1];
   const s = await call("GET", `v1/subscriptions/${encodeURIComponent(id)}`);
   put(view, heading(`Edit ${s.description || s.id}`), h("p", {}, h("code", {}, s.id)));
-  put(view, 
+  put(
+    view,
     form(s, true, async (body) => {
       await call("PATCH", `v1/subscriptions/${encodeURIComponent(id)}`, { body });
       announce("Subscription saved");

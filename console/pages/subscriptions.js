@@ -74,7 +74,8 @@ function actions(s, notices, reload) {
 export async function render(view, { query, navigate }) {
   const notices = noticeArea();
   const cursor = query.get("cursor") ?? "";
-  put(view, 
+  put(
+    view,
     heading("Subscriptions"),
     hasScope("subscriptions:write") && h("p", {}, h("a", { class: "button primary", href: "#/subscriptions/new" }, "New subscription")),
     notices.el,

@@ -48,7 +48,10 @@ pub const ASSETS: &[Asset] = &[
     asset!("api.js", "text/javascript; charset=utf-8"),
     asset!("ui.js", "text/javascript; charset=utf-8"),
     asset!("pages/subscriptions.js", "text/javascript; charset=utf-8"),
-    asset!("pages/subscription_form.js", "text/javascript; charset=utf-8"),
+    asset!(
+        "pages/subscription_form.js",
+        "text/javascript; charset=utf-8"
+    ),
     asset!("pages/catalog.js", "text/javascript; charset=utf-8"),
     asset!("pages/deliveries.js", "text/javascript; charset=utf-8"),
     asset!("pages/delivery.js", "text/javascript; charset=utf-8"),
@@ -156,8 +159,18 @@ mod tests {
             assert!(!text.contains(" style="), "{}", asset.path);
             assert!(!text.contains("javascript:"), "{}", asset.path);
             assert!(!text.contains(" onclick="), "{}", asset.path);
-            for other_origin in ["src=\"http", "href=\"http", "from \"http", "import(\"http", "url(http"] {
-                assert!(!text.contains(other_origin), "{}: {other_origin}", asset.path);
+            for other_origin in [
+                "src=\"http",
+                "href=\"http",
+                "from \"http",
+                "import(\"http",
+                "url(http",
+            ] {
+                assert!(
+                    !text.contains(other_origin),
+                    "{}: {other_origin}",
+                    asset.path
+                );
             }
         }
         // Each script element loads a file of the console.
@@ -177,19 +190,9 @@ mod tests {
         assert!(!policy.contains("unsafe"), "{policy}");
     }
 
-    /// The console's routes on a loopback port.
-    async fn serve() -> String {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        tokio::spawn(async move { axum::serve(listener, routes::<()>()).await });
-        base
-    }
-
     #[tokio::test]
     async fn the_page_and_its_files_are_served_with_the_page_headers() {
-        let base = serve().await;
+        let base = crate::test_support::serve(routes()).await;
         let http = reqwest::Client::new();
         let paths = std::iter::once("/console".to_string())
             .chain(ASSETS.iter().map(|a| format!("/console/{}", a.path)));

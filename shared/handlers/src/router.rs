@@ -280,6 +280,7 @@ mod tests {
     use super::*;
     use crate::HandlerConfig;
     use crate::auth::keys::KeySource;
+    use crate::test_support::serve;
 
     /// The embedded backend in a temporary directory, with its first signing key, and a core
     /// over it.
@@ -298,16 +299,6 @@ mod tests {
         let config = HandlerConfig::new("http://127.0.0.1", "embedded");
         let core = Core::new(backend.store(), Arc::new(SystemClock), config);
         (backend, Arc::new(core), dir)
-    }
-
-    /// Serves `router` on a loopback port; returns its base URL.
-    async fn serve(router: Router) -> String {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        tokio::spawn(async move { axum::serve(listener, router).await });
-        base
     }
 
     /// The token function builds its router from a context that has no queue (the type has no
