@@ -72,6 +72,7 @@ test("a wrong secret is refused; sign-out and reload forget the token", async ()
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
     assert.equal(await page.getByRole("navigation").count(), 0);
+    assert.equal(await page.getByRole("button", { name: "Sign out" }).isVisible(), false);
 
     await signIn(page, ADMIN);
     await page.reload();
@@ -163,6 +164,8 @@ test("a subscription is edited, disabled, enabled and its secret rotated", async
   await withPage(browser.context, "edit-subscription", async (page) => {
     await signIn(page, portal);
     await page.getByRole("link", { name: "Edit Lots received" }).click();
+    // Only a template subscription shows the template.
+    assert.equal(await page.getByLabel("Template").isVisible(), false);
     await page.getByLabel("Description", { exact: true }).fill("Lots received (edited)");
     await page.getByLabel("Event types").fill("LotDispatched, LotReceived");
     await page.getByRole("button", { name: "Save changes" }).click();
