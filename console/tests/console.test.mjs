@@ -5,6 +5,8 @@
 // order and share the client and receivers they make.
 
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { after, before, test } from "node:test";
 import { ADMIN, api, eventually, launchBrowser, signIn, startReceiver, withPage } from "./support.mjs";
 
@@ -237,5 +239,32 @@ test("replay re-delivers the events of a time window", async () => {
     await page.getByRole("link", { name: "See the deliveries" }).click();
     await page.getByRole("heading", { name: "Delivery log" }).waitFor();
     await page.locator("table caption", { hasText: /Delivery log: \d+ shown/ }).waitFor();
+  });
+});
+
+test("no page has an accessibility violation axe-core finds", async () => {
+  // axe is evaluated through the DevTools protocol, which the page's CSP does not govern.
+  const axe = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+  await withPage(browser.context, "accessibility", async (page) => {
+    const violations = async (name) => {
+      await page.evaluate(axe);
+      const result = await page.evaluate(() =>
+        window.axe.run(document, { runOnly: ["wcag2a", "wcag2aa", "wcag21aa", "best-practice"] }),
+      );
+      return result.violations.map((v) => `${name}: ${v.id} (${v.impact}) at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+    };
+    const found = await violations("sign-in");
+    await signIn(page, ADMIN);
+    const { data } = await api(ADMIN, "GET", "/v1/deliveries?limit=1");
+    const pages = ["subscriptions", "subscriptions/new", `subscriptions/${lotsReceived}/edit`, "catalog", "deliveries",
+      `deliveries/${data[0].id}`, "replay", "chart", "clients", "dead-letters"];
+    for (const name of pages) {
+      await page.evaluate((hash) => {
+        window.location.hash = hash;
+      }, `#/${name}`);
+      await page.locator("main h1").and(page.locator(":focus")).waitFor();
+      found.push(...(await violations(name)));
+    }
+    assert.deepEqual(found, []);
   });
 });
