@@ -16,7 +16,9 @@ function statusText(s) {
 }
 
 function destination(s) {
-  return (s.mode ?? "push") === "pull" ? h("em", {}, "pull: fetched by the client") : h("code", {}, s.url);
+  return (s.mode ?? "push") === "pull"
+    ? h("span", {}, "fetched by the client from ", h("code", {}, `/v1/subscriptions/${s.id}/messages`))
+    : h("code", {}, s.url);
 }
 
 function actions(s, notices, reload) {
