@@ -33,9 +33,12 @@ const who = document.getElementById("who");
 
 /** The fragment as path segments and query parameters. */
 function location_() {
-  const hash = decodeURIComponent(window.location.hash.replace(/^#\/?/, ""));
-  const [path, query = ""] = hash.split("?");
-  return { segments: path.split("/").filter(Boolean), query: new URLSearchParams(query) };
+  // The query stays encoded for URLSearchParams (an opaque cursor may hold `+` or `%`).
+  const [path, query = ""] = window.location.hash.replace(/^#\/?/, "").split("?");
+  return {
+    segments: path.split("/").filter(Boolean).map(decodeURIComponent),
+    query: new URLSearchParams(query),
+  };
 }
 
 function pageFor(segments) {

@@ -71,6 +71,13 @@ function bodyOf(c, editing) {
     if (c.timeout_ms.value) body.timeout_ms = Number(c.timeout_ms.value);
   }
   if (!editing && body.filter === null) delete body.filter;
+  // An edit names only the JSON fields that were changed: a header stored before credentials
+  // were refused reads back as "[redacted]", and writing that back would be refused.
+  if (editing) {
+    for (const name of ["filter", "headers"]) {
+      if (c[name].value === c[name].defaultValue) delete body[name];
+    }
+  }
   return body;
 }
 
