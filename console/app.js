@@ -76,11 +76,13 @@ async function route() {
     return focusHeading(view);
   }
   document.title = `${page.nav ?? page.path} — Hookline console`;
+  view.setAttribute("aria-busy", "true");
   try {
     await page.render(view, { segments, query, navigate, focus: () => focusHeading(view) });
   } catch (err) {
     view.append(errorBox(err));
   }
+  view.removeAttribute("aria-busy");
   focusHeading(view);
 }
 
