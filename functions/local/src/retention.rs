@@ -1,5 +1,6 @@
 //! The embedded store's retention: a background task that deletes events and deliveries
-//! older than `HOOKLINE_RETENTION_SECS`, as DynamoDB's time to live does on AWS.
+//! older than `HOOKLINE_RETENTION_SECS`, and pull messages past their retention
+//! (`HOOKLINE_PULL_RETENTION_DAYS`), as DynamoDB's time to live does on AWS.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,8 +23,8 @@ pub(crate) fn spawn_pruner(
     let every = EVERY.min(retention / 10).max(Duration::from_secs(1));
     tokio::spawn(async move {
         loop {
-            let before = clock.now() - retention;
-            match backend.prune(before).await {
+            let now = clock.now();
+            match backend.prune(now - retention, now).await {
                 Ok(0) => {}
                 Ok(rows) => tracing::info!(rows, "retention: deleted events and deliveries"),
                 Err(e) => {

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod import;
 pub mod limits;
 pub mod manufacturer;
+pub mod pull;
 pub mod retry;
 pub mod secret;
 pub mod signature;
@@ -36,6 +37,7 @@ pub use ids::{ClientId, DeliveryId, EventId, ImportId, SubscriptionId, SyncReque
 pub use import::{Import, ImportChunk, ImportFormat, RowAction, RowError, RowOutcome};
 pub use limits::{LimitOverrides, Limits};
 pub use manufacturer::{Manufacturer, ManufacturerInput};
+pub use pull::{PullCursor, PullMessage};
 pub use retry::RetrySchedule;
 pub use state::{StateCode, StatePattern};
 pub use subscription::{Subscription, TypeSelector};

@@ -23,6 +23,7 @@ mod imports;
 mod keys;
 mod manufacturers;
 mod messages;
+mod pull;
 mod queue;
 mod retention;
 mod schema;
@@ -58,6 +59,8 @@ pub struct EmbeddedBackend {
     generation: Arc<AtomicU64>,
     /// Claims held in memory (none unless [`EmbeddedBackend::holding_claims_in_memory`]).
     claims: Arc<Claims>,
+    /// Appends to pull logs so far, for the readers that wait for one.
+    pull_appends: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl std::fmt::Debug for EmbeddedBackend {
@@ -70,15 +73,23 @@ impl std::fmt::Debug for EmbeddedBackend {
 }
 
 impl EmbeddedBackend {
-    /// Deletes the events received and the deliveries created before `before`, a batch per
-    /// write (see [`retention`]); returns how many rows went.
-    pub async fn prune(&self, before: time::OffsetDateTime) -> Result<usize, PortError> {
-        let before_ns = i64::try_from(before.unix_timestamp_nanos()).unwrap_or(i64::MAX);
+    /// Deletes the events received and the deliveries created before `before`, and the pull
+    /// messages kept until before `now`, a batch per write (see [`retention`]); returns how
+    /// many rows went.
+    pub async fn prune(
+        &self,
+        before: time::OffsetDateTime,
+        now: time::OffsetDateTime,
+    ) -> Result<usize, PortError> {
+        let before_ns = codec::unix_ns(before);
+        let now_ns = codec::unix_ns(now);
         let mut total = 0;
         loop {
             let n = self
                 .db
-                .write("prune", move |tx| retention::prune_batch(tx, before_ns))
+                .write("prune", move |tx| {
+                    retention::prune_batch(tx, before_ns, now_ns)
+                })
                 .await?;
             total += n;
             if n < retention::BATCH as usize {
@@ -108,6 +119,7 @@ impl EmbeddedBackend {
             _lock: Arc::new(lock),
             generation: Arc::new(AtomicU64::new(0)),
             claims: Arc::default(),
+            pull_appends: Arc::new(tokio::sync::watch::Sender::new(0)),
         })
     }
 

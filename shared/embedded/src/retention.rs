@@ -15,10 +15,15 @@ use crate::error::sqlite;
 /// Rows deleted per write (per table).
 pub const BATCH: i64 = 1_000;
 
-/// Deletes up to [`BATCH`] deliveries created before `before_ns`, and up to [`BATCH`] events
-/// received before it (with their idempotency claims). Returns the rows deleted: fewer than
-/// one batch means nothing older is left.
-pub(crate) fn prune_batch(conn: &Connection, before_ns: i64) -> Result<usize, PortError> {
+/// Deletes up to [`BATCH`] deliveries created before `before_ns`, up to [`BATCH`] events
+/// received before it (with their idempotency claims), and up to [`BATCH`] pull messages kept
+/// until before `now_ns`. Returns the rows deleted: fewer than one batch means nothing older
+/// is left.
+pub(crate) fn prune_batch(
+    conn: &Connection,
+    before_ns: i64,
+    now_ns: i64,
+) -> Result<usize, PortError> {
     const OP: &str = "prune";
     let deliveries = conn
         .prepare_cached(
@@ -40,7 +45,15 @@ pub(crate) fn prune_batch(conn: &Connection, before_ns: i64) -> Result<usize, Po
         )
         .and_then(|mut s| s.execute(params![before_ns, BATCH]))
         .map_err(|e| sqlite(OP, e))?;
-    Ok(deliveries + events)
+    let pulled = conn
+        .prepare_cached(
+            "DELETE FROM pull_messages WHERE (subscription_id, position) IN \
+             (SELECT subscription_id, position FROM pull_messages \
+              WHERE kept_until_ns < ?1 ORDER BY kept_until_ns LIMIT ?2)",
+        )
+        .and_then(|mut s| s.execute(params![now_ns, BATCH]))
+        .map_err(|e| sqlite(OP, e))?;
+    Ok(deliveries + events + pulled)
 }
 
 #[cfg(test)]
@@ -91,7 +104,7 @@ mod tests {
             made.push((e.id, d.id));
         }
         let gone = backend
-            .prune(now - Duration::days(30))
+            .prune(now - Duration::days(30), now)
             .await
             .expect("prune");
         assert_eq!(gone, 2, "one event and one delivery");
@@ -112,7 +125,7 @@ mod tests {
         );
         assert_eq!(
             backend
-                .prune(now - Duration::days(30))
+                .prune(now - Duration::days(30), now)
                 .await
                 .expect("prune"),
             0

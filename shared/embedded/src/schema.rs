@@ -17,7 +17,7 @@ use crate::error::EmbeddedError;
 pub const DB_FILE: &str = "hookline.db";
 
 /// The schema version this build writes; `user_version` of an up-to-date file.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// How long a statement waits for a lock held by another connection (or process).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -229,6 +229,27 @@ CREATE TABLE IF NOT EXISTS sync_requests (
 CREATE INDEX IF NOT EXISTS sync_requests_by_resource ON sync_requests (owner, resource_id, id);
 "#;
 
+/// Version 9: pull subscriptions' message logs (see `pull`): each log's last and acknowledged
+/// positions, and its messages by position, each once per delivery cycle (`append_key`).
+const V9: &str = r#"
+CREATE TABLE IF NOT EXISTS pull_logs (
+    subscription_id TEXT PRIMARY KEY,
+    last_position   INTEGER NOT NULL,
+    acked_position  INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS pull_messages (
+    subscription_id TEXT NOT NULL,
+    position        INTEGER NOT NULL,
+    append_key      TEXT NOT NULL,
+    kept_until_ns   INTEGER NOT NULL,
+    body            TEXT NOT NULL,
+    PRIMARY KEY (subscription_id, position)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS pull_messages_by_append ON pull_messages (subscription_id, append_key);
+CREATE INDEX IF NOT EXISTS pull_messages_by_expiry ON pull_messages (kept_until_ns);
+"#;
+
 /// WAL pages past which the writer checkpoints in its own commit (~80 MB): a backstop, as the
 /// background checkpointer has the log started over from 4,096 pages (see `db`), and a
 /// checkpoint inside a commit holds up every write for tens of milliseconds. Before the
@@ -382,6 +403,11 @@ fn migrate(conn: &mut Connection) -> Result<(), EmbeddedError> {
         tx.execute_batch(V8)?;
         tx.pragma_update(None, "user_version", 8)?;
         tracing::info!(version = 8, "migrated the embedded database schema");
+    }
+    if found < 9 {
+        tx.execute_batch(V9)?;
+        tx.pragma_update(None, "user_version", 9)?;
+        tracing::info!(version = 9, "migrated the embedded database schema");
     }
     tx.commit()?;
     Ok(())

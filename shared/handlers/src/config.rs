@@ -22,6 +22,24 @@ pub const DEFAULT_ENDPOINT_CONCURRENCY: usize = 32;
 /// it (5 days, as Svix does).
 pub const DEFAULT_DISABLE_AFTER: Duration = Duration::from_secs(5 * 24 * 3600);
 
+/// How long a pull subscription's messages are kept by default (7 days).
+pub const DEFAULT_PULL_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+/// The longest pull retention (365 days).
+pub const MAX_PULL_RETENTION: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// A pull retention in days (`HOOKLINE_PULL_RETENTION_DAYS`): a positive number, fractions
+/// allowed (`0.5` keeps messages 12 hours), at most 365.
+pub fn parse_pull_retention_days(text: &str) -> Result<Duration, String> {
+    let days: f64 = text
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number of days"))?;
+    let secs = days * 86_400.0;
+    if !(secs >= 1.0 && secs <= MAX_PULL_RETENTION.as_secs_f64()) {
+        return Err("must be at least one second's worth of days and at most 365".into());
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
 /// Handler configuration.
 #[derive(Debug, Clone)]
 pub struct HandlerConfig {
@@ -59,6 +77,8 @@ pub struct HandlerConfig {
     pub disable_after: Duration,
     /// What each client may ask of this stack, unless an admin set otherwise for it.
     pub limits: Limits,
+    /// How long a pull subscription's messages are kept.
+    pub pull_retention: Duration,
 }
 
 impl HandlerConfig {
@@ -88,6 +108,7 @@ impl HandlerConfig {
             disable_after: DEFAULT_DISABLE_AFTER,
             fanout_step: 1_000,
             limits: Limits::default(),
+            pull_retention: DEFAULT_PULL_RETENTION,
         }
     }
 

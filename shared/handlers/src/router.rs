@@ -23,7 +23,7 @@ use axum::routing::{delete, get, post, put};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{
-    clients, deliveries, event_types, events, imports, manufacturers, replay, service,
+    clients, deliveries, event_types, events, imports, manufacturers, pull, replay, service,
     subscription_secrets, subscriptions, sync_requests, sync_sources,
 };
 use crate::auth::token;
@@ -93,6 +93,8 @@ fn manage_routes() -> Routes {
             post(subscription_secrets::rotate_secret),
         )
         .route("/v1/subscriptions/{id}/test", post(subscriptions::test))
+        .route("/v1/subscriptions/{id}/messages", get(pull::fetch))
+        .route("/v1/subscriptions/{id}/messages/ack", post(pull::ack))
         .route("/v1/subscriptions/{id}/replay", post(replay::replay))
         .route("/v1/deliveries", get(deliveries::list))
         .route("/v1/deliveries/{id}", get(deliveries::get))

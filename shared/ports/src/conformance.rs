@@ -19,6 +19,7 @@ mod events;
 mod imports;
 mod keys;
 mod manufacturers;
+mod pull;
 mod queue;
 mod subscriptions;
 mod sync;
@@ -37,7 +38,8 @@ pub use keys::keys_suite;
 pub use queue::queue_suite;
 
 /// Runs every store check: clients, event types, events, subscriptions, deliveries, claims,
-/// manufacturers, imports, and the sync port's sources, allocations and requests.
+/// manufacturers, imports, the sync port's sources, allocations and requests, and the pull
+/// port's message logs.
 pub async fn store_suite(store: &dyn Store) {
     let run = Run::new();
     clients::clients(store, &run).await;
@@ -60,6 +62,10 @@ pub async fn store_suite(store: &dyn Store) {
     sync::external_sources(store, &run).await;
     sync::allocations(store, &run).await;
     sync::sync_requests(store, &run).await;
+    pull::order_and_cycles(store, &run).await;
+    pull::concurrent_appends(store, &run).await;
+    pull::acknowledgements(store, &run).await;
+    pull::retention(store, &run).await;
 }
 
 /// What makes one run's data its own.

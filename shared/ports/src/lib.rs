@@ -10,6 +10,7 @@ pub mod imports;
 pub mod key_set;
 pub mod keys;
 pub mod metrics;
+pub mod pull;
 pub mod queue;
 pub mod store;
 pub mod sync;
@@ -19,6 +20,7 @@ pub use error::{BackendCause, PortError};
 pub use imports::ImportStore;
 pub use keys::{KeyRotation, PublicKey, PublicKeys, SigningKey, SigningKeys};
 pub use metrics::{AttemptOutcome, Metrics, NoMetrics};
+pub use pull::{Ack, Appended, PULL_POLL_INTERVAL, PullLog, PullStore};
 pub use queue::{Queue, QueueConsumer, QueueMessage, QueueName, QueueSender, ReceivedMessage};
 pub use store::{
     Claim, ClientStore, DeliveryKey, DeliveryStore, EventInsert, EventStore, EventTypeStore,

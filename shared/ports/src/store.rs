@@ -2,7 +2,8 @@
 //! aggregate ([`ClientStore`], [`EventTypeStore`], [`EventStore`], [`SubscriptionStore`],
 //! [`DeliveryStore`], the bulk imports' [`ImportStore`], and in `sync` the [`SyncStore`]), and
 //! [`Store`], every one of them at once, for code that needs several.
-//! (The JWT keys have ports of their own, in `keys`.)
+//! The pull subscriptions' message logs are the [`PullStore`] port, in `pull`. (The JWT keys have
+//! ports of their own, in `keys`.)
 //!
 //! Every method is one of three DynamoDB-cheap operations, so that the same handler code runs
 //! on SQLite and on DynamoDB without a scan anywhere:
@@ -51,6 +52,7 @@ use time::OffsetDateTime;
 
 use crate::error::PortError;
 use crate::imports::ImportStore;
+use crate::pull::PullStore;
 use crate::sync::SyncStore;
 
 /// One page of a list.
@@ -322,6 +324,7 @@ pub trait Store:
     + ManufacturerStore
     + ImportStore
     + SyncStore
+    + PullStore
 {
 }
 
@@ -334,6 +337,7 @@ impl<T> Store for T where
         + ManufacturerStore
         + ImportStore
         + SyncStore
+        + PullStore
         + ?Sized
 {
 }

@@ -12,7 +12,8 @@ use hookline_domain::{LimitOverrides, Limits, RetrySchedule};
 use hookline_handlers::HandlerConfig;
 use hookline_handlers::auth::rotation::RotationPolicy;
 use hookline_handlers::config::{
-    DEFAULT_DISABLE_AFTER, DEFAULT_MAX_RECEIVES, DEFAULT_QUEUE_RETENTION,
+    DEFAULT_DISABLE_AFTER, DEFAULT_MAX_RECEIVES, DEFAULT_PULL_RETENTION, DEFAULT_QUEUE_RETENTION,
+    parse_pull_retention_days,
 };
 
 use crate::env::{Env, EnvError};
@@ -54,6 +55,8 @@ pub struct StackConfig {
     pub limits: Limits,
     /// `HOOKLINE_ALLOW_PRIVATE_DESTINATIONS` and `HOOKLINE_ALLOW_HTTP`.
     pub destinations: DestinationPolicy,
+    /// `HOOKLINE_PULL_RETENTION_DAYS`: how long pull subscriptions' messages are kept.
+    pub pull_retention: Duration,
 }
 
 impl StackConfig {
@@ -88,6 +91,9 @@ impl StackConfig {
                 allow_private: env.flag("HOOKLINE_ALLOW_PRIVATE_DESTINATIONS", laptop)?,
                 allow_http: env.flag("HOOKLINE_ALLOW_HTTP", laptop)?,
             },
+            pull_retention: env
+                .parsed("HOOKLINE_PULL_RETENTION_DAYS", parse_pull_retention_days)?
+                .unwrap_or(DEFAULT_PULL_RETENTION),
         })
     }
 
@@ -103,6 +109,7 @@ impl StackConfig {
         config.states = self.states.clone();
         config.limits = self.limits;
         config.destinations = self.destinations;
+        config.pull_retention = self.pull_retention;
         config
     }
 

@@ -26,6 +26,7 @@ mod manufacturer_events;
 mod manufacturers;
 mod memory;
 mod payload_formats;
+mod pull;
 mod replay;
 mod routing;
 mod service;

@@ -9,9 +9,9 @@ use hookline_ports::{ImportStore, PortError};
 use serde::Serialize;
 
 use super::DynamoStore;
-use super::error::backend;
 use super::item::{Item, body, from_body, s};
 use super::ops::Must;
+use super::partition::SortKeys;
 use super::schema::{BODY, PK, SK};
 
 /// Sort key of an import item.
@@ -65,29 +65,20 @@ impl ImportStore for DynamoStore {
 
     async fn list_import_chunks(&self, import: &ImportId) -> Result<Vec<ImportChunk>, PortError> {
         const OP: &str = "list_import_chunks";
+        let pk = import_pk(import);
+        let sort = SortKeys::Prefix(CHUNK_PREFIX.to_string());
         let mut chunks = Vec::new();
         let mut start = None;
         loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :chunk)")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", s(import_pk(import)))
-                .expression_attribute_values(":chunk", s(CHUNK_PREFIX))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| backend(OP, e))?;
-            for it in out.items() {
+            let page = self
+                .query_partition(OP, &pk, &sort, None, false, start)
+                .await?;
+            for it in &page.items {
                 chunks.push(from_body(OP, it)?);
             }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(chunks),
+            match page.next {
+                Some(k) => start = Some(k),
+                None => return Ok(chunks),
             }
         }
     }

@@ -25,6 +25,9 @@
 //! | sync request | `SYNCREQ#id` | `SYNCREQ` | `XS#owner#resource#REQUESTS` / id | | | body, status (the condition of its one transition) |
 //! | delivery | `DELIVERY#id` | `DELIVERY` | `SUB#id#DELIVERIES` / `created#id` | `CLIENT#id#DELIVERIES` / `created#id` | gsi3 `EVENT#id#DELIVERIES`, gsi4 `DELIVERIES#n`, both / `created#id` | body, status, version, expires_at |
 //! | manufacturer | `MANUFACTURER#fssai` | `MANUFACTURER` | | `MANUFACTURERS` / `name\u{1}fssai` | | body, version |
+//! | pull log counter | `PULL#sub` | `LOG` | | | | last, acked (numbers) |
+//! | pull message | `PULL#sub` | `MSG#position` (20 digits) | | | | body, expires_at |
+//! | pull append key | `PULL#sub` | `DLV#delivery#cycle` | | | | position, expires_at |
 //! | manufacturer's state entry | `MANUFACTURER#fssai` | `STATE#code` | `STATE#code#MANUFACTURERS` / `name\u{1}fssai` | | | body (a copy) |
 //!
 //! `n` is the item's shard: `shard::shard_of(id)`, a fixed hash of its id modulo
@@ -64,7 +67,8 @@
 //! is bounded by it.
 //!
 //! TTL: events, claims and deliveries carry `expires_at` (epoch seconds), `retention` (30 days
-//! by default) after their receipt/creation time. Key lookups are strongly consistent;
+//! by default) after their receipt/creation time; pull messages and their append keys, their
+//! own `kept_until` (the pull retention after they were stored; see `pull`). Key lookups are strongly consistent;
 //! queries on GSIs are eventually consistent, as GSIs always are on AWS, and so are the reads
 //! of the items they list (`bodies`).
 
@@ -80,6 +84,8 @@ mod list;
 mod manufacturers;
 mod merge;
 mod ops;
+mod partition;
+mod pull;
 mod query;
 pub mod schema;
 mod shard;

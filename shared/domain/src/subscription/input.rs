@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use super::mode::{DeliveryMode, apply_mode};
 use super::settings::{CREDENTIAL_IN_HEADERS, apply_delivery_settings};
 use super::{
     DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT_MS, MAX_MAX_ATTEMPTS, MAX_RATE_LIMIT, MAX_TIMEOUT_MS,
@@ -23,6 +24,8 @@ use crate::state::StatePattern;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionInput {
+    /// Push (default) or pull; set on create only.
+    pub mode: Option<DeliveryMode>,
     /// Destination.
     pub url: Option<String>,
     /// Free text.
@@ -110,10 +113,11 @@ pub fn apply_input(
     rules: &SubscriptionRules<'_>,
     creating: bool,
 ) -> Result<(), ValidationError> {
+    apply_mode(sub, &input, creating)?;
     if let Some(url) = input.url {
         validate_url(&url, &rules.destinations)?;
         sub.url = url;
-    } else if creating {
+    } else if creating && sub.mode == DeliveryMode::Push {
         return Err(ValidationError::invalid("url", "is required"));
     }
     if let Some(d) = input.description {
@@ -303,6 +307,7 @@ pub fn new_subscription(
     Subscription {
         id,
         client_id,
+        mode: DeliveryMode::Push,
         url: String::new(),
         description: String::new(),
         event_types: Vec::new(),

@@ -15,6 +15,7 @@ use crate::state::StatePattern;
 mod auth;
 mod format;
 mod input;
+mod mode;
 mod retry_policy;
 mod settings;
 
@@ -24,6 +25,7 @@ pub use format::{
     PayloadFormat, check_template, render_body,
 };
 pub use input::{SubscriptionInput, SubscriptionRules, apply_input, new_subscription};
+pub use mode::DeliveryMode;
 pub use retry_policy::{ExponentialBackoff, INVALID_RETRY_SCHEDULE, MAX_MULTIPLIER, RetryPolicy};
 pub use settings::{CREDENTIAL_IN_HEADERS, INVALID_TEMPLATE};
 
@@ -57,7 +59,10 @@ pub struct Subscription {
     pub id: SubscriptionId,
     /// Owner (`cl_…`).
     pub client_id: ClientId,
-    /// Destination URL.
+    /// Push or pull (absent in records from before modes: push).
+    #[serde(default, skip_serializing_if = "DeliveryMode::is_push")]
+    pub mode: DeliveryMode,
+    /// Destination URL (empty for a pull subscription).
     pub url: String,
     /// Free text.
     #[serde(default)]

@@ -23,6 +23,19 @@ pub enum PayloadFormatSchema {
     Template,
 }
 
+/// How a subscription's deliveries reach its client (`push`: signed POSTs to its `url`;
+/// `pull`: kept for the client to fetch from `GET /v1/subscriptions/{id}/messages`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = DeliveryMode)]
+#[allow(dead_code)]
+pub enum DeliveryModeSchema {
+    /// Signed HTTP POSTs to the subscription's URL.
+    Push,
+    /// Messages the client fetches with a cursor.
+    Pull,
+}
+
 /// A subscription's own retry schedule: exponential backoff, or explicit delays (seconds,
 /// ±20% jitter; attempts past the last delay repeat it).
 #[derive(Serialize, ToSchema)]

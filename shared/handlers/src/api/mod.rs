@@ -11,6 +11,8 @@ pub mod imports;
 pub mod manufacturer_views;
 pub mod manufacturers;
 pub mod no_store;
+pub mod pull;
+pub mod pull_views;
 pub mod replay;
 pub mod responses;
 pub mod schemas;

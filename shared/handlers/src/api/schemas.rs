@@ -11,10 +11,12 @@ use utoipa::openapi::schema::{OneOfBuilder, SchemaType, Type};
 use utoipa::openapi::{Ref, RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::api::delivery_settings::{OutboundAuthSchema, PayloadFormatSchema, RetryPolicySchema};
+use crate::api::delivery_settings::{
+    DeliveryModeSchema, OutboundAuthSchema, PayloadFormatSchema, RetryPolicySchema,
+};
 
-/// Body of `POST /v1/subscriptions`: the fields of [`SubscriptionPatch`], with `url` and
-/// `event_types` required.
+/// Body of `POST /v1/subscriptions`: the fields of [`SubscriptionPatch`] and `mode`, with
+/// `event_types` required (and `url`, for a push subscription).
 pub struct NewSubscription;
 
 impl ToSchema for NewSubscription {}
@@ -23,8 +25,12 @@ impl PartialSchema for NewSubscription {
     fn schema() -> RefOr<Schema> {
         let mut schema = SubscriptionPatch::schema();
         if let RefOr::T(Schema::Object(object)) = &mut schema {
-            object.required = vec!["url".into(), "event_types".into()];
-            object.description = Some("A new subscription.".into());
+            object.required = vec!["event_types".into()];
+            object.description = Some(
+                "A new subscription: `url` is required for `mode: push` (the default), and \
+                 refused (with `timeout_ms`, `rate_limit` and `auth`) for `mode: pull`."
+                    .into(),
+            );
             // Required here, so never null (a null `url` is 400 "is required"), whereas a
             // patch may leave them out.
             for name in &object.required {
@@ -50,7 +56,11 @@ impl PartialSchema for NewSubscription {
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct SubscriptionPatch {
-    /// Destination: `https://` (and `http://` where the deployment allows it).
+    /// `push` (default) or `pull`; set when the subscription is created (a different value
+    /// in a patch is 400).
+    #[schema(value_type = Option<DeliveryModeSchema>)]
+    mode: Option<String>,
+    /// Destination: `https://` (and `http://` where the deployment allows it); push only.
     #[schema(format = "uri", max_length = 2048)]
     url: Option<String>,
     /// Free text (at most 1000 bytes).
@@ -176,8 +186,13 @@ mod tests {
     fn a_new_subscriptions_required_fields_are_never_null_a_patchs_may_be() {
         let new = serde_json::to_value(NewSubscription::schema()).expect("JSON");
         let patch = serde_json::to_value(SubscriptionPatch::schema()).expect("JSON");
-        assert_eq!(new["properties"]["url"]["type"], "string");
         assert_eq!(new["properties"]["event_types"]["type"], "array");
+        assert_eq!(new["required"], serde_json::json!(["event_types"]));
+        // Required for push only: a pull subscription has none.
+        assert_eq!(
+            new["properties"]["url"]["type"],
+            serde_json::json!(["string", "null"])
+        );
         assert_eq!(
             patch["properties"]["url"]["type"],
             serde_json::json!(["string", "null"])

@@ -320,6 +320,12 @@ pub async fn delete(
         Ok(()) | Err(PortError::NotFound) => {}
         Err(e) => return Err(e.into()),
     }
+    // After the subscription (its messages stay readable for as long as it exists). A log
+    // left by a failure here is never read again, and its messages expire with their
+    // retention: the subscription is gone either way, so the answer is still 204.
+    if let Err(e) = ctx.store.delete_pull_log(&id).await {
+        tracing::warn!(subscription_id = %id, error = %e, "the deleted subscription's pull log was not deleted; its messages expire with their retention");
+    }
     tracing::info!(subscription_id = %id, "subscription deleted");
     Ok(StatusCode::NO_CONTENT)
 }

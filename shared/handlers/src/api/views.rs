@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use hookline_domain::subscription::{PayloadFormat, RetryPolicy};
+use hookline_domain::subscription::{DeliveryMode, PayloadFormat, RetryPolicy};
 use hookline_domain::time_fmt::format;
 use hookline_domain::{Client, Delivery, Event, EventId, EventType, LimitOverrides, Subscription};
 use serde::{Deserialize, Serialize};
@@ -11,7 +11,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::api::delivery_settings::{
-    AuthView, PayloadFormatSchema, RetryPolicySchema, shown_headers,
+    AuthView, DeliveryModeSchema, PayloadFormatSchema, RetryPolicySchema, shown_headers,
 };
 
 /// A client.
@@ -102,8 +102,12 @@ pub struct SubscriptionView {
     pub id: String,
     /// Owner.
     pub client_id: String,
-    /// Destination.
-    pub url: String,
+    /// `push` (signed POSTs to `url`) or `pull` (messages fetched from
+    /// `/v1/subscriptions/{id}/messages`).
+    #[schema(value_type = DeliveryModeSchema)]
+    pub mode: DeliveryMode,
+    /// Destination (`null` for a pull subscription).
+    pub url: Option<String>,
     /// Free text.
     pub description: String,
     /// Type selectors.
@@ -159,7 +163,8 @@ impl SubscriptionView {
         SubscriptionView {
             id: s.id.to_string(),
             client_id: s.client_id.to_string(),
-            url: s.url.clone(),
+            mode: s.mode,
+            url: (s.mode == DeliveryMode::Push).then(|| s.url.clone()),
             description: s.description.clone(),
             event_types: s.event_types.clone(),
             states: s.states.iter().map(ToString::to_string).collect(),

@@ -14,6 +14,7 @@ pub mod in_flight;
 pub mod outcome;
 pub mod pacer;
 mod pipeline;
+pub mod pull;
 mod record;
 pub mod request;
 mod send;

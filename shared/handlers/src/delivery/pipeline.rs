@@ -1,5 +1,6 @@
 //! One delivery message, step by step: **load** the delivery → **admit** it → **claim** it →
-//! **render** and **sign** its request → **send** it → **decide** the outcome → **record** it;
+//! **render** and **sign** its request → **send** it (or, for a pull subscription, **store** it
+//! in its message log) → **decide** the outcome → **record** it;
 //! the handler then **acknowledges** the message as the steps' [`Disposition`] says.
 //!
 //! Each step is a function over named types ([`Admitted`], [`Claimed`], [`Sent`],
@@ -7,10 +8,12 @@
 //! message's work early with a [`Halt`].
 
 use hookline_domain::Delivery;
+use hookline_domain::subscription::DeliveryMode;
 
 use crate::delivery::admission::{Admitted, Claimed, admit, claim};
 use crate::delivery::context::DeliveryContext;
 use crate::delivery::disposition::{DeliveryError, Disposition, EARLY_TOLERANCE, Inbound};
+use crate::delivery::pull::{pull_outcome, store_for_pull};
 use crate::delivery::record::{abandon, give_up, outcome_of, record, report};
 use crate::delivery::request::RequestError;
 use crate::delivery::send::{Sent, prepare, send, unrenderable};
@@ -194,8 +197,20 @@ async fn attempt(
         }
         Err(why) => return Err(abandon(ctx, attempt.delivery, &why).await.into()),
     };
-    let sent: Sent = send(ctx, &mut attempt, request).await;
-    let outcome = outcome_of(ctx, &attempt, &sent);
+    let (sent, outcome) = match attempt.entry.sub.mode {
+        DeliveryMode::Push => {
+            let sent: Sent = send(ctx, &mut attempt, request).await;
+            let outcome = outcome_of(ctx, &attempt, &sent);
+            (sent, outcome)
+        }
+        // Rendered (above) so that a template that fails on this event fails as for a push;
+        // the body the client fetches is rendered again then, and signed.
+        DeliveryMode::Pull => {
+            let sent = store_for_pull(ctx, &mut attempt).await;
+            let outcome = pull_outcome(ctx, &attempt, &sent);
+            (sent, outcome)
+        }
+    };
     report(ctx, &attempt, &sent, &outcome).await;
     record(ctx, attempt.delivery, outcome)
         .await

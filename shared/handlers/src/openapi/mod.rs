@@ -40,7 +40,7 @@ use webhooks::SystemWebhooks;
         api::events::publish, api::events::get,
         api::subscriptions::create, api::subscriptions::list, api::subscriptions::get, api::subscriptions::patch,
         api::subscriptions::delete, api::subscription_secrets::get_secret, api::subscription_secrets::rotate_secret,
-        api::subscriptions::test, api::replay::replay,
+        api::subscriptions::test, api::pull::fetch, api::pull::ack, api::replay::replay,
         api::deliveries::list, api::deliveries::get, api::deliveries::retry,
         api::manufacturers::create, api::manufacturers::list, api::manufacturers::get, api::manufacturers::put,
         api::imports::create, api::imports::get, api::imports::template,
@@ -66,6 +66,8 @@ use webhooks::SystemWebhooks;
             api::sync_views::ExternalSourceList, api::sync_views::SyncRequestInput, api::sync_views::SyncFailure,
             api::sync_views::SyncRequestView, api::sync_views::SyncTransitionView, api::sync_views::SyncRequestList,
             api::sync_views::AllocationInput, api::sync_views::AllocationsView,
+            api::pull_views::PullPageView, api::pull_views::PullMessageView,
+            api::pull_views::AckInput, api::pull_views::AckView,
         ),
         responses(
             api::responses::BadRequest, api::responses::Unauthorized, api::responses::Forbidden,

@@ -1,0 +1,76 @@
+//! Strongly consistent queries of one partition of the table itself (not an index): the
+//! items that share a partition key, in sort-key order, a page at a time — an import's
+//! chunks, a pull subscription's log.
+
+use hookline_ports::PortError;
+
+use super::DynamoStore;
+use super::error::backend;
+use super::item::{Item, names, s};
+use super::schema::{PK, SK};
+
+/// Which sort keys of the partition a query reads.
+pub(crate) enum SortKeys {
+    /// Every item of the partition.
+    All,
+    /// Those whose sort key starts with this.
+    Prefix(String),
+    /// Those whose sort key is in this inclusive range.
+    Between(String, String),
+}
+
+/// One page of a partition query.
+pub(crate) struct PartitionPage {
+    /// The items read (only their keys, for a keys-only query).
+    pub items: Vec<Item>,
+    /// Where the next page starts; `None` after the last.
+    pub next: Option<Item>,
+}
+
+impl DynamoStore {
+    /// One page of the items of partition `pk` whose sort keys `sort` names, from `start`:
+    /// at most `limit` items (DynamoDB's own page size if `None`), only their keys if
+    /// `keys_only`.
+    pub(crate) async fn query_partition(
+        &self,
+        op: &str,
+        pk: &str,
+        sort: &SortKeys,
+        limit: Option<i32>,
+        keys_only: bool,
+        start: Option<Item>,
+    ) -> Result<PartitionPage, PortError> {
+        let condition = match sort {
+            SortKeys::All => "#pk = :pk",
+            SortKeys::Prefix(_) => "#pk = :pk AND begins_with(#sk, :from)",
+            SortKeys::Between(..) => "#pk = :pk AND #sk BETWEEN :from AND :to",
+        };
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression(condition)
+            .set_expression_attribute_names(Some(names(&[PK, SK])))
+            .expression_attribute_values(":pk", s(pk))
+            .consistent_read(true)
+            .set_limit(limit)
+            .set_exclusive_start_key(start);
+        match sort {
+            SortKeys::All => {}
+            SortKeys::Prefix(from) => query = query.expression_attribute_values(":from", s(from)),
+            SortKeys::Between(from, to) => {
+                query = query
+                    .expression_attribute_values(":from", s(from))
+                    .expression_attribute_values(":to", s(to));
+            }
+        }
+        if keys_only {
+            query = query.projection_expression("#pk, #sk");
+        }
+        let out = query.send().await.map_err(|e| backend(op, e))?;
+        Ok(PartitionPage {
+            items: out.items.unwrap_or_default(),
+            next: out.last_evaluated_key.filter(|k| !k.is_empty()),
+        })
+    }
+}
