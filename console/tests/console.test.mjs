@@ -242,6 +242,32 @@ test("replay re-delivers the events of a time window", async () => {
   });
 });
 
+test("a pull subscription is created from the console and its test event is stored for pulling", async () => {
+  await withPage(browser.context, "pull-subscription", async (page) => {
+    await signIn(page, portal);
+    await page.getByRole("link", { name: "New subscription" }).click();
+    await page.getByLabel("Mode").selectOption("pull");
+    // A pull subscription has no URL and no timeout: the console does not ask for them.
+    assert.equal(await page.getByLabel("Destination URL").isVisible(), false);
+    assert.equal(await page.getByLabel("Timeout per attempt (ms)").isVisible(), false);
+    await page.getByLabel("Description", { exact: true }).fill("Pulled lots");
+    await page.getByLabel("Event types").fill("LotDispatched");
+    await page.getByRole("button", { name: "Create subscription" }).click();
+    assert.match(await page.locator(".secret-value").textContent(), /^whsec_/);
+    const id = await page.locator(".notice code").first().textContent();
+    await page.getByRole("link", { name: "Back to the subscriptions" }).click();
+    const row = page.locator("tr", { hasText: id });
+    await row.getByRole("cell", { name: "pull", exact: true }).waitFor();
+
+    await page.getByRole("button", { name: "Send a test event to Pulled lots" }).click();
+    await page.locator(".notice a[href^='#/deliveries/dlv_']").click();
+    await page.locator(".facts .status", { hasText: "succeeded" }).waitFor();
+    await page.getByText("stored for pull delivery").waitFor();
+    const { data } = await api(portal, "GET", `/v1/subscriptions/${id}/messages`);
+    assert.deepEqual(data.map((m) => m.event_type), ["hookline.ping"]);
+  });
+});
+
 test("no page has an accessibility violation axe-core finds", async () => {
   // axe is evaluated through the DevTools protocol, which the page's CSP does not govern.
   const axe = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
