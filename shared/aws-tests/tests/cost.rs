@@ -171,6 +171,7 @@ async fn scenario(fanout: usize) -> Figures {
             name: "LotDispatched".into(),
             description: String::new(),
             schema: None,
+            example: None,
         })
         .await
         .expect("event type");

@@ -170,7 +170,7 @@ async fn ten_events_matching_two_thousand_subscriptions_queue_each_delivery_exac
                 .store
                 .list_deliveries(
                     &DeliveryKey::Event(event.id.clone()),
-                    None,
+                    &Default::default(),
                     cursor.as_deref(),
                     100,
                 )

@@ -16,6 +16,9 @@ pub struct EventType {
     /// JSON Schema the `data` of such events must satisfy, if any.
     #[serde(default)]
     pub schema: Option<Value>,
+    /// A `data` value of this type, valid against its schema (shown to integrators).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub example: Option<Value>,
 }
 
 /// A catalog file: `{"event_types": [...]}`.
@@ -40,6 +43,15 @@ pub enum CatalogError {
         #[source]
         source: ValidationError,
     },
+    /// An event type's example does not match its schema.
+    #[error("catalog: {name}: {}", source.detail)]
+    InvalidExample {
+        /// The event type.
+        name: String,
+        /// How the example fails the schema.
+        #[source]
+        source: ValidationError,
+    },
     /// An event type's schema is not a valid JSON Schema.
     #[error("catalog: {name}: {}", source.detail)]
     InvalidSchema {
@@ -61,8 +73,19 @@ impl Catalog {
                 name: name(),
                 source,
             })?;
-            if let Some(s) = &t.schema {
-                compile_schema(s).map_err(|source| CatalogError::InvalidSchema {
+            let validator = match &t.schema {
+                Some(s) => {
+                    Some(
+                        compile_schema(s).map_err(|source| CatalogError::InvalidSchema {
+                            name: name(),
+                            source,
+                        })?,
+                    )
+                }
+                None => None,
+            };
+            if let (Some(v), Some(example)) = (&validator, &t.example) {
+                check_example(v, example).map_err(|source| CatalogError::InvalidExample {
                     name: name(),
                     source,
                 })?;
@@ -129,9 +152,58 @@ pub fn check_schema(
     }
 }
 
+/// Validates an event type's `example` against its compiled schema: the same check as an
+/// event's `data`, its errors naming `example…` instead of `data…`.
+pub fn check_example(
+    validator: &jsonschema::Validator,
+    example: &Value,
+) -> Result<(), ValidationError> {
+    check_schema(validator, example).map_err(|mut e| {
+        e.detail = "example does not match the event type's schema".into();
+        for f in &mut e.errors {
+            if let Some(rest) = f.field.strip_prefix("data") {
+                f.field = format!("example{rest}");
+            }
+        }
+        e
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_type_of_the_built_in_catalog_has_an_example_valid_against_its_schema() {
+        let text = include_str!("../../../infra/catalogs/fortification.json");
+        let catalog = Catalog::from_json(text).expect("the built-in catalog loads");
+        for t in &catalog.event_types {
+            let example = t.example.as_ref();
+            assert!(
+                example.is_some_and(Value::is_object),
+                "{}: no example",
+                t.name
+            );
+            if let (Some(schema), Some(example)) = (&t.schema, example) {
+                let v = compile_schema(schema).expect("schema");
+                assert!(check_example(&v, example).is_ok(), "{}", t.name);
+            }
+        }
+    }
+
+    #[test]
+    fn an_example_that_fails_its_schema_is_refused_naming_the_field() {
+        let text = r#"{"event_types": [{"name": "LotDispatched",
+            "schema": {"type": "object", "required": ["lotNo"], "properties": {"lotNo": {"type": "string"}}},
+            "example": {"lotNo": 7}}]}"#;
+        let err = Catalog::from_json(text).expect_err("example fails");
+        let CatalogError::InvalidExample { name, source } = err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(name, "LotDispatched");
+        assert_eq!(source.code, "schema_mismatch");
+        assert_eq!(source.errors[0].field, "example/lotNo");
+    }
 
     #[test]
     fn a_refused_catalog_says_which_type_and_what_is_wrong() {

@@ -113,6 +113,10 @@ pub struct Delivery {
     pub subscription_id: SubscriptionId,
     /// The subscription's owner, for access checks without a second read.
     pub client_id: ClientId,
+    /// The event's type, copied at creation so that lists filter by it without reading the
+    /// event (records made before it was kept have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
     /// Current status.
     pub status: DeliveryStatus,
     /// The first attempt and the latest ones (at most [`KEPT_ATTEMPTS`]), oldest first.
@@ -162,6 +166,7 @@ impl Delivery {
             event_id: event_id.clone(),
             subscription_id: subscription_id.clone(),
             client_id: client_id.clone(),
+            event_type: None,
             status: DeliveryStatus::Pending,
             attempts: Vec::new(),
             attempts_omitted: 0,
@@ -172,6 +177,13 @@ impl Delivery {
             updated_at: now,
             version: 0,
         }
+    }
+
+    /// The same delivery, of an event of type `event_type` (what every creator of a delivery
+    /// sets: fan-out, test pings, replays).
+    pub fn with_event_type(mut self, event_type: &str) -> Self {
+        self.event_type = Some(event_type.to_string());
+        self
     }
 
     /// Attempts made over the whole life, listed or not.

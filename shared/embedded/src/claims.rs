@@ -60,7 +60,7 @@ pub(crate) enum ClaimBy {
     /// Answered from memory.
     Memory(Claim),
     /// Written, as every store writes it.
-    Write(Delivery),
+    Write(Box<Delivery>),
 }
 
 /// What a write of a delivery must do first (decided on the writer thread).
@@ -103,7 +103,7 @@ impl Claims {
     /// Whether `claim` (made at `at`) can be answered without a write.
     pub(crate) fn claim(&self, claim: Delivery, at: OffsetDateTime) -> ClaimBy {
         if !self.enabled {
-            return ClaimBy::Write(claim);
+            return ClaimBy::Write(Box::new(claim));
         }
         let mut entries = self.lock();
         match entries.get_mut(claim.id.as_str()) {
@@ -116,7 +116,7 @@ impl Claims {
             }
             // Not fresh at this version, or held past its lease: written, after the held
             // claim (see `before_write`).
-            _ => ClaimBy::Write(claim),
+            _ => ClaimBy::Write(Box::new(claim)),
         }
     }
 

@@ -1,8 +1,8 @@
-//! Deliveries: one row per delivery with the columns its four list keys and the status filter
-//! need; lists run newest first (by created_at, then id).
+//! Deliveries: one row per delivery with the columns its four list keys, the status filter
+//! and the creation window need; lists run newest first (by created_at, then id).
 
-use hookline_domain::{Delivery, DeliveryStatus};
-use hookline_ports::{DeliveryKey, Page, PortError};
+use hookline_domain::Delivery;
+use hookline_ports::{DeliveryFilter, DeliveryKey, Page, PortError};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
@@ -126,11 +126,12 @@ pub(crate) fn get(conn: &Connection, id: &str) -> Result<Option<Delivery>, PortE
     body.map(|b| from_json("get_delivery", &b)).transpose()
 }
 
-/// One page of deliveries by key, newest first, optionally of one status.
+/// One page of deliveries by key, newest first, narrowed by `filter` (the event type is read
+/// from the body: it narrows a key's rows, which the indexes find by creation time).
 pub(crate) fn list(
     conn: &Connection,
     key: &DeliveryKey,
-    status: Option<DeliveryStatus>,
+    filter: &DeliveryFilter,
     cursor: Option<&str>,
     limit: usize,
 ) -> Result<Page<Delivery>, PortError> {
@@ -152,9 +153,21 @@ pub(crate) fn list(
         }
         DeliveryKey::All => {}
     }
-    if let Some(status) = status {
+    if let Some(status) = filter.status {
         conditions.push("status = ?");
         args.push(Value::Text(status.as_str().to_string()));
+    }
+    if let Some(event_type) = &filter.event_type {
+        conditions.push("json_extract(body, '$.event_type') = ?");
+        args.push(Value::Text(event_type.clone()));
+    }
+    if let Some(since) = filter.since {
+        conditions.push("created_at_ns >= ?");
+        args.push(Value::Integer(unix_ns(since)));
+    }
+    if let Some(until) = filter.until {
+        conditions.push("created_at_ns < ?");
+        args.push(Value::Integer(unix_ns(until)));
     }
     if let Some(c) = cursor {
         let (ns, id) = cursor::decode_timed(Kind::Deliveries, c)?;

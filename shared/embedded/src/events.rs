@@ -4,7 +4,7 @@
 //! transaction, so a claim never exists without its event, and a repeat finds the original.
 
 use hookline_domain::{Event, EventId};
-use hookline_ports::{EventInsert, Page, PortError};
+use hookline_ports::{EventInsert, EventListing, Page, PortError};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
@@ -142,6 +142,50 @@ pub(crate) fn list(conn: &Connection, q: &EventQuery) -> Result<Page<Event>, Por
     sql.push_str(" ORDER BY received_at_ns, id LIMIT ?");
     args.push(Value::Integer(limit_plus_one(size)));
     let rows: Vec<Event> = query_bodies("list_events", conn, &sql, params_from_iter(args))?;
+    Ok(page(rows, size, |e| {
+        cursor::encode_timed(Kind::Events, unix_ns(e.received_at), &e.id)
+    }))
+}
+
+/// One page of `list_recent_events`: events in `[since, until)`, newest first (by received_at,
+/// then id), of some states and one type (read from the body).
+pub(crate) fn list_recent(
+    conn: &Connection,
+    listing: &EventListing,
+    cursor: Option<&str>,
+    limit: usize,
+) -> Result<Page<Event>, PortError> {
+    let size = cursor::page_size(limit);
+    if listing.states.as_ref().is_some_and(Vec::is_empty) {
+        return Ok(Page {
+            items: Vec::new(),
+            next_cursor: None,
+        });
+    }
+    let mut sql =
+        String::from("SELECT body FROM events WHERE received_at_ns >= ? AND received_at_ns < ?");
+    let mut args = vec![
+        Value::Integer(unix_ns(listing.since)),
+        Value::Integer(unix_ns(listing.until)),
+    ];
+    if let Some(states) = &listing.states {
+        let marks = vec!["?"; states.len()].join(", ");
+        sql.push_str(&format!(" AND state IN ({marks})"));
+        args.extend(states.iter().map(|s| Value::Text(s.to_string())));
+    }
+    if let Some(event_type) = &listing.event_type {
+        sql.push_str(" AND json_extract(body, '$.type') = ?");
+        args.push(Value::Text(event_type.clone()));
+    }
+    if let Some(c) = cursor {
+        let (ns, id) = cursor::decode_timed(Kind::Events, c)?;
+        sql.push_str(" AND (received_at_ns, id) < (?, ?)");
+        args.push(Value::Integer(ns));
+        args.push(Value::Text(id));
+    }
+    sql.push_str(" ORDER BY received_at_ns DESC, id DESC LIMIT ?");
+    args.push(Value::Integer(limit_plus_one(size)));
+    let rows: Vec<Event> = query_bodies("list_recent_events", conn, &sql, params_from_iter(args))?;
     Ok(page(rows, size, |e| {
         cursor::encode_timed(Kind::Events, unix_ns(e.received_at), &e.id)
     }))

@@ -7,12 +7,13 @@ use std::sync::atomic::Ordering;
 use async_trait::async_trait;
 use hookline_domain::manufacturer::FssaiLicence;
 use hookline_domain::{
-    Client, ClientId, Delivery, DeliveryId, DeliveryStatus, Event, EventId, EventType,
-    Manufacturer, StatePattern, Subscription, SubscriptionId,
+    Client, ClientId, Delivery, DeliveryId, Event, EventId, EventType, Manufacturer, StatePattern,
+    Subscription, SubscriptionId,
 };
 use hookline_ports::{
-    Claim, ClientStore, DeliveryKey, DeliveryStore, EventInsert, EventStore, EventTypeStore,
-    ManufacturerQuery, ManufacturerStore, Page, PortError, SubscriptionStore,
+    Claim, ClientStore, DeliveryFilter, DeliveryKey, DeliveryStore, EventInsert, EventListing,
+    EventStore, EventTypeStore, ManufacturerQuery, ManufacturerStore, Page, PortError,
+    SubscriptionStore,
 };
 use time::OffsetDateTime;
 
@@ -147,6 +148,21 @@ impl EventStore for EmbeddedBackend {
         };
         self.db
             .read("list_events", move |c| events::list(c, &q))
+            .await
+    }
+
+    async fn list_recent_events(
+        &self,
+        listing: &EventListing,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Event>, PortError> {
+        let listing = listing.clone();
+        let cursor = cursor.map(str::to_string);
+        self.db
+            .read("list_recent_events", move |c| {
+                events::list_recent(c, &listing, cursor.as_deref(), limit)
+            })
             .await
     }
 }
@@ -294,7 +310,7 @@ impl DeliveryStore for EmbeddedBackend {
     ) -> Result<Claim, PortError> {
         match self.claims.claim(claim, at) {
             ClaimBy::Memory(answer) => Ok(answer),
-            ClaimBy::Write(claim) => Ok(match self.write_over("claim_delivery", claim).await? {
+            ClaimBy::Write(claim) => Ok(match self.write_over("claim_delivery", *claim).await? {
                 true => Claim::Claimed,
                 false => Claim::Changed,
             }),
@@ -304,15 +320,16 @@ impl DeliveryStore for EmbeddedBackend {
     async fn list_deliveries(
         &self,
         key: &DeliveryKey,
-        status: Option<DeliveryStatus>,
+        filter: &DeliveryFilter,
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<Delivery>, PortError> {
         let key = key.clone();
+        let filter = filter.clone();
         let cursor = cursor.map(str::to_string);
         self.db
             .read("list_deliveries", move |c| {
-                deliveries::list(c, &key, status, cursor.as_deref(), limit)
+                deliveries::list(c, &key, &filter, cursor.as_deref(), limit)
             })
             .await
     }

@@ -70,19 +70,25 @@ impl CatalogCache {
 }
 
 /// Stores every type of `types` that the store does not have yet (first start, or a catalog
-/// file that gained types); types added by admins are kept.
+/// file that gained types); types added or changed by admins are kept, except that a stored
+/// type without an example, whose schema is the file's, gets the file's example.
 pub async fn seed(store: &dyn Store, types: &[EventType]) -> Result<usize, PortError> {
-    let existing: Vec<String> = store
-        .list_event_types()
-        .await?
-        .into_iter()
-        .map(|t| t.name)
-        .collect();
+    let existing = store.list_event_types().await?;
     let mut added = 0;
     for t in types {
-        if !existing.contains(&t.name) {
-            store.put_event_type(t).await?;
-            added += 1;
+        match existing.iter().find(|e| e.name == t.name) {
+            None => {
+                store.put_event_type(t).await?;
+                added += 1;
+            }
+            Some(e) if e.example.is_none() && t.example.is_some() && e.schema == t.schema => {
+                let with_example = EventType {
+                    example: t.example.clone(),
+                    ..e.clone()
+                };
+                store.put_event_type(&with_example).await?;
+            }
+            Some(_) => {}
         }
     }
     Ok(added)

@@ -311,6 +311,7 @@ async fn deliveries_of(
         .map(|entry| {
             let id = DeliveryId::for_event(&event.id, &entry.sub.id);
             Delivery::new(id, &event.id, &entry.sub.id, &entry.sub.client_id, now)
+                .with_event_type(&event.event_type)
         })
         .collect();
     deliveries.sort_by(|a, b| a.subscription_id.cmp(&b.subscription_id));

@@ -47,6 +47,9 @@ pub struct CreatedDelivery {
     pub subscription_id: SubscriptionId,
     /// The subscription's owner.
     pub client_id: ClientId,
+    /// The event's type (absent in messages queued before it was carried).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
     /// Creation time.
     #[serde(with = "hookline_domain::time_fmt::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -80,6 +83,7 @@ impl DeliveryMessage {
                 event_id: d.event_id.clone(),
                 subscription_id: d.subscription_id.clone(),
                 client_id: d.client_id.clone(),
+                event_type: d.event_type.clone(),
                 created_at: d.created_at,
             }),
             new_cycle: None,
@@ -89,13 +93,15 @@ impl DeliveryMessage {
     /// The delivery as it was created, if the message carries it.
     pub fn created_delivery(&self) -> Option<Delivery> {
         let c = self.created.as_ref()?;
-        Some(Delivery::new(
+        let mut d = Delivery::new(
             self.delivery_id.clone(),
             &c.event_id,
             &c.subscription_id,
             &c.client_id,
             c.created_at,
-        ))
+        );
+        d.event_type = c.event_type.clone();
+        Some(d)
     }
 }
 
@@ -119,7 +125,8 @@ mod tests {
             &SubscriptionId::new(1),
             &ClientId::new(1),
             at,
-        );
+        )
+        .with_event_type("LotDispatched");
         let body = to_body(&DeliveryMessage::created(&d));
         let back: DeliveryMessage = serde_json::from_str(&body).unwrap();
         assert_eq!(back.created_delivery(), Some(d));

@@ -23,8 +23,8 @@ use axum::routing::{delete, get, post, put};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{
-    clients, deliveries, event_types, events, imports, manufacturers, pull, replay, service,
-    subscription_secrets, subscriptions, sync_requests, sync_sources,
+    clients, deliveries, delivery_stats, event_list, event_types, events, imports, manufacturers,
+    pull, replay, service, subscription_secrets, subscriptions, sync_requests, sync_sources,
 };
 use crate::auth::token;
 use crate::context::{AppContext, Contexts, Core, TokenContext};
@@ -44,7 +44,7 @@ fn token_routes() -> Router<Arc<TokenContext>> {
 
 fn ingest_routes() -> Routes {
     Router::new()
-        .route("/v1/events", post(events::publish))
+        .route("/v1/events", post(events::publish).get(event_list::list))
         .route("/v1/events/{id}", get(events::get))
         // The registry's writes become events: they live where events come in.
         .route(
@@ -97,6 +97,7 @@ fn manage_routes() -> Routes {
         .route("/v1/subscriptions/{id}/messages/ack", post(pull::ack))
         .route("/v1/subscriptions/{id}/replay", post(replay::replay))
         .route("/v1/deliveries", get(deliveries::list))
+        .route("/v1/deliveries/stats", get(delivery_stats::stats))
         .route("/v1/deliveries/{id}", get(deliveries::get))
         .route("/v1/deliveries/{id}/retry", post(deliveries::retry))
         .merge(sync_source_routes())
@@ -376,6 +377,7 @@ mod tests {
                 name: "LotDispatched".into(),
                 description: "A lot left its warehouse.".into(),
                 schema: Some(schema.clone()),
+                example: None,
             }],
         )
         .await

@@ -132,6 +132,7 @@ async fn publisher(hub: &Hub) -> (String, String) {
         name: EVENT_TYPE.into(),
         description: String::new(),
         schema: None,
+        example: None,
     };
     hub.store
         .put_event_type(&event_type)

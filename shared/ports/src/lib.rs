@@ -23,7 +23,8 @@ pub use metrics::{AttemptOutcome, Metrics, NoMetrics};
 pub use pull::{Ack, Appended, PULL_POLL_INTERVAL, PullLog, PullStore};
 pub use queue::{Queue, QueueConsumer, QueueMessage, QueueName, QueueSender, ReceivedMessage};
 pub use store::{
-    Claim, ClientStore, DeliveryKey, DeliveryStore, EventInsert, EventStore, EventTypeStore,
-    ManufacturerQuery, ManufacturerStore, Page, Store, SubscriptionStore, manufacturer_sort_key,
+    Claim, ClientStore, DeliveryFilter, DeliveryKey, DeliveryStore, EventInsert, EventListing,
+    EventStore, EventTypeStore, ManufacturerQuery, ManufacturerStore, Page, Store,
+    SubscriptionStore, manufacturer_sort_key,
 };
 pub use sync::{ResourceKey, SyncEnd, SyncStore};

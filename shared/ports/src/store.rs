@@ -22,6 +22,7 @@
 //! | `mark_event_enqueued` | update `EVENT#id` |
 //! | `get_event` | key lookup `EVENT#id` |
 //! | `list_events` | query partition `EVENTS#state` (or the all-states index), sort key range `received_at` |
+//! | `list_recent_events` | the same partitions read newest first (days newest first), type and states as filters |
 //! | `insert_subscription` | transaction: conditional put `SUB#id` + increment `SUBS_GENERATION` |
 //! | `get_subscription` | key lookup `SUB#id` |
 //! | `update_subscription` | transaction: put `SUB#id` (version = expected) + increment `SUBS_GENERATION` |
@@ -34,7 +35,7 @@
 //! | `put_delivery` | put `DELIVERY#id` |
 //! | `update_delivery` | conditional put `DELIVERY#id` (version = expected) |
 //! | `claim_delivery` | conditional put `DELIVERY#id` (version = expected), or none (see [`Claim`]) |
-//! | `list_deliveries` | query partition `SUB#id`, `EVENT#id`, `CLIENT#id` or `DELIVERIES`, newest first, status as a filter |
+//! | `list_deliveries` | query partition `SUB#id`, `EVENT#id`, `CLIENT#id` or `DELIVERIES`, newest first, sort key range `created_at`, status and event type as filters |
 //! | `insert_manufacturer` | transaction: conditional put `MANUFACTURER#fssai` (attribute_not_exists) + one entry per state |
 //! | `get_manufacturer` | key lookup `MANUFACTURER#fssai` |
 //! | `update_manufacturer` | transaction: put `MANUFACTURER#fssai` (version = expected) + its state entries |
@@ -107,6 +108,44 @@ pub enum DeliveryKey {
     All,
 }
 
+/// What `list_deliveries` keeps of a key's deliveries: each field set narrows the list, and
+/// the default keeps them all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryFilter {
+    /// Only deliveries now in this status.
+    pub status: Option<DeliveryStatus>,
+    /// Only deliveries of events of this type (records without a type never match).
+    pub event_type: Option<String>,
+    /// Only deliveries created at or after this time.
+    pub since: Option<OffsetDateTime>,
+    /// Only deliveries created before this time.
+    pub until: Option<OffsetDateTime>,
+}
+
+impl DeliveryFilter {
+    /// Deliveries of one status (or all, for `None`), whenever created.
+    pub fn status(status: Option<DeliveryStatus>) -> Self {
+        DeliveryFilter {
+            status,
+            ..DeliveryFilter::default()
+        }
+    }
+}
+
+/// What `list_recent_events` lists: events received in `[since, until)`, of some states and
+/// one type (each `None`: any).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventListing {
+    /// Only events of one of these states (`None`: every state, system events included).
+    pub states: Option<Vec<StateCode>>,
+    /// Only events of this type.
+    pub event_type: Option<String>,
+    /// Inclusive lower bound of `received_at`.
+    pub since: OffsetDateTime,
+    /// Exclusive upper bound of `received_at`.
+    pub until: OffsetDateTime,
+}
+
 /// The clients (API callers) and the stack's bootstrap admin.
 #[async_trait]
 pub trait ClientStore: Send + Sync + 'static {
@@ -162,6 +201,15 @@ pub trait EventStore: Send + Sync + 'static {
         state: Option<&StatePattern>,
         since: OffsetDateTime,
         until: OffsetDateTime,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Event>, PortError>;
+    /// Events of a listing, newest first (ties by id, descending). A page may hold fewer
+    /// than `limit` events while a `next_cursor` follows (a backend filtering what it read
+    /// stops after a bounded amount of reading).
+    async fn list_recent_events(
+        &self,
+        listing: &EventListing,
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<Event>, PortError>;
@@ -244,11 +292,12 @@ pub trait DeliveryStore: Send + Sync + 'static {
     /// is then not on record (the saving's price).
     async fn claim_delivery(&self, claim: Delivery, at: OffsetDateTime)
     -> Result<Claim, PortError>;
-    /// Deliveries by subscription, event, client or all, newest first, optionally of one status.
+    /// Deliveries by subscription, event, client or all, newest first, narrowed by `filter`.
+    /// A filtered page may hold fewer than `limit` deliveries while a `next_cursor` follows.
     async fn list_deliveries(
         &self,
         key: &DeliveryKey,
-        status: Option<DeliveryStatus>,
+        filter: &DeliveryFilter,
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<Delivery>, PortError>;

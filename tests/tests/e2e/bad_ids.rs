@@ -62,6 +62,7 @@ async fn an_impossible_id_as_a_list_filter_is_a_400_problem() {
     for query in [
         format!("/v1/deliveries?event_id={long}"),
         format!("/v1/deliveries?subscription_id={long}"),
+        format!("/v1/deliveries/stats?subscription_id={long}"),
         "/v1/deliveries?event_id=evt%01".to_string(),
         format!("/v1/subscriptions?client_id={long}"),
     ] {

@@ -1,10 +1,10 @@
-//! Lists walked page by page: events across day buckets, and a status filter that still fills
-//! its pages.
+//! Lists walked page by page: events across day buckets (oldest first, and newest first), and
+//! a status filter that still fills its pages.
 
 use hookline_aws::DynamoStore;
-use hookline_domain::{DeliveryId, EventId, StatePattern, SubscriptionId};
+use hookline_domain::{DeliveryId, EventId, StateCode, StatePattern, SubscriptionId};
 use hookline_domain::{DeliveryStatus, Event};
-use hookline_ports::{DeliveryKey, DeliveryStore, EventStore, Page};
+use hookline_ports::{DeliveryKey, DeliveryStore, EventListing, EventStore, Page};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
@@ -26,22 +26,22 @@ pub(super) fn event_at(id: &str, state: &str, received_at: OffsetDateTime) -> Ev
     }
 }
 
-#[tokio::test]
-async fn events_of_all_states_are_walked_across_day_buckets_oldest_first() {
-    let moto = Moto::start();
-    let client = client(&moto).await;
+/// A store holding events across day buckets: 2026-03-02 holds nothing, and the events at
+/// `since - 1 ms` and at `until` are outside the window returned.
+async fn day_walk(moto: &Moto) -> (DynamoStore, OffsetDateTime, OffsetDateTime) {
+    let client = client(moto).await;
     let store = DynamoStore::new(client.clone(), new_table(&client).await);
     let (since, until) = (
         datetime!(2026-03-01 00:00 UTC),
         datetime!(2026-03-04 00:00 UTC),
     );
-    // 2026-03-02 holds nothing; the events at `since - 1 ms` and at `until` are outside.
     let plan = [
         ("evt_before", "AP", datetime!(2026-02-28 23:59:59.999 UTC)),
         ("evt_1", "AP", datetime!(2026-03-01 10:00 UTC)),
         ("evt_2", "KA", datetime!(2026-03-01 23:59:59.999 UTC)),
         ("evt_3", "AP", datetime!(2026-03-03 00:00 UTC)),
         ("evt_4", "KA", datetime!(2026-03-03 05:00 UTC)),
+        ("evt_5", "TG", datetime!(2026-03-03 06:00 UTC)),
         ("evt_until", "AP", until),
     ];
     for (id, state, at) in plan {
@@ -50,27 +50,42 @@ async fn events_of_all_states_are_walked_across_day_buckets_oldest_first() {
             .await
             .expect("insert_event");
     }
-    let want = ["evt_1", "evt_2", "evt_3", "evt_4"];
-    for limit in [1, 2, 3, 4, 10] {
-        let mut cursor: Option<String> = None;
-        let mut sizes = Vec::new();
-        let mut ids = Vec::new();
-        loop {
-            let Page { items, next_cursor } = store
+    (store, since, until)
+}
+
+/// Every event id a list yields page after page, and the pages' sizes.
+async fn walk_ids<F, Fut>(mut page: F) -> (Vec<String>, Vec<usize>)
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<Event>, hookline_ports::PortError>>,
+{
+    let mut cursor: Option<String> = None;
+    let (mut ids, mut sizes) = (Vec::new(), Vec::new());
+    loop {
+        let Page { items, next_cursor } = page(cursor.take()).await.expect("a page");
+        sizes.push(items.len());
+        ids.extend(items.into_iter().map(|e| e.id.into_string()));
+        match next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return (ids, sizes),
+        }
+        assert!(sizes.len() <= 20, "the cursor never reached the end");
+    }
+}
+
+#[tokio::test]
+async fn events_of_all_states_are_walked_across_day_buckets_oldest_first() {
+    let moto = Moto::start();
+    let (store, since, until) = day_walk(&moto).await;
+    let want = ["evt_1", "evt_2", "evt_3", "evt_4", "evt_5"];
+    for limit in [1, 2, 3, 5, 10] {
+        let store = &store;
+        let (ids, sizes) = walk_ids(|cursor| async move {
+            store
                 .list_events(None, since, until, cursor.as_deref(), limit)
                 .await
-                .expect("list_events");
-            sizes.push(items.len());
-            ids.extend(items.into_iter().map(|e| e.id.into_string()));
-            match next_cursor {
-                Some(c) => cursor = Some(c),
-                None => break,
-            }
-            assert!(
-                sizes.len() <= want.len(),
-                "the cursor never reached the end"
-            );
-        }
+        })
+        .await;
         assert_eq!(
             ids, want,
             "limit {limit}: the window's events, oldest first"
@@ -97,6 +112,39 @@ async fn events_of_all_states_are_walked_across_day_buckets_oldest_first() {
         .expect("list_events(AP)");
     let ap: Vec<String> = ap.items.into_iter().map(|e| e.id.into_string()).collect();
     assert_eq!(ap, ["evt_1", "evt_3"]);
+}
+
+#[tokio::test]
+async fn recent_events_are_walked_across_day_buckets_newest_first() {
+    let moto = Moto::start();
+    let (store, since, until) = day_walk(&moto).await;
+    let code = |c: &str| StateCode::from_stored(c);
+    let cases = [
+        (None, vec!["evt_5", "evt_4", "evt_3", "evt_2", "evt_1"]),
+        (Some(vec![code("AP")]), vec!["evt_3", "evt_1"]),
+        (
+            Some(vec![code("AP"), code("KA")]),
+            vec!["evt_4", "evt_3", "evt_2", "evt_1"],
+        ),
+    ];
+    for (states, want) in cases {
+        let listing = EventListing {
+            states,
+            event_type: None,
+            since,
+            until,
+        };
+        for limit in [1, 2, 10] {
+            let (store, listing) = (&store, &listing);
+            let (ids, _) = walk_ids(|cursor| async move {
+                store
+                    .list_recent_events(listing, cursor.as_deref(), limit)
+                    .await
+            })
+            .await;
+            assert_eq!(ids, want, "limit {limit}, {:?}", listing.states);
+        }
+    }
 }
 
 #[tokio::test]

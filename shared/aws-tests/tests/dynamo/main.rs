@@ -17,7 +17,7 @@ mod table;
 use hookline_aws::DynamoStore;
 use hookline_aws::provision::table::create_table;
 use hookline_domain::{ClientId, Delivery, DeliveryId, DeliveryStatus, EventId, SubscriptionId};
-use hookline_ports::{DeliveryKey, DeliveryStore};
+use hookline_ports::{DeliveryFilter, DeliveryKey, DeliveryStore};
 use support::moto::{Moto, unique};
 use support::stack_on_moto::Operations;
 use time::OffsetDateTime;
@@ -51,7 +51,7 @@ async fn delivery_ids(
     limit: usize,
 ) -> (Vec<String>, Option<String>) {
     let page = store
-        .list_deliveries(key, status, cursor, limit)
+        .list_deliveries(key, &DeliveryFilter::status(status), cursor, limit)
         .await
         .expect("list_deliveries");
     let ids = page.items.into_iter().map(|d| d.id.into_string());

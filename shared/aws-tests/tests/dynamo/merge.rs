@@ -176,7 +176,7 @@ async fn all_deliveries_are_merged_across_shards_newest_first() {
 
     // A cursor of one list is no cursor of another.
     let page = store
-        .list_deliveries(&DeliveryKey::All, None, None, 3)
+        .list_deliveries(&DeliveryKey::All, &Default::default(), None, 3)
         .await
         .expect("list_deliveries(all)");
     let cursor = page.next_cursor.expect("a next page");
@@ -184,7 +184,9 @@ async fn all_deliveries_are_merged_across_shards_newest_first() {
         DeliveryKey::Subscription(SubscriptionId::from_stored("sub_merge0")),
         DeliveryKey::Client(ClientId::from_stored("cl_merge")),
     ] {
-        let other = store.list_deliveries(&key, None, Some(&cursor), 3).await;
+        let other = store
+            .list_deliveries(&key, &Default::default(), Some(&cursor), 3)
+            .await;
         assert!(
             matches!(other, Err(hookline_ports::PortError::InvalidCursor)),
             "{key:?} with a cursor of all deliveries: {other:?}"

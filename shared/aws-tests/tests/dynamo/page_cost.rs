@@ -115,7 +115,12 @@ async fn a_page_of_a_hundred_is_a_query_per_partition_and_one_batch_get() {
     let mut ids = Vec::new();
     loop {
         let page = store
-            .list_deliveries(&DeliveryKey::All, None, cursor.as_deref(), 100)
+            .list_deliveries(
+                &DeliveryKey::All,
+                &Default::default(),
+                cursor.as_deref(),
+                100,
+            )
             .await
             .expect("list_deliveries(all)");
         let c = calls.take_dynamodb();

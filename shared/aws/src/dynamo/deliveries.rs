@@ -3,11 +3,12 @@
 //! list of all deliveries, `DELIVERIES#0` … `DELIVERIES#15` (`shard`), read merged.
 
 use hookline_domain::{Delivery, DeliveryStatus};
-use hookline_ports::{DeliveryKey, PortError};
+use hookline_ports::{DeliveryFilter, DeliveryKey, PortError};
+use time::OffsetDateTime;
 
 use super::DynamoStore;
 use super::error::backend;
-use super::item::{Item, body, expires_at, n, names, s, timed};
+use super::item::{Item, body, expires_at, n, names, s, sort_time, timed};
 use super::ops::Must;
 use super::query::ListQuery;
 use super::schema::{BODY, EXPIRES_AT, GSI1, GSI2, GSI3, GSI4, PK, SK, STATUS, VERSION};
@@ -132,10 +133,11 @@ impl DynamoStore {
 }
 
 /// `list_deliveries`: the key's partition (all deliveries: the shards, merged), newest first,
-/// optionally of one status.
+/// the creation window as the sort-key range, the status and the event type as filters on
+/// the items read.
 pub(crate) fn deliveries_list(
     key: &DeliveryKey,
-    status: Option<DeliveryStatus>,
+    filter: &DeliveryFilter,
 ) -> Result<ListQuery, PortError> {
     const OP: &str = "list_deliveries";
     let part = |index, p| ListQuery::partition(OP, index, p, false);
@@ -145,6 +147,19 @@ pub(crate) fn deliveries_list(
         DeliveryKey::Event(id) => part(GSI3, format!("EVENT#{id}#DELIVERIES")),
         DeliveryKey::All => ListQuery::sharded(OP, GSI4, ALL_DELIVERIES.to_string(), false),
     };
-    q.status = status.map(status_name).transpose()?;
+    q.status = filter.status.map(status_name).transpose()?;
+    if let Some(event_type) = &filter.event_type {
+        q.fields.push(("event_type", vec![event_type.clone()]));
+    }
+    if filter.since.is_some() || filter.until.is_some() {
+        // `time#id` keys in [since, until) lie between the bare times (as for events).
+        let lo = filter
+            .since
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH - time::Duration::days(365_000));
+        let hi = filter
+            .until
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH + time::Duration::days(365_000));
+        q.range = Some((sort_time(lo), sort_time(hi)));
+    }
     Ok(q)
 }

@@ -4,7 +4,7 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use hookline_domain::{Event, EventId};
-use hookline_ports::{EventInsert, PortError};
+use hookline_ports::{EventInsert, EventListing, PortError};
 use time::OffsetDateTime;
 
 use super::DynamoStore;
@@ -174,6 +174,41 @@ pub(crate) fn events_list(
     since: OffsetDateTime,
     until: OffsetDateTime,
 ) -> Option<ListQuery> {
+    window_list("list_events", state, since, until, true)
+}
+
+/// `list_recent_events`: as `list_events`, newest first (the days newest first); several
+/// states walk the days and keep those states' events, and a type is kept the same way.
+pub(crate) fn recent_events_list(listing: &EventListing) -> Option<ListQuery> {
+    let one_state = match listing.states.as_deref() {
+        Some([state]) => Some(state.as_str()),
+        _ => None,
+    };
+    let mut q = window_list(
+        "list_recent_events",
+        one_state,
+        listing.since,
+        listing.until,
+        false,
+    )?;
+    if let Some(states) = listing.states.as_ref().filter(|s| s.len() != 1) {
+        q.fields
+            .push(("state", states.iter().map(|s| s.to_string()).collect()));
+    }
+    if let Some(event_type) = &listing.event_type {
+        q.fields.push(("type", vec![event_type.clone()]));
+    }
+    Some(q)
+}
+
+/// The events received in `[since, until)`, of one state or all, oldest or newest first.
+fn window_list(
+    op: &'static str,
+    state: Option<&str>,
+    since: OffsetDateTime,
+    until: OffsetDateTime,
+    forward: bool,
+) -> Option<ListQuery> {
     if since >= until {
         return None;
     }
@@ -191,17 +226,19 @@ pub(crate) fn events_list(
                         .checked_sub(time::Duration::nanoseconds(1))
                         .unwrap_or(until),
                 ),
+                newest_first: !forward,
             };
             (GSI2, days, true)
         }
     };
     Some(ListQuery {
-        op: "list_events",
+        op,
         index,
         partitions,
         sharded,
         range,
-        forward: true,
+        forward,
         status: None,
+        fields: Vec::new(),
     })
 }

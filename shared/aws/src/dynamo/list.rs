@@ -53,7 +53,7 @@ impl DynamoStore {
         // Keys taken from the index after those, their items not read yet, each with the
         // cursor after it.
         let mut taken: Vec<(Item, Cursor)> = Vec::new();
-        let filtered = q.status.is_some();
+        let filtered = q.filtered();
         let mut rounds = 0;
         let next = loop {
             // The page is known once `want` items are, or (no filter: any key is an item, bar
@@ -149,9 +149,9 @@ impl DynamoStore {
         which: &[usize],
         need: usize,
     ) -> Result<(), PortError> {
-        let batch = match q.status {
-            Some(_) => FILTER_BATCH.div_ceil(g.members.len()).max(need),
-            None => need,
+        let batch = match q.filtered() {
+            true => FILTER_BATCH.div_ceil(g.members.len()).max(need),
+            false => need,
         };
         let point = g.point.clone();
         let calls = which.iter().map(|&i| {

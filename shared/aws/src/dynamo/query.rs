@@ -62,6 +62,9 @@ pub(crate) struct ListQuery {
     /// Only items whose `status` attribute equals this (checked on the items read, the
     /// indexes holding keys only).
     pub status: Option<String>,
+    /// Only items whose body (JSON) has each of these top-level fields equal to one of the
+    /// values (checked on the items read, as the status).
+    pub fields: Vec<(&'static str, Vec<String>)>,
 }
 
 impl ListQuery {
@@ -75,6 +78,7 @@ impl ListQuery {
             range: None,
             forward,
             status: None,
+            fields: Vec::new(),
         }
     }
 
@@ -94,11 +98,32 @@ impl ListQuery {
         }
     }
 
-    /// Whether an item read from the table belongs in the list (the status filter).
+    /// Whether the list drops some of the items it reads (a status or body filter).
+    pub(super) fn filtered(&self) -> bool {
+        self.status.is_some() || !self.fields.is_empty()
+    }
+
+    /// Whether an item read from the table belongs in the list (the status and body filters).
     pub(super) fn accepts(&self, item: &Item) -> bool {
-        self.status
+        let status = self
+            .status
             .as_deref()
-            .is_none_or(|status| get_s(item, STATUS) == Some(status))
+            .is_none_or(|status| get_s(item, STATUS) == Some(status));
+        status && (self.fields.is_empty() || self.body_matches(item))
+    }
+
+    /// Whether the item's body holds every field filter's value.
+    fn body_matches(&self, item: &Item) -> bool {
+        let Some(body) =
+            get_s(item, BODY).and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
+        else {
+            return false;
+        };
+        self.fields.iter().all(|(field, values)| {
+            body.get(*field)
+                .and_then(serde_json::Value::as_str)
+                .is_some_and(|v| values.iter().any(|want| want == v))
+        })
     }
 
     /// The partitions of a group: itself, or its shards.
@@ -210,8 +235,8 @@ impl ListQuery {
 pub(crate) enum Partitions {
     /// One partition (or sharded list).
     One(String),
-    /// `prefix` + `YYYY-MM-DD` for every day from `first` to `last`, oldest first (made as
-    /// they are walked: a window may span many days).
+    /// `prefix` + `YYYY-MM-DD` for every day from `first` to `last`, oldest first, or newest
+    /// first (made as they are walked: a window may span many days).
     Days {
         /// E.g. `EVENTS#`.
         prefix: &'static str,
@@ -219,6 +244,8 @@ pub(crate) enum Partitions {
         first: Date,
         /// Last day (inclusive).
         last: Date,
+        /// Walked from `last` back to `first`.
+        newest_first: bool,
     },
 }
 
@@ -231,9 +258,14 @@ impl Partitions {
                 prefix,
                 first,
                 last,
+                newest_first,
             } => {
-                let d = first.checked_add(time::Duration::days(i64::try_from(i).ok()?))?;
-                (d <= *last).then(|| format!("{prefix}{}", day(d)))
+                let step = time::Duration::days(i64::try_from(i).ok()?);
+                let d = match newest_first {
+                    true => last.checked_sub(step)?,
+                    false => first.checked_add(step)?,
+                };
+                (*first <= d && d <= *last).then(|| format!("{prefix}{}", day(d)))
             }
         }
     }
@@ -246,13 +278,18 @@ impl Partitions {
                 prefix,
                 first,
                 last,
+                newest_first,
             } => {
                 let text = p.strip_prefix(prefix)?;
                 let d = Date::parse(text, format_description!("[year]-[month]-[day]")).ok()?;
                 if d < *first || d > *last || day(d) != text {
                     return None;
                 }
-                usize::try_from((d - *first).whole_days()).ok()
+                let days = match newest_first {
+                    true => *last - d,
+                    false => d - *first,
+                };
+                usize::try_from(days.whole_days()).ok()
             }
         }
     }
@@ -360,6 +397,29 @@ mod tests {
         assert!(!ok(&one, encode("L", None, Some(("5", "DELIVERY#5")))));
     }
 
+    #[test]
+    fn day_partitions_newest_first_walk_back_from_the_last_day() {
+        let days = Partitions::Days {
+            prefix: "EVENTS#",
+            first: date!(2026 - 02 - 27),
+            last: date!(2026 - 03 - 01),
+            newest_first: true,
+        };
+        let all: Vec<String> = (0..10).map_while(|i| days.get(i)).collect();
+        assert_eq!(
+            all,
+            [
+                "EVENTS#2026-03-01",
+                "EVENTS#2026-02-28",
+                "EVENTS#2026-02-27"
+            ]
+        );
+        for (i, p) in all.iter().enumerate() {
+            assert_eq!(days.position(p), Some(i), "{p}");
+        }
+        assert_eq!(days.position("EVENTS#2026-03-02"), None);
+    }
+
     /// The key attributes of a gsi4 item.
     const GSI4_ATTRS: [&str; 4] = [PK, SK, GSI4.partition_key, GSI4.sort_key];
 
@@ -369,6 +429,7 @@ mod tests {
             prefix: "EVENTS#",
             first: date!(2026 - 02 - 27),
             last: date!(2026 - 03 - 02),
+            newest_first: false,
         };
         let all: Vec<String> = (0..10).map_while(|i| days.get(i)).collect();
         assert_eq!(

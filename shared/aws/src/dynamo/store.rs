@@ -4,12 +4,13 @@
 use async_trait::async_trait;
 use hookline_domain::manufacturer::FssaiLicence;
 use hookline_domain::{
-    Client, ClientId, Delivery, DeliveryId, DeliveryStatus, Event, EventId, EventType,
-    Manufacturer, StatePattern, Subscription, SubscriptionId,
+    Client, ClientId, Delivery, DeliveryId, Event, EventId, EventType, Manufacturer, StatePattern,
+    Subscription, SubscriptionId,
 };
 use hookline_ports::{
-    Claim, ClientStore, DeliveryKey, DeliveryStore, EventInsert, EventStore, EventTypeStore,
-    ManufacturerQuery, ManufacturerStore, Page, PortError, SubscriptionStore,
+    Claim, ClientStore, DeliveryFilter, DeliveryKey, DeliveryStore, EventInsert, EventListing,
+    EventStore, EventTypeStore, ManufacturerQuery, ManufacturerStore, Page, PortError,
+    SubscriptionStore,
 };
 use time::OffsetDateTime;
 
@@ -18,7 +19,7 @@ use super::clients::{
     CLIENT_SK, client_item, client_pk, clients_list, event_type_item, event_types_list,
 };
 use super::deliveries::{DELIVERY_SK, deliveries_list, delivery_pk};
-use super::events::{EVENT_SK, event_pk, events_list};
+use super::events::{EVENT_SK, event_pk, events_list, recent_events_list};
 use super::item::{Item, from_body};
 use super::manufacturers::manufacturers_list;
 use super::ops::Must;
@@ -129,6 +130,21 @@ impl EventStore for DynamoStore {
             }),
         }
     }
+
+    async fn list_recent_events(
+        &self,
+        listing: &EventListing,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Event>, PortError> {
+        match recent_events_list(listing) {
+            Some(q) => self.list_page(&q, cursor, limit).await,
+            None => Ok(Page {
+                items: Vec::new(),
+                next_cursor: None,
+            }),
+        }
+    }
 }
 
 #[async_trait]
@@ -221,11 +237,11 @@ impl DeliveryStore for DynamoStore {
     async fn list_deliveries(
         &self,
         key: &DeliveryKey,
-        status: Option<DeliveryStatus>,
+        filter: &DeliveryFilter,
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<Delivery>, PortError> {
-        self.list_page(&deliveries_list(key, status)?, cursor, limit)
+        self.list_page(&deliveries_list(key, filter)?, cursor, limit)
             .await
     }
 }

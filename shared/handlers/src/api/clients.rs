@@ -113,14 +113,18 @@ pub struct ClientPatch {
     /// serde would otherwise also take an array for the struct.
     #[schema(value_type = Option<LimitsView>)]
     pub limits: Option<serde_json::Value>,
+    /// Disables (`true`) or enables (`false`) the client: a disabled client gets no tokens,
+    /// and the tokens it holds stop working. An admin cannot disable itself (409).
+    pub disabled: Option<bool>,
 }
 
-/// Changes a client's limits.
+/// Changes a client's limits, or disables or enables it.
 #[utoipa::path(patch, path = "/v1/clients/{id}", operation_id = "update_client", tag = "clients", params(IdParam<ClientId>),
     request_body = ClientPatch,
     responses((status = 200, description = "The client, with its limits.", body = ClientView),
         (status = 400, response = BadRequest), (status = 403, response = Forbidden),
-        (status = 404, response = NotFound), (status = 413, response = PayloadTooLarge)),
+        (status = 404, response = NotFound), (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge)),
     security(("bearer" = ["admin"])))]
 pub async fn patch(
     State(ctx): State<Arc<AppContext>>,
@@ -134,6 +138,17 @@ pub async fn patch(
         .get_client(&id)
         .await?
         .ok_or_else(|| ApiError::not_found("client"))?;
+    if body.disabled == Some(true) && id == caller.client.id {
+        // It would lock itself out, and the stack with it when it is the last admin.
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "an admin cannot disable itself; use another admin",
+        ));
+    }
+    if let Some(disabled) = body.disabled {
+        client.disabled = disabled;
+    }
     if let Some(limits) = body.limits {
         let limits: LimitsView = match limits {
             serde_json::Value::Object(_) => serde_json::from_value(limits)
@@ -148,7 +163,7 @@ pub async fn patch(
     }
     ctx.store.put_client(&client).await?;
     ctx.forget_client(&id);
-    tracing::info!(client_id = %id, by = %caller.client.id, "client limits changed");
+    tracing::info!(client_id = %id, by = %caller.client.id, disabled = client.disabled, "client changed");
     Ok(Json(ClientView::of(&client, None)))
 }
 

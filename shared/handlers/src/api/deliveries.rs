@@ -5,13 +5,16 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use hookline_domain::{Delivery, DeliveryId, DeliveryStatus, EventId, Scope, SubscriptionId};
-use hookline_ports::DeliveryKey;
+use hookline_domain::{
+    Delivery, DeliveryId, DeliveryStatus, EventId, Scope, SubscriptionId, ValidationError,
+};
+use hookline_ports::{DeliveryFilter, DeliveryKey};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::api::event_deliveries;
 use crate::api::extract::{IdParam, IdPath, PageParams, QueryParams, id_param};
+use crate::api::filters::{event_type_param, time_param};
 use crate::api::responses::{Conflict, Forbidden, NotFound};
 use crate::api::subscriptions::{READ, owned};
 use crate::api::views::{DeliveryView, ListView, RetryView};
@@ -34,6 +37,16 @@ pub struct ListParams {
     /// Only this status: `pending`, `succeeded`, `retrying` or `failed` (empty: any).
     #[param(pattern = "^(pending|succeeded|retrying|failed)?$")]
     pub status: Option<String>,
+    /// Only deliveries of events of this type (deliveries made before the type was kept with
+    /// them match no type).
+    #[param(pattern = r"^[A-Za-z0-9._\-]{0,100}$")]
+    pub event_type: Option<String>,
+    /// Only deliveries created at or after this time (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub since: Option<String>,
+    /// Only deliveries created before this time (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub until: Option<String>,
     /// Opaque cursor from the previous page's `next_cursor`; empty is the first page.
     pub cursor: Option<String>,
     /// Page size, 1–100 (default 50).
@@ -56,8 +69,17 @@ pub async fn list(
     let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(DeliveryStatus::parse(s).ok_or_else(|| {
-            ApiError::bad_request("status: one of pending, succeeded, retrying, failed")
+            ApiError::from(ValidationError::invalid(
+                "status",
+                "one of pending, succeeded, retrying, failed",
+            ))
         })?),
+    };
+    let filter = DeliveryFilter {
+        status,
+        event_type: event_type_param("event_type", q.event_type.as_deref())?,
+        since: time_param("since", q.since.as_deref())?,
+        until: time_param("until", q.until.as_deref())?,
     };
     let page = PageParams {
         cursor: q.cursor,
@@ -84,17 +106,12 @@ pub async fn list(
                 caller.owns(&d.client_id) && sub.as_ref().is_none_or(|s| d.subscription_id == *s)
             };
             let cursor = page.cursor();
-            event_deliveries::page(ctx.store.as_ref(), &event, status, cursor, limit, visible)
+            event_deliveries::page(ctx.store.as_ref(), &event, &filter, cursor, limit, visible)
                 .await?
         }
         (sub, None) => {
-            let key = match sub {
-                Some(sub) => DeliveryKey::Subscription(sub),
-                None if caller.is_admin() => DeliveryKey::All,
-                None => DeliveryKey::Client(caller.client.id.clone()),
-            };
             ctx.store
-                .list_deliveries(&key, status, page.cursor(), limit)
+                .list_deliveries(&visible_key(&caller, sub), &filter, page.cursor(), limit)
                 .await?
         }
     };
@@ -109,6 +126,16 @@ pub async fn list(
         data,
         next_cursor: p.next_cursor,
     }))
+}
+
+/// The list of deliveries a caller reads: one subscription's (checked as the caller's), or
+/// every delivery for an admin, or the caller's own.
+pub(crate) fn visible_key(caller: &Caller, sub: Option<SubscriptionId>) -> DeliveryKey {
+    match sub {
+        Some(sub) => DeliveryKey::Subscription(sub),
+        None if caller.is_admin() => DeliveryKey::All,
+        None => DeliveryKey::Client(caller.client.id.clone()),
+    }
 }
 
 /// Gets a delivery and its attempts.

@@ -10,8 +10,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hookline_domain::{Delivery, DeliveryStatus, EventId};
-use hookline_ports::{DeliveryKey, Page, PortError, Store};
+use hookline_domain::{Delivery, EventId};
+use hookline_ports::{DeliveryFilter, DeliveryKey, Page, PortError, Store};
 
 use crate::problem::ApiResult;
 
@@ -34,12 +34,12 @@ fn decode(cursor: &str) -> Result<usize, PortError> {
         .ok_or(PortError::InvalidCursor)
 }
 
-/// One page of `event_id`'s deliveries (of `status`, if given) that `visible` admits, newest
+/// One page of `event_id`'s deliveries (narrowed by `filter`) that `visible` admits, newest
 /// first, `limit` at most; a next cursor only when another visible delivery follows.
 pub async fn page(
     store: &dyn Store,
     event_id: &EventId,
-    status: Option<DeliveryStatus>,
+    filter: &DeliveryFilter,
     cursor: Option<&str>,
     limit: usize,
     visible: impl Fn(&Delivery) -> bool,
@@ -51,7 +51,7 @@ pub async fn page(
     let mut from: Option<String> = None;
     loop {
         let read = store
-            .list_deliveries(&key, status, from.as_deref(), CHUNK)
+            .list_deliveries(&key, filter, from.as_deref(), CHUNK)
             .await?;
         for d in read.items.into_iter().filter(|d| visible(d)) {
             seen += 1;

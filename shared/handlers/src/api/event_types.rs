@@ -5,14 +5,14 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use hookline_domain::catalog::{compile_schema, validate_type_name};
+use hookline_domain::catalog::{check_example, compile_schema, validate_type_name};
 use hookline_domain::{EventType, Scope};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::extract::JsonBody;
-use crate::api::responses::{BadRequest, Forbidden, PayloadTooLarge};
+use crate::api::responses::{BadRequest, Forbidden, PayloadTooLarge, Unprocessable};
 use crate::api::views::{EventTypeView, ListView};
 use crate::auth::Caller;
 use crate::context::AppContext;
@@ -46,6 +46,11 @@ pub struct EventTypeInput {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub schema: Option<Value>,
+    /// A `data` value of this type, shown to integrators; it must satisfy `schema`
+    /// (422 `schema_mismatch`, the errors naming `example…`).
+    #[serde(default)]
+    #[schema(value_type = Option<Value>)]
+    pub example: Option<Value>,
 }
 
 /// The `{name}` of `PUT /v1/event-types/{name}`.
@@ -61,7 +66,8 @@ pub struct NameParam {
 /// Creates or replaces an event type (admin).
 #[utoipa::path(put, path = "/v1/event-types/{name}", operation_id = "put_event_type", tag = "event-types", params(NameParam), request_body = EventTypeInput,
     responses((status = 200, description = "Replaced.", body = EventTypeView), (status = 201, description = "Created.", body = EventTypeView),
-        (status = 400, response = BadRequest), (status = 403, response = Forbidden), (status = 413, response = PayloadTooLarge)),
+        (status = 400, response = BadRequest), (status = 403, response = Forbidden), (status = 413, response = PayloadTooLarge),
+        (status = 422, response = Unprocessable)),
     security(("bearer" = ["admin"])))]
 pub async fn put(
     State(ctx): State<Arc<AppContext>>,
@@ -88,7 +94,10 @@ pub async fn put(
             )
             .into());
         }
-        compile_schema(s)?;
+        let validator = compile_schema(s)?;
+        if let Some(example) = &body.example {
+            check_example(&validator, example)?;
+        }
     }
     let existed = ctx
         .store
@@ -100,6 +109,7 @@ pub async fn put(
         name,
         description: body.description,
         schema: body.schema,
+        example: body.example,
     };
     ctx.store.put_event_type(&t).await?;
     ctx.catalog.reload(ctx.store.as_ref()).await?;

@@ -16,7 +16,9 @@ use hookline_domain::event::{
     EventRules, MAX_BATCH, MAX_EVENT_BODY_BYTES, MAX_KEY_LEN, NewEvent, validate_event,
 };
 use hookline_domain::{EventId, FieldError, Scope, ValidationError};
-use hookline_ports::{DeliveryKey, EventInsert, QueueMessage, QueueName, QueueSender};
+use hookline_ports::{
+    DeliveryFilter, DeliveryKey, EventInsert, QueueMessage, QueueName, QueueSender,
+};
 use serde_json::Value;
 
 use crate::api::extract::{IdParam, IdPath, parse_json, read_body};
@@ -233,6 +235,18 @@ pub(crate) async fn accept(
     Ok(out)
 }
 
+/// Whether the caller may read `event`: its publisher, its recipient, an admin, or a reader
+/// (`events:read`) of its state. A system event about one client's resources is that
+/// client's alone.
+pub(crate) fn readable(caller: &Caller, event: &hookline_domain::Event) -> bool {
+    caller.is_admin()
+        || event.source == caller.client.id.as_str()
+        || match &event.recipient {
+            Some(recipient) => *recipient == caller.client.id,
+            None => caller.require(Scope::EventsRead).is_ok() && caller.allows_state(&event.state),
+        }
+}
+
 /// Gets an event with its delivery counts (its publisher, or `events:read` for its state).
 #[utoipa::path(get, path = "/v1/events/{id}", operation_id = "get_event", tag = "events", params(IdParam<EventId>),
     responses((status = 200, description = "The event with its delivery counts.", body = EventView),
@@ -248,14 +262,7 @@ pub async fn get(
         .get_event(&id)
         .await?
         .ok_or_else(|| ApiError::not_found("event"))?;
-    // A system event about one client's resources is that client's alone.
-    let readable = caller.is_admin()
-        || event.source == caller.client.id.as_str()
-        || match &event.recipient {
-            Some(recipient) => *recipient == caller.client.id,
-            None => caller.require(Scope::EventsRead).is_ok() && caller.allows_state(&event.state),
-        };
-    if !readable {
+    if !readable(&caller, &event) {
         return Err(ApiError::not_found("event"));
     }
     let mut counts = DeliveryCounts::default();
@@ -265,7 +272,7 @@ pub async fn get(
             .store
             .list_deliveries(
                 &DeliveryKey::Event(event.id.clone()),
-                None,
+                &DeliveryFilter::default(),
                 cursor.as_deref(),
                 100,
             )
@@ -282,5 +289,5 @@ pub async fn get(
             None => break,
         }
     }
-    Ok(Json(EventView::of(&event, counts)))
+    Ok(Json(EventView::of(&event, Some(counts))))
 }

@@ -3,10 +3,13 @@
 pub mod clients;
 pub mod deliveries;
 pub mod delivery_settings;
+pub mod delivery_stats;
 pub mod event_deliveries;
+pub mod event_list;
 pub mod event_types;
 pub mod events;
 pub mod extract;
+pub mod filters;
 pub mod imports;
 pub mod manufacturer_views;
 pub mod manufacturers;

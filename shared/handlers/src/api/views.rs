@@ -25,6 +25,8 @@ pub struct ClientView {
     pub scopes: Vec<String>,
     /// Allowed states.
     pub states: Vec<String>,
+    /// A disabled client gets no tokens, and its tokens stop working.
+    pub disabled: bool,
     /// The stack's limits an admin overrode for this client; the others follow the stack's
     /// configuration.
     pub limits: LimitsView,
@@ -43,6 +45,7 @@ impl ClientView {
             name: c.name.clone(),
             scopes: c.scopes.iter().map(|s| s.as_str().to_string()).collect(),
             states: c.states.iter().map(ToString::to_string).collect(),
+            disabled: c.disabled,
             limits: LimitsView::from(c.limits),
             created_at: format(c.created_at),
             client_secret: secret,
@@ -217,6 +220,8 @@ pub struct DeliveryView {
     pub id: String,
     /// Event.
     pub event_id: String,
+    /// The event's type (`null` on deliveries made before the type was kept with them).
+    pub event_type: Option<String>,
     /// Subscription.
     pub subscription_id: String,
     /// pending, succeeded, retrying or failed.
@@ -239,6 +244,7 @@ impl DeliveryView {
         DeliveryView {
             id: d.id.to_string(),
             event_id: d.event_id.to_string(),
+            event_type: d.event_type.clone(),
             subscription_id: d.subscription_id.to_string(),
             status: d.status.as_str().to_string(),
             attempts: d
@@ -292,13 +298,14 @@ pub struct EventView {
     /// where the catalog has one).
     #[schema(value_type = Value)]
     pub data: Value,
-    /// Delivery counts.
-    pub deliveries: DeliveryCounts,
+    /// Delivery counts (`GET /v1/events/{id}` only; a list leaves them out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deliveries: Option<DeliveryCounts>,
 }
 
 impl EventView {
-    /// The view of an event with its delivery counts.
-    pub fn of(e: &Event, deliveries: DeliveryCounts) -> Self {
+    /// The view of an event with its delivery counts (none: as a list shows it).
+    pub fn of(e: &Event, deliveries: Option<DeliveryCounts>) -> Self {
         EventView {
             id: e.id.to_string(),
             event_type: e.event_type.clone(),
@@ -322,6 +329,9 @@ pub struct EventTypeView {
     /// JSON Schema of `data`.
     #[schema(value_type = Option<Object>)]
     pub schema: Option<Value>,
+    /// A `data` value of this type, valid against its schema (`null` when the catalog has none).
+    #[schema(value_type = Option<Value>)]
+    pub example: Option<Value>,
 }
 
 impl EventTypeView {
@@ -331,6 +341,7 @@ impl EventTypeView {
             name: t.name.clone(),
             description: t.description.clone(),
             schema: t.schema.clone(),
+            example: t.example.clone(),
         }
     }
 }

@@ -311,17 +311,20 @@ mod tests {
                 name: "LotDispatched".into(),
                 description: "A lot left.".into(),
                 schema: Some(schema.clone()),
+                example: None,
             },
             EventType {
                 name: "BatchCreated".into(),
                 description: String::new(),
                 schema: None,
+                example: None,
             },
             // Cannot shadow the generic entry.
             EventType {
                 name: ANY_EVENT.into(),
                 description: "shadow".into(),
                 schema: None,
+                example: None,
             },
         ];
         with_catalog(&mut doc, &catalog);

@@ -88,11 +88,16 @@ pub async fn replay(
                     Some(d) if window.only_failed && d.status != DeliveryStatus::Failed => {
                         continue;
                     }
-                    Some(d) => Replay::Restart(d),
-                    None if window.only_failed => continue,
-                    None => {
-                        Replay::New(Delivery::new(did, &event.id, &sub.id, &sub.client_id, now))
+                    // A record made before deliveries kept their type gets it now.
+                    Some(mut d) => {
+                        d.event_type.get_or_insert_with(|| event.event_type.clone());
+                        Replay::Restart(d)
                     }
+                    None if window.only_failed => continue,
+                    None => Replay::New(
+                        Delivery::new(did, &event.id, &sub.id, &sub.client_id, now)
+                            .with_event_type(&event.event_type),
+                    ),
                 };
                 replays.push(replay);
                 count += 1;

@@ -26,7 +26,8 @@ pub async fn send_test_ping(ctx: &AppContext, sub: &Subscription) -> Result<Deli
         data: json!({"message": "ping", "subscription_id": sub.id}),
     };
     ctx.store.insert_event(&event, None).await?;
-    let delivery = Delivery::new(DeliveryId::new(ms), &event.id, &sub.id, &sub.client_id, now);
+    let delivery = Delivery::new(DeliveryId::new(ms), &event.id, &sub.id, &sub.client_id, now)
+        .with_event_type(&event.event_type);
     // The message carries the new delivery whole and goes first: a worker that finds no
     // record writes it from the message, so the record can never wait without a message.
     enqueue_messages(ctx.queue.as_ref(), &[DeliveryMessage::created(&delivery)]).await?;

@@ -66,6 +66,7 @@ pub async fn serve(
             name: name.to_string(),
             description: String::new(),
             schema: None,
+            example: None,
         };
         store.put_event_type(&t).await.expect("event type");
     }

@@ -125,17 +125,19 @@ pub(super) async fn clients(store: &dyn Store, run: &Run) {
     }
 }
 
-/// Event types: created, replaced in place, listed by name.
+/// Event types: created, replaced in place, listed by name, with their examples.
 pub(super) async fn event_types(store: &dyn Store, run: &Run) {
     let mut b = EventType {
         name: format!("conformance.{}.b", run.tag),
         description: "second".to_string(),
         schema: None,
+        example: None,
     };
     let a = EventType {
         name: format!("conformance.{}.a", run.tag),
         description: "first".to_string(),
         schema: Some(serde_json::json!({"type": "object"})),
+        example: Some(serde_json::json!({"lotNo": "L-1", "quantity_kg": 12.5})),
     };
     store.put_event_type(&b).await.expect("put_event_type");
     store.put_event_type(&a).await.expect("put_event_type");

@@ -6,7 +6,7 @@ use hookline_domain::{ClientId, Delivery, DeliveryId, DeliveryStatus, EventId, S
 
 use super::{Run, at_ms, exact_page_sizes, walk};
 use crate::error::PortError;
-use crate::store::{DeliveryKey, Store};
+use crate::store::{DeliveryFilter, DeliveryKey, Store};
 
 /// A new delivery of `event` to `sub`.
 pub(super) fn delivery(
@@ -203,7 +203,9 @@ pub(super) async fn deliveries(store: &dyn Store, run: &Run) {
 
 async fn list_exact(store: &dyn Store, key: &DeliveryKey, expected: &[Delivery], what: &str) {
     let pages = walk(what, 2, |cursor| async move {
-        store.list_deliveries(key, None, cursor.as_deref(), 2).await
+        store
+            .list_deliveries(key, &DeliveryFilter::default(), cursor.as_deref(), 2)
+            .await
     })
     .await;
     let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
@@ -283,7 +285,12 @@ pub(super) async fn list_deliveries(store: &dyn Store, run: &Run) {
 
     let pages = walk("list_deliveries(all)", 3, |cursor| async move {
         store
-            .list_deliveries(&DeliveryKey::All, None, cursor.as_deref(), 3)
+            .list_deliveries(
+                &DeliveryKey::All,
+                &DeliveryFilter::default(),
+                cursor.as_deref(),
+                3,
+            )
             .await
     })
     .await;
@@ -334,7 +341,12 @@ pub(super) async fn list_deliveries(store: &dyn Store, run: &Run) {
         let key = &key;
         let pages = walk("list_deliveries(client, status)", 2, |cursor| async move {
             store
-                .list_deliveries(key, Some(status), cursor.as_deref(), 2)
+                .list_deliveries(
+                    key,
+                    &DeliveryFilter::status(Some(status)),
+                    cursor.as_deref(),
+                    2,
+                )
                 .await
         })
         .await;
@@ -351,7 +363,12 @@ pub(super) async fn list_deliveries(store: &dyn Store, run: &Run) {
     }
 
     let bad = store
-        .list_deliveries(&DeliveryKey::All, None, Some("garbage"), 2)
+        .list_deliveries(
+            &DeliveryKey::All,
+            &DeliveryFilter::default(),
+            Some("garbage"),
+            2,
+        )
         .await;
     assert!(
         matches!(bad, Err(PortError::InvalidCursor)),

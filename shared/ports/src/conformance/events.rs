@@ -7,7 +7,7 @@ use super::{Run, at_ms, exact_page_sizes, walk};
 use crate::error::PortError;
 use crate::store::{EventInsert, Store};
 
-fn event(run: &Run, source: &str, state: &StatePattern, received_ms: i128) -> Event {
+pub(super) fn event(run: &Run, source: &str, state: &StatePattern, received_ms: i128) -> Event {
     Event {
         id: run.event_id(),
         event_type: "LotDispatched".to_string(),

@@ -5,15 +5,16 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use hookline_domain::manufacturer::FssaiLicence;
 use hookline_domain::{
-    Client, ClientId, Delivery, DeliveryId, DeliveryStatus, Event, EventId, EventType, Import,
-    ImportChunk, ImportId, Manufacturer, StatePattern, Subscription, SubscriptionId,
+    Client, ClientId, Delivery, DeliveryId, Event, EventId, EventType, Import, ImportChunk,
+    ImportId, Manufacturer, StatePattern, Subscription, SubscriptionId,
 };
 use time::OffsetDateTime;
 
 use super::Faults;
 use crate::{
-    Claim, ClientStore, DeliveryKey, DeliveryStore, EventInsert, EventStore, EventTypeStore,
-    ImportStore, ManufacturerQuery, ManufacturerStore, Page, PortError, Store, SubscriptionStore,
+    Claim, ClientStore, DeliveryFilter, DeliveryKey, DeliveryStore, EventInsert, EventListing,
+    EventStore, EventTypeStore, ImportStore, ManufacturerQuery, ManufacturerStore, Page, PortError,
+    Store, SubscriptionStore,
 };
 
 /// A [`Store`] whose calls fail where its [`Faults`] say.
@@ -126,6 +127,19 @@ impl EventStore for FaultyStore {
             )
             .await
     }
+    async fn list_recent_events(
+        &self,
+        listing: &EventListing,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Event>, PortError> {
+        self.faults
+            .around(
+                "list_recent_events",
+                self.inner.list_recent_events(listing, cursor, limit),
+            )
+            .await
+    }
 }
 
 #[async_trait]
@@ -218,14 +232,14 @@ impl DeliveryStore for FaultyStore {
     async fn list_deliveries(
         &self,
         key: &DeliveryKey,
-        status: Option<DeliveryStatus>,
+        filter: &DeliveryFilter,
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<Delivery>, PortError> {
         self.faults
             .around(
                 "list_deliveries",
-                self.inner.list_deliveries(key, status, cursor, limit),
+                self.inner.list_deliveries(key, filter, cursor, limit),
             )
             .await
     }

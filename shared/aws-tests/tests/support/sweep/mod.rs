@@ -66,6 +66,7 @@ impl Backend {
             name: EVENT_TYPE.into(),
             description: String::new(),
             schema: None,
+            example: None,
         };
         self.store.put_event_type(&t).await.expect("event type");
         let secret = new_client_secret();
@@ -151,7 +152,10 @@ impl Backend {
         let mut problems = Vec::new();
         let event_id = EventId::parse(event_id).expect("the API answers with event ids");
         let key = DeliveryKey::Event(event_id);
-        let page = self.store.list_deliveries(&key, None, None, 100).await;
+        let page = self
+            .store
+            .list_deliveries(&key, &Default::default(), None, 100)
+            .await;
         let deliveries: BTreeMap<SubscriptionId, _> = page
             .expect("list deliveries")
             .items

@@ -111,7 +111,10 @@ impl Hub {
 
     pub async fn deliveries_of(&self, event: &Event) -> Vec<Delivery> {
         let key = DeliveryKey::Event(event.id.clone());
-        let page = self.store.list_deliveries(&key, None, None, 100).await;
+        let page = self
+            .store
+            .list_deliveries(&key, &Default::default(), None, 100)
+            .await;
         page.expect("list deliveries").items
     }
 }
