@@ -138,6 +138,31 @@ test("an admin rotates a client's secret: the old one stops working", async () =
     const secret = await page.getByRole("group", { name: `New client secret of ${spare.id}` }).locator(".secret-value").textContent();
     await api({ id: spare.id, secret }, "GET", "/v1/event-types");
     await assert.rejects(api({ id: spare.id, secret: spare.client_secret }, "GET", "/v1/event-types"), /token: 401/);
+
+    // Disabled, it gets no token; enabled again, it does.
+    const row = page.locator("tr", { hasText: spare.id });
+    await page.getByRole("button", { name: "Disable Spare client" }).click();
+    await row.getByText("disabled", { exact: true }).waitFor();
+    await assert.rejects(api({ id: spare.id, secret }, "GET", "/v1/event-types"), /token: 401/);
+    await page.getByRole("button", { name: "Enable Spare client" }).click();
+    await row.getByText("active", { exact: true }).waitFor();
+    await api({ id: spare.id, secret }, "GET", "/v1/event-types");
+  });
+});
+
+test("the catalog shows each type's schema and example", async () => {
+  const { data } = await api(ADMIN, "GET", "/v1/event-types");
+  const lot = data.find((t) => t.name === "LotDispatched");
+  assert.ok(lot.example, "the built-in catalog has an example of LotDispatched");
+  await withPage(browser.context, "catalog", async (page) => {
+    await signIn(page, ADMIN);
+    await page.getByRole("link", { name: "Catalog" }).click();
+    await page.getByLabel("Filter by name").fill("lotdispatched");
+    await page.getByText("1 of").waitFor();
+    const entry = page.getByRole("article", { name: "LotDispatched" });
+    await entry.getByText("Example of LotDispatched").click();
+    const shown = await entry.locator("details[open] pre").textContent();
+    assert.deepEqual(JSON.parse(shown), lot.example);
   });
 });
 
@@ -265,6 +290,52 @@ test("a pull subscription is created from the console and its test event is stor
     await page.getByText("stored for pull delivery").waitFor();
     const { data } = await api(portal, "GET", `/v1/subscriptions/${id}/messages`);
     assert.deepEqual(data.map((m) => m.event_type), ["hookline.ping"]);
+  });
+});
+
+test("the delivery log filters by event type, status and time", async () => {
+  await withPage(browser.context, "delivery-log-filters", async (page) => {
+    await signIn(page, portal);
+    await page.getByRole("link", { name: "Delivery log" }).click();
+    await page.getByLabel("Event type").fill("hookline.ping");
+    await page.getByRole("button", { name: "Apply filters" }).click();
+    await page.locator("table caption", { hasText: "Delivery log: 2 shown" }).waitFor();
+    const types = await page.locator("tbody tr td:nth-child(2)").allInnerTexts();
+    assert.deepEqual(types, ["hookline.ping", "hookline.ping"]);
+
+    await page.getByLabel("Event type").fill("LotDispatched");
+    await page.getByLabel("Status").selectOption("succeeded");
+    await page.getByRole("button", { name: "Apply filters" }).click();
+    await page.locator("table caption", { hasText: "Delivery log: 2 shown" }).waitFor();
+    assert.match(page.url(), /event_type=LotDispatched&status=succeeded/);
+
+    await page.getByLabel("Created since").fill("2099-01-01T00:00:00");
+    await page.getByRole("button", { name: "Apply filters" }).click();
+    await page.getByText("No deliveries match.").waitFor();
+  });
+});
+
+test("the chart shows the deliveries of each hour by outcome", async () => {
+  // Every delivery of the portal has ended: the chart's counts are final.
+  const { data } = await eventually("every delivery ended", async () => {
+    const page = await api(portal, "GET", "/v1/deliveries?limit=100");
+    return page.data.every((d) => d.status === "succeeded" || d.status === "failed") && page;
+  });
+  await withPage(browser.context, "chart", async (page) => {
+    await signIn(page, portal);
+    await page.getByRole("link", { name: "Chart" }).click();
+    const chart = page.getByRole("img", { name: "Deliveries per hour by outcome" });
+    await chart.waitFor();
+    assert.ok((await chart.locator("rect.bar-succeeded").count()) >= 1);
+    await page.getByText("The numbers").click();
+    const rows = await page.locator("table:has(caption:text-is('Deliveries per hour')) tbody tr").evaluateAll((trs) =>
+      trs.map((tr) => [...tr.querySelectorAll("td")].slice(1).map((td) => Number(td.textContent))),
+    );
+    assert.ok(rows.length >= 24, `an hour a row over the last 24 hours: ${rows.length}`);
+    const sum = (column) => rows.reduce((n, row) => n + row[column], 0);
+    // Columns: succeeded, failed, retrying, pending.
+    assert.equal(sum(0), data.filter((d) => d.status === "succeeded").length);
+    assert.equal(sum(1), data.filter((d) => d.status === "failed").length);
   });
 });
 
