@@ -327,7 +327,7 @@ test("the chart shows the deliveries of each hour by outcome", async () => {
     const chart = page.getByRole("img", { name: "Deliveries per hour by outcome" });
     await chart.waitFor();
     assert.ok((await chart.locator("rect.bar-succeeded").count()) >= 1);
-    await page.getByText("The numbers").click();
+    await page.getByText("The numbers", { exact: true }).click();
     const rows = await page.locator("table:has(caption:text-is('Deliveries per hour')) tbody tr").evaluateAll((trs) =>
       trs.map((tr) => [...tr.querySelectorAll("td")].slice(1).map((td) => Number(td.textContent))),
     );
