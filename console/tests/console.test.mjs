@@ -299,13 +299,17 @@ test("the delivery log filters by event type, status and time", async () => {
     await page.getByRole("link", { name: "Delivery log" }).click();
     await page.getByLabel("Event type").fill("hookline.ping");
     await page.getByRole("button", { name: "Apply filters" }).click();
-    await page.locator("table caption", { hasText: "Delivery log: 2 shown" }).waitFor();
+    // The test pings of the tests before: one per subscription.
+    const pings = (await api(portal, "GET", "/v1/subscriptions")).data.length;
+    assert.ok(pings >= 2);
+    await page.locator("table caption", { hasText: `Delivery log: ${pings} shown` }).waitFor();
     const types = await page.locator("tbody tr td:nth-child(2)").allInnerTexts();
-    assert.deepEqual(types, ["hookline.ping", "hookline.ping"]);
+    assert.deepEqual(types, Array(pings).fill("hookline.ping"));
 
     await page.getByLabel("Event type").fill("LotDispatched");
     await page.getByLabel("Status").selectOption("succeeded");
     await page.getByRole("button", { name: "Apply filters" }).click();
+    // The published event's delivery and its replay.
     await page.locator("table caption", { hasText: "Delivery log: 2 shown" }).waitFor();
     assert.match(page.url(), /event_type=LotDispatched&status=succeeded/);
 
