@@ -89,7 +89,7 @@ export async function render(view, { query, navigate }) {
     const admin = hasScope("admin");
     const rows = page.data.map((s) => [
       h("span", {}, s.description || h("em", {}, "no description"), h("br"), h("code", { class: "id" }, s.id)),
-      admin ? h("code", {}, s.client_id) : null,
+      admin ? h("code", { class: "nowrap" }, s.client_id) : null,
       s.mode ?? "push",
       destination(s),
       s.event_types.join(", "),
