@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs every check and test of the workspace: the README's "run all tests" command and the
 # body of CI. Formatting, clippy with warnings denied, then every test (unit, conformance,
-# end-to-end), then the end-to-end tests again on the aws backend (moto), then the API fuzzed
+# end-to-end), then the end-to-end tests again on the aws backend (moto), then the web
+# console's browser tests (infra/scripts/console-tests.sh), then the API fuzzed
 # against its OpenAPI document (infra/scripts/fuzz.sh) and a client generated from it used
 # (infra/scripts/generated-client.sh), then the template lints (cfn-lint; and SAM's own).
 #
-# Needs the Rust toolchain and python3; the Python tools (moto, cfn-lint, the SAM CLI,
+# Needs the Rust toolchain, python3 and Node.js with npm (Chromium is installed by apt-get when
+# missing); the Python tools (moto, cfn-lint, the SAM CLI,
 # Schemathesis) are installed into the project's virtual environment on the first run (.venv,
 # or $HOOKLINE_TOOLS_DIR; see infra/scripts/python-tools.sh) and taken from there.
 set -euo pipefail
@@ -35,6 +37,11 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   HOOKLINE_E2E_BACKEND=aws cargo test -p hookline-e2e --locked --test e2e
 fi
+
+# The web console in Debian's Chromium (playwright-core from npm) against a fresh runner:
+# sign-in, subscriptions, test event and its attempt, retry, replay, admin pages.
+echo "== console browser tests: infra/scripts/console-tests.sh"
+infra/scripts/console-tests.sh
 
 # The live API against its own OpenAPI document (Schemathesis, bounded to a few minutes): no
 # 5xx, no response the document does not describe. Repeat with the seed it prints.

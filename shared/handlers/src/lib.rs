@@ -8,6 +8,7 @@ pub mod bootstrap;
 pub mod browser;
 pub mod catalog;
 pub mod config;
+pub mod console;
 pub mod context;
 pub mod delivery;
 pub mod fanout;

@@ -8,6 +8,7 @@
 //! (`openapi::served`); `/docs` differs by where it runs: `app` serves the Swagger UI built in
 //! (feature `swagger-ui`); the `manage` function, which must stay small, a page that loads
 //! Swagger UI from a CDN (`openapi::published`), whatever features a workspace build unifies.
+//! Both serve the web console at `/console` (`console`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -186,7 +187,9 @@ pub fn ingest_router(ctx: Arc<AppContext>) -> Router {
 /// The manage function's router.
 pub fn manage_router(ctx: Arc<AppContext>) -> Router {
     let core = ctx.core.clone();
-    let routes = manage_routes().merge(crate::openapi::published());
+    let routes = manage_routes()
+        .merge(crate::openapi::published())
+        .merge(crate::console::routes());
     finish(routes.with_state(ctx), core)
 }
 
@@ -195,6 +198,7 @@ pub fn app(ctx: &Contexts) -> Router {
     let api = ingest_routes()
         .merge(manage_routes())
         .merge(local_docs_routes())
+        .merge(crate::console::routes())
         .with_state(ctx.api.clone());
     let routes = token_routes().with_state(ctx.token.clone()).merge(api);
     finish(routes, ctx.api.core.clone())
@@ -279,6 +283,7 @@ mod tests {
     use super::*;
     use crate::HandlerConfig;
     use crate::auth::keys::KeySource;
+    use crate::test_support::serve;
 
     /// The embedded backend in a temporary directory, with its first signing key, and a core
     /// over it.
@@ -297,16 +302,6 @@ mod tests {
         let config = HandlerConfig::new("http://127.0.0.1", "embedded");
         let core = Core::new(backend.store(), Arc::new(SystemClock), config);
         (backend, Arc::new(core), dir)
-    }
-
-    /// Serves `router` on a loopback port; returns its base URL.
-    async fn serve(router: Router) -> String {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        tokio::spawn(async move { axum::serve(listener, router).await });
-        base
     }
 
     /// The token function builds its router from a context that has no queue (the type has no
@@ -364,9 +359,9 @@ mod tests {
     }
 
     /// The `manage` function's docs must not depend on the features a build unifies: with or
-    /// without `swagger-ui`, it serves the committed document and the CDN page.
+    /// without `swagger-ui`, it serves the committed document and the CDN page; and the console.
     #[tokio::test]
-    async fn manage_router_publishes_the_committed_document_and_the_cdn_page() {
+    async fn manage_router_publishes_the_committed_document_the_cdn_page_and_the_console() {
         let (backend, core, _dir) = embedded_core().await;
         let ctx = AppContext::new(
             core,
@@ -401,6 +396,17 @@ mod tests {
         assert!(
             html.contains("https://cdn.jsdelivr.net/npm/swagger-ui-dist@"),
             "{html}"
+        );
+
+        let console = http
+            .get(format!("{base}/console"))
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(console.status(), 200);
+        assert_eq!(
+            console.headers()[header::CONTENT_SECURITY_POLICY],
+            crate::console::policy().as_str()
         );
 
         let doc = http

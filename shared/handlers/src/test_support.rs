@@ -28,3 +28,13 @@ pub(crate) fn subscription() -> Subscription {
         OffsetDateTime::UNIX_EPOCH,
     )
 }
+
+/// Serves `router` on a loopback port; returns its base URL.
+pub(crate) async fn serve(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    base
+}

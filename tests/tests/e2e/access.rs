@@ -99,14 +99,20 @@ async fn every_response_that_carries_a_signing_secret_or_a_token_is_no_store() {
 }
 
 #[tokio::test]
-async fn docs_and_the_openapi_document_send_the_page_headers() {
+async fn docs_the_openapi_document_and_the_console_send_the_page_headers() {
     let app = TestApp::spawn().await;
     let browser = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
         .expect("an HTTP client");
 
-    for path in ["/docs", "/docs/swagger-initializer.js", "/openapi.json"] {
+    for path in [
+        "/docs",
+        "/docs/swagger-initializer.js",
+        "/openapi.json",
+        "/console",
+        "/console/app.js",
+    ] {
         let resp = browser.get(app.url(path)).send().await.expect("an answer");
         assert_eq!(resp.status().as_u16(), 200, "{path}");
         let header = |name: &str| {
