@@ -168,6 +168,11 @@ pub enum SubscriptionsCommand {
         /// The subscription id.
         id: String,
     },
+    /// Print the signing secret (`whsec_…`), for a receiver that verifies signatures.
+    Secret {
+        /// The subscription id.
+        id: String,
+    },
     /// Rotate the signing secret (the old one keeps signing for 24 h): prints the new one.
     Rotate {
         /// The subscription id.

@@ -1,4 +1,4 @@
-//! `hookline subscriptions create|list|get|update|delete|rotate|test`.
+//! `hookline subscriptions create|list|get|update|delete|secret|rotate|test`.
 
 use reqwest::Method;
 use serde_json::{Map, Value, json};
@@ -105,6 +105,12 @@ pub async fn run(ctx: &Ctx, command: SubscriptionsCommand) -> Result<(), CliErro
             api.send(Method::DELETE, &path(&id, "")?, None).await?;
             ctx.out.show(&json!({"id": id, "deleted": true}), |_| {
                 println!("deleted {id}")
+            });
+        }
+        SubscriptionsCommand::Secret { id } => {
+            let answer = api.get(&path(&id, "/secret")?, &[]).await?;
+            ctx.out.show(&answer, |a| {
+                println!("{}", a["secret"].as_str().unwrap_or("-"))
             });
         }
         SubscriptionsCommand::Rotate { id } => {

@@ -70,6 +70,8 @@ async fn a_subscription_is_created_read_changed_rotated_tested_and_deleted() {
         .to_string();
     app.remember_secret("webhook secret", &new_secret);
     assert_ne!(new_secret, first_secret);
+    let read = cli.run(&["subscriptions", "secret", &id]).await;
+    assert_eq!(read.ok().trim(), new_secret);
 
     let tested = cli.run(&["subscriptions", "test", &id]).await;
     assert!(
