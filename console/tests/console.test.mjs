@@ -8,7 +8,18 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { after, before, test } from "node:test";
-import { ADMIN, api, eventually, launchBrowser, signIn, startReceiver, withPage } from "./support.mjs";
+import {
+  ADMIN,
+  api,
+  consolePages,
+  eventually,
+  launchChromium,
+  openConsolePage,
+  signIn,
+  startReceiver,
+  watchSeesCspViolation,
+  withPage,
+} from "./support.mjs";
 
 let browser;
 let okReceiver;
@@ -18,7 +29,7 @@ const portal = { id: "", secret: "" };
 let lotsReceived = "";
 
 before(async () => {
-  browser = await launchBrowser();
+  browser = await launchChromium();
   okReceiver = await startReceiver(200);
   failingReceiver = await startReceiver(500);
 });
@@ -62,8 +73,12 @@ async function attemptRows(page) {
   return page.locator("table:has(caption:text-matches('^Attempts of')) tbody tr").allInnerTexts();
 }
 
+test("the watch on a page sees a CSP violation", async () => {
+  assert.ok(await watchSeesCspViolation(browser));
+});
+
 test("a wrong secret is refused; sign-out and reload forget the token", async () => {
-  await withPage(browser.context, "sign-in", async (page) => {
+  await withPage(browser, "sign-in", async (page) => {
     await page.getByLabel("Client id").fill(ADMIN.id);
     await page.getByLabel("Client secret").fill("not-the-secret");
     await page.getByRole("button", { name: "Sign in" }).click();
@@ -85,7 +100,7 @@ test("a wrong secret is refused; sign-out and reload forget the token", async ()
 });
 
 test("the console is usable with the keyboard alone", async () => {
-  await withPage(browser.context, "keyboard", async (page) => {
+  await withPage(browser, "keyboard", async (page) => {
     // The first field has the focus; Tab and Enter do the rest.
     await page.keyboard.type(ADMIN.id);
     await page.keyboard.press("Tab");
@@ -107,7 +122,7 @@ test("the console is usable with the keyboard alone", async () => {
 });
 
 test("an admin creates a portal's client, whose secret is shown once", async () => {
-  await withPage(browser.context, "admin-create-client", async (page) => {
+  await withPage(browser, "admin-create-client", async (page) => {
     await signIn(page, ADMIN);
     await page.getByRole("link", { name: "Clients" }).click();
     await page.getByLabel("Name", { exact: true }).fill("AP portal (console test)");
@@ -130,7 +145,7 @@ test("an admin creates a portal's client, whose secret is shown once", async () 
 });
 
 test("an admin rotates a client's secret: the old one stops working", async () => {
-  await withPage(browser.context, "admin-rotate-client", async (page) => {
+  await withPage(browser, "admin-rotate-client", async (page) => {
     const spare = await api(ADMIN, "POST", "/v1/clients", { name: "Spare client", scopes: ["events:read"], states: ["AP"] });
     await signIn(page, ADMIN);
     await page.getByRole("link", { name: "Clients" }).click();
@@ -154,7 +169,7 @@ test("the catalog shows each type's schema and example", async () => {
   const { data } = await api(ADMIN, "GET", "/v1/event-types");
   const lot = data.find((t) => t.name === "LotDispatched");
   assert.ok(lot.example, "the built-in catalog has an example of LotDispatched");
-  await withPage(browser.context, "catalog", async (page) => {
+  await withPage(browser, "catalog", async (page) => {
     await signIn(page, ADMIN);
     await page.getByRole("link", { name: "Catalog" }).click();
     await page.getByLabel("Filter by name").fill("lotdispatched");
@@ -168,7 +183,7 @@ test("the catalog shows each type's schema and example", async () => {
 
 test("a portal developer creates a subscription, sends a test event and sees its attempt", async () => {
   assert.ok(portal.id, "the client of the previous test");
-  await withPage(browser.context, "test-event", async (page) => {
+  await withPage(browser, "test-event", async (page) => {
     await signIn(page, portal);
     assert.equal(await page.getByRole("link", { name: "Clients" }).count(), 0, "no admin pages");
     const sub = await createSubscription(page, { description: "Lots received", url: okReceiver.url });
@@ -188,7 +203,7 @@ test("a portal developer creates a subscription, sends a test event and sees its
 });
 
 test("a subscription is edited, disabled, enabled and its secret rotated", async () => {
-  await withPage(browser.context, "edit-subscription", async (page) => {
+  await withPage(browser, "edit-subscription", async (page) => {
     await signIn(page, portal);
     await page.getByRole("link", { name: "Edit Lots received" }).click();
     // Only a template subscription shows the template.
@@ -221,7 +236,7 @@ test("a subscription is edited, disabled, enabled and its secret rotated", async
 });
 
 test("a delivery that failed is retried from the console", async () => {
-  await withPage(browser.context, "retry", async (page) => {
+  await withPage(browser, "retry", async (page) => {
     await signIn(page, portal);
     await createSubscription(page, { description: "Flaky receiver", url: failingReceiver.url, maxAttempts: 1 });
     const id = await sendTestEvent(page, "Flaky receiver");
@@ -230,7 +245,7 @@ test("a delivery that failed is retried from the console", async () => {
     await page.getByText("receiver says no").waitFor();
 
     // The admin sees it among the dead letters, of every client.
-    await withPage(browser.context, "dead-letters", async (admin) => {
+    await withPage(browser, "dead-letters", async (admin) => {
       await signIn(admin, ADMIN);
       await admin.getByRole("link", { name: "Dead letters" }).click();
       await admin.getByRole("link", { name: id }).waitFor();
@@ -246,7 +261,7 @@ test("a delivery that failed is retried from the console", async () => {
 });
 
 test("replay re-delivers the events of a time window", async () => {
-  await withPage(browser.context, "replay", async (page) => {
+  await withPage(browser, "replay", async (page) => {
     // An event the portal's subscription matches, published by another client (the admin).
     const before = okReceiver.requests.length;
     const { id: eventId } = await api(ADMIN, "POST", "/v1/events", { type: "LotDispatched", state: "AP", data: { lotNo: "L-77" } });
@@ -257,7 +272,8 @@ test("replay re-delivers the events of a time window", async () => {
     await page.getByRole("link", { name: "Replay" }).click();
     await page.getByLabel("Subscription").selectOption(lotsReceived);
     await page.getByRole("button", { name: "Replay" }).click();
-    await page.getByText("Replay queued 1 delivery.").waitFor();
+    // The notice (the live region says the same 50 ms later).
+    await page.locator(".notice").getByText("Replay queued 1 delivery.").waitFor();
     await eventually("the replayed delivery", () => delivered() === 2);
 
     // The delivery log lists both deliveries of the event's subscription.
@@ -268,7 +284,7 @@ test("replay re-delivers the events of a time window", async () => {
 });
 
 test("a pull subscription is created from the console and its test event is stored for pulling", async () => {
-  await withPage(browser.context, "pull-subscription", async (page) => {
+  await withPage(browser, "pull-subscription", async (page) => {
     await signIn(page, portal);
     await page.getByRole("link", { name: "New subscription" }).click();
     await page.getByLabel("Mode").selectOption("pull");
@@ -294,7 +310,7 @@ test("a pull subscription is created from the console and its test event is stor
 });
 
 test("the delivery log filters by event type, status and time", async () => {
-  await withPage(browser.context, "delivery-log-filters", async (page) => {
+  await withPage(browser, "delivery-log-filters", async (page) => {
     await signIn(page, portal);
     await page.getByRole("link", { name: "Delivery log" }).click();
     await page.getByLabel("Event type").fill("hookline.ping");
@@ -325,7 +341,7 @@ test("the chart shows the deliveries of each hour by outcome", async () => {
     const page = await api(portal, "GET", "/v1/deliveries?limit=100");
     return page.data.every((d) => d.status === "succeeded" || d.status === "failed") && page;
   });
-  await withPage(browser.context, "chart", async (page) => {
+  await withPage(browser, "chart", async (page) => {
     await signIn(page, portal);
     await page.getByRole("link", { name: "Chart" }).click();
     const chart = page.getByRole("img", { name: "Deliveries per hour by outcome" });
@@ -346,7 +362,7 @@ test("the chart shows the deliveries of each hour by outcome", async () => {
 test("no page has an accessibility violation axe-core finds", async () => {
   // axe is evaluated through the DevTools protocol, which the page's CSP does not govern.
   const axe = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-  await withPage(browser.context, "accessibility", async (page) => {
+  await withPage(browser, "accessibility", async (page) => {
     const violations = async (name) => {
       await page.evaluate(axe);
       const result = await page.evaluate(() =>
@@ -357,13 +373,8 @@ test("no page has an accessibility violation axe-core finds", async () => {
     const found = await violations("sign-in");
     await signIn(page, ADMIN);
     const { data } = await api(ADMIN, "GET", "/v1/deliveries?limit=1");
-    const pages = ["subscriptions", "subscriptions/new", `subscriptions/${lotsReceived}/edit`, "catalog", "deliveries",
-      `deliveries/${data[0].id}`, "replay", "chart", "clients", "dead-letters"];
-    for (const name of pages) {
-      await page.evaluate((hash) => {
-        window.location.hash = hash;
-      }, `#/${name}`);
-      await page.locator("main h1").and(page.locator(":focus")).waitFor();
+    for (const name of consolePages(lotsReceived, data[0].id)) {
+      await openConsolePage(page, name);
       found.push(...(await violations(name)));
     }
     assert.deepEqual(found, []);

@@ -6,8 +6,8 @@
 # against its OpenAPI document (infra/scripts/fuzz.sh) and a client generated from it used
 # (infra/scripts/generated-client.sh), then the template lints (cfn-lint; and SAM's own).
 #
-# Needs the Rust toolchain, python3 and Node.js with npm (Chromium is installed by apt-get when
-# missing); the Python tools (moto, cfn-lint, the SAM CLI,
+# Needs the Rust toolchain, python3 and Node.js with npm (Chromium and Firefox ESR are installed
+# by apt-get when missing); the Python tools (moto, cfn-lint, the SAM CLI,
 # Schemathesis) are installed into the project's virtual environment on the first run (.venv,
 # or $HOOKLINE_TOOLS_DIR; see infra/scripts/python-tools.sh) and taken from there.
 set -euo pipefail
@@ -39,7 +39,8 @@ else
 fi
 
 # The web console in Debian's Chromium (playwright-core from npm) against a fresh runner:
-# sign-in, subscriptions, test event and its attempt, retry, replay, admin pages.
+# sign-in, subscriptions, test event and its attempt, retry, replay, admin pages; then its
+# core path in Debian's Firefox ESR (puppeteer-core) against the same runner.
 echo "== console browser tests: infra/scripts/console-tests.sh"
 infra/scripts/console-tests.sh
 
