@@ -183,21 +183,25 @@ async fn bad_filters_are_400_on_the_parameter_and_stats_is_not_a_delivery_id() {
         ("/v1/deliveries?event_type=a%20b", "event_type"),
         ("/v1/deliveries?since=yesterday", "since"),
         ("/v1/deliveries?until=2026-02-30T00:00:00Z", "until"),
+        ("/v1/deliveries?until=", "until"),
         ("/v1/deliveries?status=lost", "status"),
         (
             "/v1/deliveries/stats?since=2026-01-01T00:00:00Z&until=2026-01-09T00:00:00Z",
             "since",
         ),
         ("/v1/deliveries/stats?until=soon", "until"),
+        ("/v1/deliveries/stats?since=", "since"),
         ("/v1/deliveries/stats?event_type=%2F", "event_type"),
     ] {
         let resp = app.get(path, t).await;
         resp.assert_problem(400, "invalid_request");
         assert_eq!(resp.error_fields(), [field], "{path}: {}", resp.text);
     }
-    app.get("/v1/deliveries/stats?subscription_id=nope", t)
-        .await
-        .assert_problem(400, "invalid_request");
+    for bad_id in ["nope", ""] {
+        app.get(&format!("/v1/deliveries/stats?subscription_id={bad_id}"), t)
+            .await
+            .assert_problem(400, "invalid_request");
+    }
     app.get("/v1/deliveries/stats", &app.publisher(&["AP"]).await.token)
         .await
         .assert_problem(403, "forbidden");

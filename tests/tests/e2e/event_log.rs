@@ -116,6 +116,7 @@ async fn bad_event_list_parameters_are_400_on_the_parameter_and_the_scope_is_req
     for (query, field) in [
         ("since=yesterday", "since"),
         ("until=2026-13-01T00:00:00Z", "until"),
+        ("until=", "until"),
         (
             "since=2026-01-01T00:00:00Z&until=2026-03-01T00:00:00Z",
             "since",

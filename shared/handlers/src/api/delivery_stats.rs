@@ -120,7 +120,6 @@ pub async fn stats(
     let sub = q
         .subscription_id
         .as_deref()
-        .filter(|s| !s.is_empty())
         .map(|id| id_param::<SubscriptionId>("subscription_id", id))
         .transpose()?;
     if let Some(sub) = &sub {

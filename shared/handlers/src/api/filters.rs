@@ -6,9 +6,11 @@ use time::{Duration, OffsetDateTime};
 
 use crate::problem::ApiError;
 
-/// An optional RFC 3339 time given as `field` (empty: not given).
+/// An optional RFC 3339 time given as `field`. Present but empty is refused like any other
+/// string that is not a time: the OpenAPI document gives these parameters `format:
+/// date-time`, which generated clients type as a time, and an empty value is none.
 pub fn time_param(field: &str, value: Option<&str>) -> Result<Option<OffsetDateTime>, ApiError> {
-    match value.filter(|v| !v.is_empty()) {
+    match value {
         None => Ok(None),
         Some(v) => time_fmt::parse(v).map(Some).ok_or_else(|| {
             ValidationError::invalid(
@@ -98,9 +100,13 @@ mod tests {
         let (day, week) = (Duration::days(1), Duration::days(7));
         let w = Window::of(None, None, now, day, week).expect("default");
         assert_eq!((w.since, w.until), (now - day, now));
-        let w = Window::of(Some("2026-12-01T00:00:00Z"), Some(""), now, day, week)
-            .expect("since given");
+        let w =
+            Window::of(Some("2026-12-01T00:00:00Z"), None, now, day, week).expect("since given");
         assert_eq!(w.since, datetime!(2026-12-01 0:00 UTC));
+        let empty = Window::of(None, Some(""), now, day, week);
+        assert_eq!(field_of(empty.expect_err("empty is not a time")), "until");
+        let empty = time_param("since", Some(""));
+        assert_eq!(field_of(empty.expect_err("empty is not a time")), "since");
         let wide = Window::of(Some("2026-11-01T00:00:00Z"), None, now, day, week);
         assert_eq!(field_of(wide.expect_err("too wide")), "since");
         let reversed = Window::of(Some("2026-12-08T00:00:00Z"), None, now, day, week);
