@@ -73,6 +73,10 @@ pub struct Attempt {
     /// First 1 KiB of the response body.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub response_excerpt: String,
+    /// An action's request (`PUT https://…/orders/42` and the start of its body), credentials
+    /// redacted; empty for a webhook, whose request is the event's.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub request_excerpt: String,
 }
 
 /// Zero counts and durations are left out of stored records: a delivery's record is one
@@ -98,6 +102,7 @@ impl Attempt {
             duration_ms: 0,
             error: Some(OUTCOME_NOT_RECORDED.into()),
             response_excerpt: String::new(),
+            request_excerpt: String::new(),
         }
     }
 }
@@ -132,6 +137,10 @@ pub struct Delivery {
     /// retry, replay or redrive.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub cycle: u32,
+    /// A workflow's steps that have succeeded in the current cycle: the next attempt starts
+    /// at the step after them (0 for a webhook).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub steps_done: u32,
     /// When the next attempt is due, if one is scheduled.
     #[serde(
         default,
@@ -172,6 +181,7 @@ impl Delivery {
             attempts_omitted: 0,
             cycle_start: 0,
             cycle: 0,
+            steps_done: 0,
             next_attempt_at: Some(now),
             created_at: now,
             updated_at: now,
@@ -227,6 +237,7 @@ impl Delivery {
     pub fn restart(&mut self, now: OffsetDateTime) {
         self.cycle = self.cycle.saturating_add(1);
         self.cycle_start = self.attempt_count();
+        self.steps_done = 0;
         self.status = DeliveryStatus::Pending;
         self.next_attempt_at = Some(now);
         self.updated_at = now;
@@ -276,6 +287,7 @@ mod tests {
             duration_ms: 1,
             error: Some("HTTP 500".into()),
             response_excerpt: excerpt.to_string(),
+            request_excerpt: String::new(),
         }
     }
 

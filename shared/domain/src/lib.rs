@@ -3,6 +3,7 @@
 //! Nothing here performs I/O or knows about AWS, HTTP frameworks or SQLite; the handlers
 //! crate drives these types through the ports, and both backends store them unchanged.
 
+pub mod apps;
 pub mod catalog;
 pub mod client;
 pub mod delivery;
@@ -33,7 +34,9 @@ pub use error::{FieldError, ValidationError};
 pub use event::{Envelope, Event};
 pub use filter::Filter;
 pub use health::{DisabledReason, FailureStep};
-pub use ids::{ClientId, DeliveryId, EventId, ImportId, SubscriptionId, SyncRequestId};
+pub use ids::{
+    ClientId, ConnectionId, DeliveryId, EventId, ImportId, SubscriptionId, SyncRequestId,
+};
 pub use import::{Import, ImportChunk, ImportFormat, RowAction, RowError, RowOutcome};
 pub use limits::{LimitOverrides, Limits};
 pub use manufacturer::{Manufacturer, ManufacturerInput};

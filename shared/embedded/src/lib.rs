@@ -10,6 +10,7 @@
 //! Opened by the local runner, which is the only process over its data directory, it may hold
 //! the first claim of a delivery it inserted in memory instead of writing it (see `claims`).
 
+mod apps;
 mod claims;
 mod clients;
 mod codec;

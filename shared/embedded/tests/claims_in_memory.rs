@@ -81,6 +81,7 @@ async fn first_attempt(backend: &EmbeddedBackend, d: &Delivery) -> (Delivery, De
         duration_ms: 2,
         error: None,
         response_excerpt: String::new(),
+        request_excerpt: String::new(),
     });
     outcome.status = DeliveryStatus::Succeeded;
     assert!(backend.update_delivery(&outcome).await.expect("outcome"));

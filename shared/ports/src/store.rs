@@ -51,9 +51,11 @@ use hookline_domain::{
 };
 use time::OffsetDateTime;
 
+use crate::apps::{AppStore, ConnectionStore, PollStore};
 use crate::error::PortError;
 use crate::imports::ImportStore;
 use crate::pull::PullStore;
+use crate::secrets::SecretStore;
 use crate::sync::SyncStore;
 
 /// One page of a list.
@@ -374,6 +376,10 @@ pub trait Store:
     + ImportStore
     + SyncStore
     + PullStore
+    + AppStore
+    + ConnectionStore
+    + PollStore
+    + SecretStore
 {
 }
 
@@ -387,6 +393,10 @@ impl<T> Store for T where
         + ImportStore
         + SyncStore
         + PullStore
+        + AppStore
+        + ConnectionStore
+        + PollStore
+        + SecretStore
         + ?Sized
 {
 }

@@ -72,6 +72,7 @@
 //! queries on GSIs are eventually consistent, as GSIs always are on AWS, and so are the reads
 //! of the items they list (`bodies`).
 
+mod apps;
 mod bodies;
 mod clients;
 mod cursor;

@@ -12,7 +12,7 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 mod typed;
 
 pub use typed::{
-    ClientId, DeliveryId, EventId, ImportId, RequestId, SubscriptionId, SyncRequestId,
+    ClientId, ConnectionId, DeliveryId, EventId, ImportId, RequestId, SubscriptionId, SyncRequestId,
 };
 
 const CROCKFORD: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";

@@ -143,6 +143,25 @@ impl SyncRequestId {
     }
 }
 
+typed_id!(
+    /// A connection's id (a client's credentials and properties for one app version):
+    /// `con_` and 26 time-ordered characters.
+    ConnectionId,
+    "con_",
+    name: "a connection id",
+    resource: "connection",
+    shape: "`con_` and 26 lower-case Crockford base32 characters",
+    pattern: "^con_[0-9a-hjkmnp-tv-z]{26}$"
+);
+
+impl ConnectionId {
+    /// Parses a connection id a request names: `con_` and 26 time-ordered characters.
+    pub fn parse(text: &str) -> Option<Self> {
+        let body = text.strip_prefix(Self::PREFIX)?;
+        is_time_ordered(body).then(|| Self(text.to_owned()))
+    }
+}
+
 impl ClientId {
     /// Parses a client id a request names. A bootstrap admin may be configured with an id of
     /// its own choosing, so any plausible id is a client id.

@@ -326,6 +326,7 @@ pub fn new_subscription(
         template: None,
         retry: None,
         auth: None,
+        actions: Vec::new(),
         secrets: vec![SigningSecret {
             secret,
             expires_at: None,

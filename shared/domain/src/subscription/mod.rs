@@ -12,6 +12,7 @@ use crate::health::DisabledReason;
 use crate::ids::{ClientId, SubscriptionId};
 use crate::state::StatePattern;
 
+mod action;
 mod auth;
 mod format;
 mod input;
@@ -19,6 +20,7 @@ mod mode;
 mod retry_policy;
 mod settings;
 
+pub use action::{ActionStep, MAX_ACTION_STEPS};
 pub use auth::{OutboundAuth, REDACTED, is_credential_header};
 pub use format::{
     CLOUDEVENTS_CONTENT_TYPE, CLOUDEVENTS_SOURCE_PREFIX, CloudEvent, JSON_CONTENT_TYPE,
@@ -114,6 +116,9 @@ pub struct Subscription {
     /// The receiver's credential, sent on every attempt; write-only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<OutboundAuth>,
+    /// A workflow's steps (mode `action` only), run in order for each event.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<ActionStep>,
     /// Creation time.
     #[serde(with = "crate::time_fmt::rfc3339")]
     pub created_at: OffsetDateTime,

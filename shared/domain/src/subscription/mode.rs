@@ -16,6 +16,9 @@ pub enum DeliveryMode {
     /// Messages kept for the client to fetch (`GET …/messages`), for receivers without a
     /// public URL.
     Pull,
+    /// A workflow: each delivery performs the subscription's `actions` (app actions of the
+    /// client's connections) instead of a POST.
+    Action,
 }
 
 impl DeliveryMode {
@@ -24,6 +27,7 @@ impl DeliveryMode {
         match self {
             DeliveryMode::Push => "push",
             DeliveryMode::Pull => "pull",
+            DeliveryMode::Action => "action",
         }
     }
 

@@ -210,6 +210,14 @@ async fn attempt(
             let outcome = pull_outcome(ctx, &attempt, &sent);
             (sent, outcome)
         }
+        // TEMPORARY (issue 23 skeleton): the workflow runner replaces this.
+        DeliveryMode::Action => {
+            return Err(
+                abandon(ctx, attempt.delivery, &RequestError::ActionsUnavailable)
+                    .await
+                    .into(),
+            );
+        }
     };
     report(ctx, &attempt, &sent, &outcome).await;
     record(ctx, attempt.delivery, outcome)

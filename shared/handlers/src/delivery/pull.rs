@@ -60,6 +60,7 @@ pub(crate) async fn store_for_pull(ctx: &DeliveryContext, attempt: &mut Admitted
         duration_ms,
         error: result.error.clone(),
         response_excerpt: result.excerpt.clone(),
+        request_excerpt: String::new(),
     });
     Sent {
         attempt_no,

@@ -41,6 +41,7 @@ pub(crate) fn unrenderable(attempt: &mut Admitted, why: &RequestError) {
         duration_ms: 0,
         error: Some(why.to_string()),
         response_excerpt: String::new(),
+        request_excerpt: String::new(),
     });
 }
 
@@ -81,6 +82,7 @@ pub(crate) async fn send(
         duration_ms: result.duration_ms,
         error: result.error.clone(),
         response_excerpt: result.excerpt.clone(),
+        request_excerpt: String::new(),
     });
     Sent {
         attempt_no,

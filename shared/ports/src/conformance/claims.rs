@@ -53,6 +53,7 @@ fn outcome_of(d: &Delivery, at: OffsetDateTime) -> Delivery {
         duration_ms: 3,
         error: None,
         response_excerpt: String::new(),
+        request_excerpt: String::new(),
     });
     outcome.status = DeliveryStatus::Succeeded;
     outcome.next_attempt_at = None;

@@ -108,6 +108,7 @@ pub(super) async fn deliveries(store: &dyn Store, run: &Run) {
         duration_ms: 12,
         error: Some("HTTP 503".to_string()),
         response_excerpt: "busy".to_string(),
+        request_excerpt: String::new(),
     });
     next.next_attempt_at = Some(at_ms(run.start_ms + 5_000));
     next.updated_at = at_ms(run.start_ms + 5);

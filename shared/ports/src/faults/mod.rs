@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use crate::PortError;
 
+mod apps;
 mod pull;
 mod queue;
 mod store;

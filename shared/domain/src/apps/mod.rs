@@ -1,0 +1,25 @@
+//! Integration apps (the APPS seed): declarative definitions of a third-party tool — how to
+//! authenticate to it, the actions Hookline can perform on it, and the triggers by which its
+//! events become Hookline events — published in semver versions; the connections through
+//! which a client uses one version with its own credentials and properties; and the schedule
+//! of a connection's polling triggers.
+//!
+//! Every trigger becomes a Hookline event, and every action is a delivery (a subscription
+//! whose mode is `action`, with its steps in [`crate::subscription::ActionStep`]), so apps add
+//! no queue, retry schedule, attempt log or dead-letter queue of their own.
+//!
+//! Strings in requests are templates of the product's one engine ([`crate::template`]).
+
+mod connection;
+mod definition;
+mod poll;
+mod version;
+
+pub use connection::{Connection, ConnectionSecrets, PollSetting};
+pub use definition::{
+    ActionKind, ActionSpec, AppDefinition, AuthScheme, ClientAuth, EnvVarSpec, FieldSpec,
+    FieldType, HmacAlgorithm, HmacEncoding, HookVerify, HttpMethod, KeyLocation, PollCursor,
+    RequestTemplate, SessionApply, TriggerKind, TriggerSpec,
+};
+pub use poll::{MAX_SEEN_IDS, PollState};
+pub use version::{AppStatus, AppVersion};
