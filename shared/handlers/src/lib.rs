@@ -3,6 +3,7 @@
 //! delivery) that take `aws_lambda_events` SQS batches and answer with partial failures.
 
 pub mod api;
+pub mod apps;
 pub mod auth;
 pub mod bootstrap;
 pub mod browser;
