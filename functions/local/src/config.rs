@@ -55,6 +55,9 @@ pub struct Config {
     /// `HOOKLINE_RETENTION_SECS` (2,592,000: 30 days, as DynamoDB's time to live on AWS;
     /// 60 s to a year): the embedded store deletes events and deliveries older than this.
     pub retention: Duration,
+    /// `HOOKLINE_POLL_TICK_MS` (5,000; 100 to 3,600,000): how often the runner looks for
+    /// the integration apps' polls that are due (each runs at its own interval).
+    pub poll_tick: Duration,
     /// `HOOKLINE_LOG_FORMAT` (text): `text` or `json`.
     pub json_logs: bool,
     /// What the Lambda functions read too, with the runner's defaults (private destinations
@@ -142,6 +145,11 @@ impl Config {
             delivery_concurrency,
             endpoint_concurrency,
             retention: env.secs("HOOKLINE_RETENTION_SECS", 2_592_000, 60..=31_536_000)?,
+            poll_tick: Duration::from_millis(env.number(
+                "HOOKLINE_POLL_TICK_MS",
+                5_000,
+                100..=3_600_000,
+            )?),
             json_logs,
         })
     }
