@@ -62,8 +62,9 @@ fn list(cell: &str) -> Vec<String> {
         .collect()
 }
 
-/// A statement's resources as logical ids: `!GetAtt X.Arn`, `!Ref X`, and the table's index
-/// ARN (`!Sub "${Table.Arn}/index/*"`) as `Table`.
+/// A statement's resources as logical ids: `!GetAtt X.Arn`, `!Ref X`, the table's index
+/// ARN (`!Sub "${Table.Arn}/index/*"`) as `Table`, and the ARN of the secrets under a name
+/// prefix as that name pattern (`hookline/${AWS::StackName}/*`).
 fn resources(statement: &Value) -> Vec<String> {
     let r = &statement["Resource"];
     let items: Vec<&Value> = match r {
@@ -78,6 +79,10 @@ fn resources(statement: &Value) -> Vec<String> {
             } else if let Some(name) = v["Ref"].as_str() {
                 name.to_string()
             } else if let Some(sub) = v["Fn::Sub"].as_str() {
+                // Secrets by name prefix (`…:secret:hookline/${AWS::StackName}/*`): the name.
+                if let Some((_, name)) = sub.split_once(":secret:") {
+                    return name.to_string();
+                }
                 sub.trim_start_matches("${")
                     .split('.')
                     .next()
