@@ -5,6 +5,7 @@
 pub mod api;
 pub mod hub;
 pub mod receiver;
+pub mod tool;
 
 use std::sync::Arc;
 
