@@ -18,9 +18,9 @@ use std::time::Duration;
 
 use hookline_domain::Catalog;
 use hookline_domain::retry::QueueLimits;
+use hookline_handlers::apps::scheduler::PollContext;
 use hookline_handlers::auth::keys::KeySource;
 use hookline_handlers::context::{Contexts, Core};
-use hookline_handlers::apps::scheduler::PollContext;
 use hookline_handlers::delivery::DeliveryContext;
 use hookline_handlers::{app, catalog};
 use hookline_ports::{Clock, SigningKeys, SystemClock};
@@ -203,8 +203,8 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         .await
         .map_err(storage)?;
     // One app engine (its OAuth 2 and session tokens) for the API, the workflows and the polls.
-    let deliver_ctx =
-        DeliveryContext::with_engine(ctx.worker.clone(), ctx.api.engine.clone()).map_err(storage)?;
+    let deliver_ctx = DeliveryContext::with_engine(ctx.worker.clone(), ctx.api.engine.clone())
+        .map_err(storage)?;
     let poll_ctx = PollContext::new(ctx.worker.clone(), ctx.api.engine.clone());
 
     let allow = config.stack.destinations;

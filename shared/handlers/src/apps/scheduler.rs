@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::api::events::accept;
-use crate::apps::{AppEngine, Resolved, ResolveError};
+use crate::apps::{AppEngine, ResolveError, Resolved};
 use crate::catalog::CatalogCache;
 use crate::context::WorkerContext;
 use crate::delivery::client::WebhookClient;
@@ -259,14 +259,14 @@ async fn poll_and_publish(ctx: &PollContext, poll: &PollState, now: OffsetDateTi
         }
         Err(_) => return Ran::Failed(format!("timed out after {} s", RUN_LIMIT.as_secs())),
     };
-    let (events, skipped) = match trigger_events(ctx, &resolved, trigger, poll, page.items, now).await
-    {
-        Ok(built) => built,
-        Err(e) => {
-            tracing::warn!(error = %e, "poll: could not read the event catalog");
-            return Ran::Failed("the event catalog could not be read; tried again".into());
-        }
-    };
+    let (events, skipped) =
+        match trigger_events(ctx, &resolved, trigger, poll, page.items, now).await {
+            Ok(built) => built,
+            Err(e) => {
+                tracing::warn!(error = %e, "poll: could not read the event catalog");
+                return Ran::Failed("the event catalog could not be read; tried again".into());
+            }
+        };
     match accept(&ctx.worker.core, ctx.queue.as_ref(), &ctx.events, events).await {
         Ok(outcomes) => Ran::Published {
             page_cursor: page.cursor,
@@ -276,7 +276,9 @@ async fn poll_and_publish(ctx: &PollContext, poll: &PollState, now: OffsetDateTi
         },
         Err(e) => {
             tracing::warn!(error = ?e, connection_id = %poll.connection_id, trigger = %poll.trigger, "poll: could not publish the new items; the cursor stays");
-            Ran::Failed("publishing the new items failed; they are published at the next run".into())
+            Ran::Failed(
+                "publishing the new items failed; they are published at the next run".into(),
+            )
         }
     }
 }

@@ -13,8 +13,8 @@ use hookline_domain::subscription::DeliveryMode;
 
 use crate::delivery::action::{Steps, run_actions};
 use crate::delivery::admission::{Admitted, Claimed, admit, claim};
-use crate::delivery::context::DeliveryContext;
 use crate::delivery::client::OutboundRequest;
+use crate::delivery::context::DeliveryContext;
 use crate::delivery::disposition::{DeliveryError, Disposition, EARLY_TOLERANCE, Inbound};
 use crate::delivery::outcome::Outcome;
 use crate::delivery::pull::{pull_outcome, store_for_pull};
