@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -39,6 +40,8 @@ pub struct Tool {
     pub base: String,
     requests: Arc<Mutex<Vec<ToolRequest>>>,
     routes: Arc<Mutex<HashMap<String, Answer>>>,
+    /// How long the tool takes to answer, for every route.
+    delay: Arc<Mutex<Duration>>,
 }
 
 impl Tool {
@@ -46,11 +49,14 @@ impl Tool {
     pub async fn start() -> Tool {
         let requests = Arc::new(Mutex::new(Vec::new()));
         let routes: Arc<Mutex<HashMap<String, Answer>>> = Arc::default();
-        let (log, table) = (requests.clone(), routes.clone());
+        let delay: Arc<Mutex<Duration>> = Arc::default();
+        let (log, table, pause) = (requests.clone(), routes.clone(), delay.clone());
         let app = axum::Router::new().fallback(
             move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-                let (log, table) = (log.clone(), table.clone());
+                let (log, table, pause) = (log.clone(), table.clone(), pause.clone());
                 async move {
+                    let pause = *pause.lock().expect("delay");
+                    tokio::time::sleep(pause).await;
                     let route = format!("{method} {}", uri.path());
                     log.lock().expect("request log").push(ToolRequest {
                         method,
@@ -79,7 +85,13 @@ impl Tool {
             base: format!("http://{addr}"),
             requests,
             routes,
+            delay,
         }
+    }
+
+    /// Answers every later request only after `delay` (a slow tool).
+    pub fn slow(&self, delay: Duration) {
+        *self.delay.lock().expect("delay") = delay;
     }
 
     /// Answers `route` (`"PUT /orders/L-1"`) with `status` and `body`.
