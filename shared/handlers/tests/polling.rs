@@ -92,6 +92,13 @@ async fn market(hub: &Hub) -> Market {
     }
 }
 
+impl Market {
+    /// The tool lists these orders (id and cursor `id`, and a total) from now on.
+    fn lists(&self, items: &[(u64, Value)]) {
+        self.tool.answer(ORDERS, StatusCode::OK, orders(items));
+    }
+}
+
 fn orders(items: &[(u64, Value)]) -> Value {
     let list: Vec<Value> = items
         .iter()
@@ -146,11 +153,7 @@ async fn published(hub: &Hub, n: usize) -> Vec<Value> {
 async fn a_poll_publishes_each_new_item_once_and_a_second_run_nothing_new() {
     let hub = hub().await;
     let m = market(&hub).await;
-    m.tool.answer(
-        ORDERS,
-        StatusCode::OK,
-        orders(&[(1, json!(10)), (2, json!(20))]),
-    );
+    m.lists(&[(1, json!(10)), (2, json!(20))]);
 
     let first = at(0);
     let ran = run(&m, first).await;
@@ -201,8 +204,7 @@ async fn a_poll_publishes_each_new_item_once_and_a_second_run_nothing_new() {
 async fn two_runners_never_run_one_poll_together() {
     let hub = hub().await;
     let m = market(&hub).await;
-    m.tool
-        .answer(ORDERS, StatusCode::OK, orders(&[(1, json!(10))]));
+    m.lists(&[(1, json!(10))]);
     // Slow: both runners have listed the poll as due before either has recorded its run.
     m.tool.slow(Duration::from_millis(300));
     // A second process: its own engine over the same store.
@@ -228,11 +230,7 @@ async fn two_runners_never_run_one_poll_together() {
 async fn a_failing_poll_keeps_its_cursor_and_runs_again_at_its_next_interval() {
     let hub = hub().await;
     let m = market(&hub).await;
-    m.tool.answer(
-        ORDERS,
-        StatusCode::OK,
-        orders(&[(1, json!(10)), (2, json!(20))]),
-    );
+    m.lists(&[(1, json!(10)), (2, json!(20))]);
     run(&m, at(0)).await;
     published(&hub, 2).await;
 
@@ -253,11 +251,7 @@ async fn a_failing_poll_keeps_its_cursor_and_runs_again_at_its_next_interval() {
     assert_eq!(poll.next_run_at, failed_at + time::Duration::seconds(60));
 
     // Back up, with a new order: it is published, from the kept cursor.
-    m.tool.answer(
-        ORDERS,
-        StatusCode::OK,
-        orders(&[(2, json!(20)), (3, json!(30))]),
-    );
+    m.lists(&[(2, json!(20)), (3, json!(30))]);
     let ran = run(&m, at(122)).await;
     assert_eq!((ran.ran, ran.published, ran.failed), (1, 1, 0));
     let events = published(&hub, 1).await;
@@ -274,11 +268,7 @@ async fn a_failing_poll_keeps_its_cursor_and_runs_again_at_its_next_interval() {
 async fn an_item_that_is_not_a_valid_event_is_skipped_and_said_so() {
     let hub = hub().await;
     let m = market(&hub).await;
-    m.tool.answer(
-        ORDERS,
-        StatusCode::OK,
-        orders(&[(1, json!(10)), (2, json!("lots"))]),
-    );
+    m.lists(&[(1, json!(10)), (2, json!("lots"))]);
 
     let ran = run(&m, at(0)).await;
     assert_eq!((ran.ran, ran.published, ran.failed), (1, 1, 0));
@@ -295,8 +285,7 @@ async fn an_item_that_is_not_a_valid_event_is_skipped_and_said_so() {
 async fn a_disabled_connection_is_not_polled_but_rescheduled() {
     let hub = hub().await;
     let m = market(&hub).await;
-    m.tool
-        .answer(ORDERS, StatusCode::OK, orders(&[(1, json!(10))]));
+    m.lists(&[(1, json!(10))]);
     let mut connection = m.connection.clone();
     connection.enabled = false;
     assert!(

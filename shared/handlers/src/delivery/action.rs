@@ -17,7 +17,7 @@
 use std::time::Duration;
 
 use hookline_domain::subscription::ActionStep;
-use hookline_domain::{Attempt, Event, Subscription};
+use hookline_domain::{Event, Subscription};
 use serde_json::Value;
 
 use crate::apps::{ResolveError, Resolved, StepOutcome};
@@ -26,7 +26,7 @@ use crate::delivery::client::SendResult;
 use crate::delivery::context::DeliveryContext;
 use crate::delivery::outcome::Outcome;
 use crate::delivery::record::outcome_of;
-use crate::delivery::send::Sent;
+use crate::delivery::send::{Sent, enter};
 
 /// A step (its search, its action, and their token, login or challenge requests) takes at
 /// most this many times the subscription's timeout, which bounds each request.
@@ -213,29 +213,5 @@ fn redacted(resolved: &Resolved, outcome: StepOutcome) -> StepOutcome {
         request_excerpt: resolved.redact(&outcome.request_excerpt),
         response_excerpt: resolved.redact(&outcome.response_excerpt),
         ..outcome
-    }
-}
-
-/// Enters the attempt on the delivery.
-fn enter(
-    attempt: &mut Admitted,
-    attempt_no: u32,
-    result: SendResult,
-    request_excerpt: String,
-    sent: bool,
-) -> Sent {
-    attempt.delivery.record_attempt(Attempt {
-        attempt: attempt_no,
-        at: attempt.now,
-        status_code: result.status,
-        duration_ms: result.duration_ms,
-        error: result.error.clone(),
-        response_excerpt: result.excerpt.clone(),
-        request_excerpt,
-    });
-    Sent {
-        attempt_no,
-        result,
-        sent,
     }
 }
