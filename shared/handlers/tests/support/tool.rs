@@ -11,6 +11,8 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use serde_json::Value;
 
+use super::receiver::serve_on_loopback;
+
 /// A request as the tool got it.
 #[derive(Clone)]
 pub struct ToolRequest {
@@ -76,11 +78,7 @@ impl Tool {
                 }
             },
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the tool");
-        let addr = listener.local_addr().expect("tool address");
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let addr = serve_on_loopback(app).await;
         Tool {
             base: format!("http://{addr}"),
             requests,
