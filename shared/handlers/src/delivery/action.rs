@@ -41,7 +41,9 @@ pub(crate) enum Steps {
 }
 
 /// The longest an attempt of `sub` takes with `steps_done` of its steps done: what its claim
-/// lasts (with a margin), so that no other worker takes the delivery over while it runs.
+/// lasts (with a margin), so that no other worker takes the delivery over while it runs. (On
+/// AWS the deliver function's own timeout also bounds an attempt: one cut short there records
+/// nothing, and its steps run again once this claim has ended.)
 pub(crate) fn time_limit(sub: &Subscription, steps_done: u32) -> Duration {
     let left = u32::try_from(sub.actions.len())
         .unwrap_or(u32::MAX)
