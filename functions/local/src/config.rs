@@ -228,6 +228,7 @@ mod tests {
         assert_eq!(c.visibility, Duration::from_secs(60));
         assert_eq!((c.delivery_concurrency, c.endpoint_concurrency), (64, 32));
         assert_eq!(c.retention, Duration::from_secs(2_592_000));
+        assert_eq!(c.poll_tick, Duration::from_millis(5_000));
         assert_eq!(c.stack.token_ttl, Duration::from_secs(900));
         assert_eq!(c.stack.key_activation, Duration::from_secs(3600));
         assert_eq!(c.stack.max_receives, 60);
@@ -261,6 +262,7 @@ mod tests {
             ("HOOKLINE_DELIVERY_CONCURRENCY", "lots"),
             ("HOOKLINE_HTTP_BODY_TIMEOUT_SECS", "30s"),
             ("HOOKLINE_RETENTION_SECS", "-1"),
+            ("HOOKLINE_POLL_TICK_MS", "5s"),
             ("HOOKLINE_RATE_LIMIT_PER_SECOND", "fast"),
         ] {
             let e = read(&[(name, value)]).expect_err(name);
