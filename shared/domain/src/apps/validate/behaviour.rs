@@ -18,31 +18,10 @@ const FAIL: &str = "fail";
 const SKIP: &str = "skip";
 
 pub(super) fn check_actions(p: &mut Problems, def: &AppDefinition) {
-    if def.actions.len() > MAX_ITEMS {
-        p.add("actions", format!("at most {MAX_ITEMS} actions"));
-    }
+    check_count(p, "actions", def.actions.len());
     for (key, action) in &def.actions {
         let at = format!("actions.{key}");
-        if !is_field_key(key) {
-            p.add(
-                &at,
-                "an action's key is 1-64 characters: a lower-case letter, then lower-case letters, digits or `_`",
-            );
-        }
-        check_text(
-            p,
-            &format!("{at}.label"),
-            &action.label,
-            MAX_NAME_CHARS,
-            false,
-        );
-        check_text(
-            p,
-            &format!("{at}.description"),
-            &action.description,
-            MAX_DESCRIPTION_CHARS,
-            false,
-        );
+        check_entry(p, &at, key, &action.label, &action.description);
         check_fields(p, &format!("{at}.inputs"), &action.inputs);
         let searches = action.search.is_some();
         check_request(
@@ -56,6 +35,31 @@ pub(super) fn check_actions(p: &mut Problems, def: &AppDefinition) {
             ActionKind::Create | ActionKind::Update => check_acting(p, def, &at, action),
         }
     }
+}
+
+fn check_count(p: &mut Problems, field: &str, count: usize) {
+    if count > MAX_ITEMS {
+        p.add(field, format!("at most {MAX_ITEMS} {field}"));
+    }
+}
+
+/// What every action and trigger has: a key of the field-key shape (it appears in hook URLs
+/// and workflow steps), a label and a description.
+fn check_entry(p: &mut Problems, at: &str, key: &str, label: &str, description: &str) {
+    if !is_field_key(key) {
+        p.add(
+            at,
+            "a key is 1-64 characters: a lower-case letter, then lower-case letters, digits or `_`",
+        );
+    }
+    check_text(p, &format!("{at}.label"), label, MAX_NAME_CHARS, false);
+    check_text(
+        p,
+        &format!("{at}.description"),
+        description,
+        MAX_DESCRIPTION_CHARS,
+        false,
+    );
 }
 
 fn check_search_action(p: &mut Problems, at: &str, action: &ActionSpec) {
@@ -150,31 +154,10 @@ fn check_inputs_cover(
 }
 
 pub(super) fn check_triggers(p: &mut Problems, def: &AppDefinition) {
-    if def.triggers.len() > MAX_ITEMS {
-        p.add("triggers", format!("at most {MAX_ITEMS} triggers"));
-    }
+    check_count(p, "triggers", def.triggers.len());
     for (key, trigger) in &def.triggers {
         let at = format!("triggers.{key}");
-        if !is_field_key(key) {
-            p.add(
-                &at,
-                "a trigger's key is 1-64 characters: a lower-case letter, then lower-case letters, digits or `_`",
-            );
-        }
-        check_text(
-            p,
-            &format!("{at}.label"),
-            &trigger.label,
-            MAX_NAME_CHARS,
-            false,
-        );
-        check_text(
-            p,
-            &format!("{at}.description"),
-            &trigger.description,
-            MAX_DESCRIPTION_CHARS,
-            false,
-        );
+        check_entry(p, &at, key, &trigger.label, &trigger.description);
         check_text(
             p,
             &format!("{at}.event_type"),

@@ -140,17 +140,8 @@ pub(crate) fn check_fields(p: &mut Problems, path: &str, fields: &[FieldSpec]) {
     let mut seen = BTreeSet::new();
     for (i, field) in fields.iter().enumerate() {
         let at = format!("{path}[{i}]");
-        if !is_field_key(&field.key) {
-            p.add(
-                format!("{at}.key"),
-                "1-64 characters: a lower-case letter, then lower-case letters, digits or `_`",
-            );
-        } else if !seen.insert(field.key.as_str()) {
-            p.add(
-                format!("{at}.key"),
-                format!("`{}` is declared twice", field.key),
-            );
-        }
+        let shape = "1-64 characters: a lower-case letter, then lower-case letters, digits or `_`";
+        check_key(p, &at, &field.key, is_field_key, shape, &mut seen);
         check_text(
             p,
             &format!("{at}.label"),
@@ -181,6 +172,22 @@ pub(crate) fn check_fields(p: &mut Problems, path: &str, fields: &[FieldSpec]) {
     }
 }
 
+/// Checks the key of the declaration at `at`: of its shape, declared once.
+fn check_key<'a>(
+    p: &mut Problems,
+    at: &str,
+    key: &'a str,
+    valid: fn(&str) -> bool,
+    shape: &str,
+    seen: &mut BTreeSet<&'a str>,
+) {
+    if !valid(key) {
+        p.add(format!("{at}.key"), shape);
+    } else if !seen.insert(key) {
+        p.add(format!("{at}.key"), format!("`{key}` is declared twice"));
+    }
+}
+
 /// Whether `value` is of type `kind`.
 pub(crate) fn has_type(value: &serde_json::Value, kind: FieldType) -> bool {
     match kind {
@@ -208,17 +215,8 @@ fn check_environment_specs(p: &mut Problems, def: &AppDefinition) {
     let mut seen = BTreeSet::new();
     for (i, var) in def.environment.iter().enumerate() {
         let at = format!("environment[{i}]");
-        if !is_env_name(&var.key) {
-            p.add(
-                format!("{at}.key"),
-                "1-64 characters: an upper-case letter, then upper-case letters, digits or `_`",
-            );
-        } else if !seen.insert(var.key.as_str()) {
-            p.add(
-                format!("{at}.key"),
-                format!("`{}` is declared twice", var.key),
-            );
-        }
+        let shape = "1-64 characters: an upper-case letter, then upper-case letters, digits or `_`";
+        check_key(p, &at, &var.key, is_env_name, shape, &mut seen);
         check_text(
             p,
             &format!("{at}.description"),
