@@ -5,6 +5,8 @@
 
 pub mod auth;
 mod engine;
+#[cfg(test)]
+mod fixtures;
 pub mod poll;
 pub mod render;
 pub mod resolve;

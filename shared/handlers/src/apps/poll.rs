@@ -188,3 +188,130 @@ fn dedupe(ids: &mut Vec<String>) {
     let mut once = HashSet::with_capacity(ids.len());
     ids.retain(|id| once.insert(id.clone()));
 }
+
+#[cfg(test)]
+mod tests {
+    use hookline_domain::apps::PollCursor;
+    use serde_json::json;
+
+    use super::*;
+
+    fn state(cursor: Option<Value>, seen: &[&str]) -> PollState {
+        serde_json::from_value(json!({
+            "connection_id": crate::apps::fixtures::CONNECTION,
+            "trigger": "orders",
+            "client_id": "cl_1",
+            "interval_seconds": 60,
+            "next_run_at": "2026-01-01T00:00:00Z",
+            "cursor": cursor,
+            "seen": seen,
+        }))
+        .expect("a poll state")
+    }
+
+    fn seq() -> PollCursor {
+        PollCursor {
+            field: "/seq".into(),
+        }
+    }
+
+    fn ids(page: &PollPage) -> Vec<&str> {
+        page.items.iter().map(|(id, _)| id.as_str()).collect()
+    }
+
+    #[test]
+    fn a_first_poll_takes_every_item_and_keeps_the_largest_cursor() {
+        let answer = json!({"orders": [
+            {"id": "a", "seq": 1}, {"id": "b", "seq": 3}, {"id": "c", "seq": 3}, {"id": "d", "seq": 2}
+        ]});
+        let page =
+            new_items(&answer, "/orders", "/id", Some(&seq()), &state(None, &[])).expect("a page");
+        assert_eq!(ids(&page), ["a", "b", "c", "d"]);
+        assert_eq!(page.items[1].1, json!({"id": "b", "seq": 3}));
+        assert_eq!(page.cursor, Some(json!(3)));
+        assert_eq!(page.seen, ["b", "c"]);
+    }
+
+    #[test]
+    fn a_repeat_of_the_cursor_value_publishes_only_unseen_ids() {
+        // The tool's `since=` is inclusive: b and c come again, with e at the same value and
+        // f after it; a is older than the cursor.
+        let answer = json!({"orders": [
+            {"id": "a", "seq": 1}, {"id": "b", "seq": 3}, {"id": "c", "seq": 3},
+            {"id": "e", "seq": 3}, {"id": "f", "seq": 4}
+        ]});
+        let before = state(Some(json!(3)), &["b", "c"]);
+        let page = new_items(&answer, "/orders", "/id", Some(&seq()), &before).expect("a page");
+        assert_eq!(ids(&page), ["e", "f"]);
+        assert_eq!(page.cursor, Some(json!(4)));
+        assert_eq!(page.seen, ["f"]);
+
+        // The same answer again, after that poll: nothing new.
+        let after = state(page.cursor.clone(), &["f"]);
+        let again = new_items(&answer, "/orders", "/id", Some(&seq()), &after).expect("a page");
+        assert!(again.items.is_empty(), "{:?}", ids(&again));
+        assert_eq!(again.cursor, Some(json!(4)));
+        assert_eq!(again.seen, ["f"]);
+    }
+
+    #[test]
+    fn at_an_unmoved_cursor_seen_ids_accumulate() {
+        let answer = json!([{"id": "b", "at": "2026-01-02T00:00:00Z"}, {"id": "g", "at": "2026-01-02T00:00:00Z"}]);
+        let cursor = PollCursor {
+            field: "/at".into(),
+        };
+        let before = state(Some(json!("2026-01-02T00:00:00Z")), &["b"]);
+        let page = new_items(&answer, "", "/id", Some(&cursor), &before).expect("a page");
+        assert_eq!(ids(&page), ["g"]);
+        assert_eq!(page.cursor, Some(json!("2026-01-02T00:00:00Z")));
+        assert_eq!(page.seen, ["b", "g"]);
+    }
+
+    #[test]
+    fn without_a_cursor_seen_ids_alone_tell_repeats_and_stay_bounded() {
+        let answer =
+            json!({"items": [{"id": 7}, {"id": 8}, {"id": 7}, {"id": null}, {"name": "no id"}]});
+        let page = new_items(&answer, "/items", "/id", None, &state(None, &["8"])).expect("a page");
+        assert_eq!(
+            ids(&page),
+            ["7"],
+            "numbers are ids, repeats within a page count once"
+        );
+        assert_eq!(page.cursor, None);
+        assert_eq!(page.seen, ["8", "7"]);
+
+        let many: Vec<String> = (0..MAX_SEEN_IDS).map(|i| format!("old{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let page = new_items(&answer, "/items", "/id", None, &state(None, &many)).expect("a page");
+        assert_eq!(page.seen.len(), MAX_SEEN_IDS);
+        assert_eq!(page.seen.last().map(String::as_str), Some("8"));
+        assert_eq!(page.seen.first().map(String::as_str), Some("old2"));
+    }
+
+    #[test]
+    fn a_long_id_is_published_as_its_sha256() {
+        let long = "x".repeat(MAX_ITEM_ID_CHARS + 1);
+        let answer = json!([{"id": long}]);
+        let page = new_items(&answer, "", "/id", None, &state(None, &[])).expect("a page");
+        assert_eq!(page.items[0].0.len(), 64);
+        assert_eq!(page.items[0].0, item_key(&long));
+        assert_eq!(item_key("short"), "short");
+        // Seen under the same key: not new again.
+        let again =
+            new_items(&answer, "", "/id", None, &state(None, &[&page.seen[0]])).expect("a page");
+        assert!(again.items.is_empty());
+    }
+
+    #[test]
+    fn an_answer_without_its_list_is_an_error() {
+        let err = new_items(
+            &json!({"orders": {}}),
+            "/orders",
+            "/id",
+            None,
+            &state(None, &[]),
+        )
+        .expect_err("no list");
+        assert!(err.contains("/orders"), "{err}");
+    }
+}

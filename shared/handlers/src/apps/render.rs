@@ -10,8 +10,7 @@
 
 use bytes::Bytes;
 use hookline_domain::apps::RequestTemplate;
-use hookline_domain::template::MAX_OUTPUT_BYTES;
-use pending_templates::{render_text, render_value};
+use hookline_domain::template::{MAX_OUTPUT_BYTES, render_text, render_value};
 use serde_json::{Map, Value, json};
 use url::Url;
 
@@ -85,7 +84,10 @@ pub fn render_request(
         (None, Some(form)) => {
             let mut pairs = Vec::with_capacity(form.len());
             for (name, source) in form {
-                pairs.push((name.as_str(), out.text(source, &format!("{field}.form.{name}"))?));
+                pairs.push((
+                    name.as_str(),
+                    out.text(source, &format!("{field}.form.{name}"))?,
+                ));
             }
             let encoded = serde_urlencoded::to_string(&pairs).map_err(|_| {
                 TemplateFailure::new(format!("{field}.form"), "the form could not be encoded")
@@ -138,8 +140,8 @@ impl Renderer<'_> {
     }
 
     fn text(&mut self, source: &str, path: &str) -> Result<String, TemplateFailure> {
-        let text = render_text(source, self.ctx)
-            .map_err(|e| TemplateFailure::new(path, e.to_string()))?;
+        let text =
+            render_text(source, self.ctx).map_err(|e| TemplateFailure::new(path, e.to_string()))?;
         self.charge(text.len(), path)?;
         Ok(text)
     }
@@ -151,7 +153,10 @@ impl Renderer<'_> {
         let mut url = Url::parse(text.trim())
             .map_err(|_| TemplateFailure::new(&path, "not an absolute URL"))?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(TemplateFailure::new(&path, "the scheme is not http or https"));
+            return Err(TemplateFailure::new(
+                &path,
+                "the scheme is not http or https",
+            ));
         }
         if !tpl.query.is_empty() {
             let mut values = Vec::with_capacity(tpl.query.len());
@@ -244,7 +249,12 @@ impl Resolved {
     }
 
     /// An action's request context: `{event, input, props, env, found, connection}`.
-    pub fn action_context(&self, event: &Value, input: &Map<String, Value>, found: &Value) -> Value {
+    pub fn action_context(
+        &self,
+        event: &Value,
+        input: &Map<String, Value>,
+        found: &Value,
+    ) -> Value {
         json!({
             "event": event,
             "input": input,
@@ -277,27 +287,128 @@ impl Resolved {
     }
 }
 
-/// TEMPORARY: literal text only, until main has the engine's text rendering.
-pub(super) mod pending_templates {
-    use hookline_domain::template::TemplateError;
-    use serde_json::Value;
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
 
-    fn refused() -> TemplateError {
-        TemplateError {
-            kind: hookline_domain::template::TemplateErrorKind::Render,
-            line: None,
-            message: "text templates are not available yet".into(),
-        }
+    use super::*;
+
+    fn template(v: Value) -> RequestTemplate {
+        serde_json::from_value(v).expect("a request template")
     }
 
-    pub(in crate::apps) fn render_text(source: &str, _ctx: &Value) -> Result<String, TemplateError> {
-        if source.contains("{{") || source.contains("{%") {
-            return Err(refused());
-        }
-        Ok(source.to_string())
+    fn ctx() -> Value {
+        json!({
+            "env": {"BASE_URL": "https://shop.example/api"},
+            "props": {"location_id": "loc 1&x=2", "n": 3},
+            "input": {"status": "ready", "lines": [{"sku": "a"}], "qty": 2, "none": null},
+            "found": {"id": 42},
+        })
     }
 
-    pub(super) fn render_value(source: &str, ctx: &Value) -> Result<Value, TemplateError> {
-        render_text(source, ctx).map(Value::String)
+    #[test]
+    fn text_fields_render_and_query_values_are_encoded_after_the_urls_own() {
+        let tpl = template(json!({
+            "method": "PUT",
+            "url": "{{ env.BASE_URL }}/orders/{{ found.id }}?fixed=1",
+            "headers": {"X-Location": "{{ props.location_id }}"},
+            "query": {"loc": "{{ props.location_id }}", "n": "{{ props.n }}"}
+        }));
+        let req = render_request(&tpl, &ctx(), "request").expect("rendered");
+        assert_eq!(
+            req.url,
+            "https://shop.example/api/orders/42?fixed=1&loc=loc+1%26x%3D2&n=3"
+        );
+        assert_eq!(
+            req.headers,
+            [("X-Location".to_string(), "loc 1&x=2".to_string())]
+        );
+        assert_eq!(req.body, None);
+    }
+
+    #[test]
+    fn a_json_leaf_that_is_one_expression_keeps_its_type() {
+        let tpl = template(json!({
+            "method": "POST",
+            "url": "{{ env.BASE_URL }}/orders",
+            "body": {
+                "status": "{{ input.status }}",
+                "qty": "{{ input.qty }}",
+                "lines": "{{ input.lines }}",
+                "note": "{{ input.qty }} x {{ input.status }}",
+                "nested": [{"loc": " {{ props.location_id }} "}, 7, true, null],
+                "none": "{{ input.none }}"
+            }
+        }));
+        let req = render_request(&tpl, &ctx(), "request").expect("rendered");
+        let (body, content_type) = req.body.expect("a body");
+        assert_eq!(content_type, JSON_CONTENT_TYPE);
+        let body: Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(
+            body,
+            json!({
+                "status": "ready", "qty": 2, "lines": [{"sku": "a"}], "note": "2 x ready",
+                "nested": [{"loc": "loc 1&x=2"}, 7, true, null], "none": null
+            })
+        );
+    }
+
+    #[test]
+    fn a_form_is_url_encoded() {
+        let tpl = template(json!({
+            "method": "POST",
+            "url": "https://shop.example/token",
+            "form": {"grant_type": "client_credentials", "where": "{{ props.location_id }}"}
+        }));
+        let req = render_request(&tpl, &ctx(), "auth.login").expect("rendered");
+        let (body, content_type) = req.body.expect("a body");
+        assert_eq!(content_type, FORM_CONTENT_TYPE);
+        assert_eq!(
+            &body[..],
+            b"grant_type=client_credentials&where=loc+1%26x%3D2"
+        );
+    }
+
+    #[test]
+    fn a_failure_names_the_field_and_no_value() {
+        let tpl = template(json!({
+            "method": "POST",
+            "url": "{{ env.BASE_URL }}/orders",
+            "body": {"lines": [{"sku": "{{ input.status }}"}, {"sku": "{{ input.nothing }}"}]}
+        }));
+        let err = render_request(&tpl, &ctx(), "request").expect_err("undefined");
+        assert_eq!(err.field, "request.body.lines[1].sku");
+        let tpl = template(json!({"method": "GET", "url": "{{ props.location_id }}"}));
+        let err = render_request(&tpl, &ctx(), "request").expect_err("not a URL");
+        assert_eq!(err.field, "request.url");
+        assert!(!err.to_string().contains("loc 1"), "{err}");
+        let tpl = template(json!({
+            "method": "GET", "url": "https://x.example", "query": {"q": "{{ input.( }}"}
+        }));
+        let err = render_request(&tpl, &ctx(), "test").expect_err("syntax");
+        assert_eq!(err.field, "test.query.q");
+        let tpl = template(json!({
+            "method": "GET", "url": "https://x.example", "headers": {"X-A": "a{{ '\\n' }}b"}
+        }));
+        let err = render_request(&tpl, &json!({}), "request").expect_err("a newline");
+        assert_eq!(err.field, "request.headers.X-A");
+        let tpl = template(json!({"method": "GET", "url": "file:///etc/passwd"}));
+        assert_eq!(
+            render_request(&tpl, &json!({}), "request")
+                .expect_err("scheme")
+                .field,
+            "request.url"
+        );
+    }
+
+    #[test]
+    fn a_request_is_bounded_as_a_whole() {
+        let big = "x".repeat(MAX_OUTPUT_BYTES / 4);
+        let fields: serde_json::Map<String, Value> = (0..5)
+            .map(|i| (format!("f{i}"), json!("{{ big }}")))
+            .collect();
+        let tpl = template(json!({"method": "POST", "url": "https://x.example", "body": fields}));
+        let err = render_request(&tpl, &json!({"big": big}), "request").expect_err("too big");
+        assert!(err.message.contains("over"), "{err}");
     }
 }

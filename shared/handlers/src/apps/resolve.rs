@@ -128,7 +128,11 @@ impl Resolver {
         &self,
         app: &AppVersion,
     ) -> Result<Arc<BTreeMap<String, String>>, ResolveError> {
-        let cache_key = (app.key().to_string(), app.version().to_string(), app.revision);
+        let cache_key = (
+            app.key().to_string(),
+            app.version().to_string(),
+            app.revision,
+        );
         if let Some(env) = self.environments.get(&cache_key) {
             return Ok(env);
         }
@@ -210,5 +214,25 @@ impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
     #[cfg(test)]
     fn len(&self) -> usize {
         self.entries.lock().map(|m| m.len()).unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cache_holds_at_most_its_bound_and_keeps_the_latest() {
+        let cache: Cache<u32, u32> = Cache::default();
+        for i in 0..(CACHE_ENTRIES as u32 + 10) {
+            cache.put(i, i * 2);
+        }
+        assert_eq!(cache.len(), CACHE_ENTRIES);
+        let last = CACHE_ENTRIES as u32 + 9;
+        assert_eq!(cache.get(&last), Some(last * 2));
+        // Replacing a present key makes no room.
+        cache.put(last, 1);
+        assert_eq!(cache.len(), CACHE_ENTRIES);
+        assert_eq!(cache.get(&last), Some(1));
     }
 }
