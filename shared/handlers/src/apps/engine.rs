@@ -97,9 +97,9 @@ impl AppEngine {
             Ok(request) => request,
             Err(failure) => {
                 return Sent {
-                    outcome: StepOutcome::permanent(resolved.redact(&format!(
-                        "template error: {failure}"
-                    ))),
+                    outcome: StepOutcome::permanent(
+                        resolved.redact(&format!("template error: {failure}")),
+                    ),
                     body: Bytes::new(),
                 };
             }
@@ -181,7 +181,9 @@ fn without_query_value(url: &str, name: &str) -> String {
 /// [`RESPONSE_EXCERPT_BYTES`]. Redaction sees enough past the cut to catch a secret that
 /// begins before it.
 pub(super) fn kept(resolved: &Resolved, raw: &[u8]) -> String {
-    let cut = &raw[..raw.len().min(RESPONSE_EXCERPT_BYTES + longest_secret(resolved))];
+    let cut = &raw[..raw
+        .len()
+        .min(RESPONSE_EXCERPT_BYTES + longest_secret(resolved))];
     let text = String::from_utf8_lossy(cut);
     bounded(&resolved.redact(&text), RESPONSE_EXCERPT_BYTES)
 }

@@ -41,7 +41,15 @@ impl AppEngine {
         };
         let Some(search_key) = &action.search else {
             return self
-                .perform(resolved, &step.action, action, event, &input, &Value::Null, timeout)
+                .perform(
+                    resolved,
+                    &step.action,
+                    action,
+                    event,
+                    &input,
+                    &Value::Null,
+                    timeout,
+                )
                 .await;
         };
         let Some(search) = actions.get(search_key) else {
@@ -66,8 +74,16 @@ impl AppEngine {
         };
         let next = match found {
             Some(found) => {
-                self.perform(resolved, &step.action, action, event, &input, &found, timeout)
-                    .await
+                self.perform(
+                    resolved,
+                    &step.action,
+                    action,
+                    event,
+                    &input,
+                    &found,
+                    timeout,
+                )
+                .await
             }
             None => match action.if_not_found.as_deref() {
                 None | Some("fail") => return searched.failed("not found"),
@@ -79,8 +95,16 @@ impl AppEngine {
                 }
                 Some(create_key) => match actions.get(create_key) {
                     Some(create) => {
-                        self.perform(resolved, create_key, create, event, &input, &Value::Null, timeout)
-                            .await
+                        self.perform(
+                            resolved,
+                            create_key,
+                            create,
+                            event,
+                            &input,
+                            &Value::Null,
+                            timeout,
+                        )
+                        .await
                     }
                     None => return StepOutcome::permanent(format!("unknown action {create_key}")),
                 },
@@ -98,9 +122,15 @@ impl AppEngine {
         let Some(test) = &resolved.app.definition.test else {
             return StepOutcome::permanent("the app has no test request");
         };
-        self.send(resolved, test, &resolved.request_context(None), "test", timeout)
-            .await
-            .outcome
+        self.send(
+            resolved,
+            test,
+            &resolved.request_context(None),
+            "test",
+            timeout,
+        )
+        .await
+        .outcome
     }
 
     /// Sends the request of `action` (key `key`) with `found`.
@@ -157,8 +187,8 @@ pub fn render_inputs(
 /// The item a search's answer holds at its `result` pointer (the whole body without one):
 /// `None` when it is missing, `null` or an empty list.
 fn found_item(search: &ActionSpec, body: &[u8]) -> Result<Option<Value>, String> {
-    let answer: Value = serde_json::from_slice(body)
-        .map_err(|_| "the search's answer is not JSON".to_string())?;
+    let answer: Value =
+        serde_json::from_slice(body).map_err(|_| "the search's answer is not JSON".to_string())?;
     let found = answer.pointer(search.result.as_deref().unwrap_or(""));
     Ok(match found {
         None | Some(Value::Null) => None,
