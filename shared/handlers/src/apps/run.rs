@@ -110,8 +110,18 @@ impl AppEngine {
                 },
             },
         };
+        let duration_ms = next.duration_ms.saturating_add(searched.duration_ms);
+        if next.request_excerpt.is_empty() {
+            // The action did not render: the search is the last request that went out.
+            return StepOutcome {
+                duration_ms,
+                request_excerpt: searched.request_excerpt,
+                response_excerpt: searched.response_excerpt,
+                ..next
+            };
+        }
         StepOutcome {
-            duration_ms: next.duration_ms.saturating_add(searched.duration_ms),
+            duration_ms,
             ..next
         }
     }
