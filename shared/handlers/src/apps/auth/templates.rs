@@ -3,7 +3,7 @@
 //! over `{session: {token}}`. Errors name the field and the engine's reason, never a value.
 
 use hookline_domain::apps::RequestTemplate;
-use pending::{render_text, render_value};
+use hookline_domain::template::{render_text, render_value};
 use serde_json::{Map, Value, json};
 
 use crate::apps::{RenderedRequest, Resolved};
@@ -103,36 +103,4 @@ fn render_json(value: &Value, ctx: &Value, field: &str) -> Result<Value, String>
         ),
         other => other.clone(),
     })
-}
-
-/// TEMPORARY (until `hookline_domain::template::{render_text, render_value}` is on main):
-/// literal text only, `{{ session.token }}`/`{{ env.X }}`/`{{ credentials.X }}`/`{{ props.X }}`
-/// substituted.
-mod pending {
-    use serde::Serialize;
-    use serde_json::Value;
-
-    pub fn render_text(source: &str, ctx: &impl Serialize) -> Result<String, String> {
-        let ctx = serde_json::to_value(ctx).map_err(|e| e.to_string())?;
-        let mut out = String::new();
-        let mut rest = source;
-        while let Some(start) = rest.find("{{") {
-            out.push_str(&rest[..start]);
-            let end = rest[start..].find("}}").ok_or("syntax")? + start;
-            let path = rest[start + 2..end].trim();
-            let pointer = format!("/{}", path.replace('.', "/"));
-            match ctx.pointer(&pointer) {
-                Some(Value::String(s)) => out.push_str(s),
-                Some(v) => out.push_str(&v.to_string()),
-                None => return Err("undefined value".into()),
-            }
-            rest = &rest[end + 2..];
-        }
-        out.push_str(rest);
-        Ok(out)
-    }
-
-    pub fn render_value(source: &str, ctx: &impl Serialize) -> Result<Value, String> {
-        render_text(source, ctx).map(Value::String)
-    }
 }
