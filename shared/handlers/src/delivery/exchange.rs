@@ -116,6 +116,17 @@ mod tests {
         }
     }
 
+    /// Sends `body` with `method` to `url` (no headers, 10 s).
+    async fn call(
+        client: &WebhookClient,
+        method: http::Method,
+        url: &str,
+        body: &'static [u8],
+    ) -> Exchange {
+        let req = request(HeaderMap::new(), body, Duration::from_secs(10));
+        client.exchange(&client.target(url), method, req).await
+    }
+
     /// A server that echoes the method, a header and the body, and answers 418 with a
     /// header of its own; counts its requests.
     async fn echo_server() -> (String, Arc<AtomicUsize>) {
@@ -205,27 +216,14 @@ mod tests {
     async fn a_body_over_the_limit_is_cut_and_said_to_be() {
         let (base, _) = echo_server().await;
         let client = client(true);
-        let get = |path: &str| {
-            let target = client.target(&format!("{base}{path}"));
-            let client = client.clone();
-            async move {
-                client
-                    .exchange(
-                        &target,
-                        http::Method::GET,
-                        request(HeaderMap::new(), b"", Duration::from_secs(10)),
-                    )
-                    .await
-            }
-        };
-        let r = get("/big").await;
+        let r = call(&client, http::Method::GET, &format!("{base}/big"), b"").await;
         assert_eq!(r.status, Some(200));
         assert_eq!(r.body.len(), MAX_RESPONSE_BYTES);
         assert_eq!(
             r.error,
             Some(format!("response body over {MAX_RESPONSE_BYTES} bytes"))
         );
-        let r = get("/exact").await;
+        let r = call(&client, http::Method::GET, &format!("{base}/exact"), b"").await;
         assert_eq!((r.status, r.error.as_deref()), (Some(200), None));
         assert_eq!(r.body.len(), MAX_RESPONSE_BYTES);
     }
@@ -234,13 +232,7 @@ mod tests {
     async fn redirects_are_answers_not_followed() {
         let (base, hits) = echo_server().await;
         let client = client(true);
-        let r = client
-            .exchange(
-                &client.target(&format!("{base}/moved")),
-                http::Method::GET,
-                request(HeaderMap::new(), b"", Duration::from_secs(5)),
-            )
-            .await;
+        let r = call(&client, http::Method::GET, &format!("{base}/moved"), b"").await;
         assert_eq!((r.status, r.error.as_deref()), (Some(302), None));
         assert_eq!(hits.load(Ordering::SeqCst), 0);
     }
@@ -249,13 +241,7 @@ mod tests {
     async fn the_guard_refuses_private_destinations_before_any_request() {
         let (base, hits) = echo_server().await;
         let client = client(false);
-        let r = client
-            .exchange(
-                &client.target(&format!("{base}/echo")),
-                http::Method::POST,
-                request(HeaderMap::new(), b"x", Duration::from_secs(5)),
-            )
-            .await;
+        let r = call(&client, http::Method::POST, &format!("{base}/echo"), b"x").await;
         assert_eq!(
             (r.status, r.error.as_deref(), r.requests),
             (None, Some("blocked destination: forbidden address"), 1)

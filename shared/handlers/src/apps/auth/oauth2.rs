@@ -8,7 +8,7 @@ use hookline_domain::apps::{ClientAuth, HttpMethod};
 use http::header::{AUTHORIZATION, HeaderValue};
 use serde_json::Value;
 
-use super::tokens::{Fetched, Token, TokenSource};
+use super::tokens::{Fetched, Token, TokenSource, answer_of};
 use super::{Authenticator, Spent, basic_header, credential, form, templates};
 use crate::apps::{Exchange, RenderedRequest, Resolved};
 
@@ -81,16 +81,7 @@ fn form_encoded(text: &str) -> String {
 
 /// The bearer token in a token endpoint's answer.
 fn token_in(ex: &Exchange) -> Result<Token, String> {
-    if let Some(why) = &ex.error {
-        return Err(format!("token endpoint: {why}"));
-    }
-    match ex.status {
-        Some(status) if (200..300).contains(&status) => {}
-        Some(status) => return Err(format!("token endpoint answered HTTP {status}")),
-        None => return Err("token endpoint did not answer".into()),
-    }
-    let answer: Value = serde_json::from_slice(&ex.body)
-        .map_err(|_| "token endpoint answered something other than JSON".to_string())?;
+    let answer = answer_of(ex, "token endpoint")?;
     let token = answer
         .get("access_token")
         .and_then(Value::as_str)

@@ -9,7 +9,7 @@ use http::header::{HeaderName, HeaderValue};
 use serde_json::Value;
 
 use super::oauth2::seconds;
-use super::tokens::{Fetched, Token, TokenSource};
+use super::tokens::{Fetched, Token, TokenSource, answer_of};
 use super::{Authenticator, Spent, templates};
 use crate::apps::{Exchange, Resolved};
 
@@ -46,16 +46,7 @@ impl TokenSource for Login<'_> {
 impl Login<'_> {
     /// The session token in the login's answer, as requests carry it.
     fn token_in(&self, ex: &Exchange) -> Result<Token, String> {
-        if let Some(why) = &ex.error {
-            return Err(format!("login: {why}"));
-        }
-        match ex.status {
-            Some(status) if (200..300).contains(&status) => {}
-            Some(status) => return Err(format!("login answered HTTP {status}")),
-            None => return Err("login did not answer".into()),
-        }
-        let answer: Value = serde_json::from_slice(&ex.body)
-            .map_err(|_| "login answered something other than JSON".to_string())?;
+        let answer = answer_of(ex, "login")?;
         let token = match answer.pointer(self.token) {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
             Some(Value::Number(n)) => n.to_string(),

@@ -55,6 +55,21 @@ impl Token {
     }
 }
 
+/// The JSON body of a token or login answer (`who` names the request in errors): a failed
+/// exchange, a status other than 2xx or a body other than JSON is an error.
+pub(super) fn answer_of(ex: &Exchange, who: &str) -> Result<serde_json::Value, String> {
+    if let Some(why) = &ex.error {
+        return Err(format!("{who}: {why}"));
+    }
+    match ex.status {
+        Some(status) if (200..300).contains(&status) => {}
+        Some(status) => return Err(format!("{who} answered HTTP {status}")),
+        None => return Err(format!("{who} did not answer")),
+    }
+    serde_json::from_slice(&ex.body)
+        .map_err(|_| format!("{who} answered something other than JSON"))
+}
+
 /// What fetching a token produced, and the requests it took.
 pub(super) type Fetched = (Result<Token, String>, Spent);
 

@@ -99,35 +99,30 @@ async fn a_missing_credential_sends_nothing_and_names_only_its_key() {
     );
 }
 
+/// Sends with the API key in `location` `name` to `url` (whose server enforces it), then
+/// with a wrong key.
+async fn the_api_key_is_enforced(location: KeyLocation, name: &str, url: &str) {
+    let auth = authenticator(true);
+    let scheme = AuthScheme::ApiKey {
+        location,
+        name: name.into(),
+    };
+    let conn = resolved(scheme.clone(), &[("api_key", API_KEY)], &[]);
+    assert_eq!(outcome(&send(&auth, &conn, url).await), (Some(200), None));
+    let wrong = resolved(scheme, &[("api_key", "nope")], &[]);
+    assert_eq!(outcome(&send(&auth, &wrong, url).await), (Some(401), None));
+}
+
 #[tokio::test]
 async fn an_api_key_goes_in_the_named_header() {
     let base = server().await;
-    let auth = authenticator(true);
-    let scheme = AuthScheme::ApiKey {
-        location: KeyLocation::Header,
-        name: "X-Api-Key".into(),
-    };
-    let conn = resolved(scheme.clone(), &[("api_key", API_KEY)], &[]);
-    let ex = send(&auth, &conn, &format!("{base}/header")).await;
-    assert_eq!(outcome(&ex), (Some(200), None));
-    let wrong = resolved(scheme, &[("api_key", "nope")], &[]);
-    let ex = send(&auth, &wrong, &format!("{base}/header")).await;
-    assert_eq!(outcome(&ex), (Some(401), None));
+    the_api_key_is_enforced(KeyLocation::Header, "X-Api-Key", &format!("{base}/header")).await;
 }
 
 #[tokio::test]
 async fn an_api_key_goes_percent_encoded_in_the_named_query_parameter() {
     let base = server().await;
-    let auth = authenticator(true);
-    let scheme = AuthScheme::ApiKey {
-        location: KeyLocation::Query,
-        name: "api_key".into(),
-    };
-    let conn = resolved(scheme.clone(), &[("api_key", API_KEY)], &[]);
     // The URL's own query is kept.
-    let ex = send(&auth, &conn, &format!("{base}/query?page=2")).await;
-    assert_eq!(outcome(&ex), (Some(200), None));
-    let wrong = resolved(scheme, &[("api_key", "nope")], &[]);
-    let ex = send(&auth, &wrong, &format!("{base}/query?page=2")).await;
-    assert_eq!(outcome(&ex), (Some(401), None));
+    let url = format!("{base}/query?page=2");
+    the_api_key_is_enforced(KeyLocation::Query, "api_key", &url).await;
 }

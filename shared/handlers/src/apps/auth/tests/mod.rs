@@ -123,3 +123,10 @@ fn assert_no_secret(ex: &Exchange, secrets: &[&str]) {
         assert!(!kept.contains(secret), "{secret} in {kept}");
     }
 }
+
+/// Asserts that every exchange got a 200 and no error.
+fn assert_all_ok(all: &[Exchange]) {
+    for ex in all {
+        assert_eq!(outcome(ex), (Some(200), None), "{ex:?}");
+    }
+}

@@ -152,16 +152,24 @@ fn connection(base: &str, client_auth: ClientAuth, scope: Option<&str>) -> Resol
     )
 }
 
+/// A provider issuing tokens for `expires_in` seconds to clients authenticating with
+/// `client_auth` for `scope`, its base URL, an authenticator and a connection to it.
+async fn setup(
+    expires_in: u64,
+    client_auth: ClientAuth,
+    scope: Option<&'static str>,
+) -> (Arc<Provider>, String, Authenticator, Resolved) {
+    let p = Provider::new(expires_in, client_auth, scope);
+    let base = start(&p).await;
+    let conn = connection(&base, client_auth, scope);
+    (p, base, authenticator(true), conn)
+}
+
 #[tokio::test]
 async fn concurrent_sends_make_one_token_request_and_share_its_token() {
-    let p = Provider::new(3600, ClientAuth::Basic, None);
-    let base = start(&p).await;
-    let auth = authenticator(true);
-    let conn = connection(&base, ClientAuth::Basic, None);
+    let (p, base, auth, conn) = setup(3600, ClientAuth::Basic, None).await;
     let all = send_many(&auth, &conn, &format!("{base}/orders"), 20).await;
-    for ex in &all {
-        assert_eq!(outcome(ex), (Some(200), None), "{ex:?}");
-    }
+    assert_all_ok(&all);
     assert_eq!(p.token_requests(), 1);
     // One of them made the token request as well as its own.
     let requests: u32 = all.iter().map(|ex| ex.requests).sum();
@@ -176,36 +184,26 @@ async fn concurrent_sends_make_one_token_request_and_share_its_token() {
 #[tokio::test]
 async fn an_expired_token_is_fetched_again_exactly_once() {
     // A 2 s token is used for 1 s (half its lifetime: short tokens keep half as margin).
-    let p = Provider::new(2, ClientAuth::Basic, None);
-    let base = start(&p).await;
-    let auth = authenticator(true);
-    let conn = connection(&base, ClientAuth::Basic, None);
+    let (p, base, auth, conn) = setup(2, ClientAuth::Basic, None).await;
     let url = format!("{base}/orders");
     let ex = send(&auth, &conn, &url).await;
     assert_eq!((outcome(&ex), ex.requests), ((Some(200), None), 2));
     assert_eq!(p.token_requests(), 1);
     // The token's own expiry is the condition waited for.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    for ex in send_many(&auth, &conn, &url, 10).await {
-        assert_eq!(outcome(&ex), (Some(200), None), "{ex:?}");
-    }
+    assert_all_ok(&send_many(&auth, &conn, &url, 10).await);
     assert_eq!(p.token_requests(), 2);
 }
 
 #[tokio::test]
 async fn a_revoked_token_is_renewed_once_on_a_401_and_the_request_sent_again() {
-    let p = Provider::new(3600, ClientAuth::Basic, None);
-    let base = start(&p).await;
-    let auth = authenticator(true);
-    let conn = connection(&base, ClientAuth::Basic, None);
+    let (p, base, auth, conn) = setup(3600, ClientAuth::Basic, None).await;
     let url = format!("{base}/orders");
     assert_eq!(outcome(&send(&auth, &conn, &url).await), (Some(200), None));
     p.revoke_all();
     // Several sends find the token refused at once: one renewal serves them all.
     let all = send_many(&auth, &conn, &url, 5).await;
-    for ex in &all {
-        assert_eq!(outcome(ex), (Some(200), None), "{ex:?}");
-    }
+    assert_all_ok(&all);
     assert_eq!(p.token_requests(), 2);
     let requests: u32 = all.iter().map(|ex| ex.requests).sum();
     assert_eq!(requests, 5 * 2 + 1, "each 401, one renewal, each resend");
@@ -227,10 +225,7 @@ async fn a_401_with_a_fresh_token_is_not_retried_again() {
 
 #[tokio::test]
 async fn client_secret_post_and_a_scope_are_what_the_endpoint_gets() {
-    let p = Provider::new(3600, ClientAuth::Body, Some("orders:write"));
-    let base = start(&p).await;
-    let auth = authenticator(true);
-    let conn = connection(&base, ClientAuth::Body, Some("orders:write"));
+    let (p, base, auth, conn) = setup(3600, ClientAuth::Body, Some("orders:write")).await;
     let ex = send(&auth, &conn, &format!("{base}/orders")).await;
     assert_eq!(outcome(&ex), (Some(200), None));
     // Basic client authentication is refused by this endpoint.
@@ -241,14 +236,13 @@ async fn client_secret_post_and_a_scope_are_what_the_endpoint_gets() {
         outcome(&ex),
         (None, Some("token endpoint answered HTTP 401"))
     );
+    assert_eq!(p.token_requests(), 2);
 }
 
 #[tokio::test]
 async fn a_refusing_token_endpoint_is_reported_without_secrets_and_asked_once_per_burst() {
     // The endpoint wants client_secret_post; the connection sends Basic.
-    let p = Provider::new(3600, ClientAuth::Body, None);
-    let base = start(&p).await;
-    let auth = authenticator(true);
+    let (p, base, auth, _) = setup(3600, ClientAuth::Body, None).await;
     let conn = connection(&base, ClientAuth::Basic, None);
     let all = send_many(&auth, &conn, &format!("{base}/orders"), 5).await;
     for ex in &all {
@@ -269,11 +263,9 @@ async fn a_refusing_token_endpoint_is_reported_without_secrets_and_asked_once_pe
 
 #[tokio::test]
 async fn the_guard_blocks_a_token_url_on_a_forbidden_address() {
-    let p = Provider::new(3600, ClientAuth::Basic, None);
-    let base = start(&p).await;
+    let (p, base, _, conn) = setup(3600, ClientAuth::Basic, None).await;
     // Private destinations not allowed: the loopback token endpoint is never contacted.
     let auth = authenticator(false);
-    let conn = connection(&base, ClientAuth::Basic, None);
     let ex = send(&auth, &conn, "https://shop.example.org/orders").await;
     assert_eq!(
         outcome(&ex),

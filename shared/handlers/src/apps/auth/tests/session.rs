@@ -121,45 +121,45 @@ fn connection(base: &str, password: &str, expires_in: Option<&str>) -> Resolved 
     )
 }
 
+/// A site announcing `expires_in`, its base URL, an authenticator and a connection logging
+/// in with `password` and reading the lifetime at `expires_pointer`.
+async fn setup(
+    expires_in: Option<u64>,
+    password: &str,
+    expires_pointer: Option<&str>,
+) -> (Arc<Site>, String, Authenticator, Resolved) {
+    let site = Site::new(expires_in);
+    let base = start(&site).await;
+    let conn = connection(&base, password, expires_pointer);
+    (site, base, authenticator(true), conn)
+}
+
 #[tokio::test]
 async fn concurrent_sends_log_in_once_and_share_the_session() {
-    let site = Site::new(Some(3600));
-    let base = start(&site).await;
-    let auth = authenticator(true);
-    let conn = connection(&base, PASSWORD, Some("/data/expires_in"));
+    let (site, base, auth, conn) = setup(Some(3600), PASSWORD, Some("/data/expires_in")).await;
     let all = send_many(&auth, &conn, &format!("{base}/items"), 10).await;
-    for ex in &all {
-        assert_eq!(outcome(ex), (Some(200), None), "{ex:?}");
-    }
+    assert_all_ok(&all);
     assert_eq!(site.logins(), 1);
     assert_eq!(all.iter().map(|ex| ex.requests).sum::<u32>(), 11);
 }
 
 #[tokio::test]
 async fn an_expired_session_logs_in_again_once() {
-    let site = Site::new(Some(2));
-    let base = start(&site).await;
-    let auth = authenticator(true);
-    let conn = connection(&base, PASSWORD, Some("/data/expires_in"));
+    let (site, base, auth, conn) = setup(Some(2), PASSWORD, Some("/data/expires_in")).await;
     let url = format!("{base}/items");
     assert_eq!(outcome(&send(&auth, &conn, &url).await), (Some(200), None));
     assert_eq!(outcome(&send(&auth, &conn, &url).await), (Some(200), None));
     assert_eq!(site.logins(), 1);
     // The session's announced lifetime (less its margin) is the condition waited for.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    for ex in send_many(&auth, &conn, &url, 5).await {
-        assert_eq!(outcome(&ex), (Some(200), None), "{ex:?}");
-    }
+    assert_all_ok(&send_many(&auth, &conn, &url, 5).await);
     assert_eq!(site.logins(), 2);
 }
 
 #[tokio::test]
 async fn a_dropped_session_is_renewed_once_on_a_401() {
     // No lifetime announced and none declared: the default hour applies.
-    let site = Site::new(None);
-    let base = start(&site).await;
-    let auth = authenticator(true);
-    let conn = connection(&base, PASSWORD, None);
+    let (site, base, auth, conn) = setup(None, PASSWORD, None).await;
     let url = format!("{base}/items");
     assert_eq!(outcome(&send(&auth, &conn, &url).await), (Some(200), None));
     site.sessions.lock().expect("sessions").clear();
@@ -170,12 +170,11 @@ async fn a_dropped_session_is_renewed_once_on_a_401() {
 
 #[tokio::test]
 async fn a_refused_login_is_reported_without_the_password() {
-    let site = Site::new(Some(3600));
-    let base = start(&site).await;
-    let auth = authenticator(true);
-    let conn = connection(&base, "wrong-password", Some("/data/expires_in"));
+    let (site, base, auth, conn) =
+        setup(Some(3600), "wrong-password", Some("/data/expires_in")).await;
     let ex = send(&auth, &conn, &format!("{base}/items")).await;
     assert_eq!(outcome(&ex), (None, Some("login answered HTTP 403")));
     assert_eq!(ex.requests, 1);
     assert_no_secret(&ex, &["wrong-password"]);
+    assert_eq!(site.logins(), 1);
 }
