@@ -192,6 +192,24 @@ async fn a_sha256_challenge_is_answered_and_reused() {
 }
 
 #[tokio::test]
+async fn concurrent_sends_answer_the_kept_challenge_each_with_its_own_nc() {
+    let v = Verifier::new("SHA-256");
+    let base = start(&v).await;
+    let auth = authenticator(true);
+    let conn = connection(PASSWORD);
+    let url = format!("{base}/dir/index.html");
+    assert_eq!(outcome(&send(&auth, &conn, &url).await), (Some(200), None));
+    let all = send_many(&auth, &conn, &url, 8).await;
+    assert_all_ok(&all);
+    // The verifier accepts an nc once per nonce: no resend was needed.
+    assert_eq!(all.iter().map(|ex| ex.requests).sum::<u32>(), 8);
+    assert_eq!(v.issued.load(Ordering::SeqCst), 1);
+    let nonces = v.nonces.lock().expect("nonces");
+    let used: Vec<&HashSet<u32>> = nonces.values().collect();
+    assert_eq!(used, [&(1..=9).collect::<HashSet<u32>>()]);
+}
+
+#[tokio::test]
 async fn a_stale_nonce_is_answered_again_once() {
     let v = Verifier::new("SHA-256");
     let base = start(&v).await;
