@@ -9,16 +9,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hookline_domain::apps::{
-    AppDefinition, AppStatus, AppVersion, AuthScheme, Connection, ConnectionSecrets, HttpMethod,
-};
+use hookline_domain::apps::{AuthScheme, HttpMethod};
 use hookline_domain::destination::DestinationPolicy;
-use hookline_domain::ids::{ClientId, ConnectionId};
-use hookline_domain::state::StateCode;
-use time::OffsetDateTime;
+use serde_json::json;
 
 use super::Authenticator;
-use crate::apps::{Exchange, RenderedRequest, Resolved};
+use crate::apps::{Exchange, RenderedRequest, Resolved, fixtures};
 use crate::config::HandlerConfig;
 use crate::delivery::client::WebhookClient;
 
@@ -32,63 +28,17 @@ fn authenticator(allow_private: bool) -> Authenticator {
     Authenticator::new(WebhookClient::new(&config).expect("client"))
 }
 
-/// A connection (`con_1`, version 1) of an app using `auth`, with `credentials`, the secret
-/// property `account` and the environment `env`.
+/// A connection of an app using `auth`, with `credentials`, the secret property `account`
+/// and the (non-secret) environment `env`.
 fn resolved(auth: AuthScheme, credentials: &[(&str, &str)], env: &[(&str, &str)]) -> Resolved {
-    let definition = AppDefinition {
-        key: "shop".into(),
-        name: "Shop".into(),
-        description: String::new(),
-        version: "1.0.0".into(),
-        auth,
-        properties: Vec::new(),
-        environment: Vec::new(),
-        test: None,
-        actions: BTreeMap::new(),
-        triggers: BTreeMap::new(),
-    };
-    let app = AppVersion {
-        definition,
-        status: AppStatus::Published,
-        environment: BTreeMap::new(),
-        secret_environment: Vec::new(),
-        published_by: ClientId::from_stored("cl_1"),
-        published_at: OffsetDateTime::UNIX_EPOCH,
-        deprecated_at: None,
-        revision: 1,
-    };
-    let connection = Connection {
-        id: ConnectionId::from_stored("con_1"),
-        client_id: ClientId::from_stored("cl_1"),
-        app: "shop".into(),
-        app_version: "1.0.0".into(),
-        name: "test".into(),
-        state: StateCode::parse("AP").expect("state"),
-        properties: BTreeMap::new(),
-        secrets_set: Vec::new(),
-        hook_token: "h".repeat(32),
-        polling: BTreeMap::new(),
-        enabled: true,
-        created_at: OffsetDateTime::UNIX_EPOCH,
-        updated_at: OffsetDateTime::UNIX_EPOCH,
-        version: 1,
-    };
-    let secrets = ConnectionSecrets {
-        credentials: credentials
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        properties: BTreeMap::from([("account".to_string(), "acme-42".into())]),
-    };
-    Resolved {
-        connection,
-        app: Arc::new(app),
-        secrets,
-        env: env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-    }
+    let env: Vec<(&str, &str, bool)> = env.iter().map(|(k, v)| (*k, *v, false)).collect();
+    let credentials: BTreeMap<&str, &str> = credentials.iter().copied().collect();
+    fixtures::resolved(
+        json!({ "auth": auth }),
+        &env,
+        json!({}),
+        json!({ "credentials": credentials, "properties": { "account": "acme-42" } }),
+    )
 }
 
 /// A GET of `url`.
