@@ -154,6 +154,14 @@ async fn start(v: &Arc<Verifier>) -> String {
     serve(app).await
 }
 
+/// A verifier of `algorithm`, its base URL, an authenticator and a connection with the
+/// right password.
+async fn setup(algorithm: &'static str) -> (Arc<Verifier>, String, Authenticator, Resolved) {
+    let v = Verifier::new(algorithm);
+    let base = start(&v).await;
+    (v, base, authenticator(true), connection(PASSWORD))
+}
+
 fn connection(password: &str) -> Resolved {
     resolved(
         AuthScheme::Digest,
@@ -163,10 +171,7 @@ fn connection(password: &str) -> Resolved {
 }
 
 async fn answers_the_challenge_and_reuses_it_with_the_next_nc(algorithm: &'static str) {
-    let v = Verifier::new(algorithm);
-    let base = start(&v).await;
-    let auth = authenticator(true);
-    let conn = connection(PASSWORD);
+    let (v, base, auth, conn) = setup(algorithm).await;
     let url = format!("{base}/dir/index.html?page=2");
     let ex = send(&auth, &conn, &url).await;
     assert_eq!(outcome(&ex), (Some(200), None), "{ex:?}");
@@ -193,10 +198,7 @@ async fn a_sha256_challenge_is_answered_and_reused() {
 
 #[tokio::test]
 async fn concurrent_sends_answer_the_kept_challenge_each_with_its_own_nc() {
-    let v = Verifier::new("SHA-256");
-    let base = start(&v).await;
-    let auth = authenticator(true);
-    let conn = connection(PASSWORD);
+    let (v, base, auth, conn) = setup("SHA-256").await;
     let url = format!("{base}/dir/index.html");
     assert_eq!(outcome(&send(&auth, &conn, &url).await), (Some(200), None));
     let all = send_many(&auth, &conn, &url, 8).await;
@@ -211,10 +213,7 @@ async fn concurrent_sends_answer_the_kept_challenge_each_with_its_own_nc() {
 
 #[tokio::test]
 async fn a_stale_nonce_is_answered_again_once() {
-    let v = Verifier::new("SHA-256");
-    let base = start(&v).await;
-    let auth = authenticator(true);
-    let conn = connection(PASSWORD);
+    let (v, base, auth, conn) = setup("SHA-256").await;
     let url = format!("{base}/dir/index.html");
     assert_eq!(outcome(&send(&auth, &conn, &url).await), (Some(200), None));
     v.expire_nonces();
