@@ -6,105 +6,25 @@
 
 mod support;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use hookline_domain::apps::{Connection, ConnectionSecrets};
-use hookline_domain::{EventType, StatePattern};
+use hookline_domain::StatePattern;
 use hookline_handlers::apps::scheduler::{PollContext, PollRun, run_due_polls};
 use hookline_handlers::messages::EventMessage;
 use hookline_ports::QueueName;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use support::apps::{Market, ORDER_PLACED, ORDERS, poll_of};
 use support::hub::*;
-use support::tool::Tool;
 
-const ORDER_PLACED: &str = "OrderPlaced";
-const ORDERS: &str = "GET /orders";
-
-/// A marketplace whose `orders` trigger polls `GET /orders?since=<cursor>` (items at
-/// `/orders`, ids at `/id`, the cursor the largest `/seq`); its orders are `OrderPlaced`
-/// events, whose `total` is a number.
-struct Market {
-    tool: Tool,
-    connection: Connection,
-    ctx: Arc<PollContext>,
-}
-
+/// The market of `support::apps`, planted for a new client of `hub`, polled by a runner over
+/// the hub's context.
 async fn market(hub: &Hub) -> Market {
-    let tool = Tool::start().await;
-    let order_placed = EventType {
-        name: ORDER_PLACED.into(),
-        description: String::new(),
-        schema: Some(json!({
-            "type": "object",
-            "required": ["id"],
-            "properties": { "total": { "type": "number" } }
-        })),
-        example: None,
-    };
-    hub.store
-        .put_event_type(&order_placed)
-        .await
-        .expect("event type");
-    let definition = json!({
-        "key": "market",
-        "name": "Market",
-        "version": "1.0.0",
-        "auth": { "type": "none" },
-        "environment": [{ "key": "BASE_URL" }],
-        "triggers": {
-            "orders": {
-                "event_type": ORDER_PLACED,
-                "kind": "polling",
-                "request": {
-                    "method": "GET",
-                    "url": "{{ env.BASE_URL }}/orders",
-                    "query": { "since": "{{ cursor or '' }}" }
-                },
-                "items": "/orders",
-                "id": "/id",
-                "cursor": { "field": "/seq" },
-                "min_interval_seconds": 60
-            }
-        }
-    });
-    let app = hub
-        .plant_app(definition, &[("BASE_URL", tool.base.as_str())])
-        .await;
     let client = hub.subscribe("", 5).await.client_id;
-    let connection = hub
-        .plant_connection(
-            &client,
-            &app,
-            ConnectionSecrets::default(),
-            &[("orders", 60)],
-        )
-        .await;
-    hub.plant_poll(&connection, "orders").await;
     let ctx = PollContext::new(hub.ctx.worker.clone(), hub.ctx.api.engine.clone());
-    Market {
-        tool,
-        connection,
-        ctx,
-    }
-}
-
-impl Market {
-    /// The tool lists these orders (id and cursor `id`, and a total) from now on.
-    fn lists(&self, items: &[(u64, Value)]) {
-        self.tool.answer(ORDERS, StatusCode::OK, orders(items));
-    }
-}
-
-fn orders(items: &[(u64, Value)]) -> Value {
-    let list: Vec<Value> = items
-        .iter()
-        .map(|(id, total)| json!({ "id": id, "seq": id, "total": total }))
-        .collect();
-    json!({ "orders": list })
+    Market::plant(hub.store.as_ref(), &client, ctx).await
 }
 
 /// `at` seconds from now.
@@ -168,7 +88,7 @@ async fn a_poll_publishes_each_new_item_once_and_a_second_run_nothing_new() {
     assert_eq!(events[0]["key"], format!("poll:{con}:orders:1"));
     assert_eq!(events[1]["key"], format!("poll:{con}:orders:2"));
     assert_eq!(events[1]["data"], json!({ "id": 2, "seq": 2, "total": 20 }));
-    let poll = hub.poll_of(&m.connection, "orders").await;
+    let poll = poll_of(hub.store.as_ref(), &m.connection, "orders").await;
     assert_eq!(poll.cursor, Some(json!(2)));
     assert_eq!(poll.seen, ["2"]);
     assert_eq!(poll.published, 2);
@@ -192,7 +112,7 @@ async fn a_poll_publishes_each_new_item_once_and_a_second_run_nothing_new() {
 
     // A schedule that lost its cursor (put again, as a connection update does) finds the
     // same items new, and publishes none twice: their keys are already taken.
-    let mut fresh = hub.poll_of(&m.connection, "orders").await;
+    let mut fresh = poll_of(hub.store.as_ref(), &m.connection, "orders").await;
     (fresh.cursor, fresh.seen) = (None, Vec::new());
     hub.store.put_poll(&fresh).await.expect("put poll");
     let ran = run(&m, at(200)).await;
@@ -242,7 +162,7 @@ async fn a_failing_poll_keeps_its_cursor_and_runs_again_at_its_next_interval() {
     let failed_at = at(61);
     let ran = run(&m, failed_at).await;
     assert_eq!((ran.ran, ran.published, ran.failed), (1, 0, 1));
-    let poll = hub.poll_of(&m.connection, "orders").await;
+    let poll = poll_of(hub.store.as_ref(), &m.connection, "orders").await;
     assert_eq!(poll.cursor, Some(json!(2)), "the cursor stays");
     assert_eq!(poll.seen, ["2"]);
     assert_eq!(poll.published, 2);
@@ -256,7 +176,7 @@ async fn a_failing_poll_keeps_its_cursor_and_runs_again_at_its_next_interval() {
     assert_eq!((ran.ran, ran.published, ran.failed), (1, 1, 0));
     let events = published(&hub, 1).await;
     assert_eq!(events[0]["data"]["id"], 3);
-    let poll = hub.poll_of(&m.connection, "orders").await;
+    let poll = poll_of(hub.store.as_ref(), &m.connection, "orders").await;
     assert_eq!((poll.cursor, poll.last_error), (Some(json!(3)), None));
     assert_eq!(
         m.tool.requests_to(ORDERS)[2].query.as_deref(),
@@ -274,7 +194,7 @@ async fn an_item_that_is_not_a_valid_event_is_skipped_and_said_so() {
     assert_eq!((ran.ran, ran.published, ran.failed), (1, 1, 0));
     let events = published(&hub, 1).await;
     assert_eq!(events[0]["data"]["id"], 1);
-    let poll = hub.poll_of(&m.connection, "orders").await;
+    let poll = poll_of(hub.store.as_ref(), &m.connection, "orders").await;
     let error = poll.last_error.as_deref().unwrap_or_default();
     assert!(error.starts_with("1 of 2 items skipped"), "{error}");
     assert_eq!(poll.cursor, Some(json!(2)), "not polled again");
@@ -299,7 +219,7 @@ async fn a_disabled_connection_is_not_polled_but_rescheduled() {
     let ran = run(&m, now).await;
     assert_eq!((ran.ran, ran.published), (1, 0));
     assert_eq!(m.tool.count(), 0, "not polled");
-    let poll = hub.poll_of(&m.connection, "orders").await;
+    let poll = poll_of(hub.store.as_ref(), &m.connection, "orders").await;
     assert_eq!(poll.next_run_at, now + time::Duration::seconds(60));
     assert_eq!((poll.last_run_at, poll.cursor), (None, None));
     assert_eq!(hub.depth(QueueName::Events).await, 0);

@@ -15,6 +15,7 @@ use hookline_domain::{Delivery, DeliveryId, DeliveryStatus};
 use hookline_ports::{QueueName, ReceivedMessage};
 use serde_json::json;
 
+use support::apps::{make_workflow, plant_app, plant_connection, step};
 use support::hub::*;
 use support::tool::Tool;
 
@@ -71,18 +72,17 @@ async fn workflow(hub: &Hub, actions: &[&str], max_attempts: u32) -> Workflow {
     let tool = Tool::start().await;
     let (definition, env) = shop_app(&tool);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let app: AppVersion = hub.plant_app(definition, &env).await;
+    let app: AppVersion = plant_app(hub.store.as_ref(), definition, &env).await;
     let mut sub = hub.subscribe("", max_attempts).await;
     let mut secrets = ConnectionSecrets::default();
     secrets.properties.insert("token".into(), json!(SHOP_TOKEN));
-    let connection: Connection = hub
-        .plant_connection(&sub.client_id, &app, secrets, &[])
-        .await;
+    let connection: Connection =
+        plant_connection(hub.store.as_ref(), &sub.client_id, &app, secrets, &[]).await;
     let steps: Vec<ActionStep> = actions
         .iter()
         .map(|a| step(&connection, a, json!({ "lot": "{{ event.data.lot }}" })))
         .collect();
-    hub.make_workflow(&mut sub, steps).await;
+    make_workflow(hub.store.as_ref(), &mut sub, steps).await;
     let event = hub.publish().await;
     let id = hub.queue_delivery(&event, &sub, |_| {}).await;
     let batch = hub.receive_exactly(QueueName::Deliveries, 1).await;

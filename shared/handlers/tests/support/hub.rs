@@ -4,7 +4,6 @@
 //! real HTTP servers on loopback.
 #![allow(dead_code)]
 
-mod apps;
 mod one_delivery;
 mod portal;
 mod queues;
@@ -15,8 +14,6 @@ use std::time::{Duration, Instant};
 
 #[allow(unused_imports)]
 pub use super::receiver::{Captured, Receiver};
-#[allow(unused_imports)]
-pub use apps::step;
 use hookline_domain::RetrySchedule;
 use hookline_domain::destination::DestinationPolicy;
 use hookline_embedded::EmbeddedBackend;

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod api;
+pub mod apps;
 pub mod hub;
 pub mod receiver;
 pub mod tool;
