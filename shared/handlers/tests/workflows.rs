@@ -9,56 +9,14 @@ mod support;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use hookline_domain::apps::{AppVersion, Connection, ConnectionSecrets};
-use hookline_domain::subscription::{ActionStep, REDACTED};
+use hookline_domain::subscription::REDACTED;
 use hookline_domain::{Delivery, DeliveryId, DeliveryStatus};
 use hookline_ports::{QueueName, ReceivedMessage};
 use serde_json::json;
 
-use support::apps::{make_workflow, plant_app, plant_connection, step};
+use support::apps::{SHOP_TOKEN, Shop, make_workflow};
 use support::hub::*;
 use support::tool::Tool;
-
-/// The shop's connection secret (a secret property its requests carry).
-const SHOP_TOKEN: &str = "shop-token-8f41c2d9";
-
-/// A shop app: a note on a lot (the token in its body), an order's status set to ready, and an
-/// action whose URL names a variable nobody declared (it can never render).
-fn shop_app(tool: &Tool) -> (serde_json::Value, Vec<(&'static str, String)>) {
-    let definition = json!({
-        "key": "shop",
-        "name": "Shop",
-        "version": "1.0.0",
-        "auth": { "type": "none" },
-        "properties": [{ "key": "token", "secret": true, "required": true }],
-        "environment": [{ "key": "BASE_URL" }],
-        "actions": {
-            "note": {
-                "kind": "create",
-                "inputs": [{ "key": "lot", "required": true }],
-                "request": {
-                    "method": "POST",
-                    "url": "{{ env.BASE_URL }}/notes",
-                    "body": { "lot": "{{ input.lot }}", "token": "{{ props.token }}" }
-                }
-            },
-            "ready": {
-                "kind": "update",
-                "inputs": [{ "key": "lot", "required": true }],
-                "request": {
-                    "method": "PUT",
-                    "url": "{{ env.BASE_URL }}/orders/{{ input.lot }}/status",
-                    "body": { "status": "ready" }
-                }
-            },
-            "broken": {
-                "kind": "create",
-                "request": { "method": "POST", "url": "{{ env.BASE_URL }}/x/{{ env.NOWHERE }}" }
-            }
-        }
-    });
-    (definition, vec![("BASE_URL", tool.base.clone())])
-}
 
 /// A workflow of `actions` (each with the event's lot as input) over one shop connection,
 /// and one delivery of a new event to it, queued and received.
@@ -69,24 +27,17 @@ struct Workflow {
 }
 
 async fn workflow(hub: &Hub, actions: &[&str], max_attempts: u32) -> Workflow {
-    let tool = Tool::start().await;
-    let (definition, env) = shop_app(&tool);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let app: AppVersion = plant_app(hub.store.as_ref(), definition, &env).await;
     let mut sub = hub.subscribe("", max_attempts).await;
-    let mut secrets = ConnectionSecrets::default();
-    secrets.properties.insert("token".into(), json!(SHOP_TOKEN));
-    let connection: Connection =
-        plant_connection(hub.store.as_ref(), &sub.client_id, &app, secrets, &[]).await;
-    let steps: Vec<ActionStep> = actions
-        .iter()
-        .map(|a| step(&connection, a, json!({ "lot": "{{ event.data.lot }}" })))
-        .collect();
-    make_workflow(hub.store.as_ref(), &mut sub, steps).await;
+    let shop = Shop::plant(hub.store.as_ref(), &sub.client_id).await;
+    make_workflow(hub.store.as_ref(), &mut sub, shop.steps(actions)).await;
     let event = hub.publish().await;
     let id = hub.queue_delivery(&event, &sub, |_| {}).await;
     let batch = hub.receive_exactly(QueueName::Deliveries, 1).await;
-    Workflow { tool, id, batch }
+    Workflow {
+        tool: shop.tool,
+        id,
+        batch,
+    }
 }
 
 const NOTES: &str = "POST /notes";

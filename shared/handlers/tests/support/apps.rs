@@ -239,3 +239,71 @@ pub fn orders(items: &[(u64, Value)]) -> Value {
         .collect();
     json!({ "orders": list })
 }
+
+/// The shop's connection secret (a secret property its requests carry).
+pub const SHOP_TOKEN: &str = "shop-token-8f41c2d9";
+
+/// A shop (a tool on loopback) whose app has three actions: a note on a lot (the connection's
+/// token in its body), an order's status set to ready, and one whose URL names a variable
+/// nobody declared (it can never render); and a connection of one client to it.
+pub struct Shop {
+    pub tool: Tool,
+    pub connection: Connection,
+}
+
+impl Shop {
+    /// The shop, its app and a connection of `client` (its token in the secret store),
+    /// planted in `store`.
+    pub async fn plant(store: &dyn Store, client: &ClientId) -> Shop {
+        let tool = Tool::start().await;
+        let definition = json!({
+            "key": "shop",
+            "name": "Shop",
+            "version": "1.0.0",
+            "auth": { "type": "none" },
+            "properties": [{ "key": "token", "secret": true, "required": true }],
+            "environment": [{ "key": "BASE_URL" }],
+            "actions": {
+                "note": {
+                    "kind": "create",
+                    "inputs": [{ "key": "lot", "required": true }],
+                    "request": {
+                        "method": "POST",
+                        "url": "{{ env.BASE_URL }}/notes",
+                        "body": { "lot": "{{ input.lot }}", "token": "{{ props.token }}" }
+                    }
+                },
+                "ready": {
+                    "kind": "update",
+                    "inputs": [{ "key": "lot", "required": true }],
+                    "request": {
+                        "method": "PUT",
+                        "url": "{{ env.BASE_URL }}/orders/{{ input.lot }}/status",
+                        "body": { "status": "ready" }
+                    }
+                },
+                "broken": {
+                    "kind": "create",
+                    "request": {
+                        "method": "POST",
+                        "url": "{{ env.BASE_URL }}/x/{{ env.NOWHERE }}"
+                    }
+                }
+            }
+        });
+        let app = plant_app(store, definition, &[("BASE_URL", tool.base.as_str())]).await;
+        let mut secrets = ConnectionSecrets::default();
+        secrets.properties.insert("token".into(), json!(SHOP_TOKEN));
+        let connection = plant_connection(store, client, &app, secrets, &[]).await;
+        Shop { tool, connection }
+    }
+
+    /// A workflow's steps: each of `actions` with the event's lot (`data.lot`) as input.
+    pub fn steps(&self, actions: &[&str]) -> Vec<ActionStep> {
+        let lot = json!({ "lot": "{{ event.data.lot }}" });
+        actions
+            .iter()
+            .map(|a| step(&self.connection, a, lot.clone()))
+            .collect()
+    }
+}
