@@ -110,7 +110,6 @@ async fn shop_server(found: Value) -> (String, Log) {
 }
 
 #[tokio::test]
-#[ignore = "TEMPORARY: needs the apps-outbound Authenticator on main"]
 async fn a_found_item_is_what_the_update_changes() {
     let (engine, _dir) = engine().await;
     let (base, log) = shop_server(json!([{"id": 42, "ref": "R 1/2"}])).await;
@@ -155,7 +154,6 @@ async fn a_found_item_is_what_the_update_changes() {
 }
 
 #[tokio::test]
-#[ignore = "TEMPORARY: needs the apps-outbound Authenticator on main"]
 async fn nothing_found_fails_skips_or_creates_as_the_action_says() {
     let (engine, _dir) = engine().await;
     for (choice, requests) in [
@@ -196,7 +194,6 @@ async fn nothing_found_fails_skips_or_creates_as_the_action_says() {
 }
 
 #[tokio::test]
-#[ignore = "TEMPORARY: needs the apps-outbound Authenticator on main"]
 async fn template_errors_unknown_actions_and_missing_inputs_are_permanent_and_send_nothing() {
     let (engine, _dir) = engine().await;
     let (base, log) = shop_server(json!([{"id": 42}])).await;
@@ -258,7 +255,6 @@ async fn template_errors_unknown_actions_and_missing_inputs_are_permanent_and_se
 }
 
 #[tokio::test]
-#[ignore = "TEMPORARY: needs the apps-outbound Authenticator on main"]
 async fn a_secret_the_server_echoes_is_redacted_from_the_outcome() {
     let (engine, _dir) = engine().await;
     // The server answers with the request's body: the secret property is in it, and so is
@@ -278,7 +274,6 @@ async fn a_secret_the_server_echoes_is_redacted_from_the_outcome() {
 }
 
 #[tokio::test]
-#[ignore = "TEMPORARY: needs the apps-outbound Authenticator on main"]
 async fn a_connection_test_is_its_apps_test_request() {
     let (engine, _dir) = engine().await;
     let (base, log) = shop_server(json!([])).await;
@@ -323,7 +318,6 @@ fn marketplace(base: &str) -> Resolved {
 }
 
 #[tokio::test]
-#[ignore = "TEMPORARY: needs the apps-outbound Authenticator on main"]
 async fn polls_publish_each_item_once() {
     let (engine, _dir) = engine().await;
     let orders = Arc::new(std::sync::Mutex::new(vec![
