@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use hookline_domain::apps::{AuthScheme, KeyLocation, RequestTemplate};
 use hookline_domain::delivery::{RESPONSE_EXCERPT_BYTES, bounded};
@@ -184,16 +186,34 @@ pub(super) fn kept(resolved: &Resolved, raw: &[u8]) -> String {
     let cut = &raw[..raw
         .len()
         .min(RESPONSE_EXCERPT_BYTES + longest_secret(resolved))];
-    let text = String::from_utf8_lossy(cut);
-    bounded(&resolved.redact(&text), RESPONSE_EXCERPT_BYTES)
+    let mut text = resolved.redact(&String::from_utf8_lossy(cut));
+    for secret in derived_secrets(resolved) {
+        if text.contains(&secret) {
+            text = text.replace(&secret, REDACTED);
+        }
+    }
+    bounded(&text, RESPONSE_EXCERPT_BYTES)
 }
 
-/// Length of the connection's longest secret value.
+/// What the credentials become on the wire and a tool may echo (an `Authorization: Basic`
+/// value, as httpbin-like endpoints answer it).
+fn derived_secrets(resolved: &Resolved) -> Vec<String> {
+    let credentials = &resolved.secrets.credentials;
+    match (credentials.get("username"), credentials.get("password")) {
+        (Some(user), Some(password)) => {
+            vec![STANDARD.encode(format!("{user}:{password}"))]
+        }
+        _ => vec![],
+    }
+}
+
+/// Length of the longest text [`kept`] redacts.
 fn longest_secret(resolved: &Resolved) -> usize {
     resolved
         .secret_values()
-        .iter()
-        .map(String::len)
+        .into_iter()
+        .chain(derived_secrets(resolved))
+        .map(|s| s.len())
         .max()
         .unwrap_or(0)
 }

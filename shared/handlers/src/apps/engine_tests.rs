@@ -257,9 +257,17 @@ async fn template_errors_unknown_actions_and_missing_inputs_are_permanent_and_se
 #[tokio::test]
 async fn a_secret_the_server_echoes_is_redacted_from_the_outcome() {
     let (engine, _dir) = engine().await;
-    // The server answers with the request's body: the secret property is in it, and so is
-    // the password, which a (careless) workflow mapped into an input.
-    let (base, _log) = third_party(|r: &Received| (200, r.json())).await;
+    // The server answers with the request's body and its Authorization header (as httpbin
+    // does): the secret property is in the body, and so is the password, which a (careless)
+    // workflow mapped into an input.
+    let (base, _log) = third_party(|r: &Received| {
+        let authorization = r.headers["authorization"].to_str().unwrap_or_default();
+        (
+            200,
+            json!({"json": r.json(), "authorization": authorization}),
+        )
+    })
+    .await;
     let conn = shop(&base, None);
     let input = json!({"ref": "pa55word-of-shop"});
     let outcome = engine
@@ -271,6 +279,13 @@ async fn a_secret_the_server_echoes_is_redacted_from_the_outcome() {
         assert!(!text.contains("pa55word-of-shop"), "{text}");
         assert!(text.contains("[redacted]"), "{text}");
     }
+    assert!(
+        outcome
+            .response_excerpt
+            .contains(r#""authorization":"Basic [redacted]""#),
+        "{}",
+        outcome.response_excerpt
+    );
 }
 
 #[tokio::test]
