@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use hookline_domain::apps::{
     AppDefinition, AppStatus, AppVersion, Connection, ConnectionSecrets, PollSetting, PollState,
+    polls_for,
 };
 use hookline_domain::state::StateCode;
 use hookline_domain::subscription::{ActionStep, DeliveryMode};
@@ -114,25 +115,13 @@ pub async fn make_workflow(store: &dyn Store, sub: &mut Subscription, steps: Vec
     sub.version += 1;
 }
 
-/// The schedule of `connection`'s trigger, due now.
-pub async fn plant_poll(store: &dyn Store, connection: &Connection, trigger: &str) -> PollState {
-    let every = connection.polling[trigger].interval_seconds;
-    let poll = PollState {
-        connection_id: connection.id.clone(),
-        trigger: trigger.to_string(),
-        client_id: connection.client_id.clone(),
-        interval_seconds: every,
-        next_run_at: OffsetDateTime::now_utc() - time::Duration::seconds(1),
-        cursor: None,
-        seen: Vec::new(),
-        last_run_at: None,
-        last_error: None,
-        published: 0,
-        lease_until: None,
-        version: 0,
-    };
-    store.put_poll(&poll).await.expect("put poll");
-    poll
+/// The schedules of `connection`'s polling triggers on `app` (as the API puts them), due
+/// now.
+pub async fn plant_polls(store: &dyn Store, connection: &Connection, app: &AppVersion) {
+    let due = OffsetDateTime::now_utc() - time::Duration::seconds(1);
+    for poll in polls_for(connection, &app.definition, due) {
+        store.put_poll(&poll).await.expect("put poll");
+    }
 }
 
 /// The stored schedule of `connection`'s trigger.
@@ -217,7 +206,7 @@ impl Market {
         let app = plant_app(store, definition, &[("BASE_URL", tool.base.as_str())]).await;
         let secrets = ConnectionSecrets::default();
         let connection = plant_connection(store, client, &app, secrets, &[("orders", 60)]).await;
-        plant_poll(store, &connection, "orders").await;
+        plant_polls(store, &connection, &app).await;
         Market {
             tool,
             connection,
