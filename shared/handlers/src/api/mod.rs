@@ -1,6 +1,12 @@
 //! The v1 HTTP API, one file per resource, plus the extractors and views they share.
 
+pub mod app_checks;
+pub mod app_views;
+pub mod apps;
 pub mod clients;
+pub mod connection_views;
+pub mod connection_writes;
+pub mod connections;
 pub mod deliveries;
 pub mod delivery_settings;
 pub mod delivery_stats;

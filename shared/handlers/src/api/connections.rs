@@ -1,0 +1,397 @@
+//! `/v1/connections`: a client's connections to app versions, with their credentials and
+//! properties (secret values write-only, kept in the secret store), their polling settings
+//! and inbound hook URLs; upgraded to another version, tested, and their poll schedules
+//! read. Another client's connection is answered with 404, as if it did not exist.
+//!
+//! Secrets are written before the record and put back (or deleted) when the record's write
+//! fails; a deleted connection's poll schedules and secrets go before its record, so that a
+//! failure leaves a connection the client can delete again.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use hookline_domain::apps::{AppStatus, AppVersion, Connection, ConnectionSecrets};
+use hookline_domain::{ClientId, ConnectionId, Scope, StateCode, ValidationError};
+use hookline_ports::PortError;
+
+use crate::api::app_checks::field;
+use crate::api::apps::version_of;
+use crate::api::connection_views::{
+    ConnectionPatch, ConnectionView, NewConnection, PollList, PollView, UpgradeInput,
+};
+use crate::api::connection_writes::{
+    Values, polling, put_secrets, restore_secrets, secrets_of, sync_polls,
+};
+use crate::api::extract::{IdParam, IdPath, JsonBody, PageParams, QueryParams};
+use crate::api::responses::{BadRequest, Conflict, Forbidden, NotFound, Unprocessable};
+use crate::api::views::ListView;
+use crate::auth::Caller;
+use crate::context::AppContext;
+use crate::problem::{ApiError, ApiResult};
+
+/// A fresh hook token: 32 url-safe characters (192 random bits).
+fn hook_token() -> String {
+    use base64::Engine;
+    let mut b = [0u8; 24];
+    hookline_domain::ids::random_bytes(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+/// The scopes that read connections.
+pub const READ: [Scope; 2] = [Scope::ConnectionsRead, Scope::ConnectionsWrite];
+
+/// Longest connection name.
+const MAX_NAME: usize = 200;
+
+/// Loads a connection the caller may see, or 404.
+pub async fn owned(ctx: &AppContext, caller: &Caller, id: &ConnectionId) -> ApiResult<Connection> {
+    match ctx.store.get_connection(id).await? {
+        Some(c) if caller.owns(&c.client_id) => Ok(c),
+        _ => Err(ApiError::not_found("connection")),
+    }
+}
+
+/// The app version a connection uses (gone: none, and the view shows no hook URL).
+async fn app_of(ctx: &AppContext, c: &Connection) -> ApiResult<Option<AppVersion>> {
+    Ok(ctx.store.get_app_version(&c.app, &c.app_version).await?)
+}
+
+/// A version a connection may move to: it exists and is published (422 `version` otherwise).
+async fn usable_version(ctx: &AppContext, key: &str, version: &str) -> ApiResult<AppVersion> {
+    let app = match version_of(ctx, key, version).await {
+        Ok(app) => app,
+        Err(e) if e.status == StatusCode::NOT_FOUND => {
+            return Err(field("version", "no such version of this app"));
+        }
+        Err(e) => return Err(e),
+    };
+    if app.status == AppStatus::Deprecated {
+        return Err(field(
+            "version",
+            "deprecated: new connections must use a published version",
+        ));
+    }
+    Ok(app)
+}
+
+fn check_name(name: &str) -> ApiResult<()> {
+    if name.chars().count() > MAX_NAME {
+        return Err(field("name", "at most 200 characters"));
+    }
+    Ok(())
+}
+
+/// Creates a connection.
+#[utoipa::path(post, path = "/v1/connections", operation_id = "create_connection", tag = "connections", request_body = NewConnection,
+    responses((status = 201, description = "The connection (no secret value).", body = ConnectionView),
+        (status = 400, response = BadRequest), (status = 403, response = Forbidden),
+        (status = 422, response = Unprocessable)),
+    security(("bearer" = ["connections:write"])))]
+pub async fn create(
+    State(ctx): State<Arc<AppContext>>,
+    caller: Caller,
+    headers: HeaderMap,
+    JsonBody(input): JsonBody<NewConnection>,
+) -> ApiResult<(StatusCode, Json<ConnectionView>)> {
+    caller.require(Scope::ConnectionsWrite)?;
+    check_name(&input.name)?;
+    let app = usable_version(&ctx, &input.app, &input.version).await?;
+    let state = StateCode::parse(&input.state).ok_or_else(|| {
+        field("state", "a state code: 2-8 upper-case letters or digits")
+    })?;
+    if !caller.allows_state(&state) || !ctx.config.serves(&state) {
+        return Err(ValidationError::with_code(
+            "forbidden",
+            "state",
+            format!("this client may not publish for state '{state}' on this stack"),
+        )
+        .into());
+    }
+    let values = Values {
+        properties: input.properties,
+        credentials: input.credentials,
+    };
+    let (properties, secrets, secrets_set) = values.split(&app)?;
+    let polling = polling(&app, &Default::default(), &input.polling)?;
+    let now = ctx.clock.now();
+    let c = Connection {
+        id: ConnectionId::new(now.unix_timestamp_nanos() / 1_000_000),
+        client_id: caller.client.id.clone(),
+        app: input.app,
+        app_version: input.version,
+        name: input.name,
+        state,
+        properties,
+        secrets_set,
+        hook_token: hook_token(),
+        polling,
+        enabled: true,
+        created_at: now,
+        updated_at: now,
+        version: 0,
+    };
+    put_secrets(&ctx, &c, &secrets).await?;
+    let stored = match ctx.store.insert_connection(&c).await {
+        Ok(()) => sync_polls(&ctx, &c, &app, false).await,
+        Err(e) => Err(e.into()),
+    };
+    if let Err(e) = stored {
+        // Nothing of it may stay: no schedule, no record, no secret.
+        for undone in [
+            ctx.store.delete_polls(&c.id).await,
+            ignore_missing(ctx.store.delete_connection(&c.id).await),
+            ctx.store.delete_secret(&Connection::secret_name(&c.id)).await,
+        ] {
+            if let Err(u) = undone {
+                tracing::warn!(connection_id = %c.id, error = %u, "a connection that failed to be created was not wholly removed");
+            }
+        }
+        return Err(e);
+    }
+    tracing::info!(connection_id = %c.id, client_id = %c.client_id, app = %c.app, version = %c.app_version, "connection created");
+    let base = ctx.issuer(&headers);
+    Ok((
+        StatusCode::CREATED,
+        Json(ConnectionView::of(&c, Some(&app), &base)),
+    ))
+}
+
+fn ignore_missing(r: Result<(), PortError>) -> Result<(), PortError> {
+    match r {
+        Err(PortError::NotFound) => Ok(()),
+        other => other,
+    }
+}
+
+/// `?client_id=` (admin) plus paging.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Admin only: one client's connections (ignored for other callers).
+    #[param(pattern = r"^[A-Za-z0-9_.\-]{1,128}$")]
+    pub client_id: Option<String>,
+    /// Opaque cursor from the previous page's `next_cursor`; empty is the first page.
+    pub cursor: Option<String>,
+    /// Page size, 1–100 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+}
+
+/// Lists own connections (admin: all, or one client's).
+#[utoipa::path(get, path = "/v1/connections", operation_id = "list_connections", tag = "connections", params(ListParams),
+    responses((status = 200, description = "A page of connections.", body = ListView<ConnectionView>),
+        (status = 400, response = BadRequest), (status = 403, response = Forbidden)),
+    security(("bearer" = ["connections:read"]), ("bearer" = ["connections:write"])))]
+pub async fn list(
+    State(ctx): State<Arc<AppContext>>,
+    caller: Caller,
+    headers: HeaderMap,
+    QueryParams(q): QueryParams<ListParams>,
+) -> ApiResult<Json<ListView<ConnectionView>>> {
+    caller.require_any(&READ)?;
+    let page = PageParams {
+        cursor: q.cursor,
+        limit: q.limit,
+    };
+    let asked = q
+        .client_id
+        .as_deref()
+        .map(|c| crate::api::extract::id_param::<ClientId>("client_id", c))
+        .transpose()?;
+    let client = if caller.is_admin() {
+        asked
+    } else {
+        Some(caller.client.id.clone())
+    };
+    let p = ctx
+        .store
+        .list_connections(client.as_ref(), page.cursor(), page.limit()?)
+        .await?;
+    let base = ctx.issuer(&headers);
+    let mut data = Vec::with_capacity(p.items.len());
+    for c in &p.items {
+        let app = app_of(&ctx, c).await?;
+        data.push(ConnectionView::of(c, app.as_ref(), &base));
+    }
+    Ok(Json(ListView {
+        data,
+        next_cursor: p.next_cursor,
+    }))
+}
+
+/// Gets a connection.
+#[utoipa::path(get, path = "/v1/connections/{id}", operation_id = "get_connection", tag = "connections", params(IdParam<ConnectionId>),
+    responses((status = 200, description = "The connection (no secret value).", body = ConnectionView),
+        (status = 403, response = Forbidden), (status = 404, response = NotFound)),
+    security(("bearer" = ["connections:read"]), ("bearer" = ["connections:write"])))]
+pub async fn get(
+    State(ctx): State<Arc<AppContext>>,
+    caller: Caller,
+    headers: HeaderMap,
+    IdPath(id): IdPath<ConnectionId>,
+) -> ApiResult<Json<ConnectionView>> {
+    caller.require_any(&READ)?;
+    let c = owned(&ctx, &caller, &id).await?;
+    let app = app_of(&ctx, &c).await?;
+    Ok(Json(ConnectionView::of(&c, app.as_ref(), &ctx.issuer(&headers))))
+}
+
+/// Writes a changed connection (its secrets first, put back if the record's write fails)
+/// and brings its poll schedules in step.
+async fn write(
+    ctx: &AppContext,
+    mut c: Connection,
+    app: &AppVersion,
+    secrets: Option<(&ConnectionSecrets, &ConnectionSecrets)>,
+) -> ApiResult<Connection> {
+    if let Some((new, _)) = secrets {
+        put_secrets(ctx, &c, new).await?;
+    }
+    let written = ctx.store.update_connection(&c).await;
+    let failed = match written {
+        Ok(true) => None,
+        Ok(false) => Some(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "the connection changed during this change; read it and try again",
+        )),
+        Err(PortError::NotFound) => Some(ApiError::not_found("connection")),
+        Err(e) => Some(e.into()),
+    };
+    if let Some(e) = failed {
+        if let Some((_, old)) = secrets {
+            restore_secrets(ctx, &c, old).await;
+        }
+        return Err(e);
+    }
+    c.version += 1;
+    sync_polls(ctx, &c, app, true).await?;
+    Ok(c)
+}
+
+/// Changes a connection's name, properties (merged), credentials (the given ones replaced),
+/// polling settings or `enabled`.
+#[utoipa::path(patch, path = "/v1/connections/{id}", operation_id = "update_connection", tag = "connections",
+    params(IdParam<ConnectionId>), request_body = ConnectionPatch,
+    responses((status = 200, description = "The changed connection.", body = ConnectionView),
+        (status = 400, response = BadRequest), (status = 403, response = Forbidden),
+        (status = 404, response = NotFound), (status = 409, response = Conflict),
+        (status = 422, response = Unprocessable)),
+    security(("bearer" = ["connections:write"])))]
+pub async fn patch(
+    State(ctx): State<Arc<AppContext>>,
+    caller: Caller,
+    headers: HeaderMap,
+    IdPath(id): IdPath<ConnectionId>,
+    JsonBody(input): JsonBody<ConnectionPatch>,
+) -> ApiResult<Json<ConnectionView>> {
+    caller.require(Scope::ConnectionsWrite)?;
+    let mut c = owned(&ctx, &caller, &id).await?;
+    let app = app_of(&ctx, &c)
+        .await?
+        .ok_or_else(|| field("version", "the connection's app version is gone"))?;
+    if let Some(name) = input.name {
+        check_name(&name)?;
+        c.name = name;
+    }
+    let mut secrets = None;
+    if input.properties.is_some() || input.credentials.is_some() {
+        let old = secrets_of(&ctx, &c).await?;
+        let mut values = Values::of(&c, &old);
+        for (k, v) in input.properties.unwrap_or_default() {
+            match v.is_null() {
+                true => values.properties.remove(&k),
+                false => values.properties.insert(k, v),
+            };
+        }
+        values.credentials.extend(input.credentials.unwrap_or_default());
+        let (properties, new, set) = values.split(&app)?;
+        c.properties = properties;
+        c.secrets_set = set;
+        secrets = Some((new, old));
+    }
+    if let Some(given) = input.polling {
+        c.polling = polling(&app, &c.polling, &given)?;
+    }
+    if let Some(enabled) = input.enabled {
+        c.enabled = enabled;
+    }
+    c.updated_at = ctx.clock.now();
+    let pair = secrets.as_ref().map(|(new, old)| (new, old));
+    let c = write(&ctx, c, &app, pair).await?;
+    Ok(Json(ConnectionView::of(&c, Some(&app), &ctx.issuer(&headers))))
+}
+
+/// Moves a connection to another published version of its app; its values must satisfy it.
+#[utoipa::path(post, path = "/v1/connections/{id}/upgrade", operation_id = "upgrade_connection", tag = "connections",
+    params(IdParam<ConnectionId>), request_body = UpgradeInput,
+    responses((status = 200, description = "The connection, on the new version.", body = ConnectionView),
+        (status = 400, response = BadRequest), (status = 403, response = Forbidden),
+        (status = 404, response = NotFound), (status = 409, response = Conflict),
+        (status = 422, response = Unprocessable)),
+    security(("bearer" = ["connections:write"])))]
+pub async fn upgrade(
+    State(ctx): State<Arc<AppContext>>,
+    caller: Caller,
+    headers: HeaderMap,
+    IdPath(id): IdPath<ConnectionId>,
+    JsonBody(input): JsonBody<UpgradeInput>,
+) -> ApiResult<Json<ConnectionView>> {
+    caller.require(Scope::ConnectionsWrite)?;
+    let mut c = owned(&ctx, &caller, &id).await?;
+    let app = usable_version(&ctx, &c.app, &input.version).await?;
+    let secrets = secrets_of(&ctx, &c).await?;
+    let (properties, _, set) = Values::of(&c, &secrets).split(&app)?;
+    c.polling = polling(&app, &c.polling, &Default::default())?;
+    c.properties = properties;
+    c.secrets_set = set;
+    c.app_version = input.version;
+    c.updated_at = ctx.clock.now();
+    let c = write(&ctx, c, &app, None).await?;
+    tracing::info!(connection_id = %c.id, version = %c.app_version, "connection upgraded");
+    Ok(Json(ConnectionView::of(&c, Some(&app), &ctx.issuer(&headers))))
+}
+
+/// Deletes a connection, its secrets and its poll schedules.
+#[utoipa::path(delete, path = "/v1/connections/{id}", operation_id = "delete_connection", tag = "connections", params(IdParam<ConnectionId>),
+    responses((status = 204, description = "Deleted, with its secrets and poll schedules."),
+        (status = 403, response = Forbidden), (status = 404, response = NotFound)),
+    security(("bearer" = ["connections:write"])))]
+pub async fn delete(
+    State(ctx): State<Arc<AppContext>>,
+    caller: Caller,
+    IdPath(id): IdPath<ConnectionId>,
+) -> ApiResult<StatusCode> {
+    caller.require(Scope::ConnectionsWrite)?;
+    owned(&ctx, &caller, &id).await?;
+    ctx.store.delete_polls(&id).await?;
+    ctx.store
+        .delete_secret(&Connection::secret_name(&id))
+        .await?;
+    ignore_missing(ctx.store.delete_connection(&id).await)?;
+    tracing::info!(connection_id = %id, "connection deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The poll schedules of a connection's polling triggers.
+#[utoipa::path(get, path = "/v1/connections/{id}/polls", operation_id = "list_connection_polls", tag = "connections", params(IdParam<ConnectionId>),
+    responses((status = 200, description = "One per polling trigger it runs.", body = PollList),
+        (status = 403, response = Forbidden), (status = 404, response = NotFound)),
+    security(("bearer" = ["connections:read"]), ("bearer" = ["connections:write"])))]
+pub async fn polls(
+    State(ctx): State<Arc<AppContext>>,
+    caller: Caller,
+    IdPath(id): IdPath<ConnectionId>,
+) -> ApiResult<Json<PollList>> {
+    caller.require_any(&READ)?;
+    let c = owned(&ctx, &caller, &id).await?;
+    let mut data = Vec::new();
+    for trigger in c.polling.keys() {
+        if let Some(p) = ctx.store.get_poll(&c.id, trigger).await? {
+            data.push(PollView::of(&p));
+        }
+    }
+    Ok(Json(PollList { data }))
+}
