@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use hookline_domain::subscription::{
-    SubscriptionInput, SubscriptionRules, apply_input, new_subscription,
+    DeliveryMode, SubscriptionInput, SubscriptionRules, apply_input, new_subscription,
 };
 use hookline_domain::{
     Client, ClientId, Scope, Subscription, SubscriptionId, ValidationError, secret,
@@ -30,7 +30,7 @@ use crate::catalog::CatalogEntry;
 use crate::context::AppContext;
 use crate::problem::{ApiError, ApiResult};
 use crate::services::test_ping::send_test_ping;
-use crate::subscription_writes::{Modified, modify_subscription};
+use crate::subscription_writes::{Modified, check_workflow, modify_subscription};
 
 /// Loads a subscription the caller may see, or 404.
 pub async fn owned(
@@ -59,6 +59,9 @@ async fn validate(
     apply(ctx, &catalog, sub, input, owner, creating)?;
     if url_changed {
         check_resolved(ctx, &sub.url).await?;
+    }
+    if sub.mode == DeliveryMode::Action {
+        check_workflow(ctx.store.as_ref(), &owner.id, &sub.actions).await?;
     }
     Ok(())
 }
