@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use hookline_domain::Scope;
 use hookline_domain::apps::{AppStatus, AppVersion};
@@ -19,7 +19,7 @@ use utoipa::IntoParams;
 
 use crate::api::app_checks;
 use crate::api::app_views::{AppSummaryView, AppVersionView, NewAppVersion};
-use crate::api::extract::{JsonBody, PageParams, QueryParams};
+use crate::api::extract::{PageParams, QueryParams, parse_object, read_body};
 use crate::api::responses::{BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge};
 use crate::api::responses::Unprocessable;
 use crate::api::views::ListView;
@@ -34,6 +34,9 @@ pub const READ: [Scope; 2] = [Scope::AppsRead, Scope::AppsWrite];
 /// TEMPORARY (issue 23, apps-api): `include_str!` of `apps/schema.json` once `apps-model`
 /// has committed it.
 pub const APP_SCHEMA: &str = r#"{"$schema":"https://json-schema.org/draft/2020-12/schema","title":"Hookline app definition","type":"object"}"#;
+
+/// Largest publish body: a definition of at most 256 KiB, and its environment's values.
+pub const MAX_PUBLISH_BODY: usize = 320 * 1024;
 
 /// Writes of one version a deprecation tries while others keep changing it.
 const WRITE_TRIES: u32 = 5;
@@ -118,10 +121,22 @@ pub async fn schema(_caller: Caller) -> ApiResult<Json<Value>> {
 pub async fn publish(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
-    JsonBody(input): JsonBody<NewAppVersion>,
+    req: Request,
 ) -> ApiResult<(StatusCode, Json<AppVersionView>)> {
     caller.require(Scope::AppsWrite)?;
+    let input: NewAppVersion = parse_object(&read_body(req, MAX_PUBLISH_BODY).await?)?;
     let definition = app_checks::definition(&input.definition)?;
+    let catalog = ctx.catalog.get(ctx.store.as_ref()).await?;
+    if let Some((key, t)) = definition
+        .triggers
+        .iter()
+        .find(|(_, t)| !catalog.contains_key(&t.event_type))
+    {
+        return Err(app_checks::field(
+            &format!("definition.triggers.{key}.event_type"),
+            &format!("'{}' is not in this stack's event catalog", t.event_type),
+        ));
+    }
     app_checks::environment(&definition, &input.environment)?;
     let (key, version) = (definition.key.clone(), definition.version.clone());
     require_publisher(&ctx, &caller, &key).await?;
