@@ -23,8 +23,9 @@ use axum::routing::{delete, get, post, put};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{
-    apps, clients, connections, deliveries, delivery_stats, event_list, event_types, events, imports, manufacturers,
-    pull, replay, service, subscription_secrets, subscriptions, sync_requests, sync_sources,
+    apps, clients, connections, deliveries, delivery_stats, event_list, event_types, events,
+    imports, manufacturers, pull, replay, service, subscription_secrets, subscriptions,
+    sync_requests, sync_sources,
 };
 use crate::auth::token;
 use crate::context::{AppContext, Contexts, Core, TokenContext};

@@ -9,7 +9,9 @@
 
 use hookline_domain::apps::ActionKind;
 use hookline_domain::subscription::{ActionStep, INVALID_TEMPLATE};
-use hookline_domain::{ClientId, FieldError, Subscription, SubscriptionId, ValidationError, template};
+use hookline_domain::{
+    ClientId, FieldError, Subscription, SubscriptionId, ValidationError, template,
+};
 use hookline_ports::{PortError, Store};
 use serde_json::Value;
 
@@ -144,10 +146,7 @@ fn check_input_template(path: &str, source: &str) -> ApiResult<()> {
             FieldError::new(path, e.message).on_line(e.line),
         ))
     })?;
-    if let Some(name) = names
-        .iter()
-        .find(|n| n.split('.').next() != Some("event"))
-    {
+    if let Some(name) = names.iter().find(|n| n.split('.').next() != Some("event")) {
         return Err(ApiError::from(ValidationError::with_code(
             INVALID_TEMPLATE,
             path,

@@ -20,8 +20,8 @@ use utoipa::IntoParams;
 use crate::api::app_checks;
 use crate::api::app_views::{AppSummaryView, AppVersionView, NewAppVersion};
 use crate::api::extract::{PageParams, QueryParams, parse_object, read_body};
-use crate::api::responses::{BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge};
 use crate::api::responses::Unprocessable;
+use crate::api::responses::{BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge};
 use crate::api::views::ListView;
 use crate::auth::Caller;
 use crate::context::AppContext;
@@ -74,7 +74,11 @@ pub(crate) fn is_key(key: &str) -> bool {
 }
 
 /// A stored version, or 404 (a key or version of the wrong shape names nothing).
-pub(crate) async fn version_of(ctx: &AppContext, key: &str, version: &str) -> ApiResult<AppVersion> {
+pub(crate) async fn version_of(
+    ctx: &AppContext,
+    key: &str,
+    version: &str,
+) -> ApiResult<AppVersion> {
     if !is_key(key) || !app_checks::is_version(version) {
         return Err(ApiError::not_found("app version"));
     }
@@ -334,5 +338,8 @@ pub async fn deprecate(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(PortError::Conflict(format!("version {version} of '{key}' kept changing; try again")).into())
+    Err(PortError::Conflict(format!(
+        "version {version} of '{key}' kept changing; try again"
+    ))
+    .into())
 }

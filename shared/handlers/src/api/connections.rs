@@ -98,9 +98,8 @@ pub async fn create(
     caller.require(Scope::ConnectionsWrite)?;
     check_name(&input.name)?;
     let app = usable_version(&ctx, &input.app, &input.version).await?;
-    let state = StateCode::parse(&input.state).ok_or_else(|| {
-        field("state", "a state code: 2-8 upper-case letters or digits")
-    })?;
+    let state = StateCode::parse(&input.state)
+        .ok_or_else(|| field("state", "a state code: 2-8 upper-case letters or digits"))?;
     if !caller.allows_state(&state) || !ctx.config.serves(&state) {
         return Err(ValidationError::with_code(
             "forbidden",
@@ -142,7 +141,9 @@ pub async fn create(
         for undone in [
             ctx.store.delete_polls(&c.id).await,
             ignore_missing(ctx.store.delete_connection(&c.id).await),
-            ctx.store.delete_secret(&Connection::secret_name(&c.id)).await,
+            ctx.store
+                .delete_secret(&Connection::secret_name(&c.id))
+                .await,
         ] {
             if let Err(u) = undone {
                 tracing::warn!(connection_id = %c.id, error = %u, "a connection that failed to be created was not wholly removed");
@@ -235,7 +236,11 @@ pub async fn get(
     caller.require_any(&READ)?;
     let c = owned(&ctx, &caller, &id).await?;
     let app = app_of(&ctx, &c).await?;
-    Ok(Json(ConnectionView::of(&c, app.as_ref(), &ctx.issuer(&headers))))
+    Ok(Json(ConnectionView::of(
+        &c,
+        app.as_ref(),
+        &ctx.issuer(&headers),
+    )))
 }
 
 /// Writes a changed connection (its secrets first, put back if the record's write fails)
@@ -306,7 +311,9 @@ pub async fn patch(
                 false => values.properties.insert(k, v),
             };
         }
-        values.credentials.extend(input.credentials.unwrap_or_default());
+        values
+            .credentials
+            .extend(input.credentials.unwrap_or_default());
         let (properties, new, set) = values.split(&app)?;
         c.properties = properties;
         c.secrets_set = set;
@@ -321,7 +328,11 @@ pub async fn patch(
     c.updated_at = ctx.clock.now();
     let pair = secrets.as_ref().map(|(new, old)| (new, old));
     let c = write(&ctx, c, &app, pair).await?;
-    Ok(Json(ConnectionView::of(&c, Some(&app), &ctx.issuer(&headers))))
+    Ok(Json(ConnectionView::of(
+        &c,
+        Some(&app),
+        &ctx.issuer(&headers),
+    )))
 }
 
 /// Moves a connection to another published version of its app; its values must satisfy it.
@@ -351,7 +362,11 @@ pub async fn upgrade(
     c.updated_at = ctx.clock.now();
     let c = write(&ctx, c, &app, None).await?;
     tracing::info!(connection_id = %c.id, version = %c.app_version, "connection upgraded");
-    Ok(Json(ConnectionView::of(&c, Some(&app), &ctx.issuer(&headers))))
+    Ok(Json(ConnectionView::of(
+        &c,
+        Some(&app),
+        &ctx.issuer(&headers),
+    )))
 }
 
 /// Deletes a connection, its secrets and its poll schedules.
