@@ -8,15 +8,13 @@
 //! app versions the store holds, which the domain's checks of the input cannot see.
 
 use hookline_domain::apps::ActionKind;
-use hookline_domain::subscription::{ActionStep, INVALID_TEMPLATE};
-use hookline_domain::{
-    ClientId, FieldError, Subscription, SubscriptionId, ValidationError, template,
-};
+use hookline_domain::subscription::ActionStep;
+use hookline_domain::{ClientId, Subscription, SubscriptionId};
 use hookline_ports::{PortError, Store};
 use serde_json::Value;
 
 use crate::api::app_checks::field;
-use crate::problem::{ApiError, ApiResult};
+use crate::problem::ApiResult;
 
 /// Reads of a subscription one change may take when others keep changing it meanwhile.
 pub const WRITE_TRIES: u32 = 5;
@@ -66,8 +64,8 @@ pub async fn modify_subscription<E: From<PortError>>(
 
 /// Checks a workflow's steps (a subscription of mode `action`) against what only the store
 /// knows: each step's connection is one of `owner`'s, its app version has the action and it
-/// is not a search, every required input is mapped and every mapped input is declared, and
-/// each string mapping is a template over `event` alone. 422 naming the step's field
+/// is not a search, every required input is mapped and every mapped input is declared (the
+/// domain has checked the steps' shape and input templates). 422 naming the step's field
 /// (`actions[1].connection_id`, `actions[0].input.status`).
 pub async fn check_workflow(
     store: &dyn Store,
@@ -129,29 +127,6 @@ pub async fn check_workflow(
         {
             return Err(field(&at(&format!("input.{}", f.key)), "is required"));
         }
-        for (key, value) in &step.input {
-            if let Value::String(source) = value {
-                check_input_template(&at(&format!("input.{key}")), source)?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// A step's input mapping: a template that parses and reads `event` alone.
-fn check_input_template(path: &str, source: &str) -> ApiResult<()> {
-    let names = template::referenced_variables(source).map_err(|e| {
-        ApiError::from(ValidationError::of_field(
-            INVALID_TEMPLATE,
-            FieldError::new(path, e.message).on_line(e.line),
-        ))
-    })?;
-    if let Some(name) = names.iter().find(|n| n.split('.').next() != Some("event")) {
-        return Err(ApiError::from(ValidationError::with_code(
-            INVALID_TEMPLATE,
-            path,
-            format!("'{name}' is not defined: an input's template reads `event` only"),
-        )));
     }
     Ok(())
 }

@@ -23,7 +23,8 @@ pub struct NewAppVersion {
     /// A value for each environment variable the definition declares (secret ones are kept
     /// in the secret store and never shown again).
     #[serde(default)]
-    pub environment: BTreeMap<String, String>,
+    #[schema(value_type = BTreeMap<String, String>)]
+    pub environment: BTreeMap<String, Value>,
 }
 
 /// `published` (new connections may use it) or `deprecated` (runs for the connections that

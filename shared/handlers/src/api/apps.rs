@@ -5,14 +5,13 @@
 //! A version's secret environment values are written to the secret store before its record,
 //! and deleted again if the record cannot be written: a refused publish stores nothing.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use hookline_domain::Scope;
-use hookline_domain::apps::{AppStatus, AppVersion};
+use hookline_domain::apps::{APP_SCHEMA, AppStatus, AppVersion, check_version, is_app_key};
 use hookline_ports::{PortError, version_sort_key};
 use serde_json::Value;
 use utoipa::IntoParams;
@@ -29,11 +28,6 @@ use crate::problem::{ApiError, ApiResult};
 
 /// The scopes that read apps.
 pub const READ: [Scope; 2] = [Scope::AppsRead, Scope::AppsWrite];
-
-/// The published JSON Schema of an app definition.
-/// TEMPORARY (issue 23, apps-api): `include_str!` of `apps/schema.json` once `apps-model`
-/// has committed it.
-pub const APP_SCHEMA: &str = r#"{"$schema":"https://json-schema.org/draft/2020-12/schema","title":"Hookline app definition","type":"object"}"#;
 
 /// Largest publish body: a definition of at most 256 KiB, and its environment's values.
 pub const MAX_PUBLISH_BODY: usize = 320 * 1024;
@@ -64,22 +58,13 @@ pub struct KeyParam {
     key: String,
 }
 
-/// Whether `key` can be an app's key.
-pub(crate) fn is_key(key: &str) -> bool {
-    (2..=64).contains(&key.len())
-        && key.starts_with(|c: char| c.is_ascii_lowercase())
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
-}
-
 /// A stored version, or 404 (a key or version of the wrong shape names nothing).
 pub(crate) async fn version_of(
     ctx: &AppContext,
     key: &str,
     version: &str,
 ) -> ApiResult<AppVersion> {
-    if !is_key(key) || !app_checks::is_version(version) {
+    if !is_app_key(key) || check_version(version).is_err() {
         return Err(ApiError::not_found("app version"));
     }
     ctx.store
@@ -141,19 +126,12 @@ pub async fn publish(
             &format!("'{}' is not in this stack's event catalog", t.event_type),
         ));
     }
-    app_checks::environment(&definition, &input.environment)?;
+    let (plain, secret) = app_checks::environment(&definition, &input.environment)?;
     let (key, version) = (definition.key.clone(), definition.version.clone());
     require_publisher(&ctx, &caller, &key).await?;
     if ctx.store.get_app_version(&key, &version).await?.is_some() {
         return Err(version_exists(&key, &version));
     }
-    let (secret, plain): (BTreeMap<_, _>, BTreeMap<_, _>) =
-        input.environment.into_iter().partition(|(name, _)| {
-            definition
-                .environment
-                .iter()
-                .any(|v| v.secret && &v.key == name)
-        });
     let record = AppVersion {
         status: AppStatus::Published,
         environment: plain,
@@ -272,7 +250,7 @@ pub async fn versions(
     QueryParams(page): QueryParams<PageParams>,
 ) -> ApiResult<Json<ListView<AppVersionView>>> {
     caller.require_any(&READ)?;
-    if !is_key(&key) {
+    if !is_app_key(&key) {
         return Err(ApiError::not_found("app"));
     }
     let p = ctx

@@ -3,16 +3,16 @@
 
 use std::collections::BTreeMap;
 
-use hookline_domain::apps::{AppVersion, Connection, PollState, TriggerKind};
+use hookline_domain::apps::{AppVersion, Connection, PollSettingInput, PollState, TriggerKind};
 use hookline_domain::time_fmt::format;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
 /// How a connection runs one polling trigger, as given (each field optional: enabled, at
-/// the trigger's default interval).
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+/// the trigger's default interval); read as `PollSettingInput`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
 pub struct PollingInput {
     /// Whether it polls (default true).
     pub enabled: Option<bool>,
@@ -40,10 +40,12 @@ pub struct NewConnection {
     pub properties: BTreeMap<String, Value>,
     /// The auth scheme's credentials (write-only).
     #[serde(default)]
-    pub credentials: BTreeMap<String, String>,
+    #[schema(value_type = BTreeMap<String, String>)]
+    pub credentials: BTreeMap<String, Value>,
     /// Polling triggers by key (every polling trigger polls by default).
     #[serde(default)]
-    pub polling: BTreeMap<String, PollingInput>,
+    #[schema(value_type = BTreeMap<String, PollingInput>)]
+    pub polling: BTreeMap<String, PollSettingInput>,
 }
 
 /// Body of `PATCH /v1/connections/{id}`: every field optional.
@@ -56,9 +58,11 @@ pub struct ConnectionPatch {
     #[schema(value_type = Option<Object>)]
     pub properties: Option<BTreeMap<String, Value>>,
     /// Credentials to replace (the ones not given stay).
-    pub credentials: Option<BTreeMap<String, String>>,
+    #[schema(value_type = Option<BTreeMap<String, String>>)]
+    pub credentials: Option<BTreeMap<String, Value>>,
     /// Polling triggers to change (the ones not given stay).
-    pub polling: Option<BTreeMap<String, PollingInput>>,
+    #[schema(value_type = Option<BTreeMap<String, PollingInput>>)]
+    pub polling: Option<BTreeMap<String, PollSettingInput>>,
     /// A disabled connection runs no poll, accepts no hook and fails its actions.
     pub enabled: Option<bool>,
 }

@@ -1,17 +1,13 @@
 //! What creating, changing and upgrading a connection share: its values checked against an
-//! app version and split into the record's and the secret store's, its polling settings
-//! checked against the version's triggers, its secrets written (and restored when the
-//! record's write fails), and its poll schedules kept in step with it.
+//! app version and split into the record's and the secret store's, its secrets written (and
+//! put back when the record's write fails), and its poll schedules kept in step with it.
 
 use std::collections::BTreeMap;
 
-use hookline_domain::apps::{
-    AppVersion, Connection, ConnectionSecrets, PollSetting, PollState, TriggerKind,
-};
+use hookline_domain::apps::{AppVersion, Connection, ConnectionSecrets, PollState, polls_for};
 use serde_json::Value;
 
-use crate::api::app_checks::{self, field};
-use crate::api::connection_views::PollingInput;
+use crate::api::app_checks;
 use crate::context::AppContext;
 use crate::problem::ApiResult;
 
@@ -22,7 +18,7 @@ pub(crate) struct Values {
     /// Every property's value.
     pub properties: BTreeMap<String, Value>,
     /// Every credential.
-    pub credentials: BTreeMap<String, String>,
+    pub credentials: BTreeMap<String, Value>,
 }
 
 impl Values {
@@ -30,9 +26,14 @@ impl Values {
     pub fn of(c: &Connection, secrets: &ConnectionSecrets) -> Values {
         let mut properties = c.properties.clone();
         properties.extend(secrets.properties.clone());
+        let credentials = secrets
+            .credentials
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
         Values {
             properties,
-            credentials: secrets.credentials.clone(),
+            credentials,
         }
     }
 
@@ -42,22 +43,8 @@ impl Values {
         self,
         app: &AppVersion,
     ) -> ApiResult<(BTreeMap<String, Value>, ConnectionSecrets, Vec<String>)> {
-        app_checks::connection_values(&app.definition, &self.properties, &self.credentials)?;
-        let secret_property = |key: &str| {
-            app.definition
-                .properties
-                .iter()
-                .any(|p| p.secret && p.key == key)
-        };
-        let (secret, plain): (BTreeMap<_, _>, BTreeMap<_, _>) = self
-            .properties
-            .into_iter()
-            .filter(|(_, v)| !v.is_null())
-            .partition(|(k, _)| secret_property(k));
-        let secrets = ConnectionSecrets {
-            credentials: self.credentials,
-            properties: secret,
-        };
+        let (plain, secrets) =
+            app_checks::connection_values(&app.definition, &self.properties, &self.credentials)?;
         let mut set: Vec<String> = secrets
             .credentials
             .keys()
@@ -68,57 +55,6 @@ impl Values {
         set.dedup();
         Ok((plain, secrets, set))
     }
-}
-
-/// The polling settings of a connection of `app`: `given` over `current`, and every polling
-/// trigger not named polling at its default interval. Settings of triggers the version does
-/// not have as polling triggers are dropped from `current`, and refused in `given`.
-pub(crate) fn polling(
-    app: &AppVersion,
-    current: &BTreeMap<String, PollSetting>,
-    given: &BTreeMap<String, PollingInput>,
-) -> ApiResult<BTreeMap<String, PollSetting>> {
-    let mut out = BTreeMap::new();
-    for key in given.keys() {
-        let is_polling = app
-            .definition
-            .triggers
-            .get(key)
-            .is_some_and(|t| matches!(t.kind, TriggerKind::Polling { .. }));
-        if !is_polling {
-            return Err(field(
-                &format!("polling.{key}"),
-                "not a polling trigger of this app version",
-            ));
-        }
-    }
-    for (key, trigger) in &app.definition.triggers {
-        let TriggerKind::Polling {
-            min_interval_seconds,
-            default_interval_seconds,
-            ..
-        } = &trigger.kind
-        else {
-            continue;
-        };
-        let default = PollSetting {
-            enabled: true,
-            interval_seconds: default_interval_seconds.unwrap_or(*min_interval_seconds),
-        };
-        let mut setting = current.get(key).cloned().unwrap_or(default);
-        if let Some(input) = given.get(key) {
-            setting.enabled = input.enabled.unwrap_or(setting.enabled);
-            setting.interval_seconds = input.interval_seconds.unwrap_or(setting.interval_seconds);
-        }
-        if setting.interval_seconds < *min_interval_seconds {
-            return Err(field(
-                &format!("polling.{key}.interval_seconds"),
-                &format!("at least {min_interval_seconds} seconds for this trigger"),
-            ));
-        }
-        out.insert(key.clone(), setting);
-    }
-    Ok(out)
 }
 
 /// Writes a connection's secrets (none: deletes them).
@@ -156,15 +92,15 @@ pub(crate) async fn restore_secrets(ctx: &AppContext, c: &Connection, old: &Conn
     }
 }
 
-/// Makes the stored poll schedules of `c` those it runs now (`app_checks::polls`), keeping
-/// the cursor, the ids seen and the counts of the triggers it already ran.
+/// Makes the stored poll schedules of `c` those it runs now (`polls_for`), keeping the
+/// progress (cursor, ids seen, counts) of the triggers it already ran.
 pub(crate) async fn sync_polls(
     ctx: &AppContext,
     c: &Connection,
     app: &AppVersion,
     existing: bool,
 ) -> ApiResult<()> {
-    let desired = app_checks::polls(c, app, ctx.clock.now());
+    let desired = polls_for(c, &app.definition, ctx.clock.now());
     let mut kept: BTreeMap<String, PollState> = BTreeMap::new();
     if existing {
         for p in &desired {
@@ -175,15 +111,8 @@ pub(crate) async fn sync_polls(
         ctx.store.delete_polls(&c.id).await?;
     }
     for mut p in desired {
-        if let Some(old) = kept.remove(&p.trigger) {
-            p.cursor = old.cursor;
-            p.seen = old.seen;
-            p.published = old.published;
-            p.last_run_at = old.last_run_at;
-            p.last_error = old.last_error;
-            if old.interval_seconds == p.interval_seconds {
-                p.next_run_at = old.next_run_at;
-            }
+        if let Some(old) = kept.get(&p.trigger) {
+            p.keep_progress(old);
         }
         ctx.store.put_poll(&p).await?;
     }

@@ -16,14 +16,12 @@ use hookline_domain::apps::{AppStatus, AppVersion, Connection, ConnectionSecrets
 use hookline_domain::{ClientId, ConnectionId, Scope, StateCode, ValidationError};
 use hookline_ports::PortError;
 
-use crate::api::app_checks::field;
+use crate::api::app_checks::{field, polling};
 use crate::api::apps::version_of;
 use crate::api::connection_views::{
     ConnectionPatch, ConnectionView, NewConnection, PollList, PollView, UpgradeInput,
 };
-use crate::api::connection_writes::{
-    Values, polling, put_secrets, restore_secrets, secrets_of, sync_polls,
-};
+use crate::api::connection_writes::{Values, put_secrets, restore_secrets, secrets_of, sync_polls};
 use crate::api::extract::{IdParam, IdPath, JsonBody, PageParams, QueryParams};
 use crate::api::responses::{BadRequest, Conflict, Forbidden, NotFound, Unprocessable};
 use crate::api::views::ListView;
@@ -113,7 +111,7 @@ pub async fn create(
         credentials: input.credentials,
     };
     let (properties, secrets, secrets_set) = values.split(&app)?;
-    let polling = polling(&app, &Default::default(), &input.polling)?;
+    let polling = polling(&app.definition, &Default::default(), &input.polling)?;
     let now = ctx.clock.now();
     let c = Connection {
         id: ConnectionId::new(now.unix_timestamp_nanos() / 1_000_000),
@@ -320,7 +318,7 @@ pub async fn patch(
         secrets = Some((new, old));
     }
     if let Some(given) = input.polling {
-        c.polling = polling(&app, &c.polling, &given)?;
+        c.polling = polling(&app.definition, &c.polling, &given)?;
     }
     if let Some(enabled) = input.enabled {
         c.enabled = enabled;
@@ -355,7 +353,7 @@ pub async fn upgrade(
     let app = usable_version(&ctx, &c.app, &input.version).await?;
     let secrets = secrets_of(&ctx, &c).await?;
     let (properties, _, set) = Values::of(&c, &secrets).split(&app)?;
-    c.polling = polling(&app, &c.polling, &Default::default())?;
+    c.polling = polling(&app.definition, &c.polling, &Default::default())?;
     c.properties = properties;
     c.secrets_set = set;
     c.app_version = input.version;
