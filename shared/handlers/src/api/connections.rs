@@ -13,7 +13,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use hookline_domain::apps::{AppStatus, AppVersion, Connection, ConnectionSecrets};
-use hookline_domain::{ClientId, ConnectionId, Scope, StateCode, ValidationError};
+use hookline_domain::{ConnectionId, Scope, StateCode, ValidationError};
 use hookline_ports::PortError;
 
 use crate::api::app_checks::{field, polling};
@@ -22,7 +22,7 @@ use crate::api::connection_views::{
     ConnectionPatch, ConnectionView, NewConnection, PollList, PollView, UpgradeInput,
 };
 use crate::api::connection_writes::{Values, put_secrets, restore_secrets, secrets_of, sync_polls};
-use crate::api::extract::{IdParam, IdPath, JsonBody, PageParams, QueryParams};
+use crate::api::extract::{IdParam, IdPath, JsonBody, OwnedListParams, QueryParams};
 use crate::api::responses::{BadRequest, Conflict, Forbidden, NotFound, Unprocessable};
 use crate::api::views::ListView;
 use crate::auth::Caller;
@@ -164,22 +164,8 @@ fn ignore_missing(r: Result<(), PortError>) -> Result<(), PortError> {
     }
 }
 
-/// `?client_id=` (admin) plus paging.
-#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListParams {
-    /// Admin only: one client's connections (ignored for other callers).
-    #[param(pattern = r"^[A-Za-z0-9_.\-]{1,128}$")]
-    pub client_id: Option<String>,
-    /// Opaque cursor from the previous page's `next_cursor`; empty is the first page.
-    pub cursor: Option<String>,
-    /// Page size, 1–100 (default 50).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
-    pub limit: Option<String>,
-}
-
 /// Lists own connections (admin: all, or one client's).
-#[utoipa::path(get, path = "/v1/connections", operation_id = "list_connections", tag = "connections", params(ListParams),
+#[utoipa::path(get, path = "/v1/connections", operation_id = "list_connections", tag = "connections", params(OwnedListParams),
     responses((status = 200, description = "A page of connections.", body = ListView<ConnectionView>),
         (status = 400, response = BadRequest), (status = 403, response = Forbidden)),
     security(("bearer" = ["connections:read"]), ("bearer" = ["connections:write"])))]
@@ -187,23 +173,10 @@ pub async fn list(
     State(ctx): State<Arc<AppContext>>,
     caller: Caller,
     headers: HeaderMap,
-    QueryParams(q): QueryParams<ListParams>,
+    QueryParams(q): QueryParams<OwnedListParams>,
 ) -> ApiResult<Json<ListView<ConnectionView>>> {
     caller.require_any(&READ)?;
-    let page = PageParams {
-        cursor: q.cursor,
-        limit: q.limit,
-    };
-    let asked = q
-        .client_id
-        .as_deref()
-        .map(|c| crate::api::extract::id_param::<ClientId>("client_id", c))
-        .transpose()?;
-    let client = if caller.is_admin() {
-        asked
-    } else {
-        Some(caller.client.id.clone())
-    };
+    let (client, page) = q.owner_and_page(&caller)?;
     let p = ctx
         .store
         .list_connections(client.as_ref(), page.cursor(), page.limit()?)
