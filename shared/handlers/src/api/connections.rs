@@ -324,14 +324,16 @@ pub async fn upgrade(
     caller.require(Scope::ConnectionsWrite)?;
     let mut c = owned(&ctx, &caller, &id).await?;
     let app = usable_version(&ctx, &c.app, &input.version).await?;
-    let secrets = secrets_of(&ctx, &c).await?;
-    let (properties, _, set) = Values::of(&c, &secrets).split(&app)?;
+    // The target may make secret a property the current version keeps with the record (or
+    // the other way round): the values are split again, and the secrets written anew.
+    let old = secrets_of(&ctx, &c).await?;
+    let (properties, new, set) = Values::of(&c, &old).split(&app)?;
     c.polling = polling(&app.definition, &c.polling, &Default::default())?;
     c.properties = properties;
     c.secrets_set = set;
     c.app_version = input.version;
     c.updated_at = ctx.clock.now();
-    let c = write(&ctx, c, &app, None).await?;
+    let c = write(&ctx, c, &app, Some((&new, &old))).await?;
     tracing::info!(connection_id = %c.id, version = %c.app_version, "connection upgraded");
     Ok(Json(ConnectionView::of(
         &c,
