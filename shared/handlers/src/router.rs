@@ -23,7 +23,7 @@ use axum::routing::{delete, get, post, put};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{
-    apps, clients, connections, deliveries, delivery_stats, event_list, event_types, events,
+    apps, clients, connections, deliveries, delivery_stats, event_list, event_types, events, hooks,
     imports, manufacturers, pull, replay, service, subscription_secrets, subscriptions,
     sync_requests, sync_sources,
 };
@@ -61,6 +61,9 @@ fn ingest_routes() -> Routes {
         .route("/v1/manufacturers/imports/template", get(imports::template))
         .route("/v1/manufacturers/imports/{id}", get(imports::get))
         .merge(sync_request_routes())
+        // An app's inbound hook publishes an event (no bearer token: its URL's and the app's
+        // verification).
+        .route("/hooks/{hook_token}/{trigger}", post(hooks::receive))
 }
 
 fn manage_routes() -> Routes {
@@ -127,6 +130,7 @@ fn app_routes() -> Routes {
         )
         .route("/v1/connections/{id}/upgrade", post(connections::upgrade))
         .route("/v1/connections/{id}/polls", get(connections::polls))
+        .route("/v1/connections/{id}/test", post(connections::test))
 }
 
 /// External sources and their allocations (seed 002), in the manage function (which may

@@ -19,12 +19,14 @@ use hookline_ports::PortError;
 use crate::api::app_checks::{field, polling};
 use crate::api::apps::version_of;
 use crate::api::connection_views::{
-    ConnectionPatch, ConnectionView, NewConnection, PollList, PollView, UpgradeInput,
+    ConnectionPatch, ConnectionTestView, ConnectionView, NewConnection, PollList, PollView,
+    UpgradeInput,
 };
 use crate::api::connection_writes::{Values, put_secrets, restore_secrets, secrets_of, sync_polls};
 use crate::api::extract::{IdParam, IdPath, JsonBody, OwnedListParams, QueryParams};
 use crate::api::responses::{BadRequest, Conflict, Forbidden, NotFound, Unprocessable};
 use crate::api::views::ListView;
+use crate::apps::ResolveError;
 use crate::auth::Caller;
 use crate::context::AppContext;
 use crate::problem::{ApiError, ApiResult};
@@ -382,4 +384,48 @@ pub async fn polls(
         }
     }
     Ok(Json(PollList { data }))
+}
+
+/// How long a connection test may take.
+const TEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Sends the app version's test request with the connection's authentication (counted as a
+/// test ping).
+#[utoipa::path(post, path = "/v1/connections/{id}/test", operation_id = "test_connection", tag = "connections", params(IdParam<ConnectionId>),
+    responses((status = 200, description = "What the test request came to (`ok`: a 2xx answer).", body = ConnectionTestView),
+        (status = 403, response = Forbidden), (status = 404, response = NotFound),
+        (status = 422, response = Unprocessable)),
+    security(("bearer" = ["connections:write"])))]
+pub async fn test(
+    State(ctx): State<Arc<AppContext>>,
+    caller: Caller,
+    IdPath(id): IdPath<ConnectionId>,
+) -> ApiResult<Json<ConnectionTestView>> {
+    caller.require(Scope::ConnectionsWrite)?;
+    let c = owned(&ctx, &caller, &id).await?;
+    let resolved = ctx
+        .engine
+        .resolver
+        .resolve_connection(c)
+        .await
+        .map_err(|e| match e {
+            ResolveError::Store(p) => ApiError::from(p),
+            _ => field("version", "the connection's app version cannot be loaded"),
+        })?;
+    if resolved.app.definition.test.is_none() {
+        return Err(field(
+            "version",
+            "this app version declares no test request",
+        ));
+    }
+    caller.charge_test_ping(&ctx)?;
+    let o = ctx.engine.test_connection(&resolved, TEST_TIMEOUT).await;
+    Ok(Json(ConnectionTestView {
+        ok: o.succeeded(),
+        status: o.status,
+        duration_ms: o.duration_ms,
+        error: o.error,
+        request_excerpt: o.request_excerpt,
+        response_excerpt: o.response_excerpt,
+    }))
 }

@@ -16,6 +16,7 @@ pub mod event_types;
 pub mod events;
 pub mod extract;
 pub mod filters;
+pub mod hooks;
 pub mod imports;
 pub mod manufacturer_views;
 pub mod manufacturers;

@@ -52,6 +52,7 @@ use webhooks::SystemWebhooks;
         api::apps::deprecate,
         api::connections::create, api::connections::list, api::connections::get, api::connections::patch,
         api::connections::delete, api::connections::upgrade, api::connections::polls,
+        api::connections::test, api::hooks::receive,
     ),
     components(
         schemas(
@@ -80,7 +81,7 @@ use webhooks::SystemWebhooks;
             api::connection_views::PollingInput, api::connection_views::UpgradeInput,
             api::connection_views::ConnectionView, api::connection_views::PollSettingView,
             api::connection_views::ConnectionTestView, api::connection_views::PollView,
-            api::connection_views::PollList,
+            api::connection_views::PollList, api::hooks::HookAcceptedView,
         ),
         responses(
             api::responses::BadRequest, api::responses::Unauthorized, api::responses::Forbidden,
