@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::support::api::ApiResponse;
 
-use crate::support::{TestApp, TestClient};
+use crate::support::{Receiver, TestApp, TestClient};
 
 /// Scopes of a client that publishes apps, connects to them and builds workflows.
 const SCOPES: [&str; 6] = [
@@ -543,4 +543,67 @@ async fn hooks_refuse_unknown_urls_bad_signatures_big_bodies_and_disabled_connec
     send(path.clone(), body.clone(), signed("msg_1", &body))
         .await
         .assert_problem(409, "conflict");
+}
+
+#[tokio::test]
+async fn a_connection_test_reaches_the_tool_with_its_credentials_and_answers_no_secret() {
+    let app = TestApp::spawn().await;
+    let client = app.app_client().await;
+    let tool = Receiver::start().await;
+    let mut def = definition("shop", "1.0.0");
+    def["test"] = json!({"method": "GET", "url": "{{ env.BASE_URL }}/ping"});
+    let env = json!({"BASE_URL": tool.url(""), "API_TOKEN": "env-secret-token-9d2b"});
+    app.post(
+        "/v1/apps",
+        &client.token,
+        &json!({"definition": def, "environment": env}),
+    )
+    .await
+    .assert_status(201);
+    app.publish_app(&client.token, definition("shop", "2.0.0"))
+        .await;
+    let c = app
+        .connect(&client.token, &connection("shop", "1.0.0"))
+        .await;
+    let path = format!("/v1/connections/{}/test", c["id"].as_str().expect("id"));
+
+    let r = app.post(&path, &client.token, &json!({})).await;
+    r.assert_status(200);
+    assert_eq!(r.json["ok"], true, "{}", r.text);
+    assert_eq!(r.json["status"], 200, "{}", r.text);
+    assert!(
+        r.json["request_excerpt"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("GET http://127.0.0.1:")),
+        "{}",
+        r.text
+    );
+    for secret in ["conn-password-41ae", "env-secret-token-9d2b"] {
+        assert!(!r.text.contains(secret), "no secret in {}", r.text);
+    }
+    let got = tool.wait_for(1, std::time::Duration::from_secs(10)).await;
+    assert!(
+        got[0]
+            .header("authorization")
+            .is_some_and(|a| a.starts_with("Basic ")),
+        "the test request carries the connection's credentials"
+    );
+
+    // A version without a test request has nothing to run.
+    let upgraded = app
+        .post(
+            &format!("/v1/connections/{}/upgrade", c["id"].as_str().expect("id")),
+            &client.token,
+            &json!({"version": "2.0.0"}),
+        )
+        .await;
+    upgraded.assert_status(200);
+    assert_eq!(upgraded.json["version"], "2.0.0");
+    let r = app.post(&path, &client.token, &json!({})).await;
+    assert_field(&r, 422, "invalid_request", "version");
+    // Nor may a reader run it.
+    let reader = app.client(&["connections:read"], &["AP"]).await;
+    app.post(&path, &reader.token, &json!({}))
+        .await
+        .assert_problem(403, "forbidden");
 }
