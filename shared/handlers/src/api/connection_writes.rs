@@ -1,15 +1,21 @@
-//! What creating, changing and upgrading a connection share: its values checked against an
-//! app version and split into the record's and the secret store's, its secrets written (and
-//! put back when the record's write fails), and its poll schedules kept in step with it.
+//! What creating, changing and upgrading a connection share: the version it may move to, its
+//! values checked against it and split into the record's and the secret store's, its secrets
+//! written (and put back when the record's write fails), and its poll schedules kept in step
+//! with it.
 
 use std::collections::BTreeMap;
 
-use hookline_domain::apps::{AppVersion, Connection, ConnectionSecrets, PollState, polls_for};
+use axum::http::StatusCode;
+use hookline_domain::apps::{
+    AppStatus, AppVersion, Connection, ConnectionSecrets, PollState, polls_for,
+};
+use hookline_ports::PortError;
 use serde_json::Value;
 
-use crate::api::app_checks;
+use crate::api::app_checks::{self, field};
+use crate::api::apps::version_of;
 use crate::context::AppContext;
-use crate::problem::ApiResult;
+use crate::problem::{ApiError, ApiResult};
 
 /// A connection's values as the client gives them: every property (secret or not) and
 /// every credential.
@@ -86,7 +92,7 @@ pub(crate) async fn secrets_of(ctx: &AppContext, c: &Connection) -> ApiResult<Co
 
 /// Puts back what a failed write replaced (logged, not answered: the write's own error is
 /// the answer).
-pub(crate) async fn restore_secrets(ctx: &AppContext, c: &Connection, old: &ConnectionSecrets) {
+async fn restore_secrets(ctx: &AppContext, c: &Connection, old: &ConnectionSecrets) {
     if let Err(e) = put_secrets(ctx, c, old).await {
         tracing::warn!(connection_id = %c.id, error = ?e.detail, "a connection's secrets could not be put back after its record's write failed");
     }
@@ -117,4 +123,74 @@ pub(crate) async fn sync_polls(
         ctx.store.put_poll(&p).await?;
     }
     Ok(())
+}
+
+/// A fresh hook token: 32 url-safe characters (192 random bits).
+pub(crate) fn hook_token() -> String {
+    use base64::Engine;
+    let mut b = [0u8; 24];
+    hookline_domain::ids::random_bytes(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+/// A version a connection may move to: it exists and is published (422 `version` otherwise).
+pub(crate) async fn usable_version(
+    ctx: &AppContext,
+    key: &str,
+    version: &str,
+) -> ApiResult<AppVersion> {
+    let app = match version_of(ctx, key, version).await {
+        Ok(app) => app,
+        Err(e) if e.status == StatusCode::NOT_FOUND => {
+            return Err(field("version", "no such version of this app"));
+        }
+        Err(e) => return Err(e),
+    };
+    if app.status == AppStatus::Deprecated {
+        return Err(field(
+            "version",
+            "deprecated: new connections must use a published version",
+        ));
+    }
+    Ok(app)
+}
+
+/// Writes a changed connection (its secrets first, put back if the record's write fails)
+/// and brings its poll schedules in step.
+pub(crate) async fn write(
+    ctx: &AppContext,
+    mut c: Connection,
+    app: &AppVersion,
+    secrets: Option<(&ConnectionSecrets, &ConnectionSecrets)>,
+) -> ApiResult<Connection> {
+    if let Some((new, _)) = secrets {
+        put_secrets(ctx, &c, new).await?;
+    }
+    let written = ctx.store.update_connection(&c).await;
+    let failed = match written {
+        Ok(true) => None,
+        Ok(false) => Some(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "the connection changed during this change; read it and try again",
+        )),
+        Err(PortError::NotFound) => Some(ApiError::not_found("connection")),
+        Err(e) => Some(e.into()),
+    };
+    if let Some(e) = failed {
+        if let Some((_, old)) = secrets {
+            restore_secrets(ctx, &c, old).await;
+        }
+        return Err(e);
+    }
+    c.version += 1;
+    sync_polls(ctx, &c, app, true).await?;
+    Ok(c)
+}
+
+pub(crate) fn ignore_missing(r: Result<(), PortError>) -> Result<(), PortError> {
+    match r {
+        Err(PortError::NotFound) => Ok(()),
+        other => other,
+    }
 }

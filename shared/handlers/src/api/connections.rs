@@ -12,17 +12,17 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use hookline_domain::apps::{AppStatus, AppVersion, Connection, ConnectionSecrets};
+use hookline_domain::apps::{AppVersion, Connection};
 use hookline_domain::{ConnectionId, Scope, StateCode, ValidationError};
-use hookline_ports::PortError;
 
 use crate::api::app_checks::{field, polling};
-use crate::api::apps::version_of;
 use crate::api::connection_views::{
     ConnectionPatch, ConnectionTestView, ConnectionView, NewConnection, PollList, PollView,
     UpgradeInput,
 };
-use crate::api::connection_writes::{Values, put_secrets, restore_secrets, secrets_of, sync_polls};
+use crate::api::connection_writes::{
+    Values, hook_token, ignore_missing, put_secrets, secrets_of, sync_polls, usable_version, write,
+};
 use crate::api::extract::{IdParam, IdPath, JsonBody, OwnedListParams, QueryParams};
 use crate::api::responses::{BadRequest, Conflict, Forbidden, NotFound, Unprocessable};
 use crate::api::views::ListView;
@@ -30,14 +30,6 @@ use crate::apps::ResolveError;
 use crate::auth::Caller;
 use crate::context::AppContext;
 use crate::problem::{ApiError, ApiResult};
-
-/// A fresh hook token: 32 url-safe characters (192 random bits).
-fn hook_token() -> String {
-    use base64::Engine;
-    let mut b = [0u8; 24];
-    hookline_domain::ids::random_bytes(&mut b);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
-}
 
 /// The scopes that read connections.
 pub const READ: [Scope; 2] = [Scope::ConnectionsRead, Scope::ConnectionsWrite];
@@ -56,24 +48,6 @@ pub async fn owned(ctx: &AppContext, caller: &Caller, id: &ConnectionId) -> ApiR
 /// The app version a connection uses (gone: none, and the view shows no hook URL).
 async fn app_of(ctx: &AppContext, c: &Connection) -> ApiResult<Option<AppVersion>> {
     Ok(ctx.store.get_app_version(&c.app, &c.app_version).await?)
-}
-
-/// A version a connection may move to: it exists and is published (422 `version` otherwise).
-async fn usable_version(ctx: &AppContext, key: &str, version: &str) -> ApiResult<AppVersion> {
-    let app = match version_of(ctx, key, version).await {
-        Ok(app) => app,
-        Err(e) if e.status == StatusCode::NOT_FOUND => {
-            return Err(field("version", "no such version of this app"));
-        }
-        Err(e) => return Err(e),
-    };
-    if app.status == AppStatus::Deprecated {
-        return Err(field(
-            "version",
-            "deprecated: new connections must use a published version",
-        ));
-    }
-    Ok(app)
 }
 
 fn check_name(name: &str) -> ApiResult<()> {
@@ -159,13 +133,6 @@ pub async fn create(
     ))
 }
 
-fn ignore_missing(r: Result<(), PortError>) -> Result<(), PortError> {
-    match r {
-        Err(PortError::NotFound) => Ok(()),
-        other => other,
-    }
-}
-
 /// Lists own connections (admin: all, or one client's).
 #[utoipa::path(get, path = "/v1/connections", operation_id = "list_connections", tag = "connections", params(OwnedListParams),
     responses((status = 200, description = "A page of connections.", body = ListView<ConnectionView>),
@@ -184,10 +151,16 @@ pub async fn list(
         .list_connections(client.as_ref(), page.cursor(), page.limit()?)
         .await?;
     let base = ctx.issuer(&headers);
+    // Read once per app version of the page (its hook triggers make the hook URLs).
+    let mut apps = std::collections::BTreeMap::new();
     let mut data = Vec::with_capacity(p.items.len());
     for c in &p.items {
-        let app = app_of(&ctx, c).await?;
-        data.push(ConnectionView::of(c, app.as_ref(), &base));
+        let key = (c.app.clone(), c.app_version.clone());
+        if !apps.contains_key(&key) {
+            apps.insert(key.clone(), app_of(&ctx, c).await?);
+        }
+        let app = apps.get(&key).and_then(Option::as_ref);
+        data.push(ConnectionView::of(c, app, &base));
     }
     Ok(Json(ListView {
         data,
@@ -214,39 +187,6 @@ pub async fn get(
         app.as_ref(),
         &ctx.issuer(&headers),
     )))
-}
-
-/// Writes a changed connection (its secrets first, put back if the record's write fails)
-/// and brings its poll schedules in step.
-async fn write(
-    ctx: &AppContext,
-    mut c: Connection,
-    app: &AppVersion,
-    secrets: Option<(&ConnectionSecrets, &ConnectionSecrets)>,
-) -> ApiResult<Connection> {
-    if let Some((new, _)) = secrets {
-        put_secrets(ctx, &c, new).await?;
-    }
-    let written = ctx.store.update_connection(&c).await;
-    let failed = match written {
-        Ok(true) => None,
-        Ok(false) => Some(ApiError::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            "the connection changed during this change; read it and try again",
-        )),
-        Err(PortError::NotFound) => Some(ApiError::not_found("connection")),
-        Err(e) => Some(e.into()),
-    };
-    if let Some(e) = failed {
-        if let Some((_, old)) = secrets {
-            restore_secrets(ctx, &c, old).await;
-        }
-        return Err(e);
-    }
-    c.version += 1;
-    sync_polls(ctx, &c, app, true).await?;
-    Ok(c)
 }
 
 /// Changes a connection's name, properties (merged), credentials (the given ones replaced),
