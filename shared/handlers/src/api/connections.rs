@@ -24,7 +24,9 @@ use crate::api::connection_writes::{
     Values, hook_token, ignore_missing, put_secrets, secrets_of, sync_polls, usable_version, write,
 };
 use crate::api::extract::{IdParam, IdPath, JsonBody, OwnedListParams, QueryParams};
-use crate::api::responses::{BadRequest, Conflict, Forbidden, NotFound, Unprocessable};
+use crate::api::responses::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unprocessable,
+};
 use crate::api::views::ListView;
 use crate::apps::ResolveError;
 use crate::auth::Caller;
@@ -61,7 +63,7 @@ fn check_name(name: &str) -> ApiResult<()> {
 #[utoipa::path(post, path = "/v1/connections", operation_id = "create_connection", tag = "connections", request_body = NewConnection,
     responses((status = 201, description = "The connection (no secret value).", body = ConnectionView),
         (status = 400, response = BadRequest), (status = 403, response = Forbidden),
-        (status = 422, response = Unprocessable)),
+        (status = 413, response = PayloadTooLarge), (status = 422, response = Unprocessable)),
     security(("bearer" = ["connections:write"])))]
 pub async fn create(
     State(ctx): State<Arc<AppContext>>,
@@ -196,7 +198,7 @@ pub async fn get(
     responses((status = 200, description = "The changed connection.", body = ConnectionView),
         (status = 400, response = BadRequest), (status = 403, response = Forbidden),
         (status = 404, response = NotFound), (status = 409, response = Conflict),
-        (status = 422, response = Unprocessable)),
+        (status = 413, response = PayloadTooLarge), (status = 422, response = Unprocessable)),
     security(("bearer" = ["connections:write"])))]
 pub async fn patch(
     State(ctx): State<Arc<AppContext>>,
@@ -254,7 +256,7 @@ pub async fn patch(
     responses((status = 200, description = "The connection, on the new version.", body = ConnectionView),
         (status = 400, response = BadRequest), (status = 403, response = Forbidden),
         (status = 404, response = NotFound), (status = 409, response = Conflict),
-        (status = 422, response = Unprocessable)),
+        (status = 413, response = PayloadTooLarge), (status = 422, response = Unprocessable)),
     security(("bearer" = ["connections:write"])))]
 pub async fn upgrade(
     State(ctx): State<Arc<AppContext>>,

@@ -23,7 +23,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::api::events::accept;
 use crate::api::extract::{parse_json, read_body};
-use crate::api::responses::{BadRequest, NotFound, PayloadTooLarge, Unprocessable};
+use crate::api::responses::{BadRequest, NotFound, PayloadTooLarge, Unavailable, Unprocessable};
 use crate::apps::poll::item_key;
 use crate::catalog::CatalogEntry;
 use crate::context::AppContext;
@@ -89,9 +89,11 @@ pub(crate) fn trigger_event(
     responses((status = 202, description = "Published as an event (or a repeat of one).", body = HookAcceptedView),
         (status = 400, response = BadRequest),
         (status = 401, description = "The request does not verify as the tool's (`unauthorized`)."),
+        (status = 403, description = "The connection's client may no longer publish for its state (`forbidden`)."),
         (status = 404, response = NotFound),
         (status = 409, description = "The connection (or its client) is disabled (`conflict`)."),
-        (status = 413, response = PayloadTooLarge), (status = 422, response = Unprocessable)))]
+        (status = 413, response = PayloadTooLarge), (status = 422, response = Unprocessable),
+        (status = 503, response = Unavailable)))]
 pub async fn receive(
     State(ctx): State<Arc<AppContext>>,
     Path((token, trigger)): Path<(String, String)>,
