@@ -4,6 +4,7 @@
 //! with it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::http::StatusCode;
 use hookline_domain::apps::{
@@ -14,6 +15,7 @@ use serde_json::Value;
 
 use crate::api::app_checks::{self, field};
 use crate::api::apps::version_of;
+use crate::apps::{ResolveError, Resolved};
 use crate::context::AppContext;
 use crate::problem::{ApiError, ApiResult};
 
@@ -193,4 +195,27 @@ pub(crate) fn ignore_missing(r: Result<(), PortError>) -> Result<(), PortError> 
         Err(PortError::NotFound) => Ok(()),
         other => other,
     }
+}
+
+/// `c` with its app version, secrets and environment, as the engine runs it: a version that
+/// is gone is the 404 of `what`; a store failure, or a stored secret that cannot be read, a
+/// 503 (logged, never quoted).
+pub(crate) async fn resolved(
+    ctx: &AppContext,
+    c: Connection,
+    what: &str,
+) -> ApiResult<Arc<Resolved>> {
+    ctx.engine
+        .resolver
+        .resolve_connection(c)
+        .await
+        .map_err(|e| match e {
+            ResolveError::Store(p) => ApiError::from(p),
+            ResolveError::UnreadableSecret(_) => {
+                ApiError::unavailable(&PortError::backend(e.to_string()))
+            }
+            ResolveError::ConnectionNotFound | ResolveError::AppVersionNotFound { .. } => {
+                ApiError::not_found(what)
+            }
+        })
 }

@@ -21,14 +21,14 @@ use crate::api::connection_views::{
     UpgradeInput,
 };
 use crate::api::connection_writes::{
-    Values, hook_token, ignore_missing, put_secrets, secrets_of, sync_polls, usable_version, write,
+    Values, hook_token, ignore_missing, put_secrets, resolved, secrets_of, sync_polls,
+    usable_version, write,
 };
 use crate::api::extract::{IdParam, IdPath, JsonBody, OwnedListParams, QueryParams};
 use crate::api::responses::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unprocessable,
 };
 use crate::api::views::ListView;
-use crate::apps::ResolveError;
 use crate::auth::Caller;
 use crate::context::AppContext;
 use crate::problem::{ApiError, ApiResult};
@@ -345,15 +345,7 @@ pub async fn test(
 ) -> ApiResult<Json<ConnectionTestView>> {
     caller.require(Scope::ConnectionsWrite)?;
     let c = owned(&ctx, &caller, &id).await?;
-    let resolved = ctx
-        .engine
-        .resolver
-        .resolve_connection(c)
-        .await
-        .map_err(|e| match e {
-            ResolveError::Store(p) => ApiError::from(p),
-            _ => field("version", "the connection's app version cannot be loaded"),
-        })?;
+    let resolved = resolved(&ctx, c, "connection's app version").await?;
     if resolved.app.definition.test.is_none() {
         return Err(field(
             "version",

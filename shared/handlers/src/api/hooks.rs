@@ -21,6 +21,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::api::connection_writes::resolved;
 use crate::api::events::accept;
 use crate::api::extract::{parse_json, read_body};
 use crate::api::responses::{BadRequest, NotFound, PayloadTooLarge, Unavailable, Unprocessable};
@@ -128,15 +129,7 @@ pub async fn receive(
     if owner.disabled {
         return Err(disabled("the connection's client"));
     }
-    let resolved = ctx
-        .engine
-        .resolver
-        .resolve_connection(connection)
-        .await
-        .map_err(|e| match e {
-            crate::apps::ResolveError::Store(p) => ApiError::from(p),
-            _ => unknown(),
-        })?;
+    let resolved = resolved(&ctx, connection, "hook").await?;
     let Some(spec) = resolved.app.definition.triggers.get(&trigger) else {
         return Err(unknown());
     };
