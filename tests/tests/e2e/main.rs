@@ -4,6 +4,7 @@
 mod support;
 
 mod access;
+mod apps_api;
 mod auth;
 mod bad_ids;
 mod clients;
