@@ -8,11 +8,10 @@ mod support;
 
 use std::time::Duration;
 
-use hookline_domain::ClientId;
 use hookline_handlers::apps::scheduler::{PollContext, run_due_polls};
 use hookline_ports::QueueName;
 use serde_json::json;
-use support::apps::{Market, ORDERS, poll_of};
+use support::apps::{Market, ORDERS, plant_client, poll_of};
 use support::stack_on_moto::StackOnMoto;
 use time::OffsetDateTime;
 
@@ -20,7 +19,7 @@ use time::OffsetDateTime;
 async fn two_runners_poll_once_and_each_item_is_published_once_on_dynamodb() {
     let stack = StackOnMoto::start(|_| {}).await;
     let ctx = PollContext::new(stack.ctx.worker.clone(), stack.ctx.api.engine.clone());
-    let client = ClientId::from_stored("cl_market".to_string());
+    let client = plant_client(stack.store.as_ref()).await;
     let m = Market::plant(stack.store.as_ref(), &client, ctx).await;
     m.lists(&[(1, json!(10)), (2, json!(20))]);
     // Slow: both runners have found the poll due before either has recorded its run.

@@ -10,12 +10,12 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use hookline_domain::secret::new_webhook_secret;
 use hookline_domain::subscription::{REDACTED, new_subscription};
-use hookline_domain::{ClientId, Delivery, DeliveryId, DeliveryStatus, EventId, StatePattern};
+use hookline_domain::{Delivery, DeliveryId, DeliveryStatus, EventId, StatePattern};
 use hookline_domain::{SubscriptionId, subscription::DeliveryMode};
 use hookline_handlers::messages::{DeliveryMessage, to_body};
 use hookline_ports::{QueueMessage, QueueName};
 use serde_json::json;
-use support::apps::{SHOP_TOKEN, Shop};
+use support::apps::{SHOP_TOKEN, Shop, plant_client};
 use support::stack_on_moto::StackOnMoto;
 use time::OffsetDateTime;
 
@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 async fn a_workflow_runs_its_steps_with_its_connection_read_from_dynamodb_and_secrets_manager() {
     let stack = StackOnMoto::start(|_| {}).await;
     let now = OffsetDateTime::now_utc();
-    let client = ClientId::from_stored("cl_shopkeeper".to_string());
+    let client = plant_client(stack.store.as_ref()).await;
     let shop = Shop::plant(stack.store.as_ref(), &client).await;
     shop.tool.echo("POST /notes", StatusCode::CREATED);
     shop.tool.answer(

@@ -224,3 +224,27 @@ async fn a_disabled_connection_is_not_polled_but_rescheduled() {
     assert_eq!((poll.last_run_at, poll.cursor), (None, None));
     assert_eq!(hub.depth(QueueName::Events).await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_may_no_longer_publish_for_the_state_keeps_its_cursor() {
+    let hub = hub().await;
+    let m = market(&hub).await;
+    m.lists(&[(1, json!(10))]);
+    let id = &m.connection.client_id;
+    let mut owner = hub
+        .store
+        .get_client(id)
+        .await
+        .expect("read")
+        .expect("the client");
+    owner.states = vec![StatePattern::from_stored("TG")];
+    hub.store.put_client(&owner).await.expect("put client");
+
+    let ran = run(&m, at(0)).await;
+    assert_eq!((ran.ran, ran.published, ran.failed), (1, 0, 1));
+    let poll = poll_of(hub.store.as_ref(), &m.connection, "orders").await;
+    assert_eq!(poll.cursor, None, "nothing skipped: the items wait");
+    let error = poll.last_error.as_deref().unwrap_or_default();
+    assert!(error.contains("may no longer publish for AP"), "{error}");
+    assert_eq!(hub.depth(QueueName::Events).await, 0);
+}

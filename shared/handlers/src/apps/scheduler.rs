@@ -19,12 +19,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hookline_domain::apps::{PollState, TriggerSpec};
-use hookline_domain::event::{EventRules, NewEvent, validate_event};
+use hookline_domain::event::NewEvent;
+use hookline_domain::{Client, Scope};
 use hookline_ports::PortError;
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::api::events::accept;
+use crate::api::hooks::trigger_event;
 use crate::apps::{AppEngine, ResolveError, Resolved};
 use crate::catalog::CatalogCache;
 use crate::context::WorkerContext;
@@ -156,7 +158,7 @@ async fn run_poll(ctx: &PollContext, due: PollState, now: OffsetDateTime) -> Pol
         ran: 1,
         ..PollRun::default()
     };
-    let ran = poll_and_publish(ctx, &poll, now).await;
+    let ran = poll_and_publish(ctx, &poll).await;
     match ran {
         Ran::Skipped => {}
         Ran::Failed(error) => {
@@ -227,7 +229,7 @@ enum Ran {
 }
 
 /// Resolve → poll → publish.
-async fn poll_and_publish(ctx: &PollContext, poll: &PollState, now: OffsetDateTime) -> Ran {
+async fn poll_and_publish(ctx: &PollContext, poll: &PollState) -> Ran {
     let resolved = match ctx.engine.resolver.resolve(&poll.connection_id).await {
         Ok(resolved) => resolved,
         Err(e) => return Ran::Failed(resolve_failure(&e)),
@@ -240,6 +242,22 @@ async fn poll_and_publish(ctx: &PollContext, poll: &PollState, now: OffsetDateTi
     let Some(trigger) = resolved.app.definition.triggers.get(&poll.trigger) else {
         return Ran::Failed(format!("the app has no trigger {}", poll.trigger));
     };
+    // Its items are published as the client's: only while it may publish for the state (the
+    // cursor stays meanwhile, so that nothing is skipped).
+    let owner = match ctx.client(&connection.client_id).await {
+        Ok(Some(owner)) if !owner.disabled => owner,
+        Ok(_) => return Ran::Failed("the connection's client is disabled or deleted".into()),
+        Err(e) => {
+            tracing::warn!(error = %e, "poll: could not read the connection's client");
+            return Ran::Failed("the store failed; tried again at the next run".into());
+        }
+    };
+    if !(owner.has_scope(Scope::Admin) || owner.allows_state(connection.state.as_str())) {
+        return Ran::Failed(format!(
+            "the connection's client may no longer publish for {}",
+            connection.state.as_str()
+        ));
+    }
     let polled = tokio::time::timeout(
         RUN_LIMIT,
         ctx.engine
@@ -260,7 +278,7 @@ async fn poll_and_publish(ctx: &PollContext, poll: &PollState, now: OffsetDateTi
         Err(_) => return Ran::Failed(format!("timed out after {} s", RUN_LIMIT.as_secs())),
     };
     let (events, skipped) =
-        match trigger_events(ctx, &resolved, trigger, poll, page.items, now).await {
+        match trigger_events(ctx, (&resolved, &owner), trigger, poll, page.items).await {
             Ok(built) => built,
             Err(e) => {
                 tracing::warn!(error = %e, "poll: could not read the event catalog");
@@ -297,36 +315,28 @@ fn resolve_failure(e: &ResolveError) -> String {
 const QUOTED_FAILURES: usize = 3;
 
 /// The events of `items` (the trigger's type, the connection's state, its client as the
-/// publisher, the item as data), each validated against the catalog as `POST /v1/events`
-/// validates one; the invalid ones are left out and said why (`None`: all valid).
+/// publisher, the item as data), each validated against the catalog as the hook route
+/// validates one ([`trigger_event`]); the invalid ones are left out and said why (`None`: all
+/// valid).
 async fn trigger_events(
     ctx: &PollContext,
-    resolved: &Resolved,
+    (resolved, owner): (&Resolved, &Client),
     trigger: &TriggerSpec,
     poll: &PollState,
     items: Vec<(String, Value)>,
-    now: OffsetDateTime,
 ) -> Result<(Vec<NewEvent>, Option<String>), PortError> {
     if items.is_empty() {
         return Ok((Vec::new(), None));
     }
     let catalog = ctx.catalog.get(ctx.store.as_ref()).await?;
-    let connection = &resolved.connection;
-    let state = connection.state.as_str();
-    let schema_of = |name: &str| catalog.get(name).map(|entry| entry.validator.as_ref());
-    let rules = EventRules {
-        publisher: connection.client_id.as_str(),
-        may_publish: &|s| s == state,
-        stack_states: &ctx.config.states,
-        schema_of: &schema_of,
-    };
+    let publisher = (&resolved.connection, owner);
     let mut events = Vec::with_capacity(items.len());
     let mut failures = Vec::new();
     let total = items.len();
     for (id, data) in items {
-        let key = poll_key(poll, &id);
-        let event = json!({ "type": trigger.event_type, "state": state, "data": data });
-        match validate_event(&event, Some(key), &rules, now) {
+        let key = Some(poll_key(poll, &id));
+        let event_type = &trigger.event_type;
+        match trigger_event(&ctx.worker.core, &catalog, publisher, event_type, data, key) {
             Ok(event) => events.push(event),
             Err(e) => failures.push(format!("{id}: {}", e.detail)),
         }

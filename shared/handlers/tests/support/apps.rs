@@ -14,7 +14,10 @@ use hookline_domain::subscription::{ActionStep, DeliveryMode};
 use std::sync::Arc;
 
 use axum::http::StatusCode;
-use hookline_domain::{ClientId, ConnectionId, EventType, Subscription};
+use hookline_domain::secret::{hash_client_secret, new_client_secret};
+use hookline_domain::{
+    Client, ClientId, ConnectionId, EventType, Scope, StatePattern, Subscription,
+};
 use hookline_handlers::apps::scheduler::PollContext;
 use hookline_ports::Store;
 use serde_json::{Value, json};
@@ -27,6 +30,22 @@ pub const STATE: &str = "AP";
 
 fn now_ms() -> i128 {
     OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000
+}
+
+/// A client of `STATE` with the connections' scopes (its secret unknown: it never signs in).
+pub async fn plant_client(store: &dyn Store) -> ClientId {
+    let client = Client {
+        id: ClientId::new(now_ms()),
+        name: "connected portal".into(),
+        scopes: vec![Scope::ConnectionsWrite, Scope::SubscriptionsWrite],
+        states: vec![StatePattern::from_stored(STATE)],
+        secret_hash: hash_client_secret(&new_client_secret()),
+        created_at: OffsetDateTime::now_utc(),
+        disabled: false,
+        limits: Default::default(),
+    };
+    store.insert_client(&client).await.expect("client");
+    client.id
 }
 
 /// Publishes the app version `definition` (JSON) with the non-secret `environment`.
