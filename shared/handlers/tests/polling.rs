@@ -6,8 +6,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use axum::http::StatusCode;
 use hookline_domain::StatePattern;
 use hookline_handlers::apps::scheduler::{PollContext, PollRun, run_due_polls};
@@ -125,24 +123,8 @@ async fn two_runners_never_run_one_poll_together() {
     let hub = hub().await;
     let m = market(&hub).await;
     m.lists(&[(1, json!(10))]);
-    // Slow: both runners have listed the poll as due before either has recorded its run.
-    m.tool.slow(Duration::from_millis(300));
-    // A second process: its own engine over the same store.
-    let other = PollContext::from_worker(hub.ctx.worker.clone()).expect("a second runner");
-
-    let now = at(0);
-    let (a, b) = tokio::join!(
-        run_due_polls(&m.ctx, now, 10),
-        run_due_polls(&other, now, 10)
-    );
-    let (a, b) = (a.expect("runner a"), b.expect("runner b"));
-    assert_eq!(a.ran + b.ran, 1, "{a:?} {b:?}");
-    assert_eq!(a.published + b.published, 1);
-    assert_eq!(
-        m.tool.requests_to(ORDERS).len(),
-        1,
-        "the tool was polled once"
-    );
+    let published_events = m.race_two_runners(hub.ctx.worker.clone(), at(0)).await;
+    assert_eq!(published_events, 1);
     assert_eq!(published(&hub, 1).await.len(), 1);
 }
 

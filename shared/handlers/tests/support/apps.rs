@@ -18,7 +18,8 @@ use hookline_domain::secret::{hash_client_secret, new_client_secret};
 use hookline_domain::{
     Client, ClientId, ConnectionId, EventType, Scope, StatePattern, Subscription,
 };
-use hookline_handlers::apps::scheduler::PollContext;
+use hookline_handlers::apps::scheduler::{PollContext, run_due_polls};
+use hookline_handlers::context::WorkerContext;
 use hookline_ports::Store;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -231,6 +232,24 @@ impl Market {
             connection,
             ctx,
         }
+    }
+
+    /// A second runner (another process's engine over `worker`'s store) and this market's
+    /// race for the polls due at `now`, the tool answering slowly (so that both have found
+    /// the poll due before either has recorded its run); checks that one of them polled the
+    /// tool, once, and returns the events published.
+    pub async fn race_two_runners(&self, worker: Arc<WorkerContext>, now: OffsetDateTime) -> u64 {
+        self.tool.slow(std::time::Duration::from_millis(300));
+        let other = PollContext::from_worker(worker).expect("a second runner");
+        let (a, b) = tokio::join!(
+            run_due_polls(&self.ctx, now, 10),
+            run_due_polls(&other, now, 10)
+        );
+        let (a, b) = (a.expect("runner a"), b.expect("runner b"));
+        assert_eq!(a.ran + b.ran, 1, "{a:?} {b:?}");
+        let polled = self.tool.requests_to(ORDERS).len();
+        assert_eq!(polled, 1, "the tool was polled once");
+        a.published + b.published
     }
 
     /// The tool lists these orders (id and cursor `id`, and a total) from now on.
