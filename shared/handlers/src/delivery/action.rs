@@ -40,16 +40,20 @@ pub(crate) enum Steps {
     Permanent(Sent),
 }
 
+/// The longest one workflow attempt runs, whatever its steps and timeout: inside the deliver
+/// function's 45 s (template.yaml) with room to record the outcome, so that no configuration
+/// the API accepts makes an attempt that Lambda cuts short (recording nothing). A step not
+/// begun in time waits for the next attempt, which resumes there.
+pub(crate) const ATTEMPT_LIMIT: Duration = Duration::from_secs(35);
+
 /// The longest an attempt of `sub` takes with `steps_done` of its steps done: what its claim
-/// lasts (with a margin), so that no other worker takes the delivery over while it runs. (On
-/// AWS the deliver function's own timeout also bounds an attempt: one cut short there records
-/// nothing, and its steps run again once this claim has ended.)
+/// lasts (with a margin), so that no other worker takes the delivery over while it runs.
 pub(crate) fn time_limit(sub: &Subscription, steps_done: u32) -> Duration {
     let left = u32::try_from(sub.actions.len())
         .unwrap_or(u32::MAX)
         .saturating_sub(steps_done)
         .max(1);
-    step_limit(sub) * left
+    (step_limit(sub) * left).min(ATTEMPT_LIMIT)
 }
 
 /// The longest one step of `sub` takes.
@@ -60,6 +64,12 @@ fn step_limit(sub: &Subscription) -> Duration {
 /// Each request of a step is given the subscription's timeout.
 fn request_timeout(sub: &Subscription) -> Duration {
     Duration::from_millis(u64::from(sub.timeout_ms))
+}
+
+/// Whether a step may begin with `left` of the attempt's time: at least one request's
+/// timeout (or half the attempt's limit, for a timeout longer than that).
+fn may_begin(sub: &Subscription, left: Duration) -> bool {
+    left >= request_timeout(sub).min(ATTEMPT_LIMIT / 2)
 }
 
 /// One step's outcome, and whether it sent anything.
@@ -92,8 +102,25 @@ pub(crate) async fn run_actions(ctx: &DeliveryContext, attempt: &mut Admitted) -
     let mut last: Option<StepRun> = None;
     let mut failed_at = None;
     let from = usize::try_from(attempt.delivery.steps_done).unwrap_or(usize::MAX);
+    let started = std::time::Instant::now();
     for (i, step) in sub.actions.iter().enumerate().skip(from) {
-        let run = run_step(ctx, sub, step, &event).await;
+        let left = ATTEMPT_LIMIT.saturating_sub(started.elapsed());
+        // A step is begun only with at least one request's time left; otherwise the next
+        // attempt resumes here (the steps done so far are kept).
+        let run = if !may_begin(sub, left) {
+            StepRun {
+                outcome: StepOutcome {
+                    error: Some(format!(
+                        "not begun: this attempt used its {} s; the next resumes here",
+                        ATTEMPT_LIMIT.as_secs()
+                    )),
+                    ..StepOutcome::default()
+                },
+                sent: false,
+            }
+        } else {
+            run_step(ctx, sub, step, &event, left).await
+        };
         duration_ms = duration_ms.saturating_add(run.outcome.duration_ms);
         let succeeded = run.outcome.succeeded();
         last = Some(run);
@@ -156,7 +183,8 @@ fn failed(ctx: &DeliveryContext, attempt: &Admitted, sent: &Sent) -> Outcome {
     outcome_of(ctx, attempt, &as_unanswered)
 }
 
-/// One step: its connection resolved, its action run within the step's time, the outcome's
+/// One step: its connection resolved, its action run within the step's time (and the
+/// attempt's `left`), the outcome's
 /// texts redacted of the connection's secrets. A connection that is missing, disabled or not
 /// the workflow's client's fails the step (retried: it may be restored), sending nothing.
 async fn run_step(
@@ -164,6 +192,7 @@ async fn run_step(
     sub: &Subscription,
     step: &ActionStep,
     event: &Value,
+    left: Duration,
 ) -> StepRun {
     let not_run = |why: String| StepRun {
         outcome: StepOutcome {
@@ -186,7 +215,7 @@ async fn run_step(
         }
         Err(e) => return not_run(e.to_string()),
     };
-    let limit = step_limit(sub);
+    let limit = step_limit(sub).min(left);
     let run = ctx
         .engine
         .run_step(&resolved, step, event, request_timeout(sub));
@@ -215,5 +244,52 @@ fn redacted(resolved: &Resolved, outcome: StepOutcome) -> StepOutcome {
         request_excerpt: resolved.redact(&outcome.request_excerpt),
         response_excerpt: resolved.redact(&outcome.response_excerpt),
         ..outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hookline_domain::subscription::new_subscription;
+    use hookline_domain::{ClientId, SubscriptionId};
+    use serde_json::json;
+
+    use super::*;
+
+    fn workflow(steps: usize, timeout_ms: u32) -> Subscription {
+        let now = time::OffsetDateTime::now_utc();
+        let mut sub = new_subscription(
+            SubscriptionId::new(0),
+            ClientId::new(0),
+            "whsec_x".into(),
+            now,
+        );
+        sub.timeout_ms = timeout_ms;
+        let step: ActionStep = serde_json::from_value(json!({
+            "connection_id": "con_01hzzzzzzzzzzzzzzzzzzzzzzz", "action": "a"
+        }))
+        .expect("a step");
+        sub.actions = vec![step; steps];
+        sub
+    }
+
+    #[test]
+    fn no_attempt_outlives_the_deliver_functions_timeout() {
+        // Five steps at the longest timeout would take 5 x 2 x 30 s: the claim, and so the
+        // attempt, stops at the limit, well inside the function's 45 s.
+        let slow = workflow(5, 30_000);
+        assert_eq!(time_limit(&slow, 0), ATTEMPT_LIMIT);
+        assert!(ATTEMPT_LIMIT < Duration::from_secs(45));
+        // A short workflow's claim is what its steps take.
+        let quick = workflow(2, 1_000);
+        assert_eq!(time_limit(&quick, 0), Duration::from_secs(4));
+        assert_eq!(time_limit(&quick, 1), Duration::from_secs(2));
+        // A step begins only with a request's time left (at most half the limit's worth).
+        assert!(may_begin(&quick, Duration::from_secs(1)));
+        assert!(!may_begin(&quick, Duration::from_millis(999)));
+        assert!(may_begin(&slow, ATTEMPT_LIMIT / 2));
+        assert!(!may_begin(
+            &slow,
+            ATTEMPT_LIMIT / 2 - Duration::from_millis(1)
+        ));
     }
 }
