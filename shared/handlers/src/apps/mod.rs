@@ -142,14 +142,64 @@ impl Resolved {
         out
     }
 
-    /// `text` with every secret value of the connection replaced by `[redacted]`.
+    /// `text` with every secret value of the connection replaced by `[redacted]`: as it is,
+    /// and as a request or an echo of one may carry it — form-encoded (a query or a form
+    /// body: `+` for a space), percent-encoded (`%20`), and JSON-escaped.
     pub fn redact(&self, text: &str) -> String {
         let mut text = text.to_string();
         for secret in self.secret_values() {
-            if text.contains(&secret) {
-                text = text.replace(&secret, hookline_domain::subscription::REDACTED);
+            for form in encoded_forms(&secret) {
+                if text.contains(form.as_str()) {
+                    text = text.replace(form.as_str(), hookline_domain::subscription::REDACTED);
+                }
             }
         }
         text
+    }
+}
+
+/// `secret` and the forms an HTTP request or a JSON echo of it may carry it in, longest
+/// first (so that an encoded form is replaced whole before a raw part of it could be).
+fn encoded_forms(secret: &str) -> Vec<String> {
+    let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    let percent = form.replace('+', "%20");
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    let json = json
+        .strip_prefix('"')
+        .and_then(|j| j.strip_suffix('"'))
+        .unwrap_or(secret)
+        .to_string();
+    let mut forms = vec![secret.to_string(), form, percent, json];
+    forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+    forms.dedup();
+    forms
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::fixtures::resolved;
+
+    #[test]
+    fn a_secret_is_redacted_as_requests_and_echoes_encode_it() {
+        let conn = resolved(
+            json!({"auth": {"type": "basic"}}),
+            &[],
+            json!({}),
+            json!({"credentials": {"username": "u", "password": "p&ss w/rd\"x"}}),
+        );
+        for text in [
+            r#"p&ss w/rd"x"#,
+            "password=p%26ss+w%2Frd%22x",
+            "/x?password=p%26ss%20w%2Frd%22x",
+            r#"{"password":"p&ss w/rd\"x"}"#,
+        ] {
+            let kept = conn.redact(text);
+            assert!(kept.contains("[redacted]"), "{text} -> {kept}");
+            for part in ["ss w", "ss+w", "ss%20w"] {
+                assert!(!kept.contains(part), "{text} -> {kept}");
+            }
+        }
     }
 }
