@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod app;
+pub mod apps;
 pub mod backend;
 pub mod deliveries;
 pub mod imports;
@@ -15,10 +16,13 @@ pub mod manufacturers;
 pub mod receiver;
 pub mod scenario;
 pub mod secrets;
+pub mod third_party;
 pub mod wait;
 
 pub use api::{PORTAL_SCOPES, TestClient, event};
 pub use app::TestApp;
+pub use apps::AppsSetup;
+pub use third_party::{Guard, ThirdParty};
 pub use deliveries::attempts;
 pub use receiver::{Receiver, Recorded, Reply};
 pub use wait::eventually;

@@ -68,14 +68,20 @@ impl SecretRegistry {
 
     /// Every place a known secret (or a tell-tale part of one) occurs in `output`.
     pub fn findings(&self, output: &str) -> Vec<String> {
+        self.findings_in(output, "the runner's output")
+    }
+
+    /// Every place a known secret (or a tell-tale part of one) occurs in `text`, which the
+    /// report calls `place` (a response, a record, the runner's output).
+    pub fn findings_in(&self, text: &str, place: &str) -> Vec<String> {
         let known = self.known.lock().expect("secret registry").clone();
         let mut found = Vec::new();
         for k in known {
             for needle in needles(&k.value) {
-                if let Some(pos) = output.find(&needle) {
-                    let line_no = output[..pos].matches('\n').count() + 1;
+                if let Some(pos) = text.find(&needle) {
+                    let line_no = text[..pos].matches('\n').count() + 1;
                     found.push(format!(
-                        "a {} ({}…) appears in the runner's output at line {line_no}",
+                        "a {} ({}…) appears in {place} at line {line_no}",
                         k.kind,
                         &k.value[..6.min(k.value.len())]
                     ));
