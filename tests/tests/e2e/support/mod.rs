@@ -10,6 +10,7 @@ pub mod app;
 pub mod apps;
 pub mod backend;
 pub mod deliveries;
+pub mod flow;
 pub mod imports;
 pub mod integration;
 pub mod manufacturers;
@@ -21,10 +22,9 @@ pub mod wait;
 
 pub use api::{PORTAL_SCOPES, TestClient, event};
 pub use app::TestApp;
-pub use apps::AppsSetup;
-pub use third_party::{Guard, ThirdParty};
 pub use deliveries::attempts;
 pub use receiver::{Receiver, Recorded, Reply};
+pub use third_party::{Guard, ThirdParty};
 pub use wait::eventually;
 
 /// The event types of the default (fortification) catalog.

@@ -104,7 +104,10 @@ pub fn check(
             && nc > last
         {
             let h = |s: &str| want.algorithm.hex(s);
-            let ha1 = h(&format!("{}:{}:{}", want.username, want.realm, want.password));
+            let ha1 = h(&format!(
+                "{}:{}:{}",
+                want.username, want.realm, want.password
+            ));
             let ha2 = h(&format!("{}:{}", want.method, want.uri));
             let expected = h(&format!(
                 "{ha1}:{nonce}:{}:{}:auth:{ha2}",
@@ -140,7 +143,11 @@ fn parse_params(s: &str) -> HashMap<String, String> {
         let Some((key, after)) = rest.split_once('=') else {
             break;
         };
-        let key = key.trim().trim_start_matches(',').trim().to_ascii_lowercase();
+        let key = key
+            .trim()
+            .trim_start_matches(',')
+            .trim()
+            .to_ascii_lowercase();
         let after = after.trim_start();
         let (value, tail) = if let Some(quoted) = after.strip_prefix('"') {
             let end = quoted.find('"').unwrap_or(quoted.len());
@@ -157,7 +164,14 @@ fn parse_params(s: &str) -> HashMap<String, String> {
 
 /// Answers a challenge as a client does (for the server's own test).
 #[cfg(test)]
-pub fn answer(challenge: &str, user: &str, password: &str, method: &str, uri: &str, nc: u64) -> String {
+pub fn answer(
+    challenge: &str,
+    user: &str,
+    password: &str,
+    method: &str,
+    uri: &str,
+    nc: u64,
+) -> String {
     let p = parse_params(challenge.trim_start_matches("Digest "));
     let algorithm = if p["algorithm"] == "SHA-256" {
         DigestAlgorithm::Sha256
@@ -224,9 +238,15 @@ mod tests {
         assert!(check(&mut nonces, want(), &first).is_ok());
         assert!(check(&mut nonces, want(), &first).is_err(), "a replayed nc");
         let wrong = header(answer(challenge, "u", "nope", "POST", "/items", 2));
-        assert!(check(&mut nonces, want(), &wrong).is_err(), "a wrong password");
+        assert!(
+            check(&mut nonces, want(), &wrong).is_err(),
+            "a wrong password"
+        );
         let other_uri = header(answer(challenge, "u", "p", "POST", "/other", 2));
-        assert!(check(&mut nonces, want(), &other_uri).is_err(), "another uri");
+        assert!(
+            check(&mut nonces, want(), &other_uri).is_err(),
+            "another uri"
+        );
         let second = header(answer(challenge, "u", "p", "POST", "/items", 2));
         assert!(check(&mut nonces, want(), &second).is_ok());
         nonces.make_stale();

@@ -8,7 +8,7 @@
 //!
 //! - `GET /ping`: 200 (a connection test).
 //! - `POST /items`: 201 `{"id", "received"}` (a generic action).
-//! - `GET /orders?since=<seq>`: the marketplace feed, `{"orders": [...]}` after the cursor, a
+//! - `GET /orders?since=<seq>`: the marketplace feed, `{"orders": [...]}` from the cursor on, a
 //!   page at a time; `GET /orders?ref=<ref>`: the shop's search, `{"orders": [matches]}`.
 //! - `PUT /orders/{id}/status` `{"status"}`: 200 the order, 404 unknown.
 //! - `POST /orders` `{"ref", "status"}`: 201 the new order.
@@ -115,6 +115,8 @@ struct Shared {
     logins: Mutex<usize>,
     digest: Mutex<digest::Nonces>,
     orders: Mutex<orders::Orders>,
+    /// Authorized resource requests still to be answered 503 (a tool having a bad moment).
+    unavailable: Mutex<usize>,
 }
 
 /// The tool's server; stops when dropped.
@@ -141,6 +143,7 @@ impl ThirdParty {
             logins: Mutex::new(0),
             digest: Mutex::new(digest::Nonces::default()),
             orders: Mutex::new(orders::Orders::new(2)),
+            unavailable: Mutex::new(0),
         });
         let router = axum::Router::new()
             .fallback(handle)
@@ -201,6 +204,11 @@ impl ThirdParty {
     /// with `stale=true`.
     pub fn stale_nonces(&self) {
         self.shared.digest.lock().expect("nonces").make_stale();
+    }
+
+    /// Answers the next `n` authorized resource requests with 503.
+    pub fn unavailable_for(&self, n: usize) {
+        *self.shared.unavailable.lock().expect("counter") = n;
     }
 
     /// Adds an order to the feed and the shop; returns it.
@@ -302,11 +310,7 @@ async fn handle(
         ("POST", "/oauth/token") => token_endpoint(&shared, &headers, &body),
         ("POST", "/login") => login(&shared, &body),
         _ => match authorize(&shared, &method, &path_and_query, &query, &headers) {
-            Err(challenge) => (
-                401,
-                challenge,
-                json!({"error": "unauthorized"}),
-            ),
+            Err(challenge) => (401, challenge, json!({"error": "unauthorized"})),
             Ok(()) => resource(&shared, &method, &path, &query, &body),
         },
     };
@@ -350,15 +354,13 @@ fn decode(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 2;
                 }
-            }
+                Err(_) => out.push(b'%'),
+            },
             b => out.push(b),
         }
         i += 1;
@@ -415,10 +417,9 @@ fn token_endpoint(
     else {
         return answer(404, json!({"error": "no token endpoint"}));
     };
-    let form: BTreeMap<String, String> =
-        serde_urlencoded_pairs(&String::from_utf8_lossy(body))
-            .into_iter()
-            .collect();
+    let form: BTreeMap<String, String> = serde_urlencoded_pairs(&String::from_utf8_lossy(body))
+        .into_iter()
+        .collect();
     if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
         return answer(400, json!({"error": "unsupported_grant_type"}));
     }
@@ -514,6 +515,13 @@ fn resource(
     query: &BTreeMap<String, String>,
     body: &[u8],
 ) -> (u16, Vec<(String, String)>, Value) {
+    {
+        let mut unavailable = shared.unavailable.lock().expect("counter");
+        if *unavailable > 0 {
+            *unavailable -= 1;
+            return answer(503, json!({"error": "try again later"}));
+        }
+    }
     let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let mut orders = shared.orders.lock().expect("orders");
     let (status, json) = match (method.as_str(), path) {
@@ -538,9 +546,7 @@ fn resource(
             .strip_prefix("/orders/")
             .and_then(|rest| rest.strip_suffix("/status"))
         {
-            Some(_) if !body["status"].is_string() => {
-                (422, json!({"error": "status is required"}))
-            }
+            Some(_) if !body["status"].is_string() => (422, json!({"error": "status is required"})),
             Some(id) => match orders.set_status(id, &body["status"]) {
                 Some(order) => (200, order),
                 None => (404, json!({"error": "no such order"})),

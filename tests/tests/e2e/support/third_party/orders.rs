@@ -21,7 +21,8 @@ impl Orders {
     /// A new order `{"id", "seq", "ref", "status"}`.
     pub fn add(&mut self, reference: &str, status: &str) -> Value {
         let seq = self.list.len() + 1;
-        let order = json!({"id": format!("ord_{seq}"), "seq": seq, "ref": reference, "status": status});
+        let order =
+            json!({"id": format!("ord_{seq}"), "seq": seq, "ref": reference, "status": status});
         self.list.push(order.clone());
         order
     }
@@ -31,13 +32,15 @@ impl Orders {
         self.list.clone()
     }
 
-    /// The next page of orders whose `seq` is above `since` (all, from the first, without it;
-    /// a cursor that is not a number reads as none).
+    /// The next page of orders whose `seq` is at least `since` (all, from the first, without
+    /// it; a cursor that is not a number reads as none). The cursor's own order comes again,
+    /// as a tool whose cursor is a timestamp lists the last second again: the poller must tell
+    /// the repeat by its id.
     pub fn feed(&self, since: Option<&String>) -> Vec<Value> {
         let since: u64 = since.and_then(|s| s.trim().parse().ok()).unwrap_or(0);
         self.list
             .iter()
-            .filter(|o| o["seq"].as_u64().unwrap_or(0) > since)
+            .filter(|o| o["seq"].as_u64().unwrap_or(0) >= since)
             .take(self.page)
             .cloned()
             .collect()
