@@ -10,8 +10,17 @@
 //!   deep: whatever a client writes, a worker renders in bounded time and memory;
 //! - no loader, includes or macros: a template sees only the context it is given, and none of
 //!   the constructs that could build a value larger than its inputs ([`guard`]).
+//!
+//! Integration apps' requests use the same engine, limits and guard with text output
+//! ([`render_text`], [`render_value`]): no escaping, and an undefined value is an error; their
+//! references are checked at publication with [`referenced_variables`].
 
 mod guard;
+mod text;
+mod vars;
+
+pub use text::{render_text, render_value};
+pub use vars::{check, referenced_variables};
 
 use std::io::{self, Write};
 
@@ -70,36 +79,60 @@ impl TemplateError {
     }
 }
 
+/// What a rendering produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Output {
+    /// One JSON document: every value is written as JSON, undefined as `null`.
+    Json,
+    /// Text (a URL, a header): values are written as they are, an undefined one is an error.
+    Text,
+}
+
 /// The environment every template renders in (built per rendering: it borrows the source).
-fn environment<'s>() -> Environment<'s> {
+fn environment<'s>(output: Output) -> Environment<'s> {
     let mut env = Environment::new();
-    env.set_auto_escape_callback(|_| AutoEscape::Json);
-    env.set_undefined_behavior(UndefinedBehavior::Chainable);
     env.set_fuel(Some(FUEL));
     env.set_recursion_limit(RECURSION_LIMIT);
+    guard::restrict(&mut env);
+    match output {
+        Output::Json => json_output(&mut env),
+        Output::Text => text::text_output(&mut env),
+    }
+    env
+}
+
+/// Writes `value` as JSON into `out`, refusing one over [`MAX_OUTPUT_BYTES`] before it is
+/// serialized whole.
+fn write_json(
+    out: &mut minijinja::Output<'_>,
+    value: &TemplateValue,
+) -> Result<(), minijinja::Error> {
+    let mut json = Bounded::default();
+    serde_json::to_writer(&mut json, value).map_err(|_| {
+        minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("a value is over {MAX_OUTPUT_BYTES} bytes of JSON"),
+        )
+    })?;
+    let text = String::from_utf8(json.out)
+        .map_err(|_| minijinja::Error::new(minijinja::ErrorKind::BadSerialization, "not UTF-8"))?;
+    out.write_str(&text).map_err(minijinja::Error::from)
+}
+
+fn json_output(env: &mut Environment<'_>) {
+    env.set_auto_escape_callback(|_| AutoEscape::Json);
+    env.set_undefined_behavior(UndefinedBehavior::Chainable);
     env.set_formatter(|out, state, value| {
         if value.is_undefined() {
             out.write_str("null").map_err(minijinja::Error::from)
         } else if state.auto_escape() == AutoEscape::Json && !value.is_safe() {
             // The engine's own JSON escaping serializes the whole value before writing it:
             // a bounded buffer stops one that could never fit the output.
-            let mut json = Bounded::default();
-            serde_json::to_writer(&mut json, value).map_err(|_| {
-                minijinja::Error::new(
-                    minijinja::ErrorKind::InvalidOperation,
-                    format!("a value is over {MAX_OUTPUT_BYTES} bytes of JSON"),
-                )
-            })?;
-            let text = String::from_utf8(json.out).map_err(|_| {
-                minijinja::Error::new(minijinja::ErrorKind::BadSerialization, "not UTF-8")
-            })?;
-            out.write_str(&text).map_err(minijinja::Error::from)
+            write_json(out, value)
         } else {
             escape_formatter(out, state, value)
         }
     });
-    guard::restrict(&mut env);
-    env
 }
 
 /// A writer that refuses to grow past [`MAX_OUTPUT_BYTES`].
@@ -131,38 +164,50 @@ fn described(err: &minijinja::Error) -> String {
     }
 }
 
-/// Renders `source` with `context` (any serializable value: its fields are the template's
-/// variables) into one JSON document, the exact bytes to send.
-pub fn render_json(source: &str, context: &impl Serialize) -> Result<Vec<u8>, TemplateError> {
-    use TemplateErrorKind::*;
+/// Refuses a source that is too long or uses a construct the [`guard`] refuses.
+fn admit(source: &str) -> Result<(), TemplateError> {
     if source.len() > MAX_TEMPLATE_BYTES {
         return Err(TemplateError::new(
-            TooLong,
+            TemplateErrorKind::TooLong,
             None,
             format!("a template is at most {MAX_TEMPLATE_BYTES} bytes"),
         ));
     }
-    guard::check_constructs(source)?;
-    let env = environment();
+    guard::check_constructs(source)
+}
+
+/// Admits, parses and renders `source` in `env`, into at most [`MAX_OUTPUT_BYTES`].
+fn render_bounded(
+    env: &Environment<'_>,
+    source: &str,
+    context: &impl Serialize,
+) -> Result<Vec<u8>, TemplateError> {
+    use TemplateErrorKind::*;
+    admit(source)?;
     let template = env
         .template_from_str(source)
         .map_err(|e| TemplateError::new(Syntax, e.line(), described(&e)))?;
-    let mut out = Bounded {
-        out: Vec::new(),
-        overflowed: false,
-    };
+    let mut out = Bounded::default();
     let ctx = TemplateValue::from_serialize(context);
     if let Err(e) = template.render_captured_to(ctx, &mut out) {
         if out.overflowed {
             return Err(TemplateError::new(
                 OutputTooLarge,
                 None,
-                format!("the rendered payload is over {MAX_OUTPUT_BYTES} bytes"),
+                format!("the rendered output is over {MAX_OUTPUT_BYTES} bytes"),
             ));
         }
         return Err(TemplateError::new(Render, e.line(), described(&e)));
     }
-    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&out.out) {
+    Ok(out.out)
+}
+
+/// Renders `source` with `context` (any serializable value: its fields are the template's
+/// variables) into one JSON document, the exact bytes to send.
+pub fn render_json(source: &str, context: &impl Serialize) -> Result<Vec<u8>, TemplateError> {
+    use TemplateErrorKind::*;
+    let out = render_bounded(&environment(Output::Json), source, context)?;
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&out) {
         return Err(TemplateError::new(
             InvalidJson,
             None,
@@ -174,7 +219,7 @@ pub fn render_json(source: &str, context: &impl Serialize) -> Result<Vec<u8>, Te
             ),
         ));
     }
-    Ok(out.out)
+    Ok(out)
 }
 
 /// What kind of JSON error, without serde_json's quote of the offending text.
