@@ -10,6 +10,7 @@ mod apps_hooks;
 mod apps_polling;
 mod apps_search;
 mod apps_secrets;
+mod apps_third_party;
 mod apps_versions;
 mod auth;
 mod bad_ids;

@@ -162,8 +162,7 @@ fn parse_params(s: &str) -> HashMap<String, String> {
     out
 }
 
-/// Answers a challenge as a client does (for the server's own test).
-#[cfg(test)]
+/// Answers a challenge as a client does (for the tests of the server itself).
 pub fn answer(
     challenge: &str,
     user: &str,

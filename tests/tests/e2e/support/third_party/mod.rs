@@ -35,7 +35,7 @@ use tokio::sync::watch;
 
 use super::secrets::random_string;
 
-pub use digest::DigestAlgorithm;
+pub use digest::{DigestAlgorithm, answer as digest_answer};
 
 /// What the resources require.
 #[derive(Debug, Clone)]
