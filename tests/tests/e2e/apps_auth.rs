@@ -12,7 +12,7 @@ use crate::support::apps::{oauth2_auth, session_auth};
 use crate::support::flow::{ActionFlow, WAIT};
 use crate::support::secrets::random_string;
 use crate::support::third_party::DigestAlgorithm;
-use crate::support::{Guard, attempts};
+use crate::support::{Guard, ThirdParty, attempts};
 
 /// A user name short enough not to count as a secret (the scan ignores values under 8).
 const USER: &str = "ap-user";
@@ -85,38 +85,42 @@ async fn basic_auth_is_enforced() {
     .await;
 }
 
-#[tokio::test]
-async fn api_key_in_a_header_is_enforced() {
+/// An API key `in` the header or query parameter `name`, enforced; the flow and the key.
+async fn api_key_enforced(location: &str, name: &str) -> (ActionFlow, String) {
     let (right, wrong) = (random_string(32), random_string(32));
-    let f = enforced(
-        json!({"type": "api_key", "in": "header", "name": "X-Api-Key"}),
-        Guard::ApiKeyHeader {
-            name: "x-api-key".into(),
+    let guard = match location {
+        "header" => Guard::ApiKeyHeader {
+            name: name.to_ascii_lowercase(),
             key: right.clone(),
         },
+        _ => Guard::ApiKeyQuery {
+            name: name.into(),
+            key: right.clone(),
+        },
+    };
+    let f = enforced(
+        json!({"type": "api_key", "in": location, "name": name}),
+        guard,
         json!({"api_key": right}),
         json!({"api_key": wrong}),
     )
     .await;
+    (f, right)
+}
+
+#[tokio::test]
+async fn api_key_in_a_header_is_enforced() {
+    let (f, key) = api_key_enforced("header", "X-Api-Key").await;
     let got = f.tool.wait_for_success("POST", "/items", 2, WAIT).await;
-    assert_eq!(got[0].header("x-api-key"), Some(right.as_str()));
+    assert_eq!(got[0].header("x-api-key"), Some(key.as_str()));
 }
 
 #[tokio::test]
 async fn api_key_in_the_query_is_enforced_and_redacted_from_attempts() {
-    let (right, wrong) = (random_string(32), random_string(32));
-    let f = enforced(
-        json!({"type": "api_key", "in": "query", "name": "api_key"}),
-        Guard::ApiKeyQuery {
-            name: "api_key".into(),
-            key: right.clone(),
-        },
-        json!({"api_key": right}),
-        json!({"api_key": wrong}),
-    )
-    .await;
+    // The attempts' request excerpts show the URL: `enforced` checks them for the key.
+    let (f, key) = api_key_enforced("query", "api_key").await;
     let got = f.tool.wait_for_success("POST", "/items", 2, WAIT).await;
-    assert_eq!(got[0].query.get("api_key"), Some(&right));
+    assert_eq!(got[0].query.get("api_key"), Some(&key));
 }
 
 fn oauth2_guard(secret: &str, ttl: Duration) -> Guard {
@@ -167,6 +171,37 @@ async fn oauth2_client_credentials_with_client_secret_post_is_enforced() {
     }
 }
 
+/// `n` lots go through on one token (or session); then the tool revokes it, and the next
+/// lot goes through in one attempt all the same, on a new one. `issued` counts the tool's
+/// token requests (or logins).
+async fn reused_then_renewed(f: &ActionFlow, n: usize, issued: impl Fn(&ThirdParty) -> usize) {
+    for i in 1..=n {
+        let id = f.dispatch_lot(&format!("L-{i}")).await;
+        f.succeeded(&id).await;
+    }
+    assert_eq!(issued(&f.tool), 1, "one token for {n} actions");
+    f.remember_issued_tokens();
+    f.tool.revoke_tokens();
+    let id = f.dispatch_lot("L-last").await;
+    let d = f.succeeded(&id).await;
+    assert_eq!(
+        attempts(&d).len(),
+        1,
+        "a 401 is answered by a new token and one resend, in the same attempt: {d}"
+    );
+    assert_eq!(issued(&f.tool), 2);
+    let statuses: Vec<u16> = f
+        .tool
+        .requests_to("POST", "/items")
+        .iter()
+        .map(|s| s.status)
+        .collect();
+    let mut expected = vec![201; n];
+    expected.extend([401, 201]);
+    assert_eq!(statuses, expected);
+    f.remember_issued_tokens();
+}
+
 #[tokio::test]
 async fn oauth2_token_is_reused_and_fetched_again_after_a_401() {
     let secret = random_string(32);
@@ -176,36 +211,23 @@ async fn oauth2_token_is_reused_and_fetched_again_after_a_401() {
         client_credentials(&secret),
     )
     .await;
-    for lot in ["L-1", "L-2", "L-3"] {
-        let id = f.dispatch_lot(lot).await;
-        f.succeeded(&id).await;
-    }
-    assert_eq!(f.tool.token_requests(), 1, "one token for three actions");
-
-    f.remember_issued_tokens();
-    f.tool.revoke_tokens();
-    let id = f.dispatch_lot("L-4").await;
-    let d = f.succeeded(&id).await;
-    assert_eq!(
-        attempts(&d).len(),
-        1,
-        "a 401 is answered by a new token and one resend, in the same attempt: {d}"
-    );
-    assert_eq!(f.tool.token_requests(), 2);
-    let items = f.tool.requests_to("POST", "/items");
-    let statuses: Vec<u16> = items.iter().map(|s| s.status).collect();
-    assert_eq!(statuses, [201, 201, 201, 401, 201]);
-    f.remember_issued_tokens();
+    reused_then_renewed(&f, 3, ThirdParty::token_requests).await;
 }
 
 #[tokio::test]
 async fn session_login_is_enforced() {
-    enforced_user_password(session_auth(), |password| Guard::Session {
-        username: USER.into(),
-        password,
-        ttl: Duration::from_secs(3600),
+    enforced_user_password(session_auth(), |password| {
+        session_guard(&password, Duration::from_secs(3600))
     })
     .await;
+}
+
+fn session_guard(password: &str, ttl: Duration) -> Guard {
+    Guard::Session {
+        username: USER.into(),
+        password: password.into(),
+        ttl,
+    }
 }
 
 #[tokio::test]
@@ -213,26 +235,11 @@ async fn session_is_reused_and_renewed_after_a_401() {
     let password = random_string(24);
     let f = ActionFlow::create_items(
         session_auth(),
-        Guard::Session {
-            username: USER.into(),
-            password: password.clone(),
-            ttl: Duration::from_secs(3600),
-        },
+        session_guard(&password, Duration::from_secs(3600)),
         user_password(&password),
     )
     .await;
-    for lot in ["L-1", "L-2"] {
-        let id = f.dispatch_lot(lot).await;
-        f.succeeded(&id).await;
-    }
-    assert_eq!(f.tool.logins(), 1, "one login for two actions");
-    f.remember_issued_tokens();
-    f.tool.revoke_tokens();
-    let id = f.dispatch_lot("L-3").await;
-    let d = f.succeeded(&id).await;
-    assert_eq!(attempts(&d).len(), 1, "renewed within the attempt: {d}");
-    assert_eq!(f.tool.logins(), 2);
-    f.remember_issued_tokens();
+    reused_then_renewed(&f, 2, ThirdParty::logins).await;
 }
 
 #[tokio::test]
@@ -240,11 +247,7 @@ async fn an_expired_session_is_renewed() {
     let password = random_string(24);
     let f = ActionFlow::create_items(
         session_auth(),
-        Guard::Session {
-            username: USER.into(),
-            password: password.clone(),
-            ttl: Duration::from_secs(1),
-        },
+        session_guard(&password, Duration::from_secs(1)),
         user_password(&password),
     )
     .await;

@@ -39,6 +39,17 @@ async fn call(
     )
 }
 
+/// Just the status of [`call`].
+async fn status_of(
+    tool: &ThirdParty,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> u16 {
+    call(tool, method, path, headers, body).await.0
+}
+
 fn basic(user: &str, password: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{user}:{password}")))
 }
@@ -52,23 +63,20 @@ async fn basic_and_api_keys_are_enforced() {
     .await;
     let ok = basic("u", "p");
     let wrong = basic("u", "x");
-    assert_eq!(call(&tool, Method::GET, "/ping", &[], "").await.0, 401);
+    assert_eq!(status_of(&tool, Method::GET, "/ping", &[], "").await, 401);
     assert_eq!(
-        call(
+        status_of(
             &tool,
             Method::GET,
             "/ping",
             &[("authorization", &wrong)],
             ""
         )
-        .await
-        .0,
+        .await,
         401
     );
     assert_eq!(
-        call(&tool, Method::GET, "/ping", &[("authorization", &ok)], "")
-            .await
-            .0,
+        status_of(&tool, Method::GET, "/ping", &[("authorization", &ok)], "").await,
         200
     );
 
@@ -78,15 +86,11 @@ async fn basic_and_api_keys_are_enforced() {
     })
     .await;
     assert_eq!(
-        call(&tool, Method::GET, "/ping?api_key=k2", &[], "")
-            .await
-            .0,
+        status_of(&tool, Method::GET, "/ping?api_key=k2", &[], "").await,
         401
     );
     assert_eq!(
-        call(&tool, Method::GET, "/ping?api_key=k%201", &[], "")
-            .await
-            .0,
+        status_of(&tool, Method::GET, "/ping?api_key=k%201", &[], "").await,
         200
     );
     assert_eq!(tool.requests().len(), 2, "every request is recorded");
@@ -121,33 +125,14 @@ async fn oauth2_tokens_are_counted_checked_and_expire() {
     assert_eq!(status, 200, "client_secret_post: {body}");
     assert_eq!(body["expires_in"], 1);
     let bearer = format!("Bearer {}", body["access_token"].as_str().expect("a token"));
-    assert_eq!(
-        call(
-            &tool,
-            Method::POST,
-            "/items",
-            &[("authorization", &bearer)],
-            "{}"
-        )
-        .await
-        .0,
-        201
-    );
+    let item = async || {
+        let auth = [("authorization", bearer.as_str())];
+        status_of(&tool, Method::POST, "/items", &auth, "{}").await
+    };
+    assert_eq!(item().await, 201);
     assert_eq!(tool.token_requests(), 2);
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert_eq!(
-        call(
-            &tool,
-            Method::POST,
-            "/items",
-            &[("authorization", &bearer)],
-            "{}"
-        )
-        .await
-        .0,
-        401,
-        "expired"
-    );
+    assert_eq!(item().await, 401, "expired");
 }
 
 #[tokio::test]
@@ -179,16 +164,12 @@ async fn session_login_gives_a_token_until_revoked() {
     assert_eq!(body["expires_in"], 60);
     let token = body["token"].as_str().expect("a token").to_string();
     assert_eq!(
-        call(&tool, Method::GET, "/ping", &[("x-session", &token)], "")
-            .await
-            .0,
+        status_of(&tool, Method::GET, "/ping", &[("x-session", &token)], "").await,
         200
     );
     tool.revoke_tokens();
     assert_eq!(
-        call(&tool, Method::GET, "/ping", &[("x-session", &token)], "")
-            .await
-            .0,
+        status_of(&tool, Method::GET, "/ping", &[("x-session", &token)], "").await,
         401
     );
     assert_eq!(tool.logins(), 2);
@@ -260,39 +241,36 @@ async fn the_order_feed_pages_from_the_cursor_and_the_shop_searches_updates_and_
         ["ord_2"]
     );
     assert_eq!(
-        call(
+        status_of(
             &tool,
             Method::PUT,
             "/orders/ord_2/status",
             &[],
             r#"{"status":"shipped"}"#
         )
-        .await
-        .0,
+        .await,
         200
     );
     assert_eq!(
-        call(
+        status_of(
             &tool,
             Method::PUT,
             "/orders/ord_9/status",
             &[],
             r#"{"status":"shipped"}"#
         )
-        .await
-        .0,
+        .await,
         404
     );
     assert_eq!(
-        call(
+        status_of(
             &tool,
             Method::POST,
             "/orders",
             &[],
             r#"{"ref":"D","status":"new"}"#
         )
-        .await
-        .0,
+        .await,
         201
     );
     assert_eq!(tool.orders()[1]["status"], "shipped");
