@@ -6,9 +6,10 @@
 use std::path::Path;
 use std::time::Duration;
 
+use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::apps::{AppsSetup, id_of};
+use crate::support::apps::{AppsSetup, hmac_sha256_hex, hook_path, id_of};
 use crate::support::flow::WAIT;
 use crate::support::secrets::random_string;
 use crate::support::{Guard, Receiver, TestApp, ThirdParty};
@@ -43,7 +44,7 @@ async fn published(def: &Value, env: Value) -> (TestApp, AppsSetup) {
 }
 
 #[tokio::test]
-async fn assessment_plugin_example_posts_results_with_its_api_key() {
+async fn assessment_plugin_example_posts_events_with_its_api_key() {
     let def = example("assessment-plugin");
     let (key, version) = key_version(&def);
     let api_key = random_string(32);
@@ -59,54 +60,42 @@ async fn assessment_plugin_example_posts_results_with_its_api_key() {
             &key,
             &version,
             json!({"api_key": api_key}),
-            json!({}),
+            json!({"properties": {"party": "AP-FRK-PARTY"}}),
         )
         .await;
-    let action = def["actions"]
-        .as_object()
-        .and_then(|a| a.keys().next().cloned())
-        .expect("an action");
-    let inputs: serde_json::Map<String, Value> = def["actions"][&action]["inputs"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|i| i["key"].as_str())
-        .map(|k| (k.to_string(), json!(format!("{{{{ event.data.{k} }}}}"))))
-        .collect();
     app.workflow_ok(
         &setup.integrator.token,
         &["LotTestPassed"],
-        json!([{"connection_id": id_of(&connection), "action": action, "input": inputs}]),
+        json!([{"connection_id": id_of(&connection), "action": "send_event", "input": {}}]),
     )
     .await;
     let publisher = app.publisher(&["AP"]).await;
-    let data: serde_json::Map<String, Value> = inputs
-        .keys()
-        .map(|k| (k.clone(), json!(format!("{k}-1"))))
-        .collect();
-    app.publish_event(&publisher.token, "LotTestPassed", "AP", Value::Object(data))
+    let data = json!({"lotNo": "L-1", "result": "pass"});
+    let id = app
+        .publish_event(&publisher.token, "LotTestPassed", "AP", data.clone())
         .await;
     let got = tool
         .wait_for_success("POST", "/plugin/events", 1, WAIT)
         .await;
     assert_eq!(got[0].header("x-api-key"), Some(api_key.as_str()));
+    let body = got[0].json();
+    assert_eq!(body["id"], id.as_str());
+    assert_eq!(body["name"], "LotTestPassed");
+    assert_eq!(
+        body["context"],
+        json!({"organisationId": "AP-FRK-PARTY", "state": "AP"})
+    );
+    assert_eq!(body["data"], data, "the event's data, as JSON");
+    assert!(body["timestamp"].is_string(), "{body}");
 }
 
 #[tokio::test]
 async fn marketplace_orders_example_publishes_each_new_order_once() {
     let def = example("marketplace-orders");
     let (key, version) = key_version(&def);
-    let (trigger, spec) = def["triggers"]
-        .as_object()
-        .and_then(|t| t.iter().find(|(_, s)| s["kind"] == "polling"))
-        .map(|(k, s)| (k.clone(), s.clone()))
-        .expect("a polling trigger");
     let api_key = random_string(32);
-    let tool = ThirdParty::start(Guard::ApiKeyHeader {
-        name: def["auth"]["name"]
-            .as_str()
-            .unwrap_or("x-api-key")
-            .to_ascii_lowercase(),
+    let tool = ThirdParty::start(Guard::ApiKeyQuery {
+        name: "api_key".into(),
         key: api_key.clone(),
     })
     .await;
@@ -116,34 +105,40 @@ async fn marketplace_orders_example_publishes_each_new_order_once() {
     let (app, setup) = published(&def, json!({"BASE_URL": tool.base_url()})).await;
     let receiver = Receiver::start().await;
     app.listen(&setup.integrator.token, &receiver).await;
-    let interval = spec["min_interval_seconds"].as_u64().unwrap_or(60);
     app.connect_ok(
         &setup.integrator.token,
         &key,
         &version,
         json!({"api_key": api_key}),
-        json!({"polling": {trigger.as_str(): {"enabled": true, "interval_seconds": interval}}}),
+        json!({"properties": {"location_id": "WH-7"},
+               "polling": {"new_order": {"enabled": true, "interval_seconds": 1}}}),
     )
     .await;
-    let got = receiver
-        .wait_for(3, WAIT + Duration::from_secs(interval))
-        .await;
+    let got = receiver.wait_for(3, WAIT).await;
     let mut ids: Vec<String> = got
         .iter()
         .map(|r| {
-            r.json()["data"]["id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string()
+            let e = r.json();
+            assert_eq!(e["type"], "LotCreated");
+            e["data"]["id"].as_str().unwrap_or_default().to_string()
         })
         .collect();
     ids.sort();
     assert_eq!(ids, ["ord_1", "ord_2", "ord_3"]);
-    assert!(got.iter().all(|r| r.json()["type"] == spec["event_type"]));
+    let polls = tool.requests_to("GET", "/orders");
+    assert!(
+        polls
+            .iter()
+            .all(|p| p.query.get("location").map(String::as_str) == Some("WH-7"))
+    );
+    let reads = polls.len();
+    tool.wait_for_success("GET", "/orders", reads + 2, WAIT)
+        .await;
+    receiver.assert_no_more_requests(3).await;
 }
 
 #[tokio::test]
-async fn shop_orders_example_sets_the_found_orders_status_with_oauth2() {
+async fn shop_orders_example_sets_statuses_after_a_search_and_hears_signed_webhooks() {
     let def = example("shop-orders");
     let (key, version) = key_version(&def);
     let secret = random_string(32);
@@ -155,40 +150,67 @@ async fn shop_orders_example_sets_the_found_orders_status_with_oauth2() {
     .await;
     tool.add_order("S-1", "packed");
     let (app, setup) = published(&def, json!({"BASE_URL": tool.base_url()})).await;
+    let webhook_secret = random_string(32);
+    app.remember_secret("shop webhook secret", &webhook_secret);
     let connection = app
         .connect_ok(
             &setup.integrator.token,
             &key,
             &version,
             json!({"client_id": "shop-client", "client_secret": secret}),
-            json!({}),
+            json!({"properties": {"location_id": "LOC-1", "webhook_secret": webhook_secret}}),
         )
         .await;
-    let action = def["actions"]
-        .as_object()
-        .and_then(|a| a.iter().find(|(_, s)| s["search"].is_string()))
-        .map(|(k, _)| k.clone())
-        .expect("an action that searches first");
     app.workflow_ok(
         &setup.integrator.token,
         &["LotDispatched"],
-        json!([{"connection_id": id_of(&connection), "action": action,
-                "input": {"ref": "{{ event.data.ref }}", "status": "ready_to_ship"}}]),
+        json!([{"connection_id": id_of(&connection), "action": "update_status",
+                "input": {"reference": "{{ event.data.ref }}", "status": "ready_to_ship"}}]),
     )
     .await;
     let publisher = app.publisher(&["AP"]).await;
-    app.publish_event(
-        &publisher.token,
-        "LotDispatched",
-        "AP",
-        json!({"ref": "S-1"}),
-    )
-    .await;
+    for r in ["S-1", "S-2"] {
+        app.publish_event(&publisher.token, "LotDispatched", "AP", json!({"ref": r}))
+            .await;
+    }
     tool.wait_for_success("PUT", "/orders/ord_1/status", 1, WAIT)
         .await;
+    let created = tool.wait_for_success("POST", "/orders", 1, WAIT).await;
+    assert_eq!(
+        created[0].json(),
+        json!({"ref": "S-2", "status": "ready_to_ship", "location": "LOC-1"})
+    );
     assert_eq!(tool.orders()[0]["status"], "ready_to_ship");
     assert_eq!(tool.token_requests(), 1);
     for t in tool.issued_tokens() {
         app.remember_secret("third-party token", &t);
     }
+
+    // The shop's signed webhook becomes one LotReceived with the order as its data.
+    let receiver = Receiver::start().await;
+    app.listen(&setup.integrator.token, &receiver).await;
+    let body = json!({"id": "wh-1", "topic": "orders/updated", "order": {"id": "ord_1", "status": "shipped"}})
+        .to_string();
+    let signature = format!("sha256={}", hmac_sha256_hex(&webhook_secret, &body));
+    let path = hook_path(&connection, "order_updated");
+    for sig in [
+        format!("sha256={}", "0".repeat(64)),
+        signature.clone(),
+        signature,
+    ] {
+        app.send(
+            app.request(Method::POST, &path)
+                .header("content-type", "application/json")
+                .header("X-Shop-Signature", sig)
+                .body(body.clone()),
+        )
+        .await;
+    }
+    let got = receiver.wait_for(1, WAIT).await;
+    assert_eq!(got[0].json()["type"], "LotReceived");
+    assert_eq!(
+        got[0].json()["data"],
+        json!({"id": "ord_1", "status": "shipped"})
+    );
+    receiver.assert_no_more_requests(1).await;
 }

@@ -3,14 +3,13 @@
 //! the connection's state, published by the connection's client; one that does not is 401 and
 //! publishes nothing; a repeated hook id is published once.
 
-use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::support::api::ApiResponse;
-use crate::support::apps::{AppsSetup, definition, hook_path};
+use crate::support::apps::{AppsSetup, definition, hmac_sha256_hex, hook_path};
 use crate::support::flow::WAIT;
 use crate::support::secrets::random_string;
 use crate::support::{Receiver, TestApp};
@@ -135,15 +134,6 @@ impl Hooked {
     }
 }
 
-fn hmac_hex(key: &str, body: &str) -> String {
-    let key = hmac::Key::new(hmac::HMAC_SHA256, key.as_bytes());
-    hmac::sign(&key, body.as_bytes())
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 #[tokio::test]
 async fn hmac_signed_hook_is_published_once_and_a_bad_signature_publishes_nothing() {
     let h = Hooked::start().await;
@@ -151,7 +141,7 @@ async fn hmac_signed_hook_is_published_once_and_a_bad_signature_publishes_nothin
     let sign = |b: &str| {
         vec![(
             "X-Signature",
-            format!("sha256={}", hmac_hex(&h.hmac_key, b)),
+            format!("sha256={}", hmac_sha256_hex(&h.hmac_key, b)),
         )]
     };
 
@@ -161,7 +151,7 @@ async fn hmac_signed_hook_is_published_once_and_a_bad_signature_publishes_nothin
         vec![("X-Signature", "sha256=00".to_string())],
         vec![(
             "X-Signature",
-            format!("sha256={}", hmac_hex(&random_string(32), &forged)),
+            format!("sha256={}", hmac_sha256_hex(&random_string(32), &forged)),
         )],
         sign(&body),
     ] {

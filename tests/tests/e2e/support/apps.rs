@@ -98,6 +98,17 @@ pub fn hook_path(connection: &Value, trigger: &str) -> String {
     url[at..].to_string()
 }
 
+/// Lower-case hex of the HMAC-SHA256 of `body` with `key` (a tool signing its webhook).
+pub fn hmac_sha256_hex(key: &str, body: &str) -> String {
+    use aws_lc_rs::hmac;
+    let key = hmac::Key::new(hmac::HMAC_SHA256, key.as_bytes());
+    hmac::sign(&key, body.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// A connection view's id.
 pub fn id_of(view: &Value) -> String {
     view["id"]
