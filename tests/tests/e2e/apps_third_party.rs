@@ -193,24 +193,11 @@ async fn digest_challenges_and_checks_answers_over_http() {
             "{challenge}"
         );
         let answer = digest_answer(&challenge, "u", "p", "POST", "/items?x=1", 1);
-        let ok = call(
-            &tool,
-            Method::POST,
-            "/items?x=1",
-            &[("authorization", &answer)],
-            "{}",
-        )
-        .await;
-        assert_eq!(ok.0, 201, "{algorithm:?}");
-        let replay = call(
-            &tool,
-            Method::POST,
-            "/items?x=1",
-            &[("authorization", &answer)],
-            "{}",
-        )
-        .await;
-        assert_eq!(replay.0, 401, "a replayed nc is refused");
+        let auth = [("authorization", answer.as_str())];
+        let ok = status_of(&tool, Method::POST, "/items?x=1", &auth, "{}").await;
+        assert_eq!(ok, 201, "{algorithm:?}");
+        let replay = status_of(&tool, Method::POST, "/items?x=1", &auth, "{}").await;
+        assert_eq!(replay, 401, "a replayed nc is refused");
     }
 }
 
