@@ -129,7 +129,7 @@ impl Polling {
             .count()
     }
 
-    /// `GET /v1/connections/{id}/polls`: the `new_order` entry.
+    /// `GET /v1/connections/{id}/polls`: the `new_order` entry of its `data`.
     async fn poll_state(&self) -> Value {
         let resp = self
             .app
@@ -139,9 +139,10 @@ impl Polling {
             )
             .await;
         resp.assert_status(200);
-        resp.json
-            .as_array()
-            .and_then(|a| a.iter().find(|p| p["trigger"] == "new_order"))
+        // A list response (`data`), as the API's other lists are.
+        resp.data()
+            .iter()
+            .find(|p| p["trigger"] == "new_order")
             .cloned()
             .unwrap_or_else(|| panic!("a new_order poll: {}", resp.text))
     }

@@ -43,10 +43,10 @@ async fn deprecated_version_keeps_its_connections_refuses_new_ones_and_upgrade_m
     }
     let listed = app.get("/v1/apps", &f.setup.integrator.token).await;
     listed.assert_status(200);
-    let tool = listed.json["items"]
-        .as_array()
-        .and_then(|a| a.iter().find(|i| i["key"] == "tool"))
-        .cloned()
+    let tool = listed
+        .data()
+        .into_iter()
+        .find(|i| i["key"] == "tool")
         .unwrap_or_else(|| panic!("the tool is listed: {}", listed.text));
     assert_eq!(tool["latest_version"], "2.0.0");
     let mut versions: Vec<String> = tool["versions"]
