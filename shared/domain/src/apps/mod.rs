@@ -13,6 +13,10 @@
 mod connection;
 mod definition;
 mod poll;
+mod polling;
+mod schema;
+mod validate;
+mod values;
 mod version;
 
 pub use connection::{Connection, ConnectionSecrets, PollSetting};
@@ -22,4 +26,12 @@ pub use definition::{
     RequestTemplate, SessionApply, TriggerKind, TriggerSpec,
 };
 pub use poll::{MAX_SEEN_IDS, PollState};
+pub use polling::{PollSettingInput, polls_for, validate_polling};
+pub use schema::{APP_SCHEMA, SCHEMA_MISMATCH, check_definition};
+pub use validate::{
+    MAX_CHOICES, MAX_DEFINITION_BYTES, MAX_ITEMS, MAX_POLL_INTERVAL_SECONDS, MAX_PROBLEMS,
+    check_version, in_definition, is_app_key, is_env_name, is_field_key, validate,
+};
+pub(crate) use validate::{Problems, Scope};
+pub use values::{MAX_VALUE_BYTES, SplitValues, validate_connection_values, validate_environment};
 pub use version::{AppStatus, AppVersion};

@@ -10,8 +10,9 @@ use time::OffsetDateTime;
 use super::mode::{DeliveryMode, apply_mode};
 use super::settings::{CREDENTIAL_IN_HEADERS, apply_delivery_settings};
 use super::{
-    DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT_MS, MAX_MAX_ATTEMPTS, MAX_RATE_LIMIT, MAX_TIMEOUT_MS,
-    OutboundAuth, PayloadFormat, RetryPolicy, SigningSecret, Subscription, TypeSelector,
+    ActionStep, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT_MS, MAX_MAX_ATTEMPTS, MAX_RATE_LIMIT,
+    MAX_TIMEOUT_MS, OutboundAuth, PayloadFormat, RetryPolicy, SigningSecret, Subscription,
+    TypeSelector,
 };
 use crate::client::Client;
 use crate::destination::{DestinationPolicy, validate_url};
@@ -60,6 +61,8 @@ pub struct SubscriptionInput {
     /// Receiver credential; JSON null removes it.
     #[serde(default, deserialize_with = "double_option")]
     pub auth: Option<Option<OutboundAuth>>,
+    /// A workflow's steps (mode `action` only; required on create, replaced whole on patch).
+    pub actions: Option<Vec<ActionStep>>,
 }
 
 fn double_option<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
@@ -79,7 +82,7 @@ pub struct SubscriptionRules<'a> {
 }
 
 /// Whether `name` is a valid HTTP header name (RFC 9110 token, at most 100 bytes).
-pub(super) fn is_header_name(name: &str) -> bool {
+pub(crate) fn is_header_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 100
         && name
@@ -88,7 +91,7 @@ pub(super) fn is_header_name(name: &str) -> bool {
 }
 
 /// Whether Hookline sets header `name` itself (so a subscription may not).
-pub(super) fn is_reserved_header(name: &str) -> bool {
+pub(crate) fn is_reserved_header(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     FORBIDDEN_HEADERS.contains(&lower.as_str())
         || lower.starts_with("webhook-")

@@ -20,13 +20,14 @@ mod mode;
 mod retry_policy;
 mod settings;
 
-pub use action::{ActionStep, MAX_ACTION_STEPS};
+pub use action::{ActionStep, MAX_ACTION_STEPS, MAX_STEP_INPUTS, validate_steps};
 pub use auth::{OutboundAuth, REDACTED, is_credential_header};
 pub use format::{
     CLOUDEVENTS_CONTENT_TYPE, CLOUDEVENTS_SOURCE_PREFIX, CloudEvent, JSON_CONTENT_TYPE,
     PayloadFormat, check_template, render_body,
 };
 pub use input::{SubscriptionInput, SubscriptionRules, apply_input, new_subscription};
+pub(crate) use input::{is_header_name, is_reserved_header};
 pub use mode::DeliveryMode;
 pub use retry_policy::{ExponentialBackoff, INVALID_RETRY_SCHEDULE, MAX_MULTIPLIER, RetryPolicy};
 pub use settings::{CREDENTIAL_IN_HEADERS, INVALID_TEMPLATE};

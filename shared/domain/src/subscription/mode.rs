@@ -1,9 +1,10 @@
-//! How a subscription's deliveries reach its client: pushed (an HTTP POST to its URL) or
-//! pulled (kept in its message log, which the client fetches with a cursor).
+//! How a subscription's deliveries reach its client: pushed (an HTTP POST to its URL),
+//! pulled (kept in its message log, which the client fetches with a cursor), or performed as
+//! a workflow's actions on the client's connections.
 
 use serde::{Deserialize, Serialize};
 
-use super::{Subscription, SubscriptionInput};
+use super::{Subscription, SubscriptionInput, validate_steps};
 use crate::error::ValidationError;
 
 /// A subscription's delivery mode; fixed when it is created.
@@ -22,7 +23,7 @@ pub enum DeliveryMode {
 }
 
 impl DeliveryMode {
-    /// `push` or `pull`.
+    /// `push`, `pull` or `action`.
     pub fn as_str(self) -> &'static str {
         match self {
             DeliveryMode::Push => "push",
@@ -37,8 +38,9 @@ impl DeliveryMode {
     }
 }
 
-/// Sets the mode of a new subscription, refuses a change of an existing one's, and refuses
-/// the fields that mean something only for an HTTP push on a pull subscription.
+/// Sets the mode of a new subscription, refuses a change of an existing one's, refuses the
+/// fields that mean something only for an HTTP push on a pull or action subscription, and
+/// sets a workflow's steps (mode `action` only, required on create).
 pub(super) fn apply_mode(
     sub: &mut Subscription,
     input: &SubscriptionInput,
@@ -54,19 +56,50 @@ pub(super) fn apply_mode(
         }
         _ => {}
     }
-    if sub.mode == DeliveryMode::Pull {
-        let push_only = [
+    let refused: &[(&str, bool)] = match sub.mode {
+        DeliveryMode::Push => &[],
+        DeliveryMode::Pull => &[
             ("url", input.url.is_some()),
             ("timeout_ms", input.timeout_ms.is_some()),
             ("rate_limit", matches!(input.rate_limit, Some(Some(_)))),
             ("auth", matches!(input.auth, Some(Some(_)))),
-        ];
-        if let Some((field, _)) = push_only.iter().find(|(_, given)| *given) {
+        ],
+        DeliveryMode::Action => &[
+            ("url", input.url.is_some()),
+            ("headers", input.headers.is_some()),
+            ("rate_limit", matches!(input.rate_limit, Some(Some(_)))),
+            ("auth", matches!(input.auth, Some(Some(_)))),
+            ("format", input.format.is_some()),
+            ("template", input.template.is_some()),
+        ],
+    };
+    if let Some((field, _)) = refused.iter().find(|(_, given)| *given) {
+        let why = match sub.mode {
+            DeliveryMode::Action => {
+                "a workflow performs its `actions`, whose app says how each request is made: this field applies to push only"
+            }
+            _ => "a pull subscription has no URL to send to: this field applies to push only",
+        };
+        return Err(ValidationError::invalid(*field, why));
+    }
+    match (&input.actions, sub.mode) {
+        (Some(steps), DeliveryMode::Action) => {
+            validate_steps(steps)?;
+            sub.actions = steps.clone();
+        }
+        (None, DeliveryMode::Action) if creating => {
             return Err(ValidationError::invalid(
-                *field,
-                "a pull subscription has no URL to send to: this field applies to push only",
+                "actions",
+                "is required with \"mode\": \"action\"",
             ));
         }
+        (Some(_), _) => {
+            return Err(ValidationError::invalid(
+                "actions",
+                "only with \"mode\": \"action\"",
+            ));
+        }
+        (None, _) => {}
     }
     Ok(())
 }
@@ -154,5 +187,100 @@ mod tests {
             "the same mode again"
         );
         assert_eq!(s.mode, DeliveryMode::Pull);
+    }
+
+    #[test]
+    fn a_workflow_has_steps_and_none_of_the_fields_of_a_push() {
+        let steps: Vec<crate::subscription::ActionStep> =
+            serde_json::from_value(serde_json::json!([
+                {"connection_id": "con_1", "action": "update_status", "input": {"status": "ready"}}
+            ]))
+            .expect("steps");
+        let mut s = sub();
+        let missing = SubscriptionInput {
+            mode: Some(DeliveryMode::Action),
+            ..Default::default()
+        };
+        assert_eq!(
+            field(apply_mode(&mut s, &missing, true)).as_deref(),
+            Some("actions")
+        );
+        let mut s = sub();
+        let workflow = SubscriptionInput {
+            mode: Some(DeliveryMode::Action),
+            actions: Some(steps.clone()),
+            ..Default::default()
+        };
+        assert_eq!(field(apply_mode(&mut s, &workflow, true)), None);
+        assert_eq!((s.mode, s.actions.len()), (DeliveryMode::Action, 1));
+        let push_only = [
+            (
+                "url",
+                SubscriptionInput {
+                    url: Some("https://x.example.org/".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "headers",
+                SubscriptionInput {
+                    headers: Some(Default::default()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "rate_limit",
+                SubscriptionInput {
+                    rate_limit: Some(Some(5)),
+                    ..Default::default()
+                },
+            ),
+            (
+                "format",
+                SubscriptionInput {
+                    format: Some(crate::subscription::PayloadFormat::Cloudevents),
+                    ..Default::default()
+                },
+            ),
+            (
+                "template",
+                SubscriptionInput {
+                    template: Some("{}".into()),
+                    ..Default::default()
+                },
+            ),
+        ];
+        for (name, input) in push_only {
+            assert_eq!(
+                field(apply_mode(&mut s, &input, false)).as_deref(),
+                Some(name)
+            );
+        }
+        let empty = SubscriptionInput {
+            actions: Some(Vec::new()),
+            ..Default::default()
+        };
+        assert_eq!(
+            field(apply_mode(&mut s, &empty, false)).as_deref(),
+            Some("actions")
+        );
+        assert_eq!(
+            field(apply_mode(&mut s, &SubscriptionInput::default(), false)),
+            None
+        );
+        assert_eq!(s.actions, steps, "a patch without actions keeps them");
+        // Other modes have no steps.
+        for mode in [DeliveryMode::Push, DeliveryMode::Pull] {
+            let mut s = sub();
+            let input = SubscriptionInput {
+                mode: Some(mode),
+                actions: Some(steps.clone()),
+                ..Default::default()
+            };
+            assert_eq!(
+                field(apply_mode(&mut s, &input, true)).as_deref(),
+                Some("actions")
+            );
+        }
     }
 }
