@@ -14,6 +14,38 @@ use crate::support::flow::WAIT;
 use crate::support::secrets::random_string;
 use crate::support::{Receiver, TestApp};
 
+/// The app `hooked`: three hook triggers, one per verification, their secrets in secret
+/// properties.
+fn hooked_definition() -> Value {
+    let secret_prop =
+        |key: &str| json!({"key": key, "label": key, "required": true, "secret": true});
+    definition(
+        "hooked",
+        "1.0.0",
+        json!({"type": "none"}),
+        json!({
+            "properties": [secret_prop("hmac_key"), secret_prop("whsec"), secret_prop("shared_token")],
+            "triggers": {
+                "hmac_order": {
+                    "label": "Order (HMAC)", "kind": "hook", "event_type": "LotDispatched",
+                    "verify": {"type": "hmac", "header": "X-Signature", "secret": "{{ props.hmac_key }}", "prefix": "sha256="},
+                    "id": "/id", "data": "/data"
+                },
+                "sw_order": {
+                    "label": "Order (Standard Webhooks)", "kind": "hook", "event_type": "LotReceived",
+                    "verify": {"type": "standard_webhooks", "secret": "{{ props.whsec }}"},
+                    "data": "/data"
+                },
+                "token_order": {
+                    "label": "Order (token)", "kind": "hook", "event_type": "LotCreated",
+                    "verify": {"type": "token", "header": "X-Hook-Token", "secret": "{{ props.shared_token }}"},
+                    "id": "/id"
+                }
+            }
+        }),
+    )
+}
+
 /// A runner, the app `hooked` (three hook triggers, one per verification) and a connection
 /// of the AP integrator to it, whose events a receiver gets.
 struct Hooked {
@@ -32,31 +64,7 @@ impl Hooked {
         let setup = app.apps_setup().await;
         let secret_prop =
             |key: &str| json!({"key": key, "label": key, "required": true, "secret": true});
-        let def = definition(
-            "hooked",
-            "1.0.0",
-            json!({"type": "none"}),
-            json!({
-                "properties": [secret_prop("hmac_key"), secret_prop("whsec"), secret_prop("shared_token")],
-                "triggers": {
-                    "hmac_order": {
-                        "label": "Order (HMAC)", "kind": "hook", "event_type": "LotDispatched",
-                        "verify": {"type": "hmac", "header": "X-Signature", "secret": "{{ props.hmac_key }}", "prefix": "sha256="},
-                        "id": "/id", "data": "/data"
-                    },
-                    "sw_order": {
-                        "label": "Order (Standard Webhooks)", "kind": "hook", "event_type": "LotReceived",
-                        "verify": {"type": "standard_webhooks", "secret": "{{ props.whsec }}"},
-                        "data": "/data"
-                    },
-                    "token_order": {
-                        "label": "Order (token)", "kind": "hook", "event_type": "LotCreated",
-                        "verify": {"type": "token", "header": "X-Hook-Token", "secret": "{{ props.shared_token }}"},
-                        "id": "/id"
-                    }
-                }
-            }),
-        );
+        let def = hooked_definition();
         app.publish_app_ok(
             &setup.developer.token,
             &def,
