@@ -62,8 +62,6 @@ impl Hooked {
     async fn start() -> Hooked {
         let app = TestApp::spawn().await;
         let setup = app.apps_setup().await;
-        let secret_prop =
-            |key: &str| json!({"key": key, "label": key, "required": true, "secret": true});
         let def = hooked_definition();
         app.publish_app_ok(
             &setup.developer.token,
