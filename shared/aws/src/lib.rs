@@ -1,5 +1,5 @@
 //! Hookline's AWS backend: the ports implemented over DynamoDB (store), SQS (queues) and
-//! Secrets Manager (JWT signing keys) with the official SDK crates. Endpoints come from the
+//! Secrets Manager (JWT signing keys, the secret store) with the official SDK crates. Endpoints come from the
 //! standard `AWS_ENDPOINT_URL` (or per-service) variables, so the same code talks to AWS,
 //! LocalStack or moto; resource names come from `AwsSettings` and must match `template.yaml`.
 
@@ -7,11 +7,13 @@ pub mod dynamo;
 pub mod keys;
 pub mod metrics;
 pub mod provision;
+pub mod secrets;
 pub mod settings;
 pub mod sqs;
 
 pub use dynamo::DynamoStore;
 pub use keys::SecretsKeys;
+pub use secrets::ManagedSecrets;
 pub use settings::AwsSettings;
 pub use sqs::SqsQueue;
 

@@ -21,6 +21,10 @@ pub(crate) enum Kind {
     Deliveries,
     /// `list_manufacturers`: last sort key (name key, `\u{1}`, licence number).
     Manufacturers,
+    /// `list_app_versions`: last (key, version).
+    AppVersions,
+    /// `list_connections`: last id.
+    Connections,
 }
 
 impl Kind {
@@ -31,6 +35,8 @@ impl Kind {
             Kind::Events => "evt",
             Kind::Deliveries => "dlv",
             Kind::Manufacturers => "mfr",
+            Kind::AppVersions => "app",
+            Kind::Connections => "con",
         }
     }
 }

@@ -48,6 +48,10 @@ pub enum EmbeddedError {
     /// A database thread (writer, checkpointer) could not be started.
     #[error("cannot start a database thread: {0}")]
     Thread(std::io::Error),
+    /// The secret store's key (`HOOKLINE_SECRETS_KEY`) is malformed; the message names its
+    /// source, never its value.
+    #[error("secret store key: {0}")]
+    SecretsKey(String),
     /// The database was written by a newer Hookline whose schema this build does not know.
     #[error("database schema version {found} is newer than this build supports ({supported})")]
     SchemaTooNew {

@@ -11,6 +11,7 @@
 //! the first claim of a delivery it inserted in memory instead of writing it (see `claims`).
 
 mod apps;
+mod apps_polls;
 mod claims;
 mod clients;
 mod codec;
@@ -28,6 +29,7 @@ mod pull;
 mod queue;
 mod retention;
 mod schema;
+mod secrets;
 mod store;
 mod subscriptions;
 mod sync;
@@ -41,10 +43,12 @@ use hookline_ports::{KeyRotation, PortError, PublicKeys, Queue, SigningKeys, Sto
 pub use error::EmbeddedError;
 pub use queue::{MAX_BATCH, MAX_DELAY, MAX_VISIBILITY, MAX_WAIT, QueueOptions};
 pub use schema::{DB_FILE, SCHEMA_VERSION};
+pub use secrets::{SECRETS_KEY_ENV, SECRETS_KEY_FILE};
 
 use claims::Claims;
 use db::Db;
 use queue::Signals;
+use secrets::SecretsKey;
 
 /// The embedded backend of one data directory; implements `Store`, `Queue` and the key ports
 /// (`SigningKeys`, `PublicKeys`, `KeyRotation`).
@@ -62,6 +66,8 @@ pub struct EmbeddedBackend {
     claims: Arc<Claims>,
     /// Appends to pull logs so far, for the readers that wait for one.
     pull_appends: Arc<tokio::sync::watch::Sender<u64>>,
+    /// The secret store's key (see `secrets`).
+    secrets: Arc<SecretsKey>,
 }
 
 impl std::fmt::Debug for EmbeddedBackend {
@@ -100,6 +106,8 @@ impl EmbeddedBackend {
     }
 
     /// Opens the backend in `data_dir` (created if missing), creating or migrating the schema.
+    /// The secret store's key is `HOOKLINE_SECRETS_KEY` (checked now) if set, else the data
+    /// directory's `secrets.key`, created at the first use of a secret.
     ///
     /// This blocks for as long as SQLite takes to open and migrate the file; call it at
     /// start-up (or inside `spawn_blocking`), not from a busy async task.
@@ -109,6 +117,7 @@ impl EmbeddedBackend {
             source,
         })?;
         let lock = lock_dir(data_dir)?;
+        let secrets = SecretsKey::from_env(data_dir)?;
         let path = data_dir.join(DB_FILE);
         let db = Db::open(&path)?;
         tracing::info!(path = %path.display(), "opened the embedded database");
@@ -121,6 +130,7 @@ impl EmbeddedBackend {
             generation: Arc::new(AtomicU64::new(0)),
             claims: Arc::default(),
             pull_appends: Arc::new(tokio::sync::watch::Sender::new(0)),
+            secrets: Arc::new(secrets),
         })
     }
 

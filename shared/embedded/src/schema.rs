@@ -17,7 +17,7 @@ use crate::error::EmbeddedError;
 pub const DB_FILE: &str = "hookline.db";
 
 /// The schema version this build writes; `user_version` of an up-to-date file.
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 /// How long a statement waits for a lock held by another connection (or process).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -250,6 +250,49 @@ CREATE UNIQUE INDEX IF NOT EXISTS pull_messages_by_append ON pull_messages (subs
 CREATE INDEX IF NOT EXISTS pull_messages_by_expiry ON pull_messages (kept_until_ns);
 "#;
 
+/// Version 10: integration apps (see `apps`, `apps_polls`, `secrets`). Published app
+/// versions by (key, version), listed by key then `sort_key` (`hookline_ports::version_sort_key`,
+/// semver order); connections, whose hook token is unique; each connection's polling
+/// triggers, found due by `next_run_ns`; and the secret store's values, encrypted (AES-256-GCM,
+/// the nonce beside the ciphertext and its tag).
+const V10: &str = r#"
+CREATE TABLE IF NOT EXISTS app_versions (
+    key      TEXT NOT NULL,
+    version  TEXT NOT NULL,
+    sort_key TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    body     TEXT NOT NULL,
+    PRIMARY KEY (key, version)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS app_versions_in_order ON app_versions (key, sort_key, version);
+
+CREATE TABLE IF NOT EXISTS connections (
+    id         TEXT PRIMARY KEY,
+    client_id  TEXT NOT NULL,
+    hook_token TEXT NOT NULL UNIQUE,
+    version    INTEGER NOT NULL,
+    body       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS connections_by_client ON connections (client_id, id);
+
+CREATE TABLE IF NOT EXISTS polls (
+    connection_id  TEXT NOT NULL,
+    trigger_key    TEXT NOT NULL,
+    next_run_ns    INTEGER NOT NULL,
+    lease_until_ns INTEGER,
+    version        INTEGER NOT NULL,
+    body           TEXT NOT NULL,
+    PRIMARY KEY (connection_id, trigger_key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS polls_due ON polls (next_run_ns, connection_id, trigger_key);
+
+CREATE TABLE IF NOT EXISTS secrets (
+    name       TEXT PRIMARY KEY,
+    nonce      BLOB NOT NULL,
+    ciphertext BLOB NOT NULL
+) WITHOUT ROWID;
+"#;
+
 /// WAL pages past which the writer checkpoints in its own commit (~80 MB): a backstop, as the
 /// background checkpointer has the log started over from 4,096 pages (see `db`), and a
 /// checkpoint inside a commit holds up every write for tens of milliseconds. Before the
@@ -408,6 +451,11 @@ fn migrate(conn: &mut Connection) -> Result<(), EmbeddedError> {
         tx.execute_batch(V9)?;
         tx.pragma_update(None, "user_version", 9)?;
         tracing::info!(version = 9, "migrated the embedded database schema");
+    }
+    if found < 10 {
+        tx.execute_batch(V10)?;
+        tx.pragma_update(None, "user_version", 10)?;
+        tracing::info!(version = 10, "migrated the embedded database schema");
     }
     tx.commit()?;
     Ok(())

@@ -28,12 +28,6 @@ use time::OffsetDateTime;
 use crate::error::PortError;
 use crate::store::Page;
 
-/// TEMPORARY (issue 23 skeleton): what a method answers until its backend implements it. The
-/// stores' branch removes it with every default body below.
-fn unimplemented_port() -> PortError {
-    PortError::backend("not implemented by this store yet")
-}
-
 /// The key by which versions sort in semver order (`1.10.0` after `1.9.0`, a pre-release
 /// before its release): each numeric part zero-padded to ten digits, then `~` for a release
 /// or `-` and the pre-release text.
@@ -59,108 +53,75 @@ pub fn version_sort_key(version: &str) -> String {
 
 /// Published app versions.
 #[async_trait]
-#[allow(unused_variables)] // TEMPORARY (issue 23 skeleton)
 pub trait AppStore: Send + Sync + 'static {
     /// Stores a new version; false (writing nothing) if (key, version) exists.
-    async fn insert_app_version(&self, v: &AppVersion) -> Result<bool, PortError> {
-        Err(unimplemented_port())
-    }
+    async fn insert_app_version(&self, v: &AppVersion) -> Result<bool, PortError>;
     /// A version by key and semver.
     async fn get_app_version(
         &self,
         key: &str,
         version: &str,
-    ) -> Result<Option<AppVersion>, PortError> {
-        Err(unimplemented_port())
-    }
+    ) -> Result<Option<AppVersion>, PortError>;
     /// Replaces a version only if its stored `revision` still equals `v.revision`, storing
     /// `revision + 1`; false (writing nothing) if it moved; `NotFound` if there is none.
-    async fn update_app_version(&self, v: &AppVersion) -> Result<bool, PortError> {
-        Err(unimplemented_port())
-    }
+    async fn update_app_version(&self, v: &AppVersion) -> Result<bool, PortError>;
     /// Versions of one app (or of every app), by key then [`version_sort_key`].
     async fn list_app_versions(
         &self,
         key: Option<&str>,
         cursor: Option<&str>,
         limit: usize,
-    ) -> Result<Page<AppVersion>, PortError> {
-        Err(unimplemented_port())
-    }
+    ) -> Result<Page<AppVersion>, PortError>;
 }
 
 /// Connections.
 #[async_trait]
-#[allow(unused_variables)] // TEMPORARY (issue 23 skeleton)
 pub trait ConnectionStore: Send + Sync + 'static {
     /// Stores a new connection; `Conflict` if its id or hook token exists.
-    async fn insert_connection(&self, c: &Connection) -> Result<(), PortError> {
-        Err(unimplemented_port())
-    }
+    async fn insert_connection(&self, c: &Connection) -> Result<(), PortError>;
     /// A connection by id.
-    async fn get_connection(&self, id: &ConnectionId) -> Result<Option<Connection>, PortError> {
-        Err(unimplemented_port())
-    }
+    async fn get_connection(&self, id: &ConnectionId) -> Result<Option<Connection>, PortError>;
     /// The connection whose hook token this is.
-    async fn connection_by_hook(&self, hook_token: &str) -> Result<Option<Connection>, PortError> {
-        Err(unimplemented_port())
-    }
+    async fn connection_by_hook(&self, hook_token: &str) -> Result<Option<Connection>, PortError>;
     /// Replaces a connection only if its stored `version` still equals `c.version`, storing
     /// `version + 1`; false (writing nothing) if it moved; `NotFound` if there is none. The
     /// hook token never changes.
-    async fn update_connection(&self, c: &Connection) -> Result<bool, PortError> {
-        Err(unimplemented_port())
-    }
+    async fn update_connection(&self, c: &Connection) -> Result<bool, PortError>;
     /// Deletes a connection (and its hook token); `NotFound` if there is none.
-    async fn delete_connection(&self, id: &ConnectionId) -> Result<(), PortError> {
-        Err(unimplemented_port())
-    }
+    async fn delete_connection(&self, id: &ConnectionId) -> Result<(), PortError>;
     /// Connections of one client (or all, for `None`), by id.
     async fn list_connections(
         &self,
         client_id: Option<&ClientId>,
         cursor: Option<&str>,
         limit: usize,
-    ) -> Result<Page<Connection>, PortError> {
-        Err(unimplemented_port())
-    }
+    ) -> Result<Page<Connection>, PortError>;
 }
 
 /// The polling triggers' schedule and progress.
 #[async_trait]
-#[allow(unused_variables)] // TEMPORARY (issue 23 skeleton)
 pub trait PollStore: Send + Sync + 'static {
     /// Creates or replaces the schedule of (connection, trigger), whatever is stored.
-    async fn put_poll(&self, p: &PollState) -> Result<(), PortError> {
-        Err(unimplemented_port())
-    }
+    async fn put_poll(&self, p: &PollState) -> Result<(), PortError>;
     /// The schedule of (connection, trigger).
     async fn get_poll(
         &self,
         connection: &ConnectionId,
         trigger: &str,
-    ) -> Result<Option<PollState>, PortError> {
-        Err(unimplemented_port())
-    }
+    ) -> Result<Option<PollState>, PortError>;
     /// Replaces it only if its stored `version` still equals `p.version`, storing
     /// `version + 1`; false (writing nothing) if it moved or is gone. A poller claims a run
     /// with this (setting `lease_until`), and records the run's outcome with it.
-    async fn update_poll(&self, p: &PollState) -> Result<bool, PortError> {
-        Err(unimplemented_port())
-    }
+    async fn update_poll(&self, p: &PollState) -> Result<bool, PortError>;
     /// Deletes every trigger's schedule of a connection.
-    async fn delete_polls(&self, connection: &ConnectionId) -> Result<(), PortError> {
-        Err(unimplemented_port())
-    }
+    async fn delete_polls(&self, connection: &ConnectionId) -> Result<(), PortError>;
     /// Schedules due at `now` (`next_run_at <= now`, no lease past `now`), the most overdue
     /// first, at most `limit`.
     async fn due_polls(
         &self,
         now: OffsetDateTime,
         limit: usize,
-    ) -> Result<Vec<PollState>, PortError> {
-        Err(unimplemented_port())
-    }
+    ) -> Result<Vec<PollState>, PortError>;
 }
 
 #[cfg(test)]

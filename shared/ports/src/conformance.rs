@@ -12,6 +12,7 @@
 //!   it leaves them empty. Its waits are whole seconds, because SQS counts visibility and delay
 //!   in seconds.
 
+mod apps;
 mod claims;
 mod clients;
 mod deliveries;
@@ -20,8 +21,10 @@ mod imports;
 mod keys;
 mod listings;
 mod manufacturers;
+mod polls;
 mod pull;
 mod queue;
+mod secrets;
 mod subscriptions;
 mod sync;
 
@@ -39,8 +42,8 @@ pub use keys::keys_suite;
 pub use queue::queue_suite;
 
 /// Runs every store check: clients, event types, events, subscriptions, deliveries, claims,
-/// manufacturers, imports, the sync port's sources, allocations and requests, and the pull
-/// port's message logs.
+/// manufacturers, imports, the sync port's sources, allocations and requests, the pull
+/// port's message logs, the integration apps' versions, connections and polls, and secrets.
 pub async fn store_suite(store: &dyn Store) {
     let run = Run::new();
     clients::clients(store, &run).await;
@@ -69,6 +72,11 @@ pub async fn store_suite(store: &dyn Store) {
     pull::concurrent_appends(store, &run).await;
     pull::acknowledgements(store, &run).await;
     pull::retention(store, &run).await;
+    apps::app_versions(store, &run).await;
+    apps::connections(store, &run).await;
+    polls::polls(store, &run).await;
+    secrets::secrets(store, &run).await;
+    secrets::oversized(store, &run).await;
 }
 
 /// What makes one run's data its own.

@@ -14,19 +14,12 @@ pub const MAX_SECRET_BYTES: usize = 60 * 1024;
 
 /// Secrets by name (`connections/con_…`, `apps/<key>/<version>`).
 #[async_trait]
-/// TEMPORARY (issue 23 skeleton): the default bodies go when the backends implement it.
-#[allow(unused_variables)]
 pub trait SecretStore: Send + Sync + 'static {
-    /// Creates or replaces the secret `name`.
-    async fn put_secret(&self, name: &str, value: &[u8]) -> Result<(), PortError> {
-        Err(PortError::backend("not implemented by this store yet"))
-    }
+    /// Creates or replaces the secret `name`. A value over [`MAX_SECRET_BYTES`] is refused
+    /// (a backend error that, like every error here, does not quote it).
+    async fn put_secret(&self, name: &str, value: &[u8]) -> Result<(), PortError>;
     /// The secret `name`, if there is one.
-    async fn get_secret(&self, name: &str) -> Result<Option<Vec<u8>>, PortError> {
-        Err(PortError::backend("not implemented by this store yet"))
-    }
+    async fn get_secret(&self, name: &str) -> Result<Option<Vec<u8>>, PortError>;
     /// Deletes the secret `name` at once (no recovery window); nothing if there is none.
-    async fn delete_secret(&self, name: &str) -> Result<(), PortError> {
-        Err(PortError::backend("not implemented by this store yet"))
-    }
+    async fn delete_secret(&self, name: &str) -> Result<(), PortError>;
 }

@@ -1,4 +1,5 @@
-//! `DynamoStore` against moto: the port conformance suite (twice on one table), data shared
+//! `DynamoStore` against moto: the port conformance suite (twice on one table; its secrets in
+//! Secrets Manager), data shared
 //! between store instances, the table's definition as DynamoDB reports it, the sharded lists
 //! (all deliveries; each day of events) written spread and read back merged, and what a list
 //! page costs now that the indexes hold keys only (a `Query` per partition, a `BatchGetItem`
@@ -14,8 +15,8 @@ mod shards;
 mod store;
 mod table;
 
-use hookline_aws::DynamoStore;
 use hookline_aws::provision::table::create_table;
+use hookline_aws::{DynamoStore, ManagedSecrets};
 use hookline_domain::{ClientId, Delivery, DeliveryId, DeliveryStatus, EventId, SubscriptionId};
 use hookline_ports::{DeliveryFilter, DeliveryKey, DeliveryStore};
 use support::moto::{Moto, unique};
@@ -34,11 +35,19 @@ async fn new_table(client: &aws_sdk_dynamodb::Client) -> String {
     table
 }
 
-/// A store on `table` whose every request the recorder returned with it counts.
+/// Secrets Manager on `moto`, under a prefix of their own.
+async fn secrets(moto: &Moto) -> ManagedSecrets {
+    let client = aws_sdk_secretsmanager::Client::new(&moto.sdk_config().await);
+    ManagedSecrets::new(client, format!("hookline/{}/", unique("secrets")))
+}
+
+/// A store on `table` (its secrets in Secrets Manager) whose every DynamoDB request the
+/// recorder returned with it counts.
 async fn recorded_store(moto: &Moto, table: &str) -> (DynamoStore, Operations) {
     let ops = Operations::default();
     let client = ops.dynamodb_client(&moto.sdk_config().await);
-    (DynamoStore::new(client, table), ops)
+    let store = DynamoStore::new(client, table).with_secrets(secrets(moto).await);
+    (store, ops)
 }
 
 /// One page of `key`'s deliveries (of `status`, if given) after `cursor`: their ids, and the

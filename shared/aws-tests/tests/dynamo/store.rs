@@ -10,14 +10,14 @@ use hookline_ports::SubscriptionStore;
 use time::OffsetDateTime;
 
 use super::support::moto::Moto;
-use super::{client, new_table, recorded_store};
+use super::{client, new_table, recorded_store, secrets};
 
 #[tokio::test]
 async fn store_passes_the_conformance_suite_on_dynamodb() {
     let moto = Moto::start();
     let client = client(&moto).await;
     let table = new_table(&client).await;
-    let store = DynamoStore::new(client, table);
+    let store = DynamoStore::new(client, table).with_secrets(secrets(&moto).await);
     hookline_ports::conformance::store_suite(&store).await;
     // The suite only asserts on what each run wrote, so a second run on the same (now
     // populated) table must pass too.

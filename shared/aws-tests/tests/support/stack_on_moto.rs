@@ -252,7 +252,11 @@ impl StackOnMoto {
         let urls = create_queues(&sqs, &unique("hookline"), 5, 60)
             .await
             .expect("create the queues");
-        let dynamo = Arc::new(DynamoStore::new(ddb, table));
+        let secrets = hookline_aws::ManagedSecrets::new(
+            aws_sdk_secretsmanager::Client::new(&sdk),
+            format!("hookline/{table}/"),
+        );
+        let dynamo = Arc::new(DynamoStore::new(ddb, table).with_secrets(secrets));
         let store: Arc<dyn Store> = dynamo.clone();
         let queue: Arc<dyn Queue> = Arc::new(SqsQueue::new(sqs.clone(), urls.clone()));
         // The keys are not what these tests are about: the embedded key store in a temporary

@@ -7,8 +7,7 @@ use hookline_ports::{DeliveryFilter, DeliveryKey, PortError};
 use time::OffsetDateTime;
 
 use super::DynamoStore;
-use super::error::backend;
-use super::item::{Item, body, expires_at, n, names, s, sort_time, timed};
+use super::item::{Item, body, expires_at, n, s, sort_time, timed};
 use super::ops::Must;
 use super::query::ListQuery;
 use super::schema::{BODY, EXPIRES_AT, GSI1, GSI2, GSI3, GSI4, PK, SK, STATUS, VERSION};
@@ -106,28 +105,13 @@ impl DynamoStore {
         let expected = d.version;
         let mut next = d.clone();
         next.version = expected.saturating_add(1);
-        let res = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(self.delivery_item(op, &next)?))
-            .condition_expression("attribute_exists(#pk) AND #version = :expected")
-            .set_expression_attribute_names(Some(names(&[PK, VERSION])))
-            .expression_attribute_values(":expected", n(expected))
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                match self.get_item(op, delivery_pk(&d.id), DELIVERY_SK).await? {
-                    Some(_) => Ok(false),
-                    None => Err(PortError::NotFound),
-                }
-            }
-            Err(e) => Err(backend(op, e)),
+        let item = self.delivery_item(op, &next)?;
+        if self.put_over_version(op, item, expected, None).await? {
+            return Ok(true);
+        }
+        match self.get_item(op, delivery_pk(&d.id), DELIVERY_SK).await? {
+            Some(_) => Ok(false),
+            None => Err(PortError::NotFound),
         }
     }
 }

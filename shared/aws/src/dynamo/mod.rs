@@ -28,6 +28,10 @@
 //! | pull log counter | `PULL#sub` | `LOG` | | | | last, acked (numbers) |
 //! | pull message | `PULL#sub` | `MSG#position` (20 digits) | | | | body, expires_at |
 //! | pull append key | `PULL#sub` | `DLV#delivery#cycle` | | | | position, expires_at |
+//! | app version | `APP#key#version` | `APP` | `APP#key#VERSIONS` / `sortkey\u{1}version` | `APPS` / `key\u{1}sortkey\u{1}version` | | body, version (the revision) |
+//! | connection | `CONN#id` | `CONN` | `CLIENT#id#CONNS` / id | `CONNS` / id | | body, version, hook_token |
+//! | hook token | `HOOK#token` | `HOOK` | | | | connection |
+//! | poll | `POLL#connection` | `TRIGGER#trigger` | `POLLS` / `next_run#connection#trigger` | | | body, version |
 //! | manufacturer's state entry | `MANUFACTURER#fssai` | `STATE#code` | `STATE#code#MANUFACTURERS` / `name\u{1}fssai` | | | body (a copy) |
 //!
 //! `n` is the item's shard: `shard::shard_of(id)`, a fixed hash of its id modulo
@@ -73,6 +77,7 @@
 //! of the items they list (`bodies`).
 
 mod apps;
+mod apps_polls;
 mod bodies;
 mod clients;
 mod cursor;
@@ -96,15 +101,18 @@ mod sync;
 
 use std::time::Duration;
 
+use crate::secrets::ManagedSecrets;
+
 /// How long events, idempotency claims and deliveries are kept unless told otherwise.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
-/// The store port over one DynamoDB table.
+/// The store port over one DynamoDB table, and its secret store over Secrets Manager.
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
     client: aws_sdk_dynamodb::Client,
     table: String,
     retention: Duration,
+    secrets: Option<ManagedSecrets>,
 }
 
 impl DynamoStore {
@@ -114,7 +122,22 @@ impl DynamoStore {
             client,
             table: table.into(),
             retention: DEFAULT_RETENTION,
+            secrets: None,
         }
+    }
+
+    /// The same store, keeping its secrets (`SecretStore`) in `secrets`; without them, every
+    /// secret call fails.
+    pub fn with_secrets(mut self, secrets: ManagedSecrets) -> DynamoStore {
+        self.secrets = Some(secrets);
+        self
+    }
+
+    /// The secret store, if the store was given one.
+    pub(crate) fn secrets(&self) -> Result<&ManagedSecrets, hookline_ports::PortError> {
+        self.secrets.as_ref().ok_or_else(|| {
+            hookline_ports::PortError::backend("this store was built without a secret store")
+        })
     }
 
     /// The same store, with events, claims and deliveries expiring `retention` after creation.

@@ -4,13 +4,13 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use hookline_ports::PortError;
 
 use super::DynamoStore;
 use super::error::{backend, build};
 use super::item::{Item, key, n, names};
-use super::schema::{GENERATION, PK};
+use super::schema::{GENERATION, PK, VERSION};
 
 /// What must hold for a write to happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +101,41 @@ impl DynamoStore {
                 .set_expression_attribute_names(Some(names(&[PK])));
         }
         match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if conditional_check_failed(&e) => Ok(false),
+            Err(e) => Err(backend(op, e)),
+        }
+    }
+
+    /// A put of an item whose stored `version` attribute must equal `expected` (the item
+    /// carries the next one), under `also` as well where given (`AND`ed, with its own names
+    /// and values); false if the condition failed (the version moved, or no such item).
+    pub(crate) async fn put_over_version(
+        &self,
+        op: &str,
+        item: Item,
+        expected: u64,
+        also: Option<(&str, &str, AttributeValue)>,
+    ) -> Result<bool, PortError> {
+        let mut condition = "attribute_exists(#pk) AND #version = :expected".to_string();
+        let mut attrs = vec![PK, VERSION];
+        let mut req = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .expression_attribute_values(":expected", n(expected));
+        if let Some((attr, placeholder, value)) = also {
+            condition.push_str(&format!(" AND #{attr} = {placeholder}"));
+            attrs.push(attr);
+            req = req.expression_attribute_values(placeholder, value);
+        }
+        let res = req
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(names(&attrs)))
+            .send()
+            .await;
+        match res {
             Ok(_) => Ok(true),
             Err(e) if conditional_check_failed(&e) => Ok(false),
             Err(e) => Err(backend(op, e)),

@@ -4,6 +4,19 @@
 //! polling triggers and the hook triggers are built on these.
 
 pub mod auth;
+mod engine;
+#[cfg(test)]
+mod fixtures;
+pub mod poll;
+pub mod render;
+pub mod resolve;
+pub mod run;
+pub mod verify;
+
+pub use engine::{AppEngine, StepOutcome};
+pub use poll::PollPage;
+pub use render::{TemplateFailure, render_request};
+pub use resolve::{ResolveError, Resolver};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
