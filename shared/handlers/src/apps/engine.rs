@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use hookline_domain::apps::{AuthScheme, KeyLocation, RequestTemplate};
 use hookline_domain::delivery::{RESPONSE_EXCERPT_BYTES, bounded};
@@ -184,16 +186,96 @@ pub(super) fn kept(resolved: &Resolved, raw: &[u8]) -> String {
     let cut = &raw[..raw
         .len()
         .min(RESPONSE_EXCERPT_BYTES + longest_secret(resolved))];
-    let text = String::from_utf8_lossy(cut);
-    bounded(&resolved.redact(&text), RESPONSE_EXCERPT_BYTES)
+    let mut text = resolved.redact(&String::from_utf8_lossy(cut));
+    for secret in derived_secrets(resolved) {
+        if text.contains(&secret) {
+            text = text.replace(&secret, REDACTED);
+        }
+    }
+    bounded(&text, RESPONSE_EXCERPT_BYTES)
 }
 
-/// Length of the connection's longest secret value.
+/// What the credentials become on the wire and a tool may echo (an `Authorization: Basic`
+/// value, as httpbin-like endpoints answer it).
+fn derived_secrets(resolved: &Resolved) -> Vec<String> {
+    let credentials = &resolved.secrets.credentials;
+    match (credentials.get("username"), credentials.get("password")) {
+        (Some(user), Some(password)) => {
+            vec![STANDARD.encode(format!("{user}:{password}"))]
+        }
+        _ => vec![],
+    }
+}
+
+/// Length of the longest text [`kept`] redacts.
 fn longest_secret(resolved: &Resolved) -> usize {
     resolved
         .secret_values()
-        .iter()
-        .map(String::len)
+        .into_iter()
+        .chain(derived_secrets(resolved))
+        .map(|s| s.len())
         .max()
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use hookline_domain::apps::HttpMethod;
+    use serde_json::json;
+
+    use super::*;
+    use crate::apps::fixtures::resolved;
+
+    fn key_in_query() -> Resolved {
+        resolved(
+            json!({"auth": {"type": "api_key", "in": "query", "name": "api key"}}),
+            &[],
+            json!({}),
+            json!({"credentials": {"api_key": "the-key-0042"}}),
+        )
+    }
+
+    fn request(url: &str, body: Option<&str>) -> RenderedRequest {
+        RenderedRequest {
+            method: HttpMethod::Post,
+            url: url.into(),
+            headers: vec![],
+            body: body.map(|b| (Bytes::from(b.to_string()), "application/json")),
+        }
+    }
+
+    #[test]
+    fn the_request_excerpt_hides_the_api_key_parameter_and_secrets() {
+        let conn = key_in_query();
+        let excerpt = request_excerpt(
+            &conn,
+            &request(
+                "https://tool.example/o?a=1&api+key=abc&b=the-key-0042#top",
+                Some(r#"{"k":"the-key-0042"}"#),
+            ),
+        );
+        assert_eq!(
+            excerpt,
+            "POST https://tool.example/o?a=1&api+key=[redacted]&b=[redacted]#top\n\n{\"k\":\"[redacted]\"}"
+        );
+        let plain = request_excerpt(&conn, &request("https://tool.example/o", None));
+        assert_eq!(plain, "POST https://tool.example/o");
+    }
+
+    #[test]
+    fn excerpts_are_bounded_and_a_secret_across_the_bound_is_still_redacted() {
+        let conn = key_in_query();
+        // The secret begins just before the 1 KiB bound and ends after it.
+        let body = format!(
+            "{}the-key-0042{}",
+            "x".repeat(RESPONSE_EXCERPT_BYTES - 4),
+            "y".repeat(5000)
+        );
+        let kept = kept(&conn, body.as_bytes());
+        assert!(kept.len() <= RESPONSE_EXCERPT_BYTES);
+        assert!(!kept.contains("the-"), "no part of the secret is kept");
+        let excerpt = request_excerpt(&conn, &request("https://t.example/", Some(&body)));
+        assert!(excerpt.len() <= RESPONSE_EXCERPT_BYTES);
+        assert!(!excerpt.contains("the-"), "{excerpt}");
+    }
 }

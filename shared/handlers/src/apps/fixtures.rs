@@ -77,6 +77,20 @@ pub(crate) fn resolved(
     }
 }
 
+/// A fresh embedded store (SQLite in a temporary directory, which lives as long as the
+/// handle).
+pub(crate) async fn embedded_store() -> (Arc<dyn hookline_ports::Store>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("a data directory");
+    let path = dir.path().to_path_buf();
+    let backend = tokio::task::spawn_blocking(move || {
+        hookline_embedded::EmbeddedBackend::open(&path, hookline_embedded::QueueOptions::default())
+    })
+    .await
+    .expect("open task")
+    .expect("the embedded backend");
+    (backend.store(), dir)
+}
+
 /// A request the third party received.
 #[derive(Debug, Clone)]
 pub(crate) struct Received {

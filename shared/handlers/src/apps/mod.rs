@@ -6,6 +6,8 @@
 pub mod auth;
 mod engine;
 #[cfg(test)]
+mod engine_tests;
+#[cfg(test)]
 mod fixtures;
 pub mod poll;
 pub mod render;

@@ -219,7 +219,10 @@ impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+    use crate::apps::fixtures::{app_version, connection, embedded_store};
 
     #[test]
     fn a_cache_holds_at_most_its_bound_and_keeps_the_latest() {
@@ -234,5 +237,89 @@ mod tests {
         cache.put(last, 1);
         assert_eq!(cache.len(), CACHE_ENTRIES);
         assert_eq!(cache.get(&last), Some(1));
+    }
+
+    #[tokio::test]
+    async fn the_resolver_reads_secrets_and_environment_and_sees_a_changed_connection() {
+        let (store, _dir) = embedded_store().await;
+        let resolver = Resolver::new(store.clone());
+        let app = app_version(
+            json!({"properties": [{"key": "location_id"}, {"key": "api_token", "secret": true}]}),
+            &[
+                ("BASE_URL", "https://shop.example", false),
+                ("API_SECRET", "env-secret-2468", true),
+            ],
+        );
+        assert!(store.insert_app_version(&app).await.expect("insert app"));
+        store
+            .put_secret(
+                &AppVersion::secret_name("shop", "1.0.0"),
+                br#"{"API_SECRET": "env-secret-2468"}"#,
+            )
+            .await
+            .expect("put env secret");
+        let mut conn = connection(&app, json!({"location_id": "loc 7"}));
+        store
+            .insert_connection(&conn)
+            .await
+            .expect("insert connection");
+        let secret_name = Connection::secret_name(&conn.id);
+        let secrets = json!({"credentials": {"username": "u", "password": "first-pass"}, "properties": {"api_token": "tok-1111"}});
+        store
+            .put_secret(&secret_name, secrets.to_string().as_bytes())
+            .await
+            .expect("put secrets");
+
+        let resolved = resolver.resolve(&conn.id).await.expect("resolved");
+        assert_eq!(resolved.env["BASE_URL"], "https://shop.example");
+        assert_eq!(resolved.env["API_SECRET"], "env-secret-2468");
+        assert_eq!(resolved.secrets.credentials["password"], "first-pass");
+        assert_eq!(resolved.props()["api_token"], json!("tok-1111"));
+        assert_eq!(resolved.props()["location_id"], json!("loc 7"));
+
+        // New credentials move the connection's version: the next resolution reads them.
+        let secrets = json!({"credentials": {"username": "u", "password": "second-pass"}});
+        store
+            .put_secret(&secret_name, secrets.to_string().as_bytes())
+            .await
+            .expect("replace secrets");
+        conn = store
+            .get_connection(&conn.id)
+            .await
+            .expect("get")
+            .expect("there");
+        conn.name = "renamed".into();
+        assert!(store.update_connection(&conn).await.expect("update"));
+        let resolved = resolver.resolve(&conn.id).await.expect("resolved");
+        assert_eq!(resolved.secrets.credentials["password"], "second-pass");
+        assert_eq!(resolved.connection.name, "renamed");
+
+        // Unreadable secrets are named, their value never quoted.
+        store
+            .put_secret(&secret_name, b"not json first-pass")
+            .await
+            .expect("corrupt");
+        conn = store
+            .get_connection(&conn.id)
+            .await
+            .expect("get")
+            .expect("there");
+        assert!(store.update_connection(&conn).await.expect("update"));
+        let err = resolver.resolve(&conn.id).await.expect_err("unreadable");
+        assert!(matches!(err, ResolveError::UnreadableSecret(_)), "{err:?}");
+        assert!(!err.to_string().contains("first-pass"), "{err}");
+        assert!(!err.is_transient());
+
+        let missing =
+            hookline_domain::ConnectionId::parse("con_01hzzzzzzzzzzzzzzzzzzzzzzy").expect("an id");
+        let err = resolver.resolve(&missing).await.expect_err("missing");
+        assert!(matches!(err, ResolveError::ConnectionNotFound), "{err:?}");
+        let mut orphan = conn.clone();
+        orphan.app_version = "9.9.9".into();
+        let err = resolver
+            .resolve_connection(orphan)
+            .await
+            .expect_err("no such version");
+        assert_eq!(err.to_string(), "app version shop 9.9.9 not found");
     }
 }

@@ -18,6 +18,7 @@ use hookline_domain::destination::{DestinationPolicy, is_forbidden, is_local_nam
 use hookline_ports::PortError;
 use http::header::{HeaderMap, RETRY_AFTER};
 use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -249,19 +250,21 @@ impl WebhookClient {
             Ok(uri) => uri.clone(),
             Err(e) => return fail(e.to_string()),
         };
-        let mut request = http::Request::new(Full::new(req.body));
-        *request.method_mut() = http::Method::POST;
-        *request.uri_mut() = uri;
-        *request.headers_mut() = req.headers;
         // One deadline for the whole exchange, headers and the excerpt of the body alike.
         let deadline = tokio::time::sleep(req.timeout);
         tokio::pin!(deadline);
-        let resp = tokio::select! {
-            resp = self.http.request(request) => match resp {
-                Ok(resp) => resp,
-                Err(e) => return fail(describe(&e)),
-            },
-            () = &mut deadline => return fail("timeout".into()),
+        let resp = match self
+            .start(
+                http::Method::POST,
+                uri,
+                req.headers,
+                req.body,
+                deadline.as_mut(),
+            )
+            .await
+        {
+            Ok(resp) => resp,
+            Err(e) => return fail(e),
         };
         let status = resp.status().as_u16();
         let retry_after = resp
@@ -269,31 +272,8 @@ impl WebhookClient {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let mut incoming = resp.into_body();
-        let mut body = Vec::with_capacity(RESPONSE_EXCERPT_BYTES);
-        let mut error = None;
-        // Read at most the excerpt, and keep no more of a frame than fits in it (one frame
-        // can hold as much as hyper's read buffer). The rest of the body is not our business:
-        // dropping it unread closes the connection rather than draining it, so a receiver
-        // that streams without end costs one excerpt and one connection.
-        while body.len() < RESPONSE_EXCERPT_BYTES {
-            tokio::select! {
-                frame = incoming.frame() => match frame {
-                    Some(Ok(frame)) => {
-                        if let Some(chunk) = frame.data_ref() {
-                            let room = RESPONSE_EXCERPT_BYTES - body.len();
-                            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                        }
-                    }
-                    // A body cut short still leaves the status that arrived.
-                    Some(Err(_)) | None => break,
-                },
-                () = &mut deadline => {
-                    error = Some("timeout".to_string());
-                    break;
-                }
-            }
-        }
+        let (body, mut error) =
+            read_body(resp.into_body(), RESPONSE_EXCERPT_BYTES, deadline.as_mut()).await;
         if error.is_none() && !(200..300).contains(&status) {
             error = Some(format!("HTTP {status}"));
         }
@@ -303,6 +283,26 @@ impl WebhookClient {
             error,
             excerpt: excerpt(&body),
             retry_after,
+        }
+    }
+
+    /// Sends a request to `uri` and waits for the head of its answer until `deadline`; the
+    /// error is the secret-free text an attempt records.
+    pub(super) async fn start(
+        &self,
+        method: http::Method,
+        uri: http::Uri,
+        headers: HeaderMap,
+        body: Bytes,
+        deadline: Pin<&mut tokio::time::Sleep>,
+    ) -> Result<http::Response<Incoming>, String> {
+        let mut request = http::Request::new(Full::new(body));
+        *request.method_mut() = method;
+        *request.uri_mut() = uri;
+        *request.headers_mut() = headers;
+        tokio::select! {
+            resp = self.http.request(request) => resp.map_err(|e| describe(&e)),
+            () = deadline => Err("timeout".into()),
         }
     }
 
@@ -328,6 +328,34 @@ impl WebhookClient {
             _ => Ok(()),
         }
     }
+}
+
+/// Reads at most `limit` bytes of `incoming` until `deadline`, keeping no more of a frame
+/// than fits (one frame can hold as much as hyper's read buffer), and "timeout" if the
+/// deadline came first. The rest of the body is not read: dropping it unread closes the
+/// connection rather than draining it, so a server that streams without end costs `limit`
+/// bytes and one connection. A body cut short still leaves what arrived.
+pub(super) async fn read_body(
+    mut incoming: Incoming,
+    limit: usize,
+    mut deadline: Pin<&mut tokio::time::Sleep>,
+) -> (Vec<u8>, Option<String>) {
+    let mut body = Vec::with_capacity(limit.min(64 * 1024));
+    while body.len() < limit {
+        tokio::select! {
+            frame = incoming.frame() => match frame {
+                Some(Ok(frame)) => {
+                    if let Some(chunk) = frame.data_ref() {
+                        let room = limit - body.len();
+                        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                    }
+                }
+                Some(Err(_)) | None => break,
+            },
+            () = deadline.as_mut() => return (body, Some("timeout".to_string())),
+        }
+    }
+    (body, None)
 }
 
 /// A short, secret-free description of a transport error.

@@ -8,6 +8,7 @@ mod admission;
 pub mod client;
 pub mod context;
 mod disposition;
+mod exchange;
 pub mod handler;
 pub mod health;
 pub mod in_flight;
