@@ -38,8 +38,11 @@ fn extra() -> Value {
 }
 
 async fn secrets_flow(log_format: &'static str) {
-    let (client_secret, api_secret, pin) =
-        (random_string(32), random_string(32), random_string(20));
+    // Secrets with characters a URL encodes and JSON escapes: their redaction must catch
+    // them as they are written in the request, not only as they are.
+    let client_secret = random_string(32);
+    let api_secret = format!("{}\"/\\{}", random_string(16), random_string(8));
+    let pin = format!("{} +/&%{}", random_string(12), random_string(6));
     let mut f = ActionFlow::start(Spec {
         extra: extra(),
         environment: json!({"API_SECRET": api_secret}),

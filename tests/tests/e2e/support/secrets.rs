@@ -93,10 +93,19 @@ impl SecretRegistry {
     }
 }
 
-/// The strings whose presence in a log betrays `secret`: the value itself, the key part of
-/// a `whsec_` secret, and the signature of a JWT (its header is shared by every token).
+/// The strings whose presence in a log betrays `secret`: the value itself, as a URL or a
+/// form encodes it and as JSON escapes it, the key part of a `whsec_` secret, and the
+/// signature of a JWT (its header is shared by every token).
 fn needles(secret: &str) -> Vec<String> {
     let mut n = vec![secret.to_string()];
+    let encoded = super::api::urlencode(secret);
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    let json = json.trim_matches('"').to_string();
+    for other in [encoded.replace("%20", "+"), encoded, json] {
+        if !n.contains(&other) {
+            n.push(other);
+        }
+    }
     if let Some(key) = secret.strip_prefix("whsec_") {
         n.push(key.to_string());
     }
