@@ -10,6 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 use support::stack::{root, template};
 
+/// The end of the ARN of the secret store's names (`HOOKLINE_SECRETS_PREFIX`).
+const STACK_SECRETS: &str = ":secret:hookline/${AWS::StackName}/*";
+
 /// (service, action, resource logical id); the table's resource for DynamoDB is `Table`.
 type Grant = (String, String, String);
 
@@ -62,8 +65,9 @@ fn list(cell: &str) -> Vec<String> {
         .collect()
 }
 
-/// A statement's resources as logical ids: `!GetAtt X.Arn`, `!Ref X`, and the table's index
-/// ARN (`!Sub "${Table.Arn}/index/*"`) as `Table`.
+/// A statement's resources as logical ids: `!GetAtt X.Arn`, `!Ref X`, the table's index
+/// ARN (`!Sub "${Table.Arn}/index/*"`) as `Table`, and the secret store's names
+/// (`!Sub "…:secret:hookline/${AWS::StackName}/*"`) as `StackSecrets`.
 fn resources(statement: &Value) -> Vec<String> {
     let r = &statement["Resource"];
     let items: Vec<&Value> = match r {
@@ -77,6 +81,15 @@ fn resources(statement: &Value) -> Vec<String> {
                 att[0].as_str().unwrap_or_default().to_string()
             } else if let Some(name) = v["Ref"].as_str() {
                 name.to_string()
+            } else if let Some(sub) = v["Fn::Sub"].as_str()
+                && sub.ends_with(STACK_SECRETS)
+            {
+                assert_eq!(
+                    sub,
+                    format!("arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}{STACK_SECRETS}"),
+                    "the secret store's names, in this stack's region and account"
+                );
+                "StackSecrets".to_string()
             } else if let Some(sub) = v["Fn::Sub"].as_str() {
                 sub.trim_start_matches("${")
                     .split('.')
@@ -178,8 +191,14 @@ fn every_function_role_grants_exactly_what_the_permissions_table_says() {
     for (function, granted) in &from_template {
         for (service, action, resource) in granted {
             assert_ne!(action, "Scan", "{function}: nothing scans the table");
-            if service == "secretsmanager" && action == "PutSecretValue" {
+            if service == "secretsmanager"
+                && action == "PutSecretValue"
+                && resource != "StackSecrets"
+            {
                 assert_eq!(function, "keys", "only the keys function writes a key");
+            }
+            if resource == "StackSecrets" && action != "GetSecretValue" {
+                assert_eq!(function, "manage", "only manage writes the secret store");
             }
             if resource == "SigningKeySecret" && action == "GetSecretValue" {
                 assert!(

@@ -1,7 +1,7 @@
 //! The secret store over Secrets Manager: one secret per name, `{prefix}{name}` (the prefix,
 //! `HOOKLINE_SECRETS_PREFIX`, is `hookline/{stack}/` in the template, which the functions' IAM
 //! policies scope their permissions to), its value a `SecretBinary`. A put writes a new
-//! version of an existing secret or creates it; a get of a missing secret (or of one being
+//! version of an existing secret or creates it (tagged `hookline:store=secrets`); a get of a missing secret (or of one being
 //! deleted) is `None`; a delete is at once, without a recovery window.
 //!
 //! Errors carry the operation, the secret's name and Secrets Manager's error code and message,
@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use aws_sdk_secretsmanager::primitives::Blob;
+use aws_sdk_secretsmanager::types::Tag;
 use hookline_ports::{MAX_SECRET_BYTES, PortError};
 
 use crate::sqs::sdk_error;
@@ -18,6 +19,11 @@ use crate::sqs::sdk_error;
 /// Tries of a create that Secrets Manager refuses while a deleted secret of the same name is
 /// still going (a force delete takes a moment).
 const CREATE_TRIES: u32 = 6;
+
+/// The tag every secret of the store is created with (`TagResource`), which tells them from the
+/// stack's key secrets in the console and in cost reports.
+const TAG_KEY: &str = "hookline:store";
+const TAG_VALUE: &str = "secrets";
 
 /// The stack's secrets in Secrets Manager, under one name prefix.
 #[derive(Clone)]
@@ -87,6 +93,7 @@ impl ManagedSecrets {
                 .create_secret()
                 .name(&id)
                 .secret_binary(Blob::new(value))
+                .tags(Tag::builder().key(TAG_KEY).value(TAG_VALUE).build())
                 .send()
                 .await;
             match created {

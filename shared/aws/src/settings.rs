@@ -23,11 +23,14 @@ pub struct AwsSettings {
     /// `HOOKLINE_PUBLIC_KEYS_SECRET`: Secrets Manager id of the published public keys (a
     /// JWKS document; every function that verifies tokens reads it).
     pub public_keys_secret: String,
+    /// `HOOKLINE_SECRETS_PREFIX`: the prefix of the secret store's names in Secrets Manager
+    /// (`hookline/{stack}/` in the template, which scopes the functions' permissions to it).
+    pub secrets_prefix: String,
 }
 
 /// The environment variables that name the resources; the template sets each on every
 /// function and `infra/local/bootstrap` prints each.
-pub const ENV_VARS: [&str; 7] = [
+pub const ENV_VARS: [&str; 8] = [
     "HOOKLINE_TABLE",
     "HOOKLINE_EVENTS_QUEUE_URL",
     "HOOKLINE_EVENTS_DLQ_URL",
@@ -35,6 +38,7 @@ pub const ENV_VARS: [&str; 7] = [
     "HOOKLINE_DELIVERIES_DLQ_URL",
     "HOOKLINE_SIGNING_KEY_SECRET",
     "HOOKLINE_PUBLIC_KEYS_SECRET",
+    "HOOKLINE_SECRETS_PREFIX",
 ];
 
 /// SQS counts whole seconds: a sub-second delay or visibility is rounded up, never down, so

@@ -42,6 +42,19 @@ pub enum Scope {
     /// sync requests naming the client as their integration.
     #[serde(rename = "sync:write")]
     SyncWrite,
+    /// Read the published integration apps and their versions.
+    #[serde(rename = "apps:read")]
+    AppsRead,
+    /// Publish and deprecate integration app versions (of the keys the client published
+    /// first); also reads.
+    #[serde(rename = "apps:write")]
+    AppsWrite,
+    /// Read own connections to app versions (never a secret value).
+    #[serde(rename = "connections:read")]
+    ConnectionsRead,
+    /// Create, change, test, upgrade and delete own connections; also reads.
+    #[serde(rename = "connections:write")]
+    ConnectionsWrite,
     /// Everything, for every client.
     #[serde(rename = "admin")]
     Admin,
@@ -49,7 +62,7 @@ pub enum Scope {
 
 impl Scope {
     /// Every scope, in a stable order.
-    pub const ALL: [Scope; 10] = [
+    pub const ALL: [Scope; 14] = [
         Scope::EventsWrite,
         Scope::EventsRead,
         Scope::SubscriptionsRead,
@@ -59,6 +72,10 @@ impl Scope {
         Scope::ManufacturersWrite,
         Scope::SyncRead,
         Scope::SyncWrite,
+        Scope::AppsRead,
+        Scope::AppsWrite,
+        Scope::ConnectionsRead,
+        Scope::ConnectionsWrite,
         Scope::Admin,
     ];
 
@@ -74,6 +91,10 @@ impl Scope {
             Scope::ManufacturersWrite => "manufacturers:write",
             Scope::SyncRead => "sync:read",
             Scope::SyncWrite => "sync:write",
+            Scope::AppsRead => "apps:read",
+            Scope::AppsWrite => "apps:write",
+            Scope::ConnectionsRead => "connections:read",
+            Scope::ConnectionsWrite => "connections:write",
             Scope::Admin => "admin",
         }
     }

@@ -37,6 +37,25 @@ async fn store_holding_claims_in_memory_passes_the_conformance_suite() {
 }
 
 #[tokio::test]
+async fn the_fault_injecting_store_passes_every_call_through_as_its_own_fault_point() {
+    use hookline_ports::faults::{Faults, FaultyStore};
+    let (_dir, backend) = fresh(QueueOptions::default());
+    let faults = Faults::default();
+    let store = FaultyStore::new(backend.store(), faults.clone());
+    faults.record();
+    conformance::store_suite(&store).await;
+    let points = faults.recorded().join(" ");
+    let expected = "insert_app_version list_app_versions insert_connection connection_by_hook \
+                    update_poll due_polls put_secret delete_secret";
+    for point in expected.split_whitespace() {
+        assert!(
+            points.split(' ').any(|p| p == point),
+            "no call reached the fault point {point}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn queue_passes_the_conformance_suite() {
     let opts = QueueOptions::default();
     let (_dir, backend) = fresh(opts);

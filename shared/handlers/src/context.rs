@@ -22,11 +22,14 @@ use std::time::Instant;
 use hookline_domain::{Client, ClientId, Limits};
 use hookline_ports::{Clock, PortError, QueueSender, Store};
 
+use crate::apps::auth::Authenticator;
+use crate::apps::{AppEngine, Resolver};
 use crate::auth::JwtKeys;
 use crate::auth::keys::KeySource;
 use crate::auth::verified::VerifiedTokens;
 use crate::catalog::CatalogCache;
 use crate::config::HandlerConfig;
+use crate::delivery::client::WebhookClient;
 use crate::index::IndexCache;
 use crate::limits::RateLimiter;
 use crate::metrics::{Metrics, NoMetrics};
@@ -132,6 +135,16 @@ impl Core {
         self.config.limits.with(&client.limits)
     }
 
+    /// An app engine over this core's store, sending through `http`: what runs the
+    /// integration apps' requests (workflow steps, connection tests, polls) and checks their
+    /// hooks. A process builds one and shares it, and with it its OAuth 2 and session tokens.
+    pub fn app_engine(&self, http: WebhookClient) -> Arc<AppEngine> {
+        Arc::new(AppEngine::new(
+            Authenticator::new(http),
+            Resolver::new(self.store.clone()),
+        ))
+    }
+
     /// Drops a client from this instance's cache after a write.
     pub fn forget_client(&self, id: &str) {
         if let Ok(mut map) = self.clients.lock() {
@@ -174,6 +187,8 @@ pub struct AppContext {
     pub events: Arc<RecentEvents>,
     /// Each client's request rate, and each client's test pings.
     pub rates: RateLimiter,
+    /// The integration apps' engine: connection tests, inbound hooks.
+    pub engine: Arc<AppEngine>,
 }
 
 impl AppContext {
@@ -185,7 +200,8 @@ impl AppContext {
         keys: KeySource,
     ) -> Result<Arc<AppContext>, PortError> {
         let jwt = Arc::new(JwtKeys::load(keys).await?);
-        Ok(Self::with_parts(core, queue, jwt, Arc::default()))
+        let engine = core.app_engine(WebhookClient::new(&core.config)?);
+        Ok(Self::with_parts(core, queue, jwt, Arc::default(), engine))
     }
 
     fn with_parts(
@@ -193,8 +209,10 @@ impl AppContext {
         queue: Arc<dyn QueueSender>,
         jwt: Arc<JwtKeys>,
         events: Arc<RecentEvents>,
+        engine: Arc<AppEngine>,
     ) -> Arc<AppContext> {
         Arc::new(AppContext {
+            engine,
             catalog: CatalogCache::new(core.config.client_cache_ttl),
             core,
             queue,
@@ -263,12 +281,15 @@ impl Contexts {
     ) -> Result<Contexts, PortError> {
         let jwt = Arc::new(JwtKeys::load(keys).await?);
         let events = Arc::<RecentEvents>::default();
+        // One engine (one webhook client, one cache of tokens) for every function here: the
+        // delivery and polling contexts take it from the API's (`api.engine`).
+        let engine = core.app_engine(WebhookClient::new(&core.config)?);
         Ok(Contexts {
             token: Arc::new(TokenContext {
                 core: core.clone(),
                 jwt: jwt.clone(),
             }),
-            api: AppContext::with_parts(core.clone(), queue.clone(), jwt, events.clone()),
+            api: AppContext::with_parts(core.clone(), queue.clone(), jwt, events.clone(), engine),
             worker: WorkerContext::with_events(core, queue, events),
         })
     }

@@ -16,7 +16,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// Every `code` a problem body can carry, as the OpenAPI document lists them (the `Problem`
 /// schema's enum). Rendering any other code fails debug builds, so the tests catch a new code
 /// that the document does not list.
-pub const CODES: [&str; 19] = [
+pub const CODES: [&str; 20] = [
     "invalid_request",
     "unknown_event_type",
     "invalid_destination",
@@ -26,6 +26,7 @@ pub const CODES: [&str; 19] = [
     "method_not_allowed",
     "request_timeout",
     "conflict",
+    "version_exists",
     "payload_too_large",
     "unsupported_media_type",
     "schema_mismatch",

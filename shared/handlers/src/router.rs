@@ -23,8 +23,9 @@ use axum::routing::{delete, get, post, put};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{
-    clients, deliveries, delivery_stats, event_list, event_types, events, imports, manufacturers,
-    pull, replay, service, subscription_secrets, subscriptions, sync_requests, sync_sources,
+    apps, clients, connections, deliveries, delivery_stats, event_list, event_types, events, hooks,
+    imports, manufacturers, pull, replay, service, subscription_secrets, subscriptions,
+    sync_requests, sync_sources,
 };
 use crate::auth::token;
 use crate::context::{AppContext, Contexts, Core, TokenContext};
@@ -60,6 +61,9 @@ fn ingest_routes() -> Routes {
         .route("/v1/manufacturers/imports/template", get(imports::template))
         .route("/v1/manufacturers/imports/{id}", get(imports::get))
         .merge(sync_request_routes())
+        // An app's inbound hook publishes an event (no bearer token: its URL's and the app's
+        // verification).
+        .route("/hooks/{hook_token}/{trigger}", post(hooks::receive))
 }
 
 fn manage_routes() -> Routes {
@@ -101,6 +105,32 @@ fn manage_routes() -> Routes {
         .route("/v1/deliveries/{id}", get(deliveries::get))
         .route("/v1/deliveries/{id}/retry", post(deliveries::retry))
         .merge(sync_source_routes())
+        .merge(app_routes())
+}
+
+/// Integration apps and the clients' connections to them (issue 23), in the manage
+/// function (which may delete items and write secrets).
+fn app_routes() -> Routes {
+    const VERSION: &str = "/v1/apps/{key}/versions/{version}";
+    Router::new()
+        .route("/v1/apps", post(apps::publish).get(apps::list))
+        .route("/v1/apps/schema", get(apps::schema))
+        .route("/v1/apps/{key}/versions", get(apps::versions))
+        .route(VERSION, get(apps::get))
+        .route(&format!("{VERSION}/deprecate"), post(apps::deprecate))
+        .route(
+            "/v1/connections",
+            post(connections::create).get(connections::list),
+        )
+        .route(
+            "/v1/connections/{id}",
+            get(connections::get)
+                .patch(connections::patch)
+                .delete(connections::delete),
+        )
+        .route("/v1/connections/{id}/upgrade", post(connections::upgrade))
+        .route("/v1/connections/{id}/polls", get(connections::polls))
+        .route("/v1/connections/{id}/test", post(connections::test))
 }
 
 /// External sources and their allocations (seed 002), in the manage function (which may

@@ -7,18 +7,20 @@
 //! | `insert_app_version` | conditional put `APP#key#version` (attribute_not_exists) |
 //! | `get_app_version` | key lookup `APP#key#version` |
 //! | `update_app_version` | conditional put `APP#key#version` (revision = expected) |
-//! | `list_app_versions` | query partition `APPS` (every key) or `APP#key#VERSIONS`, by key then semver |
+//! | `list_app_versions` | query index partition `APPS` (every key) or `APP#key#VERSIONS`, by key then [`version_sort_key`] |
 //! | `insert_connection` | transaction: conditional put `CONN#id` + conditional put `HOOK#token` |
 //! | `get_connection` | key lookup `CONN#id` |
 //! | `connection_by_hook` | key lookup `HOOK#token`, then `CONN#id` |
-//! | `update_connection` | conditional put `CONN#id` (version = expected) |
+//! | `update_connection` | conditional put `CONN#id` (version = expected, hook token unchanged) |
 //! | `delete_connection` | transaction: delete `CONN#id` + delete `HOOK#token` |
-//! | `list_connections` | query partition `CLIENT#id#CONNS`, or `CONNS` for all, by id |
-//! | `put_poll` | put `POLL#connection#trigger` (in partition `POLLS`) |
-//! | `get_poll` | key lookup `POLL#connection#trigger` |
+//! | `list_connections` | query index partition `CLIENT#id#CONNS`, or `CONNS` for all, by id |
+//! | `put_poll` | put `POLL#connection` / `TRIGGER#trigger` (listed in index partition `POLLS` by next run) |
+//! | `get_poll` | key lookup `POLL#connection` / `TRIGGER#trigger` |
 //! | `update_poll` | conditional put (version = expected) |
-//! | `delete_polls` | query the connection's polls, delete each |
-//! | `due_polls` | query partition `POLLS`, `next_run_at <= now` and no live lease as filters |
+//! | `delete_polls` | query partition `POLL#connection`, delete each |
+//! | `due_polls` | query index partition `POLLS` up to `now` (by next run), leased ones dropped from what is read |
+//!
+//! Secrets are not here but in [`crate::secrets`].
 
 use async_trait::async_trait;
 use hookline_domain::apps::{AppVersion, Connection, PollState};
@@ -85,7 +87,7 @@ pub trait ConnectionStore: Send + Sync + 'static {
     async fn connection_by_hook(&self, hook_token: &str) -> Result<Option<Connection>, PortError>;
     /// Replaces a connection only if its stored `version` still equals `c.version`, storing
     /// `version + 1`; false (writing nothing) if it moved; `NotFound` if there is none. The
-    /// hook token never changes.
+    /// hook token never changes: `Conflict` (writing nothing) if `c` carries another one.
     async fn update_connection(&self, c: &Connection) -> Result<bool, PortError>;
     /// Deletes a connection (and its hook token); `NotFound` if there is none.
     async fn delete_connection(&self, id: &ConnectionId) -> Result<(), PortError>;

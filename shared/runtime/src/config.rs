@@ -185,6 +185,7 @@ pub fn aws_settings(env: &Env) -> Result<AwsSettings, EnvError> {
         deliveries_dlq_url: env.required("HOOKLINE_DELIVERIES_DLQ_URL")?,
         signing_key_secret: env.required("HOOKLINE_SIGNING_KEY_SECRET")?,
         public_keys_secret: env.required("HOOKLINE_PUBLIC_KEYS_SECRET")?,
+        secrets_prefix: env.required("HOOKLINE_SECRETS_PREFIX")?,
     })
 }
 

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use hookline_aws::{
-    AwsSettings, DynamoStore, SqsQueue, aws_config, aws_sdk_dynamodb, aws_sdk_secretsmanager,
-    aws_sdk_sqs,
+    AwsSettings, DynamoStore, ManagedSecrets, SqsQueue, aws_config, aws_sdk_dynamodb,
+    aws_sdk_secretsmanager, aws_sdk_sqs,
 };
 use hookline_domain::ClientId;
 use hookline_handlers::HandlerConfig;
@@ -73,7 +73,7 @@ pub fn key_secrets(sdk: &aws_config::SdkConfig, settings: &AwsSettings) -> Secre
 /// itself (a deployed function builds only its own context: [`token_context_from_env`],
 /// [`api_context_from_env`], [`worker_context_from_env`]).
 pub struct AwsPorts {
-    /// DynamoDB.
+    /// DynamoDB (and Secrets Manager: the secret store).
     pub store: Arc<dyn Store>,
     /// SQS.
     pub queue: Arc<dyn Queue>,
@@ -81,12 +81,16 @@ pub struct AwsPorts {
     pub keys: SecretsKeys,
 }
 
-/// The DynamoDB store of the stack.
+/// The DynamoDB store of the stack, its secrets in Secrets Manager under the stack's prefix.
 fn dynamo_store(sdk: &aws_config::SdkConfig, settings: &AwsSettings) -> Arc<dyn Store> {
-    Arc::new(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(sdk),
-        settings.table.clone(),
-    ))
+    let secrets = ManagedSecrets::new(
+        aws_sdk_secretsmanager::Client::new(sdk),
+        settings.secrets_prefix.clone(),
+    );
+    Arc::new(
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), settings.table.clone())
+            .with_secrets(secrets),
+    )
 }
 
 /// Builds the ports over the given SDK configuration and resource names, with full queue

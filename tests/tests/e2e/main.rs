@@ -4,6 +4,7 @@
 mod support;
 
 mod access;
+mod apps_api;
 mod apps_auth;
 mod apps_examples;
 mod apps_hooks;

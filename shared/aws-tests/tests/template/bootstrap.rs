@@ -31,6 +31,11 @@ fn bootstrap_creates_what_the_template_declares_and_prints_the_settings() {
         exports.get("HOOKLINE_BACKEND").map(String::as_str),
         Some("aws")
     );
+    assert_eq!(
+        exports.get("HOOKLINE_SECRETS_PREFIX"),
+        Some(&format!("hookline/{stack}/")),
+        "the secret store's prefix, as the template's"
+    );
     // Receivers beside an emulator are local: the runner needs this to start on it.
     assert_eq!(
         exports

@@ -143,3 +143,25 @@ fn template_gives_every_function_the_settings_the_code_reads() {
         assert!(!env[name].is_null(), "template.yaml does not set {name}");
     }
 }
+
+#[test]
+fn the_secret_store_prefix_is_the_one_the_roles_are_scoped_to() {
+    let t = template();
+    let prefix = &t["Globals"]["Function"]["Environment"]["Variables"]["HOOKLINE_SECRETS_PREFIX"];
+    assert_eq!(prefix["Fn::Sub"], "hookline/${AWS::StackName}/");
+    let scope = format!(
+        "arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{}*",
+        prefix["Fn::Sub"].as_str().unwrap_or_default()
+    );
+    let resources = serde_json::to_string(&t["Resources"]).expect("JSON");
+    let scoped = resources.matches(&scope).count();
+    assert!(
+        scoped >= 3,
+        "manage, ingest and deliver reach the secret store's names ({scoped} statements)"
+    );
+    assert_eq!(
+        resources.matches(":secret:").count(),
+        scoped,
+        "every secret ARN the template spells is the secret store's"
+    );
+}

@@ -27,7 +27,8 @@ pub struct NewClient {
     pub name: String,
     /// Scopes (`events:write`, `events:read`, `subscriptions:read`, `subscriptions:write`,
     /// `subscriptions:secrets`, `manufacturers:read`, `manufacturers:write`, `sync:read`,
-    /// `sync:write`, `admin`).
+    /// `sync:write`, `apps:read`, `apps:write`, `connections:read`, `connections:write`,
+    /// `admin`).
     pub scopes: Vec<String>,
     /// State codes, or `*`.
     pub states: Vec<String>,

@@ -24,7 +24,8 @@ pub enum PayloadFormatSchema {
 }
 
 /// How a subscription's deliveries reach its client (`push`: signed POSTs to its `url`;
-/// `pull`: kept for the client to fetch from `GET /v1/subscriptions/{id}/messages`).
+/// `pull`: kept for the client to fetch from `GET /v1/subscriptions/{id}/messages`;
+/// `action`: a workflow, performing its `actions`).
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[schema(as = DeliveryMode)]
@@ -34,6 +35,9 @@ pub enum DeliveryModeSchema {
     Push,
     /// Messages the client fetches with a cursor.
     Pull,
+    /// A workflow: each delivery performs the subscription's `actions` (app actions of the
+    /// client's connections).
+    Action,
 }
 
 /// A subscription's own retry schedule: exponential backoff, or explicit delays (seconds,

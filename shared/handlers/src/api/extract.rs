@@ -6,6 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
+use hookline_domain::ClientId;
 use hookline_domain::ids::RequestId;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -14,6 +15,7 @@ use utoipa::openapi::Required;
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 
+use crate::auth::Caller;
 use crate::problem::ApiError;
 
 /// Largest JSON body of the management routes.
@@ -170,6 +172,48 @@ impl PageParams {
                 )),
             },
         }
+    }
+}
+
+/// `?client_id=` (an admin's only) plus paging: the list of a client's own resources
+/// (subscriptions, connections).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OwnedListParams {
+    /// Admin only: one client's (ignored for other callers).
+    #[param(pattern = r"^[A-Za-z0-9_.\-]{1,128}$")]
+    pub client_id: Option<String>,
+    /// Opaque cursor from the previous page's `next_cursor`; empty is the first page.
+    pub cursor: Option<String>,
+    /// Page size, 1–100 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+}
+
+impl OwnedListParams {
+    /// The client whose resources `caller` lists (an admin: the one asked for, or every
+    /// client's; anyone else: its own), and the page. `client_id` is checked for every
+    /// caller, though only an admin's is used: the same request is valid or not whoever
+    /// sends it.
+    pub fn owner_and_page(
+        self,
+        caller: &Caller,
+    ) -> Result<(Option<ClientId>, PageParams), ApiError> {
+        let asked = self
+            .client_id
+            .as_deref()
+            .map(|c| id_param::<ClientId>("client_id", c))
+            .transpose()?;
+        let owner = if caller.is_admin() {
+            asked
+        } else {
+            Some(caller.client.id.clone())
+        };
+        let page = PageParams {
+            cursor: self.cursor,
+            limit: self.limit,
+        };
+        Ok((owner, page))
     }
 }
 

@@ -1,6 +1,12 @@
 //! The v1 HTTP API, one file per resource, plus the extractors and views they share.
 
+pub mod app_checks;
+pub mod app_views;
+pub mod apps;
 pub mod clients;
+pub mod connection_views;
+pub mod connection_writes;
+pub mod connections;
 pub mod deliveries;
 pub mod delivery_settings;
 pub mod delivery_stats;
@@ -10,6 +16,7 @@ pub mod event_types;
 pub mod events;
 pub mod extract;
 pub mod filters;
+pub mod hooks;
 pub mod imports;
 pub mod manufacturer_views;
 pub mod manufacturers;

@@ -56,8 +56,8 @@ impl PartialSchema for NewSubscription {
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct SubscriptionPatch {
-    /// `push` (default) or `pull`; set when the subscription is created (a different value
-    /// in a patch is 400).
+    /// `push` (default), `pull` or `action` (a workflow); set when the subscription is
+    /// created (a different value in a patch is 400).
     #[schema(value_type = Option<DeliveryModeSchema>)]
     mode: Option<String>,
     /// Destination: `https://` (and `http://` where the deployment allows it); push only.
@@ -104,6 +104,13 @@ pub struct SubscriptionPatch {
     /// The receiver's credential, write-only (`null` removes it).
     #[schema(value_type = Option<OutboundAuthSchema>)]
     auth: Option<Value>,
+    /// A workflow's steps, run in order for each event (`mode: action` only, and required
+    /// there). Each names a connection of the client and a create or update action of its
+    /// app version; a connection that is not the client's, an unknown or search action, a
+    /// missing required input, an undeclared input or an input template that does not parse:
+    /// 422 naming `actions[i].<field>`.
+    #[schema(min_items = 1, max_items = 5)]
+    actions: Option<Vec<crate::api::views::ActionStepView>>,
 }
 
 /// One event to publish (`POST /v1/events`).

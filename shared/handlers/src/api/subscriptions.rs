@@ -9,16 +9,14 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use hookline_domain::subscription::{
-    SubscriptionInput, SubscriptionRules, apply_input, new_subscription,
+    DeliveryMode, SubscriptionInput, SubscriptionRules, apply_input, new_subscription,
 };
 use hookline_domain::{
     Client, ClientId, Scope, Subscription, SubscriptionId, ValidationError, secret,
 };
 use hookline_ports::PortError;
-use serde::Deserialize;
-use utoipa::IntoParams;
 
-use crate::api::extract::{IdParam, IdPath, JsonBody, PageParams, QueryParams, id_param};
+use crate::api::extract::{IdParam, IdPath, JsonBody, OwnedListParams, QueryParams};
 use crate::api::no_store::NoStore;
 use crate::api::responses::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unprocessable,
@@ -30,7 +28,7 @@ use crate::catalog::CatalogEntry;
 use crate::context::AppContext;
 use crate::problem::{ApiError, ApiResult};
 use crate::services::test_ping::send_test_ping;
-use crate::subscription_writes::{Modified, modify_subscription};
+use crate::subscription_writes::{Modified, check_workflow, modify_subscription};
 
 /// Loads a subscription the caller may see, or 404.
 pub async fn owned(
@@ -59,6 +57,9 @@ async fn validate(
     apply(ctx, &catalog, sub, input, owner, creating)?;
     if url_changed {
         check_resolved(ctx, &sub.url).await?;
+    }
+    if sub.mode == DeliveryMode::Action {
+        check_workflow(ctx.store.as_ref(), &owner.id, &sub.actions).await?;
     }
     Ok(())
 }
@@ -191,18 +192,7 @@ async fn count_subscriptions(ctx: &AppContext, client_id: &ClientId, up_to: u32)
 }
 
 /// `?client_id=` (admin) plus paging.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListParams {
-    /// Admin only: one client's subscriptions (ignored for other callers).
-    #[param(pattern = r"^[A-Za-z0-9_.\-]{1,128}$")]
-    pub client_id: Option<String>,
-    /// Opaque cursor from the previous page's `next_cursor`; empty is the first page.
-    pub cursor: Option<String>,
-    /// Page size, 1–100 (default 50).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
-    pub limit: Option<String>,
-}
+pub type ListParams = OwnedListParams;
 
 /// Lists own subscriptions (admin: all, or one client's).
 #[utoipa::path(get, path = "/v1/subscriptions", operation_id = "list_subscriptions", tag = "subscriptions", params(ListParams),
@@ -215,22 +205,7 @@ pub async fn list(
     QueryParams(q): QueryParams<ListParams>,
 ) -> ApiResult<Json<ListView<SubscriptionView>>> {
     caller.require_any(&READ)?;
-    let page = PageParams {
-        cursor: q.cursor,
-        limit: q.limit,
-    };
-    // Checked for every caller, though only an admin's is used: the same request is valid or
-    // not whoever sends it.
-    let asked = q
-        .client_id
-        .as_deref()
-        .map(|c| id_param::<ClientId>("client_id", c))
-        .transpose()?;
-    let client = if caller.is_admin() {
-        asked
-    } else {
-        Some(caller.client.id.clone())
-    };
+    let (client, page) = q.owner_and_page(&caller)?;
     let p = ctx
         .store
         .list_subscriptions(client.as_ref(), page.cursor(), page.limit()?)

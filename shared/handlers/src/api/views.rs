@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use hookline_domain::subscription::{DeliveryMode, PayloadFormat, RetryPolicy};
+use hookline_domain::subscription::{ActionStep, DeliveryMode, PayloadFormat, RetryPolicy};
 use hookline_domain::time_fmt::format;
 use hookline_domain::{Client, Delivery, Event, EventId, EventType, LimitOverrides, Subscription};
 use serde::{Deserialize, Serialize};
@@ -151,6 +151,9 @@ pub struct SubscriptionView {
     pub include_own_events: bool,
     /// Requests per second at most to the URL (`null`: no limit).
     pub rate_limit: Option<u32>,
+    /// A workflow's steps (mode `action` only; else absent).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<ActionStepView>,
     /// Creation time.
     pub created_at: String,
     /// Last change.
@@ -185,6 +188,7 @@ impl SubscriptionView {
             failing_since: s.failing_since.map(format),
             include_own_events: s.include_own_events,
             rate_limit: s.rate_limit,
+            actions: s.actions.iter().map(ActionStepView::of).collect(),
             created_at: format(s.created_at),
             updated_at: format(s.updated_at),
             secret: if with_secret {
@@ -192,6 +196,32 @@ impl SubscriptionView {
             } else {
                 None
             },
+        }
+    }
+}
+
+/// One step of a workflow: an action of one of the client's connections, with its inputs.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionStepView {
+    /// `con_…`: a connection of the subscription's client.
+    pub connection_id: String,
+    /// The key of a create or update action of the connection's app version.
+    pub action: String,
+    /// Each input of the action: a value, or a string template over `event` (the envelope);
+    /// a string that is exactly one `{{ expression }}` keeps the value's JSON type.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub input: BTreeMap<String, Value>,
+}
+
+impl ActionStepView {
+    /// The view of a step.
+    pub fn of(s: &ActionStep) -> Self {
+        ActionStepView {
+            connection_id: s.connection_id.to_string(),
+            action: s.action.clone(),
+            input: s.input.clone(),
         }
     }
 }
@@ -211,6 +241,10 @@ pub struct AttemptView {
     pub error: Option<String>,
     /// First 1 KiB of the response.
     pub response_excerpt: String,
+    /// An app action's attempt: `METHOD url` and the start of the body sent, credentials
+    /// redacted (absent for a webhook's).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub request_excerpt: String,
 }
 
 /// A delivery with its attempts.
@@ -257,6 +291,7 @@ impl DeliveryView {
                     duration_ms: a.duration_ms,
                     error: a.error.clone(),
                     response_excerpt: a.response_excerpt.clone(),
+                    request_excerpt: a.request_excerpt.clone(),
                 })
                 .collect(),
             attempts_omitted: d.attempts_omitted,

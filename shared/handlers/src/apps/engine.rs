@@ -109,7 +109,7 @@ impl AppEngine {
         let request_excerpt = request_excerpt(resolved, &request);
         let exchange = self.auth.send(resolved, request, timeout).await;
         let error = match (&exchange.error, exchange.status) {
-            (Some(error), _) => Some(resolved.redact(error)),
+            (Some(error), _) => Some(redact_tokens(&resolved.redact(error), &exchange.tokens.0)),
             (None, Some(status)) if !(200..300).contains(&status) => Some(format!("HTTP {status}")),
             (None, Some(_)) => None,
             (None, None) => Some("no response".to_string()),
@@ -120,7 +120,7 @@ impl AppEngine {
                 duration_ms: exchange.duration_ms,
                 error,
                 request_excerpt,
-                response_excerpt: kept(resolved, &exchange.body),
+                response_excerpt: kept_without(resolved, &exchange.body, &exchange.tokens.0),
                 retry_after: exchange.retry_after,
                 permanent: false,
             },
@@ -183,16 +183,32 @@ fn without_query_value(url: &str, name: &str) -> String {
 /// [`RESPONSE_EXCERPT_BYTES`]. Redaction sees enough past the cut to catch a secret that
 /// begins before it.
 pub(super) fn kept(resolved: &Resolved, raw: &[u8]) -> String {
+    kept_without(resolved, raw, &[])
+}
+
+/// [`kept`], with the `tokens` the request carried (an OAuth 2 or session token) redacted
+/// too.
+fn kept_without(resolved: &Resolved, raw: &[u8], tokens: &[String]) -> String {
+    let longest_token = tokens.iter().map(String::len).max().unwrap_or(0);
     let cut = &raw[..raw
         .len()
-        .min(RESPONSE_EXCERPT_BYTES + longest_secret(resolved))];
+        .min(RESPONSE_EXCERPT_BYTES + longest_secret(resolved).max(longest_token))];
     let mut text = resolved.redact(&String::from_utf8_lossy(cut));
-    for secret in derived_secrets(resolved) {
-        if text.contains(&secret) {
-            text = text.replace(&secret, REDACTED);
+    let derived = derived_secrets(resolved);
+    text = redact_tokens(&text, &derived);
+    text = redact_tokens(&text, tokens);
+    bounded(&text, RESPONSE_EXCERPT_BYTES)
+}
+
+/// `text` with each of `secrets` replaced by `[redacted]`.
+fn redact_tokens(text: &str, secrets: &[String]) -> String {
+    let mut text = text.to_string();
+    for secret in secrets {
+        if text.contains(secret.as_str()) {
+            text = text.replace(secret.as_str(), REDACTED);
         }
     }
-    bounded(&text, RESPONSE_EXCERPT_BYTES)
+    text
 }
 
 /// What the credentials become on the wire and a tool may echo (an `Authorization: Basic`

@@ -289,6 +289,45 @@ async fn a_secret_the_server_echoes_is_redacted_from_the_outcome() {
 }
 
 #[tokio::test]
+async fn an_oauth_token_the_server_echoes_is_redacted_from_the_outcome() {
+    let (engine, _dir) = engine().await;
+    // The token endpoint issues a token the connection's secrets do not hold; the resource
+    // echoes the Authorization header it was sent, and fails once so the error path is seen.
+    let (base, _log) = third_party(|r: &Received| match r.path() {
+        "/oauth/token" => (
+            200,
+            json!({"access_token": "at-issued-4f2a9c71", "token_type": "Bearer", "expires_in": 3600}),
+        ),
+        _ => {
+            let authorization = r.headers["authorization"].to_str().unwrap_or_default();
+            (500, json!({"you sent": authorization}))
+        }
+    })
+    .await;
+    let conn = resolved(
+        json!({
+            "auth": {"type": "oauth2_client_credentials", "token_url": "{{ env.BASE_URL }}/oauth/token"},
+            "actions": {"notify": {"kind": "create",
+                "request": {"method": "POST", "url": "{{ env.BASE_URL }}/notify", "body": {"a": 1}}}}
+        }),
+        &[("BASE_URL", &base, false)],
+        json!({}),
+        json!({"credentials": {"client_id": "shop-client", "client_secret": "cs-very-secret-1"}}),
+    );
+    let outcome = engine
+        .run_step(&conn, &step("notify", json!({})), &event(), TIMEOUT)
+        .await;
+    assert_eq!(outcome.status, Some(500), "{outcome:?}");
+    let text = format!("{outcome:?}");
+    assert!(!text.contains("at-issued-4f2a9c71"), "{text}");
+    assert!(
+        outcome.response_excerpt.contains("[redacted]"),
+        "{}",
+        outcome.response_excerpt
+    );
+}
+
+#[tokio::test]
 async fn a_connection_test_is_its_apps_test_request() {
     let (engine, _dir) = engine().await;
     let (base, log) = shop_server(json!([])).await;

@@ -69,6 +69,34 @@ pub struct Exchange {
     pub retry_after: Option<String>,
     /// HTTP requests made (the request itself, and any token, login or challenge request).
     pub requests: u32,
+    /// The tokens the scheme sent (an OAuth 2 access token, a session token), for the caller
+    /// to redact from what it keeps: a tool may echo them.
+    pub tokens: SentTokens,
+}
+
+/// Tokens an exchange carried; never printed.
+#[derive(Clone, Default)]
+pub struct SentTokens(pub Vec<String>);
+
+impl std::fmt::Debug for SentTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SentTokens({})", self.0.len())
+    }
+}
+
+impl SentTokens {
+    /// Remembers the credential header value `value` (`Bearer abc…`): the whole value and its
+    /// last word (the token itself).
+    pub fn remember(&mut self, value: &http::HeaderValue) {
+        if let Ok(text) = value.to_str() {
+            let token = text.rsplit(' ').next().unwrap_or(text);
+            for s in [text, token] {
+                if s.len() >= 4 && !self.0.iter().any(|t| t == s) {
+                    self.0.push(s.to_string());
+                }
+            }
+        }
+    }
 }
 
 /// A connection with everything its requests need: its app version, its secrets and the

@@ -48,6 +48,11 @@ use webhooks::SystemWebhooks;
         api::sync_sources::allocate, api::sync_sources::allocations, api::sync_sources::clear, api::sync_sources::remove,
         api::sync_requests::request, api::sync_requests::list, api::sync_requests::get,
         api::sync_requests::complete, api::sync_requests::fail,
+        api::apps::schema, api::apps::publish, api::apps::list, api::apps::versions, api::apps::get,
+        api::apps::deprecate,
+        api::connections::create, api::connections::list, api::connections::get, api::connections::patch,
+        api::connections::delete, api::connections::upgrade, api::connections::polls,
+        api::connections::test, api::hooks::receive,
     ),
     components(
         schemas(
@@ -69,6 +74,14 @@ use webhooks::SystemWebhooks;
             api::sync_views::AllocationInput, api::sync_views::AllocationsView,
             api::pull_views::PullPageView, api::pull_views::PullMessageView,
             api::pull_views::AckInput, api::pull_views::AckView,
+            api::views::ActionStepView,
+            api::app_views::NewAppVersion, api::app_views::AppVersionView, api::app_views::AppStatusSchema,
+            api::app_views::AppSummaryView, api::app_views::AppVersionSummary,
+            api::connection_views::NewConnection, api::connection_views::ConnectionPatch,
+            api::connection_views::PollingInput, api::connection_views::UpgradeInput,
+            api::connection_views::ConnectionView, api::connection_views::PollSettingView,
+            api::connection_views::ConnectionTestView, api::connection_views::PollView,
+            api::connection_views::PollList, api::hooks::HookAcceptedView,
         ),
         responses(
             api::responses::BadRequest, api::responses::Unauthorized, api::responses::Forbidden,

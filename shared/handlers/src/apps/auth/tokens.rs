@@ -164,7 +164,8 @@ impl Authenticator {
             Err(why) => return spent.onto(failed(why)),
         };
         let credential = (token.header.clone(), token.value.clone());
-        let first = self.plain(req, Some(credential), timeout).await;
+        let mut first = self.plain(req, Some(credential), timeout).await;
+        first.tokens.remember(&token.value);
         if first.status != Some(401) {
             return spent.onto(first);
         }
@@ -178,9 +179,11 @@ impl Authenticator {
         match renewed {
             Ok(token) => {
                 spent.add(&first);
-                let again = self
-                    .plain(req, Some((token.header, token.value)), timeout)
+                let mut again = self
+                    .plain(req, Some((token.header, token.value.clone())), timeout)
                     .await;
+                again.tokens = first.tokens;
+                again.tokens.remember(&token.value);
                 spent.onto(again)
             }
             // The 401 stands, with why it could not be answered.
