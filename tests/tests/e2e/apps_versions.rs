@@ -31,7 +31,7 @@ async fn deprecated_version_keeps_its_connections_refuses_new_ones_and_upgrade_m
     let env = json!({"BASE_URL": f.tool.base_url()});
     app.publish_app_ok(&dev.token, &version_two(), env.clone())
         .await;
-    app.publish_app(&dev.token, &version_two(), env.clone())
+    app.post_app(&dev.token, &version_two(), env.clone())
         .await
         .assert_problem(409, "version_exists");
 
@@ -62,7 +62,7 @@ async fn deprecated_version_keeps_its_connections_refuses_new_ones_and_upgrade_m
     );
 
     let refused = app
-        .connect(
+        .post_connection(
             &f.setup.integrator.token,
             &json!({"app": "tool", "version": "1.0.0", "name": "late", "state": "AP", "credentials": {}}),
         )
@@ -123,7 +123,7 @@ async fn only_the_publisher_of_an_app_key_publishes_and_deprecates_its_versions(
         .client(&crate::support::apps::DEVELOPER_SCOPES, &["AP"])
         .await;
     f.app
-        .publish_app(
+        .post_app(
             &other.token,
             &version_two(),
             json!({"BASE_URL": f.tool.base_url()}),

@@ -131,7 +131,7 @@ impl TestApp {
     }
 
     /// `POST /v1/apps`.
-    pub async fn publish_app(&self, token: &str, definition: &Value, env: Value) -> ApiResponse {
+    pub async fn post_app(&self, token: &str, definition: &Value, env: Value) -> ApiResponse {
         self.post(
             "/v1/apps",
             token,
@@ -142,7 +142,7 @@ impl TestApp {
 
     /// Publishes an app version, asserts 201, returns the view.
     pub async fn publish_app_ok(&self, token: &str, definition: &Value, env: Value) -> Value {
-        let resp = self.publish_app(token, definition, env).await;
+        let resp = self.post_app(token, definition, env).await;
         resp.assert_status(201);
         self.assert_free_of_secrets("the published app's view", &resp.text);
         resp.json
@@ -150,7 +150,7 @@ impl TestApp {
 
     /// `POST /v1/connections`; every credential and secret-looking property is remembered as
     /// a secret first.
-    pub async fn connect(&self, token: &str, body: &Value) -> ApiResponse {
+    pub async fn post_connection(&self, token: &str, body: &Value) -> ApiResponse {
         if let Some(creds) = body["credentials"].as_object() {
             self.remember_values("connection credential", creds);
         }
@@ -173,7 +173,7 @@ impl TestApp {
             "state": "AP", "credentials": credentials,
         });
         merge(&mut body, extra);
-        let resp = self.connect(token, &body).await;
+        let resp = self.post_connection(token, &body).await;
         resp.assert_status(201);
         resp.json
     }
