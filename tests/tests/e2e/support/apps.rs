@@ -202,10 +202,16 @@ impl TestApp {
         id_of(&resp.json)
     }
 
-    /// Subscribes `token` to every event type at `receiver`'s `/hook`: what triggers publish.
+    /// Subscribes `token` to every event type at `receiver`'s `/hook`, its own events
+    /// included: what the triggers of its connections publish (their source is the
+    /// connection's client).
     pub async fn listen(&self, token: &str, receiver: &Receiver) {
-        self.subscribe_at(token, &receiver.url("/hook"), json!({}))
-            .await;
+        self.subscribe_at(
+            token,
+            &receiver.url("/hook"),
+            json!({"include_own_events": true}),
+        )
+        .await;
     }
 
     /// Asserts that no secret the test saw appears in `text` (a response or a record).

@@ -51,7 +51,9 @@ impl SecretRegistry {
                         ("client_secret", serde_json::Value::String(s)) => {
                             self.remember("client secret", s)
                         }
-                        ("secret", serde_json::Value::String(s)) => {
+                        // An app definition's `secret` is a template naming where the
+                        // secret is (`{{ props.signing_key }}`), not a secret.
+                        ("secret", serde_json::Value::String(s)) if !s.contains("{{") => {
                             self.remember("webhook secret", s)
                         }
                         ("access_token", serde_json::Value::String(s)) => {
