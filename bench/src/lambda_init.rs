@@ -22,8 +22,10 @@ use crate::process::status_kb;
 use crate::receiver::now_ns;
 use crate::stats::{median, round};
 
-/// The six functions.
-pub const FUNCTIONS: [&str; 6] = ["token", "ingest", "manage", "fanout", "deliver", "keys"];
+/// The seven functions.
+pub const FUNCTIONS: [&str; 7] = [
+    "token", "ingest", "manage", "fanout", "deliver", "keys", "poll",
+];
 /// The cargo profile the deployable functions are built with (what `sam build` uses).
 pub const PROFILE: &str = "release";
 /// The targets: stripped size (MB = 10⁶ bytes) and init time.

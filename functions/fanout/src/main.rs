@@ -3,19 +3,10 @@
 //! fan-out outlasts the invocation continues in another.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use hookline_runtime as runtime;
 use lambda_runtime::{LambdaEvent, service_fn};
-
-/// The invocation's deadline (Unix milliseconds, from the runtime) on this process's clock.
-fn deadline(epoch_ms: u64) -> Instant {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    Instant::now() + Duration::from_millis(epoch_ms.saturating_sub(now_ms))
-}
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -27,7 +18,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     })?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let (ctx, metrics) = (ctx.clone(), metrics.clone());
-        let until = deadline(event.context.deadline);
+        let until = runtime::invocation_deadline(event.context.deadline);
         async move {
             let batch =
                 hookline_handlers::fanout::handle_events_until(ctx, event.payload, Some(until));

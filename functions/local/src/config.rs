@@ -55,6 +55,9 @@ pub struct Config {
     /// `HOOKLINE_RETENTION_SECS` (2,592,000: 30 days, as DynamoDB's time to live on AWS;
     /// 60 s to a year): the embedded store deletes events and deliveries older than this.
     pub retention: Duration,
+    /// `HOOKLINE_POLL_TICK_MS` (5,000; 100 to 3,600,000): how often the runner looks for
+    /// the integration apps' polls that are due (each runs at its own interval).
+    pub poll_tick: Duration,
     /// `HOOKLINE_LOG_FORMAT` (text): `text` or `json`.
     pub json_logs: bool,
     /// What the Lambda functions read too, with the runner's defaults (private destinations
@@ -142,6 +145,11 @@ impl Config {
             delivery_concurrency,
             endpoint_concurrency,
             retention: env.secs("HOOKLINE_RETENTION_SECS", 2_592_000, 60..=31_536_000)?,
+            poll_tick: Duration::from_millis(env.number(
+                "HOOKLINE_POLL_TICK_MS",
+                5_000,
+                100..=3_600_000,
+            )?),
             json_logs,
         })
     }
@@ -220,6 +228,7 @@ mod tests {
         assert_eq!(c.visibility, Duration::from_secs(60));
         assert_eq!((c.delivery_concurrency, c.endpoint_concurrency), (64, 32));
         assert_eq!(c.retention, Duration::from_secs(2_592_000));
+        assert_eq!(c.poll_tick, Duration::from_millis(5_000));
         assert_eq!(c.stack.token_ttl, Duration::from_secs(900));
         assert_eq!(c.stack.key_activation, Duration::from_secs(3600));
         assert_eq!(c.stack.max_receives, 60);
@@ -253,6 +262,7 @@ mod tests {
             ("HOOKLINE_DELIVERY_CONCURRENCY", "lots"),
             ("HOOKLINE_HTTP_BODY_TIMEOUT_SECS", "30s"),
             ("HOOKLINE_RETENTION_SECS", "-1"),
+            ("HOOKLINE_POLL_TICK_MS", "5s"),
             ("HOOKLINE_RATE_LIMIT_PER_SECOND", "fast"),
         ] {
             let e = read(&[(name, value)]).expect_err(name);

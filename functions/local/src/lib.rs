@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use hookline_domain::Catalog;
 use hookline_domain::retry::QueueLimits;
+use hookline_handlers::apps::scheduler::PollContext;
 use hookline_handlers::auth::keys::KeySource;
 use hookline_handlers::context::{Contexts, Core};
 use hookline_handlers::delivery::DeliveryContext;
@@ -201,7 +202,10 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     let ctx = Contexts::new(core, queue.clone(), KeySource::Signing(signing))
         .await
         .map_err(storage)?;
-    let deliver_ctx = DeliveryContext::new(ctx.worker.clone()).map_err(storage)?;
+    // One app engine (its OAuth 2 and session tokens) for the API, the workflows and the polls.
+    let deliver_ctx = DeliveryContext::with_engine(ctx.worker.clone(), ctx.api.engine.clone())
+        .map_err(storage)?;
+    let poll_ctx = PollContext::new(ctx.worker.clone(), ctx.api.engine.clone());
 
     let allow = config.stack.destinations;
     if allow.allow_private {
@@ -228,7 +232,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             stop_rx.clone(),
         )
     });
-    let workers = workers::spawn(&queue, &deliver_ctx, &config, &stop_rx);
+    let workers = workers::spawn(&queue, &deliver_ctx, &poll_ctx, &config, &stop_rx);
 
     write_addr_file(&config.data_dir, &local.to_string());
     tracing::info!(

@@ -1,9 +1,12 @@
-//! The runner's queue workers: the fan-out and delivery pollers that stand in for Lambda's
-//! SQS event source mappings, over the delivery context (which derefs to the workers').
+//! The runner's workers: the fan-out and delivery pollers that stand in for Lambda's SQS
+//! event source mappings, over the delivery context (which derefs to the workers'), and the
+//! scheduler of the integration apps' polling triggers, which stands in for the poll
+//! function's `rate(1 minute)` schedule.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use hookline_handlers::apps::scheduler::{PollContext, run_polls_until};
 use hookline_handlers::delivery::{self, DeliveryContext};
 use hookline_handlers::fanout;
 use hookline_ports::{Queue, QueueName};
@@ -17,20 +20,24 @@ use crate::{Backend, Config};
 pub(crate) struct Workers {
     fanout: JoinHandle<()>,
     deliver: JoinHandle<()>,
+    poll: JoinHandle<()>,
 }
 
 impl Workers {
-    /// Waits for both workers to finish the batches they hold (after `stop` turned true).
+    /// Waits for the workers to finish the batches they hold (after `stop` turned true).
     pub(crate) async fn finished(self) {
         let _ = self.fanout.await;
         let _ = self.deliver.await;
+        let _ = self.poll.await;
     }
 }
 
-/// Spawns the fan-out and delivery pollers over `queue`, until `stop` turns true.
+/// Spawns the fan-out and delivery pollers over `queue` and the polling triggers'
+/// scheduler, until `stop` turns true.
 pub(crate) fn spawn(
     queue: &Arc<dyn Queue>,
     deliver_ctx: &Arc<DeliveryContext>,
+    poll_ctx: &Arc<PollContext>,
     config: &Config,
     stop: &watch::Receiver<bool>,
 ) -> Workers {
@@ -99,5 +106,31 @@ pub(crate) fn spawn(
     Workers {
         fanout: fanout_worker,
         deliver: deliver_worker,
+        poll: tokio::spawn(run_scheduler(
+            poll_ctx.clone(),
+            config.poll_tick,
+            stop.clone(),
+        )),
+    }
+}
+
+/// Every `tick`, runs the polls that are due (all of them, batch after batch), until `stop`
+/// turns true; a run under way when it does is finished (its outcome recorded), so that no
+/// poll waits for its lease to end after a restart.
+async fn run_scheduler(ctx: Arc<PollContext>, tick: Duration, mut stop: watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        let run = run_polls_until(&ctx, None).await;
+        if run.ran > 0 {
+            tracing::debug!(
+                ran = run.ran,
+                published = run.published,
+                failed = run.failed,
+                "polling triggers run"
+            );
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(tick) => {}
+            _ = stop.changed() => {}
+        }
     }
 }

@@ -24,6 +24,16 @@ pub use hookline_aws::function_sdk_config;
 pub use hookline_aws::keys::{RotationStep, SecretsKeys, rotation_step};
 pub use hookline_aws::metrics::EmfMetrics;
 
+/// The invocation's deadline (Unix milliseconds, as the Lambda runtime gives it in
+/// `Context::deadline`) on this process's monotonic clock.
+pub fn invocation_deadline(epoch_ms: u64) -> std::time::Instant {
+    use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    Instant::now() + Duration::from_millis(epoch_ms.saturating_sub(now_ms))
+}
+
 /// Why a function could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {

@@ -2,12 +2,16 @@
 #![allow(dead_code)]
 #[path = "../../../handlers/tests/support/api.rs"]
 pub mod api;
+#[path = "../../../handlers/tests/support/apps.rs"]
+pub mod apps;
 pub mod moto;
 #[path = "../../../handlers/tests/support/receiver.rs"]
 pub mod receiver;
 pub mod stack;
 pub mod stack_on_moto;
 pub mod sweep;
+#[path = "../../../handlers/tests/support/tool.rs"]
+pub mod tool;
 
 use hookline_domain::{Event, EventId, StatePattern};
 use time::OffsetDateTime;

@@ -27,7 +27,7 @@ use crate::api::extract::{parse_json, read_body};
 use crate::api::responses::{BadRequest, NotFound, PayloadTooLarge, Unavailable, Unprocessable};
 use crate::apps::poll::item_key;
 use crate::catalog::CatalogEntry;
-use crate::context::AppContext;
+use crate::context::{AppContext, Core};
 use crate::problem::{ApiError, ApiResult};
 
 /// Largest body a hook accepts.
@@ -63,9 +63,9 @@ fn is_hook_token(t: &str) -> bool {
 
 /// The event a trigger of `connection` publishes: `data` as an event of `event_type` for the
 /// connection's state, from its client, validated against the catalog as `POST /v1/events`
-/// validates one.
+/// validates one (the hook route and the poll scheduler).
 pub(crate) fn trigger_event(
-    ctx: &AppContext,
+    ctx: &Core,
     catalog: &HashMap<String, CatalogEntry>,
     (connection, owner): (&Connection, &Client),
     event_type: &str,

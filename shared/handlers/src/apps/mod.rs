@@ -13,6 +13,7 @@ pub mod poll;
 pub mod render;
 pub mod resolve;
 pub mod run;
+pub mod scheduler;
 pub mod verify;
 
 pub use engine::{AppEngine, StepOutcome};

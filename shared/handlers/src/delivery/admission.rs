@@ -5,10 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use hookline_domain::subscription::DeliveryMode;
 use hookline_domain::{Attempt, Delivery, ids};
 use hookline_ports::{Claim, PortError};
 use time::OffsetDateTime;
 
+use crate::delivery::action;
 use crate::delivery::context::DeliveryContext;
 use crate::delivery::disposition::{DeliveryError, Disposition, EARLY_TOLERANCE, Inbound};
 use crate::delivery::in_flight::{Busy, Slot};
@@ -122,7 +124,7 @@ pub(crate) async fn admit(
 pub(crate) async fn claim(ctx: &DeliveryContext, mut attempt: Admitted) -> Result<Claimed, Halt> {
     let from_message = attempt.source == Source::Message;
     let now = attempt.now;
-    let lease = timeout_of(&attempt.entry) + CLAIM_MARGIN;
+    let lease = time_limit(&attempt) + CLAIM_MARGIN;
     let delivery = &mut attempt.delivery;
     delivery.next_attempt_at = Some(now + lease);
     // The claim lists the attempt as under way; the outcome replaces that. Should the outcome
@@ -143,6 +145,16 @@ pub(crate) async fn claim(ctx: &DeliveryContext, mut attempt: Admitted) -> Resul
     }
     delivery.version += 1;
     Ok(Claimed(attempt))
+}
+
+/// The longest the claimed attempt takes: the subscription's timeout, or for a workflow the
+/// time its steps left may take.
+fn time_limit(attempt: &Admitted) -> Duration {
+    let sub = &attempt.entry.sub;
+    match sub.mode {
+        DeliveryMode::Action => action::time_limit(sub, attempt.delivery.steps_done),
+        DeliveryMode::Push | DeliveryMode::Pull => timeout_of(&attempt.entry),
+    }
 }
 
 /// The subscription's timeout per attempt.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use hookline_ports::PortError;
 
+use crate::apps::AppEngine;
 use crate::context::WorkerContext;
 use crate::delivery::client::WebhookClient;
 use crate::delivery::health::KeysInFlight;
@@ -26,20 +27,42 @@ pub struct DeliveryContext {
     pub pacer: Pacer,
     /// Subscriptions whose health this process is writing.
     pub health_writes: KeysInFlight,
+    /// Runs the workflows' steps (over the same webhook client).
+    pub engine: Arc<AppEngine>,
 }
 
 impl DeliveryContext {
     /// Builds the delivery context over `worker`, with a webhook client made from its
-    /// configuration.
+    /// configuration, and an app engine sending through it.
     pub fn new(worker: Arc<WorkerContext>) -> Result<Arc<DeliveryContext>, PortError> {
         let http = WebhookClient::new(&worker.config)?;
-        Ok(Arc::new(DeliveryContext {
+        let engine = worker.app_engine(http.clone());
+        Ok(Self::with_parts(worker, http, engine))
+    }
+
+    /// Builds the delivery context over `worker` with the process's app engine (the local
+    /// runner's, shared with the API and the poller).
+    pub fn with_engine(
+        worker: Arc<WorkerContext>,
+        engine: Arc<AppEngine>,
+    ) -> Result<Arc<DeliveryContext>, PortError> {
+        let http = WebhookClient::new(&worker.config)?;
+        Ok(Self::with_parts(worker, http, engine))
+    }
+
+    fn with_parts(
+        worker: Arc<WorkerContext>,
+        http: WebhookClient,
+        engine: Arc<AppEngine>,
+    ) -> Arc<DeliveryContext> {
+        Arc::new(DeliveryContext {
+            engine,
             worker,
             http,
             in_flight: InFlight::default(),
             pacer: Pacer::default(),
             health_writes: KeysInFlight::default(),
-        }))
+        })
     }
 }
 

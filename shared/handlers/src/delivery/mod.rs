@@ -1,9 +1,11 @@
 //! Webhook delivery: one queue message at a time, through named steps (`pipeline.rs`):
-//! load → admit → claim → render → sign → send → decide → record → acknowledge.
+//! load → admit → claim → render → sign → send → decide → record → acknowledge (a workflow's
+//! delivery runs its steps where a webhook's is rendered, signed and sent: `action.rs`).
 //!
 //! The entry is [`handle_deliveries`], for the `deliver` Lambda function and the local
 //! runner alike, over a [`DeliveryContext`], which only the functions that deliver build.
 
+mod action;
 mod admission;
 pub mod client;
 pub mod context;

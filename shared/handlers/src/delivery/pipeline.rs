@@ -1,6 +1,7 @@
 //! One delivery message, step by step: **load** the delivery → **admit** it → **claim** it →
 //! **render** and **sign** its request → **send** it (or, for a pull subscription, **store** it
-//! in its message log) → **decide** the outcome → **record** it;
+//! in its message log; for a workflow, **run** its steps instead of all of these: `action.rs`)
+//! → **decide** the outcome → **record** it;
 //! the handler then **acknowledges** the message as the steps' [`Disposition`] says.
 //!
 //! Each step is a function over named types ([`Admitted`], [`Claimed`], [`Sent`],
@@ -10,9 +11,12 @@
 use hookline_domain::Delivery;
 use hookline_domain::subscription::DeliveryMode;
 
+use crate::delivery::action::{Steps, run_actions};
 use crate::delivery::admission::{Admitted, Claimed, admit, claim};
+use crate::delivery::client::OutboundRequest;
 use crate::delivery::context::DeliveryContext;
 use crate::delivery::disposition::{DeliveryError, Disposition, EARLY_TOLERANCE, Inbound};
+use crate::delivery::outcome::Outcome;
 use crate::delivery::pull::{pull_outcome, store_for_pull};
 use crate::delivery::record::{abandon, give_up, outcome_of, record, report};
 use crate::delivery::request::RequestError;
@@ -176,7 +180,8 @@ async fn begin_cycle(
     Ok(delivery)
 }
 
-/// Admit → claim → render and sign → send → decide → record, for one copy of the delivery.
+/// Admit → claim → render and sign → send (or store, or run the steps) → decide → record, for
+/// one copy of the delivery.
 async fn attempt(
     ctx: &DeliveryContext,
     index: &SubscriptionIndex,
@@ -185,42 +190,59 @@ async fn attempt(
     source: Source,
 ) -> Result<Disposition, Halt> {
     let admitted: Admitted = admit(ctx, index, inbound, delivery, source).await?;
-    let Claimed(mut attempt) = claim(ctx, admitted).await?;
-    let request = match prepare(ctx, &attempt) {
-        Ok(request) => request,
-        // The template failed on this event: on record as the attempt's error, and
-        // dead-lettered at once (it would fail the same way every time).
-        Err(why @ RequestError::Payload(_)) => {
-            tracing::info!(delivery_id = %attempt.delivery.id, reason = %why, "delivery not renderable; dead-lettered");
-            unrenderable(&mut attempt, &why);
-            return Err(give_up(ctx, attempt.delivery).await.into());
-        }
-        Err(why) => return Err(abandon(ctx, attempt.delivery, &why).await.into()),
-    };
-    let (sent, outcome) = match attempt.entry.sub.mode {
+    let Claimed(attempt) = claim(ctx, admitted).await?;
+    let mode = attempt.entry.sub.mode;
+    let (attempt, sent, outcome) = match mode {
         DeliveryMode::Push => {
+            let (mut attempt, request) = prepared(ctx, attempt).await?;
             let sent: Sent = send(ctx, &mut attempt, request).await;
             let outcome = outcome_of(ctx, &attempt, &sent);
-            (sent, outcome)
+            (attempt, sent, outcome)
         }
-        // Rendered (above) so that a template that fails on this event fails as for a push;
-        // the body the client fetches is rendered again then, and signed.
+        // Rendered so that a template that fails on this event fails as for a push; the body
+        // the client fetches is rendered again then, and signed.
         DeliveryMode::Pull => {
+            let (mut attempt, _) = prepared(ctx, attempt).await?;
             let sent = store_for_pull(ctx, &mut attempt).await;
             let outcome = pull_outcome(ctx, &attempt, &sent);
-            (sent, outcome)
+            (attempt, sent, outcome)
         }
-        // TEMPORARY (issue 23 skeleton): the workflow runner replaces this.
+        // No webhook request: the steps' requests are the app's.
         DeliveryMode::Action => {
-            return Err(
-                abandon(ctx, attempt.delivery, &RequestError::ActionsUnavailable)
-                    .await
-                    .into(),
-            );
+            let mut attempt = attempt;
+            match run_actions(ctx, &mut attempt).await {
+                Steps::Ran(sent, outcome) => (attempt, sent, outcome),
+                // As an unrenderable template: on record as the attempt, and dead-lettered
+                // at once (it would fail the same way every time).
+                Steps::Permanent(sent) => {
+                    tracing::info!(delivery_id = %attempt.delivery.id, reason = ?sent.result.error, "workflow step can never succeed; dead-lettered");
+                    report(ctx, &attempt, &sent, &Outcome::GiveUp).await;
+                    return Err(give_up(ctx, attempt.delivery).await.into());
+                }
+            }
         }
     };
     report(ctx, &attempt, &sent, &outcome).await;
     record(ctx, attempt.delivery, outcome)
         .await
         .map_err(Halt::Failed)
+}
+
+/// Render and sign the webhook request of a claimed attempt, or end the delivery that can
+/// never have one.
+async fn prepared(
+    ctx: &DeliveryContext,
+    mut attempt: Admitted,
+) -> Result<(Admitted, OutboundRequest), Halt> {
+    match prepare(ctx, &attempt) {
+        Ok(request) => Ok((attempt, request)),
+        // The template failed on this event: on record as the attempt's error, and
+        // dead-lettered at once (it would fail the same way every time).
+        Err(why @ RequestError::Payload(_)) => {
+            tracing::info!(delivery_id = %attempt.delivery.id, reason = %why, "delivery not renderable; dead-lettered");
+            unrenderable(&mut attempt, &why);
+            Err(give_up(ctx, attempt.delivery).await.into())
+        }
+        Err(why) => Err(abandon(ctx, attempt.delivery, &why).await.into()),
+    }
 }

@@ -6,14 +6,14 @@
 
 use std::time::Instant;
 
-use hookline_domain::{Attempt, PullMessage};
+use hookline_domain::PullMessage;
 
 use crate::delivery::admission::Admitted;
 use crate::delivery::client::SendResult;
 use crate::delivery::context::DeliveryContext;
 use crate::delivery::outcome::Outcome;
 use crate::delivery::record::outcome_of;
-use crate::delivery::send::Sent;
+use crate::delivery::send::{Sent, enter};
 
 /// The response excerpt of an attempt that stored its delivery for pulling.
 pub const STORED_FOR_PULL: &str = "stored for pull delivery";
@@ -47,26 +47,17 @@ pub(crate) async fn store_for_pull(ctx: &DeliveryContext, attempt: &mut Admitted
         },
         Err(e) => {
             tracing::warn!(delivery_id = %attempt.delivery.id, error = %e, "deliver: could not store a pull message");
-            SendResult::not_sent("not stored for pull delivery: the store failed".to_string())
+            SendResult {
+                duration_ms,
+                ..SendResult::not_sent("not stored for pull delivery: the store failed".to_string())
+            }
         }
     };
     if let Some(slot) = attempt.slot.take() {
         slot.finish(true);
     }
-    attempt.delivery.record_attempt(Attempt {
-        attempt: attempt_no,
-        at: attempt.now,
-        status_code: None,
-        duration_ms,
-        error: result.error.clone(),
-        response_excerpt: result.excerpt.clone(),
-        request_excerpt: String::new(),
-    });
-    Sent {
-        attempt_no,
-        sent: result.error.is_none(),
-        result,
-    }
+    let stored = result.error.is_none();
+    enter(attempt, attempt_no, result, String::new(), stored)
 }
 
 /// Decide, for a pull attempt: stored is delivered; a failed store is decided as a failed

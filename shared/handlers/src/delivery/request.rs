@@ -45,9 +45,6 @@ pub enum RequestError {
     /// The request could not be signed.
     #[error(transparent)]
     Signature(#[from] SignatureError),
-    /// TEMPORARY (issue 23 skeleton): a workflow's delivery, before the workflow runner.
-    #[error("action deliveries are not available yet")]
-    ActionsUnavailable,
     /// The subscription's template did not render this event into JSON.
     #[error("the payload template did not render: {0}")]
     Payload(#[from] TemplateError),

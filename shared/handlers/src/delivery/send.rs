@@ -75,6 +75,18 @@ pub(crate) async fn send(
         result.excerpt = auth.redact(&result.excerpt);
         result.error = result.error.map(|e| auth.redact(&e));
     }
+    enter(attempt, attempt_no, result, String::new(), sent)
+}
+
+/// Enters attempt `attempt_no` on the delivery as `result` says (with `request_excerpt`, what
+/// the attempt keeps of its request: nothing for a webhook, whose request is the event's).
+pub(crate) fn enter(
+    attempt: &mut Admitted,
+    attempt_no: u32,
+    result: SendResult,
+    request_excerpt: String,
+    sent: bool,
+) -> Sent {
     attempt.delivery.record_attempt(Attempt {
         attempt: attempt_no,
         at: attempt.now,
@@ -82,7 +94,7 @@ pub(crate) async fn send(
         duration_ms: result.duration_ms,
         error: result.error.clone(),
         response_excerpt: result.excerpt.clone(),
-        request_excerpt: String::new(),
+        request_excerpt,
     });
     Sent {
         attempt_no,

@@ -3,8 +3,10 @@
 #![allow(dead_code)]
 
 pub mod api;
+pub mod apps;
 pub mod hub;
 pub mod receiver;
+pub mod tool;
 
 use std::sync::Arc;
 

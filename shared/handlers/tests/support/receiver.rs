@@ -38,11 +38,7 @@ impl Receiver {
                 (status, "receiver's answer")
             }
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the receiver");
-        let addr = listener.local_addr().expect("receiver address");
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let addr = serve_on_loopback(app).await;
         Receiver {
             url: format!("http://{addr}/hook"),
             requests,
@@ -58,4 +54,14 @@ impl Receiver {
     pub fn count(&self) -> usize {
         self.requests.lock().expect("request log").len()
     }
+}
+
+/// Serves `app` on a free loopback port, in the background; its address.
+pub async fn serve_on_loopback(app: axum::Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let addr = listener.local_addr().expect("the bound address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
 }
