@@ -52,6 +52,16 @@ impl Api {
         Ok((status, json))
     }
 
+    /// `POST path` with a JSON body: the HTTP status and the JSON answer.
+    pub async fn post(
+        &self,
+        path: &str,
+        token: &str,
+        body: &Value,
+    ) -> Result<(u16, Value), String> {
+        self.call(reqwest::Method::POST, path, token, body).await
+    }
+
     /// `POST /oauth/token` (client credentials).
     pub async fn token(&self, id: &str, secret: &str) -> Result<String, String> {
         let resp = self

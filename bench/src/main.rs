@@ -10,6 +10,7 @@
 //! Both the harness and the runner are built with the `runner` profile (speed); `release` is
 //! the Lambda functions' size-optimised profile.
 
+mod action_oauth2;
 mod api;
 mod fanout_cost;
 mod flooding;
@@ -59,7 +60,7 @@ struct Args {
 }
 
 const USAGE: &str = "usage: hookline-bench [SCENARIO...|all] [--scale F] [--runs N] [--json FILE] [--no-build] [--soak-seconds S]
-scenarios: ceiling throughput-1 latency-500 fanout-10 fanout-100 fanout-cost noisy-neighbour flooding-neighbour import lambda-init
+scenarios: ceiling throughput-1 latency-500 fanout-10 fanout-100 fanout-cost noisy-neighbour flooding-neighbour action-oauth2 import lambda-init
 run only when named: soak (publishes for --soak-seconds, 600 by default)";
 
 fn parse_args() -> Result<Args, String> {

@@ -3,7 +3,8 @@
 //! with 204 at once, `POST /hang/{name}` never (the sender's timeout ends it) and
 //! `POST /flaky/{name}` with 500 for a fixed share of first and second attempts (see
 //! [`fails`]), and records every arrival — receiver name, `webhook-id`, `hookline-subscription-id`, arrival time — for
-//! the harness to read back over `GET /_arrivals?from=N`.
+//! the harness to read back over `GET /_arrivals?from=N`. For `action-oauth2` it also plays an
+//! OAuth 2-protected tool (see [`oauth`]).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -15,6 +16,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncBufReadExt;
+
+mod oauth;
 
 /// One webhook as the receiver saw it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -158,7 +161,8 @@ pub async fn serve() -> Result<(), String> {
         .route("/flaky/{name}", post(flaky))
         .route("/_arrivals", get(arrivals))
         .route("/_reset", post(reset))
-        .with_state(log);
+        .with_state(log.clone())
+        .merge(oauth::routes(log));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| format!("receiver: bind: {e}"))?;

@@ -39,6 +39,8 @@ pub fn targets(scenario: &str) -> Vec<Target> {
         "fanout-100" => vec![t("delivered_per_s", true, 20_000.0)],
         "fanout-cost" => vec![t("to_last_delivery_ms_many", false, 500.0)],
         "noisy-neighbour" | "flooding-neighbour" => vec![t("healthy_p99_ratio", false, 2.0)],
+        // Token cached: at most one token request per expiry (its cache period).
+        "action-oauth2" => vec![t("token_requests_per_expiry", false, 1.0)],
         // 10,000 rows "in seconds": at most 10 s.
         "import" => vec![t("rows_per_s", true, 1_000.0)],
         "soak" => vec![t("rss_growth", false, crate::soak::MAX_RSS_GROWTH)],

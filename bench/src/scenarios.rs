@@ -20,7 +20,7 @@ use crate::run::{Expected, Published, RunResult, Traffic, check, collect, publis
 pub const EXPLICIT: [&str; 1] = ["soak"];
 
 /// Every scenario, in the order `all` runs them.
-pub const ALL: [&str; 10] = [
+pub const ALL: [&str; 11] = [
     "ceiling",
     "throughput-1",
     "latency-500",
@@ -29,6 +29,7 @@ pub const ALL: [&str; 10] = [
     "fanout-cost",
     "noisy-neighbour",
     "flooding-neighbour",
+    "action-oauth2",
     "import",
     "lambda-init",
 ];
@@ -96,6 +97,7 @@ impl Bench {
             "fanout-cost" => self.fanout_cost().await,
             "noisy-neighbour" => self.noisy_neighbour().await,
             "flooding-neighbour" => self.flooding_neighbour().await,
+            "action-oauth2" => self.action_oauth2().await,
             "import" => self.import().await,
             "soak" => self.soak().await,
             other => Err(format!("unknown scenario {other:?}")),

@@ -5,6 +5,14 @@ mod support;
 
 mod access;
 mod apps_api;
+mod apps_auth;
+mod apps_examples;
+mod apps_hooks;
+mod apps_polling;
+mod apps_search;
+mod apps_secrets;
+mod apps_third_party;
+mod apps_versions;
 mod auth;
 mod bad_ids;
 mod clients;

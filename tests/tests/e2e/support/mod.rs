@@ -7,20 +7,24 @@
 
 pub mod api;
 pub mod app;
+pub mod apps;
 pub mod backend;
 pub mod deliveries;
+pub mod flow;
 pub mod imports;
 pub mod integration;
 pub mod manufacturers;
 pub mod receiver;
 pub mod scenario;
 pub mod secrets;
+pub mod third_party;
 pub mod wait;
 
 pub use api::{PORTAL_SCOPES, TestClient, event};
 pub use app::TestApp;
 pub use deliveries::attempts;
 pub use receiver::{Receiver, Recorded, Reply};
+pub use third_party::{Guard, ThirdParty};
 pub use wait::eventually;
 
 /// The event types of the default (fortification) catalog.

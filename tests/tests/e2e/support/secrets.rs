@@ -51,7 +51,9 @@ impl SecretRegistry {
                         ("client_secret", serde_json::Value::String(s)) => {
                             self.remember("client secret", s)
                         }
-                        ("secret", serde_json::Value::String(s)) => {
+                        // An app definition's `secret` is a template naming where the
+                        // secret is (`{{ props.signing_key }}`), not a secret.
+                        ("secret", serde_json::Value::String(s)) if !s.contains("{{") => {
                             self.remember("webhook secret", s)
                         }
                         ("access_token", serde_json::Value::String(s)) => {
@@ -68,14 +70,20 @@ impl SecretRegistry {
 
     /// Every place a known secret (or a tell-tale part of one) occurs in `output`.
     pub fn findings(&self, output: &str) -> Vec<String> {
+        self.findings_in(output, "the runner's output")
+    }
+
+    /// Every place a known secret (or a tell-tale part of one) occurs in `text`, which the
+    /// report calls `place` (a response, a record, the runner's output).
+    pub fn findings_in(&self, text: &str, place: &str) -> Vec<String> {
         let known = self.known.lock().expect("secret registry").clone();
         let mut found = Vec::new();
         for k in known {
             for needle in needles(&k.value) {
-                if let Some(pos) = output.find(&needle) {
-                    let line_no = output[..pos].matches('\n').count() + 1;
+                if let Some(pos) = text.find(&needle) {
+                    let line_no = text[..pos].matches('\n').count() + 1;
                     found.push(format!(
-                        "a {} ({}…) appears in the runner's output at line {line_no}",
+                        "a {} ({}…) appears in {place} at line {line_no}",
                         k.kind,
                         &k.value[..6.min(k.value.len())]
                     ));
@@ -87,10 +95,19 @@ impl SecretRegistry {
     }
 }
 
-/// The strings whose presence in a log betrays `secret`: the value itself, the key part of
-/// a `whsec_` secret, and the signature of a JWT (its header is shared by every token).
+/// The strings whose presence in a log betrays `secret`: the value itself, as a URL or a
+/// form encodes it and as JSON escapes it, the key part of a `whsec_` secret, and the
+/// signature of a JWT (its header is shared by every token).
 fn needles(secret: &str) -> Vec<String> {
     let mut n = vec![secret.to_string()];
+    let encoded = super::api::urlencode(secret);
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    let json = json.trim_matches('"').to_string();
+    for other in [encoded.replace("%20", "+"), encoded, json] {
+        if !n.contains(&other) {
+            n.push(other);
+        }
+    }
     if let Some(key) = secret.strip_prefix("whsec_") {
         n.push(key.to_string());
     }
