@@ -141,7 +141,6 @@ async fn app_secrets_reach_no_json_log() {
 /// the query (percent-encoded there) and a secret environment value in the JSON body (escaped
 /// there) stay in the attempts' request and response excerpts.
 #[tokio::test]
-#[ignore = "known bug: attempt excerpts keep URL-encoded and JSON-escaped secrets (Resolved::redact)"]
 async fn app_secrets_written_encoded_are_redacted_too() {
     secrets_flow("text", true).await;
 }

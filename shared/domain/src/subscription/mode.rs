@@ -47,7 +47,12 @@ pub(super) fn apply_mode(
     creating: bool,
 ) -> Result<(), ValidationError> {
     match input.mode {
-        Some(mode) if creating => sub.mode = mode,
+        Some(mode) if creating => {
+            sub.mode = mode;
+            // A workflow acts on its own client's trigger events ("packed here, ready to ship
+            // there": both connections are the client's) unless it says otherwise.
+            sub.include_own_events = mode == DeliveryMode::Action;
+        }
         Some(mode) if mode != sub.mode => {
             return Err(ValidationError::invalid(
                 "mode",
@@ -213,6 +218,8 @@ mod tests {
         };
         assert_eq!(field(apply_mode(&mut s, &workflow, true)), None);
         assert_eq!((s.mode, s.actions.len()), (DeliveryMode::Action, 1));
+        // A workflow takes its own client's trigger events unless told otherwise.
+        assert!(s.include_own_events);
         let push_only = [
             (
                 "url",

@@ -87,7 +87,7 @@ pub struct SubscriptionPatch {
     max_attempts: Option<u32>,
     /// Enabled flag.
     enabled: Option<bool>,
-    /// Deliver the client's own events too.
+    /// Deliver the client's own events too (default `false`; `true` for `mode: action`).
     include_own_events: Option<bool>,
     /// Payload format (default `hookline`).
     #[schema(value_type = Option<PayloadFormatSchema>)]
