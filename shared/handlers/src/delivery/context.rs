@@ -41,12 +41,13 @@ impl DeliveryContext {
     }
 
     /// Builds the delivery context over `worker` with the process's app engine (the local
-    /// runner's, shared with the API and the poller).
+    /// runner's, shared with the API and the poller), and its webhook client: one connection
+    /// pool and one TLS set-up for every outbound request of the process.
     pub fn with_engine(
         worker: Arc<WorkerContext>,
         engine: Arc<AppEngine>,
     ) -> Result<Arc<DeliveryContext>, PortError> {
-        let http = WebhookClient::new(&worker.config)?;
+        let http = engine.auth.client().clone();
         Ok(Self::with_parts(worker, http, engine))
     }
 

@@ -43,6 +43,11 @@ impl Authenticator {
         }
     }
 
+    /// The client it sends through (a clone shares its connection pool and TLS set-up).
+    pub fn client(&self) -> &WebhookClient {
+        &self.http
+    }
+
     /// Sends `req` for `conn`, authenticated by its app's scheme, within `timeout` for each
     /// exchange. Never fails: the [`Exchange`] says what happened. Its `requests` counts every
     /// HTTP request made (token, login, challenge, resend) and `duration_ms` their sum.
