@@ -16,6 +16,20 @@ pub fn attempts(delivery: &Value) -> Vec<Value> {
         .clone()
 }
 
+/// The attempts of a delivery whose outcome is recorded. An attempt under way is listed
+/// before its request is sent, with the error a crash would leave ("outcome not recorded"),
+/// so a test that reads a retrying delivery can see one in flight.
+pub fn finished_attempts(delivery: &Value) -> Vec<Value> {
+    attempts(delivery)
+        .into_iter()
+        .filter(|a| {
+            !a["error"]
+                .as_str()
+                .is_some_and(|e| e.starts_with("outcome not recorded"))
+        })
+        .collect()
+}
+
 impl TestApp {
     /// `GET /v1/deliveries?{query}`: the `data` list.
     pub async fn deliveries(&self, token: &str, query: &str) -> Vec<Value> {

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::api::TestClient;
 use super::app::TestApp;
 use super::apps::{AppsSetup, definition, id_of, merge};
+use super::deliveries::finished_attempts;
 use super::third_party::{Guard, ThirdParty};
 
 /// How long an action test waits for one thing.
@@ -170,7 +171,7 @@ impl ActionFlow {
     /// The workflow's delivery of `event_id` once `n` attempts failed and it is retrying.
     pub async fn failing(&self, event_id: &str, n: usize) -> Value {
         self.delivery_when(event_id, &format!("{n} failed attempts"), |d| {
-            d["status"] == "retrying" && d["attempts"].as_array().is_some_and(|a| a.len() >= n)
+            d["status"] == "retrying" && finished_attempts(d).len() >= n
         })
         .await
     }

@@ -22,7 +22,7 @@ pub mod wait;
 
 pub use api::{PORTAL_SCOPES, TestClient, event};
 pub use app::TestApp;
-pub use deliveries::attempts;
+pub use deliveries::{attempts, finished_attempts};
 pub use receiver::{Receiver, Recorded, Reply};
 pub use third_party::{Guard, ThirdParty};
 pub use wait::eventually;
