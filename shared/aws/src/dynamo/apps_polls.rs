@@ -13,7 +13,6 @@
 //! claim (`update_poll` over the version read) settles.
 
 use async_trait::async_trait;
-use futures_util::{StreamExt, stream};
 use hookline_domain::ConnectionId;
 use hookline_domain::apps::PollState;
 use hookline_ports::{PollStore, PortError};
@@ -28,8 +27,6 @@ use super::schema::{BODY, GSI1, PK, SK, VERSION};
 
 /// The index partition of every poll.
 const POLLS: &str = "POLLS";
-/// Deletes in flight while a connection's polls are deleted.
-const DELETES_IN_FLIGHT: usize = 8;
 
 fn poll_pk(connection: &str) -> String {
     format!("POLL#{connection}")
@@ -86,35 +83,12 @@ impl PollStore for DynamoStore {
     }
 
     async fn delete_polls(&self, connection: &ConnectionId) -> Result<(), PortError> {
-        const OP: &str = "delete_polls";
-        let pk = poll_pk(connection);
-        let sort = SortKeys::Prefix(trigger_sk(""));
-        let mut start = None;
-        loop {
-            let page = self
-                .query_partition(OP, &pk, &sort, None, true, start)
-                .await?;
-            let keys: Vec<String> = page
-                .items
-                .iter()
-                .filter_map(|i| i.get(SK).and_then(|v| v.as_s().ok()).cloned())
-                .collect();
-            let deleted: Vec<Result<bool, PortError>> = stream::iter(keys)
-                .map(|sk| {
-                    let pk = pk.clone();
-                    async move { self.delete_item(OP, pk, &sk).await }
-                })
-                .buffer_unordered(DELETES_IN_FLIGHT)
-                .collect()
-                .await;
-            for d in deleted {
-                d?;
-            }
-            match page.next {
-                Some(k) => start = Some(k),
-                None => return Ok(()),
-            }
-        }
+        self.delete_partition(
+            "delete_polls",
+            &poll_pk(connection),
+            &SortKeys::Prefix(trigger_sk("")),
+        )
+        .await
     }
 
     async fn due_polls(

@@ -1,7 +1,8 @@
 //! Strongly consistent queries of one partition of the table itself (not an index): the
 //! items that share a partition key, in sort-key order, a page at a time — an import's
-//! chunks, a pull subscription's log.
+//! chunks, a pull subscription's log — and the deletion of such a set of items.
 
+use futures_util::{StreamExt, stream};
 use hookline_ports::PortError;
 
 use super::DynamoStore;
@@ -18,6 +19,9 @@ pub(crate) enum SortKeys {
     /// Those whose sort key is in this inclusive range.
     Between(String, String),
 }
+
+/// Deletes in flight while a partition's items are deleted.
+const DELETES_IN_FLIGHT: usize = 16;
 
 /// One page of a partition query.
 pub(crate) struct PartitionPage {
@@ -72,5 +76,40 @@ impl DynamoStore {
             items: out.items.unwrap_or_default(),
             next: out.last_evaluated_key.filter(|k| !k.is_empty()),
         })
+    }
+
+    /// Deletes every item of partition `pk` whose sort key `sort` names, a page of keys at a
+    /// time with several deletes in flight. An item deleted meanwhile by someone else is no
+    /// error; the first other error stops it (what was deleted stays deleted, and a second
+    /// call finishes the rest).
+    pub(crate) async fn delete_partition(
+        &self,
+        op: &str,
+        pk: &str,
+        sort: &SortKeys,
+    ) -> Result<(), PortError> {
+        let mut start = None;
+        loop {
+            let page = self
+                .query_partition(op, pk, sort, None, true, start)
+                .await?;
+            let keys: Vec<String> = page
+                .items
+                .iter()
+                .filter_map(|i| i.get(SK).and_then(|v| v.as_s().ok()).cloned())
+                .collect();
+            let deleted: Vec<Result<bool, PortError>> = stream::iter(keys)
+                .map(|sk: String| async move { self.delete_item(op, pk.to_string(), &sk).await })
+                .buffer_unordered(DELETES_IN_FLIGHT)
+                .collect()
+                .await;
+            for d in deleted {
+                d?;
+            }
+            match page.next {
+                Some(k) => start = Some(k),
+                None => return Ok(()),
+            }
+        }
     }
 }

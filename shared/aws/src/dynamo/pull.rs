@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
-use futures_util::{StreamExt, stream};
 use hookline_domain::{PullMessage, SubscriptionId, ids};
 use hookline_ports::{Ack, Appended, PortError, PullLog, PullStore};
 use time::OffsetDateTime;
@@ -34,8 +33,6 @@ const ACKED: &str = "acked";
 const POSITION: &str = "position";
 /// Tries of an append whose counter another append moved meanwhile.
 const APPEND_TRIES: u32 = 100;
-/// Deletes in flight while a log is deleted.
-const DELETES_IN_FLIGHT: usize = 16;
 
 fn log_pk(sub: &SubscriptionId) -> String {
     format!("PULL#{sub}")
@@ -215,33 +212,7 @@ impl PullStore for DynamoStore {
     }
 
     async fn delete_pull_log(&self, subscription: &SubscriptionId) -> Result<(), PortError> {
-        const OP: &str = "delete_pull_log";
-        let pk = log_pk(subscription);
-        let mut start = None;
-        loop {
-            let page = self
-                .query_partition(OP, &pk, &SortKeys::All, None, true, start)
-                .await?;
-            let keys: Vec<String> = page
-                .items
-                .iter()
-                .filter_map(|i| i.get(SK).and_then(|v| v.as_s().ok()).cloned())
-                .collect();
-            let deleted: Vec<Result<bool, PortError>> = stream::iter(keys)
-                .map(|sk| {
-                    let pk = pk.clone();
-                    async move { self.delete_item(OP, pk, &sk).await }
-                })
-                .buffer_unordered(DELETES_IN_FLIGHT)
-                .collect()
-                .await;
-            for d in deleted {
-                d?;
-            }
-            match page.next {
-                Some(k) => start = Some(k),
-                None => return Ok(()),
-            }
-        }
+        self.delete_partition("delete_pull_log", &log_pk(subscription), &SortKeys::All)
+            .await
     }
 }
