@@ -59,8 +59,38 @@ impl AppVersion {
     }
 
     /// The secret store's name of this version's secret environment values (a JSON object of
-    /// name to value).
+    /// name to value). It ends in `/env`, not in the version: Secrets Manager may read a name
+    /// that ends in a hyphen and six characters (`1.0.0-beta.1`) as a partial ARN.
     pub fn secret_name(key: &str, version: &str) -> String {
-        format!("apps/{key}/{version}")
+        format!("apps/{key}/{version}/env")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AppVersion;
+    use crate::ConnectionId;
+    use crate::apps::Connection;
+
+    /// Secrets Manager's rule: a name ending in `-` and six characters may be taken for a
+    /// partial ARN (whose last part is such a suffix).
+    fn looks_like_an_arn_suffix(name: &str) -> bool {
+        let b = name.as_bytes();
+        b.len() >= 7 && b[b.len() - 7] == b'-'
+    }
+
+    #[test]
+    fn secret_names_never_end_like_an_arn_suffix() {
+        for version in ["1.0.0", "1.0.0-beta.1", "2.0.0-rc.10", "0.1.0-alpha1"] {
+            let name = AppVersion::secret_name("shop-orders", version);
+            assert!(!looks_like_an_arn_suffix(&name), "{name}");
+            assert!(name.starts_with("apps/shop-orders/"), "{name}");
+        }
+        assert!(
+            looks_like_an_arn_suffix("apps/shop/1.0.0-beta.1"),
+            "the check"
+        );
+        let connection = Connection::secret_name(&ConnectionId::new(1_765_000_000_000));
+        assert!(!looks_like_an_arn_suffix(&connection), "{connection}");
     }
 }
