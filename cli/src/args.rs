@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-/// Hookline from the terminal: publish and list events, manage subscriptions, inspect and
-/// retry deliveries, replay, forward a subscription's events to a local server, and check
-/// webhook signatures.
+/// Hookline from the terminal: publish and list events, manage subscriptions and workflows,
+/// inspect and retry deliveries, replay, publish integration apps and manage connections,
+/// forward a subscription's events to a local server, and check webhook signatures.
 #[derive(Debug, Parser)]
 #[command(name = "hookline", version, about, long_about = None)]
 pub struct Cli {
@@ -44,6 +44,12 @@ pub enum Command {
     /// The manufacturer registry's bulk import.
     #[command(subcommand)]
     Manufacturers(ManufacturersCommand),
+    /// Integration apps: publish definitions, list and deprecate versions.
+    #[command(subcommand)]
+    Apps(AppsCommand),
+    /// Connections to app versions: create, test, upgrade, delete.
+    #[command(subcommand, alias = "cons")]
+    Connections(ConnectionsCommand),
     /// Receive a subscription's events by pull delivery and forward each to a local URL.
     Listen(ListenArgs),
     /// Check the signature of a saved webhook request.
@@ -215,11 +221,15 @@ pub struct SubscriptionFields {
 #[derive(Debug, Args)]
 pub struct CreateArgs {
     /// The receiver's URL (push).
-    #[arg(long, conflicts_with = "pull", required_unless_present = "pull")]
+    #[arg(long, conflicts_with_all = ["pull", "actions"], required_unless_present_any = ["pull", "actions"])]
     pub url: Option<String>,
     /// A pull subscription: no URL, fetched with `hookline listen` or the messages API.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "actions")]
     pub pull: bool,
+    /// A workflow: its steps (JSON, `@FILE` or `-`), a list of `{"connection_id", "action",
+    /// "input"}`; each matching event runs them.
+    #[arg(long)]
+    pub actions: Option<String>,
     #[command(flatten)]
     pub fields: SubscriptionFields,
     /// Create it disabled.
@@ -369,4 +379,145 @@ pub struct VerifyArgs {
     /// How far `webhook-timestamp` may be from now, in seconds (0: not checked).
     #[arg(long, default_value_t = 300)]
     pub tolerance: u64,
+}
+
+/// `hookline apps …`.
+#[derive(Debug, Subcommand)]
+pub enum AppsCommand {
+    /// Publish a version of an app from its definition file (JSON).
+    Publish(PublishArgs),
+    /// The apps, each with its versions.
+    List {
+        #[command(flatten)]
+        page: Page,
+    },
+    /// An app's versions, in semver order.
+    Versions {
+        /// The app's key.
+        key: String,
+        #[command(flatten)]
+        page: Page,
+    },
+    /// One version: its definition and environment (secret values hidden).
+    Get {
+        /// The app's key.
+        key: String,
+        /// The version (semver).
+        version: String,
+    },
+    /// Deprecate a version: its connections keep running, new ones are refused.
+    Deprecate {
+        /// The app's key.
+        key: String,
+        /// The version (semver).
+        version: String,
+    },
+    /// The JSON Schema of a definition.
+    Schema,
+}
+
+/// `hookline apps publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The definition (a JSON file, or `-` for standard input).
+    pub file: String,
+    /// The version's environment values (JSON object, `@FILE` or `-`); secret ones are
+    /// stored as secrets and never shown again.
+    #[arg(long)]
+    pub env: Option<String>,
+}
+
+/// `hookline connections …`.
+#[derive(Debug, Subcommand)]
+pub enum ConnectionsCommand {
+    /// Connect to an app version with credentials and properties.
+    Create(ConnectionCreateArgs),
+    /// List connections.
+    List {
+        /// Another client's (admin).
+        #[arg(long)]
+        client_id: Option<String>,
+        #[command(flatten)]
+        page: Page,
+    },
+    /// One connection (credentials are never shown: `secrets_set` lists their keys).
+    Get {
+        /// The connection id (`con_…`).
+        id: String,
+    },
+    /// Change a connection's name, properties, credentials, polling or state of use.
+    Update(ConnectionUpdateArgs),
+    /// Move a connection to another version of its app.
+    Upgrade {
+        /// The connection id.
+        id: String,
+        /// The target version.
+        version: String,
+    },
+    /// Send the app's test request with the connection's authentication (exit 1 if not 2xx).
+    Test {
+        /// The connection id.
+        id: String,
+    },
+    /// The connection's polling triggers: next and last run, last error, items published.
+    Polls {
+        /// The connection id.
+        id: String,
+    },
+    /// Delete a connection, its secrets and its poll schedules.
+    Delete {
+        /// The connection id.
+        id: String,
+    },
+}
+
+/// The fields `connections create` and `update` share. Credentials are best given as
+/// `@FILE` or `-`: a command line is visible to other users of the machine and kept in the
+/// shell's history.
+#[derive(Debug, Args)]
+pub struct ConnectionFields {
+    /// Its name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Property values (JSON object, `@FILE` or `-`).
+    #[arg(long)]
+    pub properties: Option<String>,
+    /// Credentials (JSON object, `@FILE` or `-`); write-only.
+    #[arg(long)]
+    pub credentials: Option<String>,
+    /// Polling settings per trigger (JSON object, `@FILE` or `-`), e.g.
+    /// `{"new_orders": {"interval_seconds": 300}}`.
+    #[arg(long)]
+    pub polling: Option<String>,
+}
+
+/// `hookline connections create`.
+#[derive(Debug, Args)]
+pub struct ConnectionCreateArgs {
+    /// The app's key.
+    #[arg(long)]
+    pub app: String,
+    /// The app version (semver).
+    #[arg(long)]
+    pub version: String,
+    /// The state its triggers' events are published for.
+    #[arg(long)]
+    pub state: String,
+    #[command(flatten)]
+    pub fields: ConnectionFields,
+}
+
+/// `hookline connections update`.
+#[derive(Debug, Args)]
+pub struct ConnectionUpdateArgs {
+    /// The connection id.
+    pub id: String,
+    #[command(flatten)]
+    pub fields: ConnectionFields,
+    /// Enable it.
+    #[arg(long, conflicts_with = "disable")]
+    pub enable: bool,
+    /// Disable it: no polls, no hooks, its workflow steps fail (and are retried).
+    #[arg(long)]
+    pub disable: bool,
 }

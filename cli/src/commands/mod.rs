@@ -1,6 +1,8 @@
 //! One module per command; `run` picks the one the arguments name.
 
+mod apps;
 mod catalog;
+mod connections;
 mod deliveries;
 mod events;
 mod listen;
@@ -74,6 +76,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Replay(args) => replay::run(&ctx, args).await,
         Command::Catalog(args) => catalog::run(&ctx, args).await,
         Command::Manufacturers(c) => manufacturers::run(&ctx, c).await,
+        Command::Apps(c) => apps::run(&ctx, c).await,
+        Command::Connections(c) => connections::run(&ctx, c).await,
         Command::Listen(args) => listen::run(&ctx, args).await,
         Command::Verify(args) => verify::run(&ctx, args),
         Command::Completions { shell } => {
@@ -106,6 +110,14 @@ pub fn json_arg(what: &str, text: &str) -> Result<Value, CliError> {
         },
     };
     serde_json::from_str(&source).map_err(|e| CliError::usage(format!("{what} is not JSON: {e}")))
+}
+
+/// A JSON object given on the command line (as [`json_arg`] reads it).
+pub fn object_arg(what: &str, text: &str) -> Result<Value, CliError> {
+    match json_arg(what, text)? {
+        v @ Value::Object(_) => Ok(v),
+        _ => Err(CliError::usage(format!("{what} must be a JSON object"))),
+    }
 }
 
 /// A path segment for an id given on the command line: ids are letters, digits, `_`, `-`

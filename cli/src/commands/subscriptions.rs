@@ -1,4 +1,5 @@
-//! `hookline subscriptions create|list|get|update|delete|secret|rotate|test`.
+//! `hookline subscriptions create|list|get|update|delete|secret|rotate|test`: webhook, pull
+//! and workflow (`--actions`) subscriptions.
 
 use reqwest::Method;
 use serde_json::{Map, Value, json};
@@ -19,10 +20,11 @@ const COLUMNS: [(&str, &str); 6] = [
 ];
 
 /// The fields shown for one subscription.
-const FIELDS: [&str; 12] = [
+const FIELDS: [&str; 13] = [
     "id",
     "mode",
     "url",
+    "actions",
     "description",
     "event_types",
     "states",
@@ -43,10 +45,22 @@ pub async fn run(ctx: &Ctx, command: SubscriptionsCommand) -> Result<(), CliErro
     match command {
         SubscriptionsCommand::Create(args) => {
             let mut body = fields_body(args.fields)?;
-            match args.url {
-                Some(url) => body.insert("url".into(), json!(url)),
-                None => body.insert("mode".into(), json!("pull")),
-            };
+            match (args.url, args.actions) {
+                (Some(url), _) => {
+                    body.insert("url".into(), json!(url));
+                }
+                (None, Some(actions)) => {
+                    let steps = json_arg("--actions", &actions)?;
+                    if !steps.is_array() {
+                        return Err(CliError::usage("--actions must be a JSON list of steps"));
+                    }
+                    body.insert("mode".into(), json!("action"));
+                    body.insert("actions".into(), steps);
+                }
+                (None, None) => {
+                    body.insert("mode".into(), json!("pull"));
+                }
+            }
             if args.disabled {
                 body.insert("enabled".into(), json!(false));
             }

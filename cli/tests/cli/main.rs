@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod apps;
 mod deliveries;
 mod events;
 mod listen;
