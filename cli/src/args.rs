@@ -123,6 +123,18 @@ pub struct Page {
     pub cursor: Option<String>,
 }
 
+impl Page {
+    /// The query of a list: `client_id` (an admin's view of another client's), `limit` and
+    /// `cursor`, each where given.
+    pub fn query(self, client_id: Option<String>) -> [(&'static str, Option<String>); 3] {
+        [
+            ("client_id", client_id),
+            ("limit", self.limit.map(|l| l.to_string())),
+            ("cursor", self.cursor),
+        ]
+    }
+}
+
 /// A time window (RFC 3339 times).
 #[derive(Debug, Args)]
 pub struct Window {

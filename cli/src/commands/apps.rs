@@ -59,28 +59,12 @@ pub async fn run(ctx: &Ctx, command: AppsCommand) -> Result<(), CliError> {
             ctx.out.show(&answer, |v| print_fields(v, &FIELDS));
         }
         AppsCommand::List { page } => {
-            let answer = api
-                .get(
-                    "/v1/apps",
-                    &[
-                        ("limit", page.limit.map(|l| l.to_string())),
-                        ("cursor", page.cursor),
-                    ],
-                )
-                .await?;
+            let answer = api.get("/v1/apps", &page.query(None)).await?;
             ctx.out.list(&answer, &APP_COLUMNS);
         }
         AppsCommand::Versions { key, page } => {
             let path = format!("/v1/apps/{}/versions", id_segment(&key)?);
-            let answer = api
-                .get(
-                    &path,
-                    &[
-                        ("limit", page.limit.map(|l| l.to_string())),
-                        ("cursor", page.cursor),
-                    ],
-                )
-                .await?;
+            let answer = api.get(&path, &page.query(None)).await?;
             ctx.out.list(&answer, &VERSION_COLUMNS);
         }
         AppsCommand::Get { key, version } => {

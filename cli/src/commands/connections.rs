@@ -65,16 +65,7 @@ pub async fn run(ctx: &Ctx, command: ConnectionsCommand) -> Result<(), CliError>
             ctx.out.show(&answer, |c| print_fields(c, &FIELDS));
         }
         ConnectionsCommand::List { client_id, page } => {
-            let answer = api
-                .get(
-                    "/v1/connections",
-                    &[
-                        ("client_id", client_id),
-                        ("limit", page.limit.map(|l| l.to_string())),
-                        ("cursor", page.cursor),
-                    ],
-                )
-                .await?;
+            let answer = api.get("/v1/connections", &page.query(client_id)).await?;
             ctx.out.list(&answer, &COLUMNS);
         }
         ConnectionsCommand::Get { id } => {

@@ -77,16 +77,7 @@ pub async fn run(ctx: &Ctx, command: SubscriptionsCommand) -> Result<(), CliErro
             ctx.out.show(&answer, |s| print_fields(s, &fields));
         }
         SubscriptionsCommand::List { client_id, page } => {
-            let answer = api
-                .get(
-                    "/v1/subscriptions",
-                    &[
-                        ("client_id", client_id),
-                        ("limit", page.limit.map(|l| l.to_string())),
-                        ("cursor", page.cursor),
-                    ],
-                )
-                .await?;
+            let answer = api.get("/v1/subscriptions", &page.query(client_id)).await?;
             ctx.out.list(&answer, &COLUMNS);
         }
         SubscriptionsCommand::Get { id } => {

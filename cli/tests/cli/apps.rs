@@ -35,6 +35,31 @@ fn definition(version: &str) -> Value {
     })
 }
 
+/// `connections create` of `cli-tool` `version` for AP, site WH-1, with `credentials` (a
+/// `--credentials` argument) and `extra` arguments.
+fn create_connection<'a>(
+    version: &'a str,
+    credentials: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "connections",
+        "create",
+        "--app",
+        "cli-tool",
+        "--version",
+        version,
+        "--state",
+        "AP",
+        "--properties",
+        r#"{"site": "WH-1"}"#,
+        "--credentials",
+        credentials,
+    ];
+    args.extend(extra);
+    args
+}
+
 #[tokio::test]
 async fn an_app_is_published_connected_tested_run_by_a_workflow_deprecated_and_upgraded() {
     let (app, cli) = logged_in().await;
@@ -61,24 +86,13 @@ async fn an_app_is_published_connected_tested_run_by_a_workflow_deprecated_and_u
     );
 
     let credentials = file("credentials.json", &json!({"api_key": API_KEY}));
+    let credentials = format!("@{credentials}");
     let created = cli
-        .run(&[
-            "connections",
-            "create",
-            "--app",
-            "cli-tool",
-            "--version",
+        .run(&create_connection(
             "1.0.0",
-            "--state",
-            "AP",
-            "--name",
-            "Main tool",
-            "--properties",
-            r#"{"site": "WH-1"}"#,
-            "--credentials",
-            &format!("@{credentials}"),
-            "--json",
-        ])
+            &credentials,
+            &["--name", "Main tool", "--json"],
+        ))
         .await;
     let connection = created.json();
     assert!(!created.stdout.contains(API_KEY), "{created:?}");
@@ -141,20 +155,7 @@ async fn an_app_is_published_connected_tested_run_by_a_workflow_deprecated_and_u
     let versions = cli.run(&["apps", "versions", "cli-tool"]).await;
     assert!(versions.ok().contains("deprecated"), "{versions:?}");
     let refused = cli
-        .run(&[
-            "connections",
-            "create",
-            "--app",
-            "cli-tool",
-            "--version",
-            "1.0.0",
-            "--state",
-            "AP",
-            "--properties",
-            r#"{"site": "WH-2"}"#,
-            "--credentials",
-            &format!("@{credentials}"),
-        ])
+        .run(&create_connection("1.0.0", &credentials, &[]))
         .await;
     let line = refused.failed(1);
     assert!(line.contains("422") && line.contains("version"), "{line}");
@@ -205,21 +206,7 @@ async fn a_bad_definition_names_its_field_and_a_failing_test_request_is_exit_1()
     cli.run(&["apps", "publish", good.to_str().unwrap(), "--env", &env])
         .await
         .ok();
-    let create = [
-        "connections",
-        "create",
-        "--app",
-        "cli-tool",
-        "--version",
-        "1.0.0",
-        "--state",
-        "AP",
-        "--properties",
-        r#"{"site": "WH-1"}"#,
-        "--credentials",
-        "-",
-        "--json",
-    ];
+    let create = create_connection("1.0.0", "-", &["--json"]);
     let empty = cli.run(&create).await;
     assert!(
         empty.failed(2).contains("--credentials is not JSON"),
