@@ -5,7 +5,7 @@
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
-use super::{Ctx, id_segment, object_arg};
+use super::{Ctx, id_segment, object_arg, patch};
 use crate::args::{ConnectionFields, ConnectionsCommand};
 use crate::error::CliError;
 use crate::output::{print_fields, print_table};
@@ -73,22 +73,8 @@ pub async fn run(ctx: &Ctx, command: ConnectionsCommand) -> Result<(), CliError>
             ctx.out.show(&answer, |c| print_fields(c, &FIELDS));
         }
         ConnectionsCommand::Update(args) => {
-            let mut body = fields_body(args.fields)?;
-            if args.enable || args.disable {
-                body.insert("enabled".into(), json!(args.enable));
-            }
-            if body.is_empty() {
-                return Err(CliError::usage(
-                    "nothing to change: name at least one field",
-                ));
-            }
-            let answer = api
-                .send(
-                    Method::PATCH,
-                    &path(&args.id, "")?,
-                    Some(&Value::Object(body)),
-                )
-                .await?;
+            let body = fields_body(args.fields)?;
+            let answer = patch(&api, &path(&args.id, "")?, body, args.enable, args.disable).await?;
             ctx.out.show(&answer, |c| print_fields(c, &FIELDS));
         }
         ConnectionsCommand::Upgrade { id, version } => {

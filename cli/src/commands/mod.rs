@@ -14,7 +14,7 @@ mod verify;
 
 use std::io::Read as _;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::api::Api;
 use crate::args::{Cli, Command};
@@ -110,6 +110,27 @@ pub fn json_arg(what: &str, text: &str) -> Result<Value, CliError> {
         },
     };
     serde_json::from_str(&source).map_err(|e| CliError::usage(format!("{what} is not JSON: {e}")))
+}
+
+/// An update: `PATCH path` with `body` and, when `--enable` or `--disable` is given,
+/// `enabled`. Nothing to change is a usage error, before any request.
+pub async fn patch(
+    api: &Api,
+    path: &str,
+    mut body: Map<String, Value>,
+    enable: bool,
+    disable: bool,
+) -> Result<Value, CliError> {
+    if enable || disable {
+        body.insert("enabled".into(), Value::Bool(enable));
+    }
+    if body.is_empty() {
+        return Err(CliError::usage(
+            "nothing to change: name at least one field",
+        ));
+    }
+    api.send(reqwest::Method::PATCH, path, Some(&Value::Object(body)))
+        .await
 }
 
 /// A JSON object given on the command line (as [`json_arg`] reads it).

@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
-use super::{Ctx, id_segment, json_arg};
+use super::{Ctx, id_segment, json_arg, patch};
 use crate::args::{SubscriptionFields, SubscriptionsCommand};
 use crate::error::CliError;
 use crate::output::print_fields;
@@ -89,21 +89,7 @@ pub async fn run(ctx: &Ctx, command: SubscriptionsCommand) -> Result<(), CliErro
             if let Some(url) = args.url {
                 body.insert("url".into(), json!(url));
             }
-            if args.enable || args.disable {
-                body.insert("enabled".into(), json!(args.enable));
-            }
-            if body.is_empty() {
-                return Err(CliError::usage(
-                    "nothing to change: name at least one field",
-                ));
-            }
-            let answer = api
-                .send(
-                    Method::PATCH,
-                    &path(&args.id, "")?,
-                    Some(&Value::Object(body)),
-                )
-                .await?;
+            let answer = patch(&api, &path(&args.id, "")?, body, args.enable, args.disable).await?;
             ctx.out.show(&answer, |s| print_fields(s, &FIELDS));
         }
         SubscriptionsCommand::Delete { id } => {
