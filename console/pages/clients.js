@@ -17,6 +17,10 @@ const SCOPES = [
   ["manufacturers:write", "register manufacturers of its states"],
   ["sync:read", "read its external sources and sync requests"],
   ["sync:write", "manage external sources, request and end syncs"],
+  ["apps:read", "read the integration apps and their versions"],
+  ["apps:write", "publish and deprecate integration app versions"],
+  ["connections:read", "read its connections to apps"],
+  ["connections:write", "manage and test its connections to apps"],
   ["admin", "everything, every client"],
 ];
 

@@ -181,6 +181,18 @@ mod tests {
     }
 
     #[test]
+    fn the_new_client_form_offers_every_scope() {
+        let form = ASSETS
+            .iter()
+            .find(|a| a.path == "pages/clients.js")
+            .expect("the clients page");
+        for scope in hookline_domain::Scope::ALL {
+            let entry = format!("[\"{}\", \"", scope.as_str());
+            assert!(form.body.contains(&entry), "{entry}");
+        }
+    }
+
+    #[test]
     fn the_policy_allows_this_origin_only() {
         let policy = policy();
         assert!(policy.contains("script-src 'self';"), "{policy}");
