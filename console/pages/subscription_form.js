@@ -165,6 +165,16 @@ export async function renderEdit(view, { segments, navigate }) {
   const id = segments[1];
   const s = await call("GET", `v1/subscriptions/${encodeURIComponent(id)}`);
   put(view, heading(`Edit ${s.description || s.id}`), h("p", {}, h("code", {}, s.id)));
+  if (s.mode === "action") {
+    put(
+      view,
+      h("p", { class: "notice" }, "This subscription is a workflow: change its steps with ",
+        h("code", {}, `PATCH /v1/subscriptions/${s.id}`), " or ", h("code", {}, "hookline subscriptions update"),
+        ". This form edits webhooks and pull subscriptions."),
+      h("p", {}, h("a", { href: "#/subscriptions" }, "Back to the subscriptions")),
+    );
+    return;
+  }
   put(
     view,
     form(s, true, async (body) => {

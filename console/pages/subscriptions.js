@@ -16,9 +16,13 @@ function statusText(s) {
 }
 
 function destination(s) {
-  return (s.mode ?? "push") === "pull"
-    ? h("span", {}, "fetched by the client from ", h("code", {}, `/v1/subscriptions/${s.id}/messages`))
-    : h("code", {}, s.url);
+  const mode = s.mode ?? "push";
+  if (mode === "pull") return h("span", {}, "fetched by the client from ", h("code", {}, `/v1/subscriptions/${s.id}/messages`));
+  if (mode === "action") {
+    const steps = (s.actions ?? []).map((a) => `${a.action} on ${a.connection_id}`).join(", then ");
+    return h("span", {}, "workflow: ", h("code", {}, steps));
+  }
+  return h("code", {}, s.url);
 }
 
 function actions(s, notices, reload) {
@@ -27,7 +31,9 @@ function actions(s, notices, reload) {
   return h(
     "div",
     { class: "actions" },
-    write && h("a", { class: "button", href: `#/subscriptions/${s.id}/edit`, "aria-label": `Edit ${label}` }, "Edit"),
+    // A workflow's steps are changed through the API or the CLI: the form knows webhooks and
+    // pull subscriptions.
+    write && s.mode !== "action" && h("a", { class: "button", href: `#/subscriptions/${s.id}/edit`, "aria-label": `Edit ${label}` }, "Edit"),
     write &&
       actionButton(
         s.enabled ? "Disable" : "Enable",

@@ -309,6 +309,42 @@ test("a pull subscription is created from the console and its test event is stor
   });
 });
 
+test("a workflow is listed with its steps, and the webhook form sends it to the API", async () => {
+  const key = "console-tool";
+  await api(ADMIN, "POST", "/v1/apps", {
+    definition: {
+      key,
+      name: "A tool of the console tests",
+      version: "1.0.0",
+      auth: { type: "none" },
+      environment: [{ key: "BASE_URL", description: "The tool's base URL." }],
+      actions: {
+        record_lot: { label: "Record a lot", kind: "create", request: { method: "POST", url: "{{ env.BASE_URL }}/lots" } },
+      },
+    },
+    environment: { BASE_URL: okReceiver.url },
+  });
+  const connection = await api(ADMIN, "POST", "/v1/connections", { app: key, version: "1.0.0", name: "Console tool", state: "AP" });
+  const workflow = await api(ADMIN, "POST", "/v1/subscriptions", {
+    mode: "action",
+    description: "Lots to the tool",
+    event_types: ["LotDispatched"],
+    states: ["AP"],
+    actions: [{ connection_id: connection.id, action: "record_lot", input: {} }],
+  });
+  await withPage(browser, "workflow", async (page) => {
+    await signIn(page, ADMIN);
+    await page.getByRole("link", { name: "Subscriptions" }).click();
+    const row = page.locator("tr", { hasText: workflow.id });
+    await row.getByText(`record_lot on ${connection.id}`).waitFor();
+    await row.getByRole("cell", { name: "action", exact: true }).waitFor();
+    assert.equal(await row.getByRole("link", { name: "Edit Lots to the tool" }).count(), 0, "no webhook form for a workflow");
+    await page.evaluate((id) => { window.location.hash = `#/subscriptions/${id}/edit`; }, workflow.id);
+    await page.getByText("This subscription is a workflow").waitFor();
+    assert.equal(await page.getByRole("button", { name: "Save changes" }).count(), 0);
+  });
+});
+
 test("the delivery log filters by event type, status and time", async () => {
   await withPage(browser, "delivery-log-filters", async (page) => {
     await signIn(page, portal);
