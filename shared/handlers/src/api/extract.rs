@@ -64,7 +64,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     }
 }
 
-/// An optional JSON body (empty body = default).
+/// An optional JSON body: no body at all is the default. A body of only whitespace is not
+/// JSON (RFC 8259 needs a value), so it is a 400 like any other unparsable body.
 pub struct OptionalJsonBody<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJsonBody<T> {
@@ -72,7 +73,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
         let bytes = read_body(req, MAX_JSON_BODY).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        if bytes.is_empty() {
             return Ok(OptionalJsonBody(T::default()));
         }
         parse_object(&bytes).map(OptionalJsonBody)
@@ -230,6 +231,32 @@ mod tests {
             .find(|p| p.name == name)
             .expect("the parameter");
         serde_json::to_value(param).expect("json")["schema"]["pattern"].clone()
+    }
+
+    #[derive(Debug, Default, Deserialize, PartialEq)]
+    struct Options {
+        #[serde(default)]
+        reason: Option<String>,
+    }
+
+    async fn optional_body(body: &'static [u8]) -> Result<Options, ApiError> {
+        let req = Request::new(axum::body::Body::from(body));
+        OptionalJsonBody::<Options>::from_request(req, &())
+            .await
+            .map(|OptionalJsonBody(v)| v)
+    }
+
+    #[tokio::test]
+    async fn an_optional_body_is_absent_only_when_empty() {
+        assert_eq!(optional_body(b"").await.expect("empty"), Options::default());
+        let given = optional_body(b" {\"reason\": \"x\"}\n")
+            .await
+            .expect("object");
+        assert_eq!(given.reason.as_deref(), Some("x"));
+        for body in [&b"\r"[..], b" ", b"\n\t", b"[]", b"null"] {
+            let err = optional_body(body).await.expect_err("not a JSON object");
+            assert_eq!(err.status, StatusCode::BAD_REQUEST, "{body:?}");
+        }
     }
 
     #[test]
