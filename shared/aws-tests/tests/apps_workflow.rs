@@ -10,10 +10,9 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use hookline_domain::secret::new_webhook_secret;
 use hookline_domain::subscription::{REDACTED, new_subscription};
-use hookline_domain::{Delivery, DeliveryId, DeliveryStatus, EventId, StatePattern};
+use hookline_domain::{DeliveryStatus, StatePattern};
 use hookline_domain::{SubscriptionId, subscription::DeliveryMode};
-use hookline_handlers::messages::{DeliveryMessage, to_body};
-use hookline_ports::{QueueMessage, QueueName};
+use hookline_ports::QueueName;
 use serde_json::json;
 use support::apps::{SHOP_TOKEN, Shop, plant_client};
 use support::stack_on_moto::StackOnMoto;
@@ -42,28 +41,7 @@ async fn a_workflow_runs_its_steps_with_its_connection_read_from_dynamodb_and_se
     sub.actions = shop.steps(&["ready", "note"]);
     sub.event_types = vec!["LotDispatched".into()];
     sub.states = vec![StatePattern::from_stored("AP")];
-    stack
-        .store
-        .insert_subscription(&sub)
-        .await
-        .expect("subscription");
-    let event = support::lot_dispatched(EventId::new(1), json!({ "lot": "L-42" }), now);
-    stack.store.insert_event(&event, None).await.expect("event");
-    let id = DeliveryId::for_event(&event.id, &sub.id);
-    let delivery = Delivery::new(id.clone(), &event.id, &sub.id, &client, now);
-    assert!(
-        stack
-            .store
-            .insert_delivery(&delivery)
-            .await
-            .expect("insert")
-    );
-    let message = QueueMessage::now(to_body(&DeliveryMessage::id(&id)));
-    stack
-        .queue
-        .send(QueueName::Deliveries, vec![message])
-        .await
-        .expect("send");
+    let id = stack.queue_delivery(&sub, now).await;
 
     let ran = stack
         .invoke_once(QueueName::Deliveries, Duration::from_secs(5))

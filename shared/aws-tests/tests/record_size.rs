@@ -17,11 +17,10 @@ use hookline_domain::delivery::{ATTEMPT_ERROR_BYTES, KEPT_ATTEMPTS, RESPONSE_EXC
 use hookline_domain::secret::{hash_client_secret, new_client_secret, new_webhook_secret};
 use hookline_domain::subscription::new_subscription;
 use hookline_domain::{
-    Client, ClientId, Delivery, DeliveryId, DeliveryStatus, EventId, RetrySchedule, Scope,
-    StatePattern, SubscriptionId,
+    Client, ClientId, Delivery, DeliveryId, DeliveryStatus, RetrySchedule, Scope, StatePattern,
+    SubscriptionId,
 };
-use hookline_handlers::messages::{DeliveryMessage, to_body};
-use hookline_ports::{QueueMessage, QueueName};
+use hookline_ports::QueueName;
 use support::stack_on_moto::StackOnMoto;
 use time::OffsetDateTime;
 
@@ -96,30 +95,7 @@ async fn a_record_after_seven_manual_retry_cycles_of_a_failing_receiver_stays_bo
     sub.event_types = vec!["LotDispatched".into()];
     sub.states = vec![StatePattern::from_stored("AP")];
     sub.max_attempts = ATTEMPTS_PER_CYCLE;
-    stack
-        .store
-        .insert_subscription(&sub)
-        .await
-        .expect("subscription");
-    let event = support::lot_dispatched(EventId::new(1), serde_json::json!({ "lot": "L-42" }), now);
-    stack.store.insert_event(&event, None).await.expect("event");
-    let id = DeliveryId::for_event(&event.id, &sub.id);
-    let delivery = Delivery::new(id.clone(), &event.id, &sub.id, &client.id, now);
-    assert!(
-        stack
-            .store
-            .insert_delivery(&delivery)
-            .await
-            .expect("insert")
-    );
-    stack
-        .queue
-        .send(
-            QueueName::Deliveries,
-            vec![QueueMessage::now(to_body(&DeliveryMessage::id(&id)))],
-        )
-        .await
-        .expect("send");
+    let id = stack.queue_delivery(&sub, now).await;
 
     let (base, token) = stack.api_token(&client.id, &secret).await;
     let http = reqwest::Client::new();

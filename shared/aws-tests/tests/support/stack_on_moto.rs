@@ -14,12 +14,16 @@ use hookline_aws::provision::queues::create_queues;
 use hookline_aws::provision::table::create_table;
 use hookline_aws::{DynamoStore, SqsQueue};
 use hookline_domain::destination::DestinationPolicy;
+use hookline_domain::{Delivery, DeliveryId, EventId, Subscription};
 use hookline_handlers::HandlerConfig;
 use hookline_handlers::context::{Contexts, Core};
 use hookline_handlers::delivery::{DeliveryContext, handle_deliveries};
 use hookline_handlers::fanout::handle_events;
+use hookline_handlers::messages::{DeliveryMessage, to_body};
 use hookline_handlers::sqs_event::to_sqs_event;
-use hookline_ports::{Queue, QueueName, Store, SystemClock};
+use hookline_ports::{Queue, QueueMessage, QueueName, Store, SystemClock};
+use serde_json::json;
+use time::OffsetDateTime;
 
 use super::api::serve_api;
 use super::moto::{Moto, unique};
@@ -321,6 +325,27 @@ impl StackOnMoto {
     /// client `client_id` with `secret`.
     pub async fn api_token(&self, client_id: &str, secret: &str) -> (String, String) {
         serve_api(&self.ctx, client_id, secret).await
+    }
+
+    /// What the API and fan-out leave for one delivery: `sub` and an accepted `LotDispatched`
+    /// of lot L-42 stored, the event's delivery to `sub` recorded, and its message on the
+    /// deliveries queue. Its id.
+    pub async fn queue_delivery(&self, sub: &Subscription, now: OffsetDateTime) -> DeliveryId {
+        self.store
+            .insert_subscription(sub)
+            .await
+            .expect("subscription");
+        let event = super::lot_dispatched(EventId::new(1), json!({ "lot": "L-42" }), now);
+        self.store.insert_event(&event, None).await.expect("event");
+        let id = DeliveryId::for_event(&event.id, &sub.id);
+        let delivery = Delivery::new(id.clone(), &event.id, &sub.id, &sub.client_id, now);
+        assert!(self.store.insert_delivery(&delivery).await.expect("insert"));
+        let message = QueueMessage::now(to_body(&DeliveryMessage::id(&id)));
+        self.queue
+            .send(QueueName::Deliveries, vec![message])
+            .await
+            .expect("send");
+        id
     }
 
     /// One invocation as Lambda's SQS event source mapping makes it: up to ten visible
