@@ -12,8 +12,17 @@ import * as delivery from "./pages/delivery.js";
 import * as replay from "./pages/replay.js";
 import * as chart from "./pages/chart.js";
 import * as clients from "./pages/clients.js";
+import * as apps from "./pages/apps.js";
+import * as connections from "./pages/connections.js";
+import * as connectionForm from "./pages/connection_form.js";
 
-/** The pages: `match(segments)` picks one; `nav` ones are listed in the navigation. */
+const APPS = ["apps:read", "apps:write"];
+const CONNECTIONS = ["connections:read", "connections:write"];
+
+/**
+ * The pages: `pageFor(segments)` picks one; `nav` ones are listed in the navigation. A page
+ * with `scopes` is offered to a token with one of them; `admin` ones to an admin.
+ */
 const PAGES = [
   { nav: "Subscriptions", path: "subscriptions", render: subscriptions.render },
   { path: "subscriptions", sub: "new", render: subscriptionForm.renderCreate },
@@ -23,6 +32,10 @@ const PAGES = [
   { path: "deliveries", sub: "one", render: delivery.render },
   { nav: "Replay", path: "replay", render: replay.render },
   { nav: "Chart", path: "chart", render: chart.render },
+  { nav: "Apps", path: "apps", scopes: APPS, render: apps.render },
+  { path: "apps", sub: "one", scopes: APPS, render: apps.renderApp },
+  { nav: "Connections", path: "connections", scopes: CONNECTIONS, render: connections.render },
+  { path: "connections", sub: "new", scopes: ["connections:write"], render: connectionForm.renderCreate },
   { nav: "Clients", path: "clients", admin: true, render: clients.render },
   { nav: "Dead letters", path: "dead-letters", admin: true, render: deliveries.renderDeadLetters },
 ];
@@ -44,14 +57,19 @@ function location_() {
 function pageFor(segments) {
   const [first = "subscriptions", second, third] = segments;
   const sub =
-    first === "subscriptions" && second === "new"
+    (first === "subscriptions" || first === "connections") && second === "new"
       ? "new"
       : first === "subscriptions" && second && third === "edit"
         ? "edit"
-        : first === "deliveries" && second
+        : (first === "deliveries" || first === "apps") && second
           ? "one"
           : undefined;
-  return PAGES.find((p) => p.path === first && p.sub === sub && (!p.admin || hasScope("admin")));
+  return PAGES.find((p) => p.path === first && p.sub === sub && allowed(p));
+}
+
+/** Whether the session may see `page`. */
+function allowed(page) {
+  return (!page.admin || hasScope("admin")) && (!page.scopes || page.scopes.some(hasScope));
 }
 
 /** Goes to `hash` (`#/deliveries?…`); the router renders it. */
@@ -99,7 +117,7 @@ function showNavigation() {
     h(
       "ul",
       {},
-      PAGES.filter((p) => p.nav && (!p.admin || hasScope("admin"))).map((p) =>
+      PAGES.filter((p) => p.nav && allowed(p)).map((p) =>
         h("li", {}, h("a", { href: `#/${p.path}`, "data-path": p.path }, p.nav)),
       ),
     ),
@@ -161,4 +179,13 @@ document.getElementById("skip-link").addEventListener("click", (event) => {
   (main.querySelector("h1") ?? main).focus();
 });
 window.addEventListener("hashchange", () => route());
+// A navigation link to the page already shown reads it again (a link to the same address
+// changes nothing, so no hashchange would come).
+nav.addEventListener("click", (event) => {
+  const link = event.target.closest("a");
+  if (link && link.getAttribute("href") === window.location.hash) {
+    event.preventDefault();
+    route();
+  }
+});
 renderSignIn();

@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { createRequire } from "node:module";
 import { after, before, test } from "node:test";
 import {
@@ -345,6 +346,134 @@ test("a workflow is listed with its steps, and the webhook form sends it to the 
   });
 });
 
+/** A third-party tool on 127.0.0.1 for the apps test: it records every request and answers JSON. */
+async function startTool() {
+  const tool = { requests: [], url: "" };
+  const server = createServer((req, res) => {
+    tool.requests.push({ method: req.method, url: req.url, headers: req.headers });
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(req.url.startsWith("/orders") ? '{"orders": []}' : '{"ok": true}');
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  tool.url = `http://127.0.0.1:${server.address().port}`;
+  tool.close = () => new Promise((resolve) => server.close(resolve));
+  return tool;
+}
+
+/** An app with an API key, a required and a choice property, a test request and a polled feed. */
+function shopApp(version, testPath = "/me") {
+  return {
+    key: "console-shop",
+    name: "Console shop",
+    description: "A shop of the console tests.",
+    version,
+    auth: { type: "api_key", in: "header", name: "X-Api-Key" },
+    properties: [
+      { key: "location_id", label: "Location id", required: true },
+      { key: "channel", label: "Channel", choices: ["web", "store"] },
+    ],
+    environment: [{ key: "BASE_URL", description: "The shop's base URL." }],
+    test: { method: "GET", url: `{{ env.BASE_URL }}${testPath}`, query: { location: "{{ props.location_id }}" } },
+    triggers: {
+      new_order: {
+        label: "New order",
+        event_type: "LotCreated",
+        kind: "polling",
+        request: { method: "GET", url: "{{ env.BASE_URL }}/orders" },
+        items: "/orders",
+        id: "/id",
+        min_interval_seconds: 30,
+        default_interval_seconds: 60,
+      },
+    },
+  };
+}
+
+test("an app is published, connected to, tested, upgraded, deprecated and its connection deleted from the console", async () => {
+  const tool = await startTool();
+  const apiKey = "console-api-key-7f3a";
+  try {
+    await withPage(browser, "apps-and-connections", async (page) => {
+      await signIn(page, ADMIN);
+      await page.getByRole("link", { name: "Apps", exact: true }).click();
+      // A template naming an undeclared property: refused with the field's path, nothing stored.
+      await page.getByLabel("Definition (JSON)").fill(JSON.stringify(shopApp("1.0.0", "/me/{{ props.nope }}")));
+      await page.getByLabel("Environment (JSON object)").fill(JSON.stringify({ BASE_URL: tool.url }));
+      await page.getByRole("button", { name: "Publish" }).click();
+      await page.locator(".error li code", { hasText: "definition.test.url" }).waitFor();
+      assert.ok(!(await api(ADMIN, "GET", "/v1/apps")).data.some((a) => a.key === "console-shop"));
+
+      await page.getByLabel("Definition (JSON)").fill(JSON.stringify(shopApp("1.0.0")));
+      await page.getByLabel("Environment (JSON object)").fill(JSON.stringify({ BASE_URL: tool.url }));
+      await page.getByRole("button", { name: "Publish" }).click();
+      await page.locator(".notice", { hasText: "Published console-shop 1.0.0" }).waitFor();
+      await page.getByRole("link", { name: "Versions of Console shop" }).click();
+      await page.getByRole("link", { name: "New connection to console-shop 1.0.0" }).click();
+
+      await page.getByLabel("Name").fill("Shop AP");
+      await page.getByLabel("State", { exact: true }).fill("AP");
+      await page.getByLabel("Location id (required)").fill("WH-1");
+      await page.getByLabel("Channel").selectOption("store");
+      await page.getByLabel("API key (required)").fill(apiKey);
+      await page.getByLabel("Seconds between polls of “New order”").fill("300");
+      await page.getByRole("button", { name: "Create connection" }).click();
+      const id = await page.locator(".notice code").first().textContent();
+      assert.match(id, /^con_/);
+      const made = await api(ADMIN, "GET", `/v1/connections/${id}`);
+      assert.deepEqual(made.properties, { location_id: "WH-1", channel: "store" });
+      assert.deepEqual(made.secrets_set, ["api_key"]);
+      assert.deepEqual(made.polling, { new_order: { enabled: true, interval_seconds: 300 } });
+
+      await page.getByRole("link", { name: "Back to the connections" }).click();
+      const row = page.locator("tr", { hasText: id });
+      await row.getByRole("cell", { name: "api_key", exact: true }).waitFor();
+      await page.getByRole("button", { name: "Test Shop AP" }).click();
+      await page.locator(".notice", { hasText: "Test of Shop AP: passed (status 200" }).waitFor();
+      const sent = tool.requests.find((r) => r.url.startsWith("/me"));
+      assert.equal(sent.url, "/me?location=WH-1");
+      assert.equal(sent.headers["x-api-key"], apiKey, "the credential reached the tool");
+      assert.ok(!(await page.content()).includes(apiKey), "the credential is never shown");
+
+      await page.getByRole("button", { name: "Polls of Shop AP" }).click();
+      await page.locator("table:has(caption:text-is('Polls of Shop AP')) td", { hasText: "new_order" }).waitFor();
+
+      await api(ADMIN, "POST", "/v1/apps", { definition: shopApp("1.1.0"), environment: { BASE_URL: tool.url } });
+      await page.getByRole("link", { name: "Connections", exact: true }).click();
+      await page.getByRole("button", { name: "Upgrade Shop AP to 1.1.0" }).click();
+      await page.locator(".notice", { hasText: "Shop AP now uses console-shop 1.1.0." }).waitFor();
+      assert.equal((await api(ADMIN, "GET", `/v1/connections/${id}`)).version, "1.1.0");
+      assert.equal(await page.getByRole("button", { name: /^Upgrade Shop AP/ }).count(), 0);
+
+      await page.getByRole("button", { name: "Disable Shop AP" }).click();
+      await page.locator("tr", { hasText: id }).getByRole("cell", { name: "disabled", exact: true }).waitFor();
+      assert.equal((await api(ADMIN, "GET", `/v1/connections/${id}`)).enabled, false);
+
+      await page.getByRole("link", { name: "Apps", exact: true }).click();
+      await page.getByRole("link", { name: "Versions of Console shop" }).click();
+      await page.getByRole("button", { name: "Deprecate console-shop 1.0.0" }).click();
+      await page.locator(".notice", { hasText: "console-shop 1.0.0 deprecated." }).waitFor();
+      assert.equal(await page.getByRole("link", { name: "New connection to console-shop 1.0.0" }).count(), 0);
+      await page.getByRole("link", { name: "New connection to console-shop 1.1.0" }).waitFor();
+
+      await page.getByRole("link", { name: "Connections", exact: true }).click();
+      await page.getByRole("button", { name: "Delete Shop AP" }).click();
+      await page.locator(".notice", { hasText: "Shop AP deleted." }).waitFor();
+      assert.equal(await page.locator("tr", { hasText: id }).count(), 0);
+      await assert.rejects(api(ADMIN, "GET", `/v1/connections/${id}`), /404/);
+
+      // The upgrade offer follows semver precedence, pre-releases and numeric parts included.
+      const order = await page.evaluate(async () => {
+        const { compareVersions } = await import("./console/pages/connections.js");
+        const sorted = ["1.10.0", "1.2.0", "1.0.0", "1.0.0-beta.11", "1.0.0-beta.2", "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-rc.1"];
+        return sorted.sort(compareVersions);
+      });
+      assert.deepEqual(order, ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0", "1.2.0", "1.10.0"]);
+    });
+  } finally {
+    await tool.close();
+  }
+});
+
 test("the delivery log filters by event type, status and time", async () => {
   await withPage(browser, "delivery-log-filters", async (page) => {
     await signIn(page, portal);
@@ -409,7 +538,7 @@ test("no page has an accessibility violation axe-core finds", async () => {
     const found = await violations("sign-in");
     await signIn(page, ADMIN);
     const { data } = await api(ADMIN, "GET", "/v1/deliveries?limit=1");
-    for (const name of consolePages(lotsReceived, data[0].id)) {
+    for (const name of consolePages(lotsReceived, data[0].id, "console-shop")) {
       await openConsolePage(page, name);
       found.push(...(await violations(name)));
     }

@@ -174,11 +174,13 @@ export async function watchSeesCspViolation(browser) {
 
 /**
  * Every page of the console, as the fragments an admin opens: `subscription` and `delivery`
- * are ids whose edit form and delivery page are included.
+ * are ids whose edit form and delivery page are included, and `app` (if given) an app key
+ * whose versions page is.
  */
-export function consolePages(subscription, delivery) {
+export function consolePages(subscription, delivery, app) {
   return ["subscriptions", "subscriptions/new", `subscriptions/${subscription}/edit`, "catalog", "deliveries",
-    `deliveries/${delivery}`, "replay", "chart", "clients", "dead-letters"];
+    `deliveries/${delivery}`, "replay", "chart", "clients", "dead-letters", "apps", app && `apps/${app}`,
+    "connections", "connections/new"].filter(Boolean);
 }
 
 /**

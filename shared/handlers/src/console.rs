@@ -58,6 +58,9 @@ pub const ASSETS: &[Asset] = &[
     asset!("pages/replay.js", "text/javascript; charset=utf-8"),
     asset!("pages/chart.js", "text/javascript; charset=utf-8"),
     asset!("pages/clients.js", "text/javascript; charset=utf-8"),
+    asset!("pages/apps.js", "text/javascript; charset=utf-8"),
+    asset!("pages/connections.js", "text/javascript; charset=utf-8"),
+    asset!("pages/connection_form.js", "text/javascript; charset=utf-8"),
 ];
 
 /// The console's Content Security Policy: its own origin for everything, no inline blocks.
