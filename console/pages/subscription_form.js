@@ -1,9 +1,16 @@
 // Creating and editing a subscription: one form for both. `mode` is chosen at creation
-// (push: Hookline POSTs to a URL; pull: the client fetches its messages) and fixed after;
-// the fields that only mean something for a push are hidden and left out for a pull.
+// (push: Hookline POSTs to a URL; pull: the client fetches its messages; action: a workflow
+// runs actions of the client's connections) and fixed after; the fields that do not mean
+// anything for the mode are hidden and left out.
 
-import { call } from "../api.js";
-import { announce, field, h, heading, onSubmit, secretBox, select, splitList, put, refill } from "../ui.js";
+import { call, hasScope } from "../api.js";
+import { announce, errorBox, field, h, heading, onSubmit, secretBox, select, splitList, put, refill } from "../ui.js";
+import { stepsEditor } from "./workflow_steps.js";
+
+/** Whether the session can make workflows: it reads its connections and their apps. */
+function canRunActions() {
+  return (hasScope("connections:read") || hasScope("connections:write")) && (hasScope("apps:read") || hasScope("apps:write"));
+}
 
 const FORMATS = [
   ["hookline", "Hookline envelope (JSON)"],
@@ -20,7 +27,11 @@ function jsonText(value) {
 /** The form's controls, filled from `s` (a subscription, or defaults). */
 function controls(s, editing) {
   const c = {
-    mode: select({ name: "mode", disabled: editing }, [["push", "Push: Hookline POSTs to a URL"], ["pull", "Pull: the client fetches its messages"]], s.mode ?? "push"),
+    mode: select({ name: "mode", disabled: editing }, [
+      ["push", "Push: Hookline POSTs to a URL"],
+      ["pull", "Pull: the client fetches its messages"],
+      (canRunActions() || s.mode === "action") && ["action", "Workflow: runs actions of your connections"],
+    ].filter(Boolean), s.mode ?? "push"),
     url: h("input", { name: "url", type: "url", value: s.url ?? "", placeholder: "https://portal.example.org/hooks", spellcheck: "false" }),
     description: h("input", { name: "description", value: s.description ?? "" }),
     event_types: h("input", { name: "event_types", value: (s.event_types ?? []).join(", "), required: true, spellcheck: "false" }),
@@ -48,8 +59,9 @@ function parseJson(name, text) {
 }
 
 /** The request body the form describes. */
-function bodyOf(c, editing) {
+function bodyOf(c, editing, steps) {
   const pull = c.mode.value === "pull";
+  const action = c.mode.value === "action";
   const body = {
     description: c.description.value,
     event_types: splitList(c.event_types.value),
@@ -64,9 +76,13 @@ function bodyOf(c, editing) {
   if (states.length > 0) body.states = states;
   if (c.format.value === "template") body.template = c.template.value;
   if (c.max_attempts.value) body.max_attempts = Number(c.max_attempts.value);
-  // Push is the default: named only for a pull, the body suits a stack without pull delivery.
-  if (!editing && pull) body.mode = "pull";
-  if (!pull) {
+  // Push is the default: named only for another mode, the body suits a stack without them.
+  if (!editing && c.mode.value !== "push") body.mode = c.mode.value;
+  if (action) {
+    // A workflow's steps replace the destination, the payload format and the headers.
+    for (const name of ["format", "template", "headers"]) delete body[name];
+    body.actions = steps.read();
+  } else if (!pull) {
     body.url = c.url.value.trim();
     if (c.timeout_ms.value) body.timeout_ms = Number(c.timeout_ms.value);
   }
@@ -75,7 +91,7 @@ function bodyOf(c, editing) {
   // were refused reads back as "[redacted]", and writing that back would be refused.
   if (editing) {
     for (const name of ["filter", "headers"]) {
-      if (c[name].value === c[name].defaultValue) delete body[name];
+      if (name in body && c[name].value === c[name].defaultValue) delete body[name];
     }
   }
   return body;
@@ -92,16 +108,34 @@ function markInvalid(c, err) {
 
 function form(s, editing, onSave) {
   const c = controls(s, editing);
+  const steps = stepsEditor();
+  const stepsBox = h("div", {}, steps.el);
   const pushOnly = [
     field("Destination URL", c.url, "Absolute http(s) URL the events are POSTed to."),
     field("Timeout per attempt (ms)", c.timeout_ms, "Empty: the stack's default."),
   ];
+  const formatField = field("Payload format", c.format);
   const templateField = field("Template", c.template, "For the template format only.");
+  const headersField = field("Extra headers (JSON object)", c.headers, "No credentials here.");
+  // Own events are delivered to a workflow unless it says otherwise (its trigger events are
+  // its own client's); the box follows the mode until it is changed by hand.
+  let ownTouched = editing;
+  c.include_own_events.addEventListener("change", () => { ownTouched = true; });
+  let stepsLoaded = false;
   const sync = () => {
     const pull = c.mode.value === "pull";
-    for (const f of pushOnly) f.hidden = pull;
-    c.url.required = !pull;
-    templateField.hidden = c.format.value !== "template";
+    const action = c.mode.value === "action";
+    for (const f of pushOnly) f.hidden = pull || action;
+    c.url.required = !pull && !action;
+    formatField.hidden = action;
+    headersField.hidden = action;
+    templateField.hidden = action || c.format.value !== "template";
+    stepsBox.hidden = !action;
+    if (!ownTouched) c.include_own_events.checked = action;
+    if (action && !stepsLoaded) {
+      stepsLoaded = true;
+      steps.load(s.actions).catch((err) => refill(stepsBox, errorBox(err)));
+    }
   };
   c.mode.addEventListener("change", sync);
   c.format.addEventListener("change", sync);
@@ -112,10 +146,11 @@ function form(s, editing, onSave) {
     { class: "stacked" },
     field("Mode", c.mode, editing ? "The mode cannot change after creation." : null),
     pushOnly,
+    stepsBox,
     field("Description", c.description),
     field("Event types", c.event_types, "Names or prefixes ending in *, separated by commas; * is every type."),
     field("States", c.states, "State codes separated by commas; empty: all your allowed states."),
-    field("Payload format", c.format),
+    formatField,
     templateField,
     field("Maximum attempts", c.max_attempts, "Empty: the stack's default."),
     h(
@@ -123,7 +158,7 @@ function form(s, editing, onSave) {
       {},
       h("summary", {}, "Filter and extra headers"),
       field("Filter (JSON pattern)", c.filter, 'E.g. {"data": {"status": ["dispatched"]}}; empty: none.'),
-      field("Extra headers (JSON object)", c.headers, "No credentials here."),
+      headersField,
     ),
     field("Deliver events this client published itself", c.include_own_events),
     field("Enabled", c.enabled),
@@ -133,9 +168,10 @@ function form(s, editing, onSave) {
   sync();
   onSubmit(el, errors, async () => {
     try {
-      await onSave(bodyOf(c, editing));
+      await onSave(bodyOf(c, editing, steps));
     } catch (err) {
       markInvalid(c, err);
+      steps.markInvalid(err);
       throw err;
     }
   });
@@ -151,10 +187,11 @@ export async function renderCreate(view) {
     el.remove();
     refill(result,
       h("p", { class: "notice" }, "Subscription ", h("code", {}, created.id), " created."),
-      created.secret && secretBox("Signing secret", created.secret),
+      // A workflow signs nothing: its steps authenticate with their connections.
+      created.secret && created.mode !== "action" && secretBox("Signing secret", created.secret),
       h("p", {}, h("a", { href: "#/subscriptions" }, "Back to the subscriptions")),
     );
-    announce("Subscription created: its signing secret is shown once");
+    announce(created.mode === "action" ? "Workflow created" : "Subscription created: its signing secret is shown once");
     result.querySelector("button, a")?.focus();
   });
   put(view, el, result);
@@ -165,16 +202,6 @@ export async function renderEdit(view, { segments, navigate }) {
   const id = segments[1];
   const s = await call("GET", `v1/subscriptions/${encodeURIComponent(id)}`);
   put(view, heading(`Edit ${s.description || s.id}`), h("p", {}, h("code", {}, s.id)));
-  if (s.mode === "action") {
-    put(
-      view,
-      h("p", { class: "notice" }, "This subscription is a workflow: change its steps with ",
-        h("code", {}, `PATCH /v1/subscriptions/${s.id}`), " or ", h("code", {}, "hookline subscriptions update"),
-        ". This form edits webhooks and pull subscriptions."),
-      h("p", {}, h("a", { href: "#/subscriptions" }, "Back to the subscriptions")),
-    );
-    return;
-  }
   put(
     view,
     form(s, true, async (body) => {

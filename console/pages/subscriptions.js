@@ -31,9 +31,7 @@ function actions(s, notices, reload) {
   return h(
     "div",
     { class: "actions" },
-    // A workflow's steps are changed through the API or the CLI: the form knows webhooks and
-    // pull subscriptions.
-    write && s.mode !== "action" && h("a", { class: "button", href: `#/subscriptions/${s.id}/edit`, "aria-label": `Edit ${label}` }, "Edit"),
+    write && h("a", { class: "button", href: `#/subscriptions/${s.id}/edit`, "aria-label": `Edit ${label}` }, "Edit"),
     write &&
       actionButton(
         s.enabled ? "Disable" : "Enable",

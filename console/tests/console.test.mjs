@@ -310,7 +310,7 @@ test("a pull subscription is created from the console and its test event is stor
   });
 });
 
-test("a workflow is listed with its steps, and the webhook form sends it to the API", async () => {
+test("a workflow is made and edited on the subscription form from the actions of a connection", async () => {
   const key = "console-tool";
   await api(ADMIN, "POST", "/v1/apps", {
     definition: {
@@ -320,29 +320,69 @@ test("a workflow is listed with its steps, and the webhook form sends it to the 
       auth: { type: "none" },
       environment: [{ key: "BASE_URL", description: "The tool's base URL." }],
       actions: {
-        record_lot: { label: "Record a lot", kind: "create", request: { method: "POST", url: "{{ env.BASE_URL }}/lots" } },
+        record_lot: {
+          label: "Record a lot",
+          kind: "create",
+          inputs: [
+            { key: "lot", label: "Lot", required: true },
+            { key: "quantity", label: "Quantity", type: "integer" },
+          ],
+          request: { method: "POST", url: "{{ env.BASE_URL }}/lots", body: { lot: "{{ input.lot }}", quantity: "{{ input.quantity }}" } },
+        },
+        find_lot: {
+          label: "Find a lot",
+          kind: "search",
+          inputs: [{ key: "lot", required: true }],
+          request: { method: "GET", url: "{{ env.BASE_URL }}/lots/{{ input.lot }}" },
+          result: "/lot",
+        },
       },
     },
     environment: { BASE_URL: okReceiver.url },
   });
   const connection = await api(ADMIN, "POST", "/v1/connections", { app: key, version: "1.0.0", name: "Console tool", state: "AP" });
-  const workflow = await api(ADMIN, "POST", "/v1/subscriptions", {
-    mode: "action",
-    description: "Lots to the tool",
-    event_types: ["LotDispatched"],
-    states: ["AP"],
-    actions: [{ connection_id: connection.id, action: "record_lot", input: {} }],
-  });
   await withPage(browser, "workflow", async (page) => {
     await signIn(page, ADMIN);
     await page.getByRole("link", { name: "Subscriptions" }).click();
-    const row = page.locator("tr", { hasText: workflow.id });
+    await page.getByRole("link", { name: "New subscription" }).click();
+    await page.getByLabel("Mode").selectOption("action");
+    assert.equal(await page.getByLabel("Destination URL").isVisible(), false, "a workflow has no URL");
+    assert.equal(await page.getByLabel("Payload format").isVisible(), false);
+    assert.equal(await page.getByLabel("Deliver events this client published itself").isChecked(), true);
+    await page.getByLabel("Description", { exact: true }).fill("Lots to the tool");
+    await page.getByLabel("Event types").fill("LotDispatched");
+    await page.getByLabel("States", { exact: true }).fill("AP");
+    // The search action is a step's helper, not a step.
+    const offered = await page.getByLabel("Action — step 1").locator("option").allInnerTexts();
+    assert.deepEqual(offered, ["Record a lot (record_lot)"]);
+    await page.getByLabel("Input Lot (required) — step 1").fill("{{ event.data.lot }}");
+    await page.getByLabel("Input Quantity — step 1").fill("5");
+    await page.getByRole("button", { name: "Create subscription" }).click();
+    const id = await page.locator(".notice code").first().textContent();
+    assert.equal(await page.locator(".secret-value").count(), 0, "a workflow signs nothing");
+    const made = await api(ADMIN, "GET", `/v1/subscriptions/${id}`);
+    assert.equal(made.mode, "action");
+    assert.equal(made.include_own_events, true);
+    assert.deepEqual(made.actions, [{ connection_id: connection.id, action: "record_lot", input: { lot: "{{ event.data.lot }}", quantity: 5 } }]);
+
+    await page.getByRole("link", { name: "Back to the subscriptions" }).click();
+    const row = page.locator("tr", { hasText: id });
     await row.getByText(`record_lot on ${connection.id}`).waitFor();
     await row.getByRole("cell", { name: "action", exact: true }).waitFor();
-    assert.equal(await row.getByRole("link", { name: "Edit Lots to the tool" }).count(), 0, "no webhook form for a workflow");
-    await page.evaluate((id) => { window.location.hash = `#/subscriptions/${id}/edit`; }, workflow.id);
-    await page.getByText("This subscription is a workflow").waitFor();
-    assert.equal(await page.getByRole("button", { name: "Save changes" }).count(), 0);
+    await row.getByRole("link", { name: "Edit Lots to the tool" }).click();
+    const quantity = page.getByLabel("Input Quantity — step 1");
+    await quantity.waitFor();
+    assert.equal(await quantity.inputValue(), "5");
+    await quantity.fill("7");
+    await page.getByRole("button", { name: "Add a step" }).click();
+    await page.getByLabel("Input Lot (required) — step 2").fill("copy-{{ event.data.lot }}");
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await page.getByRole("heading", { name: "Subscriptions" }).waitFor();
+    const edited = await api(ADMIN, "GET", `/v1/subscriptions/${id}`);
+    assert.deepEqual(edited.actions.map((a) => a.input), [
+      { lot: "{{ event.data.lot }}", quantity: 7 },
+      { lot: "copy-{{ event.data.lot }}" },
+    ]);
   });
 });
 
@@ -542,6 +582,13 @@ test("no page has an accessibility violation axe-core finds", async () => {
       await openConsolePage(page, name);
       found.push(...(await violations(name)));
     }
+    // The form in workflow mode, with its steps.
+    await openConsolePage(page, "subscriptions/new");
+    await page.getByLabel("Mode").selectOption("action");
+    await page.getByLabel("Action — step 1").waitFor();
+    await page.getByRole("button", { name: "Add a step" }).click();
+    await page.getByLabel("Action — step 2").waitFor();
+    found.push(...(await violations("subscriptions/new (workflow)")));
     assert.deepEqual(found, []);
   });
 });

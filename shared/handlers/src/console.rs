@@ -61,6 +61,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("pages/apps.js", "text/javascript; charset=utf-8"),
     asset!("pages/connections.js", "text/javascript; charset=utf-8"),
     asset!("pages/connection_form.js", "text/javascript; charset=utf-8"),
+    asset!("pages/workflow_steps.js", "text/javascript; charset=utf-8"),
 ];
 
 /// The console's Content Security Policy: its own origin for everything, no inline blocks.
