@@ -237,6 +237,21 @@ export function timeInput(props) {
   return h("input", { type: "datetime-local", step: "1", ...props });
 }
 
+/**
+ * The JSON typed in the text area `name`: `empty` when there is none; an error naming the
+ * field (as the API's field errors do) when it does not parse.
+ */
+export function jsonField(name, text, empty = null) {
+  if (!text.trim()) return empty;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw Object.assign(new Error(`${name}: not valid JSON (${err.message})`), {
+      fieldErrors: [{ field: name, message: "not valid JSON" }],
+    });
+  }
+}
+
 /** A comma- or blank-separated list typed in a text field. */
 export function splitList(text) {
   return (text ?? "")

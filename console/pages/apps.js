@@ -3,7 +3,7 @@
 // definition. A connection to a published version is made on the connections page.
 
 import { call, hasScope } from "../api.js";
-import { actionButton, announce, field, h, heading, noticeArea, onSubmit, put, refill, table, time } from "../ui.js";
+import { actionButton, announce, field, h, heading, jsonField, noticeArea, onSubmit, put, refill, table, time } from "../ui.js";
 
 /** The apps (first 100, by key): `{data: [{key, name, latest_version, versions}]}`. */
 export async function listApps() {
@@ -13,18 +13,6 @@ export async function listApps() {
 /** Every version of the app `key`, in semver order. */
 export async function listVersions(key) {
   return call("GET", `v1/apps/${encodeURIComponent(key)}/versions`, { query: { limit: 100 } });
-}
-
-/** The JSON of a text area, or a field error naming it. */
-function parseJson(name, text, fallback) {
-  if (!text.trim()) return fallback;
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw Object.assign(new Error(`${name}: not valid JSON (${err.message})`), {
-      fieldErrors: [{ field: name, message: "not valid JSON" }],
-    });
-  }
 }
 
 function publishForm(onPublished) {
@@ -42,8 +30,8 @@ function publishForm(onPublished) {
   );
   onSubmit(form, errors, async () => {
     const body = {
-      definition: parseJson("definition", definition.value, null),
-      environment: parseJson("environment", environment.value, {}),
+      definition: jsonField("definition", definition.value),
+      environment: jsonField("environment", environment.value, {}),
     };
     const published = await call("POST", "v1/apps", { body });
     form.reset();

@@ -4,7 +4,7 @@
 // anything for the mode are hidden and left out.
 
 import { call, hasScope } from "../api.js";
-import { announce, errorBox, field, h, heading, onSubmit, secretBox, select, splitList, put, refill } from "../ui.js";
+import { announce, errorBox, field, h, heading, jsonField, onSubmit, secretBox, select, splitList, put, refill } from "../ui.js";
 import { stepsEditor } from "./workflow_steps.js";
 
 /** Whether the session can make workflows: it reads its connections and their apps. */
@@ -48,16 +48,6 @@ function controls(s, editing) {
   return c;
 }
 
-/** Parses a JSON text area: undefined when empty; throws a field error otherwise. */
-function parseJson(name, text) {
-  if (!text.trim()) return null;
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw Object.assign(new Error(`${name}: not valid JSON`), { fieldErrors: [{ field: name, message: "not valid JSON" }] });
-  }
-}
-
 /** The request body the form describes. */
 function bodyOf(c, editing, steps) {
   const pull = c.mode.value === "pull";
@@ -68,9 +58,9 @@ function bodyOf(c, editing, steps) {
     format: c.format.value,
     include_own_events: c.include_own_events.checked,
     enabled: c.enabled.checked,
-    filter: parseJson("filter", c.filter.value),
+    filter: jsonField("filter", c.filter.value),
   };
-  const headers = parseJson("headers", c.headers.value);
+  const headers = jsonField("headers", c.headers.value);
   body.headers = headers ?? {};
   const states = splitList(c.states.value);
   if (states.length > 0) body.states = states;

@@ -436,6 +436,10 @@ test("an app is published, connected to, tested, upgraded, deprecated and its co
     await withPage(browser, "apps-and-connections", async (page) => {
       await signIn(page, ADMIN);
       await page.getByRole("link", { name: "Apps", exact: true }).click();
+      // Text that is not JSON is caught before any request.
+      await page.getByLabel("Definition (JSON)").fill("{\"key\": ");
+      await page.getByRole("button", { name: "Publish" }).click();
+      await page.locator(".error li", { hasText: "definition: not valid JSON" }).waitFor();
       // A template naming an undeclared property: refused with the field's path, nothing stored.
       await page.getByLabel("Definition (JSON)").fill(JSON.stringify(shopApp("1.0.0", "/me/{{ props.nope }}")));
       await page.getByLabel("Environment (JSON object)").fill(JSON.stringify({ BASE_URL: tool.url }));
