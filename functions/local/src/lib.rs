@@ -199,7 +199,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     let signing: Arc<dyn SigningKeys> = keys;
     // Every function's context over the one set of ports, as one process runs them all.
     let core = Arc::new(Core::new(store, clock, hc));
-    let ctx = Contexts::new(core, queue.clone(), KeySource::Signing(signing))
+    let ctx = Contexts::new(core.clone(), queue.clone(), KeySource::Signing(signing))
         .await
         .map_err(storage)?;
     // One app engine (its OAuth 2 and session tokens) for the API, the workflows and the polls.
@@ -249,6 +249,8 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     let signals = async {
         wait_for_signal().await;
         tracing::info!("shutting down: finishing in-flight work");
+        // Long polls answer now; in-flight requests and deliveries finish.
+        core.stop_waiting();
         let _ = stop_tx.send(true);
     };
     let (served, ()) = tokio::join!(served, signals);

@@ -52,6 +52,8 @@ pub struct Core {
     /// Where the handlers' counts go ([`NoMetrics`] unless [`Core::with_metrics`]).
     pub metrics: Arc<dyn Metrics>,
     clients: Mutex<HashMap<String, (Instant, Option<Client>)>>,
+    /// Set once the process is shutting down ([`Core::stop_waiting`]).
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl Core {
@@ -63,7 +65,23 @@ impl Core {
             config,
             metrics: Arc::new(NoMetrics),
             clients: Mutex::new(HashMap::new()),
+            stopping: tokio::sync::watch::Sender::new(false),
         }
+    }
+
+    /// Ends every wait a request makes for something to happen (a long poll for pull
+    /// messages), now and from now on: the runner calls it when it starts shutting down, so
+    /// that a waiting request answers with what there is instead of holding the shutdown for
+    /// up to its `wait`. A Lambda function never calls it.
+    pub fn stop_waiting(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// Resolves once [`Core::stop_waiting`] has been called (at once if it has been).
+    pub async fn stopped_waiting(&self) {
+        let mut stopping = self.stopping.subscribe();
+        // The sender lives as long as `self`: this cannot fail while it is borrowed.
+        let _ = stopping.wait_for(|s| *s).await;
     }
 
     /// This core, its counts going to `metrics` (a Lambda function's EMF sink).

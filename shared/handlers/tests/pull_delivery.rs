@@ -104,3 +104,37 @@ async fn a_pull_attempt_whose_append_fails_is_retried_on_the_schedule() {
     assert_eq!(log_positions(&hub, &sub).await, [1]);
     assert_eq!(hub.delivery(&id).await.status, DeliveryStatus::Succeeded);
 }
+
+/// A long poll does not hold a runner's shutdown: once the process stops waiting (the runner
+/// calls `Core::stop_waiting` on SIGTERM), a poll that is waiting answers with no messages, and
+/// so does every poll after it. (The bounds are far from each other, not a timing: a poll
+/// that kept waiting would take its whole 20 s.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_poll_answers_with_none_once_the_process_stops_waiting() {
+    let hub = hub().await;
+    let portal = hub.portal("", DEFAULT_MAX_ATTEMPTS).await;
+    let mut sub = portal.sub.clone();
+    sub.mode = DeliveryMode::Pull;
+    assert!(hub.store.update_subscription(&sub).await.expect("update"));
+    let path = format!("/v1/subscriptions/{}/messages?wait=20", sub.id);
+    let poll = || portal.send(reqwest::Method::GET, &path, serde_json::Value::Null);
+
+    let mut waiting = Box::pin(poll());
+    assert!(
+        tokio::time::timeout(Duration::from_secs(1), &mut waiting)
+            .await
+            .is_err(),
+        "with no message, the poll waits"
+    );
+    hub.ctx.api.stop_waiting();
+    let (status, page) = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("the waiting poll answers once the process stops waiting");
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["data"], serde_json::json!([]));
+
+    let (status, page) = tokio::time::timeout(Duration::from_secs(10), poll())
+        .await
+        .expect("a poll after the stop does not wait");
+    assert_eq!((status, page["data"].clone()), (200, serde_json::json!([])));
+}

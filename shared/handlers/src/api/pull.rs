@@ -134,7 +134,11 @@ pub async fn fetch(
         if !found.is_empty() || left.is_zero() {
             break found;
         }
-        ctx.store.await_pull_append(seen, left).await;
+        tokio::select! {
+            () = ctx.store.await_pull_append(seen, left) => {}
+            // Shutting down: answer with none rather than hold the shutdown.
+            () = ctx.stopped_waiting() => break found,
+        }
     };
     let next = messages.last().map_or(after, |m| m.position);
     Ok(Json(PullPageView {
