@@ -10,6 +10,15 @@ export async function listApps() {
   return call("GET", "v1/apps", { query: { limit: 100 } });
 }
 
+/** The version view of `key` `version` (its definition, environment and status). */
+export async function getVersion(key, version) {
+  return call("GET", versionPath(key, version));
+}
+
+function versionPath(key, version) {
+  return `v1/apps/${encodeURIComponent(key)}/versions/${encodeURIComponent(version)}`;
+}
+
 /** Every version of the app `key`, in semver order. */
 export async function listVersions(key) {
   return call("GET", `v1/apps/${encodeURIComponent(key)}/versions`, { query: { limit: 100 } });
@@ -92,7 +101,7 @@ function versionActions(v, notices, reload) {
         "Deprecate",
         async () => {
           if (!window.confirm(`Deprecate ${label}? Its connections keep running; no new connection or upgrade can use it.`)) return;
-          await call("POST", `v1/apps/${encodeURIComponent(v.key)}/versions/${encodeURIComponent(v.version)}/deprecate`);
+          await call("POST", `${versionPath(v.key, v.version)}/deprecate`);
           await reload(`${label} deprecated.`);
           announce(`${label} deprecated`);
         },

@@ -5,7 +5,8 @@
 
 import { call } from "../api.js";
 import { announce, errorBox, field, h, heading, onSubmit, put, refill, select } from "../ui.js";
-import { listApps } from "./apps.js";
+import { getVersion, listApps } from "./apps.js";
+import { hookUrlList } from "./connections.js";
 
 /** The credentials each scheme takes (`session`: the fields it declares). */
 function credentialFields(auth) {
@@ -154,15 +155,15 @@ export async function renderCreate(view, { query }) {
     refill(versionSelect, versions.map((v) => h("option", { value: v, selected: v === chosen }, v)));
   };
   const showForm = async () => {
-    const version = await call("GET", `v1/apps/${encodeURIComponent(appSelect.value)}/versions/${encodeURIComponent(versionSelect.value)}`);
+    const version = await getVersion(appSelect.value, versionSelect.value);
     refill(body, form(version, async (created) => {
       refill(body);
-      const hooks = Object.entries(created.hook_urls ?? {});
+      const hooks = hookUrlList(created);
       refill(result,
         h("div", { class: "notice", tabindex: "-1" },
           h("p", {}, "Connection ", h("code", {}, created.id), " created."),
-          hooks.length > 0 && h("p", {}, "Give the tool these hook URLs (each carries the connection's secret token):"),
-          hooks.length > 0 && h("ul", { class: "plain" }, hooks.map(([key, url]) => h("li", {}, h("code", {}, key), ": ", h("code", {}, url))))),
+          hooks && h("p", {}, "Give the tool these hook URLs (each carries the connection's secret token):"),
+          hooks),
         h("p", {}, h("a", { href: "#/connections" }, "Back to the connections")),
       );
       announce(`Connection ${created.id} created`);

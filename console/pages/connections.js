@@ -13,8 +13,7 @@ function testResult(c, r) {
     {},
     h("p", {}, `Test of ${c.name || c.id}: `,
       h("strong", { class: `status status-${r.ok ? "succeeded" : "failed"}` }, r.ok ? "passed" : "failed"),
-      r.status === null || r.status === undefined ? "" : ` (status ${r.status}`,
-      r.status === null || r.status === undefined ? "" : `, ${r.duration_ms} ms)`,
+      r.status === null || r.status === undefined ? "" : ` (status ${r.status}, ${r.duration_ms} ms)`,
       r.error ? `: ${r.error}` : ""),
     r.request_excerpt && h("pre", { class: "excerpt", "aria-label": "Request sent" }, r.request_excerpt),
     r.response_excerpt && h("pre", { class: "excerpt", "aria-label": "Answer" }, r.response_excerpt),
@@ -37,6 +36,13 @@ function pollTable(c, polls) {
   );
 }
 
+/** A connection's hook URLs, one per hook trigger (null if it has none). */
+export function hookUrlList(c) {
+  const hooks = Object.entries(c.hook_urls ?? {});
+  if (hooks.length === 0) return null;
+  return h("ul", { class: "plain" }, hooks.map(([key, url]) => h("li", {}, h("code", {}, key), ": ", h("code", {}, url))));
+}
+
 function triggers(c) {
   const polling = Object.entries(c.polling ?? {}).map(([key, p]) =>
     h("li", {}, h("code", {}, key), p.enabled === false ? ": not polled" : `: polled every ${p.interval_seconds ?? "default"} s`));
@@ -49,7 +55,7 @@ function triggers(c) {
     hooks.length > 0 &&
       h("details", {}, h("summary", {}, `Hook URLs (${hooks.length})`),
         h("p", { class: "hint" }, "Each carries this connection's secret token: give it to the tool only."),
-        h("ul", { class: "plain" }, hooks.map(([key, url]) => h("li", {}, h("code", {}, key), ": ", h("code", {}, url))))),
+        hookUrlList(c)),
     polling.length === 0 && hooks.length === 0 && "—",
   );
 }

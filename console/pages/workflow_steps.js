@@ -5,6 +5,7 @@
 
 import { call } from "../api.js";
 import { field, h, refill, select } from "../ui.js";
+import { getVersion } from "./apps.js";
 
 const MAX_STEPS = 5;
 
@@ -46,8 +47,7 @@ export function stepsEditor() {
     const c = connections.find((x) => x.id === id);
     const key = `${c.app}@${c.version}`;
     if (!definitions.has(key)) {
-      const path = `v1/apps/${encodeURIComponent(c.app)}/versions/${encodeURIComponent(c.version)}`;
-      definitions.set(key, call("GET", path).then((v) => v.definition));
+      definitions.set(key, getVersion(c.app, c.version).then((v) => v.definition));
     }
     return definitions.get(key);
   };
@@ -91,7 +91,8 @@ export function stepsEditor() {
     const fillActions = async (wanted, values) => {
       const def = await definition(connection.control.value);
       const offered = Object.entries(def.actions ?? {}).filter(([, a]) => a.kind !== "search");
-      refill(action.control, offered.map(([key, a]) => h("option", { value: key, selected: key === wanted }, `${a.label || key} (${key})`)));
+      const options = offered.map(([key, a]) => h("option", { value: key, selected: key === wanted }, `${a.label || key} (${key})`));
+      refill(action.control, options);
       await fillInputs(values);
     };
     connection.control.addEventListener("change", () => fillActions().catch(showProblem));
