@@ -47,7 +47,10 @@ export function stepsEditor() {
     const c = connections.find((x) => x.id === id);
     const key = `${c.app}@${c.version}`;
     if (!definitions.has(key)) {
-      definitions.set(key, getVersion(c.app, c.version).then((v) => v.definition));
+      // A failed read is not kept: the next change of the step reads it again.
+      const read = getVersion(c.app, c.version).then((v) => v.definition);
+      read.catch(() => definitions.delete(key));
+      definitions.set(key, read);
     }
     return definitions.get(key);
   };
@@ -92,6 +95,11 @@ export function stepsEditor() {
       const def = await definition(connection.control.value);
       const offered = Object.entries(def.actions ?? {}).filter(([, a]) => a.kind !== "search");
       const options = offered.map(([key, a]) => h("option", { value: key, selected: key === wanted }, `${a.label || key} (${key})`));
+      // A stored step's action its version no longer offers stays chosen (the API says why on
+      // saving) rather than turning silently into the first action.
+      if (wanted && !offered.some(([key]) => key === wanted)) {
+        options.unshift(h("option", { value: wanted, selected: true }, `${wanted} (not an action of this version)`));
+      }
       refill(action.control, options);
       await fillInputs(values);
     };
@@ -125,6 +133,11 @@ export function stepsEditor() {
     el,
     async load(initial) {
       ({ data: connections } = await call("GET", "v1/connections", { query: { limit: 100 } }));
+      // A stored step's connection beyond the first page is read by id, so that the step keeps
+      // it instead of showing (and saving) the first connection listed.
+      for (const id of new Set((initial ?? []).map((step) => step.connection_id))) {
+        if (!connections.some((c) => c.id === id)) connections.push(await call("GET", `v1/connections/${encodeURIComponent(id)}`));
+      }
       list.replaceChildren();
       steps.length = 0;
       if (connections.length === 0) {

@@ -312,14 +312,16 @@ test("a pull subscription is created from the console and its test event is stor
 
 test("a workflow is made and edited on the subscription form from the actions of a connection", async () => {
   const key = "console-tool";
+  const tool = (version, actions) => ({
+    key,
+    name: "A tool of the console tests",
+    version,
+    auth: { type: "none" },
+    environment: [{ key: "BASE_URL", description: "The tool's base URL." }],
+    actions,
+  });
   await api(ADMIN, "POST", "/v1/apps", {
-    definition: {
-      key,
-      name: "A tool of the console tests",
-      version: "1.0.0",
-      auth: { type: "none" },
-      environment: [{ key: "BASE_URL", description: "The tool's base URL." }],
-      actions: {
+    definition: tool("1.0.0", {
         record_lot: {
           label: "Record a lot",
           kind: "create",
@@ -336,8 +338,7 @@ test("a workflow is made and edited on the subscription form from the actions of
           request: { method: "GET", url: "{{ env.BASE_URL }}/lots/{{ input.lot }}" },
           result: "/lot",
         },
-      },
-    },
+    }),
     environment: { BASE_URL: okReceiver.url },
   });
   const connection = await api(ADMIN, "POST", "/v1/connections", { app: key, version: "1.0.0", name: "Console tool", state: "AP" });
@@ -383,6 +384,18 @@ test("a workflow is made and edited on the subscription form from the actions of
       { lot: "{{ event.data.lot }}", quantity: 7 },
       { lot: "copy-{{ event.data.lot }}" },
     ]);
+
+    // A version without the step's action: the form keeps the stored action (marked), rather
+    // than showing, and saving, another one.
+    await api(ADMIN, "POST", "/v1/apps", {
+      definition: tool("1.1.0", { log_lot: { label: "Log a lot", kind: "create", request: { method: "POST", url: "{{ env.BASE_URL }}/log" } } }),
+      environment: { BASE_URL: okReceiver.url },
+    });
+    await api(ADMIN, "POST", `/v1/connections/${connection.id}/upgrade`, { version: "1.1.0" });
+    await page.locator("tr", { hasText: id }).getByRole("link", { name: "Edit Lots to the tool" }).click();
+    const stored = page.getByLabel("Action — step 1");
+    await stored.locator("option", { hasText: "record_lot (not an action of this version)" }).waitFor({ state: "attached" });
+    assert.equal(await stored.inputValue(), "record_lot");
   });
 });
 
